@@ -1,0 +1,67 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const base64Key = z
+  .string()
+  .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes');
+
+// Every variable Custodian reads. The README lists them; keep the two in step.
+export const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(3000),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  CUSTODIAN_DATA_DIR: z.string().min(1).default('.data'),
+  CUSTODIAN_MASTER_KEY: base64Key.optional(),
+  CUSTODIAN_INDEX_KEY: base64Key.optional(),
+  CUSTODIAN_DEMO_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  CUSTODIAN_DEMO_USERS: z.coerce.number().int().min(0).max(1_000_000).default(2000),
+  CUSTODIAN_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
+  CUSTODIAN_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  CUSTODIAN_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
+  CUSTODIAN_PG_PORT: port.optional(),
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; a wrong value becomes one line naming the variable. */
+export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  // An empty variable means "not set", as in most shells' `FOO= cmd`.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
+  const result = EnvSchema.safeParse(cleaned);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`Invalid environment variable ${name}: ${issue.message}`);
+  }
+  const env = result.data;
+  if (Boolean(env.TLS_CERT_FILE) !== Boolean(env.TLS_KEY_FILE)) {
+    const missing = env.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE';
+    throw new ConfigError(
+      `Invalid environment variable ${missing}: TLS_CERT_FILE and TLS_KEY_FILE go together`,
+    );
+  }
+  return env;
+}
+
+let cached: Env | undefined;
+export function env(): Env {
+  cached ??= parseEnv();
+  return cached;
+}
+
+export function resetEnvForTests() {
+  cached = undefined;
+}
+
+export function dataDir(): string {
+  return path.resolve(env().CUSTODIAN_DATA_DIR);
+}

@@ -1,0 +1,74 @@
+// Roles and permissions. The database holds the live mapping (console.role_permissions) and is
+// read on every request; this catalogue is what migrations and the seed put there by default, and
+// what code may ask for. Routes ask for a permission, never for a role.
+
+export const ROLES = [
+  'support_agent',
+  'support_lead',
+  'privacy_officer',
+  'security_auditor',
+  'admin',
+] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ROLE_NAMES: Record<Role, string> = {
+  support_agent: 'Support agent',
+  support_lead: 'Support lead',
+  privacy_officer: 'Privacy officer',
+  security_auditor: 'Security auditor',
+  admin: 'Admin',
+};
+
+export const PERMISSIONS = {
+  'users:lookup': 'Find an end user by exact id or email',
+  'grants:request': 'Request a just-in-time grant to a user’s data',
+  'grants:approve': 'Approve grants for profile, usage and preferences',
+  'grants:approve_sensitive': 'Approve grants for conversations and payments',
+  'grants:break_glass': 'Activate an emergency grant, reviewed afterwards',
+  'grants:revoke_any': 'Revoke anyone’s active grant',
+  'privacy:process': 'Work the privacy-request queue',
+  'privacy:approve': 'Approve privacy requests, erasures included',
+  'audit:read': 'Read the audit trail',
+  'audit:verify': 'Verify the audit trail',
+  'security:review': 'Review break-glass use and staff access',
+  'analytics:read': 'Read anonymized analytics',
+  'staff:manage': 'Manage staff accounts and roles',
+  'policy:manage': 'Manage access and retention policies',
+} as const;
+export type Permission = keyof typeof PERMISSIONS;
+export const PERMISSION_CODES = Object.keys(PERMISSIONS) as Permission[];
+
+export const DEFAULT_ROLE_PERMISSIONS: Record<Role, Permission[]> = {
+  support_agent: ['users:lookup', 'grants:request'],
+  support_lead: [
+    'users:lookup',
+    'grants:request',
+    'grants:approve',
+    'grants:approve_sensitive',
+    'grants:break_glass',
+    'analytics:read',
+  ],
+  privacy_officer: [
+    'users:lookup',
+    'grants:request',
+    'grants:approve_sensitive',
+    'privacy:process',
+    'privacy:approve',
+    'analytics:read',
+  ],
+  security_auditor: [
+    'users:lookup',
+    'grants:request',
+    'grants:break_glass',
+    'grants:revoke_any',
+    'audit:read',
+    'audit:verify',
+    'security:review',
+    'analytics:read',
+  ],
+  admin: ['analytics:read', 'staff:manage', 'policy:manage'],
+};
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}

@@ -1,0 +1,129 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import type { KeyRing, VersionedKey } from './keys.server.ts';
+
+// Envelope encryption: every end user has a 32-byte data key (AES-256-GCM), stored wrapped by the
+// master key. A ciphertext is bound by its additional data to the field, the user and the row it
+// belongs to, so a value copied elsewhere fails to decrypt.
+//
+// Layout of a field ciphertext: 0x01 | data key version (u16 BE) | IV (12) | ciphertext | tag (16)
+
+const FORMAT = 0x01;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const HEADER = 1 + 2 + IV_BYTES;
+
+export class DecryptionError extends Error {}
+
+export interface DataKey {
+  userId: string;
+  version: number;
+  key: Buffer;
+}
+
+export interface WrappedDataKey {
+  userId: string;
+  keyVersion: number;
+  masterKeyId: string;
+  wrappedKey: Buffer;
+}
+
+function wrapAad(userId: string, version: number) {
+  return Buffer.from(`custodian:user-key:v1|${userId}|${version}`);
+}
+
+function fieldAad(field: string, userId: string, rowId: string) {
+  return Buffer.from(`custodian:field:v1|${field}|${userId}|${rowId}`);
+}
+
+function seal(key: Buffer, plaintext: Buffer, aad: Buffer, iv = randomBytes(IV_BYTES)) {
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(aad);
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return { iv, body, tag: cipher.getAuthTag() };
+}
+
+function open(key: Buffer, iv: Buffer, body: Buffer, tag: Buffer, aad: Buffer): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(tag);
+  try {
+    return Buffer.concat([decipher.update(body), decipher.final()]);
+  } catch {
+    throw new DecryptionError('ciphertext does not authenticate under this key, field and row');
+  }
+}
+
+export function newDataKey(userId: string, version = 1): DataKey {
+  return { userId, version, key: randomBytes(32) };
+}
+
+export function wrapDataKey(dataKey: DataKey, master: VersionedKey): WrappedDataKey {
+  const { iv, body, tag } = seal(master.key, dataKey.key, wrapAad(dataKey.userId, dataKey.version));
+  return {
+    userId: dataKey.userId,
+    keyVersion: dataKey.version,
+    masterKeyId: master.id,
+    wrappedKey: Buffer.concat([iv, body, tag]),
+  };
+}
+
+export function unwrapDataKey(wrapped: WrappedDataKey, ring: KeyRing): DataKey {
+  const master = [ring.master, ...ring.previousMasters].find((k) => k.id === wrapped.masterKeyId);
+  if (!master) throw new DecryptionError(`master key ${wrapped.masterKeyId} is not loaded`);
+  const w = wrapped.wrappedKey;
+  const key = open(
+    master.key,
+    w.subarray(0, IV_BYTES),
+    w.subarray(IV_BYTES, w.length - TAG_BYTES),
+    w.subarray(w.length - TAG_BYTES),
+    wrapAad(wrapped.userId, wrapped.keyVersion),
+  );
+  return { userId: wrapped.userId, version: wrapped.keyVersion, key };
+}
+
+export function encryptField(dataKey: DataKey, field: string, rowId: string, value: string) {
+  const { iv, body, tag } = seal(
+    dataKey.key,
+    Buffer.from(value, 'utf8'),
+    fieldAad(field, dataKey.userId, rowId),
+  );
+  const header = Buffer.alloc(3);
+  header[0] = FORMAT;
+  header.writeUInt16BE(dataKey.version, 1);
+  return Buffer.concat([header, iv, body, tag]);
+}
+
+export function decryptField(dataKey: DataKey, field: string, rowId: string, sealed: Buffer) {
+  if (sealed.length < HEADER + TAG_BYTES || sealed[0] !== FORMAT) {
+    throw new DecryptionError(`${field}: not a Custodian ciphertext`);
+  }
+  const version = sealed.readUInt16BE(1);
+  if (version !== dataKey.version) {
+    throw new DecryptionError(`${field}: sealed under data key version ${version}`);
+  }
+  return open(
+    dataKey.key,
+    sealed.subarray(3, HEADER),
+    sealed.subarray(HEADER, sealed.length - TAG_BYTES),
+    sealed.subarray(sealed.length - TAG_BYTES),
+    fieldAad(field, dataKey.userId, rowId),
+  ).toString('utf8');
+}
+
+export function normaliseEmail(email: string): string {
+  return email.trim().normalize('NFC').toLowerCase();
+}
+
+/** The keyed blind index of an email: equal emails give equal bytes, and nothing else leaks. */
+export function emailBlindIndex(index: VersionedKey, email: string): Buffer {
+  return createHmac('sha256', index.key).update(`email|${normaliseEmail(email)}`).digest();
+}
+
+/** "jane@example.com" → "j•••@example.com": kept in clear for lookup cards. */
+export function maskEmail(email: string): string {
+  const normal = normaliseEmail(email);
+  const at = normal.lastIndexOf('@');
+  if (at < 1) return '•••';
+  const first = Array.from(normal.slice(0, at))[0] ?? '';
+  return `${first}•••${normal.slice(at)}`;
+}

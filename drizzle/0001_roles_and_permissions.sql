@@ -1,0 +1,50 @@
+-- The default role → permission mapping of DESIGN.md. Later changes are data, not releases.
+INSERT INTO "console"."roles" ("code", "name") VALUES
+  ('support_agent', 'Support agent'),
+  ('support_lead', 'Support lead'),
+  ('privacy_officer', 'Privacy officer'),
+  ('security_auditor', 'Security auditor'),
+  ('admin', 'Admin');
+--> statement-breakpoint
+INSERT INTO "console"."permissions" ("code", "description") VALUES
+  ('users:lookup', 'Find an end user by exact id or email'),
+  ('grants:request', 'Request a just-in-time grant to a user’s data'),
+  ('grants:approve', 'Approve grants for profile, usage and preferences'),
+  ('grants:approve_sensitive', 'Approve grants for conversations and payments'),
+  ('grants:break_glass', 'Activate an emergency grant, reviewed afterwards'),
+  ('grants:revoke_any', 'Revoke anyone’s active grant'),
+  ('privacy:process', 'Work the privacy-request queue'),
+  ('privacy:approve', 'Approve privacy requests, erasures included'),
+  ('audit:read', 'Read the audit trail'),
+  ('audit:verify', 'Verify the audit trail'),
+  ('security:review', 'Review break-glass use and staff access'),
+  ('analytics:read', 'Read anonymized analytics'),
+  ('staff:manage', 'Manage staff accounts and roles'),
+  ('policy:manage', 'Manage access and retention policies');
+--> statement-breakpoint
+INSERT INTO "console"."role_permissions" ("role_code", "permission_code") VALUES
+  ('support_agent', 'users:lookup'),
+  ('support_agent', 'grants:request'),
+  ('support_lead', 'users:lookup'),
+  ('support_lead', 'grants:request'),
+  ('support_lead', 'grants:approve'),
+  ('support_lead', 'grants:approve_sensitive'),
+  ('support_lead', 'grants:break_glass'),
+  ('support_lead', 'analytics:read'),
+  ('privacy_officer', 'users:lookup'),
+  ('privacy_officer', 'grants:request'),
+  ('privacy_officer', 'grants:approve_sensitive'),
+  ('privacy_officer', 'privacy:process'),
+  ('privacy_officer', 'privacy:approve'),
+  ('privacy_officer', 'analytics:read'),
+  ('security_auditor', 'users:lookup'),
+  ('security_auditor', 'grants:request'),
+  ('security_auditor', 'grants:break_glass'),
+  ('security_auditor', 'grants:revoke_any'),
+  ('security_auditor', 'audit:read'),
+  ('security_auditor', 'audit:verify'),
+  ('security_auditor', 'security:review'),
+  ('security_auditor', 'analytics:read'),
+  ('admin', 'analytics:read'),
+  ('admin', 'staff:manage'),
+  ('admin', 'policy:manage');
