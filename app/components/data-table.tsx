@@ -1,0 +1,119 @@
+import { Link, useSearchParams } from '@remix-run/react';
+import {
+  createColumnHelper,
+  tableFeatures,
+  useTable,
+  type ColumnDef,
+  type RowData,
+} from '@tanstack/react-table';
+import type { ReactNode } from 'react';
+
+// The one table of the console. Sorting, filtering and paging happen on the server; this component
+// only renders the page it is given and writes the user's choices into the URL (`sort`, `dir`,
+// `after`), so every view can be linked, reloaded and bookmarked.
+
+export const tableCore = tableFeatures({});
+export type TableFeatures = typeof tableCore;
+export function columnHelper<Row extends RowData>() {
+  return createColumnHelper<TableFeatures, Row>();
+}
+
+export interface DataTableProps<Row extends RowData> {
+  caption: string;
+  columns: ColumnDef<TableFeatures, Row, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  data: Row[];
+  /** Column id → the server's sort key, for sortable columns. */
+  sortable?: Record<string, string>;
+  sort?: string;
+  dir?: 'asc' | 'desc';
+  /** The cursor of the next page, if there is one. */
+  next?: string | null;
+  empty: ReactNode;
+  getRowId: (row: Row) => string;
+}
+
+export function DataTable<Row extends RowData>(props: DataTableProps<Row>) {
+  const [params] = useSearchParams();
+  const table = useTable({
+    features: tableCore,
+    columns: props.columns,
+    data: props.data,
+    getRowId: props.getRowId,
+  });
+  const withParams = (changes: Record<string, string | null>) => {
+    const next = new URLSearchParams(params);
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === null) next.delete(key);
+      else next.set(key, value);
+    }
+    return `?${next.toString()}`;
+  };
+  const paged = params.has('after');
+  return (
+    <div>
+      <table className="data">
+        <caption className="muted" style={{ textAlign: 'left', paddingBottom: 6 }}>
+          {props.caption}
+        </caption>
+        <thead>
+          {table.getHeaderGroups().map((group) => (
+            <tr key={group.id}>
+              {group.headers.map((header) => {
+                const sortKey = props.sortable?.[header.column.id];
+                const active = sortKey && props.sort === sortKey;
+                const ariaSort = active ? (props.dir === 'desc' ? 'descending' : 'ascending') : undefined;
+                return (
+                  <th key={header.id} scope="col" aria-sort={ariaSort}>
+                    {sortKey ? (
+                      <Link
+                        to={withParams({
+                          sort: sortKey,
+                          dir: active && props.dir === 'asc' ? 'desc' : 'asc',
+                          after: null,
+                        })}
+                      >
+                        <table.FlexRender header={header} />
+                        <span aria-hidden="true">{active ? (props.dir === 'desc' ? ' ▼' : ' ▲') : ' ↕'}</span>
+                      </Link>
+                    ) : (
+                      <table.FlexRender header={header} />
+                    )}
+                  </th>
+                );
+              })}
+            </tr>
+          ))}
+        </thead>
+        <tbody>
+          {table.getRowModel().rows.length === 0 ? (
+            <tr>
+              <td colSpan={props.columns.length} className="empty">
+                {props.empty}
+              </td>
+            </tr>
+          ) : (
+            table.getRowModel().rows.map((row) => (
+              <tr key={row.id}>
+                {row.getAllCells().map((cell) => (
+                  <td key={cell.id}>
+                    <table.FlexRender cell={cell} />
+                  </td>
+                ))}
+              </tr>
+            ))
+          )}
+        </tbody>
+      </table>
+      <nav className="pager" aria-label="Pages">
+        {paged ? <Link to={withParams({ after: null })}>First page</Link> : null}
+        {props.next ? (
+          <Link to={withParams({ after: props.next })} rel="next">
+            Next page
+          </Link>
+        ) : (
+          <span className="muted">{props.data.length ? 'Last page' : ''}</span>
+        )}
+      </nav>
+    </div>
+  );
+}

@@ -1,0 +1,18 @@
+import type { Permission } from '#app/modules/auth/permissions.ts';
+
+// The console's sections. The layout shows an entry only to holders of its permission; the
+// server still checks every route on its own (the menu is cosmetic).
+export interface NavItem {
+  to: string;
+  label: string;
+  permission?: Permission;
+}
+
+export const NAV_ITEMS: NavItem[] = [
+  { to: '/', label: 'Home' },
+  { to: '/admin/staff', label: 'Staff', permission: 'staff:manage' },
+];
+
+export function visibleNav(permissions: readonly string[]) {
+  return NAV_ITEMS.filter((item) => !item.permission || permissions.includes(item.permission));
+}

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { getDb } from '#app/db/client.server.ts';
+import { staff } from '#app/db/schema.ts';
+import type { Role } from './permissions.ts';
+import { createStaff } from './staff.server.ts';
+
+// Demo accounts: one per role, plus a second agent and a second lead for four-eyes flows. The
+// second agent's name is hostile on purpose: every page must show it as text.
+export const DEMO_STAFF: { role: Role; email: string; displayName: string }[] = [
+  { role: 'support_agent', email: 'agent@custodian.test', displayName: 'Avery Agent' },
+  {
+    role: 'support_agent',
+    email: 'agent2@custodian.test',
+    displayName: `Blake "<script>alert('xss')</script>" O'Brien`,
+  },
+  { role: 'support_lead', email: 'lead@custodian.test', displayName: 'Lee Lead' },
+  { role: 'support_lead', email: 'lead2@custodian.test', displayName: 'Morgan Lead' },
+  { role: 'privacy_officer', email: 'privacy@custodian.test', displayName: 'Pat Privacy' },
+  { role: 'security_auditor', email: 'auditor@custodian.test', displayName: 'Sam Auditor' },
+  { role: 'admin', email: 'admin@custodian.test', displayName: 'Ada Admin' },
+];
+
+export interface DemoLogin {
+  role: Role;
+  email: string;
+  password: string;
+}
+
+export function credentialsFile(dataDir: string) {
+  return path.join(dataDir, 'demo-credentials.txt');
+}
+
+export function readDemoCredentials(dataDir: string): DemoLogin[] {
+  const file = credentialsFile(dataDir);
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [role, email, password] = line.split(' ');
+      return { role: role as Role, email: email!, password: password! };
+    });
+}
+
+/** Creates the demo accounts that are missing and writes `<dataDir>/demo-credentials.txt`. */
+export async function ensureDemoStaff(options: { dataDir: string; password?: string }) {
+  const previous = readDemoCredentials(options.dataDir);
+  const password =
+    options.password ?? previous[0]?.password ?? randomBytes(12).toString('base64url');
+  const existing = new Set(
+    (
+      await getDb()
+        .select({ email: staff.email })
+        .from(staff)
+        .where(sql`${staff.email} in ${DEMO_STAFF.map((d) => d.email)}`)
+    ).map((r) => r.email),
+  );
+  for (const demo of DEMO_STAFF) {
+    if (existing.has(demo.email)) continue;
+    await createStaff(
+      {
+        email: demo.email,
+        displayName: demo.displayName,
+        password,
+        roles: [demo.role],
+        mustChangePassword: false,
+        isDemo: true,
+      },
+      { staffId: null },
+    );
+  }
+  const logins = DEMO_STAFF.map((d) => ({ role: d.role, email: d.email, password }));
+  fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const file = credentialsFile(options.dataDir);
+  fs.writeFileSync(file, logins.map((l) => `${l.role} ${l.email} ${l.password}`).join('\n') + '\n', {
+    mode: 0o600,
+  });
+  fs.chmodSync(file, 0o600);
+  return logins;
+}

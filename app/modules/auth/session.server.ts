@@ -1,0 +1,166 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
+import { getDb } from '#app/db/client.server.ts';
+import { sessions } from '#app/db/schema.ts';
+import { env } from '#app/config.server.ts';
+import { now } from '#app/modules/clock.server.ts';
+import type { Permission, Role } from './permissions.ts';
+
+// Sessions live in PostgreSQL; the cookie holds only an opaque random token, and the table only
+// its SHA-256, so neither a stolen table nor a guessed id opens a session.
+
+export const SESSION_COOKIE = 'custodian_session';
+const TOUCH_EVERY_MS = 60_000;
+
+export interface SignedIn {
+  sessionId: string;
+  staffId: string;
+  email: string;
+  displayName: string;
+  roles: Role[];
+  permissions: Set<Permission>;
+  mustChangePassword: boolean;
+}
+
+export interface RequestContext {
+  clientAddress: string;
+  userAgent: string;
+  secure: boolean;
+}
+
+function hashToken(token: string) {
+  return createHash('sha256').update(token).digest();
+}
+
+function limits() {
+  return {
+    idleMs: env().CUSTODIAN_SESSION_IDLE_MINUTES * 60_000,
+    maxMs: env().CUSTODIAN_SESSION_MAX_HOURS * 3_600_000,
+  };
+}
+
+export function sessionCookie(token: string, secure: boolean) {
+  const parts = [
+    `${SESSION_COOKIE}=${token}`,
+    'Path=/',
+    'HttpOnly',
+    'SameSite=Lax',
+    `Max-Age=${Math.floor(limits().maxMs / 1000)}`,
+  ];
+  if (secure) parts.push('Secure');
+  return parts.join('; ');
+}
+
+export function clearedSessionCookie(secure: boolean) {
+  return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secure ? '; Secure' : ''}`;
+}
+
+export function readSessionToken(request: Request): string | undefined {
+  const header = request.headers.get('cookie') ?? '';
+  for (const part of header.split(';')) {
+    const [name, ...rest] = part.trim().split('=');
+    if (name === SESSION_COOKIE) {
+      const value = rest.join('=');
+      return /^[A-Za-z0-9_-]{43}$/.test(value) ? value : undefined;
+    }
+  }
+  return undefined;
+}
+
+/** A fresh session (a new random id at every sign-in); returns the cookie token. */
+export async function createSession(staffId: string, ctx: RequestContext) {
+  const token = randomBytes(32).toString('base64url');
+  const at = now();
+  await getDb()
+    .insert(sessions)
+    .values({
+      id: randomUUID(),
+      tokenHash: hashToken(token),
+      staffId,
+      createdAt: at,
+      lastSeenAt: at,
+      expiresAt: new Date(at.getTime() + limits().maxMs),
+      clientAddress: ctx.clientAddress || null,
+      userAgent: ctx.userAgent.slice(0, 512),
+    });
+  return token;
+}
+
+interface SessionRow extends Record<string, unknown> {
+  session_id: string;
+  staff_id: string;
+  email: string;
+  display_name: string;
+  status: string;
+  must_change_password: boolean;
+  last_seen_at: Date;
+  expires_at: Date;
+  roles: Role[];
+  permissions: Permission[];
+}
+
+const cache = new WeakMap<Request, Promise<SignedIn | null>>();
+
+/** The signed-in staff member of this request, with roles and permissions read now. */
+export function findSignedIn(request: Request): Promise<SignedIn | null> {
+  let found = cache.get(request);
+  if (!found) {
+    found = lookup(request);
+    cache.set(request, found);
+  }
+  return found;
+}
+
+async function lookup(request: Request): Promise<SignedIn | null> {
+  const token = readSessionToken(request);
+  if (!token) return null;
+  const rows = await getDb().execute<SessionRow>(sql`
+    select s.id as session_id, s.staff_id, st.email, st.display_name, st.status,
+           st.must_change_password, s.last_seen_at, s.expires_at,
+           coalesce(array(select sr.role_code from console.staff_roles sr
+                          where sr.staff_id = st.id order by sr.role_code), '{}') as roles,
+           coalesce(array(select distinct rp.permission_code
+                          from console.staff_roles sr
+                          join console.role_permissions rp on rp.role_code = sr.role_code
+                          where sr.staff_id = st.id), '{}') as permissions
+    from console.sessions s join console.staff st on st.id = s.staff_id
+    where s.token_hash = ${hashToken(token)}`);
+  const row = rows[0];
+  if (!row) return null;
+  const t = now().getTime();
+  const lastSeen = new Date(row.last_seen_at).getTime();
+  const expired =
+    row.status !== 'active' ||
+    new Date(row.expires_at).getTime() <= t ||
+    t - lastSeen >= limits().idleMs;
+  if (expired) {
+    await getDb().delete(sessions).where(eq(sessions.id, row.session_id));
+    return null;
+  }
+  if (t - lastSeen >= TOUCH_EVERY_MS) {
+    await getDb().update(sessions).set({ lastSeenAt: now() }).where(eq(sessions.id, row.session_id));
+  }
+  return {
+    sessionId: row.session_id,
+    staffId: row.staff_id,
+    email: row.email,
+    displayName: row.display_name,
+    roles: row.roles,
+    permissions: new Set(row.permissions),
+    mustChangePassword: row.must_change_password,
+  };
+}
+
+export async function destroySession(sessionId: string) {
+  await getDb().delete(sessions).where(eq(sessions.id, sessionId));
+}
+
+export async function purgeExpiredSessions() {
+  const t = now();
+  const idleCutoff = new Date(t.getTime() - limits().idleMs);
+  const result = await getDb()
+    .delete(sessions)
+    .where(sql`${sessions.expiresAt} <= ${t} or ${sessions.lastSeenAt} <= ${idleCutoff}`)
+    .returning({ id: sessions.id });
+  return result.length;
+}

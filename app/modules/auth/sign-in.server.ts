@@ -1,0 +1,118 @@
+import { Authenticator } from 'remix-auth';
+import { FormStrategy } from 'remix-auth-form';
+import { z } from 'zod';
+import { recordAuthEvent } from './events.server.ts';
+import { verifyAgainstNothing, verifyPassword } from './password.server.ts';
+import { findStaffForSignIn } from './staff.server.ts';
+import {
+  accountKey,
+  addressKey,
+  checkThrottle,
+  clearThrottle,
+  recordFailure,
+  throttleMessage,
+} from './throttle.server.ts';
+import type { RequestContext } from './session.server.ts';
+
+// remix-auth holds no session: the strategy answers "who is this", and the route stores the
+// session. A second factor or single sign-on becomes another strategy beside this one.
+
+export const SignInSchema = z.object({
+  email: z.string().trim().min(1, 'Enter your email').max(320, 'Email is too long'),
+  password: z.string().min(1, 'Enter your password').max(256, 'Password is too long'),
+  redirectTo: z.string().optional(),
+});
+
+export class SignInError extends Error {
+  constructor(
+    message: string,
+    public fieldErrors: Partial<Record<'email' | 'password', string>> = {},
+    public status = 401,
+  ) {
+    super(message);
+  }
+}
+
+const GENERIC_FAILURE = 'That email and password do not match an active account.';
+
+export interface SignedInStaff {
+  staffId: string;
+}
+
+const contexts = new WeakMap<Request, RequestContext>();
+
+const authenticator = new Authenticator<SignedInStaff>();
+authenticator.use(
+  new FormStrategy(async ({ form, request }) => {
+    const ctx = contexts.get(request)!;
+    const parsed = SignInSchema.safeParse(Object.fromEntries(form));
+    if (!parsed.success) {
+      const fieldErrors: Record<string, string> = {};
+      for (const issue of parsed.error.issues) fieldErrors[String(issue.path[0])] ??= issue.message;
+      throw new SignInError('Check the highlighted fields.', fieldErrors, 400);
+    }
+    const { email, password } = parsed.data;
+    const keys = [accountKey(email), addressKey(ctx.clientAddress || 'unknown')];
+    const client = { clientAddress: ctx.clientAddress || null, userAgent: ctx.userAgent };
+
+    const verdict = await checkThrottle(keys);
+    if (!verdict.ok) {
+      await recordAuthEvent({
+        action: 'auth.sign_in',
+        outcome: 'denied',
+        details: { reason: verdict.locked ? 'locked' : 'throttled' },
+        ...client,
+      });
+      throw new SignInError(throttleMessage(verdict), {}, 429);
+    }
+
+    const account = await findStaffForSignIn(email);
+    const ok = account
+      ? (await verifyPassword(account.passwordHash, password)) && account.status === 'active'
+      : await verifyAgainstNothing(password);
+    if (!ok || !account) {
+      const locked = await recordFailure(keys);
+      await recordAuthEvent({
+        action: 'auth.sign_in',
+        outcome: 'denied',
+        targetStaffId: account?.id ?? null,
+        details: { reason: account ? 'bad_password_or_disabled' : 'no_account' },
+        ...client,
+      });
+      for (const key of locked) {
+        await recordAuthEvent({
+          action: 'auth.lock',
+          outcome: 'allowed',
+          targetStaffId: key.startsWith('account:') ? (account?.id ?? null) : null,
+          details: { scope: key.startsWith('account:') ? 'account' : 'address' },
+          ...client,
+        });
+      }
+      throw new SignInError(GENERIC_FAILURE);
+    }
+    await clearThrottle(keys[0]!);
+    await recordAuthEvent({
+      action: 'auth.sign_in',
+      outcome: 'allowed',
+      actorStaffId: account.id,
+      targetStaffId: account.id,
+      ...client,
+    });
+    return { staffId: account.id };
+  }),
+  'form',
+);
+
+/** Checks the posted email and password; throws SignInError with a message fit to show. */
+export async function authenticateStaff(request: Request, ctx: RequestContext) {
+  contexts.set(request, ctx);
+  return authenticator.authenticate('form', request);
+}
+
+/** Only same-site paths: never an open redirect to another origin. */
+export function safeRedirect(to: FormDataEntryValue | string | null | undefined, fallback = '/') {
+  if (typeof to !== 'string' || !to.startsWith('/') || to.startsWith('//') || to.startsWith('/\\')) {
+    return fallback;
+  }
+  return to;
+}

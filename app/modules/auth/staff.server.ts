@@ -1,0 +1,260 @@
+import { randomUUID } from 'node:crypto';
+import { and, asc, desc, eq, gt, ilike, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { getDb, type Tx } from '#app/db/client.server.ts';
+import { sessions, staff, staffRoles } from '#app/db/schema.ts';
+import { now } from '#app/modules/clock.server.ts';
+import { recordAuthEvent, type ClientInfo } from './events.server.ts';
+import { hashPassword, passwordProblem } from './password.server.ts';
+import { isRole, type Role } from './permissions.ts';
+
+export class StaffError extends Error {
+  constructor(
+    public field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface NewStaff {
+  email: string;
+  displayName: string;
+  password: string;
+  roles: Role[];
+  mustChangePassword: boolean;
+  isDemo?: boolean;
+}
+
+function normalEmail(email: string) {
+  return email.trim().toLowerCase();
+}
+
+export async function createStaff(
+  input: NewStaff,
+  actor: { staffId: string | null } & ClientInfo,
+): Promise<{ id: string }> {
+  const problem = passwordProblem(input.password);
+  if (problem) throw new StaffError('password', problem);
+  const roles = [...new Set(input.roles)];
+  if (roles.some((r) => !isRole(r))) throw new StaffError('roles', 'Unknown role');
+  const passwordHash = await hashPassword(input.password);
+  const id = randomUUID();
+  const at = now();
+  return getDb().transaction(async (tx) => {
+    const [taken] = await tx
+      .select({ id: staff.id })
+      .from(staff)
+      .where(sql`lower(${staff.email}) = ${normalEmail(input.email)}`);
+    if (taken) throw new StaffError('email', 'A staff account with this email already exists');
+    await tx.insert(staff).values({
+      id,
+      email: normalEmail(input.email),
+      displayName: input.displayName.trim(),
+      passwordHash,
+      mustChangePassword: input.mustChangePassword,
+      isDemo: input.isDemo ?? false,
+      createdAt: at,
+      passwordChangedAt: at,
+    });
+    if (roles.length) {
+      await tx
+        .insert(staffRoles)
+        .values(roles.map((roleCode) => ({ staffId: id, roleCode, grantedAt: at, grantedBy: actor.staffId })));
+    }
+    await recordAuthEvent(
+      { action: 'staff.create', outcome: 'allowed', actorStaffId: actor.staffId, targetStaffId: id, details: { roles }, ...actor },
+      tx,
+    );
+    return { id };
+  });
+}
+
+/** Ends every session of the account at once and revokes what later issues hang off it. */
+async function endSessions(tx: Tx, staffId: string) {
+  await tx.delete(sessions).where(eq(sessions.staffId, staffId));
+}
+
+export async function setStaffStatus(
+  staffId: string,
+  status: 'active' | 'disabled',
+  actor: { staffId: string | null } & ClientInfo,
+) {
+  if (staffId === actor.staffId && status === 'disabled') {
+    throw new StaffError('status', 'You cannot disable your own account');
+  }
+  await getDb().transaction(async (tx) => {
+    const [row] = await tx
+      .update(staff)
+      .set({ status, disabledAt: status === 'disabled' ? now() : null })
+      .where(eq(staff.id, staffId))
+      .returning({ id: staff.id });
+    if (!row) throw new StaffError('staffId', 'No such staff account');
+    if (status === 'disabled') await endSessions(tx, staffId);
+    await recordAuthEvent(
+      {
+        action: status === 'disabled' ? 'staff.disable' : 'staff.enable',
+        outcome: 'allowed',
+        actorStaffId: actor.staffId,
+        targetStaffId: staffId,
+        ...actor,
+      },
+      tx,
+    );
+  });
+}
+
+export async function setStaffRoles(
+  staffId: string,
+  roles: Role[],
+  actor: { staffId: string } & ClientInfo,
+) {
+  if (staffId === actor.staffId) throw new StaffError('roles', 'Nobody can change their own roles');
+  const wanted = [...new Set(roles)];
+  if (wanted.some((r) => !isRole(r))) throw new StaffError('roles', 'Unknown role');
+  await getDb().transaction(async (tx) => {
+    const [row] = await tx.select({ id: staff.id }).from(staff).where(eq(staff.id, staffId)).for('update');
+    if (!row) throw new StaffError('staffId', 'No such staff account');
+    const before = (
+      await tx.select({ role: staffRoles.roleCode }).from(staffRoles).where(eq(staffRoles.staffId, staffId))
+    ).map((r) => r.role);
+    await tx.delete(staffRoles).where(eq(staffRoles.staffId, staffId));
+    if (wanted.length) {
+      await tx
+        .insert(staffRoles)
+        .values(wanted.map((roleCode) => ({ staffId, roleCode, grantedAt: now(), grantedBy: actor.staffId })));
+    }
+    await recordAuthEvent(
+      {
+        action: 'staff.roles_change',
+        outcome: 'allowed',
+        actorStaffId: actor.staffId,
+        targetStaffId: staffId,
+        details: { before: before.sort(), after: wanted.sort() },
+        ...actor,
+      },
+      tx,
+    );
+  });
+}
+
+export async function changePassword(
+  staffId: string,
+  password: string,
+  actor: ClientInfo & { keepSessionId?: string },
+) {
+  const problem = passwordProblem(password);
+  if (problem) throw new StaffError('password', problem);
+  const passwordHash = await hashPassword(password);
+  await getDb().transaction(async (tx) => {
+    await tx
+      .update(staff)
+      .set({ passwordHash, mustChangePassword: false, passwordChangedAt: now() })
+      .where(eq(staff.id, staffId));
+    // Other sessions of the account end: a changed password shuts out whoever knew the old one.
+    await tx
+      .delete(sessions)
+      .where(
+        and(
+          eq(sessions.staffId, staffId),
+          actor.keepSessionId ? sql`${sessions.id} <> ${actor.keepSessionId}` : undefined,
+        ),
+      );
+    await recordAuthEvent(
+      { action: 'auth.password_change', outcome: 'allowed', actorStaffId: staffId, targetStaffId: staffId, ...actor },
+      tx,
+    );
+  });
+}
+
+export async function findStaffForSignIn(email: string) {
+  const [row] = await getDb()
+    .select({ id: staff.id, passwordHash: staff.passwordHash, status: staff.status })
+    .from(staff)
+    .where(sql`lower(${staff.email}) = ${normalEmail(email)}`);
+  return row ?? null;
+}
+
+export async function getStaffDetail(staffId: string) {
+  const [row] = await getDb()
+    .select({
+      id: staff.id,
+      email: staff.email,
+      displayName: staff.displayName,
+      status: staff.status,
+      mustChangePassword: staff.mustChangePassword,
+      createdAt: staff.createdAt,
+      disabledAt: staff.disabledAt,
+      roles: sql<string[]>`coalesce((select array_agg(role_code order by role_code) from console.staff_roles r where r.staff_id = ${staff.id}), '{}')`,
+    })
+    .from(staff)
+    .where(eq(staff.id, staffId));
+  return row ?? null;
+}
+
+export const STAFF_SORTS = ['name', 'email', 'created'] as const;
+export type StaffSort = (typeof STAFF_SORTS)[number];
+
+export interface StaffListQuery {
+  q?: string;
+  role?: Role;
+  status?: 'active' | 'disabled';
+  sort: StaffSort;
+  dir: 'asc' | 'desc';
+  after?: { value: string; id: string };
+  limit: number;
+}
+
+/** One page of staff, keyset-paged on (sort column, id). */
+export async function listStaff(query: StaffListQuery) {
+  const column = { name: staff.displayName, email: staff.email, created: staff.createdAt }[query.sort];
+  const filters: (SQL | undefined)[] = [];
+  if (query.q) {
+    const like = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    filters.push(or(ilike(staff.email, like), ilike(staff.displayName, like)));
+  }
+  if (query.status) filters.push(eq(staff.status, query.status));
+  if (query.role) {
+    filters.push(
+      inArray(
+        staff.id,
+        getDb().select({ id: staffRoles.staffId }).from(staffRoles).where(eq(staffRoles.roleCode, query.role)),
+      ),
+    );
+  }
+  if (query.after) {
+    const value = query.sort === 'created' ? new Date(query.after.value) : query.after.value;
+    const cmp = query.dir === 'asc' ? gt : lt;
+    filters.push(
+      or(cmp(column, value), and(eq(column, value), cmp(staff.id, query.after.id))),
+    );
+  }
+  const order = query.dir === 'asc' ? asc : desc;
+  const rows = await getDb()
+    .select({
+      id: staff.id,
+      email: staff.email,
+      displayName: staff.displayName,
+      status: staff.status,
+      createdAt: staff.createdAt,
+      roles: sql<string[]>`coalesce((select array_agg(role_code order by role_code) from console.staff_roles r where r.staff_id = ${staff.id}), '{}')`,
+    })
+    .from(staff)
+    .where(and(...filters))
+    .orderBy(order(column), order(staff.id))
+    .limit(query.limit + 1);
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  const next =
+    rows.length > query.limit && last
+      ? {
+          value:
+            query.sort === 'created'
+              ? last.createdAt.toISOString()
+              : query.sort === 'name'
+                ? last.displayName
+                : last.email,
+          id: last.id,
+        }
+      : undefined;
+  return { rows: page, next };
+}

@@ -1,0 +1,29 @@
+import { lt, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { getDb } from '#app/db/client.server.ts';
+import { signInThrottle } from '#app/db/schema.ts';
+import { purgeExpiredSessions } from '#app/modules/auth/session.server.ts';
+import { THROTTLE } from '#app/modules/auth/throttle.server.ts';
+import { now } from '#app/modules/clock.server.ts';
+import { defineJob, type JobDefinition } from './queue.server.ts';
+
+export const sessionHousekeeping = defineJob({
+  name: 'auth.housekeeping',
+  description: 'Deletes expired sessions and stale sign-in throttle counters',
+  payload: z.object({}).passthrough(),
+  cron: '*/10 * * * *',
+  async run() {
+    const sessions = await purgeExpiredSessions();
+    const cutoff = new Date(now().getTime() - 2 * THROTTLE.windowMs);
+    const throttles = await getDb()
+      .delete(signInThrottle)
+      .where(
+        sql`${lt(signInThrottle.lastFailureAt, cutoff)} and (${signInThrottle.lockedUntil} is null or ${signInThrottle.lockedUntil} < ${now()})`,
+      )
+      .returning({ key: signInThrottle.key });
+    return { sessions, throttles: throttles.length };
+  },
+});
+
+/** Every job Custodian knows. Later capabilities add theirs here. */
+export const JOBS: JobDefinition[] = [sessionHousekeeping];

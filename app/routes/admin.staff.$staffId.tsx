@@ -1,0 +1,183 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json } from '@remix-run/node';
+import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react';
+import { z } from 'zod';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { requires } from '#app/modules/auth/access.ts';
+import { recentSignIns } from '#app/modules/auth/home.server.ts';
+import { ROLE_NAMES, ROLES } from '#app/modules/auth/permissions.ts';
+import {
+  getStaffDetail,
+  setStaffRoles,
+  setStaffStatus,
+  StaffError,
+} from '#app/modules/auth/staff.server.ts';
+import { formObject, parseForm } from '#app/utils/forms.ts';
+
+export const access = requires('staff:manage');
+
+export const meta: MetaFunction = () => [{ title: 'Staff member · Custodian' }];
+
+const ParamsSchema = z.object({ staffId: z.uuid('Not a staff id') });
+
+const ActionSchema = z.discriminatedUnion('intent', [
+  z.object({ intent: z.literal('roles'), roles: z.array(z.enum(ROLES, 'Unknown role')) }),
+  z.object({ intent: z.literal('disable') }),
+  z.object({ intent: z.literal('enable') }),
+]);
+
+function staffIdOf(params: unknown) {
+  const parsed = ParamsSchema.safeParse(params);
+  if (!parsed.success) throw new Response('No staff member has this id.', { status: 404 });
+  return parsed.data.staffId;
+}
+
+export async function loader(args: LoaderFunctionArgs) {
+  const me = await guard(args, access);
+  const staffId = staffIdOf(args.params);
+  const person = await getStaffDetail(staffId);
+  if (!person) throw new Response('No staff member has this id.', { status: 404 });
+  const signIns = await recentSignIns(staffId, 10);
+  return json({
+    person: {
+      ...person,
+      createdAt: person.createdAt.toISOString(),
+      disabledAt: person.disabledAt?.toISOString() ?? null,
+    },
+    signIns: signIns.map((s) => ({ ...s, occurredAt: s.occurredAt.toISOString() })),
+    isSelf: me.staffId === staffId,
+  });
+}
+
+export async function action(args: ActionFunctionArgs) {
+  const me = await guard(args, access);
+  const staffId = staffIdOf(args.params);
+  const parsed = parseForm(ActionSchema, formObject(await args.request.formData(), ['roles']));
+  if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors, done: null }, { status: 400 });
+  const ctx = requestContext(args.context);
+  const actor = { staffId: me.staffId, clientAddress: ctx.clientAddress || null, userAgent: ctx.userAgent };
+  try {
+    const intent = parsed.value.intent;
+    if (intent === 'roles') await setStaffRoles(staffId, parsed.value.roles, actor);
+    else await setStaffStatus(staffId, intent === 'disable' ? 'disabled' : 'active', actor);
+    return json({ fieldErrors: {} as Record<string, string>, done: intent });
+  } catch (error) {
+    if (error instanceof StaffError) {
+      return json({ fieldErrors: { [error.field]: error.message }, done: null }, { status: 400 });
+    }
+    throw error;
+  }
+}
+
+export default function StaffDetailRoute() {
+  const { person, signIns, isSelf } = useLoaderData<typeof loader>();
+  const data = useActionData<typeof action>();
+  const [params] = useSearchParams();
+  const errors: Record<string, string | undefined> = data?.fieldErrors ?? {};
+  return (
+    <>
+      <p>
+        <Link to="/admin/staff">← All staff</Link>
+      </p>
+      <h1>{person.displayName}</h1>
+      {params.get('created') ? (
+        <p className="notice" role="status">
+          Account created. Give the temporary password to {person.displayName} through a separate channel.
+        </p>
+      ) : null}
+      {data?.done ? (
+        <p className="notice" role="status">
+          {data.done === 'roles' ? 'Roles saved.' : data.done === 'disable' ? 'Account disabled; its sessions have ended.' : 'Account enabled.'}
+        </p>
+      ) : null}
+      <section className="panel">
+        <dl className="facts">
+          <dt>Email</dt>
+          <dd>{person.email}</dd>
+          <dt>Status</dt>
+          <dd>
+            <span className={`badge ${person.status}`}>{person.status}</span>
+            {person.mustChangePassword ? <span className="badge">temporary password</span> : null}
+          </dd>
+          <dt>Created</dt>
+          <dd>{person.createdAt.replace('T', ' ').slice(0, 19)} UTC</dd>
+          {person.disabledAt ? (
+            <>
+              <dt>Disabled</dt>
+              <dd>{person.disabledAt.replace('T', ' ').slice(0, 19)} UTC</dd>
+            </>
+          ) : null}
+        </dl>
+      </section>
+      <section className="panel" aria-labelledby="roles-title">
+        <h2 id="roles-title">Roles</h2>
+        {isSelf ? (
+          <p className="muted">Nobody can change their own roles; another admin must.</p>
+        ) : null}
+        <Form method="post" className="stack">
+          <input type="hidden" name="intent" value="roles" />
+          <fieldset disabled={isSelf}>
+            <legend>Roles held</legend>
+            {ROLES.map((r) => (
+              <label key={r}>
+                <input type="checkbox" name="roles" value={r} defaultChecked={person.roles.includes(r)} />{' '}
+                {ROLE_NAMES[r]}
+              </label>
+            ))}
+          </fieldset>
+          {errors.roles ? (
+            <p className="field-error" role="alert">
+              {errors.roles}
+            </p>
+          ) : null}
+          <button type="submit" disabled={isSelf}>
+            Save roles
+          </button>
+        </Form>
+      </section>
+      <section className="panel" aria-labelledby="status-title">
+        <h2 id="status-title">Account</h2>
+        <Form method="post">
+          {person.status === 'active' ? (
+            <>
+              <input type="hidden" name="intent" value="disable" />
+              <button type="submit" className="danger" disabled={isSelf}>
+                Disable account and end its sessions
+              </button>
+            </>
+          ) : (
+            <>
+              <input type="hidden" name="intent" value="enable" />
+              <button type="submit">Enable account</button>
+            </>
+          )}
+          {errors.status ? (
+            <p className="field-error" role="alert">
+              {errors.status}
+            </p>
+          ) : null}
+        </Form>
+      </section>
+      <section className="panel" aria-labelledby="activity-title">
+        <h2 id="activity-title">Recent sign-ins</h2>
+        {signIns.length === 0 ? (
+          <p className="empty">No sign-in recorded.</p>
+        ) : (
+          <ul>
+            {signIns.map((s) => (
+              <li key={`${s.occurredAt}-${s.action}-${s.outcome}`}>
+                {s.occurredAt.replace('T', ' ').slice(0, 19)} UTC — {s.action === 'auth.lock' ? 'locked' : `sign-in ${s.outcome}`}
+                {s.clientAddress ? ` from ${s.clientAddress}` : ''}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

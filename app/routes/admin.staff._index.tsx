@@ -1,0 +1,136 @@
+import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json } from '@remix-run/node';
+import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
+import { z } from 'zod';
+import { columnHelper, DataTable } from '#app/components/data-table.tsx';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { guard } from '#app/modules/auth/access.server.ts';
+import { requires } from '#app/modules/auth/access.ts';
+import { ROLE_NAMES, ROLES, type Role } from '#app/modules/auth/permissions.ts';
+import { listStaff, STAFF_SORTS } from '#app/modules/auth/staff.server.ts';
+import { decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
+
+export const access = requires('staff:manage');
+
+export const meta: MetaFunction = () => [{ title: 'Staff · Custodian' }];
+
+const QuerySchema = z.object({
+  q: z.string().trim().max(200, 'Search is at most 200 characters').optional(),
+  role: z.enum(ROLES).optional(),
+  status: z.enum(['active', 'disabled']).optional(),
+  sort: z.enum(STAFF_SORTS).default('name'),
+  dir: z.enum(['asc', 'desc']).default('asc'),
+  after: z.string().max(20_000).optional(),
+});
+
+export async function loader(args: LoaderFunctionArgs) {
+  await guard(args, access);
+  const raw = Object.fromEntries(
+    [...new URL(args.request.url).searchParams].filter(([, v]) => v !== ''),
+  );
+  const parsed = QuerySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
+  }
+  const query = parsed.data;
+  const page = await listStaff({ ...query, after: decodeCursor(query.after ?? null), limit: 25 });
+  return json({
+    rows: page.rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
+    next: encodeCursor(page.next),
+    sort: query.sort,
+    dir: query.dir,
+  });
+}
+
+type Row = ReturnType<typeof useLoaderData<typeof loader>>['rows'][number];
+const col = columnHelper<Row>();
+const columns = col.columns([
+  col.accessor('displayName', {
+    id: 'name',
+    header: 'Name',
+    cell: (info) => <Link to={`/admin/staff/${info.row.original.id}`}>{info.getValue()}</Link>,
+  }),
+  col.accessor('email', { id: 'email', header: 'Email' }),
+  col.accessor('roles', {
+    header: 'Roles',
+    cell: (info) =>
+      info.getValue().length ? (
+        info.getValue().map((r) => (
+          <span className="badge" key={r}>
+            {ROLE_NAMES[r as Role] ?? r}
+          </span>
+        ))
+      ) : (
+        <span className="muted">none</span>
+      ),
+  }),
+  col.accessor('status', {
+    header: 'Status',
+    cell: (info) => <span className={`badge ${info.getValue()}`}>{info.getValue()}</span>,
+  }),
+  col.accessor('createdAt', {
+    id: 'created',
+    header: 'Created (UTC)',
+    cell: (info) => info.getValue().slice(0, 10),
+  }),
+]);
+
+export default function StaffListRoute() {
+  const data = useLoaderData<typeof loader>();
+  const [params] = useSearchParams();
+  return (
+    <>
+      <div style={{ display: 'flex', alignItems: 'center', justifyContent: 'space-between' }}>
+        <h1>Staff</h1>
+        <Link className="button" to="/admin/staff/new">
+          Add staff member
+        </Link>
+      </div>
+      <Form method="get" className="table-tools" role="search" aria-label="Filter staff">
+        <div>
+          <label htmlFor="q">Name or email contains</label>
+          <input id="q" name="q" type="search" defaultValue={params.get('q') ?? ''} />
+        </div>
+        <div>
+          <label htmlFor="role">Role</label>
+          <select id="role" name="role" defaultValue={params.get('role') ?? ''}>
+            <option value="">Any role</option>
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {ROLE_NAMES[r]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label htmlFor="status">Status</label>
+          <select id="status" name="status" defaultValue={params.get('status') ?? ''}>
+            <option value="">Any status</option>
+            <option value="active">Active</option>
+            <option value="disabled">Disabled</option>
+          </select>
+        </div>
+        <input type="hidden" name="sort" value={data.sort} />
+        <input type="hidden" name="dir" value={data.dir} />
+        <button type="submit">Filter</button>
+        <Link to="/admin/staff">Clear</Link>
+      </Form>
+      <DataTable
+        caption="Staff accounts"
+        columns={columns}
+        data={data.rows}
+        getRowId={(r) => r.id}
+        sortable={{ name: 'name', email: 'email', created: 'created' }}
+        sort={data.sort}
+        dir={data.dir}
+        next={data.next}
+        empty="No staff account matches these filters."
+      />
+    </>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

@@ -1,0 +1,78 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json, redirect } from '@remix-run/node';
+import { Form, useActionData, useNavigation, useSearchParams } from '@remix-run/react';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { Field } from '#app/components/form-field.tsx';
+import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { publicAccess } from '#app/modules/auth/access.ts';
+import { createSession, sessionCookie } from '#app/modules/auth/session.server.ts';
+import { authenticateStaff, safeRedirect, SignInError } from '#app/modules/auth/sign-in.server.ts';
+
+export const access = publicAccess;
+
+export const meta: MetaFunction = () => [{ title: 'Sign in · Custodian' }];
+
+export async function loader(args: LoaderFunctionArgs) {
+  const me = await guard(args, access);
+  if (me) throw redirect(safeRedirect(new URL(args.request.url).searchParams.get('redirectTo')));
+  return json({});
+}
+
+export async function action(args: ActionFunctionArgs) {
+  await guard(args, access);
+  const ctx = requestContext(args.context);
+  const redirectTo = safeRedirect((await args.request.clone().formData()).get('redirectTo'));
+  try {
+    const { staffId } = await authenticateStaff(args.request, ctx);
+    const token = await createSession(staffId, ctx);
+    return redirect(redirectTo, { headers: { 'Set-Cookie': sessionCookie(token, ctx.secure) } });
+  } catch (error) {
+    if (error instanceof SignInError) {
+      return json({ message: error.message, fieldErrors: error.fieldErrors }, { status: error.status });
+    }
+    throw error;
+  }
+}
+
+export default function LoginRoute() {
+  const data = useActionData<typeof action>();
+  const [params] = useSearchParams();
+  const navigation = useNavigation();
+  return (
+    <div className="login panel">
+      <h1>Sign in to Custodian</h1>
+      <Form method="post" className="stack" noValidate>
+        {data?.message ? (
+          <p className="form-error" role="alert" id="login-error">
+            {data.message}
+          </p>
+        ) : null}
+        <input type="hidden" name="redirectTo" value={params.get('redirectTo') ?? '/'} />
+        <Field
+          label="Email"
+          name="email"
+          type="email"
+          autoComplete="username"
+          required
+          autoFocus
+          error={data?.fieldErrors?.email}
+        />
+        <Field
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          error={data?.fieldErrors?.password}
+        />
+        <button type="submit" disabled={navigation.state === 'submitting'}>
+          {navigation.state === 'submitting' ? 'Signing in…' : 'Sign in'}
+        </button>
+      </Form>
+    </div>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

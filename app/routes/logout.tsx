@@ -1,0 +1,29 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs } from '@remix-run/node';
+import { redirect } from '@remix-run/node';
+import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { signedIn } from '#app/modules/auth/access.ts';
+import { recordAuthEvent } from '#app/modules/auth/events.server.ts';
+import { clearedSessionCookie, destroySession } from '#app/modules/auth/session.server.ts';
+
+export const access = signedIn({ whilePasswordChangeDue: true });
+
+// Sign-out is a POST (a link or prefetch must not sign anyone out).
+export async function loader(args: LoaderFunctionArgs) {
+  await guard(args, access);
+  return redirect('/');
+}
+
+export async function action(args: ActionFunctionArgs) {
+  const me = await guard(args, access);
+  const ctx = requestContext(args.context);
+  await destroySession(me.sessionId);
+  await recordAuthEvent({
+    action: 'auth.sign_out',
+    outcome: 'allowed',
+    actorStaffId: me.staffId,
+    targetStaffId: me.staffId,
+    clientAddress: ctx.clientAddress || null,
+    userAgent: ctx.userAgent,
+  });
+  return redirect('/login', { headers: { 'Set-Cookie': clearedSessionCookie(ctx.secure) } });
+}

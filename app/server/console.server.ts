@@ -1,0 +1,69 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ServerBuild } from '@remix-run/node';
+import { ensureDemoStaff, readDemoCredentials } from '#app/modules/auth/demo-staff.server.ts';
+import { JOBS } from '#app/modules/jobs/catalogue.server.ts';
+import { startQueue, type Queue } from '#app/modules/jobs/queue.server.ts';
+import { createHttpApp, listen } from './http.server.ts';
+import { log, prepareRuntime, readMeta, writeMeta, type Runtime } from './runtime.server.ts';
+
+/** Seeds the embedded default once: the marker lives in the database, not in a folder. */
+async function ensureDemoData(rt: Runtime) {
+  if (await readMeta('seeded')) return readDemoCredentials(rt.dataDir);
+  const { seedProductData } = await import('#app/modules/seed/seed.server.ts');
+  const started = Date.now();
+  log(`First start: seeding ${rt.env.CUSTODIAN_DEMO_USERS} demo users…`);
+  const result = await seedProductData(rt.url, rt.ring, {
+    users: rt.env.CUSTODIAN_DEMO_USERS,
+    messagesPerUser: 10,
+    eventsPerUser: 30,
+    seed: 1,
+    append: false,
+    log,
+  });
+  const logins = await ensureDemoStaff({ dataDir: rt.dataDir, password: rt.env.CUSTODIAN_DEMO_PASSWORD });
+  await writeMeta('seeded', { at: new Date().toISOString(), ...result });
+  log(`Seeded demo data in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return logins;
+}
+
+export async function startWebConsole(options: { root: string }) {
+  const rt = await prepareRuntime({ reuseRunning: false });
+  const logins = rt.isEmbedded ? await ensureDemoData(rt) : [];
+
+  let queue: Queue | undefined;
+  queue = await startQueue({ url: rt.url, jobs: JOBS, concurrency: rt.env.CUSTODIAN_WORKERS, log });
+
+  const buildPath = path.join(options.root, 'build', 'index.js');
+  const build = (await import(pathToFileURL(buildPath).href)) as ServerBuild;
+  const tls =
+    rt.env.TLS_CERT_FILE && rt.env.TLS_KEY_FILE
+      ? { cert: rt.env.TLS_CERT_FILE, key: rt.env.TLS_KEY_FILE }
+      : undefined;
+  const app = createHttpApp({ build, secure: Boolean(tls), publicDir: path.join(options.root, 'public') });
+  const server = await listen(app, { host: rt.env.HOST, port: rt.env.PORT, tls });
+
+  const url = `${tls ? 'https' : 'http'}://${rt.env.HOST}:${rt.env.PORT}`;
+  const lines = [``, `Custodian is running at ${url}`];
+  if (logins.length) {
+    lines.push(`Demo staff logins (also in ${path.join(rt.dataDir, 'demo-credentials.txt')}):`);
+    for (const l of logins) lines.push(`  ${l.role.padEnd(17)} ${l.email.padEnd(26)} ${l.password}`);
+  }
+  lines.push('Press Ctrl+C to stop.', '');
+  process.stdout.write(lines.join('\n'));
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    log('Stopping…');
+    server.close();
+    server.closeAllConnections();
+    await queue?.stop();
+    queue = undefined;
+    await rt.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}

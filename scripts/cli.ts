@@ -1,0 +1,241 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '#app/config.server.ts';
+import { MissingKeyError } from '#app/modules/crypto/keys.server.ts';
+import { log, prepareRuntime, writeMeta, type Runtime } from '#app/server/runtime.server.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const HELP = `Usage: npx custodian <command> [options]
+
+Commands:
+  start                 build the console if needed, then serve it (the demo default)
+  serve                 serve the console (expects a build: npm run build)
+  worker                run background jobs only (give CUSTODIAN_WORKERS=0 to the web process)
+  migrate               apply the database migrations
+  seed [options]        load generated end users into the product tables
+      --users N               how many users (default 2000)
+      --messages-per-user M   mean messages per user (default 10)
+      --events-per-user E     mean usage events per user (default 30)
+      --seed S                random seed; the same seed gives the same data (default 1)
+      --append                add to a database that already holds users
+      --demo-staff            also create the demo staff accounts and write
+                              <data dir>/demo-credentials.txt
+  staff add --email E --name N --role R [--role R2] [--password P]
+                        create a staff account (a temporary password is generated when
+                        --password is not given; it must be changed at first sign-in)
+  staff list            list staff accounts
+  staff disable --email E
+                        disable an account and end its sessions at once
+
+The database is DATABASE_URL, else the embedded server that is running for this data folder
+(CUSTODIAN_DATA_DIR, default .data/), else a new embedded server started for the command.
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`custodian: ${message}\n`);
+  process.exit(2);
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    const t = entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs;
+    newest = Math.max(newest, t);
+  }
+  return newest;
+}
+
+function buildIfNeeded() {
+  const output = path.join(root, 'build', 'index.js');
+  const sources = Math.max(
+    newestMtime(path.join(root, 'app')),
+    fs.statSync(path.join(root, 'remix.config.js')).mtimeMs,
+    fs.statSync(path.join(root, 'package.json')).mtimeMs,
+  );
+  if (fs.existsSync(output) && fs.statSync(output).mtimeMs >= sources) return;
+  log('Building the console (remix build)…');
+  const result = spawnSync(path.join(root, 'node_modules', '.bin', 'remix'), ['build'], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (result.status !== 0) fail('the build failed');
+}
+
+async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const rt = await prepareRuntime({ reuseRunning: true });
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+async function serve() {
+  const { startWebConsole } = await import('#app/server/console.server.ts');
+  await startWebConsole({ root });
+}
+
+async function worker() {
+  const rt = await prepareRuntime({ reuseRunning: true });
+  const { startQueue } = await import('#app/modules/jobs/queue.server.ts');
+  const { JOBS } = await import('#app/modules/jobs/catalogue.server.ts');
+  const queue = await startQueue({
+    url: rt.url,
+    jobs: JOBS,
+    concurrency: Math.max(1, rt.env.CUSTODIAN_WORKERS),
+    log,
+  });
+  const stop = async () => {
+    await queue.stop();
+    await rt.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+const intOption = (name: string, value: string | undefined, fallback: number, max: number) => {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) > max) fail(`--${name} must be a whole number from 0 to ${max}`);
+  return Number(value);
+};
+
+async function seed(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      users: { type: 'string' },
+      'messages-per-user': { type: 'string' },
+      'events-per-user': { type: 'string' },
+      seed: { type: 'string' },
+      append: { type: 'boolean', default: false },
+      'demo-staff': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  await withRuntime(async (rt) => {
+    const { seedProductData, SeedRefusedError } = await import('#app/modules/seed/seed.server.ts');
+    const options = {
+      users: intOption('users', values.users, 2000, 100_000_000),
+      messagesPerUser: intOption('messages-per-user', values['messages-per-user'], 10, 10_000),
+      eventsPerUser: intOption('events-per-user', values['events-per-user'], 30, 10_000),
+      seed: intOption('seed', values.seed, 1, 2 ** 31),
+      append: values.append ?? false,
+      log,
+    };
+    try {
+      const result = await seedProductData(rt.url, rt.ring, options);
+      await writeMeta('seeded', { at: new Date().toISOString(), ...result });
+      log(`Seeded ${JSON.stringify(result)}`);
+    } catch (error) {
+      if (error instanceof SeedRefusedError) fail(error.message);
+      throw error;
+    }
+    if (values['demo-staff']) {
+      const { ensureDemoStaff } = await import('#app/modules/auth/demo-staff.server.ts');
+      await ensureDemoStaff({ dataDir: rt.dataDir, password: rt.env.CUSTODIAN_DEMO_PASSWORD });
+      log(`Demo staff logins written to ${path.join(rt.dataDir, 'demo-credentials.txt')}`);
+    }
+  });
+}
+
+async function staffCommand(args: string[]) {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      email: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string', multiple: true },
+      password: { type: 'string' },
+    },
+    strict: true,
+  });
+  const { isRole, ROLES } = await import('#app/modules/auth/permissions.ts');
+  const staffModule = await import('#app/modules/auth/staff.server.ts');
+  if (sub === 'add') {
+    if (!values.email || !/^[^\s@]+@[^\s@]+$/.test(values.email)) fail('--email: give a valid email');
+    if (!values.name?.trim()) fail('--name: give the person’s name');
+    const roles = values.role ?? [];
+    const unknown = roles.find((r) => !isRole(r));
+    if (unknown) fail(`--role: unknown role "${unknown}" (one of ${ROLES.join(', ')})`);
+    const { randomBytes } = await import('node:crypto');
+    const password = values.password ?? randomBytes(12).toString('base64url');
+    await withRuntime(async () => {
+      try {
+        const { id } = await staffModule.createStaff(
+          { email: values.email!, displayName: values.name!, password, roles: roles.filter(isRole), mustChangePassword: true },
+          { staffId: null, userAgent: 'custodian-cli' },
+        );
+        process.stdout.write(`Created ${values.email} (${id}); temporary password: ${password}\n`);
+      } catch (error) {
+        if (error instanceof staffModule.StaffError) fail(`--${error.field}: ${error.message}`);
+        throw error;
+      }
+    });
+  } else if (sub === 'list') {
+    await withRuntime(async () => {
+      let after: { value: string; id: string } | undefined;
+      for (;;) {
+        const page = await staffModule.listStaff({ sort: 'email', dir: 'asc', limit: 500, after });
+        for (const r of page.rows) {
+          process.stdout.write(`${r.email}\t${r.status}\t${r.roles.join(',') || '-'}\t${r.displayName}\n`);
+        }
+        if (!page.next) break;
+        after = page.next;
+      }
+    });
+  } else if (sub === 'disable') {
+    if (!values.email) fail('--email: give the account’s email');
+    await withRuntime(async () => {
+      const account = await staffModule.findStaffForSignIn(values.email!);
+      if (!account) fail(`--email: no staff account has the email ${values.email}`);
+      // The command line acts as the system, not as a staff member.
+      await staffModule.setStaffStatus(account.id, 'disabled', { staffId: null, userAgent: 'custodian-cli' });
+      process.stdout.write(`Disabled ${values.email}; its sessions have ended.\n`);
+    });
+  } else {
+    fail('staff takes add, list or disable (see --help)');
+  }
+}
+
+async function main(argv: string[]) {
+  const [command, ...args] = argv;
+  switch (command) {
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(HELP);
+      return;
+    case 'start':
+      buildIfNeeded();
+      return serve();
+    case 'serve':
+      return serve();
+    case 'worker':
+      return worker();
+    case 'migrate':
+      return withRuntime(async () => log('Migrations applied.'));
+    case 'seed':
+      return seed(args);
+    case 'staff':
+      return staffCommand(args);
+    default:
+      fail(`unknown command "${command}" (see --help)`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof MissingKeyError) fail(error.message);
+  if (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+    fail(error.message);
+  }
+  console.error(error);
+  process.exit(1);
+});
