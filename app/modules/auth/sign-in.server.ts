@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Authenticator } from 'remix-auth';
 import { FormStrategy } from 'remix-auth-form';
 import { z } from 'zod';
@@ -39,12 +40,14 @@ export interface SignedInStaff {
   staffId: string;
 }
 
-const contexts = new WeakMap<Request, RequestContext>();
+// NOTE: the strategy hands the verify callback a clone of the request, so the client's address
+// and agent travel beside it rather than on it.
+const contexts = new AsyncLocalStorage<RequestContext>();
 
 const authenticator = new Authenticator<SignedInStaff>();
 authenticator.use(
-  new FormStrategy(async ({ form, request }) => {
-    const ctx = contexts.get(request)!;
+  new FormStrategy(async ({ form }) => {
+    const ctx = contexts.getStore()!;
     const parsed = SignInSchema.safeParse(Object.fromEntries(form));
     if (!parsed.success) {
       const fieldErrors: Record<string, string> = {};
@@ -105,8 +108,7 @@ authenticator.use(
 
 /** Checks the posted email and password; throws SignInError with a message fit to show. */
 export async function authenticateStaff(request: Request, ctx: RequestContext) {
-  contexts.set(request, ctx);
-  return authenticator.authenticate('form', request);
+  return contexts.run(ctx, () => authenticator.authenticate('form', request));
 }
 
 /** Only same-site paths: never an open redirect to another origin. */
