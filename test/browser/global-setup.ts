@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+
+export const DEMO_PASSWORD = 'browser-suite-demo-password';
+
+export function chromiumPath() {
+  return process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export default async function setup(project: TestProject) {
+  if (!fs.existsSync(chromiumPath())) {
+    throw new Error(
+      `Chromium is missing at ${chromiumPath()}: install Debian's package with ` +
+        '`apt-get update && apt-get install -y chromium`, or set CHROMIUM_PATH.',
+    );
+  }
+  fs.mkdirSync('test-results', { recursive: true });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'custodian-browser-'));
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CUSTODIAN_DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    CUSTODIAN_DEMO_USERS: '300',
+    CUSTODIAN_DEMO_PASSWORD: DEMO_PASSWORD,
+    CUSTODIAN_WORKERS: '1',
+    NODE_ENV: 'development',
+  };
+  delete env.DATABASE_URL; // the embedded default, as a new user meets it
+  const server: ChildProcess = spawn(process.execPath, ['bin/custodian.mjs', 'serve'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  server.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  server.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 150_000;
+  for (;;) {
+    if (server.exitCode !== null) throw new Error(`custodian serve exited:\n${output}`);
+    try {
+      const res = await fetch(`${baseUrl}/healthz`);
+      if (res.ok && output.includes('Custodian is running')) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`custodian serve did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  project.provide('baseUrl', baseUrl);
+  project.provide('dataDir', dataDir);
+  project.provide('serverOutput', output);
+  return async () => {
+    await new Promise<void>((resolve) => {
+      server.once('exit', () => resolve());
+      server.kill('SIGTERM');
+      setTimeout(() => {
+        server.kill('SIGKILL');
+        resolve();
+      }, 15_000);
+    });
+    const clusterFile = path.join(dataDir, 'cluster-path');
+    if (fs.existsSync(clusterFile)) {
+      fs.rmSync(fs.readFileSync(clusterFile, 'utf8').trim(), { recursive: true, force: true });
+    }
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    baseUrl: string;
+    dataDir: string;
+    serverOutput: string;
+  }
+}
