@@ -21,8 +21,18 @@ export const EnvSchema = z.object({
   CUSTODIAN_DEMO_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   CUSTODIAN_DEMO_USERS: z.coerce.number().int().min(0).max(1_000_000).default(2000),
   CUSTODIAN_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
-  CUSTODIAN_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
-  CUSTODIAN_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
+  CUSTODIAN_SESSION_IDLE_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(30),
+  CUSTODIAN_SESSION_MAX_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24)
+    .default(12),
   CUSTODIAN_PG_PORT: port.optional(),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),

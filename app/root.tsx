@@ -15,7 +15,7 @@ import { GeneralErrorBoundary } from './components/error-boundary.tsx';
 import { visibleNav } from './components/navigation.ts';
 import { guard } from './modules/auth/access.server.ts';
 import { publicAccess } from './modules/auth/access.ts';
-import { ROLE_NAMES, type Role } from './modules/auth/permissions.ts';
+import { ROLE_NAMES } from './modules/auth/permissions.ts';
 import stylesHref from './styles.css';
 import { useNonce } from './utils/nonce.tsx';
 
@@ -90,7 +90,7 @@ function Layout({ children }: { children: ReactNode }) {
                 {me.displayName}
               </span>
               <span className="whoami-role" data-testid="staff-roles">
-                {me.roles.map((r) => ROLE_NAMES[r as Role] ?? r).join(', ') || 'No role'}
+                {me.roles.map((r) => ROLE_NAMES[r] ?? r).join(', ') || 'No role'}
               </span>
               <Form method="post" action="/logout">
                 <button type="submit" className="link-button">

@@ -101,7 +101,8 @@ async function worker() {
 
 const intOption = (name: string, value: string | undefined, fallback: number, max: number) => {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) > max) fail(`--${name} must be a whole number from 0 to ${max}`);
+  if (!/^\d+$/.test(value) || Number(value) > max)
+    fail(`--${name} must be a whole number from 0 to ${max}`);
   return Number(value);
 };
 
@@ -159,7 +160,8 @@ async function staffCommand(args: string[]) {
   const { isRole, ROLES } = await import('#app/modules/auth/permissions.ts');
   const staffModule = await import('#app/modules/auth/staff.server.ts');
   if (sub === 'add') {
-    if (!values.email || !/^[^\s@]+@[^\s@]+$/.test(values.email)) fail('--email: give a valid email');
+    if (!values.email || !/^[^\s@]+@[^\s@]+$/.test(values.email))
+      fail('--email: give a valid email');
     if (!values.name?.trim()) fail('--name: give the person’s name');
     const roles = values.role ?? [];
     const unknown = roles.find((r) => !isRole(r));
@@ -169,7 +171,13 @@ async function staffCommand(args: string[]) {
     await withRuntime(async () => {
       try {
         const { id } = await staffModule.createStaff(
-          { email: values.email!, displayName: values.name!, password, roles: roles.filter(isRole), mustChangePassword: true },
+          {
+            email: values.email!,
+            displayName: values.name!,
+            password,
+            roles: roles.filter(isRole),
+            mustChangePassword: true,
+          },
           { staffId: null, userAgent: 'custodian-cli' },
         );
         process.stdout.write(`Created ${values.email} (${id}); temporary password: ${password}\n`);
@@ -184,7 +192,9 @@ async function staffCommand(args: string[]) {
       for (;;) {
         const page = await staffModule.listStaff({ sort: 'email', dir: 'asc', limit: 500, after });
         for (const r of page.rows) {
-          process.stdout.write(`${r.email}\t${r.status}\t${r.roles.join(',') || '-'}\t${r.displayName}\n`);
+          process.stdout.write(
+            `${r.email}\t${r.status}\t${r.roles.join(',') || '-'}\t${r.displayName}\n`,
+          );
         }
         if (!page.next) break;
         after = page.next;
@@ -196,7 +206,10 @@ async function staffCommand(args: string[]) {
       const account = await staffModule.findStaffForSignIn(values.email!);
       if (!account) fail(`--email: no staff account has the email ${values.email}`);
       // The command line acts as the system, not as a staff member.
-      await staffModule.setStaffStatus(account.id, 'disabled', { staffId: null, userAgent: 'custodian-cli' });
+      await staffModule.setStaffStatus(account.id, 'disabled', {
+        staffId: null,
+        userAgent: 'custodian-cli',
+      });
       process.stdout.write(`Disabled ${values.email}; its sessions have ended.\n`);
     });
   } else {
@@ -233,7 +246,11 @@ async function main(argv: string[]) {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof MissingKeyError) fail(error.message);
-  if (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+  if (
+    error instanceof Error &&
+    'code' in error &&
+    String(error.code).startsWith('ERR_PARSE_ARGS')
+  ) {
     fail(error.message);
   }
   console.error(error);

@@ -61,7 +61,11 @@ export function DataTable<Row extends RowData>(props: DataTableProps<Row>) {
               {group.headers.map((header) => {
                 const sortKey = props.sortable?.[header.column.id];
                 const active = sortKey && props.sort === sortKey;
-                const ariaSort = active ? (props.dir === 'desc' ? 'descending' : 'ascending') : undefined;
+                const ariaSort = active
+                  ? props.dir === 'desc'
+                    ? 'descending'
+                    : 'ascending'
+                  : undefined;
                 return (
                   <th key={header.id} scope="col" aria-sort={ariaSort}>
                     {sortKey ? (
@@ -73,7 +77,9 @@ export function DataTable<Row extends RowData>(props: DataTableProps<Row>) {
                         })}
                       >
                         <table.FlexRender header={header} />
-                        <span aria-hidden="true">{active ? (props.dir === 'desc' ? ' ▼' : ' ▲') : ' ↕'}</span>
+                        <span aria-hidden="true">
+                          {active ? (props.dir === 'desc' ? ' ▼' : ' ▲') : ' ↕'}
+                        </span>
                       </Link>
                     ) : (
                       <table.FlexRender header={header} />

@@ -40,7 +40,10 @@ export function GeneralErrorBoundary() {
   return (
     <section className="error-page" aria-labelledby="error-title">
       <h1 id="error-title">Something went wrong</h1>
-      <p>The console hit an unexpected error. Nothing was shown or changed; try again, and if it persists tell the Custodian team the time it happened.</p>
+      <p>
+        The console hit an unexpected error. Nothing was shown or changed; try again, and if it
+        persists tell the Custodian team the time it happened.
+      </p>
     </section>
   );
 }

@@ -78,7 +78,8 @@ function ensureSystemUser(): { uid: number; gid: number } {
       ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', DB_USER],
       { encoding: 'utf8' },
     );
-    if (made.status !== 0) throw new Error(`could not create system user ${DB_USER}: ${made.stderr}`);
+    if (made.status !== 0)
+      throw new Error(`could not create system user ${DB_USER}: ${made.stderr}`);
   }
   const uid = Number(spawnSync('id', ['-u', DB_USER], { encoding: 'utf8' }).stdout.trim());
   const gid = Number(spawnSync('id', ['-g', DB_USER], { encoding: 'utf8' }).stdout.trim());
@@ -110,7 +111,14 @@ function rootLayout(dataDir: string): Layout {
   const socketDir = path.join(home, 'socket');
   fs.mkdirSync(socketDir, { recursive: true, mode: 0o700 });
   fs.chownSync(socketDir, uid, gid);
-  return { home, binDir: path.join(runtime, 'bin'), cluster: path.join(home, 'data'), socketDir, uid, gid };
+  return {
+    home,
+    binDir: path.join(runtime, 'bin'),
+    cluster: path.join(home, 'data'),
+    socketDir,
+    uid,
+    gid,
+  };
 }
 
 function userLayout(dataDir: string): Layout {
@@ -131,7 +139,9 @@ function run(layout: Layout, bin: string, args: string[]) {
     env: { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' },
   });
   if (result.status !== 0) {
-    throw new Error(`${bin} failed: ${result.error?.message ?? ''}${result.stderr}${result.stdout}`);
+    throw new Error(
+      `${bin} failed: ${result.error?.message ?? ''}${result.stderr}${result.stdout}`,
+    );
   }
 }
 
@@ -245,7 +255,9 @@ export async function startEmbeddedPostgres(options: {
     await waitReady(url, undefined, () => '');
     await ensureDatabase(url, DB_NAME);
     fs.writeFileSync(urlFile, url, { mode: 0o600 });
-    log(`Reusing the PostgreSQL server already running on port ${existing} (cluster ${layout.home})`);
+    log(
+      `Reusing the PostgreSQL server already running on port ${existing} (cluster ${layout.home})`,
+    );
     return { url, home: layout.home, owned: false, stop: async () => {} };
   }
 

@@ -13,7 +13,7 @@ export async function runMigrations(url: string) {
   try {
     // NOTE: two processes starting at once would race; the advisory lock makes the second wait.
     await sql`select pg_advisory_lock(727274)`;
-    await migrate(drizzle(sql), { migrationsFolder: MIGRATIONS_FOLDER});
+    await migrate(drizzle(sql), { migrationsFolder: MIGRATIONS_FOLDER });
     await sql`select pg_advisory_unlock(727274)`;
   } finally {
     await sql.end();

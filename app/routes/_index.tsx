@@ -14,12 +14,36 @@ export const meta: MetaFunction = () => [{ title: 'Home · Custodian' }];
 // The work each permission brings, in the order a shift starts. Sections whose feature has not
 // shipped yet show their empty state.
 const WORK: { permission: Permission; title: string; empty: string }[] = [
-  { permission: 'grants:approve', title: 'Access requests waiting for your decision', empty: 'No access request waits for your decision.' },
-  { permission: 'grants:request', title: 'Your access grants', empty: 'You hold no active grant. Find a user to request one.' },
-  { permission: 'privacy:process', title: 'Privacy requests due', empty: 'The privacy-request queue is empty.' },
-  { permission: 'security:review', title: 'Break-glass uses to review', empty: 'No break-glass use waits for review.' },
-  { permission: 'audit:verify', title: 'Audit trail verification', empty: 'No verification has run yet.' },
-  { permission: 'analytics:read', title: 'Usage analytics', empty: 'No analytics release has been published yet.' },
+  {
+    permission: 'grants:approve',
+    title: 'Access requests waiting for your decision',
+    empty: 'No access request waits for your decision.',
+  },
+  {
+    permission: 'grants:request',
+    title: 'Your access grants',
+    empty: 'You hold no active grant. Find a user to request one.',
+  },
+  {
+    permission: 'privacy:process',
+    title: 'Privacy requests due',
+    empty: 'The privacy-request queue is empty.',
+  },
+  {
+    permission: 'security:review',
+    title: 'Break-glass uses to review',
+    empty: 'No break-glass use waits for review.',
+  },
+  {
+    permission: 'audit:verify',
+    title: 'Audit trail verification',
+    empty: 'No verification has run yet.',
+  },
+  {
+    permission: 'analytics:read',
+    title: 'Usage analytics',
+    empty: 'No analytics release has been published yet.',
+  },
 ];
 
 export async function loader(args: LoaderFunctionArgs) {
@@ -29,7 +53,10 @@ export async function loader(args: LoaderFunctionArgs) {
     me.permissions.has('staff:manage') ? staffCounts() : Promise.resolve(null),
   ]);
   return json({
-    work: WORK.filter((w) => me.permissions.has(w.permission)).map(({ title, empty }) => ({ title, empty })),
+    work: WORK.filter((w) => me.permissions.has(w.permission)).map(({ title, empty }) => ({
+      title,
+      empty,
+    })),
     signIns: signIns.map((s) => ({ ...s, occurredAt: s.occurredAt.toISOString() })),
     counts,
     displayName: me.displayName,
@@ -46,8 +73,8 @@ export default function HomeRoute() {
           <section className="panel" aria-labelledby="staff-accounts">
             <h2 id="staff-accounts">Staff accounts</h2>
             <p>
-              {counts.active} active, {counts.disabled} disabled, {counts.mustChange} awaiting a first
-              password change.
+              {counts.active} active, {counts.disabled} disabled, {counts.mustChange} awaiting a
+              first password change.
             </p>
             <Link to="/admin/staff">Manage staff</Link>
           </section>

@@ -17,11 +17,20 @@ export const meta: MetaFunction = () => [{ title: 'Change password · Custodian'
 const PasswordSchema = z
   .object({
     current: z.string().min(1, 'Enter your current password'),
-    password: z.string().min(12, 'New password must be at least 12 characters').max(256, 'New password must be at most 256 characters'),
+    password: z
+      .string()
+      .min(12, 'New password must be at least 12 characters')
+      .max(256, 'New password must be at most 256 characters'),
     confirm: z.string(),
   })
-  .refine((v) => v.password === v.confirm, { path: ['confirm'], message: 'The two new passwords differ' })
-  .refine((v) => v.password !== v.current, { path: ['password'], message: 'Choose a password different from the current one' });
+  .refine((v) => v.password === v.confirm, {
+    path: ['confirm'],
+    message: 'The two new passwords differ',
+  })
+  .refine((v) => v.password !== v.current, {
+    path: ['password'],
+    message: 'Choose a password different from the current one',
+  });
 
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
@@ -58,9 +67,27 @@ export default function PasswordRoute() {
         </p>
       ) : null}
       <Form method="post" className="stack" noValidate>
-        <Field label="Current password" name="current" type="password" autoComplete="current-password" error={errors.current} />
-        <Field label="New password (at least 12 characters)" name="password" type="password" autoComplete="new-password" error={errors.password} />
-        <Field label="New password again" name="confirm" type="password" autoComplete="new-password" error={errors.confirm} />
+        <Field
+          label="Current password"
+          name="current"
+          type="password"
+          autoComplete="current-password"
+          error={errors.current}
+        />
+        <Field
+          label="New password (at least 12 characters)"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          error={errors.password}
+        />
+        <Field
+          label="New password again"
+          name="confirm"
+          type="password"
+          autoComplete="new-password"
+          error={errors.confirm}
+        />
         <button type="submit">Change password</button>
       </Form>
     </div>

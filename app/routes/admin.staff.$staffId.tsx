@@ -56,12 +56,16 @@ export async function action(args: ActionFunctionArgs) {
   const parsed = parseForm(ActionSchema, formObject(await args.request.formData(), ['roles']));
   if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors, done: null }, { status: 400 });
   const ctx = requestContext(args.context);
-  const actor = { staffId: me.staffId, clientAddress: ctx.clientAddress || null, userAgent: ctx.userAgent };
+  const actor = {
+    staffId: me.staffId,
+    clientAddress: ctx.clientAddress || null,
+    userAgent: ctx.userAgent,
+  };
   try {
     const intent = parsed.value.intent;
     if (intent === 'roles') await setStaffRoles(staffId, parsed.value.roles, actor);
     else await setStaffStatus(staffId, intent === 'disable' ? 'disabled' : 'active', actor);
-    return json({ fieldErrors: {} as Record<string, string>, done: intent });
+    return json({ fieldErrors: {}, done: intent });
   } catch (error) {
     if (error instanceof StaffError) {
       return json({ fieldErrors: { [error.field]: error.message }, done: null }, { status: 400 });
@@ -83,12 +87,17 @@ export default function StaffDetailRoute() {
       <h1>{person.displayName}</h1>
       {params.get('created') ? (
         <p className="notice" role="status">
-          Account created. Give the temporary password to {person.displayName} through a separate channel.
+          Account created. Give the temporary password to {person.displayName} through a separate
+          channel.
         </p>
       ) : null}
       {data?.done ? (
         <p className="notice" role="status">
-          {data.done === 'roles' ? 'Roles saved.' : data.done === 'disable' ? 'Account disabled; its sessions have ended.' : 'Account enabled.'}
+          {data.done === 'roles'
+            ? 'Roles saved.'
+            : data.done === 'disable'
+              ? 'Account disabled; its sessions have ended.'
+              : 'Account enabled.'}
         </p>
       ) : null}
       <section className="panel">
@@ -121,7 +130,12 @@ export default function StaffDetailRoute() {
             <legend>Roles held</legend>
             {ROLES.map((r) => (
               <label key={r}>
-                <input type="checkbox" name="roles" value={r} defaultChecked={person.roles.includes(r)} />{' '}
+                <input
+                  type="checkbox"
+                  name="roles"
+                  value={r}
+                  defaultChecked={person.roles.includes(r)}
+                />{' '}
                 {ROLE_NAMES[r]}
               </label>
             ))}
@@ -167,7 +181,8 @@ export default function StaffDetailRoute() {
           <ul>
             {signIns.map((s) => (
               <li key={`${s.occurredAt}-${s.action}-${s.outcome}`}>
-                {s.occurredAt.replace('T', ' ').slice(0, 19)} UTC — {s.action === 'auth.lock' ? 'locked' : `sign-in ${s.outcome}`}
+                {s.occurredAt.replace('T', ' ').slice(0, 19)} UTC —{' '}
+                {s.action === 'auth.lock' ? 'locked' : `sign-in ${s.outcome}`}
                 {s.clientAddress ? ` from ${s.clientAddress}` : ''}
               </li>
             ))}

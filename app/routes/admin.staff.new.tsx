@@ -59,8 +59,20 @@ export default function NewStaffRoute() {
       </p>
       <Form method="post" className="stack" noValidate>
         <Field label="Email" name="email" type="email" autoComplete="off" error={errors.email} />
-        <Field label="Name" name="displayName" type="text" autoComplete="off" error={errors.displayName} />
-        <Field label="Temporary password (at least 12 characters)" name="password" type="password" autoComplete="new-password" error={errors.password} />
+        <Field
+          label="Name"
+          name="displayName"
+          type="text"
+          autoComplete="off"
+          error={errors.displayName}
+        />
+        <Field
+          label="Temporary password (at least 12 characters)"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          error={errors.password}
+        />
         <fieldset aria-describedby={errors.roles ? 'roles-error' : undefined}>
           <legend>Roles</legend>
           {ROLES.map((r) => (

@@ -12,7 +12,10 @@ export async function loader(_args: LoaderFunctionArgs) {
       getDb().execute(sql`select 1`),
       new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000)),
     ]);
-    return json({ status: 'ok', database: 'reachable' }, { headers: { 'Cache-Control': 'no-store' } });
+    return json(
+      { status: 'ok', database: 'reachable' },
+      { headers: { 'Cache-Control': 'no-store' } },
+    );
   } catch {
     return json(
       { status: 'unavailable', database: 'unreachable' },

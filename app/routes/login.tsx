@@ -28,7 +28,10 @@ export async function action(args: ActionFunctionArgs) {
     return redirect(redirectTo, { headers: { 'Set-Cookie': sessionCookie(token, ctx.secure) } });
   } catch (error) {
     if (error instanceof SignInError) {
-      return json({ message: error.message, fieldErrors: error.fieldErrors }, { status: error.status });
+      return json(
+        { message: error.message, fieldErrors: error.fieldErrors },
+        { status: error.status },
+      );
     }
     throw error;
   }

@@ -21,7 +21,10 @@ async function ensureDemoData(rt: Runtime) {
     append: false,
     log,
   });
-  const logins = await ensureDemoStaff({ dataDir: rt.dataDir, password: rt.env.CUSTODIAN_DEMO_PASSWORD });
+  const logins = await ensureDemoStaff({
+    dataDir: rt.dataDir,
+    password: rt.env.CUSTODIAN_DEMO_PASSWORD,
+  });
   await writeMeta('seeded', { at: new Date().toISOString(), ...result });
   log(`Seeded demo data in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return logins;
@@ -40,14 +43,19 @@ export async function startWebConsole(options: { root: string }) {
     rt.env.TLS_CERT_FILE && rt.env.TLS_KEY_FILE
       ? { cert: rt.env.TLS_CERT_FILE, key: rt.env.TLS_KEY_FILE }
       : undefined;
-  const app = createHttpApp({ build, secure: Boolean(tls), publicDir: path.join(options.root, 'public') });
+  const app = createHttpApp({
+    build,
+    secure: Boolean(tls),
+    publicDir: path.join(options.root, 'public'),
+  });
   const server = await listen(app, { host: rt.env.HOST, port: rt.env.PORT, tls });
 
   const url = `${tls ? 'https' : 'http'}://${rt.env.HOST}:${rt.env.PORT}`;
   const lines = [``, `Custodian is running at ${url}`];
   if (logins.length) {
     lines.push(`Demo staff logins (also in ${path.join(rt.dataDir, 'demo-credentials.txt')}):`);
-    for (const l of logins) lines.push(`  ${l.role.padEnd(17)} ${l.email.padEnd(26)} ${l.password}`);
+    for (const l of logins)
+      lines.push(`  ${l.role.padEnd(17)} ${l.email.padEnd(26)} ${l.password}`);
   }
   lines.push('Press Ctrl+C to stop.', '');
   process.stdout.write(lines.join('\n'));

@@ -66,7 +66,10 @@ export function createHttpApp(options: { build: ServerBuild; secure: boolean; pu
     res.locals.nonce = nonce;
     res.set(securityHeaders(nonce, options.secure));
     if (!SAFE_METHODS.has(req.method) && !isSameOrigin(req, options.secure)) {
-      res.status(403).type('text/plain').send('Cross-site request refused (Origin does not match).');
+      res
+        .status(403)
+        .type('text/plain')
+        .send('Cross-site request refused (Origin does not match).');
       return;
     }
     next();
@@ -78,19 +81,19 @@ export function createHttpApp(options: { build: ServerBuild; secure: boolean; pu
   );
   app.use(express.static(options.publicDir, { maxAge: '1h', index: false }));
 
-  app.all(
-    '*',
-    createRequestHandler({
-      build: options.build,
-      mode: options.build.mode,
-      getLoadContext: (req, res) => ({
-        clientAddress: req.socket.remoteAddress ?? '',
-        userAgent: req.headers['user-agent'] ?? '',
-        secure: options.secure,
-        nonce: res.locals.nonce as string,
-      }),
+  const handleRemix = createRequestHandler({
+    build: options.build,
+    mode: options.build.mode,
+    getLoadContext: (req, res) => ({
+      clientAddress: req.socket.remoteAddress ?? '',
+      userAgent: req.headers['user-agent'] ?? '',
+      secure: options.secure,
+      nonce: res.locals.nonce as string,
     }),
-  );
+  });
+  app.all('*', (req, res, next) => {
+    handleRemix(req, res, next).catch(next);
+  });
   return app;
 }
 

@@ -1,6 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { getDb } from '#app/db/client.server.ts';
-import { runningDatabaseUrl, startEmbeddedPostgres, type EmbeddedPostgres } from '#app/db/embedded.server.ts';
+import {
+  runningDatabaseUrl,
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+} from '#app/db/embedded.server.ts';
 import { runMigrations } from '#app/db/migrate.server.ts';
 import { meta } from '#app/db/schema.ts';
 import { dataDir, env, type Env } from '#app/config.server.ts';
@@ -70,7 +74,10 @@ async function reachable(url: string) {
 }
 
 export async function readMeta(key: string): Promise<unknown> {
-  const rows = await getDb().select().from(meta).where(sql`${meta.key} = ${key}`);
+  const rows = await getDb()
+    .select()
+    .from(meta)
+    .where(sql`${meta.key} = ${key}`);
   return rows[0]?.value;
 }
 

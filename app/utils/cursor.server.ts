@@ -6,7 +6,9 @@ const CursorSchema = z.tuple([z.string().max(10_000), z.uuid()]);
 export function decodeCursor(raw: string | null): { value: string; id: string } | undefined {
   if (!raw) return undefined;
   try {
-    const [value, id] = CursorSchema.parse(JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')));
+    const [value, id] = CursorSchema.parse(
+      JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')),
+    );
     return { value, id };
   } catch {
     throw new Response('The page cursor in the address (after) is not valid.', { status: 400 });
@@ -15,5 +17,7 @@ export function decodeCursor(raw: string | null): { value: string; id: string } 
 
 /** Cursor for keyset paging: the last row's sort value and id, opaque to the user. */
 export function encodeCursor(cursor: { value: string; id: string } | undefined) {
-  return cursor ? Buffer.from(JSON.stringify([cursor.value, cursor.id])).toString('base64url') : null;
+  return cursor
+    ? Buffer.from(JSON.stringify([cursor.value, cursor.id])).toString('base64url')
+    : null;
 }

@@ -10,7 +10,8 @@ export function parseForm<S extends z.ZodType>(
   const result = schema.safeParse(data);
   if (result.success) return { ok: true, value: result.data };
   const fieldErrors: FieldErrors = {};
-  for (const issue of result.error.issues) fieldErrors[String(issue.path[0] ?? 'form')] ??= issue.message;
+  for (const issue of result.error.issues)
+    fieldErrors[String(issue.path[0] ?? 'form')] ??= issue.message;
   return { ok: false, fieldErrors };
 }
 

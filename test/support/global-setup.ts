@@ -35,7 +35,8 @@ export default async function setup(project: TestProject) {
     const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
     const dbs = await sql<{ datname: string }[]>`
       select datname from pg_database where datname like 'custodian_test_%'`;
-    for (const { datname } of dbs) await sql.unsafe(`drop database if exists "${datname}" with (force)`);
+    for (const { datname } of dbs)
+      await sql.unsafe(`drop database if exists "${datname}" with (force)`);
     await sql.end();
     await stop();
   };

@@ -28,7 +28,10 @@ function signInRedirect(request: Request) {
  * The one permission check. Every loader and action begins with it, passing its route's declared
  * `access`; it reads the session, roles and permissions from the database on every request.
  */
-export async function guard(args: GuardArgs, access: Access & { kind: 'public' }): Promise<SignedIn | null>;
+export async function guard(
+  args: GuardArgs,
+  access: Access & { kind: 'public' },
+): Promise<SignedIn | null>;
 export async function guard(args: GuardArgs, access: Access): Promise<SignedIn>;
 export async function guard(args: GuardArgs, access: Access): Promise<SignedIn | null> {
   const signedIn = await findSignedIn(args.request);

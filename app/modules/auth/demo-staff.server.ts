@@ -76,9 +76,13 @@ export async function ensureDemoStaff(options: { dataDir: string; password?: str
   const logins = DEMO_STAFF.map((d) => ({ role: d.role, email: d.email, password }));
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const file = credentialsFile(options.dataDir);
-  fs.writeFileSync(file, logins.map((l) => `${l.role} ${l.email} ${l.password}`).join('\n') + '\n', {
-    mode: 0o600,
-  });
+  fs.writeFileSync(
+    file,
+    logins.map((l) => `${l.role} ${l.email} ${l.password}`).join('\n') + '\n',
+    {
+      mode: 0o600,
+    },
+  );
   fs.chmodSync(file, 0o600);
   return logins;
 }

@@ -12,7 +12,12 @@ export async function recentSignIns(staffId: string, limit = 5) {
       clientAddress: sql<string | null>`host(${authEvents.clientAddress})`,
     })
     .from(authEvents)
-    .where(and(eq(authEvents.targetStaffId, staffId), sql`${authEvents.action} in ('auth.sign_in', 'auth.lock')`))
+    .where(
+      and(
+        eq(authEvents.targetStaffId, staffId),
+        sql`${authEvents.action} in ('auth.sign_in', 'auth.lock')`,
+      ),
+    )
     .orderBy(desc(authEvents.occurredAt))
     .limit(limit);
 }

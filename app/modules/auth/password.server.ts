@@ -2,7 +2,7 @@ import { hash, verify, type Options } from '@node-rs/argon2';
 
 // argon2id with OWASP's second recommended setting (m=19 MiB, t=2, p=1).
 const OPTIONS: Options = {
-  algorithm: 2 as Options['algorithm'], // Algorithm.Argon2id (a const enum, unusable with isolatedModules)
+  algorithm: 2, // Algorithm.Argon2id (a const enum, unusable with isolatedModules)
   memoryCost: 19_456,
   timeCost: 2,
   parallelism: 1,

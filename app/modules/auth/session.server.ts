@@ -138,7 +138,10 @@ async function lookup(request: Request): Promise<SignedIn | null> {
     return null;
   }
   if (t - lastSeen >= TOUCH_EVERY_MS) {
-    await getDb().update(sessions).set({ lastSeenAt: now() }).where(eq(sessions.id, row.session_id));
+    await getDb()
+      .update(sessions)
+      .set({ lastSeenAt: now() })
+      .where(eq(sessions.id, row.session_id));
   }
   return {
     sessionId: row.session_id,

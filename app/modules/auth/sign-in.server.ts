@@ -113,7 +113,12 @@ export async function authenticateStaff(request: Request, ctx: RequestContext) {
 
 /** Only same-site paths: never an open redirect to another origin. */
 export function safeRedirect(to: FormDataEntryValue | string | null | undefined, fallback = '/') {
-  if (typeof to !== 'string' || !to.startsWith('/') || to.startsWith('//') || to.startsWith('/\\')) {
+  if (
+    typeof to !== 'string' ||
+    !to.startsWith('/') ||
+    to.startsWith('//') ||
+    to.startsWith('/\\')
+  ) {
     return fallback;
   }
   return to;

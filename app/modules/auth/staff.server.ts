@@ -59,10 +59,24 @@ export async function createStaff(
     if (roles.length) {
       await tx
         .insert(staffRoles)
-        .values(roles.map((roleCode) => ({ staffId: id, roleCode, grantedAt: at, grantedBy: actor.staffId })));
+        .values(
+          roles.map((roleCode) => ({
+            staffId: id,
+            roleCode,
+            grantedAt: at,
+            grantedBy: actor.staffId,
+          })),
+        );
     }
     await recordAuthEvent(
-      { action: 'staff.create', outcome: 'allowed', actorStaffId: actor.staffId, targetStaffId: id, details: { roles }, ...actor },
+      {
+        action: 'staff.create',
+        outcome: 'allowed',
+        actorStaffId: actor.staffId,
+        targetStaffId: id,
+        details: { roles },
+        ...actor,
+      },
       tx,
     );
     return { id };
@@ -112,16 +126,30 @@ export async function setStaffRoles(
   const wanted = [...new Set(roles)];
   if (wanted.some((r) => !isRole(r))) throw new StaffError('roles', 'Unknown role');
   await getDb().transaction(async (tx) => {
-    const [row] = await tx.select({ id: staff.id }).from(staff).where(eq(staff.id, staffId)).for('update');
+    const [row] = await tx
+      .select({ id: staff.id })
+      .from(staff)
+      .where(eq(staff.id, staffId))
+      .for('update');
     if (!row) throw new StaffError('staffId', 'No such staff account');
     const before = (
-      await tx.select({ role: staffRoles.roleCode }).from(staffRoles).where(eq(staffRoles.staffId, staffId))
+      await tx
+        .select({ role: staffRoles.roleCode })
+        .from(staffRoles)
+        .where(eq(staffRoles.staffId, staffId))
     ).map((r) => r.role);
     await tx.delete(staffRoles).where(eq(staffRoles.staffId, staffId));
     if (wanted.length) {
       await tx
         .insert(staffRoles)
-        .values(wanted.map((roleCode) => ({ staffId, roleCode, grantedAt: now(), grantedBy: actor.staffId })));
+        .values(
+          wanted.map((roleCode) => ({
+            staffId,
+            roleCode,
+            grantedAt: now(),
+            grantedBy: actor.staffId,
+          })),
+        );
     }
     await recordAuthEvent(
       {
@@ -160,7 +188,13 @@ export async function changePassword(
         ),
       );
     await recordAuthEvent(
-      { action: 'auth.password_change', outcome: 'allowed', actorStaffId: staffId, targetStaffId: staffId, ...actor },
+      {
+        action: 'auth.password_change',
+        outcome: 'allowed',
+        actorStaffId: staffId,
+        targetStaffId: staffId,
+        ...actor,
+      },
       tx,
     );
   });
@@ -184,7 +218,9 @@ export async function getStaffDetail(staffId: string) {
       mustChangePassword: staff.mustChangePassword,
       createdAt: staff.createdAt,
       disabledAt: staff.disabledAt,
-      roles: sql<string[]>`coalesce((select array_agg(role_code order by role_code) from console.staff_roles r where r.staff_id = ${staff.id}), '{}')`,
+      roles: sql<
+        string[]
+      >`coalesce((select array_agg(role_code order by role_code) from console.staff_roles r where r.staff_id = ${staff.id}), '{}')`,
     })
     .from(staff)
     .where(eq(staff.id, staffId));
@@ -206,7 +242,9 @@ export interface StaffListQuery {
 
 /** One page of staff, keyset-paged on (sort column, id). */
 export async function listStaff(query: StaffListQuery) {
-  const column = { name: staff.displayName, email: staff.email, created: staff.createdAt }[query.sort];
+  const column = { name: staff.displayName, email: staff.email, created: staff.createdAt }[
+    query.sort
+  ];
   const filters: (SQL | undefined)[] = [];
   if (query.q) {
     const like = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -217,16 +255,17 @@ export async function listStaff(query: StaffListQuery) {
     filters.push(
       inArray(
         staff.id,
-        getDb().select({ id: staffRoles.staffId }).from(staffRoles).where(eq(staffRoles.roleCode, query.role)),
+        getDb()
+          .select({ id: staffRoles.staffId })
+          .from(staffRoles)
+          .where(eq(staffRoles.roleCode, query.role)),
       ),
     );
   }
   if (query.after) {
     const value = query.sort === 'created' ? new Date(query.after.value) : query.after.value;
     const cmp = query.dir === 'asc' ? gt : lt;
-    filters.push(
-      or(cmp(column, value), and(eq(column, value), cmp(staff.id, query.after.id))),
-    );
+    filters.push(or(cmp(column, value), and(eq(column, value), cmp(staff.id, query.after.id))));
   }
   const order = query.dir === 'asc' ? asc : desc;
   const rows = await getDb()
@@ -236,7 +275,9 @@ export async function listStaff(query: StaffListQuery) {
       displayName: staff.displayName,
       status: staff.status,
       createdAt: staff.createdAt,
-      roles: sql<string[]>`coalesce((select array_agg(role_code order by role_code) from console.staff_roles r where r.staff_id = ${staff.id}), '{}')`,
+      roles: sql<
+        string[]
+      >`coalesce((select array_agg(role_code order by role_code) from console.staff_roles r where r.staff_id = ${staff.id}), '{}')`,
     })
     .from(staff)
     .where(and(...filters))

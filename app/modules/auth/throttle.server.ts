@@ -51,7 +51,8 @@ export async function checkThrottle(keys: string[]): Promise<ThrottleVerdict> {
       locked = true;
       continue;
     }
-    const ready = row.lastFailureAt.getTime() + delayFor(row.failures, limits(row.key).freeFailures);
+    const ready =
+      row.lastFailureAt.getTime() + delayFor(row.failures, limits(row.key).freeFailures);
     wait = Math.max(wait, ready - t);
   }
   return wait > 0 ? { ok: false, retryAfterMs: wait, locked } : { ok: true };

@@ -116,7 +116,9 @@ export function normaliseEmail(email: string): string {
 
 /** The keyed blind index of an email: equal emails give equal bytes, and nothing else leaks. */
 export function emailBlindIndex(index: VersionedKey, email: string): Buffer {
-  return createHmac('sha256', index.key).update(`email|${normaliseEmail(email)}`).digest();
+  return createHmac('sha256', index.key)
+    .update(`email|${normaliseEmail(email)}`)
+    .digest();
 }
 
 /** "jane@example.com" → "j•••@example.com": kept in clear for lookup cards. */

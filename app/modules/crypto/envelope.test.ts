@@ -24,7 +24,9 @@ describe('envelope encryption', () => {
     const key = newDataKey(userA);
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), (text) => {
-        expect(decryptField(key, 'users.email', userA, encryptField(key, 'users.email', userA, text))).toBe(text);
+        expect(
+          decryptField(key, 'users.email', userA, encryptField(key, 'users.email', userA, text)),
+        ).toBe(text);
       }),
     );
   });
@@ -54,13 +56,17 @@ describe('envelope encryption', () => {
     const otherMaster = { ...ring, master: versioned(Buffer.alloc(32, 8)) };
     expect(() => unwrapDataKey(wrapped, otherMaster)).toThrow(/not loaded/);
     // After rotation the old master still unwraps, as a previous key.
-    expect(unwrapDataKey(wrapped, { ...otherMaster, previousMasters: [ring.master] }).key).toEqual(key.key);
+    expect(unwrapDataKey(wrapped, { ...otherMaster, previousMasters: [ring.master] }).key).toEqual(
+      key.key,
+    );
   });
 
   it('indexes emails by a keyed hash, case- and space-insensitive', () => {
     const a = emailBlindIndex(ring.index, ' Jane@Example.com ');
     expect(a.equals(emailBlindIndex(ring.index, 'jane@example.com'))).toBe(true);
-    expect(a.equals(emailBlindIndex(versioned(Buffer.alloc(32, 3)), 'jane@example.com'))).toBe(false);
+    expect(a.equals(emailBlindIndex(versioned(Buffer.alloc(32, 3)), 'jane@example.com'))).toBe(
+      false,
+    );
     expect(a.toString('utf8')).not.toContain('jane');
   });
 
