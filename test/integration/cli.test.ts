@@ -1,0 +1,204 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { createTestDatabase } from '../support/db.ts';
+
+// The operators' tool, run as operators run it: `node bin/custodian.mjs …` in a child process.
+
+let url: string;
+let dataDir: string;
+const keys = {
+  CUSTODIAN_MASTER_KEY: Buffer.alloc(32, 5).toString('base64'),
+  CUSTODIAN_INDEX_KEY: Buffer.alloc(32, 6).toString('base64'),
+};
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(process.execPath, ['bin/custodian.mjs', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: url, CUSTODIAN_DATA_DIR: dataDir, ...keys, ...env },
+    timeout: 120_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(async () => {
+  url = await createTestDatabase();
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'custodian-cli-'));
+});
+afterAll(() => {
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('npx custodian', () => {
+  it('explains itself with --help', () => {
+    const { status, stdout } = cli(['--help']);
+    expect(status).toBe(0);
+    for (const command of [
+      'start',
+      'serve',
+      'worker',
+      'migrate',
+      'seed',
+      'staff add',
+      'staff list',
+      'staff disable',
+    ]) {
+      expect(stdout).toContain(command);
+    }
+  });
+
+  it('stops with one line naming a wrongly set variable', () => {
+    const bad = cli(['migrate'], { PORT: 'eighty' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain('PORT');
+    const key = cli(['migrate'], { CUSTODIAN_MASTER_KEY: 'c2hvcnQ=' });
+    expect(key.stderr.trim().split('\n')).toHaveLength(1);
+    expect(key.stderr).toContain('CUSTODIAN_MASTER_KEY');
+    expect(key.stderr).toContain('32 bytes');
+  });
+
+  it('generates missing keys once into the data folder, 0600, and says so; production refuses', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'custodian-keys-'));
+    try {
+      const env = { CUSTODIAN_DATA_DIR: dir, CUSTODIAN_MASTER_KEY: '', CUSTODIAN_INDEX_KEY: '' };
+      const prod = cli(['migrate'], { ...env, NODE_ENV: 'production' });
+      expect(prod.status).not.toBe(0);
+      expect(prod.stderr).toContain('CUSTODIAN_MASTER_KEY');
+      expect(fs.existsSync(path.join(dir, 'keys', 'master.key'))).toBe(false);
+
+      const first = cli(['migrate'], env);
+      expect(first.status).toBe(0);
+      expect(first.stderr).toContain('CUSTODIAN_MASTER_KEY is not set: generated one into');
+      const file = path.join(dir, 'keys', 'master.key');
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      const key = fs.readFileSync(file, 'utf8');
+      expect(Buffer.from(key.trim(), 'base64')).toHaveLength(32);
+      const second = cli(['migrate'], env);
+      expect(second.stderr).not.toContain('generated');
+      expect(fs.readFileSync(file, 'utf8')).toBe(key);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('adds, lists and disables staff, naming the bad field', () => {
+    const add = cli([
+      'staff',
+      'add',
+      '--email',
+      'ops@custodian.test',
+      '--name',
+      'Ops <b>Person</b>',
+      '--role',
+      'support_agent',
+      '--role',
+      'support_lead',
+    ]);
+    expect(add.status).toBe(0);
+    expect(add.stdout).toMatch(/temporary password: \S{12,}/);
+    const dup = cli([
+      'staff',
+      'add',
+      '--email',
+      'OPS@custodian.test',
+      '--name',
+      'Again',
+      '--role',
+      'admin',
+    ]);
+    expect(dup.status).toBe(2);
+    expect(dup.stderr).toContain('--email');
+    expect(
+      cli(['staff', 'add', '--email', 'x@y.z', '--name', 'X', '--role', 'root']).stderr,
+    ).toContain('--role');
+    const list = cli(['staff', 'list']);
+    expect(list.stdout).toContain(
+      'ops@custodian.test\tactive\tsupport_agent,support_lead\tOps <b>Person</b>',
+    );
+    expect(cli(['staff', 'disable', '--email', 'ops@custodian.test']).status).toBe(0);
+    expect(cli(['staff', 'list']).stdout).toContain('ops@custodian.test\tdisabled');
+    expect(cli(['staff', 'disable', '--email', 'nobody@custodian.test']).stderr).toContain(
+      '--email',
+    );
+  });
+
+  it('seeds, refuses a second seed without --append, and writes demo logins with --demo-staff', async () => {
+    const seeded = cli(
+      [
+        'seed',
+        '--users',
+        '40',
+        '--messages-per-user',
+        '2',
+        '--events-per-user',
+        '2',
+        '--demo-staff',
+      ],
+      {
+        CUSTODIAN_DEMO_PASSWORD: 'cli-demo-password-1',
+      },
+    );
+    expect(seeded.status).toBe(0);
+    const again = cli(['seed', '--users', '10']);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/already holds users|--append/);
+    expect(cli(['seed', '--users', '10', '--append', '--seed', '2']).status).toBe(0);
+    const sql = postgres(url, { max: 1 });
+    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from product.users`;
+    await sql.end();
+    expect(row!.n).toBe(50);
+    const file = path.join(dataDir, 'demo-credentials.txt');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(file, 'utf8')).toContain(
+      'admin admin@custodian.test cli-demo-password-1',
+    );
+    expect(cli(['seed', '--users', 'many']).stderr).toContain('--users');
+  });
+
+  it('serves with DATABASE_URL, answers /healthz and never seeds by itself', async () => {
+    const fresh = await createTestDatabase();
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const a = s.address();
+        s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+      });
+    });
+    const child = spawn(process.execPath, ['bin/custodian.mjs', 'serve'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: fresh,
+        CUSTODIAN_DATA_DIR: dataDir,
+        PORT: String(port),
+        CUSTODIAN_WORKERS: '0',
+        ...keys,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    try {
+      await expect
+        .poll(
+          async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status,
+          { timeout: 60_000, interval: 250 },
+        )
+        .toBe(200);
+      expect(output).toContain(`Custodian is running at http://127.0.0.1:${port}`);
+      expect(output).not.toContain('Demo staff logins');
+      const sql = postgres(fresh, { max: 1 });
+      const [users] = await sql<{ n: number }[]>`select count(*)::int as n from product.users`;
+      const [staff] = await sql<{ n: number }[]>`select count(*)::int as n from console.staff`;
+      await sql.end();
+      expect(users!.n).toBe(0);
+      expect(staff!.n).toBe(0);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+});
