@@ -1,0 +1,121 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+// The embedded default as `npm start` runs it: a 0700 data folder (like a checkout in root's
+// home), first start seeds once, the URL file exists while it runs, the CLI reuses the running
+// server, and a second start reuses the data without seeding again.
+
+let dataDir: string;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+function baseEnv(): NodeJS.ProcessEnv {
+  const env = {
+    ...process.env,
+    CUSTODIAN_DATA_DIR: dataDir,
+    CUSTODIAN_DEMO_USERS: '25',
+    CUSTODIAN_WORKERS: '0',
+  };
+  delete env.DATABASE_URL;
+  delete env.CUSTODIAN_MASTER_KEY;
+  delete env.CUSTODIAN_INDEX_KEY;
+  delete env.CUSTODIAN_DEMO_PASSWORD;
+  return env;
+}
+
+async function serve(): Promise<{ child: ChildProcess; output: () => string; port: number }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['bin/custodian.mjs', 'serve'], {
+    env: { ...baseEnv(), PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  await expect
+    .poll(() => output.includes('Custodian is running') || child.exitCode !== null, {
+      timeout: 120_000,
+      interval: 200,
+    })
+    .toBe(true);
+  if (child.exitCode !== null) throw new Error(output);
+  return { child, output: () => output, port };
+}
+
+async function stop(child: ChildProcess) {
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+beforeAll(() => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'custodian-start-'));
+  expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700);
+});
+
+afterAll(() => {
+  const pointer = path.join(dataDir, 'cluster-path');
+  if (fs.existsSync(pointer))
+    fs.rmSync(fs.readFileSync(pointer, 'utf8').trim(), { recursive: true, force: true });
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('the embedded default', () => {
+  it('seeds once, serves, shares its server with the CLI, and reuses its data on a second start', async () => {
+    const first = await serve();
+    try {
+      expect(first.output()).toContain('First start: seeding 25 demo users');
+      expect(first.output()).toContain('Demo staff logins');
+      expect(first.output()).toMatch(/cluster in \//);
+      const urlFile = path.join(dataDir, 'database-url');
+      expect(fs.readFileSync(urlFile, 'utf8')).toMatch(/^postgresql:\/\/postgres:/);
+      expect(fs.statSync(urlFile).mode & 0o777).toBe(0o600);
+      const health = await fetch(`http://127.0.0.1:${first.port}/healthz`);
+      expect(health.status).toBe(200);
+      const login = await fetch(`http://127.0.0.1:${first.port}/login`);
+      expect(await login.text()).toContain('Sign in to Custodian');
+
+      const list = spawnSync(process.execPath, ['bin/custodian.mjs', 'staff', 'list'], {
+        env: baseEnv(),
+        encoding: 'utf8',
+      });
+      expect(list.status).toBe(0);
+      expect(list.stdout).toContain('admin@custodian.test\tactive\tadmin');
+      expect(list.stderr).not.toContain('Embedded PostgreSQL on');
+    } finally {
+      await stop(first.child);
+    }
+    expect(fs.existsSync(path.join(dataDir, 'database-url'))).toBe(false);
+    const credentials = fs.readFileSync(path.join(dataDir, 'demo-credentials.txt'), 'utf8');
+
+    const second = await serve();
+    try {
+      expect(second.output()).not.toContain('First start');
+      expect(second.output()).not.toContain('generated one into');
+      expect(fs.readFileSync(path.join(dataDir, 'demo-credentials.txt'), 'utf8')).toBe(credentials);
+      const [, email, password] = credentials.split('\n')[0]!.split(' ');
+      const signIn = await fetch(`http://127.0.0.1:${second.port}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          Origin: `http://127.0.0.1:${second.port}`,
+        },
+        body: new URLSearchParams({ email: email!, password: password! }),
+      });
+      expect(signIn.status).toBe(302);
+      expect(signIn.headers.get('set-cookie')).toContain('custodian_session=');
+    } finally {
+      await stop(second.child);
+    }
+  });
+});
