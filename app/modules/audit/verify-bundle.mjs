@@ -1,0 +1,425 @@
+#!/usr/bin/env node
+// Standalone verifier for an exported Custodian audit bundle. Node.js built-ins only: this file is
+// copied into every bundle as verify.mjs, so it repeats the RFC 6962 hashing and C2SP signed-note
+// checks of app/modules/audit/{merkle,note}.ts instead of importing them.
+//
+//   node verify.mjs [--json] [--checkpoint FILE]... DIR
+//
+// DIR/entries.jsonl    one JSON entry per line; a line's bytes (without its newline) are the leaf.
+//                      Every entry has an integer "seq": its leaf index in the log, counted from 0.
+// DIR/checkpoints/*.txt  C2SP checkpoints (signed notes) of the log.
+// DIR/keys.json        [{ "key": "<name>+<id>+<base64>", "notBefore"?: iso, "notAfter"?: iso }]
+// DIR/manifest.json    { "origin", "firstSeq", "frontier"?: { "size", "hashes": base64[] } }
+//                      A bundle holding a range that starts at firstSeq > 0 carries the frontier of
+//                      the first firstSeq leaves (its right-edge subtree hashes, largest first), enough
+//                      to recompute every later root. Checkpoints smaller than firstSeq cannot be
+//                      checked and are reported.
+// DIR/leaf-hashes.txt  optional: the leaf hash the log recorded for each line, base64, one a line.
+//                      Only a locator: an edited entry is named exactly. The signed checkpoints
+//                      remain the proof; without this file a mismatch is placed between checkpoints.
+//
+// --checkpoint FILE adds a checkpoint obtained elsewhere (e.g. from a witness), so that a bundle
+// cut back to an earlier checkpoint is still caught.
+//
+// Intact means: every checkpoint is signed by a key in keys.json that was valid at the checkpoint's
+// `timestamp` line (keys with no validity window are always valid; keys with one need that line),
+// names the manifest's origin, and has the root recomputed from the entries at its size; seqs run
+// contiguously from firstSeq; and every entry is covered by some checkpoint.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const oneShot = typeof crypto.hash === 'function' ? crypto.hash : undefined;
+const sha256 = (data) =>
+  oneShot ? oneShot('sha256', data, 'buffer') : crypto.createHash('sha256').update(data).digest();
+
+export function leafHash(bytes) {
+  return sha256(Buffer.concat([Buffer.from([0]), bytes]));
+}
+
+export function nodeHash(left, right) {
+  return sha256(Buffer.concat([Buffer.from([1]), left, right]));
+}
+
+// The right edge of the tree: one perfect-subtree hash per set bit of size, largest first.
+export class Frontier {
+  constructor(size = 0, hashes = []) {
+    this.size = size;
+    this.hashes = hashes;
+  }
+  append(hash) {
+    let h = hash;
+    for (let s = this.size; s % 2 === 1; s = Math.floor(s / 2)) h = nodeHash(this.hashes.pop(), h);
+    this.hashes.push(h);
+    this.size++;
+  }
+  root() {
+    if (this.hashes.length === 0) return sha256(Buffer.alloc(0));
+    let r = this.hashes[this.hashes.length - 1];
+    for (let i = this.hashes.length - 2; i >= 0; i--) r = nodeHash(this.hashes[i], r);
+    return r;
+  }
+}
+
+function base64Strict(text) {
+  if (typeof text !== 'string' || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
+    return undefined;
+  }
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text ? bytes : undefined;
+}
+
+const validName = (name) => name.length > 0 && !/[\s\u0085+]/u.test(name);
+
+function keyId(name, publicKey) {
+  const digest = sha256(Buffer.concat([Buffer.from(`${name}\n`), Buffer.from([1]), publicKey]));
+  return digest.readUInt32BE(0);
+}
+
+export function parseVerifierKey(text) {
+  const m = /^([^+]+)\+([0-9a-fA-F]{8})\+(.+)$/s.exec(String(text));
+  const bytes = m && base64Strict(m[3]);
+  if (!m || !validName(m[1]) || !bytes || bytes.length !== 33 || bytes[0] !== 1) {
+    throw new Error(`malformed verifier key ${JSON.stringify(text)}`);
+  }
+  const publicKey = bytes.subarray(1);
+  const id = keyId(m[1], publicKey);
+  if (id !== parseInt(m[2], 16)) throw new Error(`key id of ${m[1]} does not match its key`);
+  const key = crypto.createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: publicKey.toString('base64url') },
+    format: 'jwk',
+  });
+  return { name: m[1], id, key };
+}
+
+// C2SP signed-note: returns the note text and the names of the trusted keys that signed it and were
+// valid at `at`. Unknown keys are ignored; a known key's bad signature is an error.
+export function openNote(note, trusted, at) {
+  // eslint-disable-next-line no-control-regex
+  if (/\p{Surrogate}|[\u0000-\u0009\u000b-\u001f]/u.test(note)) throw new Error('malformed note');
+  const split = note.lastIndexOf('\n\n');
+  if (split < 0 || !note.endsWith('\n') || split + 2 === note.length) {
+    throw new Error('malformed note');
+  }
+  const text = note.slice(0, split + 1);
+  const lines = note.slice(split + 2, -1).split('\n');
+  if (lines.length > 100) throw new Error('too many signatures');
+  const verified = [];
+  const outside = [];
+  const seen = new Set();
+  for (const line of lines) {
+    const m = /^\u2014 (\S+) (\S+)$/u.exec(line);
+    const payload = m && base64Strict(m[2]);
+    if (!m || !validName(m[1]) || !payload || payload.length < 5) {
+      throw new Error('malformed signature line');
+    }
+    const id = payload.readUInt32BE(0);
+    const known = trusted.filter((k) => k.name === m[1] && k.id === id);
+    if (known.length === 0 || seen.has(`${m[1]}+${id}`)) continue;
+    seen.add(`${m[1]}+${id}`);
+    const sig = payload.subarray(4);
+    if (sig.length !== 64 || !crypto.verify(null, Buffer.from(text), known[0].key, sig)) {
+      throw new Error(`the signature by ${m[1]} does not verify`);
+    }
+    const inWindow = known.some(
+      (k) =>
+        (!k.notBefore && !k.notAfter) ||
+        (at && (!k.notBefore || at >= k.notBefore) && (!k.notAfter || at <= k.notAfter)),
+    );
+    (inWindow ? verified : outside).push(m[1]);
+  }
+  if (verified.length > 0) return { text, verifiedBy: verified };
+  if (outside.length > 0) {
+    const when = at ? `at ${at.toISOString()}` : 'without a timestamp';
+    throw new Error(`signed only by keys not valid ${when}: ${outside.join(', ')}`);
+  }
+  throw new Error('not signed by any known key');
+}
+
+export function parseCheckpoint(text) {
+  const lines = text.slice(0, -1).split('\n');
+  if (!text.endsWith('\n') || lines.length < 3 || lines.some((l) => l === '')) {
+    throw new Error('malformed checkpoint');
+  }
+  const [origin, sizeText, rootText, ...extensions] = lines;
+  const size = Number(sizeText);
+  const rootHash = base64Strict(rootText);
+  if (!/^(0|[1-9][0-9]*)$/.test(sizeText) || !Number.isSafeInteger(size)) {
+    throw new Error('malformed checkpoint size');
+  }
+  if (!rootHash || rootHash.length !== 32) throw new Error('malformed checkpoint root hash');
+  const stamps = extensions.filter((l) => l.startsWith('timestamp '));
+  let timestamp;
+  if (stamps.length > 1) throw new Error('more than one timestamp line');
+  if (stamps.length === 1) {
+    const value = stamps[0].slice('timestamp '.length);
+    timestamp = new Date(value);
+    if (Number.isNaN(timestamp.getTime()) || timestamp.toISOString() !== value) {
+      throw new Error('malformed timestamp line');
+    }
+  }
+  return { origin, size, rootHash, timestamp };
+}
+
+export function openCheckpoint(note, trusted) {
+  const checkpoint = parseCheckpoint(note.slice(0, note.lastIndexOf('\n\n') + 1));
+  const { verifiedBy } = openNote(note, trusted, checkpoint.timestamp);
+  return { ...checkpoint, verifiedBy };
+}
+
+// The lines of a file as raw bytes, read in chunks so that logs larger than memory still verify.
+function* readLines(file) {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const chunk = Buffer.alloc(1 << 20);
+    let rest = Buffer.alloc(0);
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      const data = Buffer.concat([rest, chunk.subarray(0, n)]);
+      let start = 0;
+      for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, start)) {
+        yield data.subarray(start, nl);
+        start = nl + 1;
+      }
+      rest = Buffer.from(data.subarray(start));
+    }
+    if (rest.length > 0) yield rest;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`cannot read ${path.basename(file)}: ${error.message}`);
+  }
+}
+
+function loadKeys(file) {
+  const list = readJson(file);
+  if (!Array.isArray(list)) throw new Error('keys.json must be an array');
+  const keys = list.map((entry, i) => {
+    const date = (field) => {
+      if (entry[field] === undefined) return undefined;
+      const d = new Date(entry[field]);
+      if (Number.isNaN(d.getTime())) throw new Error(`keys.json[${i}].${field} is not a date`);
+      return d;
+    };
+    return {
+      ...parseVerifierKey(entry.key),
+      notBefore: date('notBefore'),
+      notAfter: date('notAfter'),
+    };
+  });
+  for (const a of keys) {
+    const clash = keys.find((b) => b.name === a.name && b.id === a.id && !b.key.equals(a.key));
+    if (clash) throw new Error(`keys.json holds two different keys named ${a.name} with one id`);
+  }
+  return keys;
+}
+
+function loadManifest(file) {
+  const m = readJson(file);
+  if (typeof m?.origin !== 'string' || m.origin === '')
+    throw new Error('manifest.origin is missing');
+  if (!Number.isSafeInteger(m.firstSeq) || m.firstSeq < 0) {
+    throw new Error('manifest.firstSeq must be a non-negative integer');
+  }
+  if (m.firstSeq === 0) return { origin: m.origin, firstSeq: 0, frontier: new Frontier() };
+  const f = m.frontier;
+  const hashes = Array.isArray(f?.hashes) ? f.hashes.map(base64Strict) : [];
+  const bits = m.firstSeq.toString(2).replaceAll('0', '').length;
+  if (f?.size !== m.firstSeq || hashes.length !== bits || hashes.some((h) => h?.length !== 32)) {
+    throw new Error(`manifest.frontier must be the frontier of the first ${m.firstSeq} leaves`);
+  }
+  return { origin: m.origin, firstSeq: m.firstSeq, frontier: new Frontier(m.firstSeq, hashes) };
+}
+
+export function verifyBundle(dir, { extraCheckpoints = [] } = {}) {
+  const problems = [];
+  const report = (seq, kind, message) => problems.push({ seq, kind, message });
+  const result = (entries, checkpoints) => {
+    problems.sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity));
+    const seqs = problems.map((p) => p.seq).filter((s) => s !== null);
+    const firstBadSeq = seqs.length > 0 ? seqs[0] : null;
+    return { ok: problems.length === 0, entries, checkpoints, firstBadSeq, problems };
+  };
+
+  let manifest;
+  let trusted;
+  try {
+    manifest = loadManifest(path.join(dir, 'manifest.json'));
+    trusted = loadKeys(path.join(dir, 'keys.json'));
+  } catch (error) {
+    report(null, 'bundle', error.message);
+    return result(0, 0);
+  }
+  const { origin, firstSeq, frontier } = manifest;
+
+  const cpDir = path.join(dir, 'checkpoints');
+  const cpFiles = [
+    ...(fs.existsSync(cpDir)
+      ? fs
+          .readdirSync(cpDir)
+          .filter((f) => f.endsWith('.txt'))
+          .sort()
+      : []
+    ).map((f) => path.join(cpDir, f)),
+    ...extraCheckpoints,
+  ];
+  const bySize = new Map();
+  const valid = [];
+  for (const file of cpFiles) {
+    const label = path.relative(dir, file).startsWith('..') ? file : path.relative(dir, file);
+    try {
+      const cp = openCheckpoint(fs.readFileSync(file, 'utf8'), trusted);
+      if (cp.origin !== origin) throw new Error(`origin is ${cp.origin}, not ${origin}`);
+      const entry = { ...cp, label };
+      valid.push(entry);
+      if (cp.size < firstSeq) {
+        report(
+          null,
+          'checkpoint',
+          `${label}: size ${cp.size} precedes the bundle's first seq ${firstSeq} and cannot be checked`,
+        );
+      } else {
+        bySize.set(cp.size, [...(bySize.get(cp.size) ?? []), entry]);
+      }
+    } catch (error) {
+      report(null, 'checkpoint', `${label}: ${error.message}`);
+    }
+  }
+
+  // A root mismatch only says that some entry after the last matching checkpoint differs; it is
+  // named by the first entry found wrong there, else by the start of that stretch.
+  let lastGood = firstSeq;
+  const entryProblems = [];
+  const checkRoots = (size) => {
+    const due = bySize.get(size);
+    if (!due) return;
+    const root = frontier.root();
+    for (const cp of due) {
+      if (root.equals(cp.rootHash)) {
+        lastGood = size;
+        continue;
+      }
+      const seq = entryProblems.find((s) => s >= lastGood) ?? lastGood;
+      const start = lastGood === firstSeq && firstSeq > 0 ? 'the manifest frontier or ' : '';
+      report(
+        seq,
+        'root',
+        `${cp.label} (size ${size}) does not match the entries: ${start}an entry from seq ${lastGood} to ${size - 1} differs from what was signed`,
+      );
+    }
+  };
+  checkRoots(firstSeq);
+
+  const entriesFile = path.join(dir, 'entries.jsonl');
+  if (!fs.existsSync(entriesFile)) {
+    report(firstSeq, 'bundle', 'entries.jsonl is missing');
+    return result(0, valid.length);
+  }
+  const hintsFile = path.join(dir, 'leaf-hashes.txt');
+  const hints = fs.existsSync(hintsFile) ? readLines(hintsFile) : undefined;
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  let count = 0;
+  let lastDelta = 0;
+  const entryProblem = (seq, kind, message) => {
+    if (entryProblems.at(-1) !== seq) entryProblems.push(seq);
+    report(seq, kind, message);
+  };
+  for (const line of readLines(entriesFile)) {
+    const expected = firstSeq + count;
+    let seq;
+    try {
+      seq = JSON.parse(utf8.decode(line))?.seq;
+    } catch {
+      seq = undefined;
+    }
+    // After a gap every later line is off by the same amount; report the gap once.
+    if (!Number.isSafeInteger(seq)) {
+      entryProblem(expected, 'entry', `line ${count + 1} is not a JSON entry with an integer seq`);
+      lastDelta = 0;
+    } else if (seq !== expected && seq - expected !== lastDelta) {
+      lastDelta = seq - expected;
+      entryProblem(
+        expected,
+        'seq',
+        `line ${count + 1} should hold seq ${expected} but holds seq ${seq} (entries missing, repeated or out of order)`,
+      );
+    } else if (seq === expected) {
+      lastDelta = 0;
+    }
+    const hash = leafHash(line);
+    const hint = hints?.next();
+    // Lines already out of place would all mismatch their positional hints; one report is enough.
+    const recorded = hint && !hint.done ? base64Strict(hint.value.toString()) : undefined;
+    if (hint && !hint.done && seq === expected && !(recorded && hash.equals(recorded))) {
+      entryProblem(expected, 'entry', 'the entry does not hash to the leaf hash the log recorded');
+    }
+    frontier.append(hash);
+    count++;
+    checkRoots(firstSeq + count);
+  }
+  hints?.return();
+
+  const end = firstSeq + count;
+  let reaches = firstSeq;
+  for (const cp of valid) {
+    reaches = Math.max(reaches, cp.size);
+    if (cp.size > end) {
+      report(
+        end,
+        'missing',
+        `entry missing: ${cp.label} covers ${cp.size} entries, the bundle has none from seq ${end} on (the log was cut)`,
+      );
+    }
+  }
+  if (reaches < end) {
+    report(
+      reaches,
+      'uncovered',
+      `seq ${reaches} to ${end - 1} are not covered by any valid checkpoint`,
+    );
+  }
+  return result(count, valid.length);
+}
+
+function main(argv) {
+  const args = argv.slice(2);
+  const json = args.includes('--json');
+  const extraCheckpoints = [];
+  const dirs = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--json') continue;
+    if (args[i] === '--checkpoint' && args[i + 1]) extraCheckpoints.push(args[++i]);
+    else dirs.push(args[i]);
+  }
+  if (dirs.length !== 1 || dirs[0].startsWith('--')) {
+    process.stderr.write('usage: node verify.mjs [--json] [--checkpoint FILE]... DIR\n');
+    return 2;
+  }
+  const res = verifyBundle(dirs[0], { extraCheckpoints });
+  if (json) {
+    process.stdout.write(`${JSON.stringify(res)}\n`);
+  } else if (res.ok) {
+    process.stdout.write(`OK: ${res.entries} entries, ${res.checkpoints} checkpoints\n`);
+  } else {
+    const [first] = res.problems;
+    const where = first.seq === null ? 'FAIL' : `FAIL seq ${first.seq}`;
+    process.stdout.write(`${where}: ${first.message}\n`);
+    if (res.problems.length > 1) {
+      process.stdout.write(`(${res.problems.length - 1} more problems; --json lists them all)\n`);
+    }
+  }
+  return res.ok ? 0 : 1;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href) {
+  process.exitCode = main(process.argv);
+}
