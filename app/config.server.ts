@@ -43,7 +43,7 @@ export type Env = z.infer<typeof EnvSchema>;
 export class ConfigError extends Error {}
 
 /** Parses the environment; a wrong value becomes one line naming the variable. */
-export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   // An empty variable means "not set", as in most shells' `FOO= cmd`.
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
   const result = EnvSchema.safeParse(cleaned);

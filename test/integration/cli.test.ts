@@ -15,7 +15,7 @@ const keys = {
   CUSTODIAN_INDEX_KEY: Buffer.alloc(32, 6).toString('base64'),
 };
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+function cli(args: string[], env: Record<string, string | undefined> = {}) {
   const result = spawnSync(process.execPath, ['bin/custodian.mjs', ...args], {
     encoding: 'utf8',
     env: { ...process.env, DATABASE_URL: url, CUSTODIAN_DATA_DIR: dataDir, ...keys, ...env },

@@ -20,7 +20,7 @@ function freePort(): Promise<number> {
 }
 
 function baseEnv(): NodeJS.ProcessEnv {
-  const env = {
+  const env: Record<string, string | undefined> = {
     ...process.env,
     CUSTODIAN_DATA_DIR: dataDir,
     CUSTODIAN_DEMO_USERS: '25',
@@ -30,7 +30,7 @@ function baseEnv(): NodeJS.ProcessEnv {
   delete env.CUSTODIAN_MASTER_KEY;
   delete env.CUSTODIAN_INDEX_KEY;
   delete env.CUSTODIAN_DEMO_PASSWORD;
-  return env;
+  return env as NodeJS.ProcessEnv;
 }
 
 async function serve(): Promise<{ child: ChildProcess; output: () => string; port: number }> {
