@@ -7,6 +7,7 @@ export default defineConfig({
     alias: [{ find: /^#app\/(.*)$/, replacement: path.resolve('app') + '/$1' }],
   },
   test: {
+    globals: true,
     include: ['test/browser/**/*.test.ts'],
     globalSetup: ['test/browser/global-setup.ts'],
     testTimeout: 60_000,

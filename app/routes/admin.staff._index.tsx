@@ -7,7 +7,8 @@ import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { ROLE_NAMES, ROLES, type Role } from '#app/modules/auth/permissions.ts';
-import { listStaff, STAFF_SORTS } from '#app/modules/auth/staff.server.ts';
+import { listStaff } from '#app/modules/auth/staff.server.ts';
+import { STAFF_SORTS } from '#app/modules/auth/staff.ts';
 import { decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
 
 export const access = requires('staff:manage');
@@ -34,7 +35,12 @@ export async function loader(args: LoaderFunctionArgs) {
     throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
   }
   const query = parsed.data;
-  const page = await listStaff({ ...query, after: decodeCursor(query.after ?? null), limit: 25 });
+  const after = decodeCursor(query.after ?? null);
+  if (after && query.sort === 'created' && Number.isNaN(Date.parse(after.value))) {
+    // A cursor made for another sort, or edited by hand: its value is no timestamp.
+    throw new Response('The page cursor in the address (after) is not valid.', { status: 400 });
+  }
+  const page = await listStaff({ ...query, after, limit: 25 });
   return json({
     rows: page.rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
     next: encodeCursor(page.next),

@@ -6,6 +6,7 @@ import { now } from '#app/modules/clock.server.ts';
 import { recordAuthEvent, type ClientInfo } from './events.server.ts';
 import { hashPassword, passwordProblem } from './password.server.ts';
 import { isRole, type Role } from './permissions.ts';
+import type { StaffSort } from './staff.ts';
 
 export class StaffError extends Error {
   constructor(
@@ -57,16 +58,14 @@ export async function createStaff(
       passwordChangedAt: at,
     });
     if (roles.length) {
-      await tx
-        .insert(staffRoles)
-        .values(
-          roles.map((roleCode) => ({
-            staffId: id,
-            roleCode,
-            grantedAt: at,
-            grantedBy: actor.staffId,
-          })),
-        );
+      await tx.insert(staffRoles).values(
+        roles.map((roleCode) => ({
+          staffId: id,
+          roleCode,
+          grantedAt: at,
+          grantedBy: actor.staffId,
+        })),
+      );
     }
     await recordAuthEvent(
       {
@@ -140,16 +139,14 @@ export async function setStaffRoles(
     ).map((r) => r.role);
     await tx.delete(staffRoles).where(eq(staffRoles.staffId, staffId));
     if (wanted.length) {
-      await tx
-        .insert(staffRoles)
-        .values(
-          wanted.map((roleCode) => ({
-            staffId,
-            roleCode,
-            grantedAt: now(),
-            grantedBy: actor.staffId,
-          })),
-        );
+      await tx.insert(staffRoles).values(
+        wanted.map((roleCode) => ({
+          staffId,
+          roleCode,
+          grantedAt: now(),
+          grantedBy: actor.staffId,
+        })),
+      );
     }
     await recordAuthEvent(
       {
@@ -226,9 +223,6 @@ export async function getStaffDetail(staffId: string) {
     .where(eq(staff.id, staffId));
   return row ?? null;
 }
-
-export const STAFF_SORTS = ['name', 'email', 'created'] as const;
-export type StaffSort = (typeof STAFF_SORTS)[number];
 
 export interface StaffListQuery {
   q?: string;
