@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -296,4 +297,88 @@ export const meta = consoleSchema.table('meta', {
   key: text('key').primaryKey(),
   value: jsonb('value').notNull(),
   updatedAt: tstz('updated_at').notNull(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// The audit trail (append-only: see drizzle/0003_audit_roles_and_triggers.sql). Entries are
+// queued in audit_intake with the change they record; the sequencer moves them into the log.
+// ---------------------------------------------------------------------------------------------
+export const auditIntake = consoleSchema.table('audit_intake', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  // Canonical JSON (RFC 8785) of the entry without its position.
+  body: bytea('body').notNull(),
+  enqueuedAt: tstz('enqueued_at').notNull(),
+});
+
+// Leaf hashes apart from contents, so a retention policy could drop contents and keep the tree.
+export const auditLeaves = consoleSchema.table('audit_leaves', {
+  seq: bigint('seq', { mode: 'number' }).primaryKey(),
+  leafHash: bytea('leaf_hash').notNull(),
+});
+
+export const auditEntries = consoleSchema.table(
+  'audit_entries',
+  {
+    seq: bigint('seq', { mode: 'number' }).primaryKey(),
+    // The leaf: the entry's canonical JSON bytes, position included. Never re-derived from jsonb.
+    body: bytea('body').notNull(),
+    occurredAt: tstz('occurred_at').notNull(),
+    action: text('action').notNull(),
+    outcome: text('outcome').notNull(),
+    actorStaffId: uuid('actor_staff_id'),
+    userId: uuid('user_id'),
+    grantId: uuid('grant_id'),
+    privacyRequestId: uuid('privacy_request_id'),
+    sessionId: uuid('session_id'),
+  },
+  (t) => [
+    index('audit_entries_time_idx').on(t.occurredAt, t.seq),
+    index('audit_entries_actor_idx').on(t.actorStaffId, t.seq),
+    index('audit_entries_user_idx').on(t.userId, t.seq),
+    index('audit_entries_action_idx').on(t.action, t.seq),
+    index('audit_entries_grant_idx').on(t.grantId, t.seq),
+    index('audit_entries_request_idx').on(t.privacyRequestId, t.seq),
+  ],
+);
+
+// Hashes of the perfect subtrees of level ≥ 1 (level 0 is audit_leaves): proofs in O(log n) reads.
+export const auditNodes = consoleSchema.table(
+  'audit_nodes',
+  {
+    level: smallint('level').notNull(),
+    idx: bigint('idx', { mode: 'number' }).notNull(),
+    hash: bytea('hash').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.level, t.idx] })],
+);
+
+// One row per sequencer batch: the tree's size, root and right edge after it.
+export const auditTreeHeads = consoleSchema.table('audit_tree_heads', {
+  treeSize: bigint('tree_size', { mode: 'number' }).primaryKey(),
+  root: bytea('root').notNull(),
+  frontier: jsonb('frontier').notNull(),
+  createdAt: tstz('created_at').notNull(),
+});
+
+export const auditCheckpoints = consoleSchema.table('audit_checkpoints', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  treeSize: bigint('tree_size', { mode: 'number' }).notNull(),
+  root: bytea('root').notNull(),
+  note: text('note').notNull(),
+  keyName: text('key_name').notNull(),
+  createdAt: tstz('created_at').notNull(),
+});
+
+// Verification runs (progress updates in place, so not an audit_* table; each run's start and
+// result are also audit entries).
+export const verificationRuns = consoleSchema.table('verification_runs', {
+  id: uuid('id').primaryKey(),
+  staffId: uuid('staff_id'),
+  startedAt: tstz('started_at').notNull(),
+  finishedAt: tstz('finished_at'),
+  total: bigint('total', { mode: 'number' }).notNull().default(0),
+  done: bigint('done', { mode: 'number' }).notNull().default(0),
+  ok: boolean('ok'),
+  firstBadSeq: bigint('first_bad_seq', { mode: 'number' }),
+  result: jsonb('result'),
 });

@@ -335,12 +335,16 @@ export class MerkleFrontier {
     return this.#hashes.map((h) => Buffer.from(h));
   }
 
-  append(hash: Uint8Array): void {
+  /** Appends a leaf; `onNode` hears of each perfect subtree the leaf completes (level ≥ 1). */
+  append(hash: Uint8Array, onNode?: (level: number, index: number, hash: Buffer) => void): void {
     if (hash.length !== HASH_SIZE) throw new RangeError(`a leaf hash is ${HASH_SIZE} bytes`);
     if (this.#size >= Number.MAX_SAFE_INTEGER) throw new RangeError('the tree is full');
     let h: Buffer = Buffer.from(hash);
+    let level = 0;
     for (let s = this.#size; s % 2 === 1; s = Math.floor(s / 2)) {
       h = nodeHash(this.#hashes.pop()!, h);
+      level++;
+      onNode?.(level, Math.floor(s / 2), h);
     }
     this.#hashes.push(h);
     this.#size++;
