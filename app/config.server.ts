@@ -34,6 +34,18 @@ export const EnvSchema = z.object({
     .max(7 * 24)
     .default(12),
   CUSTODIAN_PG_PORT: port.optional(),
+  CUSTODIAN_AUDIT_SIGNING_KEY: z
+    .string()
+    .includes('PRIVATE KEY', { message: 'must be an Ed25519 private key in PKCS#8 PEM' })
+    .optional(),
+  CUSTODIAN_AUDIT_ORIGIN: z
+    .string()
+    .regex(/^[a-z0-9.-]+(\/[A-Za-z0-9._-]+)*$/, 'must be a schema-less URL-like name, e.g. example.com/audit')
+    .default('custodian.local/audit'),
+  CUSTODIAN_AUDIT_TRUSTED_KEYS: z.string().min(1).optional(),
+  CUSTODIAN_AUDIT_CHECKPOINT_DIR: z.string().min(1).optional(),
+  CUSTODIAN_AUDIT_CHECKPOINT_COMMAND: z.string().min(1).optional(),
+  CUSTODIAN_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
 });

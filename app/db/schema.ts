@@ -326,6 +326,8 @@ export const auditEntries = consoleSchema.table(
     action: text('action').notNull(),
     outcome: text('outcome').notNull(),
     actorStaffId: uuid('actor_staff_id'),
+    // The staff member an entry is about (a sign-in attempt, a role change), when not the actor.
+    subjectStaffId: uuid('subject_staff_id'),
     userId: uuid('user_id'),
     grantId: uuid('grant_id'),
     privacyRequestId: uuid('privacy_request_id'),
@@ -334,6 +336,7 @@ export const auditEntries = consoleSchema.table(
   (t) => [
     index('audit_entries_time_idx').on(t.occurredAt, t.seq),
     index('audit_entries_actor_idx').on(t.actorStaffId, t.seq),
+    index('audit_entries_subject_idx').on(t.subjectStaffId, t.seq),
     index('audit_entries_user_idx').on(t.userId, t.seq),
     index('audit_entries_action_idx').on(t.action, t.seq),
     index('audit_entries_grant_idx').on(t.grantId, t.seq),

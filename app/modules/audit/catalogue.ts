@@ -1,0 +1,218 @@
+import { z } from 'zod';
+import { DATA_CATEGORIES, PURPOSES } from '#app/modules/vocabulary.ts';
+
+// The catalogue of audit actions: code → what it means, its category, what it refers to, and the
+// exact shape of its details. Details hold identifiers and codes, never personal data values
+// (no emails, names, message text), and the writer refuses anything else.
+
+export const AUDIT_CATEGORIES = [
+  'auth',
+  'staff',
+  'lookup',
+  'view',
+  'reveal',
+  'grant',
+  'privacy',
+  'export',
+  'retention',
+  'denied',
+  'audit',
+] as const;
+export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
+
+export type RefersTo = 'staff' | 'user' | 'grant' | 'privacy_request' | 'audit' | 'none';
+
+interface ActionSpec {
+  description: string;
+  category: AuditCategory;
+  refersTo: RefersTo;
+  details: z.ZodType<Record<string, unknown>>;
+}
+
+const code = z
+  .string()
+  .regex(/^[a-z0-9_.:-]{1,64}$/, 'a code of lowercase letters, digits and _.:-');
+const none = z.object({}).strict();
+const category = z.enum(DATA_CATEGORIES);
+const roles = z.array(code).max(16);
+
+export const AUDIT_ACTIONS = {
+  'auth.sign_in': {
+    description: 'Staff sign-in attempt',
+    category: 'auth',
+    refersTo: 'staff',
+    details: z.object({ reason: code.optional() }).strict(),
+  },
+  'auth.sign_out': {
+    description: 'Staff sign-out',
+    category: 'auth',
+    refersTo: 'staff',
+    details: none,
+  },
+  'auth.lock': {
+    description: 'Sign-in locked after repeated failures',
+    category: 'auth',
+    refersTo: 'staff',
+    details: z.object({ scope: z.enum(['account', 'address']) }).strict(),
+  },
+  'auth.password_change': {
+    description: 'Staff password changed',
+    category: 'auth',
+    refersTo: 'staff',
+    details: none,
+  },
+  'staff.create': {
+    description: 'Staff account created',
+    category: 'staff',
+    refersTo: 'staff',
+    details: z.object({ roles }).strict(),
+  },
+  'staff.disable': {
+    description: 'Staff account disabled (its sessions end)',
+    category: 'staff',
+    refersTo: 'staff',
+    details: none,
+  },
+  'staff.enable': {
+    description: 'Staff account enabled',
+    category: 'staff',
+    refersTo: 'staff',
+    details: none,
+  },
+  'staff.roles_change': {
+    description: 'Staff roles changed',
+    category: 'staff',
+    refersTo: 'staff',
+    details: z.object({ before: roles, after: roles }).strict(),
+  },
+  'user.lookup': {
+    description: 'End user looked up by exact id or email',
+    category: 'lookup',
+    refersTo: 'user',
+    details: z.object({ by: z.enum(['id', 'email']), found: z.boolean() }).strict(),
+  },
+  'user.view': {
+    description: 'A data category of an end user viewed',
+    category: 'view',
+    refersTo: 'user',
+    details: z.object({ category, page: code.optional() }).strict(),
+  },
+  'user.reveal': {
+    description: 'A masked field of an end user revealed',
+    category: 'reveal',
+    refersTo: 'user',
+    details: z.object({ category, field: code }).strict(),
+  },
+  'grant.request': {
+    description: 'Access grant requested',
+    category: 'grant',
+    refersTo: 'grant',
+    details: z.object({ categories: z.array(category), reasonCode: code }).strict(),
+  },
+  'grant.approve': {
+    description: 'Access grant approved',
+    category: 'grant',
+    refersTo: 'grant',
+    details: none,
+  },
+  'grant.deny': {
+    description: 'Access grant denied',
+    category: 'grant',
+    refersTo: 'grant',
+    details: none,
+  },
+  'grant.revoke': {
+    description: 'Access grant revoked',
+    category: 'grant',
+    refersTo: 'grant',
+    details: none,
+  },
+  'grant.expire': {
+    description: 'Access grant expired',
+    category: 'grant',
+    refersTo: 'grant',
+    details: none,
+  },
+  'grant.break_glass': {
+    description: 'Emergency (break-glass) grant activated',
+    category: 'grant',
+    refersTo: 'grant',
+    details: z.object({ categories: z.array(category) }).strict(),
+  },
+  'grant.review': {
+    description: 'Break-glass use reviewed',
+    category: 'grant',
+    refersTo: 'grant',
+    details: none,
+  },
+  'privacy.transition': {
+    description: 'Privacy request changed state',
+    category: 'privacy',
+    refersTo: 'privacy_request',
+    details: z.object({ from: code, to: code }).strict(),
+  },
+  'privacy.download': {
+    description: 'Privacy request package downloaded',
+    category: 'privacy',
+    refersTo: 'privacy_request',
+    details: z.object({ artifact: code }).strict(),
+  },
+  'preferences.change': {
+    description: 'Data-use preference changed',
+    category: 'privacy',
+    refersTo: 'user',
+    details: z.object({ purpose: z.enum(PURPOSES), allowed: z.boolean() }).strict(),
+  },
+  'export.run': {
+    description: 'Data export produced',
+    category: 'export',
+    refersTo: 'none',
+    details: z.object({ kind: code, rows: z.number().int().nonnegative() }).strict(),
+  },
+  'retention.purge': {
+    description: 'Retention purge run',
+    category: 'retention',
+    refersTo: 'none',
+    details: z.object({ policy: code, rows: z.number().int().nonnegative() }).strict(),
+  },
+  'access.denied': {
+    description: 'Request refused',
+    category: 'denied',
+    refersTo: 'none',
+    details: z
+      .object({ reason: code, permission: code.optional(), route: z.string().max(200).optional() })
+      .strict(),
+  },
+  'audit.verify': {
+    description: 'Audit trail verification run',
+    category: 'audit',
+    refersTo: 'audit',
+    details: z
+      .object({
+        entries: z.number().int().nonnegative(),
+        checkpoints: z.number().int().nonnegative(),
+        ok: z.boolean(),
+        firstBadSeq: z.number().int().nonnegative().nullable(),
+      })
+      .strict(),
+  },
+  'audit.export': {
+    description: 'Audit trail exported (bundle or CSV)',
+    category: 'audit',
+    refersTo: 'audit',
+    details: z
+      .object({ format: z.enum(['bundle', 'csv']), entries: z.number().int().nonnegative() })
+      .strict(),
+  },
+} as const satisfies Record<string, ActionSpec>;
+
+export type AuditAction = keyof typeof AUDIT_ACTIONS;
+export const AUDIT_ACTION_CODES = Object.keys(AUDIT_ACTIONS) as AuditAction[];
+
+/** How an action code is shown; an unknown code (from a newer release) still gets a line. */
+export function describeAction(action: string): { description: string; category: string } {
+  const spec = (AUDIT_ACTIONS as Record<string, ActionSpec>)[action];
+  return spec
+    ? { description: spec.description, category: spec.category }
+    : { description: `Unknown action (${action})`, category: 'unknown' };
+}

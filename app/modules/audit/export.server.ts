@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type postgres from 'postgres';
+import { MerkleFrontier, rangeNodes } from './merkle.ts';
+import type { TrustedKey } from './note.ts';
+import { checkpointCovering } from './proofs.server.ts';
+
+// An audit bundle anyone can verify with Node.js alone: entries.jsonl (each line's bytes are the
+// leaf), the checkpoints, the verifier keys, a manifest with the frontier of the entries before the
+// range, the stored leaf hashes (a locator for errors), and verify.mjs.
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const VERIFIER_SOURCE = path.join(here, 'verify-bundle.mjs');
+
+export interface ExportResult {
+  dir: string;
+  firstSeq: number;
+  entries: number;
+  checkpoints: number;
+}
+
+export async function exportBundle(options: {
+  sql: postgres.Sql;
+  out: string;
+  origin: string;
+  trusted: TrustedKey[];
+  from?: Date;
+  to?: Date;
+}): Promise<ExportResult> {
+  const { sql } = options;
+  const [range] = (await sql`
+    select min(seq) as first, max(seq) as last from console.audit_entries
+    where (${options.from ?? null}::timestamptz is null or occurred_at >= ${options.from ?? null})
+      and (${options.to ?? null}::timestamptz is null or occurred_at < ${options.to ?? null})`) as unknown as {
+    first: string | null;
+    last: string | null;
+  }[];
+  fs.mkdirSync(path.join(options.out, 'checkpoints'), { recursive: true });
+  const firstSeq = range?.first === null || range?.first === undefined ? 0 : Number(range.first);
+  // The range runs to the end of the first checkpoint that covers its last entry.
+  const covering =
+    range?.last !== null && range?.last !== undefined
+      ? await checkpointCovering(sql, Number(range.last))
+      : null;
+  const end = covering ? covering.treeSize : firstSeq;
+
+  const entriesFile = fs.createWriteStream(path.join(options.out, 'entries.jsonl'));
+  const hashes: string[] = [];
+  let after = firstSeq - 1;
+  let count = 0;
+  while (after + 1 < end) {
+    const rows = (await sql`
+      select e.seq, e.body, l.leaf_hash from console.audit_entries e
+      join console.audit_leaves l using (seq)
+      where e.seq > ${after} and e.seq < ${end} order by e.seq limit 20000`) as unknown as {
+      seq: string;
+      body: Buffer;
+      leaf_hash: Buffer;
+    }[];
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      if (!entriesFile.write(Buffer.concat([row.body, Buffer.from('\n')]))) {
+        await new Promise<void>((r) => entriesFile.once('drain', () => r()));
+      }
+      hashes.push(row.leaf_hash.toString('base64'));
+      count++;
+    }
+    after = Number(rows[rows.length - 1]!.seq);
+  }
+  await new Promise<void>((resolve, reject) =>
+    entriesFile.end((e?: Error | null) => (e ? reject(e) : resolve())),
+  );
+  fs.writeFileSync(
+    path.join(options.out, 'leaf-hashes.txt'),
+    hashes.length ? `${hashes.join('\n')}\n` : '',
+  );
+
+  const checkpoints = (await sql`
+    select id, tree_size, note from console.audit_checkpoints
+    where tree_size > ${firstSeq} and tree_size <= ${end} order by tree_size, id`) as unknown as {
+    id: string;
+    tree_size: string;
+    note: string;
+  }[];
+  for (const cp of checkpoints) {
+    fs.writeFileSync(
+      path.join(
+        options.out,
+        'checkpoints',
+        `${String(cp.tree_size).padStart(12, '0')}-${cp.id}.txt`,
+      ),
+      cp.note,
+    );
+  }
+
+  let frontier: MerkleFrontier | undefined;
+  if (firstSeq > 0) {
+    const nodes = rangeNodes(0, firstSeq);
+    const found = new Map<string, Buffer>();
+    for (const n of nodes) {
+      const [row] = (n.level === 0
+        ? await sql`select leaf_hash as hash from console.audit_leaves where seq = ${n.index}`
+        : await sql`select hash from console.audit_nodes where level = ${n.level} and idx = ${n.index}`) as unknown as {
+        hash: Buffer;
+      }[];
+      if (!row) throw new Error(`the log lacks subtree ${n.level}/${n.index}`);
+      found.set(`${n.level}:${n.index}`, row.hash);
+    }
+    frontier = MerkleFrontier.fromHashAt(
+      (level, index) => found.get(`${level}:${index}`)!,
+      firstSeq,
+    );
+  }
+  fs.writeFileSync(
+    path.join(options.out, 'manifest.json'),
+    `${JSON.stringify({ origin: options.origin, firstSeq, ...(frontier ? { frontier: frontier.toJSON() } : {}) }, null, 2)}\n`,
+  );
+  fs.writeFileSync(
+    path.join(options.out, 'keys.json'),
+    `${JSON.stringify(
+      options.trusted.map((k) => ({
+        key: k.key,
+        ...(k.notBefore ? { notBefore: k.notBefore.toISOString() } : {}),
+        ...(k.notAfter ? { notAfter: k.notAfter.toISOString() } : {}),
+      })),
+      null,
+      2,
+    )}\n`,
+  );
+  fs.copyFileSync(VERIFIER_SOURCE, path.join(options.out, 'verify.mjs'));
+  return { dir: options.out, firstSeq, entries: count, checkpoints: checkpoints.length };
+}

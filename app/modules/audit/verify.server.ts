@@ -1,0 +1,258 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type postgres from 'postgres';
+import { entryColumns } from './sequencer.server.ts';
+import { leafHash, MerkleFrontier } from './merkle.ts';
+import { openCheckpoint, type TrustedKey } from './note.ts';
+
+// Verification recomputes everything from the entries' bytes: each leaf hash, the link to the
+// previous leaf, the indexed columns, and the tree's root at every checkpoint, stored or
+// published; it checks every checkpoint's signature against keys that come from outside the
+// database. The first bad position is reported, as `audit verify --json` prints it.
+
+export type ProblemKind =
+  | 'missing'
+  | 'order'
+  | 'content'
+  | 'hash'
+  | 'columns'
+  | 'root'
+  | 'truncated'
+  | 'signature'
+  | 'fork';
+
+export interface Problem {
+  seq: number | null;
+  kind: ProblemKind;
+  message: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  entries: number;
+  checkpoints: number;
+  firstBadSeq: number | null;
+  problems: Problem[];
+}
+
+interface KnownCheckpoint {
+  size: number;
+  root: Buffer;
+  source: string;
+}
+
+const CHUNK = 20_000;
+const MAX_PROBLEMS = 100;
+
+/** Checkpoint notes published outside the database (CUSTODIAN_AUDIT_CHECKPOINT_DIR). */
+export function readPublishedCheckpoints(
+  dir: string | undefined,
+): { note: string; source: string }[] {
+  if (!dir || !fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.txt') && !f.startsWith('.'))
+    .sort()
+    .map((f) => ({ note: fs.readFileSync(path.join(dir, f), 'utf8'), source: `published ${f}` }));
+}
+
+export async function verifyAuditLog(options: {
+  sql: postgres.Sql;
+  trusted: TrustedKey[];
+  origin: string;
+  published?: { note: string; source: string }[];
+  onProgress?: (done: number, total: number) => void | Promise<void>;
+}): Promise<VerifyResult> {
+  const { sql } = options;
+  const problems: Problem[] = [];
+  const add = (p: Problem) => {
+    if (problems.length < MAX_PROBLEMS) problems.push(p);
+  };
+
+  // 1. Every checkpoint, stored and published, must be signed by a trusted key.
+  const stored = (await sql`
+    select id, note from console.audit_checkpoints order by tree_size, id`) as unknown as {
+    id: string;
+    note: string;
+  }[];
+  const notes = [
+    ...stored.map((r) => ({ note: r.note, source: `stored checkpoint ${r.id}` })),
+    ...(options.published ?? []),
+  ];
+  const bySize = new Map<number, KnownCheckpoint>();
+  for (const { note, source } of notes) {
+    try {
+      const { checkpoint } = openCheckpoint(note, options.trusted, { origin: options.origin });
+      const known = bySize.get(checkpoint.size);
+      if (known && !known.root.equals(checkpoint.rootHash)) {
+        add({
+          seq: null,
+          kind: 'fork',
+          message: `${source} and ${known.source} sign different roots for tree size ${checkpoint.size}`,
+        });
+      }
+      bySize.set(checkpoint.size, {
+        size: checkpoint.size,
+        root: Buffer.from(checkpoint.rootHash),
+        source,
+      });
+    } catch (error) {
+      add({ seq: null, kind: 'signature', message: `${source}: ${(error as Error).message}` });
+    }
+  }
+  const checkpoints = [...bySize.values()].sort((a, b) => a.size - b.size);
+
+  // 2. Recompute the tree from the entries' bytes.
+  const [{ n }] =
+    (await sql`select count(*)::bigint as n from console.audit_leaves`) as unknown as [
+      { n: string },
+    ];
+  const total = Number(n);
+  const frontier = new MerkleFrontier();
+  let expected = 0;
+  let prev: Buffer | null = null;
+  let lastGoodCheckpoint = 0;
+  let broken = false; // after a gap the recomputed tree no longer matches any position
+  let nextCheckpoint = 0;
+  const checkRoots = () => {
+    while (
+      nextCheckpoint < checkpoints.length &&
+      checkpoints[nextCheckpoint]!.size <= frontier.size
+    ) {
+      const cp = checkpoints[nextCheckpoint]!;
+      if (cp.size === frontier.size && !broken) {
+        if (frontier.root().equals(cp.root)) lastGoodCheckpoint = cp.size;
+        else {
+          add({
+            seq: lastGoodCheckpoint,
+            kind: 'root',
+            message: `the root recomputed at tree size ${cp.size} differs from ${cp.source}: an entry from ${lastGoodCheckpoint} to ${cp.size - 1} was changed or rewritten`,
+          });
+          broken = true;
+        }
+      }
+      nextCheckpoint++;
+    }
+  };
+  let after = -1;
+  for (;;) {
+    const rows = (await sql`
+      select l.seq, l.leaf_hash, e.seq as entry_seq, e.body, e.occurred_at, e.action, e.outcome,
+             e.actor_staff_id, e.subject_staff_id, e.user_id, e.grant_id, e.privacy_request_id,
+             e.session_id
+      from console.audit_leaves l
+      left join console.audit_entries e on e.seq = l.seq
+      where l.seq > ${after}
+      order by l.seq
+      limit ${CHUNK}`) as unknown as {
+      seq: string;
+      leaf_hash: Buffer;
+      entry_seq: string | null;
+      body: Buffer | null;
+      occurred_at: Date | null;
+      action: string | null;
+      outcome: string | null;
+      actor_staff_id: string | null;
+      subject_staff_id: string | null;
+      user_id: string | null;
+      grant_id: string | null;
+      privacy_request_id: string | null;
+      session_id: string | null;
+    }[];
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      const seq = Number(row.seq);
+      if (seq !== expected) {
+        add({
+          seq: expected,
+          kind: 'missing',
+          message: `entries ${expected}–${seq - 1} are missing`,
+        });
+        broken = true;
+        expected = seq;
+      }
+      if (!row.body) {
+        add({ seq, kind: 'missing', message: `entry ${seq} has a leaf hash but no content` });
+        broken = true;
+        expected++;
+        continue;
+      }
+      const hash = leafHash(row.body);
+      if (!hash.equals(row.leaf_hash)) {
+        add({
+          seq,
+          kind: 'content',
+          message: `entry ${seq}: its content does not hash to its stored leaf hash`,
+        });
+      }
+      let parsed: { seq?: unknown; prev?: unknown } = {};
+      try {
+        parsed = JSON.parse(row.body.toString('utf8')) as typeof parsed;
+      } catch {
+        add({ seq, kind: 'content', message: `entry ${seq} is not JSON` });
+      }
+      if (parsed.seq !== seq) {
+        add({
+          seq,
+          kind: 'order',
+          message: `entry stored at ${seq} says it is entry ${String(parsed.seq)}`,
+        });
+      }
+      const expectPrev = prev ? prev.toString('base64') : null;
+      if (parsed.prev !== expectPrev && seq > 0) {
+        // The previous entry's bytes no longer hash to the leaf this entry was linked to.
+        add({
+          seq: seq - 1,
+          kind: 'hash',
+          message: `entry ${seq - 1} differs from the leaf entry ${seq} was chained to`,
+        });
+      }
+      try {
+        const cols = entryColumns(seq, row.body);
+        const same =
+          new Date(cols.occurred_at).getTime() === row.occurred_at?.getTime() &&
+          cols.action === row.action &&
+          cols.outcome === row.outcome &&
+          cols.actor_staff_id === row.actor_staff_id &&
+          cols.subject_staff_id === row.subject_staff_id &&
+          cols.user_id === row.user_id &&
+          cols.grant_id === row.grant_id &&
+          cols.privacy_request_id === row.privacy_request_id &&
+          cols.session_id === row.session_id;
+        if (!same) {
+          add({
+            seq,
+            kind: 'columns',
+            message: `entry ${seq}: its searchable columns differ from its content`,
+          });
+        }
+      } catch {
+        // reported as content above
+      }
+      frontier.append(hash);
+      prev = hash;
+      expected++;
+      checkRoots();
+    }
+    after = Number(rows[rows.length - 1]!.seq);
+    await options.onProgress?.(expected, total);
+  }
+
+  // 3. A checkpoint (stored or published) of a larger tree than the entries: the log was cut.
+  const largest = checkpoints[checkpoints.length - 1];
+  if (largest && largest.size > expected) {
+    add({
+      seq: expected,
+      kind: 'truncated',
+      message: `${largest.source} covers ${largest.size} entries but the log holds ${expected}: entries from ${expected} are missing`,
+    });
+  }
+  const seqs = problems.map((p) => p.seq).filter((s): s is number => s !== null);
+  return {
+    ok: problems.length === 0,
+    entries: expected,
+    checkpoints: checkpoints.length,
+    firstBadSeq: seqs.length ? Math.min(...seqs) : null,
+    problems: problems.sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity)),
+  };
+}

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { getDb, type Db, type Tx } from '#app/db/client.server.ts';
+import { auditIntake } from '#app/db/schema.ts';
+import { now } from '#app/modules/clock.server.ts';
+import { canonicalBytes } from './canonical.ts';
+import { AUDIT_ACTIONS, type AuditAction } from './catalogue.ts';
+
+// The one audit writer. Routes and modules call recordAudit(); nothing else inserts into the
+// trail. The entry is queued in the same transaction as the change it records (or, for a view,
+// committed before the response), and the sequencer gives it its position in the log.
+
+export type Outcome = 'allowed' | 'denied' | 'failed';
+
+export interface AuditActor {
+  staffId: string;
+  roles: readonly string[];
+}
+
+export interface AuditClient {
+  address?: string | null;
+  userAgent?: string | null;
+}
+
+export type AuditEvent<A extends AuditAction = AuditAction> = {
+  action: A;
+  outcome: Outcome;
+  actor?: AuditActor | null;
+  subjectStaffId?: string | null;
+  userId?: string | null;
+  grantId?: string | null;
+  privacyRequestId?: string | null;
+  sessionId?: string | null;
+  purpose?: string | null;
+  client?: AuditClient;
+  details: z.input<(typeof AUDIT_ACTIONS)[A]['details']>;
+};
+
+const id = z.uuid().nullable();
+const EnvelopeSchema = z.object({
+  outcome: z.enum(['allowed', 'denied', 'failed']),
+  actor: z.object({ staffId: z.uuid(), roles: z.array(z.string().max(64)).max(16) }).nullable(),
+  subjectStaffId: id,
+  userId: id,
+  grantId: id,
+  privacyRequestId: id,
+  sessionId: id,
+  purpose: z.string().max(64).nullable(),
+  client: z.object({
+    address: z.string().max(64).nullable(),
+    userAgent: z.string().max(256).nullable(),
+  }),
+});
+
+export class AuditWriteError extends Error {}
+
+/** The entry as queued: everything but its position (`seq`) and the previous leaf (`prev`). */
+export function buildEntry(event: AuditEvent, at: Date) {
+  const spec = AUDIT_ACTIONS[event.action];
+  if (!spec) throw new AuditWriteError(`unknown audit action ${String(event.action)}`);
+  const details = spec.details.safeParse(event.details);
+  if (!details.success) {
+    throw new AuditWriteError(
+      `audit ${event.action}: details.${String(details.error.issues[0]?.path.join('.'))}: ${details.error.issues[0]?.message}`,
+    );
+  }
+  const envelope = EnvelopeSchema.safeParse({
+    outcome: event.outcome,
+    actor: event.actor
+      ? { staffId: event.actor.staffId, roles: [...event.actor.roles].sort() }
+      : null,
+    subjectStaffId: event.subjectStaffId ?? null,
+    userId: event.userId ?? null,
+    grantId: event.grantId ?? null,
+    privacyRequestId: event.privacyRequestId ?? null,
+    sessionId: event.sessionId ?? null,
+    purpose: event.purpose ?? null,
+    client: {
+      address: event.client?.address || null,
+      userAgent: event.client?.userAgent ? event.client.userAgent.slice(0, 256) : null,
+    },
+  });
+  if (!envelope.success) {
+    const issue = envelope.error.issues[0]!;
+    throw new AuditWriteError(`audit ${event.action}: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  return {
+    v: 1,
+    time: at.toISOString(),
+    action: event.action,
+    category: spec.category,
+    ...envelope.data,
+    details: details.data,
+  };
+}
+
+/** Queues one audit entry. Pass the transaction of the change it records. */
+export async function recordAudit<A extends AuditAction>(
+  event: AuditEvent<A>,
+  tx: Db | Tx = getDb(),
+): Promise<void> {
+  const at = now();
+  const body = canonicalBytes(buildEntry(event as AuditEvent, at));
+  await tx.insert(auditIntake).values({ body, enqueuedAt: at });
+}

@@ -1,0 +1,2 @@
+ALTER TABLE "console"."audit_entries" ADD COLUMN "subject_staff_id" uuid;--> statement-breakpoint
+CREATE INDEX "audit_entries_subject_idx" ON "console"."audit_entries" USING btree ("subject_staff_id","seq");
