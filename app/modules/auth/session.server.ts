@@ -163,7 +163,9 @@ export async function purgeExpiredSessions() {
   const idleCutoff = new Date(t.getTime() - limits().idleMs);
   const result = await getDb()
     .delete(sessions)
-    .where(sql`${sessions.expiresAt} <= ${t} or ${sessions.lastSeenAt} <= ${idleCutoff}`)
+    .where(
+      sql`${sessions.expiresAt} <= ${t.toISOString()} or ${sessions.lastSeenAt} <= ${idleCutoff.toISOString()}`,
+    )
     .returning({ id: sessions.id });
   return result.length;
 }

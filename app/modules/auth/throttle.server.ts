@@ -73,8 +73,9 @@ export async function recordFailure(keys: string[]): Promise<string[]> {
       .onConflictDoUpdate({
         target: signInThrottle.key,
         set: {
-          failures: sql`case when ${signInThrottle.lastFailureAt} < ${windowStart} and (${signInThrottle.lockedUntil} is null or ${signInThrottle.lockedUntil} < ${at}) then 1 else ${signInThrottle.failures} + 1 end`,
-          firstFailureAt: sql`case when ${signInThrottle.lastFailureAt} < ${windowStart} then ${at} else ${signInThrottle.firstFailureAt} end`,
+          // Raw sql parameters get no column mapping: pass timestamps as ISO strings, not Dates.
+          failures: sql`case when ${signInThrottle.lastFailureAt} < ${windowStart.toISOString()} and (${signInThrottle.lockedUntil} is null or ${signInThrottle.lockedUntil} < ${at.toISOString()}) then 1 else ${signInThrottle.failures} + 1 end`,
+          firstFailureAt: sql`case when ${signInThrottle.lastFailureAt} < ${windowStart.toISOString()} then ${at.toISOString()}::timestamptz else ${signInThrottle.firstFailureAt} end`,
           lastFailureAt: at,
         },
       })

@@ -18,7 +18,7 @@ export const sessionHousekeeping = defineJob({
     const throttles = await getDb()
       .delete(signInThrottle)
       .where(
-        sql`${lt(signInThrottle.lastFailureAt, cutoff)} and (${signInThrottle.lockedUntil} is null or ${signInThrottle.lockedUntil} < ${now()})`,
+        sql`${lt(signInThrottle.lastFailureAt, cutoff)} and (${signInThrottle.lockedUntil} is null or ${signInThrottle.lockedUntil} < ${now().toISOString()})`,
       )
       .returning({ key: signInThrottle.key });
     return { sessions, throttles: throttles.length };
