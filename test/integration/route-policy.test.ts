@@ -1,0 +1,394 @@
+import { randomUUID } from 'node:crypto';
+import type { ServerBuild } from '@remix-run/node';
+import { useTestDatabase } from '../support/db.ts';
+import {
+  createStaffWithRoles,
+  fetchAs,
+  loadServerBuild,
+  postForm,
+  signInAs,
+  startTestServer,
+  type TestServer,
+} from '../support/http.ts';
+import { publicAccess, requires, signedIn, type Access } from '#app/modules/auth/access.ts';
+import {
+  DEFAULT_ROLE_PERMISSIONS,
+  PERMISSION_CODES,
+  ROLES,
+  type Role,
+} from '#app/modules/auth/permissions.ts';
+
+// DESIGN law 1, deny by default: every route module declares `access`, and what the server does
+// for each role matches that declaration and the role → permission mapping in the database.
+
+const { sql } = useTestDatabase();
+
+const build = await loadServerBuild();
+type Route = ServerBuild['routes'][string];
+const ROUTES = Object.values(build.routes);
+
+type Subject = Role | 'no role' | 'signed out';
+const SIGNED_IN_SUBJECTS: (Role | 'no role')[] = [...ROLES, 'no role'];
+const SUBJECTS: Subject[] = [...SIGNED_IN_SUBJECTS, 'signed out'];
+
+/** Why a value is not a valid `access` declaration, or undefined when it is one. */
+function accessProblem(value: unknown): string | undefined {
+  if (value === undefined) return 'exports no `access`';
+  if (typeof value !== 'object' || value === null) return '`access` is not an object';
+  const access = value as Record<string, unknown>;
+  const extra = (allowed: string[]) => Object.keys(access).find((k) => !allowed.includes(k));
+  if (access.kind === 'public') {
+    return extra(['kind']) ? `public access has an unknown option ${extra(['kind'])}` : undefined;
+  }
+  const flag = access.whilePasswordChangeDue;
+  if (flag !== undefined && typeof flag !== 'boolean')
+    return 'whilePasswordChangeDue is not a boolean';
+  if (access.kind === 'signed-in') {
+    const unknown = extra(['kind', 'whilePasswordChangeDue']);
+    return unknown ? `unknown option ${unknown}` : undefined;
+  }
+  if (access.kind === 'permission') {
+    const unknown = extra(['kind', 'permission', 'whilePasswordChangeDue']);
+    if (unknown) return `unknown option ${unknown}`;
+    if (!(PERMISSION_CODES as unknown[]).includes(access.permission)) {
+      return `requires an unknown permission ${String(access.permission)}`;
+    }
+    return undefined;
+  }
+  return `unknown access kind ${String(access.kind)}`;
+}
+
+function accessOf(route: Route): Access {
+  return (route.module as { access?: Access }).access!;
+}
+
+function ancestors(route: Route): Route[] {
+  const chain: Route[] = [];
+  for (let r: Route | undefined = route; r; r = r.parentId ? build.routes[r.parentId] : undefined) {
+    chain.unshift(r);
+  }
+  return chain;
+}
+
+function pattern(route: Route) {
+  return ancestors(route)
+    .map((r) => r.path ?? '')
+    .join('/');
+}
+
+const isSplat = (route: Route) => pattern(route).split('/').includes('*');
+
+/** The route that a request for this route's address lands on (a pathless layout → a child). */
+function landing(route: Route): Route | undefined {
+  if (route.id === 'root' || route.path !== undefined || route.index) return route;
+  for (const child of ROUTES.filter((r) => r.parentId === route.id && !isSplat(r))) {
+    const found = landing(child);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Every route whose loader or action runs for a request aimed at `route`. */
+function matched(route: Route): Route[] {
+  const chain = ancestors(route);
+  const index = ROUTES.find((r) => r.parentId === route.id && r.index && !r.path);
+  if (!route.index && index) chain.push(index);
+  return chain;
+}
+
+/** A concrete address for a route: dynamic segments get a real id where the test has one. */
+function concretePath(route: Route, params: Record<string, string>) {
+  const segments = pattern(route)
+    .split('/')
+    .filter(Boolean)
+    .flatMap((segment) => {
+      const optional = segment.endsWith('?');
+      const name = optional ? segment.slice(0, -1) : segment;
+      if (optional) return [];
+      if (name === '*') return ['no-such-page'];
+      if (name.startsWith(':')) return [params[name.slice(1)] ?? randomUUID()];
+      return [name];
+    });
+  return `/${segments.join('/')}`;
+}
+
+function allows(access: Access, subject: Subject) {
+  if (access.kind === 'public') return true;
+  if (subject === 'signed out') return false;
+  if (access.kind === 'signed-in') return true;
+  return subject !== 'no role' && DEFAULT_ROLE_PERMISSIONS[subject].includes(access.permission);
+}
+
+/** What the server must answer, computed from the declarations of the routes that run. */
+function expected(routes: Route[], subject: Subject): 'allowed' | 'sign-in' | 'forbidden' {
+  const declared = routes.map(accessOf);
+  if (subject === 'signed out') {
+    return declared.every((a) => a.kind === 'public') ? 'allowed' : 'sign-in';
+  }
+  return declared.every((a) => allows(a, subject)) ? 'allowed' : 'forbidden';
+}
+
+const signInLocation = (pathAndSearch: string) =>
+  `/login?redirectTo=${encodeURIComponent(pathAndSearch)}`;
+
+let server: TestServer;
+const cookies = new Map<Subject, string | null>();
+const staffIds = new Map<Subject, string>();
+let params: Record<string, string>;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const target = await createStaffWithRoles(['support_agent'], { displayName: 'Policy target' });
+  params = { staffId: target.id };
+  cookies.set('signed out', null);
+  await Promise.all(
+    SIGNED_IN_SUBJECTS.map(async (subject) => {
+      const who = await createStaffWithRoles(subject === 'no role' ? [] : [subject]);
+      staffIds.set(subject, who.id);
+      cookies.set(subject, await signInAs(server.baseUrl, who.email, who.password));
+    }),
+  );
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('every route declares its access (law 1)', () => {
+  it('the build holds the known routes', () => {
+    const ids = ROUTES.map((r) => r.id);
+    for (const id of Object.keys(PINNED_DECLARATIONS)) expect(ids).toContain(id);
+  });
+
+  it('every route module, root included, exports a valid `access`', () => {
+    const problems = ROUTES.flatMap((route) => {
+      const problem = accessProblem((route.module as { access?: unknown }).access);
+      return problem ? [`${route.id}: ${problem}`] : [];
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it('the check itself rejects a missing or malformed declaration', () => {
+    expect(accessProblem(undefined)).toMatch(/no `access`/);
+    expect(accessProblem(null)).toBeDefined();
+    expect(accessProblem('public')).toBeDefined();
+    expect(accessProblem({})).toMatch(/unknown access kind/);
+    expect(accessProblem({ kind: 'role', role: 'admin' })).toMatch(/unknown access kind/);
+    expect(accessProblem({ kind: 'permission', permission: 'staff:everything' })).toMatch(
+      /unknown permission/,
+    );
+    expect(accessProblem({ kind: 'permission' })).toMatch(/unknown permission/);
+    expect(accessProblem({ kind: 'signed-in', whilePasswordChangeDue: 'yes' })).toBeDefined();
+    expect(accessProblem(publicAccess)).toBeUndefined();
+    expect(accessProblem(signedIn({ whilePasswordChangeDue: true }))).toBeUndefined();
+    expect(accessProblem(requires('audit:read'))).toBeUndefined();
+  });
+});
+
+// Hand-written: a route that silently changes what it requires fails here even though its
+// declaration and its behaviour still agree.
+const PINNED_DECLARATIONS: Record<string, Access> = {
+  root: publicAccess,
+  'routes/$': publicAccess,
+  'routes/_index': signedIn(),
+  'routes/login': publicAccess,
+  'routes/logout': signedIn({ whilePasswordChangeDue: true }),
+  'routes/healthz': publicAccess,
+  'routes/account.password': signedIn({ whilePasswordChangeDue: true }),
+  'routes/admin.staff._index': requires('staff:manage'),
+  'routes/admin.staff.new': requires('staff:manage'),
+  'routes/admin.staff.$staffId': requires('staff:manage'),
+};
+
+const everyone = SIGNED_IN_SUBJECTS;
+type Outcome = number | { redirect: string };
+/** Address → subject → exact status (or redirect target) of a GET. */
+function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outcome> {
+  const staffOnly = (path: string, allowed: Subject[]) => (subject: Subject) =>
+    subject === 'signed out'
+      ? { redirect: signInLocation(path) }
+      : allowed.includes(subject)
+        ? 200
+        : 403;
+  return {
+    '/': staffOnly('/', everyone),
+    '/account/password': staffOnly('/account/password', everyone),
+    '/admin/staff': staffOnly('/admin/staff', ['admin']),
+    '/admin/staff/new': staffOnly('/admin/staff/new', ['admin']),
+    [`/admin/staff/${staffId}`]: staffOnly(`/admin/staff/${staffId}`, ['admin']),
+    '/login': (subject) => (subject === 'signed out' ? 200 : { redirect: '/' }),
+    '/healthz': () => 200,
+    '/logout': (subject) =>
+      subject === 'signed out' ? { redirect: signInLocation('/logout') } : { redirect: '/' },
+    '/no/such/page': () => 404,
+  };
+}
+
+describe('the pinned expectations for the known routes', () => {
+  it('each known route still declares what it declared', () => {
+    for (const [id, access] of Object.entries(PINNED_DECLARATIONS)) {
+      expect({ id, access: build.routes[id]?.module && accessOf(build.routes[id]) }).toEqual({
+        id,
+        access,
+      });
+    }
+  });
+
+  it.each(SUBJECTS)('GET answers as pinned for %s', async (subject) => {
+    const mismatches: string[] = [];
+    for (const [path, outcomeFor] of Object.entries(pinnedGets(params.staffId!))) {
+      const want = outcomeFor(subject);
+      const response = await fetchAs(cookies.get(subject)!, path);
+      await response.arrayBuffer();
+      const got: Outcome =
+        response.status === 302
+          ? { redirect: response.headers.get('location') ?? '' }
+          : response.status;
+      if (JSON.stringify(got) !== JSON.stringify(want)) {
+        mismatches.push(`${path}: wanted ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+});
+
+describe('every route with a loader answers each role as its declaration says', () => {
+  const withLoader = ROUTES.filter((r) => r.module.loader && !isSplat(r));
+
+  it.each(SUBJECTS)('GET as %s', async (subject) => {
+    const mismatches: string[] = [];
+    for (const route of withLoader) {
+      const target = landing(route);
+      if (!target) {
+        mismatches.push(`${route.id}: no address reaches it`);
+        continue;
+      }
+      const path = concretePath(target, params);
+      const routes = matched(target).filter((r) => r.module.loader);
+      const want = expected(routes, subject);
+      const response = await fetchAs(cookies.get(subject)!, path);
+      const body = await response.text();
+      const location = response.headers.get('location');
+      const problem =
+        response.status >= 500
+          ? `server error ${response.status}`
+          : want === 'sign-in'
+            ? response.status !== 302 || location !== signInLocation(path)
+              ? `wanted a redirect to sign in, got ${response.status} ${location ?? ''}`
+              : undefined
+            : want === 'forbidden'
+              ? response.status !== 403 || !body.includes('403 — Not allowed')
+                ? `wanted the 403 page, got ${response.status} ${location ?? ''}`
+                : undefined
+              : response.status === 403 || location?.startsWith('/login')
+                ? `wanted access, got ${response.status} ${location ?? ''}`
+                : undefined;
+      if (problem) mismatches.push(`${route.id} (${path}): ${problem}`);
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('a signed-out redirect carries the exact path and query, URL-encoded', async () => {
+    const response = await fetchAs(null, '/admin/staff?q=smith&sort=email&dir=desc');
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe(
+      '/login?redirectTo=%2Fadmin%2Fstaff%3Fq%3Dsmith%26sort%3Demail%26dir%3Ddesc',
+    );
+  });
+
+  it.each(SUBJECTS)('the catch-all route answers 404 for %s', async (subject) => {
+    const splat = ROUTES.find((r) => r.id === 'routes/$');
+    expect(splat?.module.loader).toBeDefined();
+    const response = await fetchAs(cookies.get(subject)!, '/nothing-lives-here/at-all');
+    expect(response.status).toBe(404);
+    expect(await response.text()).toContain('404 — Not found');
+  });
+});
+
+describe('every route with an action refuses a POST it does not allow', () => {
+  const withAction = ROUTES.filter((r) => r.module.action && !isSplat(r));
+
+  it('there are actions to check', () => {
+    expect(withAction.map((r) => r.id)).toEqual(
+      expect.arrayContaining(['routes/login', 'routes/logout', 'routes/admin.staff.new']),
+    );
+  });
+
+  it.each(SUBJECTS)('POST as %s', async (subject) => {
+    const mismatches: string[] = [];
+    for (const route of withAction) {
+      const path = concretePath(route, params) + (route.index ? '?index' : '');
+      const want = expected([route], subject);
+      if (want === 'allowed') continue; // an allowed POST would act; the feature tests cover it
+      const response = await postForm(cookies.get(subject)!, path, { intent: 'roles' });
+      const location = response.headers.get('location');
+      await response.arrayBuffer();
+      if (want === 'sign-in' && (response.status !== 302 || location !== signInLocation(path))) {
+        mismatches.push(`${route.id}: wanted a redirect to sign in, got ${response.status}`);
+      }
+      if (want === 'forbidden' && response.status !== 403) {
+        mismatches.push(`${route.id}: wanted 403, got ${response.status} ${location ?? ''}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('a denied POST changes nothing', async () => {
+    const before = await sql()`select count(*)::int as n from console.staff`;
+    const response = await postForm(cookies.get('support_lead')!, '/admin/staff/new', {
+      email: 'sneaky@staff.test',
+      displayName: 'Sneaky',
+      password: 'a-long-enough-password',
+      roles: 'admin',
+    });
+    expect(response.status).toBe(403);
+    const after = await sql()`select count(*)::int as n from console.staff`;
+    expect(after[0]!.n).toBe(before[0]!.n);
+  });
+});
+
+describe('permissions are read from the database on every request', () => {
+  it('removing a role permission denies its holder at the very next request', async () => {
+    const admin = cookies.get('admin')!;
+    expect((await fetchAs(admin, '/admin/staff')).status).toBe(200);
+    await sql()`delete from console.role_permissions
+                where role_code = 'admin' and permission_code = 'staff:manage'`;
+    try {
+      const response = await fetchAs(admin, '/admin/staff');
+      expect(response.status).toBe(403);
+      expect(await response.text()).toContain('staff:manage');
+      expect((await postForm(admin, '/admin/staff/new', {})).status).toBe(403);
+    } finally {
+      await sql()`insert into console.role_permissions (role_code, permission_code)
+                  values ('admin', 'staff:manage') on conflict do nothing`;
+    }
+    expect((await fetchAs(admin, '/admin/staff')).status).toBe(200);
+  });
+
+  it('adding a role permission allows its holders at the very next request', async () => {
+    const agent = cookies.get('support_agent')!;
+    expect((await fetchAs(agent, '/admin/staff')).status).toBe(403);
+    await sql()`insert into console.role_permissions (role_code, permission_code)
+                values ('support_agent', 'staff:manage')`;
+    try {
+      expect((await fetchAs(agent, '/admin/staff')).status).toBe(200);
+    } finally {
+      await sql()`delete from console.role_permissions
+                  where role_code = 'support_agent' and permission_code = 'staff:manage'`;
+    }
+    expect((await fetchAs(agent, '/admin/staff')).status).toBe(403);
+  });
+
+  it('roles are read at every request too', async () => {
+    const agentId = staffIds.get('support_agent')!;
+    const agent = cookies.get('support_agent')!;
+    await sql()`insert into console.staff_roles (staff_id, role_code, granted_at)
+                values (${agentId}, 'admin', now())`;
+    try {
+      expect((await fetchAs(agent, '/admin/staff')).status).toBe(200);
+    } finally {
+      await sql()`delete from console.staff_roles where staff_id = ${agentId} and role_code = 'admin'`;
+    }
+    expect((await fetchAs(agent, '/admin/staff')).status).toBe(403);
+  });
+});

@@ -1,0 +1,239 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ServerBuild } from '@remix-run/node';
+import { SESSION_COOKIE } from '#app/modules/auth/session.server.ts';
+import type { Role } from '#app/modules/auth/permissions.ts';
+import { createStaff } from '#app/modules/auth/staff.server.ts';
+import { createHttpApp, listen } from '#app/server/http.server.ts';
+
+// The real HTTP stack for integration tests: the Remix server build (`npx remix build`) inside the
+// express app of app/server/http.server.ts, listening on a free port of 127.0.0.1. Use it in a test
+// file that has already called useTestDatabase(): the build shares the app's database client, key
+// ring and clock through globalThis, so setClock() moves the server's time too.
+
+const BUILD_PATH = path.resolve('build/index.js');
+let buildPromise: Promise<ServerBuild> | undefined;
+let warnedStale = false;
+
+/** Why build/index.js may not be the current code: an input changed or a route was added. */
+function staleness(): string | undefined {
+  const built = fs.statSync(BUILD_PATH).mtimeMs;
+  const metafile = path.resolve('build/metafile.server.json');
+  if (!fs.existsSync(metafile)) return undefined;
+  const { inputs } = JSON.parse(fs.readFileSync(metafile, 'utf8')) as { inputs: object };
+  const sources = Object.keys(inputs).filter((f) => f.startsWith('app/'));
+  for (const file of sources) {
+    if (!fs.existsSync(file)) return `${file} is gone`;
+    if (fs.statSync(file).mtimeMs > built) return `${file} changed`;
+  }
+  const route = fs
+    .readdirSync('app/routes')
+    .map((f) => `app/routes/${f}`)
+    .find((f) => /\.(tsx?|jsx?)$/.test(f) && !f.includes('.test.') && !sources.includes(f));
+  return route ? `${route} is new` : undefined;
+}
+
+/** The Remix server build, imported once per test file. */
+export function loadServerBuild(): Promise<ServerBuild> {
+  if (!fs.existsSync(BUILD_PATH)) {
+    throw new Error(
+      `${BUILD_PATH} is missing: run \`npx remix build\` before the integration tests`,
+    );
+  }
+  const stale = warnedStale ? undefined : staleness();
+  if (stale) {
+    warnedStale = true;
+    console.warn(
+      `build/index.js is stale (${stale}): run \`npx remix build\` to test the current code`,
+    );
+  }
+  buildPromise ??= import(pathToFileURL(BUILD_PATH).href) as Promise<ServerBuild>;
+  return buildPromise;
+}
+
+export interface TestServer {
+  /** http://127.0.0.1:<port> */
+  baseUrl: string;
+  /** What the app expects in the Origin header of a same-origin POST (https:// when secure). */
+  origin: string;
+  build: ServerBuild;
+  close(): Promise<void>;
+}
+
+// Running servers, newest last: a bare path in fetchAs/postForm goes to the newest still running.
+const running: string[] = [];
+
+/** Builds the express app around the Remix build and listens on 127.0.0.1, on a free port. */
+export async function startTestServer(options: { secure?: boolean } = {}): Promise<TestServer> {
+  const build = await loadServerBuild();
+  const secure = options.secure ?? false;
+  const app = createHttpApp({ build, secure, publicDir: path.resolve('public') });
+  const server = await listen(app, { host: '127.0.0.1', port: 0 });
+  const { port } = server.address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  running.push(baseUrl);
+  return {
+    baseUrl,
+    origin: `${secure ? 'https' : 'http'}://127.0.0.1:${port}`,
+    build,
+    close: () => {
+      running.splice(running.indexOf(baseUrl), 1);
+      return new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+export interface TestStaff {
+  id: string;
+  email: string;
+  password: string;
+  displayName: string;
+}
+
+/** A staff account made through createStaff (the real code path); returns its password too. */
+export async function createStaffWithRoles(
+  roles: Role[],
+  opts: {
+    email?: string;
+    displayName?: string;
+    password?: string;
+    mustChangePassword?: boolean;
+  } = {},
+): Promise<TestStaff> {
+  const tag = randomBytes(5).toString('hex');
+  const email = opts.email ?? `${roles.join('-') || 'norole'}-${tag}@staff.test`;
+  const password = opts.password ?? `pw-${tag}-${randomBytes(8).toString('hex')}`;
+  const displayName = opts.displayName ?? `Test ${roles.join(' ') || 'no role'} ${tag}`;
+  const { id } = await createStaff(
+    { email, displayName, password, roles, mustChangePassword: opts.mustChangePassword ?? false },
+    { staffId: null },
+  );
+  return { id, email: email.trim().toLowerCase(), password, displayName };
+}
+
+function resolveUrl(pathOrUrl: string, baseUrl = running[running.length - 1]) {
+  if (/^https?:\/\//.test(pathOrUrl)) return pathOrUrl;
+  if (!baseUrl) throw new Error('No test server is running: call startTestServer() first');
+  return `${baseUrl}${pathOrUrl}`;
+}
+
+/**
+ * fetch with the session cookie (`custodian_session=…`, or null for signed out) and redirects
+ * left unfollowed. A bare path goes to the most recently started test server still running.
+ */
+export function fetchAs(cookie: string | null, pathOrUrl: string, init: RequestInit = {}) {
+  const headers = new Headers(init.headers);
+  if (cookie) headers.set('cookie', cookie);
+  return fetch(resolveUrl(pathOrUrl), { ...init, headers, redirect: 'manual' });
+}
+
+/**
+ * A form POST as a browser on the console's own page sends it: same-origin Origin header unless
+ * `origin` says otherwise (null sends none). Repeated fields: pass an array.
+ */
+export function postForm(
+  cookie: string | null,
+  pathOrUrl: string,
+  fields: Record<string, string | string[]> = {},
+  opts: { origin?: string | null; headers?: Record<string, string> } = {},
+) {
+  const url = resolveUrl(pathOrUrl);
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields)) {
+    for (const v of Array.isArray(value) ? value : [value]) body.append(name, v);
+  }
+  const headers: Record<string, string> = { ...opts.headers };
+  const origin = opts.origin === undefined ? new URL(url).origin : opts.origin;
+  if (origin !== null) headers.origin = origin;
+  return fetchAs(cookie, url, { method: 'POST', body, headers });
+}
+
+/** The `name=value` pair of the session cookie set by a response, if any. */
+export function sessionCookieOf(response: Response): string | undefined {
+  for (const line of response.headers.getSetCookie()) {
+    const pair = line.split(';')[0]!;
+    if (pair.startsWith(`${SESSION_COOKIE}=`) && pair.length > SESSION_COOKIE.length + 1)
+      return pair;
+  }
+  return undefined;
+}
+
+/** The raw token inside a `custodian_session=…` pair. */
+export function tokenOf(cookie: string) {
+  return cookie.slice(SESSION_COOKIE.length + 1);
+}
+
+/**
+ * Signs in through a real POST /login (same-origin Origin header) and returns the session cookie
+ * pair to send back; throws unless the sign-in succeeded.
+ */
+export async function signInAs(
+  baseUrl: string,
+  email: string,
+  password: string,
+  opts: { origin?: string; redirectTo?: string; cookie?: string } = {},
+): Promise<string> {
+  const fields: Record<string, string> = { email, password };
+  if (opts.redirectTo !== undefined) fields.redirectTo = opts.redirectTo;
+  const response = await postForm(opts.cookie ?? null, `${baseUrl}/login`, fields, {
+    origin: opts.origin ?? baseUrl,
+  });
+  const cookie = sessionCookieOf(response);
+  if (response.status !== 302 || !cookie) {
+    throw new Error(`Sign-in as ${email} failed: HTTP ${response.status} ${await response.text()}`);
+  }
+  return cookie;
+}
+
+/**
+ * A request from a chosen local address (127.0.0.x), which the server sees as the client address;
+ * fetch cannot pick its source address.
+ */
+export function requestFrom(
+  localAddress: string,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method: init.method ?? 'GET', headers: init.headers, localAddress, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+/** The text of the page's alert (form-level error message), HTML entities decoded. */
+export function alertText(html: string): string | undefined {
+  const match = /<p class="form-error" role="alert"[^>]*>([\s\S]*?)<\/p>/.exec(html);
+  return match ? decodeEntities(match[1]!.replace(/<!-- -->/g, '')) : undefined;
+}
+
+export function decodeEntities(text: string) {
+  return text
+    .replace(/&#x27;|&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
