@@ -40,7 +40,10 @@ export const EnvSchema = z.object({
     .optional(),
   CUSTODIAN_AUDIT_ORIGIN: z
     .string()
-    .regex(/^[a-z0-9.-]+(\/[A-Za-z0-9._-]+)*$/, 'must be a schema-less URL-like name, e.g. example.com/audit')
+    .regex(
+      /^[a-z0-9.-]+(\/[A-Za-z0-9._-]+)*$/,
+      'must be a schema-less URL-like name, e.g. example.com/audit',
+    )
     .default('custodian.local/audit'),
   CUSTODIAN_AUDIT_TRUSTED_KEYS: z.string().min(1).optional(),
   CUSTODIAN_AUDIT_CHECKPOINT_DIR: z.string().min(1).optional(),

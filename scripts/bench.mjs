@@ -6,10 +6,15 @@ import fs from 'node:fs';
 
 const [name, ...rest] = process.argv.slice(2);
 const available = fs.existsSync('bench')
-  ? fs.readdirSync('bench').filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3))
+  ? fs
+      .readdirSync('bench')
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => f.slice(0, -3))
   : [];
 if (!name || !available.includes(name)) {
-  process.stderr.write(`Usage: npm run bench -- <name> [--quick]\nBenchmarks: ${available.join(', ')}\n`);
+  process.stderr.write(
+    `Usage: npm run bench -- <name> [--quick]\nBenchmarks: ${available.join(', ')}\n`,
+  );
   process.exit(2);
 }
 const result = spawnSync(process.execPath, ['--import', 'tsx', `bench/${name}.ts`, ...rest], {

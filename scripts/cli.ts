@@ -84,6 +84,8 @@ async function worker() {
   const rt = await prepareRuntime({ reuseRunning: true });
   const { startQueue } = await import('#app/modules/jobs/queue.server.ts');
   const { JOBS } = await import('#app/modules/jobs/catalogue.server.ts');
+  const { startAuditSequencer } = await import('#app/server/runtime.server.ts');
+  const sequencer = startAuditSequencer(rt);
   const queue = await startQueue({
     url: rt.url,
     jobs: JOBS,
@@ -92,6 +94,7 @@ async function worker() {
   });
   const stop = async () => {
     await queue.stop();
+    await sequencer.stop();
     await rt.close();
     process.exit(0);
   };

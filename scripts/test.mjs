@@ -11,7 +11,9 @@ function step(name, command, args) {
   process.stdout.write(`\n▶ ${name}\n`);
   const result = spawnSync(command, args, { stdio: 'inherit', env: process.env });
   if (result.status !== 0) {
-    process.stdout.write(`\n✖ ${name} failed\n${totals.passed} passed, ${totals.failed + 1} failed\n`);
+    process.stdout.write(
+      `\n✖ ${name} failed\n${totals.passed} passed, ${totals.failed + 1} failed\n`,
+    );
     process.exit(result.status ?? 1);
   }
 }

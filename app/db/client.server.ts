@@ -5,6 +5,8 @@ import * as schema from './schema.ts';
 export type Db = PostgresJsDatabase<typeof schema>;
 export type Sql = postgres.Sql;
 
+export const APP_ROLE = 'custodian_app';
+
 interface Connection {
   url: string;
   sql: Sql;
@@ -21,7 +23,9 @@ function open(url: string): Connection {
   const sql = postgres(url, {
     max: Number(process.env.CUSTODIAN_DB_POOL ?? 20),
     onnotice: () => {},
-    connection: { application_name: 'custodian' },
+    // NOTE: the app's queries run as custodian_app, which may only read and insert the audit
+    // tables (drizzle/0003). Migrations, the seed and the job queue use their own connections.
+    connection: { application_name: 'custodian', role: APP_ROLE },
   });
   return { url, sql, db: drizzle(sql, { schema }) };
 }

@@ -266,23 +266,6 @@ export const sessions = consoleSchema.table(
   ],
 );
 
-// Sign-in and staff-account events. The audit-trail issue moves these into the tamper-evident log.
-export const authEvents = consoleSchema.table(
-  'auth_events',
-  {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    occurredAt: tstz('occurred_at').notNull(),
-    action: text('action').notNull(),
-    outcome: text('outcome').notNull(),
-    actorStaffId: uuid('actor_staff_id'),
-    targetStaffId: uuid('target_staff_id'),
-    clientAddress: inet('client_address'),
-    userAgent: text('user_agent'),
-    details: jsonb('details').notNull().default({}),
-  },
-  (t) => [index('auth_events_occurred_idx').on(t.occurredAt)],
-);
-
 // Failed sign-in counters, per account (keyed by a hash of the typed email, whether or not such
 // an account exists) and per client address.
 export const signInThrottle = consoleSchema.table('sign_in_throttle', {

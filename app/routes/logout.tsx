@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from '@remix-run/node';
 import { redirect } from '@remix-run/node';
 import { guard, requestContext } from '#app/modules/auth/access.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
-import { recordAuthEvent } from '#app/modules/auth/events.server.ts';
+import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { clearedSessionCookie, destroySession } from '#app/modules/auth/session.server.ts';
 
 export const access = signedIn({ whilePasswordChangeDue: true });
@@ -17,13 +17,14 @@ export async function action(args: ActionFunctionArgs) {
   const me = await guard(args, access);
   const ctx = requestContext(args.context);
   await destroySession(me.sessionId);
-  await recordAuthEvent({
+  await recordAudit({
     action: 'auth.sign_out',
     outcome: 'allowed',
-    actorStaffId: me.staffId,
-    targetStaffId: me.staffId,
-    clientAddress: ctx.clientAddress || null,
-    userAgent: ctx.userAgent,
+    actor: { staffId: me.staffId, roles: me.roles },
+    subjectStaffId: me.staffId,
+    sessionId: me.sessionId,
+    details: {},
+    client: { address: ctx.clientAddress || null, userAgent: ctx.userAgent },
   });
   return redirect('/login', { headers: { 'Set-Cookie': clearedSessionCookie(ctx.secure) } });
 }

@@ -5,7 +5,14 @@ import { ensureDemoStaff, readDemoCredentials } from '#app/modules/auth/demo-sta
 import { JOBS } from '#app/modules/jobs/catalogue.server.ts';
 import { startQueue, type Queue } from '#app/modules/jobs/queue.server.ts';
 import { createHttpApp, listen } from './http.server.ts';
-import { log, prepareRuntime, readMeta, writeMeta, type Runtime } from './runtime.server.ts';
+import {
+  log,
+  prepareRuntime,
+  readMeta,
+  startAuditSequencer,
+  writeMeta,
+  type Runtime,
+} from './runtime.server.ts';
 
 /** Seeds the embedded default once: the marker lives in the database, not in a folder. */
 async function ensureDemoData(rt: Runtime) {
@@ -34,6 +41,7 @@ export async function startWebConsole(options: { root: string }) {
   const rt = await prepareRuntime({ reuseRunning: false });
   const logins = rt.isEmbedded ? await ensureDemoData(rt) : [];
 
+  const sequencer = startAuditSequencer(rt);
   let queue: Queue | undefined;
   queue = await startQueue({ url: rt.url, jobs: JOBS, concurrency: rt.env.CUSTODIAN_WORKERS, log });
 
@@ -69,6 +77,7 @@ export async function startWebConsole(options: { root: string }) {
     server.closeAllConnections();
     await queue?.stop();
     queue = undefined;
+    await sequencer.stop();
     await rt.close();
     process.exit(0);
   };

@@ -9,6 +9,8 @@ import { runMigrations } from '#app/db/migrate.server.ts';
 import { meta } from '#app/db/schema.ts';
 import { dataDir, env, type Env } from '#app/config.server.ts';
 import { now } from '#app/modules/clock.server.ts';
+import { loadAuditKeys, type AuditKeys } from '#app/modules/audit/keys.server.ts';
+import { startSequencer, type Sequencer } from '#app/modules/audit/sequencer.server.ts';
 import { loadKeyRing, type KeyRing } from '#app/modules/crypto/keys.server.ts';
 
 // Start-up shared by the web server, the worker and the command-line tool: configuration, keys,
@@ -19,6 +21,7 @@ export interface Runtime {
   dataDir: string;
   url: string;
   ring: KeyRing;
+  audit: AuditKeys;
   embedded?: EmbeddedPostgres;
   /** True when DATABASE_URL was not given: the embedded default. */
   isEmbedded: boolean;
@@ -30,7 +33,15 @@ export const log = (line: string) => process.stderr.write(`${line}\n`);
 export async function prepareRuntime(options: { migrate?: boolean; reuseRunning?: boolean } = {}) {
   const config = env();
   const dir = dataDir();
-  const ring = loadKeyRing({ dataDir: dir, production: config.NODE_ENV === 'production', log });
+  const production = config.NODE_ENV === 'production';
+  const ring = loadKeyRing({ dataDir: dir, production, log });
+  const audit = loadAuditKeys({
+    dataDir: dir,
+    production,
+    origin: config.CUSTODIAN_AUDIT_ORIGIN,
+    trustedFile: config.CUSTODIAN_AUDIT_TRUSTED_KEYS,
+    log,
+  });
   let url = config.DATABASE_URL;
   let embedded: EmbeddedPostgres | undefined;
   if (!url) {
@@ -49,6 +60,7 @@ export async function prepareRuntime(options: { migrate?: boolean; reuseRunning?
     dataDir: dir,
     url,
     ring,
+    audit,
     embedded,
     isEmbedded: !config.DATABASE_URL,
     async close() {
@@ -86,4 +98,19 @@ export async function writeMeta(key: string, value: unknown) {
     .insert(meta)
     .values({ key, value, updatedAt: now() })
     .onConflictDoUpdate({ target: meta.key, set: { value, updatedAt: now() } });
+}
+
+/** The audit sequencer of this process (web or worker): entries in the log within a second. */
+export function startAuditSequencer(rt: Runtime): Sequencer {
+  return startSequencer({
+    url: rt.url,
+    signer: rt.audit.signer,
+    origin: rt.audit.origin,
+    checkpointEveryMs: rt.env.CUSTODIAN_AUDIT_CHECKPOINT_SECONDS * 1000,
+    publish: {
+      dir: rt.env.CUSTODIAN_AUDIT_CHECKPOINT_DIR,
+      command: rt.env.CUSTODIAN_AUDIT_CHECKPOINT_COMMAND,
+    },
+    log,
+  });
 }

@@ -60,8 +60,13 @@ describe.each(DEMO_STAFF.filter((d, i) => DEMO_STAFF.findIndex((x) => x.role ===
       expect(new URL(page.url()).pathname).toBe('/');
 
       const held: readonly string[] = DEFAULT_ROLE_PERMISSIONS[role];
-      const expected = NAV_ITEMS.filter((n) => !n.permission || held.includes(n.permission)).map((n) => n.label);
-      const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
+      const expected = NAV_ITEMS.filter((n) => !n.permission || held.includes(n.permission)).map(
+        (n) => n.label,
+      );
+      const nav = await page
+        .getByRole('navigation', { name: 'Main' })
+        .getByRole('link')
+        .allTextContents();
       expect(nav).toEqual(expected);
       expect(await page.getByTestId('staff-name').textContent()).toBe(displayName);
       expect(await page.getByTestId('staff-roles').textContent()).toBe(ROLE_NAMES[role]);
@@ -76,7 +81,9 @@ describe.each(DEMO_STAFF.filter((d, i) => DEMO_STAFF.findIndex((x) => x.role ===
           await screenshot(page, `${item.to.slice(1).replaceAll('/', '-')}-${role}`);
         } else {
           expect(response?.status()).toBe(403);
-          await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toContain('403');
+          await expect
+            .poll(() => page.getByRole('heading', { level: 1 }).textContent())
+            .toContain('403');
           expect(await axeViolations(page)).toEqual([]);
           await screenshot(page, `forbidden-${item.to.slice(1).replaceAll('/', '-')}-${role}`);
         }
@@ -103,7 +110,11 @@ describe('hostile values', () => {
     const problems = watch(page);
     await signIn(page, baseUrl, hostile.email, DEMO_PASSWORD);
     expect(await page.getByTestId('staff-name').textContent()).toBe(hostile.displayName);
-    expect(await page.locator('script:not([src])').evaluateAll((s) => s.map((e) => e.textContent ?? '').join('\n'))).not.toContain("alert('xss')");
+    expect(
+      await page
+        .locator('script:not([src])')
+        .evaluateAll((s) => s.map((e) => e.textContent ?? '').join('\n')),
+    ).not.toContain("alert('xss')");
     await screenshot(page, 'home-hostile-name');
     await context.close();
 
@@ -113,9 +124,13 @@ describe('hostile values', () => {
     const adminProblems = watch(adminPage);
     await signIn(adminPage, baseUrl, admin.email, DEMO_PASSWORD);
     await adminPage.goto(`${baseUrl}/admin/staff?sort=name&dir=asc`);
-    await expect.poll(() => adminPage.getByRole('link', { name: hostile.displayName }).count()).toBe(1);
+    await expect
+      .poll(() => adminPage.getByRole('link', { name: hostile.displayName }).count())
+      .toBe(1);
     await adminPage.getByRole('link', { name: hostile.displayName }).click();
-    await expect.poll(() => adminPage.getByRole('heading', { level: 1 }).textContent()).toBe(hostile.displayName);
+    await expect
+      .poll(() => adminPage.getByRole('heading', { level: 1 }).textContent())
+      .toBe(hostile.displayName);
     expect(await axeViolations(adminPage)).toEqual([]);
     await screenshot(adminPage, 'admin-staff-detail-hostile');
     expect([...problems, ...adminProblems]).toEqual([]);
@@ -133,7 +148,9 @@ describe('admin staff management', () => {
     await page.goto(`${baseUrl}/admin/staff/new`);
     expect(await axeViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'Create account' }).click();
-    await expect.poll(() => page.locator('#field-email-error').textContent()).toContain('valid email');
+    await expect
+      .poll(() => page.locator('#field-email-error').textContent())
+      .toContain('valid email');
     await screenshot(page, 'admin-staff-new-errors');
     await page.getByLabel('Email').fill('new.agent@custodian.test');
     await page.getByLabel('Name').fill('Nia New');

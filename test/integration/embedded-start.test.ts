@@ -40,8 +40,8 @@ async function serve(): Promise<{ child: ChildProcess; output: () => string; por
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   await expect
     .poll(() => output.includes('Custodian is running') || child.exitCode !== null, {
       timeout: 120_000,

@@ -3,7 +3,7 @@ import { JOBS } from '#app/modules/jobs/catalogue.server.ts';
 import { defineJob, startQueue } from '#app/modules/jobs/queue.server.ts';
 import { useTestDatabase } from '../support/db.ts';
 
-const { sql } = useTestDatabase();
+useTestDatabase();
 
 describe('the job queue', () => {
   it('runs a sent job in a worker, parsing its payload, and schedules the recurring ones', async () => {
@@ -25,9 +25,10 @@ describe('the job queue', () => {
       await queue.enqueue('test.echo', { n: 7 });
       await queue.enqueue('test.echo', { n: 'not a number' });
       await expect.poll(() => seen, { timeout: 20_000 }).toEqual([7]);
-      const schedules = await sql()<
-        { name: string; cron: string }[]
-      >`select name, cron from pgboss.schedule`;
+      const schedules = (await queue.boss.getSchedules()).map((s) => ({
+        name: s.name,
+        cron: s.cron,
+      }));
       for (const job of JOBS.filter((j) => j.cron)) {
         expect(schedules).toContainEqual({ name: job.name, cron: job.cron });
       }

@@ -1,3 +1,4 @@
+import { readAudit } from '../support/audit.ts';
 import { useTestDatabase } from '../support/db.ts';
 import {
   alertText,
@@ -71,11 +72,13 @@ const waitSeconds = (message: string | undefined) => {
 };
 
 async function eventsFor(staffId: string, action: string) {
-  return sql()<
-    { outcome: string; actor_staff_id: string | null; details: Record<string, unknown> }[]
-  >`
-    select outcome, actor_staff_id, details from console.auth_events
-    where target_staff_id = ${staffId} and action = ${action} order by id`;
+  return (await readAudit())
+    .filter((e) => e.subjectStaffId === staffId && e.action === action)
+    .map((e) => ({
+      outcome: e.outcome,
+      actor_staff_id: e.actor?.staffId ?? null,
+      details: e.details,
+    }));
 }
 
 describe('a failed sign-in', () => {
@@ -191,9 +194,9 @@ describe('throttling per client address', () => {
       moveClockBy(60_001);
       await failWithNewEmail();
     }
-    const locks = await sql()<{ details: Record<string, unknown> }[]>`
-      select details from console.auth_events where action = 'auth.lock'
-      and details->>'scope' = 'address'`;
+    const locks = (await readAudit()).filter(
+      (e) => e.action === 'auth.lock' && e.details.scope === 'address',
+    );
     expect(locks).toHaveLength(1);
     moveClockBy(60_001);
     const locked = await attempt(who.email, who.password);
@@ -203,28 +206,24 @@ describe('throttling per client address', () => {
 });
 
 describe('sign-in events', () => {
-  it('records success, failure and sign-out in console.auth_events, never a password', async () => {
+  it('records success, failure and sign-out in the audit trail, never a password', async () => {
     const who = await createStaffWithRoles(['support_agent']);
-    const before = await sql()`select coalesce(max(id), 0)::int as id from console.auth_events`;
+    const before = (await readAudit()).at(-1)?.seq ?? -1;
     const wrongPassword = 'a-wrong-password-for-the-log';
     await attempt(who.email, wrongPassword);
     await attempt('unknown-person@staff.test', wrongPassword);
     const cookie = await signInAs(server.baseUrl, who.email, who.password);
     expect((await postForm(cookie, '/logout')).status).toBe(302);
 
-    const rows = await sql()<
-      {
-        action: string;
-        outcome: string;
-        actor_staff_id: string | null;
-        target_staff_id: string | null;
-        client_address: string | null;
-        details: Record<string, unknown>;
-        row: string;
-      }[]
-    >`select action, outcome, actor_staff_id, target_staff_id, host(client_address) as client_address,
-             details, e::text as row
-      from console.auth_events e where id > ${before[0]!.id} order by id`;
+    const rows = (await readAudit(before)).map((e) => ({
+      action: e.action,
+      outcome: e.outcome,
+      actor_staff_id: e.actor?.staffId ?? null,
+      target_staff_id: e.subjectStaffId,
+      client_address: e.client.address,
+      details: e.details,
+      row: e.raw,
+    }));
     expect(rows.map((r) => [r.action, r.outcome, r.actor_staff_id, r.target_staff_id])).toEqual([
       ['auth.sign_in', 'denied', null, who.id],
       ['auth.sign_in', 'denied', null, null],
@@ -239,8 +238,9 @@ describe('sign-in events', () => {
       expect(row.row).not.toContain(who.password);
     }
     const anywhere = await sql()`
-      select count(*)::int as n from console.auth_events e
-      where e::text like ${'%' + who.password + '%'} or e::text like ${'%' + wrongPassword + '%'}`;
+      select count(*)::int as n from console.audit_entries e
+      where convert_from(e.body, 'UTF8') like ${'%' + who.password + '%'}
+         or convert_from(e.body, 'UTF8') like ${'%' + wrongPassword + '%'}`;
     expect(anywhere[0]!.n).toBe(0);
   });
 });

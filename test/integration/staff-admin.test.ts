@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readAudit } from '../support/audit.ts';
 import { useTestDatabase } from '../support/db.ts';
 import {
   createStaffWithRoles,
@@ -46,9 +47,7 @@ async function staffCount() {
 }
 
 async function eventCount(action: string) {
-  const [row] = await sql()<{ n: number }[]>`
-    select count(*)::int as n from console.auth_events where action = ${action}`;
-  return row!.n;
+  return (await readAudit()).filter((e) => e.action === action).length;
 }
 
 /** The error message shown under a form field (Field renders `field-<name>-error`). */
@@ -133,9 +132,10 @@ describe('creating staff (POST /admin/staff/new)', () => {
       status: 'active',
     });
     expect(await rolesOf(id!)).toEqual(['privacy_officer', 'support_agent']);
-    const [event] = await sql()<{ actor_staff_id: string }[]>`
-      select actor_staff_id from console.auth_events where action = 'staff.create' and target_staff_id = ${id!}`;
-    expect(event?.actor_staff_id).toBe(admin.id);
+    const event = (await readAudit()).find(
+      (e) => e.action === 'staff.create' && e.subjectStaffId === id,
+    );
+    expect(event?.actor?.staffId).toBe(admin.id);
 
     const page = await asAdmin.get(location);
     expect(page.status).toBe(200);
@@ -163,10 +163,10 @@ describe('changing roles (POST /admin/staff/<id>, intent=roles)', () => {
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('Roles saved.');
     expect(await rolesOf(target.id)).toEqual(['admin', 'support_lead']);
-    const [event] = await sql()<{ actor_staff_id: string; details: unknown }[]>`
-      select actor_staff_id, details from console.auth_events
-      where action = 'staff.roles_change' and target_staff_id = ${target.id}`;
-    expect(event).toEqual({
+    const event = (await readAudit()).find(
+      (e) => e.action === 'staff.roles_change' && e.subjectStaffId === target.id,
+    );
+    expect({ actor_staff_id: event?.actor?.staffId, details: event?.details }).toEqual({
       actor_staff_id: admin.id,
       details: { before: ['support_agent'], after: ['admin', 'support_lead'] },
     });

@@ -22,10 +22,7 @@ export function sequencerConnection(url: string, max = 2): SequencerSql {
   return postgres(url, {
     max,
     onnotice: () => {},
-    connection: { application_name: 'custodian-sequencer', role: 'custodian_sequencer' } as Record<
-      string,
-      string
-    >,
+    connection: { application_name: 'custodian-sequencer', role: 'custodian_sequencer' },
   });
 }
 

@@ -99,6 +99,6 @@ export async function recordAudit<A extends AuditAction>(
   tx: Db | Tx = getDb(),
 ): Promise<void> {
   const at = now();
-  const body = canonicalBytes(buildEntry(event as AuditEvent, at));
+  const body = canonicalBytes(buildEntry(event, at));
   await tx.insert(auditIntake).values({ body, enqueuedAt: at });
 }

@@ -1,25 +1,26 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { desc, or, eq, sql } from 'drizzle-orm';
 import { getDb } from '#app/db/client.server.ts';
-import { authEvents, staff } from '#app/db/schema.ts';
+import { auditEntries, staff } from '#app/db/schema.ts';
 
-/** The staff member's own recent sign-in activity, for the home page. */
+/** A staff member's recent sign-ins and locks, from the audit trail. */
 export async function recentSignIns(staffId: string, limit = 5) {
-  return getDb()
+  const rows = await getDb()
     .select({
-      occurredAt: authEvents.occurredAt,
-      action: authEvents.action,
-      outcome: authEvents.outcome,
-      clientAddress: sql<string | null>`host(${authEvents.clientAddress})`,
+      occurredAt: auditEntries.occurredAt,
+      action: auditEntries.action,
+      outcome: auditEntries.outcome,
+      body: auditEntries.body,
     })
-    .from(authEvents)
+    .from(auditEntries)
     .where(
-      and(
-        eq(authEvents.targetStaffId, staffId),
-        sql`${authEvents.action} in ('auth.sign_in', 'auth.lock')`,
-      ),
+      sql`${or(eq(auditEntries.subjectStaffId, staffId), eq(auditEntries.actorStaffId, staffId))} and ${auditEntries.action} in ('auth.sign_in', 'auth.lock')`,
     )
-    .orderBy(desc(authEvents.occurredAt))
+    .orderBy(desc(auditEntries.seq))
     .limit(limit);
+  return rows.map(({ body, ...row }) => {
+    const entry = JSON.parse(body.toString('utf8')) as { client?: { address?: string | null } };
+    return { ...row, clientAddress: entry.client?.address ?? null };
+  });
 }
 
 export async function staffCounts() {

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Authenticator } from 'remix-auth';
 import { FormStrategy } from 'remix-auth-form';
 import { z } from 'zod';
-import { recordAuthEvent } from './events.server.ts';
+import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { verifyAgainstNothing, verifyPassword } from './password.server.ts';
 import { findStaffForSignIn } from './staff.server.ts';
 import {
@@ -56,15 +56,15 @@ authenticator.use(
     }
     const { email, password } = parsed.data;
     const keys = [accountKey(email), addressKey(ctx.clientAddress || 'unknown')];
-    const client = { clientAddress: ctx.clientAddress || null, userAgent: ctx.userAgent };
+    const client = { address: ctx.clientAddress || null, userAgent: ctx.userAgent };
 
     const verdict = await checkThrottle(keys);
     if (!verdict.ok) {
-      await recordAuthEvent({
+      await recordAudit({
         action: 'auth.sign_in',
         outcome: 'denied',
         details: { reason: verdict.locked ? 'locked' : 'throttled' },
-        ...client,
+        client,
       });
       throw new SignInError(throttleMessage(verdict), {}, 429);
     }
@@ -75,31 +75,32 @@ authenticator.use(
       : await verifyAgainstNothing(password);
     if (!ok || !account) {
       const locked = await recordFailure(keys);
-      await recordAuthEvent({
+      await recordAudit({
         action: 'auth.sign_in',
         outcome: 'denied',
-        targetStaffId: account?.id ?? null,
+        subjectStaffId: account?.id ?? null,
         details: { reason: account ? 'bad_password_or_disabled' : 'no_account' },
-        ...client,
+        client,
       });
       for (const key of locked) {
-        await recordAuthEvent({
+        await recordAudit({
           action: 'auth.lock',
           outcome: 'allowed',
-          targetStaffId: key.startsWith('account:') ? (account?.id ?? null) : null,
+          subjectStaffId: key.startsWith('account:') ? (account?.id ?? null) : null,
           details: { scope: key.startsWith('account:') ? 'account' : 'address' },
-          ...client,
+          client,
         });
       }
       throw new SignInError(GENERIC_FAILURE);
     }
     await clearThrottle(keys[0]!);
-    await recordAuthEvent({
+    await recordAudit({
       action: 'auth.sign_in',
       outcome: 'allowed',
-      actorStaffId: account.id,
-      targetStaffId: account.id,
-      ...client,
+      actor: { staffId: account.id, roles: account.roles },
+      subjectStaffId: account.id,
+      details: {},
+      client,
     });
     return { staffId: account.id };
   }),

@@ -3,10 +3,26 @@ import { and, asc, desc, eq, gt, ilike, inArray, lt, or, sql, type SQL } from 'd
 import { getDb, type Tx } from '#app/db/client.server.ts';
 import { sessions, staff, staffRoles } from '#app/db/schema.ts';
 import { now } from '#app/modules/clock.server.ts';
-import { recordAuthEvent, type ClientInfo } from './events.server.ts';
+import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { hashPassword, passwordProblem } from './password.server.ts';
 import { isRole, type Role } from './permissions.ts';
 import type { StaffSort } from './staff.ts';
+
+/** Who acts on staff accounts: a staff member, or the command line (staffId null). */
+export interface StaffActor {
+  staffId: string | null;
+  roles?: readonly string[];
+  clientAddress?: string | null;
+  userAgent?: string | null;
+}
+
+function auditActor(actor: StaffActor) {
+  return actor.staffId ? { staffId: actor.staffId, roles: actor.roles ?? [] } : null;
+}
+
+function auditClient(actor: Pick<StaffActor, 'clientAddress' | 'userAgent'>) {
+  return { address: actor.clientAddress ?? null, userAgent: actor.userAgent ?? null };
+}
 
 export class StaffError extends Error {
   constructor(
@@ -30,10 +46,7 @@ function normalEmail(email: string) {
   return email.trim().toLowerCase();
 }
 
-export async function createStaff(
-  input: NewStaff,
-  actor: { staffId: string | null } & ClientInfo,
-): Promise<{ id: string }> {
+export async function createStaff(input: NewStaff, actor: StaffActor): Promise<{ id: string }> {
   const problem = passwordProblem(input.password);
   if (problem) throw new StaffError('password', problem);
   const roles = [...new Set(input.roles)];
@@ -67,14 +80,14 @@ export async function createStaff(
         })),
       );
     }
-    await recordAuthEvent(
+    await recordAudit(
       {
         action: 'staff.create',
         outcome: 'allowed',
-        actorStaffId: actor.staffId,
-        targetStaffId: id,
+        actor: auditActor(actor),
+        subjectStaffId: id,
         details: { roles },
-        ...actor,
+        client: auditClient(actor),
       },
       tx,
     );
@@ -90,7 +103,7 @@ async function endSessions(tx: Tx, staffId: string) {
 export async function setStaffStatus(
   staffId: string,
   status: 'active' | 'disabled',
-  actor: { staffId: string | null } & ClientInfo,
+  actor: StaffActor,
 ) {
   if (staffId === actor.staffId && status === 'disabled') {
     throw new StaffError('status', 'You cannot disable your own account');
@@ -103,13 +116,14 @@ export async function setStaffStatus(
       .returning({ id: staff.id });
     if (!row) throw new StaffError('staffId', 'No such staff account');
     if (status === 'disabled') await endSessions(tx, staffId);
-    await recordAuthEvent(
+    await recordAudit(
       {
         action: status === 'disabled' ? 'staff.disable' : 'staff.enable',
         outcome: 'allowed',
-        actorStaffId: actor.staffId,
-        targetStaffId: staffId,
-        ...actor,
+        actor: auditActor(actor),
+        subjectStaffId: staffId,
+        details: {},
+        client: auditClient(actor),
       },
       tx,
     );
@@ -119,7 +133,7 @@ export async function setStaffStatus(
 export async function setStaffRoles(
   staffId: string,
   roles: Role[],
-  actor: { staffId: string } & ClientInfo,
+  actor: StaffActor & { staffId: string },
 ) {
   if (staffId === actor.staffId) throw new StaffError('roles', 'Nobody can change their own roles');
   const wanted = [...new Set(roles)];
@@ -148,14 +162,14 @@ export async function setStaffRoles(
         })),
       );
     }
-    await recordAuthEvent(
+    await recordAudit(
       {
         action: 'staff.roles_change',
         outcome: 'allowed',
-        actorStaffId: actor.staffId,
-        targetStaffId: staffId,
+        actor: auditActor(actor),
+        subjectStaffId: staffId,
         details: { before: before.sort(), after: wanted.sort() },
-        ...actor,
+        client: auditClient(actor),
       },
       tx,
     );
@@ -165,7 +179,7 @@ export async function setStaffRoles(
 export async function changePassword(
   staffId: string,
   password: string,
-  actor: ClientInfo & { keepSessionId?: string },
+  actor: Omit<StaffActor, 'staffId'> & { keepSessionId?: string },
 ) {
   const problem = passwordProblem(password);
   if (problem) throw new StaffError('password', problem);
@@ -184,13 +198,14 @@ export async function changePassword(
           actor.keepSessionId ? sql`${sessions.id} <> ${actor.keepSessionId}` : undefined,
         ),
       );
-    await recordAuthEvent(
+    await recordAudit(
       {
         action: 'auth.password_change',
         outcome: 'allowed',
-        actorStaffId: staffId,
-        targetStaffId: staffId,
-        ...actor,
+        actor: { staffId, roles: actor.roles ?? [] },
+        subjectStaffId: staffId,
+        details: {},
+        client: auditClient(actor),
       },
       tx,
     );
@@ -199,7 +214,14 @@ export async function changePassword(
 
 export async function findStaffForSignIn(email: string) {
   const [row] = await getDb()
-    .select({ id: staff.id, passwordHash: staff.passwordHash, status: staff.status })
+    .select({
+      id: staff.id,
+      passwordHash: staff.passwordHash,
+      status: staff.status,
+      roles: sql<
+        string[]
+      >`coalesce((select array_agg(role_code order by role_code) from console.staff_roles r where r.staff_id = ${staff.id}), '{}')`,
+    })
     .from(staff)
     .where(sql`lower(${staff.email}) = ${normalEmail(email)}`);
   return row ?? null;
