@@ -30,6 +30,14 @@ Commands:
   staff list            list staff accounts
   staff disable --email E
                         disable an account and end its sessions at once
+  audit verify [--json] recompute the audit tree from every entry and check every stored and
+                        published checkpoint; exit 0 only when all holds
+  audit prove --seq N   inclusion proof of entry N against the latest checkpoint (JSON)
+  audit prove --from SIZE1 --to SIZE2
+                        consistency proof between two tree sizes (JSON)
+  audit export --out DIR [--from TIME] [--to TIME]
+                        write a bundle that \`node DIR/verify.mjs DIR\` verifies with Node.js alone
+  audit checkpoint      sequence what is queued and sign a checkpoint now
 
 The database is DATABASE_URL, else the embedded server that is running for this data folder
 (CUSTODIAN_DATA_DIR, default .data/), else a new embedded server started for the command.
@@ -71,7 +79,164 @@ async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
   try {
     return await fn(rt);
   } finally {
+    // What the command recorded goes into the log now, not whenever a server next runs.
+    const { sequenceBatch, sequencerConnection } =
+      await import('#app/modules/audit/sequencer.server.ts');
+    const seq = sequencerConnection(rt.url, 1);
+    try {
+      while ((await sequenceBatch(seq)).appended > 0);
+    } finally {
+      await seq.end();
+    }
     await rt.close();
+  }
+}
+
+async function auditCommand(args: string[]) {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      json: { type: 'boolean', default: false },
+      seq: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      out: { type: 'string' },
+    },
+    strict: true,
+  });
+  const { getSql } = await import('#app/db/client.server.ts');
+  const seqMod = await import('#app/modules/audit/sequencer.server.ts');
+  const flushAndCheckpoint = async (rt: Runtime) => {
+    const sql = seqMod.sequencerConnection(rt.url, 1);
+    try {
+      while ((await seqMod.sequenceBatch(sql)).appended > 0);
+      await seqMod.checkpointIfDue(sql, {
+        signer: rt.audit.signer,
+        origin: rt.audit.origin,
+        minIntervalMs: 0,
+        force: true,
+        publish: {
+          dir: rt.env.CUSTODIAN_AUDIT_CHECKPOINT_DIR,
+          command: rt.env.CUSTODIAN_AUDIT_CHECKPOINT_COMMAND,
+          log,
+        },
+      });
+    } finally {
+      await sql.end();
+    }
+  };
+  if (sub === 'verify') {
+    const { verifyAuditLog, readPublishedCheckpoints } =
+      await import('#app/modules/audit/verify.server.ts');
+    const { recordAudit } = await import('#app/modules/audit/writer.server.ts');
+    let ok = false;
+    await withRuntime(async (rt) => {
+      const result = await verifyAuditLog({
+        sql: getSql(),
+        trusted: rt.audit.trusted,
+        origin: rt.audit.origin,
+        published: readPublishedCheckpoints(rt.env.CUSTODIAN_AUDIT_CHECKPOINT_DIR),
+      });
+      await recordAudit({
+        action: 'audit.verify',
+        outcome: result.ok ? 'allowed' : 'failed',
+        client: { userAgent: 'custodian-cli' },
+        details: {
+          entries: result.entries,
+          checkpoints: result.checkpoints,
+          ok: result.ok,
+          firstBadSeq: result.firstBadSeq,
+        },
+      });
+      ok = result.ok;
+      if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      else if (result.ok) {
+        process.stdout.write(`OK: ${result.entries} entries, ${result.checkpoints} checkpoints\n`);
+      } else {
+        process.stdout.write(`FAIL: first bad entry ${result.firstBadSeq ?? '(none located)'}\n`);
+        for (const p of result.problems)
+          process.stdout.write(`  ${p.seq ?? '-'}\t${p.kind}\t${p.message}\n`);
+      }
+    });
+    process.exitCode = ok ? 0 : 1;
+  } else if (sub === 'prove') {
+    const proofs = await import('#app/modules/audit/proofs.server.ts');
+    const whole = (name: string, v: string | undefined) => {
+      if (v === undefined || !/^\d+$/.test(v)) fail(`--${name} must be a whole number`);
+      return Number(v);
+    };
+    await withRuntime(async () => {
+      if (values.seq !== undefined) {
+        const seq = whole('seq', values.seq);
+        const cp = await proofs.latestCheckpoint(getSql());
+        if (!cp || cp.treeSize <= seq)
+          fail(`--seq: no checkpoint covers entry ${seq} yet (run \`audit checkpoint\`)`);
+        const [leaf] = await getSql()<
+          { leaf_hash: Buffer }[]
+        >`select leaf_hash from console.audit_leaves where seq = ${seq}`;
+        const proof = await proofs.inclusionProofFor(getSql(), seq, cp.treeSize);
+        process.stdout.write(
+          `${JSON.stringify({ leafIdx: seq, treeSize: cp.treeSize, root: cp.root.toString('base64'), leafHash: leaf!.leaf_hash.toString('base64'), proof: proof.map((h) => h.toString('base64')), checkpoint: cp.note }, null, 2)}\n`,
+        );
+      } else {
+        const size1 = whole('from', values.from);
+        const size2 = whole('to', values.to);
+        if (size1 < 1 || size1 > size2) fail('--from must be at least 1 and at most --to');
+        const [{ n }] = await getSql()<
+          { n: string }[]
+        >`select count(*) as n from console.audit_leaves`;
+        if (size2 > Number(n)) fail(`--to: the log holds ${n} entries`);
+        const root1 = { root: await proofs.rootAt(getSql(), size1) };
+        const root2 = { root: await proofs.rootAt(getSql(), size2) };
+        const proof = await proofs.consistencyProofFor(getSql(), size1, size2);
+        process.stdout.write(
+          `${JSON.stringify({ size1, size2, root1: root1.root.toString('base64'), root2: root2.root.toString('base64'), proof: proof.map((h) => h.toString('base64')) }, null, 2)}\n`,
+        );
+      }
+    });
+  } else if (sub === 'export') {
+    if (!values.out) fail('--out: give the folder to write the bundle to');
+    const time = (name: string, v: string | undefined) => {
+      if (v === undefined) return undefined;
+      const d = new Date(v);
+      if (Number.isNaN(d.getTime()))
+        fail(`--${name} must be a date and time, e.g. 2026-11-29T10:00:00Z`);
+      return d;
+    };
+    const from = time('from', values.from);
+    const to = time('to', values.to);
+    const { exportBundle } = await import('#app/modules/audit/export.server.ts');
+    const { recordAudit } = await import('#app/modules/audit/writer.server.ts');
+    await withRuntime(async (rt) => {
+      await flushAndCheckpoint(rt);
+      const result = await exportBundle({
+        sql: getSql(),
+        out: path.resolve(values.out!),
+        origin: rt.audit.origin,
+        trusted: rt.audit.trusted,
+        from,
+        to,
+      });
+      await recordAudit({
+        action: 'audit.export',
+        outcome: 'allowed',
+        client: { userAgent: 'custodian-cli' },
+        details: { format: 'bundle', entries: result.entries },
+      });
+      process.stdout.write(
+        `Wrote ${result.entries} entries from ${result.firstSeq} and ${result.checkpoints} checkpoints to ${result.dir}\nVerify with: node ${path.join(result.dir, 'verify.mjs')} ${result.dir}\n`,
+      );
+    });
+  } else if (sub === 'checkpoint') {
+    await withRuntime(async (rt) => {
+      await flushAndCheckpoint(rt);
+      const { latestCheckpoint } = await import('#app/modules/audit/proofs.server.ts');
+      const cp = await latestCheckpoint(getSql());
+      process.stdout.write(cp ? cp.note : 'The log is empty.\n');
+    });
+  } else {
+    fail('audit takes verify, prove, export or checkpoint (see --help)');
   }
 }
 
@@ -242,6 +407,8 @@ async function main(argv: string[]) {
       return seed(args);
     case 'staff':
       return staffCommand(args);
+    case 'audit':
+      return auditCommand(args);
     default:
       fail(`unknown command "${command}" (see --help)`);
   }

@@ -3,6 +3,8 @@ import {
   assembleProof,
   consistencyProofNodes,
   inclusionProofNodes,
+  nodeHash,
+  rangeNodes,
   type NodeId,
   type ProofNode,
 } from './merkle.ts';
@@ -78,4 +80,14 @@ export async function checkpointCovering(sql: postgres.Sql, seq: number) {
   return row
     ? { treeSize: Number(row.tree_size), root: row.root, note: row.note, createdAt: row.created_at }
     : null;
+}
+
+/** The root of the first `size` entries, from the stored perfect-subtree hashes. */
+export async function rootAt(sql: postgres.Sql, size: number): Promise<Buffer> {
+  const nodes = rangeNodes(0, size);
+  const hashAt = await fetchNodes(sql, [nodes]);
+  let root = hashAt(nodes[nodes.length - 1]!.level, nodes[nodes.length - 1]!.index);
+  for (let i = nodes.length - 2; i >= 0; i--)
+    root = nodeHash(hashAt(nodes[i]!.level, nodes[i]!.index), root);
+  return root;
 }
