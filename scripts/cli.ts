@@ -183,10 +183,11 @@ async function auditCommand(args: string[]) {
         const size1 = whole('from', values.from);
         const size2 = whole('to', values.to);
         if (size1 < 1 || size1 > size2) fail('--from must be at least 1 and at most --to');
-        const [{ n }] = await getSql()<
+        const [count] = await getSql()<
           { n: string }[]
         >`select count(*) as n from console.audit_leaves`;
-        if (size2 > Number(n)) fail(`--to: the log holds ${n} entries`);
+        const held = Number(count?.n ?? 0);
+        if (size2 > held) fail(`--to: the log holds ${held} entries`);
         const root1 = { root: await proofs.rootAt(getSql(), size1) };
         const root2 = { root: await proofs.rootAt(getSql(), size2) };
         const proof = await proofs.consistencyProofFor(getSql(), size1, size2);
