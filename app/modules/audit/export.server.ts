@@ -43,7 +43,13 @@ export async function exportBundle(options: {
     range?.last !== null && range?.last !== undefined
       ? await checkpointCovering(sql, Number(range.last))
       : null;
-  const end = covering ? covering.treeSize : firstSeq;
+  // Without a covering checkpoint the bundle still carries every entry (its verifier will say
+  // which ones no checkpoint vouches for).
+  const end = covering
+    ? covering.treeSize
+    : range?.last !== null && range?.last !== undefined
+      ? Number(range.last) + 1
+      : firstSeq;
 
   const entriesFile = fs.createWriteStream(path.join(options.out, 'entries.jsonl'));
   const hashes: string[] = [];

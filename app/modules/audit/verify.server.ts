@@ -197,9 +197,7 @@ export async function verifyAuditLog(options: {
           kind: 'order',
           message: `entry stored at ${seq} says it is entry ${String(parsed.seq)}`,
         });
-      }
-      const expectPrev = prev ? prev.toString('base64') : null;
-      if (parsed.prev !== expectPrev && seq > 0) {
+      } else if (parsed.prev !== (prev ? prev.toString('base64') : null) && seq > 0) {
         // The previous entry's bytes no longer hash to the leaf this entry was linked to.
         add({
           seq: seq - 1,
@@ -247,7 +245,13 @@ export async function verifyAuditLog(options: {
       message: `${largest.source} covers ${largest.size} entries but the log holds ${expected}: entries from ${expected} are missing`,
     });
   }
-  const seqs = problems.map((p) => p.seq).filter((s): s is number => s !== null);
+  // An entry-level finding names the position exactly; a root or length mismatch only bounds it.
+  const exact = problems.filter(
+    (p) => p.seq !== null && p.kind !== 'root' && p.kind !== 'truncated',
+  );
+  const seqs = (exact.length ? exact : problems)
+    .map((p) => p.seq)
+    .filter((s): s is number => s !== null);
   return {
     ok: problems.length === 0,
     entries: expected,

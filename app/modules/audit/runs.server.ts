@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto';
+import { sql as dsql } from 'drizzle-orm';
+import PgBoss from 'pg-boss';
+import { z } from 'zod';
+import { dataDir, env } from '#app/config.server.ts';
+import { getDb, getSql } from '#app/db/client.server.ts';
+import { now } from '#app/modules/clock.server.ts';
+import { defineJob } from '#app/modules/jobs/queue.server.ts';
+import { loadAuditKeys, type AuditKeys } from './keys.server.ts';
+import { readPublishedCheckpoints, verifyAuditLog, type Problem } from './verify.server.ts';
+import { recordAudit } from './writer.server.ts';
+
+// Verification runs started from the console: a row in console.verification_runs that the job
+// updates as it goes (the page polls it), then its result, recorded as an `audit.verify` entry.
+
+const KEYS = Symbol.for('custodian.audit.keys');
+const SENDER = Symbol.for('custodian.jobs.sender');
+const holder = globalThis as unknown as {
+  [KEYS]?: { dataDir: string; keys: AuditKeys };
+  [SENDER]?: { url: string; boss: Promise<PgBoss> };
+};
+
+/** The signing key's verifier and the trusted keys, from outside the database; once per process. */
+export function auditKeys(): AuditKeys {
+  const dir = dataDir();
+  const cached = holder[KEYS];
+  if (cached && cached.dataDir === dir) return cached.keys;
+  const config = env();
+  const keys = loadAuditKeys({
+    dataDir: dir,
+    production: config.NODE_ENV === 'production',
+    origin: config.CUSTODIAN_AUDIT_ORIGIN,
+    trustedFile: config.CUSTODIAN_AUDIT_TRUSTED_KEYS,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  holder[KEYS] = { dataDir: dir, keys };
+  return keys;
+}
+
+// NOTE: route modules live in the Remix build, which cannot reach the queue the server process
+// started (the build bundles its own copy of every module), so sending goes through a handle of
+// its own on the same pg-boss schema: no scheduling, no supervision, no workers, one connection.
+async function sendJob(name: string, data: object): Promise<string> {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set: start Custodian through `npx custodian`');
+  let sender = holder[SENDER];
+  if (!sender || sender.url !== url) {
+    if (sender) void sender.boss.then((b) => b.stop({ graceful: false })).catch(() => {});
+    const boss = new PgBoss({
+      connectionString: url,
+      schema: 'pgboss',
+      application_name: 'custodian-jobs',
+      max: 1,
+      migrate: false,
+      schedule: false,
+      supervise: false,
+    });
+    boss.on('error', (error: Error) => process.stderr.write(`job sender: ${error.message}\n`));
+    sender = { url, boss: boss.start() };
+    holder[SENDER] = sender;
+  }
+  try {
+    const boss = await sender.boss;
+    const id = await boss.send(name, data);
+    if (!id) throw new Error(`the queue did not accept the ${name} job`);
+    return id;
+  } catch (error) {
+    if (holder[SENDER] === sender) holder[SENDER] = undefined;
+    throw error;
+  }
+}
+
+export interface RunResult {
+  entries: number;
+  checkpoints: number;
+  problems: Problem[];
+  /** Set when the run could not complete (a database error), rather than finding a problem. */
+  error?: string;
+}
+
+const RunPayload = z.object({ runId: z.uuid() });
+
+// A run that was started and never finished (its worker died, no worker runs) stops counting as
+// "in progress" after this long, so a new one may start.
+const STALE_MS = 60 * 60 * 1000;
+
+/** Starts a run, or returns the one already in progress. */
+export async function startVerificationRun(
+  staffId: string,
+): Promise<{ id: string; alreadyRunning: boolean }> {
+  const sql = getSql();
+  const since = new Date(now().getTime() - STALE_MS).toISOString();
+  const [running] = (await sql`
+    select id from console.verification_runs
+    where finished_at is null and started_at > ${since}
+    order by started_at desc limit 1`) as unknown as { id: string }[];
+  if (running) return { id: running.id, alreadyRunning: true };
+  const [head] = (await sql`
+    select coalesce(max(tree_size), 0)::bigint as size from console.audit_tree_heads`) as unknown as {
+    size: string;
+  }[];
+  const id = randomUUID();
+  await sql`
+    insert into console.verification_runs (id, staff_id, started_at, total, done)
+    values (${id}, ${staffId}, ${now().toISOString()}, ${Number(head?.size ?? 0)}, 0)`;
+  try {
+    await sendJob(auditVerifyJob.name, { runId: id });
+  } catch (error) {
+    await sql`
+      update console.verification_runs
+      set finished_at = ${now().toISOString()},
+          result = ${sql.json({ entries: 0, checkpoints: 0, problems: [], error: `could not queue the run: ${(error as Error).message}` })}
+      where id = ${id}`;
+    throw error;
+  }
+  return { id, alreadyRunning: false };
+}
+
+const PROGRESS_EVERY_MS = 250;
+
+/**
+ * The job's body: verifies the whole log as custodian_app, writing progress at most every 250 ms,
+ * then stores the result and its audit entry in one transaction. Running it again for a finished
+ * run does nothing; for an unfinished one (a retry after a crash) it starts over.
+ */
+export async function runVerification(runId: string): Promise<RunResult | null> {
+  const sql = getSql();
+  const [run] = (await sql`
+    select id, staff_id, finished_at from console.verification_runs where id = ${runId}`) as unknown as {
+    id: string;
+    staff_id: string | null;
+    finished_at: Date | null;
+  }[];
+  if (!run || run.finished_at) return null;
+
+  const keys = auditKeys();
+  let lastWrite = 0;
+  let result: RunResult;
+  let ok: boolean | null;
+  let firstBadSeq: number | null = null;
+  try {
+    const verified = await verifyAuditLog({
+      sql,
+      trusted: keys.trusted,
+      origin: keys.origin,
+      published: readPublishedCheckpoints(env().CUSTODIAN_AUDIT_CHECKPOINT_DIR),
+      onProgress: async (done, total) => {
+        const t = performance.now();
+        if (t - lastWrite < PROGRESS_EVERY_MS) return;
+        lastWrite = t;
+        await sql`update console.verification_runs set done = ${done}, total = ${total} where id = ${runId}`;
+      },
+    });
+    result = {
+      entries: verified.entries,
+      checkpoints: verified.checkpoints,
+      problems: verified.problems,
+    };
+    ok = verified.ok;
+    firstBadSeq = verified.firstBadSeq;
+  } catch (error) {
+    // Not a finding about the log: the run could not read it. Shown as such, and audited as failed.
+    result = { entries: 0, checkpoints: 0, problems: [], error: (error as Error).message };
+    ok = null;
+  }
+
+  const [roles] = run.staff_id
+    ? ((await sql`
+        select coalesce(array_agg(role_code order by role_code), '{}') as roles
+        from console.staff_roles where staff_id = ${run.staff_id}`) as unknown as {
+        roles: string[];
+      }[])
+    : [];
+  await getDb().transaction(async (tx) => {
+    await tx.execute(dsql`
+        update console.verification_runs
+        set finished_at = ${now().toISOString()}, done = ${result.entries},
+            total = greatest(total, ${result.entries}), ok = ${ok},
+            first_bad_seq = ${firstBadSeq}, result = ${JSON.stringify(result)}::jsonb
+        where id = ${runId} and finished_at is null`);
+    await recordAudit(
+      {
+        action: 'audit.verify',
+        outcome: ok === null ? 'failed' : 'allowed',
+        actor: run.staff_id ? { staffId: run.staff_id, roles: roles?.roles ?? [] } : null,
+        details: {
+          entries: result.entries,
+          checkpoints: result.checkpoints,
+          ok: ok === true,
+          firstBadSeq,
+        },
+      },
+      tx,
+    );
+  });
+  return result;
+}
+
+export const auditVerifyJob = defineJob({
+  name: 'audit.verify',
+  description: 'Verifies the whole audit trail for a run started from the console',
+  payload: RunPayload,
+  run: ({ runId }) => runVerification(runId),
+});
+
+export interface VerificationRun {
+  id: string;
+  staffId: string | null;
+  staffName: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+  total: number;
+  done: number;
+  ok: boolean | null;
+  firstBadSeq: number | null;
+  result: RunResult | null;
+}
+
+async function selectRuns(where: 'latest' | { id: string }): Promise<VerificationRun | null> {
+  const sql = getSql();
+  const [row] = (await sql`
+    select r.id, r.staff_id, s.display_name as staff_name, r.started_at, r.finished_at, r.total,
+           r.done, r.ok, r.first_bad_seq, r.result
+    from console.verification_runs r
+    left join console.staff s on s.id = r.staff_id
+    ${where === 'latest' ? sql`` : sql`where r.id = ${where.id}`}
+    order by r.started_at desc, r.id desc
+    limit 1`) as unknown as {
+    id: string;
+    staff_id: string | null;
+    staff_name: string | null;
+    started_at: Date;
+    finished_at: Date | null;
+    total: string;
+    done: string;
+    ok: boolean | null;
+    first_bad_seq: string | null;
+    result: RunResult | null;
+  }[];
+  if (!row) return null;
+  return {
+    id: row.id,
+    staffId: row.staff_id,
+    staffName: row.staff_name,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    total: Number(row.total),
+    done: Number(row.done),
+    ok: row.ok,
+    firstBadSeq: row.first_bad_seq === null ? null : Number(row.first_bad_seq),
+    result: row.result,
+  };
+}
+
+export function latestVerificationRun() {
+  return selectRuns('latest');
+}
+
+export function getVerificationRun(id: string) {
+  return selectRuns({ id });
+}

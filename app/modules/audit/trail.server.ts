@@ -1,0 +1,468 @@
+import { z } from 'zod';
+import { getSql } from '#app/db/client.server.ts';
+import {
+  AUDIT_ACTION_CODES,
+  AUDIT_ACTIONS,
+  describeAction,
+  type AuditAction,
+  type AuditCategory,
+} from './catalogue.ts';
+import { leafHash, verifyInclusion } from './merkle.ts';
+import { openCheckpoint, parseCheckpoint, parseNote } from './note.ts';
+import { checkpointCovering, inclusionProofFor } from './proofs.server.ts';
+import { auditKeys } from './runs.server.ts';
+import type { Outcome } from './writer.server.ts';
+
+// Reading the audit trail for the console: the filtered, keyset-paged list, one entry with its
+// inclusion proof, and a user's access history. Every query runs as custodian_app (SELECT only)
+// and walks an index in seq order; there is no OFFSET, so page 10,000 costs what page 1 costs.
+
+export const OUTCOMES = ['allowed', 'denied', 'failed'] as const satisfies readonly Outcome[];
+
+export interface TrailFilters {
+  actorStaffId?: string;
+  userId?: string;
+  action?: AuditAction;
+  outcome?: Outcome;
+  /** Inclusive. */
+  from?: Date;
+  /** Exclusive. */
+  to?: Date;
+  grantId?: string;
+  privacyRequestId?: string;
+}
+
+export type TrailDir = 'asc' | 'desc';
+
+export interface TrailRow {
+  seq: number;
+  time: Date;
+  action: string;
+  outcome: string;
+  actorStaffId: string | null;
+  actorName: string | null;
+  userId: string | null;
+  grantId: string | null;
+  privacyRequestId: string | null;
+  clientAddress: string | null;
+}
+
+// NOTE: a time range is turned into a range of seq so that every filter (and the time range alone)
+// walks one index in seq order. Entries are stamped just before they are queued and sequenced in
+// queue order, so time order and seq order differ only while a transaction that wrote an entry is
+// still open. The bounds are taken SKEW wide and the exact time condition is applied as well: an
+// entry is missed only if its transaction stayed open longer than SKEW.
+const SKEW = '5 minutes';
+
+type Sql = ReturnType<typeof getSql>;
+
+function whereClause(sql: Sql, f: TrailFilters, cursor: number | undefined, dir: TrailDir) {
+  const parts = [sql`true`];
+  if (f.actorStaffId) parts.push(sql`actor_staff_id = ${f.actorStaffId}`);
+  if (f.userId) parts.push(sql`user_id = ${f.userId}`);
+  if (f.action) parts.push(sql`action = ${f.action}`);
+  if (f.outcome) parts.push(sql`outcome = ${f.outcome}`);
+  if (f.grantId) parts.push(sql`grant_id = ${f.grantId}`);
+  if (f.privacyRequestId) parts.push(sql`privacy_request_id = ${f.privacyRequestId}`);
+  if (f.from) {
+    const from = f.from.toISOString();
+    parts.push(sql`occurred_at >= ${from}`);
+    parts.push(sql`seq > coalesce((
+      select seq from console.audit_entries
+      where occurred_at < ${from}::timestamptz - ${SKEW}::interval
+      order by occurred_at desc, seq desc limit 1), -1)`);
+  }
+  if (f.to) {
+    const to = f.to.toISOString();
+    parts.push(sql`occurred_at < ${to}`);
+    parts.push(sql`seq < coalesce((
+      select seq from console.audit_entries
+      where occurred_at >= ${to}::timestamptz + ${SKEW}::interval
+      order by occurred_at, seq limit 1), 9223372036854775807)`);
+  }
+  if (cursor !== undefined)
+    parts.push(dir === 'desc' ? sql`seq < ${cursor}` : sql`seq > ${cursor}`);
+  return parts.reduce((acc, part, i) => (i === 0 ? part : sql`${acc} and ${part}`));
+}
+
+interface RawRow {
+  seq: string;
+  occurred_at: Date;
+  action: string;
+  outcome: string;
+  actor_staff_id: string | null;
+  actor_name: string | null;
+  user_id: string | null;
+  grant_id: string | null;
+  privacy_request_id: string | null;
+  client_address: string | null;
+  client_user_agent?: string | null;
+}
+
+function toRow(r: RawRow): TrailRow {
+  return {
+    seq: Number(r.seq),
+    time: r.occurred_at,
+    action: r.action,
+    outcome: r.outcome,
+    actorStaffId: r.actor_staff_id,
+    actorName: r.actor_name,
+    userId: r.user_id,
+    grantId: r.grant_id,
+    privacyRequestId: r.privacy_request_id,
+    clientAddress: r.client_address,
+  };
+}
+
+// NOTE: postgres.js prepares every query, and after a few runs PostgreSQL may switch to a generic
+// plan that cannot see the time range's real width; for a wide range that plan walks the time
+// index and sorts everything in it. Custom plans keep the walk along seq.
+function withCustomPlans<T>(run: (sql: Sql) => Promise<T>): Promise<T> {
+  return getSql().begin(async (tx) => {
+    await tx`set local plan_cache_mode = force_custom_plan`;
+    return run(tx as unknown as Sql);
+  }) as Promise<T>;
+}
+
+async function selectPage(
+  sql: Sql,
+  f: TrailFilters,
+  options: { cursor?: number; dir: TrailDir; limit: number; through?: number },
+  withUserAgent: boolean,
+): Promise<RawRow[]> {
+  let where = whereClause(sql, f, options.cursor, options.dir);
+  if (options.through !== undefined) where = sql`${where} and seq <= ${options.through}`;
+  const order = options.dir === 'desc' ? sql`seq desc` : sql`seq asc`;
+  // The page is cut first, then joined to staff: a join under the LIMIT could make the planner
+  // give up the index order and sort everything that matches.
+  return (await sql`
+    select p.seq, p.occurred_at, p.action, p.outcome, p.actor_staff_id, s.display_name as actor_name,
+           p.user_id, p.grant_id, p.privacy_request_id,
+           convert_from(p.body, 'UTF8')::jsonb #>> '{client,address}' as client_address
+           ${withUserAgent ? sql`, convert_from(p.body, 'UTF8')::jsonb #>> '{client,userAgent}' as client_user_agent` : sql``}
+    from (
+      select seq, occurred_at, action, outcome, actor_staff_id, user_id, grant_id,
+             privacy_request_id, body
+      from console.audit_entries
+      where ${where}
+      order by ${order}
+      limit ${options.limit}
+    ) p
+    left join console.staff s on s.id = p.actor_staff_id
+    order by ${order}`) as unknown as RawRow[];
+}
+
+/** One page of the trail, newest or oldest first; `next` is the seq to pass as the next cursor. */
+export async function listAuditEntries(
+  filters: TrailFilters,
+  options: { cursor?: number; dir?: TrailDir; limit?: number } = {},
+): Promise<{ rows: TrailRow[]; next: number | null }> {
+  const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
+  const dir = options.dir ?? 'desc';
+  const raw = await withCustomPlans((sql) =>
+    selectPage(sql, filters, { cursor: options.cursor, dir, limit: limit + 1 }, false),
+  );
+  const rows = raw.slice(0, limit).map(toRow);
+  return { rows, next: raw.length > limit ? rows[rows.length - 1]!.seq : null };
+}
+
+export interface ExportRow extends TrailRow {
+  clientUserAgent: string | null;
+}
+
+/**
+ * A fixed snapshot of a filtered view for an export: the log is append-only, so counting and then
+ * reading the entries up to `through` gives the same rows whatever is appended meanwhile.
+ */
+export async function exportSnapshot(filters: TrailFilters, dir: TrailDir, cap: number) {
+  const { through, count: matching } = await withCustomPlans(async (sql) => {
+    const [head] = (await sql`select max(seq) as seq from console.audit_entries`) as unknown as {
+      seq: string | null;
+    }[];
+    const through = head?.seq === null || head?.seq === undefined ? -1 : Number(head.seq);
+    const where = whereClause(sql, filters, undefined, dir);
+    const [counted] = (await sql`
+      select count(*)::int as n from (
+        select 1 from console.audit_entries where ${where} and seq <= ${through}
+        order by seq ${dir === 'desc' ? sql`desc` : sql`asc`} limit ${cap + 1}
+      ) c`) as unknown as { n: number }[];
+    return { through, count: counted?.n ?? 0 };
+  });
+  const count = Math.min(matching, cap);
+  async function* rows(pageSize = 1_000): AsyncGenerator<ExportRow> {
+    let cursor: number | undefined;
+    let left = count;
+    while (left > 0) {
+      const page = await withCustomPlans((sql) =>
+        selectPage(sql, filters, { cursor, dir, limit: Math.min(pageSize, left), through }, true),
+      );
+      if (page.length === 0) return;
+      for (const r of page) yield { ...toRow(r), clientUserAgent: r.client_user_agent ?? null };
+      left -= page.length;
+      cursor = Number(page[page.length - 1]!.seq);
+    }
+  }
+  return { through, count, truncated: matching > cap, rows };
+}
+
+// --- the page cursor ---------------------------------------------------------------------------
+
+const CursorSchema = z.object({ s: z.number().int().nonnegative(), d: z.enum(['asc', 'desc']) });
+
+/** Opaque to the user; it names its direction, so a cursor is only used the way it was made. */
+export function encodeTrailCursor(seq: number | null, dir: TrailDir): string | null {
+  return seq === null
+    ? null
+    : Buffer.from(JSON.stringify({ s: seq, d: dir })).toString('base64url');
+}
+
+export function decodeTrailCursor(raw: string | undefined, dir: TrailDir): number | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const cursor = CursorSchema.parse(JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')));
+    if (cursor.d !== dir) throw new Error('direction');
+    return cursor.s;
+  } catch {
+    throw new Response('The page cursor in the address (after) is not valid.', { status: 400 });
+  }
+}
+
+// --- the search parameters shared by the trail page and its CSV download -----------------------
+
+const uuid = (what: string) => z.uuid(`Not a ${what} id (a UUID)`);
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?$/;
+// What <input type="datetime-local"> sends, read as UTC (the console shows every time in UTC).
+const utcDateTime = z
+  .string()
+  .regex(DATE_TIME, 'Use a date and time such as 2025-01-31T13:45 (UTC)')
+  .transform((v, ctx) => {
+    const date = new Date(v.endsWith('Z') ? v : `${v}Z`);
+    if (Number.isNaN(date.getTime())) {
+      ctx.addIssue({ code: 'custom', message: 'Not a real date and time' });
+      return z.NEVER;
+    }
+    return date;
+  });
+
+export const TrailQuerySchema = z
+  .object({
+    actor: uuid('staff').optional(),
+    user: uuid('user').optional(),
+    action: z.enum(AUDIT_ACTION_CODES, 'Not an action of the catalogue').optional(),
+    outcome: z.enum(OUTCOMES, 'Use allowed, denied or failed').optional(),
+    from: utcDateTime.optional(),
+    to: utcDateTime.optional(),
+    grant: uuid('grant').optional(),
+    request: uuid('privacy request').optional(),
+    sort: z.literal('time', 'The trail sorts by time only').default('time'),
+    dir: z.enum(['asc', 'desc'], 'Use asc or desc').default('desc'),
+    after: z.string().max(200, 'The page cursor is too long').optional(),
+  })
+  .refine((q) => !q.from || !q.to || q.from < q.to, {
+    path: ['to'],
+    message: 'Must be later than from',
+  });
+
+export type TrailQuery = z.infer<typeof TrailQuerySchema>;
+
+/** Parses the trail's search parameters; bad input is a 400 naming the parameter. */
+export function parseTrailQuery(params: URLSearchParams) {
+  const raw = Object.fromEntries([...params].filter(([, v]) => v !== ''));
+  const parsed = TrailQuerySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
+  }
+  const q = parsed.data;
+  const filters: TrailFilters = {
+    actorStaffId: q.actor,
+    userId: q.user,
+    action: q.action,
+    outcome: q.outcome,
+    from: q.from,
+    to: q.to,
+    grantId: q.grant,
+    privacyRequestId: q.request,
+  };
+  return { filters, dir: q.dir, cursor: decodeTrailCursor(q.after, q.dir) };
+}
+
+/** Staff who can appear as actors, for the filter's choices (disabled accounts included). */
+export async function actorChoices(limit = 1_000) {
+  const rows = (await getSql()`
+    select id, display_name, email from console.staff
+    order by display_name, id limit ${limit}`) as unknown as {
+    id: string;
+    display_name: string;
+    email: string;
+  }[];
+  return rows.map((r) => ({ id: r.id, label: `${r.display_name} (${r.email})` }));
+}
+
+// --- one entry with its proof ------------------------------------------------------------------
+
+export interface EntryBody {
+  v: number;
+  seq: number;
+  prev: string | null;
+  time: string;
+  action: string;
+  category: string;
+  outcome: string;
+  actor: { staffId: string; roles: string[] } | null;
+  subjectStaffId: string | null;
+  userId: string | null;
+  grantId: string | null;
+  privacyRequestId: string | null;
+  sessionId: string | null;
+  purpose: string | null;
+  client: { address: string | null; userAgent: string | null };
+  details: Record<string, unknown>;
+}
+
+export async function getAuditEntry(seq: number) {
+  const sql = getSql();
+  const [row] = (await sql`
+    select e.seq, e.body, e.occurred_at, e.outcome, e.action, l.leaf_hash,
+           a.display_name as actor_name, sub.display_name as subject_name
+    from console.audit_entries e
+    left join console.audit_leaves l on l.seq = e.seq
+    left join console.staff a on a.id = e.actor_staff_id
+    left join console.staff sub on sub.id = e.subject_staff_id
+    where e.seq = ${seq}`) as unknown as {
+    seq: string;
+    body: Buffer;
+    occurred_at: Date;
+    outcome: string;
+    action: string;
+    leaf_hash: Buffer | null;
+    actor_name: string | null;
+    subject_name: string | null;
+  }[];
+  if (!row) return null;
+  const text = row.body.toString('utf8');
+  const body = JSON.parse(text) as EntryBody;
+  const leaf = leafHash(row.body);
+  const covering = await checkpointCovering(sql, seq);
+  let proof: {
+    treeSize: number;
+    root: Buffer;
+    note: string;
+    createdAt: Date;
+    hashes: Buffer[];
+    verifies: boolean;
+    signature: { valid: boolean; problem: string | null };
+  } | null = null;
+  if (covering) {
+    const hashes = await inclusionProofFor(sql, seq, covering.treeSize);
+    // The root the proof is checked against is the one in the signed note, not the table's copy.
+    let root = covering.root;
+    let signature: { valid: boolean; problem: string | null };
+    try {
+      root = Buffer.from(parseCheckpoint(parseNote(covering.note).text).rootHash);
+      const keys = auditKeys();
+      openCheckpoint(covering.note, keys.trusted, { origin: keys.origin });
+      signature = { valid: true, problem: null };
+    } catch (error) {
+      signature = { valid: false, problem: (error as Error).message };
+    }
+    proof = {
+      ...covering,
+      root,
+      hashes,
+      verifies: verifyInclusion(seq, covering.treeSize, leaf, hashes, root),
+      signature,
+    };
+  }
+  return {
+    seq: Number(row.seq),
+    time: row.occurred_at,
+    action: row.action,
+    outcome: row.outcome,
+    description: describeAction(row.action).description,
+    actorName: row.actor_name,
+    subjectName: row.subject_name,
+    body,
+    /** The entry's exact bytes, as stored and hashed. */
+    text,
+    leafHash: leaf,
+    storedLeafHash: row.leaf_hash,
+    proof,
+  };
+}
+
+// --- a user's access history -------------------------------------------------------------------
+
+const ACCESS_CATEGORIES: readonly AuditCategory[] = ['view', 'reveal', 'lookup'];
+/** The actions that record a staff member looking at an end user's data. */
+export const ACCESS_ACTIONS = AUDIT_ACTION_CODES.filter((code) =>
+  ACCESS_CATEGORIES.includes(AUDIT_ACTIONS[code].category),
+);
+
+export interface AccessRecord {
+  seq: number;
+  time: Date;
+  action: string;
+  description: string;
+  outcome: string;
+  actorStaffId: string | null;
+  actorName: string | null;
+  grantId: string | null;
+  purpose: string | null;
+  /** The data category viewed or revealed (null for a lookup). */
+  dataCategory: string | null;
+  /** The field revealed, the page viewed, or how the user was looked up. */
+  detail: string | null;
+}
+
+/**
+ * Who looked at which of a user's data, when, under which grant and purpose: the entries about
+ * this user whose category is view, reveal or lookup, newest first (the (user_id, seq) index).
+ */
+export async function accessHistoryForUser(
+  userId: string,
+  options: { cursor?: number; limit?: number } = {},
+): Promise<{ rows: AccessRecord[]; next: number | null }> {
+  const limit = Math.min(Math.max(options.limit ?? 50, 1), 1_000);
+  const sql = getSql();
+  const raw = (await sql`
+    select p.seq, p.occurred_at, p.action, p.outcome, p.actor_staff_id, s.display_name as actor_name,
+           p.grant_id, b.doc ->> 'purpose' as purpose, b.doc #>> '{details,category}' as data_category,
+           coalesce(b.doc #>> '{details,field}', b.doc #>> '{details,page}', b.doc #>> '{details,by}') as detail
+    from (
+      select seq, occurred_at, action, outcome, actor_staff_id, grant_id, body
+      from console.audit_entries
+      where user_id = ${userId} and action = any(${ACCESS_ACTIONS}::text[])
+        ${options.cursor !== undefined ? sql`and seq < ${options.cursor}` : sql``}
+      order by seq desc
+      limit ${limit + 1}
+    ) p
+    cross join lateral (select convert_from(p.body, 'UTF8')::jsonb as doc) b
+    left join console.staff s on s.id = p.actor_staff_id
+    order by p.seq desc`) as unknown as {
+    seq: string;
+    occurred_at: Date;
+    action: string;
+    outcome: string;
+    actor_staff_id: string | null;
+    actor_name: string | null;
+    grant_id: string | null;
+    purpose: string | null;
+    data_category: string | null;
+    detail: string | null;
+  }[];
+  const rows = raw.slice(0, limit).map((r) => ({
+    seq: Number(r.seq),
+    time: r.occurred_at,
+    action: r.action,
+    description: describeAction(r.action).description,
+    outcome: r.outcome,
+    actorStaffId: r.actor_staff_id,
+    actorName: r.actor_name,
+    grantId: r.grant_id,
+    purpose: r.purpose,
+    dataCategory: r.data_category,
+    detail: r.detail,
+  }));
+  return { rows, next: raw.length > limit ? rows[rows.length - 1]!.seq : null };
+}
