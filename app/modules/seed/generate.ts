@@ -72,8 +72,9 @@ export interface GenerateParams {
 /** Users whose email is not final yet: the coordinator makes emails unique across blocks. */
 export interface PendingUsers {
   ids: string[];
-  /** The data keys, DATA_KEY_BYTES each, in order. */
+  /** The data keys, DATA_KEY_BYTES each, in order, all of version `keyVersion`. */
   keys: Uint8Array;
+  keyVersion: number;
   locals: string[];
   domains: string[];
   /** Each user's row up to the email columns (id … last_active_at, tab-terminated), in order. */
@@ -435,14 +436,19 @@ function brandFor(rng: Rng, country: Country): CardBrand {
 
 /** Generates block `index` of a run: users, keys and everything the users own. */
 export function generateBlock(params: GenerateParams, index: number): BlockOutput {
-  const { seed, salt, anchorMs } = params;
+  const { salt, anchorMs } = params;
+  // Seeds beyond 32 bits keep their high bits.
+  const seedLow = params.seed >>> 0;
+  const seedHigh = Math.floor(params.seed / 4294967296) >>> 0;
   const start = index * BLOCK_SIZE;
   const end = Math.min(params.users, start + BLOCK_SIZE);
   const count = end - start;
 
   const profiles: Profile[] = [];
   for (let ordinal = start; ordinal < end; ordinal++) {
-    profiles.push(makeProfile(new Rng(seed, salt, ordinal, 0x05eed), ordinal, anchorMs));
+    profiles.push(
+      makeProfile(new Rng(seedLow, seedHigh, salt, ordinal, 0x05eed), ordinal, anchorMs),
+    );
   }
 
   // Exact totals: the block's share of round(users × per-user mean), spread over the block's
@@ -458,7 +464,7 @@ export function generateBlock(params: GenerateParams, index: number): BlockOutpu
     first.lastActiveMs = anchorMs - 3_600_000;
     if (first.createdMs > first.lastActiveMs) first.createdMs = first.lastActiveMs - DAY;
   }
-  const blockRng = new Rng(seed, salt, index, 0xb10c);
+  const blockRng = new Rng(seedLow, seedHigh, salt, index, 0xb10c);
   const messageWeights = profiles.map((p) =>
     chats(p) ? Math.min(60, blockRng.logNormal(1, 1.5)) * PLAN_ACTIVITY[p.plan] : 0,
   );
@@ -471,6 +477,7 @@ export function generateBlock(params: GenerateParams, index: number): BlockOutpu
   const eventCounts = apportion(share(params.eventsPerUser), eventWeights);
 
   const keyBytes = new Uint8Array(count * DATA_KEY_BYTES);
+  let keyVersion = 1;
   const headEnds = new Uint32Array(count);
   const ids: string[] = [];
   const locals: string[] = [];
@@ -480,6 +487,7 @@ export function generateBlock(params: GenerateParams, index: number): BlockOutpu
   profiles.forEach((p, k) => {
     const { rng, id } = p;
     const key = newDataKey(id);
+    keyVersion = key.version;
     keyBytes.set(key.key, k * DATA_KEY_BYTES);
     const wrapped = wrapDataKey(key, params.master);
     w.user_keys
@@ -655,7 +663,7 @@ export function generateBlock(params: GenerateParams, index: number): BlockOutpu
   }
   return {
     index,
-    users: { ids, keys: keyBytes, locals, domains, heads, headEnds },
+    users: { ids, keys: keyBytes, keyVersion, locals, domains, heads, headEnds },
     chunks,
     counts,
   };

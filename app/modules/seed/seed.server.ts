@@ -53,7 +53,6 @@ export interface SeedResult {
 export class SeedRefusedError extends Error {}
 
 const LARGE_LOAD = 50_000;
-const DATA_KEY_VERSION = 1;
 
 /** Blind-index prefixes (64 bits) already taken: a compact open-addressing set. */
 class EmailRegistry {
@@ -106,7 +105,7 @@ function usersRows(
     const offset = users.keys.byteOffset + k * DATA_KEY_LENGTH;
     const dataKey: DataKey = {
       userId: id,
-      version: DATA_KEY_VERSION,
+      version: users.keyVersion,
       key: Buffer.from(users.keys.buffer, offset, DATA_KEY_LENGTH),
     };
     let email = `${local}@${domain}`;
@@ -307,7 +306,7 @@ export async function seedProductData(
   }
 
   const params: GenerateParams = {
-    seed: options.seed >>> 0,
+    seed: options.seed,
     salt,
     anchorMs: anchorMs(),
     users: options.users,
@@ -358,7 +357,7 @@ export async function generateSeedFiles(
     SEED_TABLE_NAMES.map((t) => [t, fs.createWriteStream(files[t], { highWaterMark: 1 << 20 })]),
   );
   const params: GenerateParams = {
-    seed: options.seed >>> 0,
+    seed: options.seed,
     salt: 0,
     anchorMs: anchorMs(),
     users: options.users,
