@@ -5,8 +5,13 @@ import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { Field } from '#app/components/form-field.tsx';
 import { guard, requestContext } from '#app/modules/auth/access.server.ts';
 import { publicAccess } from '#app/modules/auth/access.ts';
-import { createSession, sessionCookie } from '#app/modules/auth/session.server.ts';
-import { authenticateStaff, safeRedirect, SignInError } from '#app/modules/auth/sign-in.server.ts';
+import { sessionCookie } from '#app/modules/auth/session.server.ts';
+import {
+  authenticateStaff,
+  safeRedirect,
+  SignInError,
+  startSession,
+} from '#app/modules/auth/sign-in.server.ts';
 
 export const access = publicAccess;
 
@@ -23,8 +28,8 @@ export async function action(args: ActionFunctionArgs) {
   const ctx = requestContext(args.context);
   const redirectTo = safeRedirect((await args.request.clone().formData()).get('redirectTo'));
   try {
-    const { staffId } = await authenticateStaff(args.request, ctx);
-    const token = await createSession(staffId, ctx);
+    const who = await authenticateStaff(args.request, ctx);
+    const token = await startSession(who, ctx);
     return redirect(redirectTo, { headers: { 'Set-Cookie': sessionCookie(token, ctx.secure) } });
   } catch (error) {
     if (error instanceof SignInError) {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
-import { getDb } from '#app/db/client.server.ts';
+import { getDb, type Db, type Tx } from '#app/db/client.server.ts';
 import { sessions } from '#app/db/schema.ts';
 import { env } from '#app/config.server.ts';
 import { now } from '#app/modules/clock.server.ts';
@@ -68,22 +68,21 @@ export function readSessionToken(request: Request): string | undefined {
 }
 
 /** A fresh session (a new random id at every sign-in); returns the cookie token. */
-export async function createSession(staffId: string, ctx: RequestContext) {
+export async function createSession(staffId: string, ctx: RequestContext, tx: Db | Tx = getDb()) {
   const token = randomBytes(32).toString('base64url');
   const at = now();
-  await getDb()
-    .insert(sessions)
-    .values({
-      id: randomUUID(),
-      tokenHash: hashToken(token),
-      staffId,
-      createdAt: at,
-      lastSeenAt: at,
-      expiresAt: new Date(at.getTime() + limits().maxMs),
-      clientAddress: ctx.clientAddress || null,
-      userAgent: ctx.userAgent.slice(0, 512),
-    });
-  return token;
+  const id = randomUUID();
+  await tx.insert(sessions).values({
+    id,
+    tokenHash: hashToken(token),
+    staffId,
+    createdAt: at,
+    lastSeenAt: at,
+    expiresAt: new Date(at.getTime() + limits().maxMs),
+    clientAddress: ctx.clientAddress || null,
+    userAgent: ctx.userAgent.slice(0, 512),
+  });
+  return { token, sessionId: id };
 }
 
 interface SessionRow extends Record<string, unknown> {
@@ -154,8 +153,8 @@ async function lookup(request: Request): Promise<SignedIn | null> {
   };
 }
 
-export async function destroySession(sessionId: string) {
-  await getDb().delete(sessions).where(eq(sessions.id, sessionId));
+export async function destroySession(sessionId: string, tx: Db | Tx = getDb()) {
+  await tx.delete(sessions).where(eq(sessions.id, sessionId));
 }
 
 export async function purgeExpiredSessions() {

@@ -13,7 +13,8 @@ import {
   recordFailure,
   throttleMessage,
 } from './throttle.server.ts';
-import type { RequestContext } from './session.server.ts';
+import { createSession, type RequestContext } from './session.server.ts';
+import { getDb } from '#app/db/client.server.ts';
 
 // remix-auth holds no session: the strategy answers "who is this", and the route stores the
 // session. A second factor or single sign-on becomes another strategy beside this one.
@@ -38,6 +39,27 @@ const GENERIC_FAILURE = 'That email and password do not match an active account.
 
 export interface SignedInStaff {
   staffId: string;
+  roles: string[];
+}
+
+/** Opens the session and records the sign-in together: no session without its audit entry. */
+export async function startSession(who: SignedInStaff, ctx: RequestContext) {
+  return getDb().transaction(async (tx) => {
+    const session = await createSession(who.staffId, ctx, tx);
+    await recordAudit(
+      {
+        action: 'auth.sign_in',
+        outcome: 'allowed',
+        actor: { staffId: who.staffId, roles: who.roles },
+        subjectStaffId: who.staffId,
+        sessionId: session.sessionId,
+        details: {},
+        client: { address: ctx.clientAddress || null, userAgent: ctx.userAgent },
+      },
+      tx,
+    );
+    return session.token;
+  });
 }
 
 // NOTE: the strategy hands the verify callback a clone of the request, so the client's address
@@ -94,15 +116,7 @@ authenticator.use(
       throw new SignInError(GENERIC_FAILURE);
     }
     await clearThrottle(keys[0]!);
-    await recordAudit({
-      action: 'auth.sign_in',
-      outcome: 'allowed',
-      actor: { staffId: account.id, roles: account.roles },
-      subjectStaffId: account.id,
-      details: {},
-      client,
-    });
-    return { staffId: account.id };
+    return { staffId: account.id, roles: account.roles };
   }),
   'form',
 );
