@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { sql as dsql } from 'drizzle-orm';
 import PgBoss from 'pg-boss';
+import postgres from 'postgres';
 import { z } from 'zod';
 import { dataDir, env } from '#app/config.server.ts';
-import { getDb, getSql } from '#app/db/client.server.ts';
+import { APP_ROLE, getDb, getSql } from '#app/db/client.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { defineJob } from '#app/modules/jobs/queue.server.ts';
 import { loadAuditKeys, type AuditKeys } from './keys.server.ts';
@@ -109,7 +110,7 @@ export async function startVerificationRun(
     await sql`
       update console.verification_runs
       set finished_at = ${now().toISOString()},
-          result = ${sql.json({ entries: 0, checkpoints: 0, problems: [], error: `could not queue the run: ${(error as Error).message}` })}
+          result = ${JSON.stringify({ entries: 0, checkpoints: 0, problems: [], error: `could not queue the run: ${(error as Error).message}` })}::jsonb
       where id = ${id}`;
     throw error;
   }
@@ -129,18 +130,26 @@ export async function runVerification(runId: string): Promise<RunResult | null> 
     select id, staff_id, finished_at from console.verification_runs where id = ${runId}`) as unknown as {
     id: string;
     staff_id: string | null;
-    finished_at: Date | null;
+    finished_at: Date | string | null;
   }[];
   if (!run || run.finished_at) return null;
 
   const keys = auditKeys();
+  // NOTE: not getSql(): drizzle turns that client's timestamps into text, and the verifier compares
+  // each entry's time column as a Date. A connection of its own, as custodian_app (SELECT only on
+  // the log), also keeps a long read off the request pool.
+  const reader = postgres(process.env.DATABASE_URL!, {
+    max: 1,
+    onnotice: () => {},
+    connection: { application_name: 'custodian-verify', role: APP_ROLE },
+  });
   let lastWrite = 0;
   let result: RunResult;
   let ok: boolean | null;
   let firstBadSeq: number | null = null;
   try {
     const verified = await verifyAuditLog({
-      sql,
+      sql: reader,
       trusted: keys.trusted,
       origin: keys.origin,
       published: readPublishedCheckpoints(env().CUSTODIAN_AUDIT_CHECKPOINT_DIR),
@@ -162,6 +171,8 @@ export async function runVerification(runId: string): Promise<RunResult | null> 
     // Not a finding about the log: the run could not read it. Shown as such, and audited as failed.
     result = { entries: 0, checkpoints: 0, problems: [], error: (error as Error).message };
     ok = null;
+  } finally {
+    await reader.end({ timeout: 5 });
   }
 
   const [roles] = run.staff_id
@@ -229,8 +240,8 @@ async function selectRuns(where: 'latest' | { id: string }): Promise<Verificatio
     id: string;
     staff_id: string | null;
     staff_name: string | null;
-    started_at: Date;
-    finished_at: Date | null;
+    started_at: Date | string;
+    finished_at: Date | string | null;
     total: string;
     done: string;
     ok: boolean | null;
@@ -242,8 +253,8 @@ async function selectRuns(where: 'latest' | { id: string }): Promise<Verificatio
     id: row.id,
     staffId: row.staff_id,
     staffName: row.staff_name,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
+    startedAt: new Date(row.started_at),
+    finishedAt: row.finished_at === null ? null : new Date(row.finished_at),
     total: Number(row.total),
     done: Number(row.done),
     ok: row.ok,

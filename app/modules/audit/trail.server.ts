@@ -56,6 +56,9 @@ const SKEW = '5 minutes';
 
 type Sql = ReturnType<typeof getSql>;
 
+// NOTE: drizzle shares getSql()'s client and makes it return timestamps as text.
+const asDate = (value: Date | string) => (value instanceof Date ? value : new Date(value));
+
 function whereClause(sql: Sql, f: TrailFilters, cursor: number | undefined, dir: TrailDir) {
   const parts = [sql`true`];
   if (f.actorStaffId) parts.push(sql`actor_staff_id = ${f.actorStaffId}`);
@@ -87,7 +90,7 @@ function whereClause(sql: Sql, f: TrailFilters, cursor: number | undefined, dir:
 
 interface RawRow {
   seq: string;
-  occurred_at: Date;
+  occurred_at: Date | string;
   action: string;
   outcome: string;
   actor_staff_id: string | null;
@@ -102,7 +105,7 @@ interface RawRow {
 function toRow(r: RawRow): TrailRow {
   return {
     seq: Number(r.seq),
-    time: r.occurred_at,
+    time: asDate(r.occurred_at),
     action: r.action,
     outcome: r.outcome,
     actorStaffId: r.actor_staff_id,
@@ -332,7 +335,7 @@ export async function getAuditEntry(seq: number) {
     where e.seq = ${seq}`) as unknown as {
     seq: string;
     body: Buffer;
-    occurred_at: Date;
+    occurred_at: Date | string;
     outcome: string;
     action: string;
     leaf_hash: Buffer | null;
@@ -368,6 +371,7 @@ export async function getAuditEntry(seq: number) {
     }
     proof = {
       ...covering,
+      createdAt: asDate(covering.createdAt),
       root,
       hashes,
       verifies: verifyInclusion(seq, covering.treeSize, leaf, hashes, root),
@@ -376,7 +380,7 @@ export async function getAuditEntry(seq: number) {
   }
   return {
     seq: Number(row.seq),
-    time: row.occurred_at,
+    time: asDate(row.occurred_at),
     action: row.action,
     outcome: row.outcome,
     description: describeAction(row.action).description,
@@ -441,7 +445,7 @@ export async function accessHistoryForUser(
     left join console.staff s on s.id = p.actor_staff_id
     order by p.seq desc`) as unknown as {
     seq: string;
-    occurred_at: Date;
+    occurred_at: Date | string;
     action: string;
     outcome: string;
     actor_staff_id: string | null;
@@ -453,7 +457,7 @@ export async function accessHistoryForUser(
   }[];
   const rows = raw.slice(0, limit).map((r) => ({
     seq: Number(r.seq),
-    time: r.occurred_at,
+    time: asDate(r.occurred_at),
     action: r.action,
     description: describeAction(r.action).description,
     outcome: r.outcome,

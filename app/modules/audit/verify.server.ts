@@ -42,6 +42,21 @@ interface KnownCheckpoint {
 }
 
 const CHUNK = 20_000;
+
+interface VerifyRow {
+  seq: string;
+  leaf_hash: Buffer;
+  body: Buffer | null;
+  occurred_ms: string | null;
+  action: string | null;
+  outcome: string | null;
+  actor_staff_id: string | null;
+  subject_staff_id: string | null;
+  user_id: string | null;
+  grant_id: string | null;
+  privacy_request_id: string | null;
+  session_id: string | null;
+}
 const MAX_PROBLEMS = 100;
 
 /** Checkpoint notes published outside the database (CUSTODIAN_AUDIT_CHECKPOINT_DIR). */
@@ -134,32 +149,22 @@ export async function verifyAuditLog(options: {
       nextCheckpoint++;
     }
   };
-  let after = -1;
-  for (;;) {
-    const rows = (await sql`
-      select l.seq, l.leaf_hash, e.seq as entry_seq, e.body, e.occurred_at, e.action, e.outcome,
-             e.actor_staff_id, e.subject_staff_id, e.user_id, e.grant_id, e.privacy_request_id,
-             e.session_id
+  // The next chunk is fetched while this one is checked, so PostgreSQL and hashing overlap.
+  const fetchChunk = (after: number) =>
+    sql`
+      select l.seq, l.leaf_hash, e.body, extract(epoch from e.occurred_at) * 1000 as occurred_ms,
+             e.action, e.outcome, e.actor_staff_id, e.subject_staff_id, e.user_id, e.grant_id,
+             e.privacy_request_id, e.session_id
       from console.audit_leaves l
       left join console.audit_entries e on e.seq = l.seq
       where l.seq > ${after}
       order by l.seq
-      limit ${CHUNK}`) as unknown as {
-      seq: string;
-      leaf_hash: Buffer;
-      entry_seq: string | null;
-      body: Buffer | null;
-      occurred_at: Date | null;
-      action: string | null;
-      outcome: string | null;
-      actor_staff_id: string | null;
-      subject_staff_id: string | null;
-      user_id: string | null;
-      grant_id: string | null;
-      privacy_request_id: string | null;
-      session_id: string | null;
-    }[];
+      limit ${CHUNK}` as unknown as Promise<VerifyRow[]>;
+  let pending = fetchChunk(-1);
+  for (;;) {
+    const rows = await pending;
     if (rows.length === 0) break;
+    pending = fetchChunk(Number(rows[rows.length - 1]!.seq));
     for (const row of rows) {
       const seq = Number(row.seq);
       if (seq !== expected) {
@@ -206,9 +211,9 @@ export async function verifyAuditLog(options: {
         });
       }
       try {
-        const cols = entryColumns(seq, row.body);
+        const cols = entryColumns(seq, row.body, parsed);
         const same =
-          new Date(cols.occurred_at).getTime() === row.occurred_at?.getTime() &&
+          Date.parse(cols.occurred_at) === Number(row.occurred_ms) &&
           cols.action === row.action &&
           cols.outcome === row.outcome &&
           cols.actor_staff_id === row.actor_staff_id &&
@@ -232,7 +237,6 @@ export async function verifyAuditLog(options: {
       expected++;
       checkRoots();
     }
-    after = Number(rows[rows.length - 1]!.seq);
     await options.onProgress?.(expected, total);
   }
 
