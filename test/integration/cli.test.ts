@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+import { verifyConsistency, verifyInclusion } from '#app/modules/audit/merkle.ts';
 import { createTestDatabase } from '../support/db.ts';
 
 // The operators' tool, run as operators run it: `node bin/custodian.mjs …` in a child process.
@@ -199,6 +200,111 @@ describe('npx custodian', () => {
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
+    }
+  });
+});
+
+describe('npx custodian audit', () => {
+  it('checkpoints (publishing to a folder and a command), verifies, proves and exports', async () => {
+    const published = fs.mkdtempSync(path.join(os.tmpdir(), 'custodian-published-'));
+    const witness = path.join(published, 'witness.txt');
+    const env = {
+      CUSTODIAN_AUDIT_CHECKPOINT_DIR: path.join(published, 'dir'),
+      CUSTODIAN_AUDIT_CHECKPOINT_COMMAND: `cat >> '${witness}'`,
+    };
+    try {
+      expect(
+        cli([
+          'staff',
+          'add',
+          '--email',
+          'audit-cli@custodian.test',
+          '--name',
+          'A',
+          '--role',
+          'admin',
+        ]).status,
+      ).toBe(0);
+      const cp = cli(['audit', 'checkpoint'], env);
+      expect(cp.status).toBe(0);
+      expect(cp.stdout).toMatch(/^custodian\.local\/audit\n\d+\n[A-Za-z0-9+/]{43}=\n/);
+      expect(fs.readdirSync(env.CUSTODIAN_AUDIT_CHECKPOINT_DIR)).toHaveLength(1);
+      expect(fs.readFileSync(witness, 'utf8')).toBe(cp.stdout);
+
+      const verified = cli(['audit', 'verify', '--json'], env);
+      expect(verified.status).toBe(0);
+      const result = JSON.parse(verified.stdout) as Record<string, unknown>;
+      expect(Object.keys(result).sort()).toEqual([
+        'checkpoints',
+        'entries',
+        'firstBadSeq',
+        'ok',
+        'problems',
+      ]);
+      expect(result).toMatchObject({ ok: true, firstBadSeq: null, problems: [] });
+
+      const inclusion = JSON.parse(cli(['audit', 'prove', '--seq', '0']).stdout) as {
+        leafIdx: number;
+        treeSize: number;
+        root: string;
+        leafHash: string;
+        proof: string[];
+      };
+      const b = (x: string) => Buffer.from(x, 'base64');
+      expect(
+        verifyInclusion(
+          inclusion.leafIdx,
+          inclusion.treeSize,
+          b(inclusion.leafHash),
+          inclusion.proof.map(b),
+          b(inclusion.root),
+        ),
+      ).toBe(true);
+      const size = inclusion.treeSize;
+      const consistency = JSON.parse(
+        cli(['audit', 'prove', '--from', '1', '--to', String(size)]).stdout,
+      ) as {
+        size1: number;
+        size2: number;
+        root1: string;
+        root2: string;
+        proof: string[];
+      };
+      expect(
+        verifyConsistency(
+          consistency.size1,
+          consistency.size2,
+          consistency.proof.map(b),
+          b(consistency.root1),
+          b(consistency.root2),
+        ),
+      ).toBe(true);
+      expect(consistency.root2).toBe(inclusion.root);
+      expect(cli(['audit', 'prove', '--seq', 'x']).stderr).toContain('--seq');
+
+      const out = path.join(published, 'bundle');
+      expect(cli(['audit', 'export', '--out', out], env).status).toBe(0);
+      const bundle = spawnSync(process.execPath, [path.join(out, 'verify.mjs'), out], {
+        encoding: 'utf8',
+      });
+      expect(bundle.stdout).toMatch(/^OK: \d+ entries/);
+      expect(bundle.status).toBe(0);
+      expect(cli(['audit', 'export', '--out', out, '--from', 'yesterday']).stderr).toContain(
+        '--from',
+      );
+
+      // A superuser edits an entry behind the triggers' back: verify fails and names it.
+      const owner = postgres(url, { max: 1 });
+      await owner`alter table console.audit_entries disable trigger user`;
+      await owner`update console.audit_entries set body = convert_to(replace(convert_from(body, 'UTF8'), '"outcome":"allowed"', '"outcome":"failed"'), 'UTF8') where seq = 1`;
+      await owner`alter table console.audit_entries enable always trigger audit_entries_append_only`;
+      await owner`alter table console.audit_entries enable always trigger audit_entries_no_truncate`;
+      await owner.end();
+      const bad = cli(['audit', 'verify', '--json'], env);
+      expect(bad.status).toBe(1);
+      expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, firstBadSeq: 1 });
+    } finally {
+      fs.rmSync(published, { recursive: true, force: true });
     }
   });
 });
