@@ -11,6 +11,7 @@ export interface NavItem {
 export const NAV_ITEMS: NavItem[] = [
   { to: '/', label: 'Home' },
   { to: '/admin/staff', label: 'Staff', permission: 'staff:manage' },
+  { to: '/audit', label: 'Audit trail', permission: 'audit:read' },
 ];
 
 export function visibleNav(permissions: readonly string[]) {

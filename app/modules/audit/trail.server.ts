@@ -51,7 +51,8 @@ export interface TrailRow {
 // walks one index in seq order. Entries are stamped just before they are queued and sequenced in
 // queue order, so time order and seq order differ only while a transaction that wrote an entry is
 // still open. The bounds are taken SKEW wide and the exact time condition is applied as well: an
-// entry is missed only if its transaction stayed open longer than SKEW.
+// entry is missed only if its transaction stayed open longer than SKEW (or a test moved the clock
+// back by more than that).
 const SKEW = '5 minutes';
 
 type Sql = ReturnType<typeof getSql>;

@@ -2,6 +2,7 @@ import { lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { getDb } from '#app/db/client.server.ts';
 import { signInThrottle } from '#app/db/schema.ts';
+import { auditVerifyJob } from '#app/modules/audit/runs.server.ts';
 import { purgeExpiredSessions } from '#app/modules/auth/session.server.ts';
 import { THROTTLE } from '#app/modules/auth/throttle.server.ts';
 import { now } from '#app/modules/clock.server.ts';
@@ -26,4 +27,4 @@ export const sessionHousekeeping = defineJob({
 });
 
 /** Every job Custodian knows. Later capabilities add theirs here. */
-export const JOBS: JobDefinition[] = [sessionHousekeeping];
+export const JOBS: JobDefinition[] = [sessionHousekeeping, auditVerifyJob];

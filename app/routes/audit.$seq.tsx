@@ -1,0 +1,267 @@
+import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json } from '@remix-run/node';
+import { Link, useLoaderData } from '@remix-run/react';
+import { z } from 'zod';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { getAuditEntry } from '#app/modules/audit/trail.server.ts';
+import { guard } from '#app/modules/auth/access.server.ts';
+import { requires } from '#app/modules/auth/access.ts';
+
+export const access = requires('audit:read');
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: `Audit entry ${data ? `#${data.entry.seq}` : ''} · Custodian` },
+];
+
+const ParamsSchema = z.object({
+  seq: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,14})$/, 'An entry number is a whole number such as 42')
+    .transform(Number),
+});
+
+export async function loader(args: LoaderFunctionArgs) {
+  await guard(args, access);
+  const parsed = ParamsSchema.safeParse(args.params);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
+  }
+  const entry = await getAuditEntry(parsed.data.seq);
+  if (!entry) throw new Response('No audit entry has this number (yet).', { status: 404 });
+  const b64 = (b: Buffer) => b.toString('base64');
+  return json({
+    entry: {
+      seq: entry.seq,
+      time: entry.time.toISOString(),
+      action: entry.action,
+      description: entry.description,
+      category: entry.body.category,
+      outcome: entry.outcome,
+      actor: entry.body.actor,
+      actorName: entry.actorName,
+      subjectStaffId: entry.body.subjectStaffId,
+      subjectName: entry.subjectName,
+      userId: entry.body.userId,
+      grantId: entry.body.grantId,
+      privacyRequestId: entry.body.privacyRequestId,
+      sessionId: entry.body.sessionId,
+      purpose: entry.body.purpose,
+      client: entry.body.client,
+      pretty: JSON.stringify(entry.body, null, 2),
+      bytes: Buffer.byteLength(entry.text),
+    },
+    leafHash: b64(entry.leafHash),
+    leafHashHex: entry.leafHash.toString('hex'),
+    storedLeafMatches: entry.storedLeafHash ? entry.storedLeafHash.equals(entry.leafHash) : null,
+    proof: entry.proof && {
+      treeSize: entry.proof.treeSize,
+      root: b64(entry.proof.root),
+      note: entry.proof.note,
+      createdAt: entry.proof.createdAt.toISOString(),
+      hashes: entry.proof.hashes.map(b64),
+      verifies: entry.proof.verifies,
+      signature: entry.proof.signature,
+    },
+  });
+}
+
+function Id({ value }: { value: string | null | undefined }) {
+  return value ? <code>{value}</code> : <span className="muted">—</span>;
+}
+
+function YesNo({ yes, label }: { yes: boolean; label: string }) {
+  return (
+    <strong
+      className={`badge ${yes ? 'active' : 'disabled'}`}
+      data-testid={label}
+      style={{ fontSize: 14 }}
+    >
+      {yes ? 'yes' : 'no'}
+    </strong>
+  );
+}
+
+const PRE = {
+  background: '#f3f5f8',
+  border: '1px solid var(--line)',
+  borderRadius: 6,
+  padding: 12,
+  overflowX: 'auto',
+  fontSize: 13,
+  margin: 0,
+} as const;
+
+export default function AuditEntryRoute() {
+  const { entry, leafHash, leafHashHex, storedLeafMatches, proof } = useLoaderData<typeof loader>();
+  return (
+    <>
+      <p>
+        <Link to="/audit">← Audit trail</Link>
+      </p>
+      <h1>Audit entry #{entry.seq}</h1>
+      <section className="panel" aria-labelledby="what-title">
+        <h2 id="what-title" style={{ marginTop: 0 }}>
+          {entry.description}
+        </h2>
+        <dl className="facts">
+          <dt>Time</dt>
+          <dd>{entry.time.replace('T', ' ').replace('Z', '')} UTC</dd>
+          <dt>Action</dt>
+          <dd>
+            <code>{entry.action}</code> <span className="muted">({entry.category})</span>
+          </dd>
+          <dt>Outcome</dt>
+          <dd>
+            <span className={`badge ${entry.outcome === 'allowed' ? 'active' : 'disabled'}`}>
+              {entry.outcome}
+            </span>
+          </dd>
+          <dt>Actor</dt>
+          <dd>
+            {entry.actor ? (
+              <>
+                {entry.actorName ?? 'Unknown staff member'} <Id value={entry.actor.staffId} />
+                {entry.actor.roles.length ? (
+                  <span className="muted"> as {entry.actor.roles.join(', ')}</span>
+                ) : null}
+              </>
+            ) : (
+              <span className="muted">
+                none (no staff member: a sign-in attempt, a job or the command line)
+              </span>
+            )}
+          </dd>
+          <dt>About staff member</dt>
+          <dd>
+            {entry.subjectStaffId ? (
+              <>
+                {entry.subjectName ?? 'Unknown staff member'} <Id value={entry.subjectStaffId} />
+              </>
+            ) : (
+              <span className="muted">—</span>
+            )}
+          </dd>
+          <dt>End user</dt>
+          <dd>
+            <Id value={entry.userId} />
+          </dd>
+          <dt>Grant</dt>
+          <dd>
+            <Id value={entry.grantId} />
+          </dd>
+          <dt>Privacy request</dt>
+          <dd>
+            <Id value={entry.privacyRequestId} />
+          </dd>
+          <dt>Session</dt>
+          <dd>
+            <Id value={entry.sessionId} />
+          </dd>
+          <dt>Purpose</dt>
+          <dd>{entry.purpose ?? <span className="muted">—</span>}</dd>
+          <dt>Client address</dt>
+          <dd>{entry.client.address ?? <span className="muted">—</span>}</dd>
+          <dt>Client user agent</dt>
+          <dd>{entry.client.userAgent ?? <span className="muted">—</span>}</dd>
+        </dl>
+      </section>
+      <section className="panel" aria-labelledby="content-title">
+        <h2 id="content-title" style={{ marginTop: 0 }}>
+          Content as recorded
+        </h2>
+        <p className="muted">
+          The entry is stored as canonical JSON ({entry.bytes} bytes); its leaf hash is computed
+          over those exact bytes. Shown here indented for reading.
+        </p>
+        <pre style={PRE} data-testid="entry-body">
+          {entry.pretty}
+        </pre>
+      </section>
+      <section className="panel" aria-labelledby="proof-title">
+        <h2 id="proof-title" style={{ marginTop: 0 }}>
+          Tamper evidence
+        </h2>
+        <dl className="facts">
+          <dt>Leaf hash</dt>
+          <dd>
+            <code data-testid="leaf-hash">{leafHash}</code>
+            <br />
+            <code className="muted">{leafHashHex}</code>
+          </dd>
+          <dt>Matches the stored leaf</dt>
+          <dd>
+            {storedLeafMatches === null ? (
+              <span className="muted">no leaf stored for this entry</span>
+            ) : (
+              <YesNo yes={storedLeafMatches} label="leaf-matches" />
+            )}
+          </dd>
+          {proof ? (
+            <>
+              <dt>Covering checkpoint</dt>
+              <dd>
+                tree size {proof.treeSize}, signed {proof.createdAt.replace('T', ' ').slice(0, 19)}{' '}
+                UTC
+              </dd>
+              <dt>Checkpoint signature</dt>
+              <dd>
+                <YesNo yes={proof.signature.valid} label="signature-valid" />
+                {proof.signature.problem ? (
+                  <span className="field-error"> {proof.signature.problem}</span>
+                ) : (
+                  <span className="muted"> signed by a trusted key</span>
+                )}
+              </dd>
+              <dt>Root hash</dt>
+              <dd>
+                <code>{proof.root}</code>
+              </dd>
+              <dt>Proof verifies</dt>
+              <dd>
+                <YesNo yes={proof.verifies} label="proof-verifies" />{' '}
+                <span className="muted">
+                  {proof.verifies
+                    ? 'the leaf hash and the proof rebuild the checkpoint’s root'
+                    : 'the leaf hash and the proof do not rebuild the checkpoint’s root'}
+                </span>
+              </dd>
+            </>
+          ) : null}
+        </dl>
+        {proof ? (
+          <>
+            <h3>Inclusion proof (RFC 9162, {proof.hashes.length} hashes)</h3>
+            {proof.hashes.length ? (
+              <ol data-testid="proof-hashes">
+                {proof.hashes.map((h, i) => (
+                  <li key={`${i}-${h}`}>
+                    <code>{h}</code>
+                  </li>
+                ))}
+              </ol>
+            ) : (
+              <p className="muted">
+                None needed: this entry is the only one in the checkpoint’s tree.
+              </p>
+            )}
+            <h3>Checkpoint note</h3>
+            <pre style={PRE} data-testid="checkpoint-note">
+              {proof.note}
+            </pre>
+          </>
+        ) : (
+          <p className="notice" role="status" data-testid="not-covered">
+            This entry is not yet covered by a signed checkpoint, so there is no inclusion proof for
+            it yet. Checkpoints are signed every few seconds while entries arrive; reload this page
+            shortly.
+          </p>
+        )}
+      </section>
+    </>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

@@ -1,0 +1,277 @@
+import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json } from '@remix-run/node';
+import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
+import { columnHelper, DataTable } from '#app/components/data-table.tsx';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { AUDIT_ACTION_CODES, describeAction } from '#app/modules/audit/catalogue.ts';
+import {
+  actorChoices,
+  encodeTrailCursor,
+  listAuditEntries,
+  parseTrailQuery,
+} from '#app/modules/audit/trail.server.ts';
+import { guard } from '#app/modules/auth/access.server.ts';
+import { requires } from '#app/modules/auth/access.ts';
+
+export const access = requires('audit:read');
+
+export const meta: MetaFunction = () => [{ title: 'Audit trail · Custodian' }];
+
+// The search parameters are parsed by TrailQuerySchema (trail.server.ts), shared with the CSV
+// download so both read the same filters the same way.
+const OUTCOME_CHOICES = ['allowed', 'denied', 'failed'] as const;
+const FILTER_KEYS = ['actor', 'user', 'action', 'outcome', 'from', 'to', 'grant', 'request'];
+// The stylesheet styles text inputs and selects; the date-time pickers get the same look here.
+const DATE_INPUT = {
+  padding: '7px 10px',
+  border: '1px solid #8792a2',
+  borderRadius: 6,
+  font: 'inherit',
+  background: '#fff',
+  width: '100%',
+};
+
+export async function loader(args: LoaderFunctionArgs) {
+  const me = await guard(args, access);
+  const { filters, dir, cursor } = parseTrailQuery(new URL(args.request.url).searchParams);
+  const [page, actors] = await Promise.all([
+    listAuditEntries(filters, { cursor, dir, limit: 50 }),
+    actorChoices(),
+  ]);
+  return json({
+    rows: page.rows.map((r) => ({
+      ...r,
+      time: r.time.toISOString(),
+      description: describeAction(r.action).description,
+    })),
+    next: encodeTrailCursor(page.next, dir),
+    dir,
+    actors,
+    canVerify: me.permissions.has('audit:verify'),
+  });
+}
+
+type Row = ReturnType<typeof useLoaderData<typeof loader>>['rows'][number];
+
+function ShortId({ id, param, what }: { id: string | null; param: string; what: string }) {
+  if (!id) return <span className="muted">—</span>;
+  return (
+    <Link
+      to={`?${param}=${id}`}
+      title={`Show only entries about ${what} ${id}`}
+      aria-label={`${what} ${id}: show only its entries`}
+    >
+      <code>{id.slice(0, 8)}</code>
+    </Link>
+  );
+}
+
+const col = columnHelper<Row>();
+const columns = col.columns([
+  col.accessor('seq', {
+    header: 'Entry',
+    cell: (info) => (
+      <Link to={`/audit/${info.getValue()}`} aria-label={`Entry ${info.getValue()}: details`}>
+        #{info.getValue()}
+      </Link>
+    ),
+  }),
+  col.accessor('time', {
+    id: 'time',
+    header: 'Time (UTC)',
+    cell: (info) => (
+      <time dateTime={info.getValue()} style={{ whiteSpace: 'nowrap' }}>
+        {info.getValue().replace('T', ' ').slice(0, 19)}
+      </time>
+    ),
+  }),
+  col.accessor('action', {
+    header: 'Action',
+    cell: (info) => (
+      <>
+        {info.row.original.description}
+        <br />
+        <code className="muted">{info.getValue()}</code>
+      </>
+    ),
+  }),
+  col.accessor('outcome', {
+    header: 'Outcome',
+    cell: (info) => (
+      <span className={`badge ${info.getValue() === 'allowed' ? 'active' : 'disabled'}`}>
+        {info.getValue()}
+      </span>
+    ),
+  }),
+  col.accessor('actorName', {
+    header: 'Actor',
+    cell: (info) => {
+      const id = info.row.original.actorStaffId;
+      if (!id) {
+        return (
+          <span
+            className="muted"
+            title="No staff member: a sign-in attempt, a job or the command line"
+          >
+            none
+          </span>
+        );
+      }
+      return (
+        <Link to={`?actor=${id}`} title={`Show only entries by this staff member (${id})`}>
+          {info.getValue() ?? id.slice(0, 8)}
+        </Link>
+      );
+    },
+  }),
+  col.accessor('userId', {
+    header: 'End user',
+    cell: (info) => <ShortId id={info.getValue()} param="user" what="user" />,
+  }),
+  col.accessor('grantId', {
+    header: 'Grant',
+    cell: (info) => <ShortId id={info.getValue()} param="grant" what="grant" />,
+  }),
+  col.accessor('privacyRequestId', {
+    header: 'Privacy request',
+    cell: (info) => <ShortId id={info.getValue()} param="request" what="privacy request" />,
+  }),
+  col.accessor('clientAddress', {
+    header: 'Client address',
+    cell: (info) => info.getValue() ?? <span className="muted">—</span>,
+  }),
+]);
+
+export default function AuditTrailRoute() {
+  const data = useLoaderData<typeof loader>();
+  const [params] = useSearchParams();
+  const value = (name: string) => params.get(name) ?? '';
+  const filtered = FILTER_KEYS.some((k) => params.get(k));
+  const csv = new URLSearchParams();
+  for (const key of [...FILTER_KEYS, 'dir']) if (params.get(key)) csv.set(key, params.get(key)!);
+  const otherDir = new URLSearchParams(params);
+  otherDir.delete('after');
+  otherDir.set('dir', data.dir === 'desc' ? 'asc' : 'desc');
+  return (
+    <>
+      <div
+        style={{
+          display: 'flex',
+          alignItems: 'center',
+          justifyContent: 'space-between',
+          gap: 12,
+          flexWrap: 'wrap',
+        }}
+      >
+        <h1>Audit trail</h1>
+        <div style={{ display: 'flex', gap: 12, alignItems: 'center' }}>
+          {data.canVerify ? (
+            <Link className="button secondary" to="/audit/verify">
+              Verify the trail
+            </Link>
+          ) : null}
+          <a className="button" href={`/audit/csv${csv.size ? `?${csv.toString()}` : ''}`}>
+            Download CSV
+          </a>
+        </div>
+      </div>
+      <Form method="get" className="table-tools" role="search" aria-label="Filter the audit trail">
+        <div style={{ flex: '0 1 240px' }}>
+          <label htmlFor="actor">Actor</label>
+          <select id="actor" name="actor" defaultValue={value('actor')}>
+            <option value="">Anyone</option>
+            {data.actors.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div style={{ flex: '0 1 280px' }}>
+          <label htmlFor="action">Action</label>
+          <select id="action" name="action" defaultValue={value('action')}>
+            <option value="">Any action</option>
+            {AUDIT_ACTION_CODES.map((code) => (
+              <option key={code} value={code}>
+                {describeAction(code).description} ({code})
+              </option>
+            ))}
+          </select>
+        </div>
+        <div style={{ flex: '0 1 150px' }}>
+          <label htmlFor="outcome">Outcome</label>
+          <select id="outcome" name="outcome" defaultValue={value('outcome')}>
+            <option value="">Any outcome</option>
+            {OUTCOME_CHOICES.map((o) => (
+              <option key={o} value={o}>
+                {o}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div style={{ flex: '0 1 230px' }}>
+          <label htmlFor="from">From (UTC)</label>
+          <input
+            id="from"
+            name="from"
+            type="datetime-local"
+            step={1}
+            defaultValue={value('from')}
+            style={DATE_INPUT}
+          />
+        </div>
+        <div style={{ flex: '0 1 230px' }}>
+          <label htmlFor="to">Before (UTC)</label>
+          <input
+            id="to"
+            name="to"
+            type="datetime-local"
+            step={1}
+            defaultValue={value('to')}
+            style={DATE_INPUT}
+          />
+        </div>
+        <div style={{ flex: '0 1 200px' }}>
+          <label htmlFor="user">End user id</label>
+          <input id="user" name="user" type="search" defaultValue={value('user')} />
+        </div>
+        <div style={{ flex: '0 1 200px' }}>
+          <label htmlFor="grant">Grant id</label>
+          <input id="grant" name="grant" type="search" defaultValue={value('grant')} />
+        </div>
+        <div style={{ flex: '0 1 200px' }}>
+          <label htmlFor="request">Privacy request id</label>
+          <input id="request" name="request" type="search" defaultValue={value('request')} />
+        </div>
+        <input type="hidden" name="dir" value={data.dir} />
+        <button type="submit">Filter</button>
+        {filtered ? <Link to="/audit">Clear</Link> : null}
+      </Form>
+      <p className="muted">
+        {data.dir === 'desc' ? 'Newest first. ' : 'Oldest first. '}
+        <Link to={`?${otherDir.toString()}`}>
+          {data.dir === 'desc' ? 'Show oldest first' : 'Show newest first'}
+        </Link>
+      </p>
+      <DataTable
+        caption={filtered ? 'Audit entries matching the filters' : 'All audit entries'}
+        columns={columns}
+        data={data.rows}
+        getRowId={(r) => String(r.seq)}
+        sortable={{ time: 'time' }}
+        sort="time"
+        dir={data.dir}
+        next={data.next}
+        empty={
+          filtered
+            ? 'No audit entry matches these filters.'
+            : 'The audit trail is empty: nothing has been recorded yet.'
+        }
+      />
+    </>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

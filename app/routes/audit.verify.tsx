@@ -1,0 +1,195 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json, redirect } from '@remix-run/node';
+import {
+  Form,
+  Link,
+  useActionData,
+  useLoaderData,
+  useNavigation,
+  useRevalidator,
+} from '@remix-run/react';
+import { useEffect } from 'react';
+import { z } from 'zod';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { latestVerificationRun, startVerificationRun } from '#app/modules/audit/runs.server.ts';
+import { guard } from '#app/modules/auth/access.server.ts';
+import { requires } from '#app/modules/auth/access.ts';
+import { formObject, parseForm } from '#app/utils/forms.ts';
+
+export const access = requires('audit:verify');
+
+export const meta: MetaFunction = () => [{ title: 'Verify the audit trail · Custodian' }];
+
+const ActionSchema = z.object({ intent: z.literal('verify', 'Unknown request') });
+
+export async function loader(args: LoaderFunctionArgs) {
+  await guard(args, access);
+  const run = await latestVerificationRun();
+  return json({
+    run: run && {
+      id: run.id,
+      staffName: run.staffName,
+      startedAt: run.startedAt.toISOString(),
+      finishedAt: run.finishedAt?.toISOString() ?? null,
+      total: run.total,
+      done: run.done,
+      ok: run.ok,
+      firstBadSeq: run.firstBadSeq,
+      result: run.result,
+    },
+  });
+}
+
+export async function action(args: ActionFunctionArgs) {
+  const me = await guard(args, access);
+  const parsed = parseForm(ActionSchema, formObject(await args.request.formData()));
+  if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors }, { status: 400 });
+  await startVerificationRun(me.staffId);
+  return redirect('/audit/verify');
+}
+
+const when = (iso: string) => `${iso.replace('T', ' ').slice(0, 19)} UTC`;
+
+function Progress({ done, total }: { done: number; total: number }) {
+  const max = Math.max(total, done, 1);
+  const percent = Math.floor((done / max) * 100);
+  return (
+    <div>
+      <label htmlFor="verify-progress">
+        Checked {done.toLocaleString('en')} of {total.toLocaleString('en')} entries
+      </label>
+      <progress
+        id="verify-progress"
+        value={done}
+        max={max}
+        style={{ width: '100%', height: 18 }}
+        aria-valuetext={`${percent}%`}
+      />
+      <p className="muted" data-testid="verify-percent" style={{ margin: '4px 0 0' }}>
+        {percent}%
+      </p>
+    </div>
+  );
+}
+
+export default function AuditVerifyRoute() {
+  const { run } = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const revalidator = useRevalidator();
+  const running = Boolean(run && !run.finishedAt);
+  const revalidate = revalidator.revalidate;
+  const idle = revalidator.state === 'idle';
+
+  // While a run is in progress, read its progress again every second.
+  useEffect(() => {
+    if (!running || !idle) return;
+    const timer = setTimeout(revalidate, 1000);
+    return () => clearTimeout(timer);
+  }, [running, idle, revalidate]);
+
+  const problems = run?.result?.problems ?? [];
+  return (
+    <>
+      <p>
+        <Link to="/audit">← Audit trail</Link>
+      </p>
+      <h1>Verify the audit trail</h1>
+      <p>
+        Verification recomputes every entry’s hash and link, the tree’s root at every checkpoint
+        (stored and published), and checks each checkpoint’s signature against the trusted keys,
+        which never come from the database.
+      </p>
+      <Form method="post">
+        <input type="hidden" name="intent" value="verify" />
+        {actionData?.fieldErrors ? (
+          <p className="form-error" role="alert">
+            {Object.values(actionData.fieldErrors)[0]}
+          </p>
+        ) : null}
+        <button
+          type="submit"
+          disabled={running || navigation.state !== 'idle'}
+          style={running ? { opacity: 0.65, cursor: 'progress' } : undefined}
+        >
+          {running ? 'Verification in progress…' : 'Verify now'}
+        </button>
+      </Form>
+      <section className="panel" aria-labelledby="run-title" style={{ marginTop: 16 }}>
+        <h2 id="run-title" style={{ marginTop: 0 }}>
+          {running ? 'Verification in progress' : 'Latest verification'}
+        </h2>
+        {!run ? (
+          <p className="empty">No verification has run yet.</p>
+        ) : running ? (
+          <div aria-live="polite">
+            <p>
+              Started {when(run.startedAt)} by {run.staffName ?? 'an unknown staff member'}.
+            </p>
+            <Progress done={run.done} total={run.total} />
+          </div>
+        ) : (
+          <>
+            <dl className="facts">
+              <dt>Result</dt>
+              <dd data-testid="verify-result">
+                {run.ok === true ? (
+                  <span className="badge active">ok — the trail is intact</span>
+                ) : run.ok === false ? (
+                  <span className="badge disabled">problems found</span>
+                ) : (
+                  <span className="badge disabled">could not complete</span>
+                )}
+              </dd>
+              <dt>Started</dt>
+              <dd>
+                {when(run.startedAt)} by {run.staffName ?? 'an unknown staff member'}
+              </dd>
+              <dt>Finished</dt>
+              <dd>{run.finishedAt ? when(run.finishedAt) : '—'}</dd>
+              <dt>Entries covered</dt>
+              <dd>{(run.result?.entries ?? run.done).toLocaleString('en')}</dd>
+              <dt>Checkpoints checked</dt>
+              <dd>{(run.result?.checkpoints ?? 0).toLocaleString('en')}</dd>
+              {run.firstBadSeq !== null ? (
+                <>
+                  <dt>First bad entry</dt>
+                  <dd>
+                    <Link to={`/audit/${run.firstBadSeq}`}>#{run.firstBadSeq}</Link>
+                  </dd>
+                </>
+              ) : null}
+            </dl>
+            {run.result?.error ? (
+              <p className="form-error" role="alert">
+                The run could not read the log: {run.result.error}
+              </p>
+            ) : null}
+            {problems.length ? (
+              <>
+                <h3>Problems</h3>
+                <ul data-testid="verify-problems">
+                  {problems.map((p, i) => (
+                    <li key={`${i}-${p.kind}-${p.seq ?? ''}`}>
+                      <span className="badge disabled">{p.kind}</span>{' '}
+                      {p.seq !== null ? (
+                        <>
+                          <Link to={`/audit/${p.seq}`}>#{p.seq}</Link>{' '}
+                        </>
+                      ) : null}
+                      {p.message}
+                    </li>
+                  ))}
+                </ul>
+              </>
+            ) : null}
+          </>
+        )}
+      </section>
+    </>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
