@@ -198,6 +198,10 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/admin.staff._index': requires('staff:manage'),
   'routes/admin.staff.new': requires('staff:manage'),
   'routes/admin.staff.$staffId': requires('staff:manage'),
+  'routes/audit._index': requires('audit:read'),
+  'routes/audit.csv': requires('audit:read'),
+  'routes/audit.$seq': requires('audit:read'),
+  'routes/audit.verify': requires('audit:verify'),
 };
 
 const everyone = SIGNED_IN_SUBJECTS;
@@ -216,6 +220,9 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
     '/admin/staff': staffOnly('/admin/staff', ['admin']),
     '/admin/staff/new': staffOnly('/admin/staff/new', ['admin']),
     [`/admin/staff/${staffId}`]: staffOnly(`/admin/staff/${staffId}`, ['admin']),
+    '/audit': staffOnly('/audit', ['security_auditor']),
+    '/audit/csv': staffOnly('/audit/csv', ['security_auditor']),
+    '/audit/verify': staffOnly('/audit/verify', ['security_auditor']),
     '/login': (subject) => (subject === 'signed out' ? 200 : { redirect: '/' }),
     '/healthz': () => 200,
     '/logout': (subject) =>
@@ -277,7 +284,9 @@ describe('every route with a loader answers each role as its declaration says', 
               ? `wanted a redirect to sign in, got ${response.status} ${location ?? ''}`
               : undefined
             : want === 'forbidden'
-              ? response.status !== 403 || !body.includes('403 — Not allowed')
+              ? // A page shows the 403 page; a resource route (a download) answers a bare 403.
+                response.status !== 403 ||
+                (route.module.default !== undefined && !body.includes('403 — Not allowed'))
                 ? `wanted the 403 page, got ${response.status} ${location ?? ''}`
                 : undefined
               : response.status === 403 || location?.startsWith('/login')

@@ -1,0 +1,2 @@
+CREATE INDEX "audit_checkpoints_size_idx" ON "console"."audit_checkpoints" USING btree ("tree_size","id");--> statement-breakpoint
+CREATE INDEX "audit_entries_not_allowed_idx" ON "console"."audit_entries" USING btree ("outcome","seq") WHERE "console"."audit_entries"."outcome" <> 'allowed';
