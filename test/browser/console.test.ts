@@ -190,3 +190,52 @@ describe('admin staff management', () => {
     await page.close();
   });
 });
+
+describe('the audit trail, as the security auditor', () => {
+  it('lists sign-ins, shows an entry with a proof that verifies, and verifies the trail', async () => {
+    const auditor = DEMO_STAFF.find((d) => d.role === 'security_auditor')!;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const problems = watch(page);
+    await signIn(page, baseUrl, auditor.email, DEMO_PASSWORD);
+    // Checkpoints come every few seconds; wait until one covers the sign-ins of this suite.
+    await expect
+      .poll(
+        async () => {
+          await page.goto(`${baseUrl}/audit?action=auth.sign_in`);
+          const link = page.locator('table.data tbody a').first();
+          if (!(await link.count())) return 'no entries';
+          await link.click();
+          await page.waitForURL(/\/audit\/\d+/);
+          return (await page.getByTestId('proof-verifies').count()) ? 'covered' : 'not yet';
+        },
+        { timeout: 30_000, interval: 1000 },
+      )
+      .toBe('covered');
+    expect(await page.getByTestId('proof-verifies').textContent()).toBe('yes');
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, 'audit-entry');
+
+    await page.goto(`${baseUrl}/audit`);
+    expect(await page.locator('table.data tbody tr').count()).toBeGreaterThan(0);
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, 'audit-trail');
+
+    await page.goto(`${baseUrl}/audit/verify`);
+    await page.getByRole('button', { name: 'Verify now' }).click();
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('verify-result')
+            .textContent()
+            .catch(() => ''),
+        { timeout: 30_000 },
+      )
+      .toContain('ok');
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, 'audit-verify');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
