@@ -306,8 +306,14 @@ export async function startEmbeddedPostgres(options: {
   const stop = () => {
     stopped ??= new Promise<void>((resolve) => {
       if (fs.existsSync(urlFile) && fs.readFileSync(urlFile, 'utf8') === url) fs.rmSync(urlFile);
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
+      // NOTE: the pipes must be closed too, or they keep the event loop (and test runners) alive.
+      const done = () => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        resolve();
+      };
+      if (child.exitCode !== null) return done();
+      child.once('exit', done);
       child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
     });
     return stopped;

@@ -67,7 +67,11 @@ export default async function setup(project: TestProject) {
   project.provide('serverOutput', output);
   return async () => {
     await new Promise<void>((resolve) => {
-      server.once('exit', () => resolve());
+      server.once('exit', () => {
+        server.stdout?.destroy();
+        server.stderr?.destroy();
+        resolve();
+      });
       server.kill('SIGTERM');
       setTimeout(() => {
         server.kill('SIGKILL');
