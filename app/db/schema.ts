@@ -5,6 +5,7 @@ import {
   boolean,
   check,
   customType,
+  date,
   index,
   inet,
   integer,
@@ -376,3 +377,41 @@ export const verificationRuns = consoleSchema.table('verification_runs', {
   firstBadSeq: bigint('first_bad_seq', { mode: 'number' }),
   result: jsonb('result'),
 });
+
+
+// ---------------------------------------------------------------------------------------------
+// users: the per-staff daily lookup limit (app/modules/users/lookup.server.ts). A lookup counts
+// once per distinct user per UTC day; one that finds nobody counts under the value searched (the
+// blind index of an email, or the id), so probing for which emails exist is limited too.
+// ---------------------------------------------------------------------------------------------
+export const userLookupDays = consoleSchema.table(
+  'user_lookup_days',
+  {
+    staffId: uuid('staff_id')
+      .notNull()
+      .references(() => staff.id),
+    day: date('day', { mode: 'string' }).notNull(),
+    distinctTargets: integer('distinct_targets').notNull(),
+    refused: integer('refused').notNull().default(0),
+    firstRefusedAt: tstz('first_refused_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.staffId, t.day] }),
+    // The security review lists the days on which someone hit the limit.
+    index('user_lookup_days_refused_idx')
+      .on(t.day)
+      .where(sql`${t.refused} > 0`),
+  ],
+);
+
+export const userLookupTargets = consoleSchema.table(
+  'user_lookup_targets',
+  {
+    staffId: uuid('staff_id').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    // "u:<user id>" when found; "e:<hex blind index>" or "i:<id>" when nobody was.
+    target: text('target').notNull(),
+    firstAt: tstz('first_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.staffId, t.day, t.target] })],
+);
