@@ -3,12 +3,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import postgres from 'postgres';
 import { removeCluster, startEmbeddedPostgres } from '#app/db/embedded.server.ts';
-import { runMigrations } from '#app/db/migrate.server.ts';
 import { versioned, type KeyRing } from '#app/modules/crypto/keys.server.ts';
 import { loadCopyFiles } from '#app/modules/seed/load.server.ts';
 import { generateSeedFiles, seedProductData } from '#app/modules/seed/seed.server.ts';
+import { dropDatabase, freshDatabase, log } from './support/database.ts';
 
 // Seeds 1,000,000 users × 10 messages × 10 usage events (a tenth with --quick) into a fresh
 // database, then measures the limit: the same rows, generated into files beforehand (untimed),
@@ -19,36 +18,6 @@ const quick = process.argv.includes('--quick');
 const USERS = quick ? 100_000 : 1_000_000;
 const PER_USER = 10;
 const SEED = 1;
-
-const log = (line: string) => process.stderr.write(`${line}\n`);
-
-function withDatabase(url: string, name: string) {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function freshDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`drop database if exists "${name}" with (force)`);
-    await admin.unsafe(`create database "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  const url = withDatabase(adminUrl, name);
-  await runMigrations(url);
-  return url;
-}
-
-async function dropDatabase(adminUrl: string, name: string) {
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`drop database if exists "${name}" with (force)`);
-  } finally {
-    await admin.end();
-  }
-}
 
 async function main() {
   log(execFileSync('df', ['-h', os.tmpdir()], { encoding: 'utf8' }).trim());

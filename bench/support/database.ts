@@ -43,6 +43,15 @@ export async function freshDatabase(adminUrl: string, name: string): Promise<str
   return url;
 }
 
+export async function dropDatabase(adminUrl: string, name: string) {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`drop database if exists "${name}" with (force)`);
+  } finally {
+    await admin.end();
+  }
+}
+
 export function percentile(sorted: number[], p: number) {
   if (!sorted.length) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;

@@ -53,33 +53,32 @@ export async function consistencyProofFor(sql: postgres.Sql, size1: number, size
   return assembleProof(nodes, await fetchNodes(sql, nodes));
 }
 
-export async function latestCheckpoint(sql: postgres.Sql) {
-  const [row] = (await sql`
-    select tree_size, root, note, created_at from console.audit_checkpoints
-    order by tree_size desc, id desc limit 1`) as unknown as {
-    tree_size: string;
-    root: Buffer;
-    note: string;
-    created_at: Date;
-  }[];
+interface CheckpointRow {
+  tree_size: string;
+  root: Buffer;
+  note: string;
+  created_at: Date;
+}
+
+function checkpointOf(row: CheckpointRow | undefined) {
   return row
     ? { treeSize: Number(row.tree_size), root: row.root, note: row.note, createdAt: row.created_at }
     : null;
+}
+
+export async function latestCheckpoint(sql: postgres.Sql) {
+  const [row] = (await sql`
+    select tree_size, root, note, created_at from console.audit_checkpoints
+    order by tree_size desc, id desc limit 1`) as unknown as CheckpointRow[];
+  return checkpointOf(row);
 }
 
 /** The checkpoint covering an entry: the first one whose tree includes it. */
 export async function checkpointCovering(sql: postgres.Sql, seq: number) {
   const [row] = (await sql`
     select tree_size, root, note, created_at from console.audit_checkpoints
-    where tree_size > ${seq} order by tree_size, id limit 1`) as unknown as {
-    tree_size: string;
-    root: Buffer;
-    note: string;
-    created_at: Date;
-  }[];
-  return row
-    ? { treeSize: Number(row.tree_size), root: row.root, note: row.note, createdAt: row.created_at }
-    : null;
+    where tree_size > ${seq} order by tree_size, id limit 1`) as unknown as CheckpointRow[];
+  return checkpointOf(row);
 }
 
 /** The root of the first `size` entries, from the stored perfect-subtree hashes. */
