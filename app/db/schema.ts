@@ -19,8 +19,17 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import {
+  APPROVER_PERMISSIONS,
+  DECISIONS,
+  GRANT_LIMITS,
+  GRANT_STATUSES,
+  NOTIFICATION_KINDS,
+  REVOKE_BASES,
+} from '#app/modules/access/vocabulary.ts';
+import {
   CARD_BRANDS,
   COUNTRIES,
+  DATA_CATEGORIES,
   LOCALES,
   MESSAGE_ROLES,
   MODELS,
@@ -28,6 +37,7 @@ import {
   PLANS,
   PREFERENCE_SOURCES,
   PURPOSES,
+  REASON_CODES,
   STAFF_STATUSES,
   USAGE_KINDS,
   USER_STATUSES,
@@ -378,7 +388,6 @@ export const verificationRuns = consoleSchema.table('verification_runs', {
   result: jsonb('result'),
 });
 
-
 // ---------------------------------------------------------------------------------------------
 // users: the per-staff daily lookup limit (app/modules/users/lookup.server.ts). A lookup counts
 // once per distinct user per UTC day; one that finds nobody counts under the value searched (the
@@ -414,4 +423,192 @@ export const userLookupTargets = consoleSchema.table(
     firstAt: tstz('first_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.staffId, t.day, t.target] })],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Just-in-time access grants (app/modules/access; docs/decisions/011-jit-grants.md). Grants name
+// the end user by id without a foreign key: the product tables may live in another database, and
+// an erasure must not be blocked by the record of who was allowed to look.
+// ---------------------------------------------------------------------------------------------
+const quoted = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
+
+export const grantPolicies = consoleSchema.table(
+  'grant_policies',
+  {
+    category: text('category').primaryKey(),
+    maxDurationMinutes: integer('max_duration_minutes').notNull().default(60),
+    approvalsNeeded: smallint('approvals_needed').notNull().default(1),
+    approverPermission: text('approver_permission')
+      .notNull()
+      .references(() => permissions.code),
+    updatedAt: tstz('updated_at').notNull(),
+    updatedBy: uuid('updated_by').references(() => staff.id),
+  },
+  () => [
+    check('grant_policies_category_check', inList('category', DATA_CATEGORIES)),
+    check(
+      'grant_policies_max_duration_check',
+      sql.raw(
+        `max_duration_minutes between ${GRANT_LIMITS.minDurationMinutes} and ${GRANT_LIMITS.maxDurationCapMinutes}`,
+      ),
+    ),
+    check(
+      'grant_policies_approvals_check',
+      sql.raw(`approvals_needed between 1 and ${GRANT_LIMITS.maxApprovals}`),
+    ),
+    check(
+      'grant_policies_approver_permission_check',
+      inList('approver_permission', APPROVER_PERMISSIONS),
+    ),
+  ],
+);
+
+export const grants = consoleSchema.table(
+  'grants',
+  {
+    id: uuid('id').primaryKey(),
+    requesterId: uuid('requester_id')
+      .notNull()
+      .references(() => staff.id),
+    userId: uuid('user_id').notNull(),
+    categories: text('categories').array().notNull(),
+    reasonCode: text('reason_code').notNull(),
+    // Card numbers are redacted before these reach the database (app/modules/access/redact.ts).
+    justification: text('justification').notNull(),
+    ticketRef: text('ticket_ref'),
+    durationMinutes: integer('duration_minutes').notNull(),
+    requestedStartAt: tstz('requested_start_at'),
+    // The strictest policy of the categories when requested; a policy tightened later also binds.
+    approvalsNeeded: smallint('approvals_needed').notNull(),
+    approverPermissions: text('approver_permissions').array().notNull(),
+    status: text('status').notNull().default('pending'),
+    createdAt: tstz('created_at').notNull(),
+    requestExpiresAt: tstz('request_expires_at').notNull(),
+    decidedAt: tstz('decided_at'),
+    startsAt: tstz('starts_at'),
+    endsAt: tstz('ends_at'),
+    revokedAt: tstz('revoked_at'),
+    revokedBy: uuid('revoked_by').references(() => staff.id),
+    revokeBasis: text('revoke_basis'),
+    closedAt: tstz('closed_at'),
+    breakGlass: boolean('break_glass').notNull().default(false),
+    reviewedAt: tstz('reviewed_at'),
+    reviewedBy: uuid('reviewed_by').references(() => staff.id),
+    reviewComment: text('review_comment'),
+  },
+  (t) => [
+    check('grants_status_check', inList('status', GRANT_STATUSES)),
+    check('grants_reason_code_check', inList('reason_code', REASON_CODES)),
+    check(
+      'grants_categories_check',
+      sql.raw(
+        `cardinality(categories) between 1 and ${DATA_CATEGORIES.length} and categories <@ array[${quoted(DATA_CATEGORIES)}]::text[]`,
+      ),
+    ),
+    check(
+      'grants_duration_check',
+      sql.raw(`duration_minutes between 1 and ${GRANT_LIMITS.maxDurationCapMinutes}`),
+    ),
+    check(
+      'grants_approvals_check',
+      sql.raw(`approvals_needed between 0 and ${GRANT_LIMITS.maxApprovals}`),
+    ),
+    check(
+      'grants_live_window_check',
+      sql`(starts_at is null and ends_at is null) or (starts_at is not null and ends_at > starts_at)`,
+    ),
+    check(
+      'grants_approved_check',
+      sql`status not in ('approved', 'revoked') or (starts_at is not null and decided_at is not null)`,
+    ),
+    check(
+      'grants_revoked_check',
+      sql.raw(
+        `(status = 'revoked') = (revoked_at is not null) and (revoke_basis is null or revoke_basis in (${quoted(REVOKE_BASES)}))`,
+      ),
+    ),
+    check(
+      'grants_break_glass_check',
+      sql.raw(
+        `not break_glass or (approvals_needed = 0 and ends_at <= starts_at + interval '${GRANT_LIMITS.breakGlassMaxMinutes} minutes')`,
+      ),
+    ),
+    // Four eyes, in the database too: nobody reviews their own break-glass use.
+    check('grants_review_check', sql`reviewed_by is null or reviewed_by <> requester_id`),
+    check(
+      'grants_text_length_check',
+      sql.raw(
+        `char_length(justification) <= ${GRANT_LIMITS.justificationMaxLength} and char_length(coalesce(ticket_ref, '')) <= ${GRANT_LIMITS.ticketMaxLength} and char_length(coalesce(review_comment, '')) <= ${GRANT_LIMITS.commentMaxLength}`,
+      ),
+    ),
+    // The live-grant check, made at every request: a handful of approved rows per staff and user.
+    index('grants_live_idx')
+      .on(t.requesterId, t.userId)
+      .where(sql`${t.status} = 'approved'`),
+    index('grants_requester_idx').on(t.requesterId, t.createdAt, t.id),
+    index('grants_user_idx').on(t.userId, t.createdAt, t.id),
+    index('grants_created_idx').on(t.createdAt, t.id),
+    index('grants_pending_idx')
+      .on(t.requestExpiresAt)
+      .where(sql`${t.status} = 'pending'`),
+    index('grants_approved_end_idx')
+      .on(t.endsAt, t.id)
+      .where(sql`${t.status} = 'approved'`),
+    // At most one break-glass use awaiting review per person, whatever races the code loses.
+    uniqueIndex('grants_unreviewed_break_glass_key')
+      .on(t.requesterId)
+      .where(sql`${t.breakGlass} and ${t.reviewedAt} is null`),
+  ],
+);
+
+export const grantDecisions = consoleSchema.table(
+  'grant_decisions',
+  {
+    grantId: uuid('grant_id')
+      .notNull()
+      .references(() => grants.id),
+    approverId: uuid('approver_id')
+      .notNull()
+      .references(() => staff.id),
+    decision: text('decision').notNull(),
+    comment: text('comment').notNull(),
+    decidedAt: tstz('decided_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.grantId, t.approverId] }),
+    check('grant_decisions_decision_check', inList('decision', DECISIONS)),
+    check(
+      'grant_decisions_comment_check',
+      sql.raw(`char_length(comment) between 1 and ${GRANT_LIMITS.commentMaxLength}`),
+    ),
+    index('grant_decisions_approver_idx').on(t.approverId, t.decidedAt),
+  ],
+);
+
+// In-console notifications, kept as an outbox: `delivered_at` is for a mailer added later.
+export const notifications = consoleSchema.table(
+  'notifications',
+  {
+    id: uuid('id').primaryKey(),
+    recipientId: uuid('recipient_id')
+      .notNull()
+      .references(() => staff.id),
+    kind: text('kind').notNull(),
+    grantId: uuid('grant_id').references(() => grants.id),
+    // Whom an alert is about (the staff member over their lookup limit), when not a grant.
+    subjectStaffId: uuid('subject_staff_id').references(() => staff.id),
+    createdAt: tstz('created_at').notNull(),
+    readAt: tstz('read_at'),
+    deliveredAt: tstz('delivered_at'),
+  },
+  (t) => [
+    check('notifications_kind_check', inList('kind', NOTIFICATION_KINDS)),
+    index('notifications_recipient_idx').on(t.recipientId, t.createdAt, t.id),
+    index('notifications_unread_idx')
+      .on(t.recipientId)
+      .where(sql`${t.readAt} is null`),
+    index('notifications_undelivered_idx')
+      .on(t.createdAt)
+      .where(sql`${t.deliveredAt} is null`),
+  ],
 );
