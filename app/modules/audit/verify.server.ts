@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type postgres from 'postgres';
-import { entryColumns } from './sequencer.server.ts';
-import { leafHash, MerkleFrontier } from './merkle.ts';
+import { MerkleFrontier } from './merkle.ts';
 import { openCheckpoint, type TrustedKey } from './note.ts';
+import { columnSignature, EntryChecker } from './verify-worker.server.ts';
 
 // Verification recomputes everything from the entries' bytes: each leaf hash, the link to the
 // previous leaf, the indexed columns, and the tree's root at every checkpoint, stored or
@@ -160,81 +160,89 @@ export async function verifyAuditLog(options: {
       where l.seq > ${after}
       order by l.seq
       limit ${CHUNK}` as unknown as Promise<VerifyRow[]>;
+  const checker = new EntryChecker();
   let pending = fetchChunk(-1);
-  for (;;) {
-    const rows = await pending;
-    if (rows.length === 0) break;
-    pending = fetchChunk(Number(rows[rows.length - 1]!.seq));
-    for (const row of rows) {
-      const seq = Number(row.seq);
-      if (seq !== expected) {
-        add({
-          seq: expected,
-          kind: 'missing',
-          message: `entries ${expected}–${seq - 1} are missing`,
-        });
-        broken = true;
-        expected = seq;
-      }
-      if (!row.body) {
-        add({ seq, kind: 'missing', message: `entry ${seq} has a leaf hash but no content` });
-        broken = true;
+  try {
+    for (;;) {
+      const rows = await pending;
+      if (rows.length === 0) break;
+      pending = fetchChunk(Number(rows[rows.length - 1]!.seq));
+      const checked = await checker.check(
+        rows.map((r) => r.body),
+        rows.map((r) =>
+          columnSignature({
+            occurredMs: r.occurred_ms === null ? null : Number(r.occurred_ms),
+            action: r.action,
+            outcome: r.outcome,
+            actorStaffId: r.actor_staff_id,
+            subjectStaffId: r.subject_staff_id,
+            userId: r.user_id,
+            grantId: r.grant_id,
+            privacyRequestId: r.privacy_request_id,
+            sessionId: r.session_id,
+          }),
+        ),
+      );
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        const seq = Number(row.seq);
+        if (seq !== expected) {
+          add({
+            seq: expected,
+            kind: 'missing',
+            message: `entries ${expected}–${seq - 1} are missing`,
+          });
+          broken = true;
+          expected = seq;
+        }
+        if (!row.body) {
+          add({ seq, kind: 'missing', message: `entry ${seq} has a leaf hash but no content` });
+          broken = true;
+          expected++;
+          continue;
+        }
+        const hash = checked.hashes.subarray(32 * i, 32 * i + 32);
+        if (!hash.equals(row.leaf_hash)) {
+          add({
+            seq,
+            kind: 'content',
+            message: `entry ${seq}: its content does not hash to its stored leaf hash`,
+          });
+        }
+        const flags = checked.flags[i]!;
+        if (!(flags & 1))
+          add({ seq, kind: 'content', message: `entry ${seq} is not a JSON object` });
+        const claimed = checked.seqs[i]!;
+        if (claimed !== seq) {
+          add({
+            seq,
+            kind: 'order',
+            message: `entry stored at ${seq} says it is entry ${Number.isNaN(claimed) ? 'nothing' : claimed}`,
+          });
+        } else if (checked.prevs[i] !== (prev ? prev.toString('base64') : null) && seq > 0) {
+          // The previous entry's bytes no longer hash to the leaf this entry was linked to.
+          add({
+            seq: seq - 1,
+            kind: 'hash',
+            message: `entry ${seq - 1} differs from the leaf entry ${seq} was chained to`,
+          });
+        }
+        if (flags & 1 && !(flags & 2)) {
+          add({
+            seq,
+            kind: 'columns',
+            message: `entry ${seq}: its searchable columns differ from its content`,
+          });
+        }
+        frontier.append(hash);
+        prev = hash;
         expected++;
-        continue;
+        checkRoots();
       }
-      const hash = leafHash(row.body);
-      if (!hash.equals(row.leaf_hash)) {
-        add({
-          seq,
-          kind: 'content',
-          message: `entry ${seq}: its content does not hash to its stored leaf hash`,
-        });
-      }
-      let parsed: { seq?: unknown; prev?: unknown } = {};
-      try {
-        parsed = JSON.parse(row.body.toString('utf8')) as typeof parsed;
-      } catch {
-        add({ seq, kind: 'content', message: `entry ${seq} is not JSON` });
-      }
-      if (parsed.seq !== seq) {
-        add({
-          seq,
-          kind: 'order',
-          message: `entry stored at ${seq} says it is entry ${String(parsed.seq)}`,
-        });
-      } else if (parsed.prev !== (prev ? prev.toString('base64') : null) && seq > 0) {
-        // The previous entry's bytes no longer hash to the leaf this entry was linked to.
-        add({
-          seq: seq - 1,
-          kind: 'hash',
-          message: `entry ${seq - 1} differs from the leaf entry ${seq} was chained to`,
-        });
-      }
-      // A body that is not JSON was reported above; its columns then differ as well.
-      const cols = entryColumns(seq, row.body, parsed);
-      const same =
-        Date.parse(cols.occurred_at) === Number(row.occurred_ms) &&
-        cols.action === row.action &&
-        cols.outcome === row.outcome &&
-        cols.actor_staff_id === row.actor_staff_id &&
-        cols.subject_staff_id === row.subject_staff_id &&
-        cols.user_id === row.user_id &&
-        cols.grant_id === row.grant_id &&
-        cols.privacy_request_id === row.privacy_request_id &&
-        cols.session_id === row.session_id;
-      if (!same) {
-        add({
-          seq,
-          kind: 'columns',
-          message: `entry ${seq}: its searchable columns differ from its content`,
-        });
-      }
-      frontier.append(hash);
-      prev = hash;
-      expected++;
-      checkRoots();
+      await options.onProgress?.(expected, total);
     }
-    await options.onProgress?.(expected, total);
+  } finally {
+    await checker.close();
   }
 
   // 3. A checkpoint (stored or published) of a larger tree than the entries: the log was cut.
