@@ -26,6 +26,7 @@ import {
   NOTIFICATION_KINDS,
   REVOKE_BASES,
 } from '#app/modules/access/vocabulary.ts';
+import { DATASETS, RELEASE_KINDS } from '#app/modules/analytics/config.server.ts';
 import {
   CARD_BRANDS,
   COUNTRIES,
@@ -610,5 +611,135 @@ export const notifications = consoleSchema.table(
     index('notifications_undelivered_idx')
       .on(t.createdAt)
       .where(sql`${t.deliveredAt} is null`),
+  ],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Analytics (app/modules/analytics; docs/decisions/012-analytics-releases.md). Contributions are
+// per user and UTC day, bounded, and never leave the build job; releases hold figures with their
+// noise already added, drawn once; the pages read releases only. The privacy budget is spent per
+// dataset and month of the data, with a ledger of every spend and refusal. Releases, cells and the
+// ledger are append-only for the app's role (drizzle/0011), and a trigger refuses a cell whose
+// noisy distinct-user count is below its release's k.
+// ---------------------------------------------------------------------------------------------
+export const analyticsContributions = consoleSchema.table(
+  'analytics_contributions',
+  {
+    day: date('day', { mode: 'string' }).notNull(),
+    userId: uuid('user_id').notNull(),
+    plan: planEnum('plan').notNull(),
+    // The user's most frequent country in the day's events (a code, not necessarily on the list).
+    country: text('country').notNull(),
+    messages: integer('messages').notNull(),
+    conversations: integer('conversations').notNull(),
+    tokens: integer('tokens').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.day, t.userId] }),
+    // Objections and erasures remove a user's rows from every day.
+    index('analytics_contributions_user_idx').on(t.userId),
+    check(
+      'analytics_contributions_bounds_check',
+      sql`messages >= 0 and conversations >= 0 and tokens >= 0`,
+    ),
+  ],
+);
+
+export const analyticsContributionModels = consoleSchema.table(
+  'analytics_contribution_models',
+  {
+    day: date('day', { mode: 'string' }).notNull(),
+    userId: uuid('user_id').notNull(),
+    model: modelEnum('model').notNull(),
+    conversations: integer('conversations').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.day, t.userId, t.model] }),
+    index('analytics_contribution_models_user_idx').on(t.userId),
+    check('analytics_contribution_models_positive_check', sql`conversations > 0`),
+  ],
+);
+
+export const analyticsReleases = consoleSchema.table(
+  'analytics_releases',
+  {
+    id: uuid('id').primaryKey(),
+    kind: text('kind').notNull(),
+    dataset: text('dataset').notNull(),
+    periodStart: date('period_start', { mode: 'string' }).notNull(),
+    periodEnd: date('period_end', { mode: 'string' }).notNull(),
+    epsilonMicros: bigint('epsilon_micros', { mode: 'number' }).notNull(),
+    minCohort: integer('min_cohort').notNull(),
+    // Public parameters: ε per figure, sensitivities, bounds, δ, thresholds.
+    params: jsonb('params').notNull(),
+    releasedAt: tstz('released_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('analytics_releases_period_key').on(t.kind, t.periodStart),
+    check('analytics_releases_kind_check', inList('kind', RELEASE_KINDS)),
+    check('analytics_releases_dataset_check', inList('dataset', DATASETS)),
+    check('analytics_releases_period_check', sql`period_end > period_start`),
+    check('analytics_releases_epsilon_check', sql`epsilon_micros > 0 and min_cohort >= 1`),
+  ],
+);
+
+export const analyticsCells = consoleSchema.table(
+  'analytics_cells',
+  {
+    releaseId: uuid('release_id')
+      .notNull()
+      .references(() => analyticsReleases.id),
+    metric: text('metric').notNull(),
+    category: text('category').notNull().default(''),
+    // The released (noisy) figure and the half-width of its 95% interval.
+    value: bigint('value', { mode: 'number' }).notNull(),
+    halfWidth: integer('half_width').notNull(),
+    lowPrecision: boolean('low_precision').notNull(),
+    // The noisy distinct-user count that let the cell through (law 6: at least the release's k).
+    cohort: bigint('cohort', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.releaseId, t.metric, t.category] }),
+    check('analytics_cells_half_width_check', sql`half_width >= 0`),
+  ],
+);
+
+export const analyticsBudgets = consoleSchema.table(
+  'analytics_budgets',
+  {
+    dataset: text('dataset').notNull(),
+    month: text('month').notNull(),
+    budgetMicros: bigint('budget_micros', { mode: 'number' }).notNull(),
+    spentMicros: bigint('spent_micros', { mode: 'number' }).notNull().default(0),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.dataset, t.month] }),
+    check('analytics_budgets_dataset_check', inList('dataset', DATASETS)),
+    check('analytics_budgets_month_check', sql`month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$'`),
+    check('analytics_budgets_amounts_check', sql`budget_micros >= 0 and spent_micros >= 0`),
+  ],
+);
+
+export const analyticsLedger = consoleSchema.table(
+  'analytics_ledger',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    dataset: text('dataset').notNull(),
+    month: text('month').notNull(),
+    kind: text('kind').notNull(),
+    periodStart: date('period_start', { mode: 'string' }).notNull(),
+    releaseId: uuid('release_id').references(() => analyticsReleases.id),
+    epsilonMicros: bigint('epsilon_micros', { mode: 'number' }).notNull(),
+    outcome: text('outcome').notNull(),
+    spentBeforeMicros: bigint('spent_before_micros', { mode: 'number' }).notNull(),
+    budgetMicros: bigint('budget_micros', { mode: 'number' }).notNull(),
+    at: tstz('at').notNull(),
+  },
+  (t) => [
+    index('analytics_ledger_month_idx').on(t.dataset, t.month, t.id),
+    index('analytics_ledger_period_idx').on(t.kind, t.periodStart, t.id),
+    check('analytics_ledger_outcome_check', sql`outcome in ('spent', 'refused')`),
+    check('analytics_ledger_release_check', sql`(outcome = 'spent') = (release_id is not null)`),
   ],
 );
