@@ -1,5 +1,15 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_TICKET_PATTERN } from '#app/modules/access/vocabulary.ts';
+
+function compiles(pattern: string) {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const port = z.coerce.number().int().min(1).max(65535);
 const base64Key = z
@@ -34,6 +44,10 @@ export const EnvSchema = z.object({
     .max(7 * 24)
     .default(12),
   CUSTODIAN_PG_PORT: port.optional(),
+  CUSTODIAN_TICKET_PATTERN: z
+    .string()
+    .refine(compiles, 'must be a JavaScript regular expression')
+    .default(DEFAULT_TICKET_PATTERN),
   CUSTODIAN_AUDIT_SIGNING_KEY: z
     .string()
     .includes('PRIVATE KEY', { message: 'must be an Ed25519 private key in PKCS#8 PEM' })

@@ -78,8 +78,6 @@ export interface GrantPolicy {
 /** What drizzle/0008 seeds; DESIGN.md's role table. */
 export const DEFAULT_GRANT_POLICIES: Record<DataCategory, Omit<GrantPolicy, 'category'>> = {
   profile: { maxDurationMinutes: 60, approvalsNeeded: 1, approverPermission: 'grants:approve' },
-  usage: { maxDurationMinutes: 60, approvalsNeeded: 1, approverPermission: 'grants:approve' },
-  preferences: { maxDurationMinutes: 60, approvalsNeeded: 1, approverPermission: 'grants:approve' },
   conversations: {
     maxDurationMinutes: 60,
     approvalsNeeded: 1,
@@ -90,6 +88,8 @@ export const DEFAULT_GRANT_POLICIES: Record<DataCategory, Omit<GrantPolicy, 'cat
     approvalsNeeded: 1,
     approverPermission: 'grants:approve_sensitive',
   },
+  usage: { maxDurationMinutes: 60, approvalsNeeded: 1, approverPermission: 'grants:approve' },
+  preferences: { maxDurationMinutes: 60, approvalsNeeded: 1, approverPermission: 'grants:approve' },
 };
 
 /** The strictest of several category policies: every permission, the most approvals, the shortest cap. */

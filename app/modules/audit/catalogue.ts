@@ -103,47 +103,94 @@ export const AUDIT_ACTIONS = {
     refersTo: 'user',
     details: z.object({ category, field: code }).strict(),
   },
+  // Refused grant operations are logged under the same action with outcome `denied` and a
+  // `reason` code (and the missing `permission`, when that is the reason).
   'grant.request': {
     description: 'Access grant requested',
     category: 'grant',
     refersTo: 'grant',
-    details: z.object({ categories: z.array(category), reasonCode: code }).strict(),
+    details: z
+      .object({
+        categories: z.array(category),
+        reasonCode: code,
+        durationMinutes: z.number().int().positive().optional(),
+        reason: code.optional(),
+        permission: code.optional(),
+      })
+      .strict(),
   },
   'grant.approve': {
     description: 'Access grant approved',
     category: 'grant',
     refersTo: 'grant',
-    details: none,
+    details: z
+      .object({
+        approvals: z.number().int().nonnegative().optional(),
+        needed: z.number().int().nonnegative().optional(),
+        reason: code.optional(),
+        permission: code.optional(),
+      })
+      .strict(),
   },
   'grant.deny': {
     description: 'Access grant denied',
     category: 'grant',
     refersTo: 'grant',
-    details: none,
+    details: z.object({ reason: code.optional(), permission: code.optional() }).strict(),
+  },
+  'grant.cancel': {
+    description: 'Access grant request withdrawn',
+    category: 'grant',
+    refersTo: 'grant',
+    details: z.object({ reason: code.optional() }).strict(),
   },
   'grant.revoke': {
     description: 'Access grant revoked',
     category: 'grant',
     refersTo: 'grant',
-    details: none,
+    details: z
+      .object({ basis: code.optional(), reason: code.optional(), permission: code.optional() })
+      .strict(),
   },
   'grant.expire': {
     description: 'Access grant expired',
     category: 'grant',
     refersTo: 'grant',
-    details: none,
+    details: z.object({ from: z.enum(['pending', 'approved']).optional() }).strict(),
   },
   'grant.break_glass': {
     description: 'Emergency (break-glass) grant activated',
     category: 'grant',
     refersTo: 'grant',
-    details: z.object({ categories: z.array(category) }).strict(),
+    details: z
+      .object({
+        categories: z.array(category),
+        durationMinutes: z.number().int().positive().optional(),
+        reason: code.optional(),
+        permission: code.optional(),
+      })
+      .strict(),
   },
   'grant.review': {
     description: 'Break-glass use reviewed',
     category: 'grant',
     refersTo: 'grant',
-    details: none,
+    details: z.object({ reason: code.optional(), permission: code.optional() }).strict(),
+  },
+  'grant.policy_change': {
+    description: 'Grant policy of a data category changed',
+    category: 'grant',
+    refersTo: 'none',
+    details: z
+      .object({
+        category,
+        maxDurationMinutes: z.number().int().positive().optional(),
+        approvalsNeeded: z.number().int().positive().optional(),
+        approverPermission: code.optional(),
+        reason: code.optional(),
+        permission: code.optional(),
+      })
+      .strict(),
   },
   'privacy.transition': {
     description: 'Privacy request changed state',

@@ -3,6 +3,7 @@ import { and, asc, desc, eq, gt, ilike, inArray, lt, or, sql, type SQL } from 'd
 import { getDb, type Tx } from '#app/db/client.server.ts';
 import { sessions, staff, staffRoles } from '#app/db/schema.ts';
 import { now } from '#app/modules/clock.server.ts';
+import { revokeGrantsOfStaff } from '#app/modules/access/grants.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { hashPassword, passwordProblem } from './password.server.ts';
 import { isRole, type Role } from './permissions.ts';
@@ -127,6 +128,14 @@ export async function setStaffStatus(
       },
       tx,
     );
+    // The account's grants end with it (each revocation audited after the disabling).
+    if (status === 'disabled') {
+      await revokeGrantsOfStaff(tx, {
+        staffId,
+        actor: auditActor(actor),
+        client: auditClient(actor),
+      });
+    }
   });
 }
 

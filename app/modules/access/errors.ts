@@ -1,0 +1,85 @@
+import type { DataCategory } from '#app/modules/vocabulary.ts';
+
+// What the grants domain throws. Routes map `status` to the response and show `fieldErrors`
+// under their fields; a GrantRefusedError has already been audited as a denied attempt.
+
+export type FieldErrors = Record<string, string>;
+
+export class GrantError extends Error {
+  constructor(
+    message: string,
+    readonly status: 400 | 403 | 404 | 409,
+    /** A code: `invalid_input`, `not_found`, or why the attempt was refused. */
+    readonly reason: string,
+    readonly fieldErrors: FieldErrors = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+
+  /** The first field in error, when the input was at fault. */
+  get field(): string | undefined {
+    return Object.keys(this.fieldErrors)[0];
+  }
+}
+
+/** Bad input: a 400 naming each field. Nothing was written and nothing audited. */
+export class GrantInputError extends GrantError {
+  constructor(fieldErrors: FieldErrors) {
+    const first = Object.entries(fieldErrors)[0];
+    super(first ? `${first[0]}: ${first[1]}` : 'Invalid input', 400, 'invalid_input', fieldErrors);
+  }
+}
+
+export class GrantNotFoundError extends GrantError {
+  constructor(what = 'grant') {
+    super(`No such ${what}`, 404, 'not_found');
+  }
+}
+
+/** A rule said no (four eyes, a missing permission, a grant no longer pending). Audited as denied. */
+export class GrantRefusedError extends GrantError {
+  constructor(
+    message: string,
+    status: 403 | 409,
+    reason: string,
+    /** The permission that was missing, when that is why. */
+    readonly permission?: string,
+  ) {
+    super(message, status, reason);
+  }
+}
+
+/** Why there is no live grant: what the 403 page says, and the `reason` its audit entry carries. */
+export const MISSING_GRANT = {
+  none: 'You have no grant to this data.',
+  pending: 'Your request for this data is waiting for approval.',
+  scheduled: 'Your grant to this data has not started yet.',
+  expired: 'Your grant to this data has expired.',
+  revoked: 'Your grant to this data was revoked.',
+  denied: 'Your request for this data was denied.',
+} as const;
+export type MissingGrant = keyof typeof MISSING_GRANT;
+
+/** Thrown by requireLiveGrant(): no live grant covers this staff member, user and category. */
+export class GrantRequiredError extends Error {
+  readonly status = 403;
+  constructor(
+    readonly staffId: string,
+    readonly userId: string,
+    readonly category: DataCategory,
+    readonly missing: MissingGrant,
+    /** The latest grant or request that would have covered it, if any. */
+    readonly grantId: string | null = null,
+    /** When a scheduled grant starts, or when an expired one ended. */
+    readonly at: Date | null = null,
+  ) {
+    super(MISSING_GRANT[missing]);
+    this.name = 'GrantRequiredError';
+  }
+
+  /** The code for the refusal's audit entry. */
+  get reason(): string {
+    return this.missing === 'none' ? 'no_grant' : `grant_${this.missing}`;
+  }
+}

@@ -1,0 +1,761 @@
+import { randomUUID } from 'node:crypto';
+import { and, count, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { env } from '#app/config.server.ts';
+import type { Tx } from '#app/db/client.server.ts';
+import { grantDecisions, grants } from '#app/db/schema.ts';
+import {
+  recordAudit,
+  type AuditActor,
+  type AuditClient,
+} from '#app/modules/audit/writer.server.ts';
+import { now } from '#app/modules/clock.server.ts';
+import type { DataCategory } from '#app/modules/vocabulary.ts';
+import { GrantInputError, GrantNotFoundError, GrantRefusedError } from './errors.ts';
+import { breakGlassSchema, commentSchema, grantRequestSchema } from './input.ts';
+import { notify } from './notifications.server.ts';
+import { getPolicies } from './policies.server.ts';
+import {
+  auditActor,
+  auditClient,
+  inTransaction,
+  lacks,
+  parseInput,
+  refuse,
+  type GrantActor,
+} from './run.server.ts';
+import { loadStaff } from './sql.server.ts';
+import {
+  DECISIONS,
+  GRANT_LIMITS,
+  strictestPolicy,
+  type Decision,
+  type GrantPolicy,
+  type GrantStatus,
+  type RevokeBasis,
+} from './vocabulary.ts';
+
+// The life of a just-in-time grant: request → decisions → approved (live from starts_at until
+// ends_at) → revoked or expired; or break-glass, live at once and reviewed afterwards. Each
+// function is one transaction with its audit entry (see ./run.server.ts for refusals).
+
+let compiledTicketPattern: { source: string; pattern: RegExp } | undefined;
+
+/** CUSTODIAN_TICKET_PATTERN, compiled once per value. */
+export function ticketPattern(): RegExp {
+  const source = env().CUSTODIAN_TICKET_PATTERN;
+  if (compiledTicketPattern?.source !== source) {
+    compiledTicketPattern = { source, pattern: new RegExp(source) };
+  }
+  return compiledTicketPattern.pattern;
+}
+
+const minutes = (n: number) => n * 60_000;
+
+function clientOf(actor: GrantActor) {
+  return { client: auditClient(actor), sessionId: actor.sessionId ?? null };
+}
+
+async function userExists(tx: Tx, userId: string) {
+  const rows = await tx.execute(sql`select 1 from product.users where id = ${userId}`);
+  return rows.length > 0;
+}
+
+/** The longest a grant of these categories may last, and which category sets that bound. */
+function durationBound(policies: GrantPolicy[], ceiling: number) {
+  let bound = { minutes: ceiling, category: undefined as DataCategory | undefined };
+  for (const p of policies) {
+    if (p.maxDurationMinutes < bound.minutes) {
+      bound = { minutes: p.maxDurationMinutes, category: p.category };
+    }
+  }
+  return bound;
+}
+
+function durationProblem(requested: number, bound: ReturnType<typeof durationBound>) {
+  if (requested <= bound.minutes) return undefined;
+  return bound.category
+    ? `Duration must be at most ${bound.minutes} minutes: the policy for ${bound.category} allows no longer`
+    : `Duration must be at most ${bound.minutes} minutes`;
+}
+
+async function lockGrant(tx: Tx, grantId: string) {
+  const [row] = await tx.select().from(grants).where(eq(grants.id, grantId)).for('update');
+  if (!row) throw new GrantNotFoundError();
+  return row;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Form values may come as they are: the function validates every field itself. */
+export interface RequestGrantInput {
+  requester: GrantActor;
+  userId: string;
+  categories: readonly string[];
+  reasonCode: string;
+  justification: string;
+  ticketRef: string;
+  durationMinutes: number | string;
+  startsAt?: Date | string | null;
+}
+
+export interface RequestedGrant {
+  grantId: string;
+  status: 'pending';
+  categories: DataCategory[];
+  durationMinutes: number;
+  requestedStartAt: Date | null;
+  requestExpiresAt: Date;
+  approvalsNeeded: number;
+  approverPermissions: string[];
+}
+
+/** A staff member (grants:request) asks for access to one user's data categories. */
+export async function requestGrant(input: RequestGrantInput): Promise<RequestedGrant> {
+  const { requester, ...fields } = input;
+  const request = parseInput(grantRequestSchema(ticketPattern()), {
+    ...fields,
+    startsAt: fields.startsAt || undefined,
+  });
+  const at = now();
+  let requestedStartAt: Date | null = null;
+  if (request.startsAt) {
+    if (request.startsAt.getTime() < at.getTime() - GRANT_LIMITS.startSkewMs) {
+      throw new GrantInputError({ startsAt: 'Start must not be in the past' });
+    }
+    if (request.startsAt.getTime() > at.getTime() + GRANT_LIMITS.maxStartAheadMs) {
+      throw new GrantInputError({ startsAt: 'Start must be within the next 7 days' });
+    }
+    if (request.startsAt.getTime() > at.getTime()) requestedStartAt = request.startsAt;
+  }
+  return inTransaction(async (tx) => {
+    const actor = await loadStaff(requester.staffId, tx);
+    const event = {
+      action: 'grant.request' as const,
+      actor: auditActor(actor),
+      userId: request.userId,
+      ...clientOf(requester),
+      details: { categories: request.categories, reasonCode: request.reasonCode },
+    };
+    const refusal = lacks(actor, 'grants:request');
+    if (refusal) return refuse(tx, event, refusal);
+    if (!(await userExists(tx, request.userId))) {
+      throw new GrantInputError({ userId: 'No user has this id' });
+    }
+    const policies = await getPolicies(request.categories, tx);
+    const strict = strictestPolicy(policies);
+    const tooLong = durationProblem(
+      request.durationMinutes,
+      durationBound(policies, GRANT_LIMITS.maxDurationCapMinutes),
+    );
+    if (tooLong) throw new GrantInputError({ durationMinutes: tooLong });
+
+    const grantId = randomUUID();
+    const requestExpiresAt = new Date(at.getTime() + GRANT_LIMITS.requestTtlMs);
+    await tx.insert(grants).values({
+      id: grantId,
+      requesterId: actor.id,
+      userId: request.userId,
+      categories: request.categories,
+      reasonCode: request.reasonCode,
+      justification: request.justification,
+      ticketRef: request.ticketRef,
+      durationMinutes: request.durationMinutes,
+      requestedStartAt,
+      approvalsNeeded: strict.approvalsNeeded,
+      approverPermissions: strict.approverPermissions,
+      status: 'pending',
+      createdAt: at,
+      requestExpiresAt,
+    });
+    await notify(
+      {
+        kind: 'grant.requested',
+        to: { holdersOf: strict.approverPermissions, except: [actor.id] },
+        grantId,
+      },
+      tx,
+    );
+    await recordAudit(
+      {
+        ...event,
+        outcome: 'allowed',
+        grantId,
+        details: { ...event.details, durationMinutes: request.durationMinutes },
+      },
+      tx,
+    );
+    return {
+      grantId,
+      status: 'pending' as const,
+      categories: request.categories,
+      durationMinutes: request.durationMinutes,
+      requestedStartAt,
+      requestExpiresAt,
+      approvalsNeeded: strict.approvalsNeeded,
+      approverPermissions: strict.approverPermissions,
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const DecideSchema = z.object({
+  grantId: z.uuid('Not a grant id'),
+  decision: z.enum(DECISIONS, 'Choose approve or deny'),
+  comment: commentSchema,
+});
+
+export interface DecidedGrant {
+  grantId: string;
+  status: GrantStatus;
+  approvals: number;
+  approvalsNeeded: number;
+  startsAt: Date | null;
+  endsAt: Date | null;
+}
+
+/**
+ * An approver approves or denies a pending request, with a comment. Nobody decides their own
+ * request; the approver holds the approver permission of every requested category; each approval
+ * comes from a different person; one denial ends the request.
+ */
+export async function decideGrant(input: {
+  grantId: string;
+  approver: GrantActor;
+  decision: Decision;
+  comment: string;
+}): Promise<DecidedGrant> {
+  const { grantId, decision, comment } = parseInput(DecideSchema, input);
+  return inTransaction(async (tx) => {
+    const grant = await lockGrant(tx, grantId);
+    const actor = await loadStaff(input.approver.staffId, tx);
+    const at = now();
+    const event = {
+      action: decision === 'approve' ? ('grant.approve' as const) : ('grant.deny' as const),
+      actor: auditActor(actor),
+      userId: grant.userId,
+      grantId,
+      ...clientOf(input.approver),
+      details: {},
+    };
+    const inactive = lacks(actor);
+    if (inactive) return refuse(tx, event, inactive);
+    if (grant.requesterId === actor.id) {
+      return refuse(
+        tx,
+        event,
+        new GrantRefusedError('Nobody decides their own request.', 403, 'self_decision'),
+      );
+    }
+    if (grant.status !== 'pending') {
+      return refuse(
+        tx,
+        event,
+        new GrantRefusedError(`This request is already ${grant.status}.`, 409, 'not_pending'),
+      );
+    }
+    if (grant.requestExpiresAt.getTime() <= at.getTime()) {
+      return refuse(
+        tx,
+        event,
+        new GrantRefusedError(
+          'This request expired: nobody decided it within 24 hours.',
+          409,
+          'request_expired',
+        ),
+      );
+    }
+    // The policy as requested, tightened by any change since: the stricter of the two binds.
+    const current = strictestPolicy(await getPolicies(grant.categories as DataCategory[], tx));
+    const required = [...new Set([...grant.approverPermissions, ...current.approverPermissions])];
+    const needed = Math.max(grant.approvalsNeeded, current.approvalsNeeded);
+    for (const permission of required.sort()) {
+      const missing = lacks(actor, permission);
+      if (missing) return refuse(tx, event, missing);
+    }
+    const [already] = await tx
+      .select({ decision: grantDecisions.decision })
+      .from(grantDecisions)
+      .where(and(eq(grantDecisions.grantId, grantId), eq(grantDecisions.approverId, actor.id)));
+    if (already) {
+      return refuse(
+        tx,
+        event,
+        new GrantRefusedError(
+          'You have already decided on this request; another person must give the next approval.',
+          409,
+          'already_decided',
+        ),
+      );
+    }
+
+    await tx.insert(grantDecisions).values({
+      grantId,
+      approverId: actor.id,
+      decision,
+      comment,
+      decidedAt: at,
+    });
+    const [tally] = await tx
+      .select({ n: count() })
+      .from(grantDecisions)
+      .where(and(eq(grantDecisions.grantId, grantId), eq(grantDecisions.decision, 'approve')));
+    const approvals = tally?.n ?? 0;
+
+    if (decision === 'deny') {
+      await tx
+        .update(grants)
+        .set({ status: 'denied', decidedAt: at, closedAt: at })
+        .where(eq(grants.id, grantId));
+      await notify({ kind: 'grant.denied', to: { staffIds: [grant.requesterId] }, grantId }, tx);
+      await recordAudit({ ...event, action: 'grant.deny', outcome: 'allowed' }, tx);
+      return {
+        grantId,
+        status: 'denied' as const,
+        approvals,
+        approvalsNeeded: needed,
+        startsAt: null,
+        endsAt: null,
+      };
+    }
+
+    let result: DecidedGrant = {
+      grantId,
+      status: 'pending',
+      approvals,
+      approvalsNeeded: needed,
+      startsAt: null,
+      endsAt: null,
+    };
+    if (approvals >= needed) {
+      const requested = grant.requestedStartAt?.getTime() ?? 0;
+      const startsAt = new Date(Math.max(at.getTime(), requested));
+      const endsAt = new Date(startsAt.getTime() + minutes(grant.durationMinutes));
+      await tx
+        .update(grants)
+        .set({ status: 'approved', decidedAt: at, startsAt, endsAt })
+        .where(eq(grants.id, grantId));
+      await notify({ kind: 'grant.approved', to: { staffIds: [grant.requesterId] }, grantId }, tx);
+      result = { ...result, status: 'approved', startsAt, endsAt };
+    }
+    await recordAudit(
+      {
+        ...event,
+        action: 'grant.approve',
+        outcome: 'allowed',
+        details: { approvals, needed },
+      },
+      tx,
+    );
+    return result;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const GrantIdSchema = z.object({ grantId: z.uuid('Not a grant id') });
+
+/** The requester withdraws a pending request. */
+export async function cancelGrant(input: {
+  grantId: string;
+  by: GrantActor;
+}): Promise<{ grantId: string; status: 'cancelled' }> {
+  const { grantId } = parseInput(GrantIdSchema, input);
+  return inTransaction(async (tx) => {
+    const grant = await lockGrant(tx, grantId);
+    const actor = await loadStaff(input.by.staffId, tx);
+    const event = {
+      action: 'grant.cancel' as const,
+      actor: auditActor(actor),
+      userId: grant.userId,
+      grantId,
+      ...clientOf(input.by),
+      details: {},
+    };
+    if (grant.requesterId !== actor.id) {
+      return refuse(
+        tx,
+        event,
+        new GrantRefusedError('Only the requester can withdraw a request.', 403, 'not_requester'),
+      );
+    }
+    if (grant.status !== 'pending') {
+      return refuse(
+        tx,
+        event,
+        new GrantRefusedError(`This request is already ${grant.status}.`, 409, 'not_pending'),
+      );
+    }
+    await tx
+      .update(grants)
+      .set({ status: 'cancelled', closedAt: now() })
+      .where(eq(grants.id, grantId));
+    await recordAudit({ ...event, outcome: 'allowed' }, tx);
+    return { grantId, status: 'cancelled' as const };
+  });
+}
+
+/**
+ * Ends an approved grant (live or scheduled) at once: the very next check refuses it. Allowed to
+ * its requester, to whoever approved it, and to holders of grants:revoke_any.
+ */
+export async function revokeGrant(input: {
+  grantId: string;
+  by: GrantActor;
+}): Promise<{ grantId: string; status: 'revoked'; revokedAt: Date; basis: RevokeBasis }> {
+  const { grantId } = parseInput(GrantIdSchema, input);
+  return inTransaction(async (tx) => {
+    const grant = await lockGrant(tx, grantId);
+    const actor = await loadStaff(input.by.staffId, tx);
+    const at = now();
+    const event = {
+      action: 'grant.revoke' as const,
+      actor: auditActor(actor),
+      userId: grant.userId,
+      grantId,
+      ...clientOf(input.by),
+      details: {},
+    };
+    const inactive = lacks(actor);
+    if (inactive) return refuse(tx, event, inactive);
+    if (grant.status !== 'approved' || (grant.endsAt && grant.endsAt.getTime() <= at.getTime())) {
+      return refuse(
+        tx,
+        event,
+        new GrantRefusedError(
+          'Only an active or scheduled grant can be revoked.',
+          409,
+          'not_active',
+        ),
+      );
+    }
+    let basis: RevokeBasis | undefined;
+    if (grant.requesterId === actor.id) basis = 'requester';
+    else if (actor.permissions.has('grants:revoke_any')) basis = 'revoke_any';
+    else {
+      const [approved] = await tx
+        .select({ at: grantDecisions.decidedAt })
+        .from(grantDecisions)
+        .where(
+          and(
+            eq(grantDecisions.grantId, grantId),
+            eq(grantDecisions.approverId, actor.id),
+            eq(grantDecisions.decision, 'approve'),
+          ),
+        );
+      if (approved) basis = 'approver';
+    }
+    if (!basis) return refuse(tx, event, lacks(actor, 'grants:revoke_any')!);
+
+    await tx
+      .update(grants)
+      .set({
+        status: 'revoked',
+        revokedAt: at,
+        revokedBy: actor.id,
+        revokeBasis: basis,
+        closedAt: at,
+      })
+      .where(eq(grants.id, grantId));
+    if (basis !== 'requester') {
+      await notify({ kind: 'grant.revoked', to: { staffIds: [grant.requesterId] }, grantId }, tx);
+    }
+    await recordAudit({ ...event, outcome: 'allowed', details: { basis } }, tx);
+    return { grantId, status: 'revoked' as const, revokedAt: at, basis };
+  });
+}
+
+/**
+ * Disabling a staff account ends what it holds: approved grants are revoked and pending requests
+ * withdrawn, each with its audit entry, in the transaction that disables the account.
+ */
+export async function revokeGrantsOfStaff(
+  tx: Tx,
+  input: {
+    staffId: string;
+    actor: AuditActor | null;
+    client?: AuditClient;
+  },
+): Promise<{ revoked: number; cancelled: number }> {
+  const at = now().toISOString();
+  const by = input.actor?.staffId ?? null;
+  const revoked = await tx.execute<{ id: string; user_id: string }>(sql`
+    update console.grants
+    set status = 'revoked', revoked_at = ${at}, revoked_by = ${by}::uuid,
+        revoke_basis = 'staff_disabled', closed_at = ${at}
+    where requester_id = ${input.staffId} and status = 'approved' and ends_at > ${at}
+    returning id, user_id`);
+  const cancelled = await tx.execute<{ id: string; user_id: string }>(sql`
+    update console.grants set status = 'cancelled', closed_at = ${at}
+    where requester_id = ${input.staffId} and status = 'pending'
+    returning id, user_id`);
+  const common = {
+    outcome: 'allowed' as const,
+    actor: input.actor,
+    subjectStaffId: input.staffId,
+    client: input.client,
+  };
+  for (const row of revoked) {
+    await recordAudit(
+      {
+        ...common,
+        action: 'grant.revoke',
+        grantId: row.id,
+        userId: row.user_id,
+        details: { basis: 'staff_disabled' },
+      },
+      tx,
+    );
+  }
+  for (const row of cancelled) {
+    await recordAudit(
+      {
+        ...common,
+        action: 'grant.cancel',
+        grantId: row.id,
+        userId: row.user_id,
+        details: { reason: 'staff_disabled' },
+      },
+      tx,
+    );
+  }
+  return { revoked: revoked.length, cancelled: cancelled.length };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface BreakGlassArgs {
+  staff: GrantActor;
+  userId: string;
+  categories: readonly string[];
+  justification: string;
+  ticketRef?: string | null;
+  /** Defaults to `other`. */
+  reasonCode?: string;
+  /** At most 60, and no longer than the categories' policies allow; defaults to that bound. */
+  durationMinutes?: number | string | null;
+}
+
+/**
+ * Emergency access (grants:break_glass): live at once for at most an hour, flagged, announced to
+ * holders of security:review, one of whom (not the breaker) must review it. Until then the same
+ * person cannot break glass again.
+ */
+export async function breakGlass(
+  input: BreakGlassArgs,
+): Promise<{ grantId: string; startsAt: Date; endsAt: Date; categories: DataCategory[] }> {
+  const { staff, ...fields } = input;
+  const durationGiven = fields.durationMinutes !== '' && fields.durationMinutes != null;
+  const request = parseInput(breakGlassSchema(ticketPattern()), {
+    ...fields,
+    ticketRef: fields.ticketRef || undefined,
+    reasonCode: fields.reasonCode || undefined,
+    durationMinutes: durationGiven ? fields.durationMinutes : undefined,
+  });
+  return inTransaction(async (tx) => {
+    // One break-glass attempt per person at a time, so the review gate cannot be raced.
+    await tx.execute(
+      sql`select pg_advisory_xact_lock(hashtextextended(${`break_glass:${staff.staffId}`}, 0))`,
+    );
+    const actor = await loadStaff(staff.staffId, tx);
+    const event = {
+      action: 'grant.break_glass' as const,
+      actor: auditActor(actor),
+      userId: request.userId,
+      ...clientOf(staff),
+      details: { categories: request.categories },
+    };
+    const refusal = lacks(actor, 'grants:break_glass');
+    if (refusal) return refuse(tx, event, refusal);
+    const [unreviewed] = await tx
+      .select({ id: grants.id })
+      .from(grants)
+      .where(
+        and(
+          eq(grants.requesterId, actor.id),
+          eq(grants.breakGlass, true),
+          sql`${grants.reviewedAt} is null`,
+        ),
+      );
+    if (unreviewed) {
+      return refuse(
+        tx,
+        { ...event, grantId: null },
+        new GrantRefusedError(
+          'Your last break-glass use has not been reviewed yet; a security reviewer must review it first.',
+          409,
+          'unreviewed_break_glass',
+        ),
+      );
+    }
+    if (!(await userExists(tx, request.userId))) {
+      throw new GrantInputError({ userId: 'No user has this id' });
+    }
+    const policies = await getPolicies(request.categories, tx);
+    const bound = durationBound(policies, GRANT_LIMITS.breakGlassMaxMinutes);
+    let duration = request.durationMinutes;
+    if (!durationGiven) {
+      duration = Math.min(duration, bound.minutes);
+    }
+    const tooLong = durationProblem(duration, bound);
+    if (tooLong) throw new GrantInputError({ durationMinutes: tooLong });
+
+    const grantId = randomUUID();
+    const at = now();
+    const endsAt = new Date(at.getTime() + minutes(duration));
+    await tx.insert(grants).values({
+      id: grantId,
+      requesterId: actor.id,
+      userId: request.userId,
+      categories: request.categories,
+      reasonCode: request.reasonCode,
+      justification: request.justification,
+      ticketRef: request.ticketRef ?? null,
+      durationMinutes: duration,
+      approvalsNeeded: 0,
+      approverPermissions: [],
+      status: 'approved',
+      createdAt: at,
+      requestExpiresAt: at,
+      decidedAt: at,
+      startsAt: at,
+      endsAt,
+      breakGlass: true,
+    });
+    await notify(
+      {
+        kind: 'grant.break_glass',
+        to: { holdersOf: ['security:review'], except: [actor.id] },
+        grantId,
+      },
+      tx,
+    );
+    await recordAudit(
+      {
+        ...event,
+        outcome: 'allowed',
+        grantId,
+        details: { categories: request.categories, durationMinutes: duration },
+      },
+      tx,
+    );
+    return { grantId, startsAt: at, endsAt, categories: request.categories };
+  });
+}
+
+const ReviewSchema = z.object({
+  grantId: z.uuid('Not a grant id'),
+  comment: commentSchema.optional(),
+});
+
+/** A holder of security:review, other than the breaker, reviews a break-glass use. */
+export async function reviewBreakGlass(input: {
+  grantId: string;
+  reviewer: GrantActor;
+  comment?: string;
+}): Promise<{ grantId: string; reviewedAt: Date }> {
+  const { grantId, comment } = parseInput(ReviewSchema, {
+    ...input,
+    comment: input.comment || undefined,
+  });
+  return inTransaction(async (tx) => {
+    const grant = await lockGrant(tx, grantId);
+    const actor = await loadStaff(input.reviewer.staffId, tx);
+    const event = {
+      action: 'grant.review' as const,
+      actor: auditActor(actor),
+      userId: grant.userId,
+      grantId,
+      ...clientOf(input.reviewer),
+      details: {},
+    };
+    const refusal = lacks(actor, 'security:review');
+    if (refusal) return refuse(tx, event, refusal);
+    if (!grant.breakGlass) {
+      return refuse(
+        tx,
+        event,
+        new GrantRefusedError('This is not a break-glass grant.', 409, 'not_break_glass'),
+      );
+    }
+    if (grant.requesterId === actor.id) {
+      return refuse(
+        tx,
+        event,
+        new GrantRefusedError('Nobody reviews their own break-glass use.', 403, 'self_review'),
+      );
+    }
+    if (grant.reviewedAt) {
+      return refuse(
+        tx,
+        event,
+        new GrantRefusedError('This break-glass use has been reviewed.', 409, 'already_reviewed'),
+      );
+    }
+    const at = now();
+    await tx
+      .update(grants)
+      .set({ reviewedAt: at, reviewedBy: actor.id, reviewComment: comment ?? null })
+      .where(eq(grants.id, grantId));
+    await recordAudit({ ...event, outcome: 'allowed' }, tx);
+    return { grantId, reviewedAt: at };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const EXPIRY_BATCH = 200;
+
+async function expireBatch(from: 'pending' | 'approved', at: Date): Promise<number> {
+  const iso = at.toISOString();
+  const due =
+    from === 'pending'
+      ? sql`status = 'pending' and request_expires_at <= ${iso}`
+      : sql`status = 'approved' and ends_at <= ${iso}`;
+  return inTransaction(async (tx) => {
+    const rows = await tx.execute<{ id: string; requester_id: string; user_id: string }>(sql`
+      update console.grants g set status = 'expired', closed_at = ${iso}
+      where g.id in (select id from console.grants where ${due}
+                     limit ${EXPIRY_BATCH} for update skip locked)
+      returning g.id, g.requester_id, g.user_id`);
+    for (const row of rows) {
+      await recordAudit(
+        {
+          action: 'grant.expire',
+          outcome: 'allowed',
+          actor: null,
+          grantId: row.id,
+          userId: row.user_id,
+          details: { from },
+        },
+        tx,
+      );
+      if (from === 'pending') {
+        await notify(
+          { kind: 'grant.expired', to: { staffIds: [row.requester_id] }, grantId: row.id },
+          tx,
+        );
+      }
+    }
+    return rows.length;
+  });
+}
+
+/**
+ * The recurring expiry job: requests nobody decided within 24 hours, and approved grants past
+ * their end, become `expired` (each audited). Access never waits for it: the live-grant check
+ * compares with the clock at every request.
+ */
+export async function expireDue(): Promise<{ pending: number; approved: number }> {
+  const at = now();
+  const counts = { pending: 0, approved: 0 };
+  for (const from of ['pending', 'approved'] as const) {
+    for (;;) {
+      const n = await expireBatch(from, at);
+      counts[from] += n;
+      if (n < EXPIRY_BATCH) break;
+    }
+  }
+  return counts;
+}

@@ -1,0 +1,285 @@
+import { and, asc, desc, eq, gt, gte, lt, or, sql, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import { z } from 'zod';
+import { getDb } from '#app/db/client.server.ts';
+import { grantDecisions, grants, staff } from '#app/db/schema.ts';
+import { now } from '#app/modules/clock.server.ts';
+import { DATA_CATEGORIES, REASON_CODES, type DataCategory } from '#app/modules/vocabulary.ts';
+import { GrantInputError } from './errors.ts';
+import { parseInput } from './run.server.ts';
+import { loadStaff, textArray, type StaffState } from './sql.server.ts';
+import {
+  GRANT_STATES,
+  type Decision,
+  type GrantState,
+  type GrantStatus,
+  type RevokeBasis,
+} from './vocabulary.ts';
+
+// The grant queues of /grants: my requests, waiting for my decision, active, history. Keyset
+// paging on (time, id); the cursor is opaque to the page and checked when it comes back.
+
+export const GRANT_VIEWS = ['mine', 'to_decide', 'active', 'history'] as const;
+export type GrantView = (typeof GRANT_VIEWS)[number];
+
+/** Staff who see every grant in the active and history queues, not only their own. */
+const OVERSEERS = ['grants:revoke_any', 'security:review', 'audit:read'];
+
+export const GrantFiltersSchema = z.object({
+  state: z.enum(GRANT_STATES, 'Not a grant state').optional(),
+  userId: z.uuid('Not a user id').optional(),
+  requesterId: z.uuid('Not a staff id').optional(),
+  category: z.enum(DATA_CATEGORIES, 'Not a data category').optional(),
+  reasonCode: z.enum(REASON_CODES, 'Not a reason').optional(),
+  breakGlass: z.boolean().optional(),
+  /** Break-glass uses nobody has reviewed yet. */
+  unreviewed: z.boolean().optional(),
+  from: z.coerce.date('Not a date').optional(),
+  to: z.coerce.date('Not a date').optional(),
+});
+export type GrantFilters = z.input<typeof GrantFiltersSchema>;
+
+const CursorSchema = z.object({ t: z.iso.datetime(), id: z.uuid() });
+
+function encodeCursor(t: Date, id: string) {
+  return Buffer.from(JSON.stringify({ t: t.toISOString(), id })).toString('base64url');
+}
+
+function decodeCursor(cursor: string) {
+  try {
+    const parsed = CursorSchema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString()));
+    if (parsed.success) return { t: new Date(parsed.data.t), id: parsed.data.id };
+  } catch {
+    // falls through to the field error
+  }
+  throw new GrantInputError({ cursor: 'Not a page of this list' });
+}
+
+/** A grant's state at `at` (SQL), matching grantState(). */
+function stateSql(at: string): SQL<GrantState> {
+  return sql<GrantState>`case
+    when ${grants.status} = 'pending' and ${grants.requestExpiresAt} <= ${at} then 'expired'
+    when ${grants.status} = 'approved' and ${grants.endsAt} <= ${at} then 'expired'
+    when ${grants.status} = 'approved' and ${grants.startsAt} > ${at} then 'scheduled'
+    when ${grants.status} = 'approved' then 'active'
+    else ${grants.status} end`;
+}
+
+/** A grant's state at `at`: its stored status read against the clock. */
+export function grantState(
+  g: {
+    status: string;
+    requestExpiresAt: Date;
+    startsAt: Date | null;
+    endsAt: Date | null;
+  },
+  at: Date,
+): GrantState {
+  const t = at.getTime();
+  if (g.status === 'pending') return g.requestExpiresAt.getTime() <= t ? 'expired' : 'pending';
+  if (g.status === 'approved') {
+    if (!g.endsAt || g.endsAt.getTime() <= t) return 'expired';
+    if (g.startsAt && g.startsAt.getTime() > t) return 'scheduled';
+    return 'active';
+  }
+  return g.status as GrantState;
+}
+
+const requester = alias(staff, 'requester');
+
+const rowColumns = (at: string) => ({
+  id: grants.id,
+  requesterId: grants.requesterId,
+  requesterName: requester.displayName,
+  userId: grants.userId,
+  categories: sql<DataCategory[]>`${grants.categories}`,
+  reasonCode: grants.reasonCode,
+  justification: grants.justification,
+  ticketRef: grants.ticketRef,
+  durationMinutes: grants.durationMinutes,
+  requestedStartAt: grants.requestedStartAt,
+  status: sql<GrantStatus>`${grants.status}`,
+  state: stateSql(at),
+  createdAt: grants.createdAt,
+  requestExpiresAt: grants.requestExpiresAt,
+  decidedAt: grants.decidedAt,
+  startsAt: grants.startsAt,
+  endsAt: grants.endsAt,
+  revokedAt: grants.revokedAt,
+  breakGlass: grants.breakGlass,
+  reviewedAt: grants.reviewedAt,
+  approvalsNeeded: grants.approvalsNeeded,
+  approvals: sql<number>`(select count(*)::int from console.grant_decisions d
+    where d.grant_id = ${grants.id} and d.decision = 'approve')`,
+});
+
+export type GrantRow = Awaited<ReturnType<typeof listGrants>>['rows'][number];
+
+function involved(me: StaffState): SQL {
+  return sql`(${grants.requesterId} = ${me.id} or exists (
+    select 1 from console.grant_decisions d where d.grant_id = ${grants.id} and d.approver_id = ${me.id}))`;
+}
+
+function oversees(me: StaffState) {
+  return OVERSEERS.some((p) => me.permissions.has(p));
+}
+
+/** Pending, undecided by me, not mine, and I hold every permission its policies ask (as requested and as now). */
+function decidableBy(me: StaffState, at: string): SQL {
+  const mine = textArray([...me.permissions]);
+  return sql`${grants.status} = 'pending' and ${grants.requestExpiresAt} > ${at}
+    and ${grants.requesterId} <> ${me.id}
+    and ${grants.approverPermissions} <@ ${mine}
+    and not exists (select 1 from console.grant_policies p
+                    where p.category = any(${grants.categories})
+                      and not (p.approver_permission = any(${mine})))
+    and not exists (select 1 from console.grant_decisions d
+                    where d.grant_id = ${grants.id} and d.approver_id = ${me.id})`;
+}
+
+/** One page of a grant queue, for this staff member. */
+export async function listGrants(input: {
+  view: GrantView;
+  staff: { staffId: string };
+  filters?: GrantFilters;
+  cursor?: string | null;
+  limit?: number;
+}) {
+  const view = parseInput(z.enum(GRANT_VIEWS, 'Not a grant queue'), input.view);
+  const filters = parseInput(GrantFiltersSchema, input.filters ?? {});
+  const limit = Math.min(Math.max(input.limit ?? 25, 1), 100);
+  const me = await loadStaff(input.staff.staffId);
+  const atDate = now();
+  const at = atDate.toISOString();
+  if (!me.active) return { rows: [], next: undefined };
+
+  const where: (SQL | undefined)[] = [];
+  let sortColumn: typeof grants.createdAt | typeof grants.endsAt = grants.createdAt;
+  let direction: 'asc' | 'desc' = 'desc';
+  switch (view) {
+    case 'mine':
+      where.push(eq(grants.requesterId, me.id));
+      break;
+    case 'to_decide':
+      where.push(decidableBy(me, at));
+      direction = 'asc';
+      break;
+    case 'active':
+      where.push(
+        sql`${grants.status} = 'approved' and ${grants.startsAt} <= ${at} and ${grants.endsAt} > ${at}`,
+      );
+      if (!oversees(me)) where.push(involved(me));
+      sortColumn = grants.endsAt;
+      direction = 'asc';
+      break;
+    case 'history':
+      if (!oversees(me)) where.push(involved(me));
+      break;
+  }
+  if (filters.state) where.push(sql`${stateSql(at)} = ${filters.state}`);
+  if (filters.userId) where.push(eq(grants.userId, filters.userId));
+  if (filters.requesterId) where.push(eq(grants.requesterId, filters.requesterId));
+  if (filters.category) where.push(sql`${filters.category} = any(${grants.categories})`);
+  if (filters.reasonCode) where.push(eq(grants.reasonCode, filters.reasonCode));
+  if (filters.breakGlass !== undefined) where.push(eq(grants.breakGlass, filters.breakGlass));
+  if (filters.unreviewed) {
+    where.push(sql`${grants.breakGlass} and ${grants.reviewedAt} is null`);
+  }
+  if (filters.from) where.push(gte(grants.createdAt, filters.from));
+  if (filters.to) where.push(lt(grants.createdAt, filters.to));
+  if (input.cursor) {
+    const after = decodeCursor(input.cursor);
+    const cmp = direction === 'asc' ? gt : lt;
+    where.push(
+      or(cmp(sortColumn, after.t), and(eq(sortColumn, after.t), cmp(grants.id, after.id))),
+    );
+  }
+  const order = direction === 'asc' ? asc : desc;
+  const rows = await getDb()
+    .select(rowColumns(at))
+    .from(grants)
+    .innerJoin(requester, eq(requester.id, grants.requesterId))
+    .where(and(...where))
+    .orderBy(order(sortColumn), order(grants.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  const lastT = last ? (sortColumn === grants.endsAt ? last.endsAt : last.createdAt) : null;
+  return {
+    rows: page,
+    next: rows.length > limit && last && lastT ? encodeCursor(lastT, last.id) : undefined,
+  };
+}
+
+export interface GrantDetail {
+  grant: GrantRow & {
+    revokedBy: string | null;
+    revokeBasis: RevokeBasis | null;
+    reviewedBy: string | null;
+    reviewComment: string | null;
+    approverPermissions: string[];
+  };
+  decisions: {
+    approverId: string;
+    approverName: string;
+    decision: Decision;
+    comment: string;
+    decidedAt: Date;
+  }[];
+  /** What the viewer may do with it now (the functions check again when asked). */
+  can: { decide: boolean; revoke: boolean; cancel: boolean; review: boolean };
+}
+
+/** One grant with its decisions, if the viewer may see it (involved, a possible approver, or an overseer). */
+export async function getGrant(input: {
+  grantId: string;
+  viewer: { staffId: string };
+}): Promise<GrantDetail | null> {
+  const { grantId } = parseInput(z.object({ grantId: z.uuid('Not a grant id') }), input);
+  const me = await loadStaff(input.viewer.staffId);
+  if (!me.active) return null;
+  const at = now().toISOString();
+  const [row] = await getDb()
+    .select({
+      ...rowColumns(at),
+      revokedBy: grants.revokedBy,
+      revokeBasis: sql<RevokeBasis | null>`${grants.revokeBasis}`,
+      reviewedBy: grants.reviewedBy,
+      reviewComment: grants.reviewComment,
+      approverPermissions: grants.approverPermissions,
+      decidable: sql<boolean>`(${decidableBy(me, at)})`,
+    })
+    .from(grants)
+    .innerJoin(requester, eq(requester.id, grants.requesterId))
+    .where(eq(grants.id, grantId));
+  if (!row) return null;
+  const decisions = await getDb()
+    .select({
+      approverId: grantDecisions.approverId,
+      approverName: staff.displayName,
+      decision: sql<Decision>`${grantDecisions.decision}`,
+      comment: grantDecisions.comment,
+      decidedAt: grantDecisions.decidedAt,
+    })
+    .from(grantDecisions)
+    .innerJoin(staff, eq(staff.id, grantDecisions.approverId))
+    .where(eq(grantDecisions.grantId, grantId))
+    .orderBy(grantDecisions.decidedAt);
+  const mine = row.requesterId === me.id;
+  const approvedIt = decisions.some((d) => d.approverId === me.id && d.decision === 'approve');
+  const decided = decisions.some((d) => d.approverId === me.id);
+  const { decidable, ...grant } = row;
+  if (!mine && !decided && !decidable && !oversees(me)) return null;
+  const live = grant.state === 'active' || grant.state === 'scheduled';
+  return {
+    grant,
+    decisions,
+    can: {
+      decide: decidable,
+      revoke: live && (mine || approvedIt || me.permissions.has('grants:revoke_any')),
+      cancel: mine && grant.state === 'pending',
+      review:
+        grant.breakGlass && !grant.reviewedAt && !mine && me.permissions.has('security:review'),
+    },
+  };
+}

@@ -1,0 +1,142 @@
+import { and, count, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { getDb, type Db, type Tx } from '#app/db/client.server.ts';
+import { notifications } from '#app/db/schema.ts';
+import type { Permission } from '#app/modules/auth/permissions.ts';
+import { now } from '#app/modules/clock.server.ts';
+import { GrantInputError } from './errors.ts';
+import type { NotificationKind } from './vocabulary.ts';
+import { textArray, UUID, uuidArray } from './sql.server.ts';
+
+// In-console notifications, written to an outbox in the transaction of the change they announce.
+// `delivered_at` is left for a mailer; the console reads the rows directly.
+
+export type Recipients =
+  | { staffIds: readonly string[] }
+  /** Active staff holding every one of these permissions, through any of their roles. */
+  | { holdersOf: readonly Permission[]; except?: readonly string[] };
+
+export interface Notice {
+  kind: NotificationKind;
+  to: Recipients;
+  grantId?: string | null;
+  /** Whom an alert is about (the staff member over their lookup limit). */
+  subjectStaffId?: string | null;
+  /** Skip a recipient who already got this kind about this subject since then (one alert a day). */
+  unlessSentSince?: Date;
+}
+
+/**
+ * Queues a notification for each recipient; returns how many were queued. Pass the transaction
+ * of the change it announces. For a lookup-limit alert:
+ * `notify({ kind: 'lookup.limit', to: { holdersOf: ['security:review'], except: [staffId] },
+ *   subjectStaffId: staffId, unlessSentSince: startOfDay }, tx)`.
+ */
+export async function notify(notice: Notice, tx: Db | Tx = getDb()): Promise<number> {
+  const at = now().toISOString();
+  const who: SQL =
+    'staffIds' in notice.to
+      ? sql`st.id = any(${uuidArray(notice.to.staffIds)}) and st.status = 'active'`
+      : sql`st.status = 'active'
+          and st.id <> all(${uuidArray(notice.to.except ?? [])})
+          and (select count(distinct rp.permission_code)
+               from console.staff_roles sr
+               join console.role_permissions rp on rp.role_code = sr.role_code
+               where sr.staff_id = st.id
+                 and rp.permission_code = any(${textArray(notice.to.holdersOf)}))
+              = ${new Set(notice.to.holdersOf).size}`;
+  const fresh: SQL = notice.unlessSentSince
+    ? sql`and not exists (
+        select 1 from console.notifications n
+        where n.recipient_id = st.id and n.kind = ${notice.kind}
+          and n.subject_staff_id is not distinct from ${notice.subjectStaffId ?? null}::uuid
+          and n.grant_id is not distinct from ${notice.grantId ?? null}::uuid
+          and n.created_at >= ${notice.unlessSentSince.toISOString()})`
+    : sql``;
+  const rows = await tx.execute(sql`
+    insert into console.notifications (id, recipient_id, kind, grant_id, subject_staff_id, created_at)
+    select gen_random_uuid(), st.id, ${notice.kind}, ${notice.grantId ?? null}::uuid,
+           ${notice.subjectStaffId ?? null}::uuid, ${at}
+    from console.staff st
+    where ${who} ${fresh}
+    returning id`);
+  return rows.length;
+}
+
+export interface NotificationRow {
+  id: string;
+  kind: NotificationKind;
+  grantId: string | null;
+  subjectStaffId: string | null;
+  createdAt: Date;
+  readAt: Date | null;
+}
+
+/** One page of a staff member's notifications, newest first; `cursor` is the last row's id. */
+export async function listNotifications(input: {
+  staffId: string;
+  unreadOnly?: boolean;
+  cursor?: string;
+  limit?: number;
+}): Promise<{ rows: NotificationRow[]; next?: string }> {
+  const limit = Math.min(Math.max(input.limit ?? 20, 1), 100);
+  const filters: (SQL | undefined)[] = [eq(notifications.recipientId, input.staffId)];
+  if (input.unreadOnly) filters.push(isNull(notifications.readAt));
+  if (input.cursor) {
+    if (!UUID.test(input.cursor)) throw new GrantInputError({ cursor: 'Not a page of this list' });
+    const [after] = await getDb()
+      .select({ createdAt: notifications.createdAt })
+      .from(notifications)
+      .where(and(eq(notifications.id, input.cursor), eq(notifications.recipientId, input.staffId)));
+    if (!after) throw new GrantInputError({ cursor: 'Not a page of this list' });
+    filters.push(
+      or(
+        lt(notifications.createdAt, after.createdAt),
+        and(eq(notifications.createdAt, after.createdAt), lt(notifications.id, input.cursor)),
+      ),
+    );
+  }
+  const rows = await getDb()
+    .select({
+      id: notifications.id,
+      kind: notifications.kind,
+      grantId: notifications.grantId,
+      subjectStaffId: notifications.subjectStaffId,
+      createdAt: notifications.createdAt,
+      readAt: notifications.readAt,
+    })
+    .from(notifications)
+    .where(and(...filters))
+    .orderBy(desc(notifications.createdAt), desc(notifications.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit) as NotificationRow[];
+  return { rows: page, next: rows.length > limit ? page[page.length - 1]?.id : undefined };
+}
+
+export async function countUnread(staffId: string): Promise<number> {
+  const [row] = await getDb()
+    .select({ n: count() })
+    .from(notifications)
+    .where(and(eq(notifications.recipientId, staffId), isNull(notifications.readAt)));
+  return row?.n ?? 0;
+}
+
+/** Marks the given notifications (or all) of this staff member read; returns how many changed. */
+export async function markNotificationsRead(input: {
+  staffId: string;
+  ids?: readonly string[];
+}): Promise<number> {
+  const ids = input.ids?.filter((id) => UUID.test(id));
+  if (ids && ids.length === 0) return 0;
+  const rows = await getDb()
+    .update(notifications)
+    .set({ readAt: now() })
+    .where(
+      and(
+        eq(notifications.recipientId, input.staffId),
+        isNull(notifications.readAt),
+        ids ? inArray(notifications.id, ids) : undefined,
+      ),
+    )
+    .returning({ id: notifications.id });
+  return rows.length;
+}
