@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ServerBuild } from '@remix-run/node';
+import { enqueueFirstAnalyticsBuild } from '#app/modules/analytics/build.server.ts';
 import { ensureDemoStaff, readDemoCredentials } from '#app/modules/auth/demo-staff.server.ts';
 import { JOBS } from '#app/modules/jobs/catalogue.server.ts';
 import { startQueue, type Queue } from '#app/modules/jobs/queue.server.ts';
@@ -44,6 +45,7 @@ export async function startWebConsole(options: { root: string }) {
   const sequencer = startAuditSequencer(rt);
   let queue: Queue | undefined;
   queue = await startQueue({ url: rt.url, jobs: JOBS, concurrency: rt.env.CUSTODIAN_WORKERS, log });
+  if (await enqueueFirstAnalyticsBuild(queue)) log('Analytics: no release yet, first build queued');
 
   const buildPath = path.join(options.root, 'build', 'index.js');
   const build = (await import(pathToFileURL(buildPath).href)) as ServerBuild;

@@ -50,7 +50,7 @@ export const DEFAULT_ANALYTICS_CONFIG: AnalyticsConfig = {
   minCohort: DEFAULT_MIN_COHORT,
   maxMessagesPerDay: 10,
   maxConversationsPerDay: 3,
-  maxTokensPerDay: 10_000,
+  maxTokensPerDay: 5_000,
   maxModelsPerMonth: 2,
   maxConversationsPerMonth: 20,
   backfillDays: 190,

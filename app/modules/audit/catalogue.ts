@@ -17,6 +17,7 @@ export const AUDIT_CATEGORIES = [
   'retention',
   'denied',
   'audit',
+  'analytics',
 ] as const;
 export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
 
@@ -249,6 +250,34 @@ export const AUDIT_ACTIONS = {
     refersTo: 'audit',
     details: z
       .object({ format: z.enum(['bundle', 'csv']), entries: z.number().int().nonnegative() })
+      .strict(),
+  },
+  'analytics.release': {
+    description: 'Analytics release made, or refused for lack of privacy budget',
+    category: 'analytics',
+    refersTo: 'none',
+    details: z
+      .object({
+        kind: code,
+        dataset: code,
+        period: code,
+        epsilonMicros: z.number().int().positive(),
+        cells: z.number().int().nonnegative(),
+        reason: code.optional(),
+      })
+      .strict(),
+  },
+  'analytics.export': {
+    description: 'Released analytics figures downloaded (CSV)',
+    category: 'analytics',
+    refersTo: 'none',
+    details: z
+      .object({
+        from: code,
+        to: code,
+        releases: z.number().int().nonnegative(),
+        rows: z.number().int().nonnegative(),
+      })
       .strict(),
   },
 } as const satisfies Record<string, ActionSpec>;

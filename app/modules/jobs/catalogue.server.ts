@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { getDb } from '#app/db/client.server.ts';
 import { signInThrottle } from '#app/db/schema.ts';
 import { grantExpiryJob } from '#app/modules/access/jobs.server.ts';
+import { analyticsBuildJob } from '#app/modules/analytics/build.server.ts';
 import { auditVerifyJob } from '#app/modules/audit/runs.server.ts';
 import { purgeExpiredSessions } from '#app/modules/auth/session.server.ts';
 import { THROTTLE } from '#app/modules/auth/throttle.server.ts';
@@ -28,4 +29,9 @@ export const sessionHousekeeping = defineJob({
 });
 
 /** Every job Custodian knows. Later capabilities add theirs here. */
-export const JOBS: JobDefinition[] = [sessionHousekeeping, auditVerifyJob, grantExpiryJob];
+export const JOBS: JobDefinition[] = [
+  sessionHousekeeping,
+  auditVerifyJob,
+  grantExpiryJob,
+  analyticsBuildJob,
+];

@@ -1,0 +1,117 @@
+import { sql } from 'drizzle-orm';
+import { getDb } from '#app/db/client.server.ts';
+import { MODELS } from '#app/modules/vocabulary.ts';
+import type { AnalyticsConfig } from './config.server.ts';
+import { addDays, dayStart } from './periods.server.ts';
+
+/**
+ * Per-user, per-day contributions: the only place analytics reads usage events. A user counts once
+ * per day; their messages, conversations and tokens of the day are clamped to the configured bounds,
+ * and their conversations by model are clamped so that together they stay within the day's
+ * conversation bound. Users who objected to analytics (or whose account is gone) contribute nothing.
+ *
+ * Building a day deletes and rewrites that day in one transaction, so it can be repeated (after a
+ * crash, or with late events) and gives the same rows for the same events.
+ */
+
+/** Users who objected to processing for analytics: they contribute to no usage release. */
+export const OBJECTED = sql`(select p.user_id from product.data_use_preferences p
+  where p.purpose = 'analytics' and not p.allowed)`;
+
+export interface DayBuild {
+  day: string;
+  users: number;
+  seconds: number;
+}
+
+export async function buildDayContributions(
+  day: string,
+  config: AnalyticsConfig,
+): Promise<DayBuild> {
+  const started = performance.now();
+  const from = dayStart(day).toISOString();
+  const to = dayStart(addDays(day, 1)).toISOString();
+  const models = sql.raw(`array[${MODELS.map((m) => `'${m}'`).join(', ')}]::product.model[]`);
+  const users = await getDb().transaction(async (tx) => {
+    await tx.execute(sql`delete from console.analytics_contribution_models where day = ${day}`);
+    await tx.execute(sql`delete from console.analytics_contributions where day = ${day}`);
+    // NOTE: events are read by time range (usage_events_occurred_idx), so a day costs its own
+    // events, whatever the table's size.
+    const inserted = await tx.execute<{ n: number }>(sql`
+      with ev as materialized (
+        select e.user_id, e.kind, e.model, e.tokens, e.country
+          from product.usage_events e
+         where e.occurred_at >= ${from} and e.occurred_at < ${to}
+           and e.user_id not in ${OBJECTED}
+      ),
+      per_user as (
+        select ev.user_id,
+               count(*) filter (where ev.kind = 'message') as messages,
+               count(*) filter (where ev.kind = 'conversation_start') as conversations,
+               coalesce(sum(ev.tokens) filter (where ev.kind = 'message'), 0) as tokens,
+               mode() within group (order by ev.country) as country
+          from ev
+         group by ev.user_id
+      ),
+      inserted as (
+        insert into console.analytics_contributions
+          (day, user_id, plan, country, messages, conversations, tokens)
+        select ${day}, pu.user_id, u.plan, pu.country,
+               least(pu.messages, ${config.maxMessagesPerDay}),
+               least(pu.conversations, ${config.maxConversationsPerDay}),
+               least(pu.tokens, ${config.maxTokensPerDay})
+          from per_user pu
+          join product.users u on u.id = pu.user_id
+        returning 1
+      )
+      select count(*)::int as n from inserted`);
+    // Conversations by model: the most used models first (ties in list order) take the day's
+    // conversation bound until it runs out.
+    await tx.execute(sql`
+      with per_model as (
+        select e.user_id, e.model, count(*) as n
+          from product.usage_events e
+         where e.occurred_at >= ${from} and e.occurred_at < ${to}
+           and e.kind = 'conversation_start' and e.model = any(${models})
+         group by e.user_id, e.model
+      ),
+      clamped as (
+        select pm.user_id, pm.model,
+               least(pm.n, ${config.maxConversationsPerDay} - coalesce(sum(pm.n) over (
+                 partition by pm.user_id order by pm.n desc, pm.model
+                 rows between unbounded preceding and 1 preceding), 0)) as n
+          from per_model pm
+      )
+      insert into console.analytics_contribution_models (day, user_id, model, conversations)
+      select ${day}, c.user_id, c.model, c.n
+        from clamped c
+        join console.analytics_contributions a on a.day = ${day} and a.user_id = c.user_id
+       where c.n > 0`);
+    return inserted[0]?.n ?? 0;
+  });
+  return { day, users, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Removes what must no longer count: the rows of users who have since objected or been erased, and
+ * days older than the build window. Returns how many rows went.
+ */
+export async function purgeContributions(keepFrom: string): Promise<number> {
+  return getDb().transaction(async (tx) => {
+    let removed = 0;
+    for (const table of ['analytics_contribution_models', 'analytics_contributions']) {
+      const t = sql.raw(`console.${table}`);
+      const [gone] = await tx.execute<{ n: number }>(sql`
+        with gone as (
+          delete from ${t} c
+           where c.day < ${keepFrom}
+              or c.user_id in ${OBJECTED}
+              or not exists (select 1 from product.users u where u.id = c.user_id)
+          returning 1
+        )
+        select count(*)::int as n from gone`);
+      removed += gone?.n ?? 0;
+    }
+    return removed;
+  });
+}
