@@ -12,6 +12,7 @@ export const NAV_ITEMS: NavItem[] = [
   { to: '/', label: 'Home' },
   { to: '/admin/staff', label: 'Staff', permission: 'staff:manage' },
   { to: '/audit', label: 'Audit trail', permission: 'audit:read' },
+  { to: '/analytics', label: 'Analytics', permission: 'analytics:read' },
 ];
 
 export function visibleNav(permissions: readonly string[]) {

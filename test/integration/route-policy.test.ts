@@ -202,9 +202,17 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/audit.csv': requires('audit:read'),
   'routes/audit.$seq': requires('audit:read'),
   'routes/audit.verify': requires('audit:verify'),
+  'routes/analytics._index': requires('analytics:read'),
+  'routes/analytics.csv': requires('analytics:read'),
 };
 
 const everyone = SIGNED_IN_SUBJECTS;
+const ANALYTICS_READERS: Subject[] = [
+  'support_lead',
+  'privacy_officer',
+  'security_auditor',
+  'admin',
+];
 type Outcome = number | { redirect: string };
 /** Address → subject → exact status (or redirect target) of a GET. */
 function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outcome> {
@@ -223,6 +231,15 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
     '/audit': staffOnly('/audit', ['security_auditor']),
     '/audit/csv': staffOnly('/audit/csv', ['security_auditor']),
     '/audit/verify': staffOnly('/audit/verify', ['security_auditor']),
+    '/analytics': staffOnly('/analytics', ANALYTICS_READERS),
+    '/analytics/csv': staffOnly('/analytics/csv', ANALYTICS_READERS),
+    // A bad date range is named and answered 400, to those who may read analytics at all.
+    '/analytics?from=yesterday': (subject) =>
+      subject === 'signed out'
+        ? { redirect: signInLocation('/analytics?from=yesterday') }
+        : ANALYTICS_READERS.includes(subject)
+          ? 400
+          : 403,
     '/login': (subject) => (subject === 'signed out' ? 200 : { redirect: '/' }),
     '/healthz': () => 200,
     '/logout': (subject) =>

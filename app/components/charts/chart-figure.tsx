@@ -1,0 +1,99 @@
+import { useEffect, useState, type ReactNode } from 'react';
+
+// The frame of every analytics chart: a title, what the figure is, the chart itself (recharts
+// draws nothing on the server, so it appears after hydration, in a box of fixed height so the
+// page does not jump) and the same figures as a table, for screen readers and for exact numbers.
+
+export function useHydrated() {
+  const [hydrated, setHydrated] = useState(false);
+  useEffect(() => setHydrated(true), []);
+  return hydrated;
+}
+
+export function ChartFigure(props: {
+  id: string;
+  title: string;
+  description: ReactNode;
+  /** A one-sentence summary of what the chart shows, read out in place of the drawing. */
+  summary: string;
+  height?: number;
+  children: ReactNode;
+  table: ReactNode;
+}) {
+  const hydrated = useHydrated();
+  const height = props.height ?? 240;
+  return (
+    <figure
+      className="panel"
+      aria-labelledby={`${props.id}-title`}
+      data-chart={props.id}
+      style={{ margin: 0, minWidth: 0 }}
+    >
+      <h3 id={`${props.id}-title`} style={{ margin: '0 0 4px', fontSize: 16 }}>
+        {props.title}
+      </h3>
+      <figcaption className="muted" style={{ fontSize: 13, marginBottom: 8 }}>
+        {props.description}
+      </figcaption>
+      <div role="img" aria-label={props.summary} style={{ height, width: '100%' }}>
+        {hydrated ? (
+          props.children
+        ) : (
+          <p
+            className="muted"
+            style={{ margin: 0, paddingTop: height / 2 - 12, textAlign: 'center' }}
+          >
+            Drawing the chart…
+          </p>
+        )}
+      </div>
+      <details style={{ marginTop: 8 }}>
+        <summary style={{ cursor: 'pointer', fontSize: 14 }}>The figures as a table</summary>
+        <div style={{ maxHeight: 320, overflow: 'auto', marginTop: 8 }}>{props.table}</div>
+      </details>
+    </figure>
+  );
+}
+
+/** A released figure as the charts receive it (computed on the server). */
+export interface ChartFigureValue {
+  value: number;
+  low: number;
+  high: number;
+  lowPrecision: boolean;
+}
+
+const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 });
+const whole = new Intl.NumberFormat('en');
+
+export function formatCount(n: number) {
+  return Math.abs(n) >= 10_000 ? compact.format(n) : whole.format(n);
+}
+
+export function formatPercent(n: number) {
+  return `${(n * 100).toFixed(1)}%`;
+}
+
+/** "1,234 (1,227 – 1,241)" with the low-precision mark. */
+export function FigureText({
+  figure,
+  format = (n: number) => whole.format(n),
+}: {
+  figure: ChartFigureValue | null;
+  format?: (n: number) => string;
+}) {
+  if (!figure) return <span className="muted">below k, not shown</span>;
+  return (
+    <>
+      {format(figure.value)}{' '}
+      <span className="muted">
+        ({format(figure.low)} – {format(figure.high)})
+      </span>
+      {figure.lowPrecision ? (
+        <span className="badge" title="The 95% interval is wider than ±5% of the value">
+          low precision
+        </span>
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,630 @@
+import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json } from '@remix-run/node';
+import { Form, Link, useLoaderData } from '@remix-run/react';
+import type { ReactNode } from 'react';
+import {
+  ChartFigure,
+  FigureText,
+  formatPercent,
+  type ChartFigureValue,
+} from '#app/components/charts/chart-figure.tsx';
+import { GroupedIntervalBarChart } from '#app/components/charts/grouped-interval-bar-chart.tsx';
+import { IntervalBarChart } from '#app/components/charts/interval-bar-chart.tsx';
+import { IntervalLineChart } from '#app/components/charts/interval-line-chart.tsx';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { anyRelease, loadAnalyticsView, parseRange } from '#app/modules/analytics/read.server.ts';
+import { formatEpsilonMicros } from '#app/modules/analytics/release.ts';
+import { guard } from '#app/modules/auth/access.server.ts';
+import { requires } from '#app/modules/auth/access.ts';
+
+export const access = requires('analytics:read');
+
+export const meta: MetaFunction = () => [{ title: 'Usage analytics · Custodian' }];
+
+// What each stored figure is called on the page, in the order the parameters are listed.
+const FIGURES: { kind: string; key: string; label: string }[] = [
+  { kind: 'daily', key: 'dau', label: 'Daily active users' },
+  { kind: 'daily', key: 'messages', label: 'Messages per day' },
+  { kind: 'daily', key: 'conversations', label: 'Conversations per day' },
+  { kind: 'daily', key: 'tokens', label: 'Tokens per day' },
+  { kind: 'weekly', key: 'wau', label: 'Weekly active users' },
+  { kind: 'monthly', key: 'mau', label: 'Monthly active users' },
+  { kind: 'monthly', key: 'plan', label: 'Active users by plan' },
+  { kind: 'monthly', key: 'country', label: 'Active users by country' },
+  { kind: 'monthly', key: 'model_users', label: 'Users by model' },
+  { kind: 'monthly', key: 'model_conversations', label: 'Conversations by model' },
+  { kind: 'preferences', key: 'population', label: 'Accounts (opt-out denominator)' },
+  { kind: 'preferences', key: 'opted_out', label: 'Opted out, per purpose' },
+];
+
+const MODEL_COLORS = ['#2563eb', '#0f766e', '#7c3aed', '#c2410c', '#be185d'];
+
+export async function loader(args: LoaderFunctionArgs) {
+  await guard(args, access);
+  const parsed = await parseRange(new URL(args.request.url).searchParams);
+  const view = await loadAnalyticsView(parsed.range);
+  const exists = view.releases > 0 || (await anyRelease());
+  const parameters = FIGURES.flatMap((f) => {
+    const p = view.params[f.kind as keyof typeof view.params]?.[f.key] as
+      | { epsilonMicros: number; sensitivity: number; halfWidth95: number; delta?: number }
+      | undefined;
+    return p
+      ? [
+          {
+            label: f.label,
+            epsilon: formatEpsilonMicros(p.epsilonMicros),
+            sensitivity: p.sensitivity,
+            halfWidth: p.halfWidth95,
+            delta: p.delta ?? null,
+          },
+        ]
+      : [];
+  });
+  const csv = new URLSearchParams({ from: parsed.range.from, to: parsed.range.to });
+  return json(
+    {
+      exists,
+      range: parsed.range,
+      fieldErrors: parsed.ok ? null : parsed.fieldErrors,
+      minCohort: view.minCohort,
+      daily: view.daily,
+      weekly: view.weekly,
+      monthly: view.monthly,
+      preferences: view.preferences,
+      budgets: view.budgets.map((b) => ({
+        dataset: b.dataset,
+        month: b.month,
+        spent: formatEpsilonMicros(b.spentMicros),
+        budget: formatEpsilonMicros(b.budgetMicros),
+        remaining: formatEpsilonMicros(Math.max(0, b.budgetMicros - b.spentMicros)),
+        share: b.budgetMicros > 0 ? Math.min(1, b.spentMicros / b.budgetMicros) : 1,
+      })),
+      refusals: view.refusals.map((r) => ({
+        kind: r.kind,
+        period: r.period,
+        month: r.month,
+        epsilon: formatEpsilonMicros(r.epsilonMicros),
+        spent: formatEpsilonMicros(r.spentMicros),
+        budget: formatEpsilonMicros(r.budgetMicros),
+      })),
+      parameters,
+      csvHref: `/analytics/csv?${csv.toString()}`,
+    },
+    { status: parsed.ok ? 200 : 400 },
+  );
+}
+
+type Data = ReturnType<typeof useLoaderData<typeof loader>>;
+
+function FigureTable(props: {
+  caption: string;
+  columns: string[];
+  rows: { key: string; cells: ReactNode[] }[];
+}) {
+  return (
+    <table className="data">
+      <caption className="muted" style={{ textAlign: 'left', paddingBottom: 6 }}>
+        {props.caption}
+      </caption>
+      <thead>
+        <tr>
+          {props.columns.map((c) => (
+            <th key={c} scope="col">
+              {c}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows.length === 0 ? (
+          <tr>
+            <td colSpan={props.columns.length} className="empty">
+              Nothing released in this range.
+            </td>
+          </tr>
+        ) : (
+          props.rows.map((r) => (
+            <tr key={r.key}>
+              {r.cells.map((c, i) =>
+                i === 0 ? (
+                  <th key={i} scope="row">
+                    {c}
+                  </th>
+                ) : (
+                  <td key={i}>{c}</td>
+                ),
+              )}
+            </tr>
+          ))
+        )}
+      </tbody>
+    </table>
+  );
+}
+
+function dailySummary(points: { figure: ChartFigureValue | null }[], what: string) {
+  const shown = points.filter((p) => p.figure);
+  if (!shown.length) return `No ${what} released in this range.`;
+  const values = shown.map((p) => p.figure!.value);
+  return `${what}: ${shown.length} of ${points.length} days shown, from ${Math.min(...values).toLocaleString('en')} to ${Math.max(...values).toLocaleString('en')}.`;
+}
+
+function DailyChart(props: {
+  id: string;
+  title: string;
+  unit: string;
+  color: string;
+  daily: Data['daily'];
+  pick: (d: Data['daily'][number]) => ChartFigureValue | null;
+  k: number | null;
+}) {
+  const points = props.daily.map((d) => ({ x: d.day, figure: props.pick(d) }));
+  return (
+    <ChartFigure
+      id={props.id}
+      title={props.title}
+      description={
+        <>
+          Per UTC day; the band is the 95% interval of the noise, hollow points are low precision,
+          gaps are days under {props.k ?? 'k'} active users.
+        </>
+      }
+      summary={dailySummary(points, props.title)}
+      table={
+        <FigureTable
+          caption={`${props.title}, released values with 95% intervals`}
+          columns={['Day', props.unit]}
+          rows={points.map((p) => ({
+            key: p.x,
+            cells: [p.x, <FigureText key="f" figure={p.figure} />],
+          }))}
+        />
+      }
+    >
+      <IntervalLineChart data={points} color={props.color} unit={props.unit} />
+    </ChartFigure>
+  );
+}
+
+function BudgetPanel({
+  budgets,
+  refusals,
+}: {
+  budgets: Data['budgets'];
+  refusals: Data['refusals'];
+}) {
+  return (
+    <section className="panel" aria-labelledby="budget-title">
+      <h2 id="budget-title" style={{ marginTop: 0 }}>
+        Privacy budget
+      </h2>
+      <p className="muted" style={{ marginTop: 0 }}>
+        Every release spends ε from the monthly budget of its dataset, in each month of data it
+        describes. A release that would go over is refused and nothing of it is shown.
+      </p>
+      {refusals.length ? (
+        <div
+          className="form-error"
+          role="status"
+          data-testid="budget-refusals"
+          style={{ marginBottom: 12 }}
+        >
+          <strong>
+            {refusals.length} release{refusals.length === 1 ? ' was' : 's were'} refused: the budget
+            is spent.
+          </strong>
+          <ul style={{ margin: '4px 0 0', paddingLeft: 20 }}>
+            {refusals.slice(0, 8).map((r) => (
+              <li key={`${r.kind}-${r.period}`}>
+                The {r.kind} release of {r.period} needs ε = {r.epsilon}, but {r.spent} of the{' '}
+                {r.month} budget of {r.budget} is already spent.
+              </li>
+            ))}
+          </ul>
+          {refusals.length > 8 ? (
+            <p style={{ margin: '4px 0 0' }}>…and {refusals.length - 8} more.</p>
+          ) : null}
+        </div>
+      ) : null}
+      <table className="data" data-testid="budget-table">
+        <caption className="muted" style={{ textAlign: 'left', paddingBottom: 6 }}>
+          ε spent per month of data, by dataset
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">Month</th>
+            <th scope="col">Dataset</th>
+            <th scope="col">Spent</th>
+            <th scope="col">Budget</th>
+            <th scope="col">Remaining</th>
+          </tr>
+        </thead>
+        <tbody>
+          {budgets.length === 0 ? (
+            <tr>
+              <td colSpan={5} className="empty">
+                Nothing has been spent for these months.
+              </td>
+            </tr>
+          ) : (
+            budgets.map((b) => (
+              <tr key={`${b.month}-${b.dataset}`}>
+                <th scope="row">{b.month}</th>
+                <td>{b.dataset}</td>
+                <td>
+                  <meter
+                    min={0}
+                    max={1}
+                    value={b.share}
+                    aria-label={`${b.dataset} ${b.month}: ${b.spent} of ${b.budget} spent`}
+                    style={{ width: 80, marginRight: 8, verticalAlign: 'middle' }}
+                  />
+                  ε = {b.spent}
+                </td>
+                <td>ε = {b.budget}</td>
+                <td>ε = {b.remaining}</td>
+              </tr>
+            ))
+          )}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+export default function AnalyticsRoute() {
+  const data = useLoaderData<typeof loader>();
+  const k = data.minCohort;
+  const latestMonth = data.monthly.at(-1) ?? null;
+  const grid = {
+    display: 'grid',
+    gridTemplateColumns: 'repeat(auto-fit, minmax(440px, 1fr))',
+    gap: 16,
+    marginBottom: 16,
+  };
+  return (
+    <>
+      <div
+        style={{
+          display: 'flex',
+          alignItems: 'center',
+          justifyContent: 'space-between',
+          gap: 12,
+          flexWrap: 'wrap',
+        }}
+      >
+        <h1>Usage analytics</h1>
+        {data.exists ? (
+          <a className="button" href={data.csvHref}>
+            Download the released figures (CSV)
+          </a>
+        ) : null}
+      </div>
+      <p style={{ marginTop: 0 }}>
+        Aggregates only, from releases made by a scheduled job: every figure carries calibrated
+        noise drawn once and stored, so every viewer sees the same numbers. Bands and ranges are 95%
+        intervals; a category is shown only when its noisy count of distinct users is at least k ={' '}
+        {k ?? 50}. Users who objected to analytics are left out.
+      </p>
+      <Form method="get" className="table-tools" role="search" aria-label="Date range">
+        <div style={{ flex: '0 1 180px' }}>
+          <label htmlFor="from">From (UTC day)</label>
+          <input
+            id="from"
+            name="from"
+            type="date"
+            defaultValue={data.range.from}
+            aria-invalid={data.fieldErrors?.from ? true : undefined}
+            aria-describedby={data.fieldErrors?.from ? 'range-error' : undefined}
+            style={{
+              padding: '7px 10px',
+              border: '1px solid #8792a2',
+              borderRadius: 6,
+              font: 'inherit',
+            }}
+          />
+        </div>
+        <div style={{ flex: '0 1 180px' }}>
+          <label htmlFor="to">To (UTC day, included)</label>
+          <input
+            id="to"
+            name="to"
+            type="date"
+            defaultValue={data.range.to}
+            aria-invalid={data.fieldErrors?.to ? true : undefined}
+            aria-describedby={data.fieldErrors?.to ? 'range-error' : undefined}
+            style={{
+              padding: '7px 10px',
+              border: '1px solid #8792a2',
+              borderRadius: 6,
+              font: 'inherit',
+            }}
+          />
+        </div>
+        <button type="submit">Show</button>
+        <span className="muted" style={{ alignSelf: 'center' }}>
+          {data.range.from} to {data.range.to}
+        </span>
+        <Link to="/analytics" style={{ alignSelf: 'center' }}>
+          Last 90 days
+        </Link>
+      </Form>
+      {data.fieldErrors ? (
+        <p className="form-error" role="alert" id="range-error">
+          {Object.values(data.fieldErrors).join(' ')} Showing the last 90 released days instead.
+        </p>
+      ) : null}
+
+      {!data.exists ? (
+        <section className="panel" aria-labelledby="empty-title">
+          <h2 id="empty-title" style={{ marginTop: 0 }}>
+            No release yet
+          </h2>
+          <p className="empty">
+            No analytics release has been published yet. The build job runs at start-up and every
+            hour; the first build takes under a minute on the demo data. Reload this page then.
+          </p>
+        </section>
+      ) : (
+        <>
+          <BudgetPanel budgets={data.budgets} refusals={data.refusals} />
+          <h2>Active users</h2>
+          <div style={grid}>
+            <DailyChart
+              id="dau"
+              title="Daily active users"
+              unit="users"
+              color="#2563eb"
+              daily={data.daily}
+              pick={(d) => d.dau}
+              k={k}
+            />
+            <ChartFigure
+              id="wau"
+              title="Weekly active users"
+              description="Distinct users per ISO week (Monday to Sunday), complete weeks only."
+              summary={`Weekly active users for ${data.weekly.filter((w) => w.wau).length} weeks.`}
+              table={
+                <FigureTable
+                  caption="Weekly active users by week start"
+                  columns={['Week of', 'Users']}
+                  rows={data.weekly.map((w) => ({
+                    key: w.start,
+                    cells: [w.start, <FigureText key="f" figure={w.wau} />],
+                  }))}
+                />
+              }
+            >
+              <IntervalLineChart
+                data={data.weekly.map((w) => ({ x: w.start, figure: w.wau }))}
+                color="#0f766e"
+                unit="users"
+              />
+            </ChartFigure>
+            <ChartFigure
+              id="mau"
+              title="Monthly active users"
+              description="Distinct users per calendar month, complete months only."
+              summary={`Monthly active users for ${data.monthly.filter((m) => m.mau).length} months.`}
+              table={
+                <FigureTable
+                  caption="Monthly active users"
+                  columns={['Month', 'Users']}
+                  rows={data.monthly.map((m) => ({
+                    key: m.month,
+                    cells: [m.month, <FigureText key="f" figure={m.mau} />],
+                  }))}
+                />
+              }
+            >
+              <IntervalBarChart
+                data={data.monthly.flatMap((m) =>
+                  m.mau ? [{ label: m.month, figure: m.mau }] : [],
+                )}
+                color="#7c3aed"
+                unit="users"
+              />
+            </ChartFigure>
+          </div>
+
+          <h2>Activity</h2>
+          <div style={grid}>
+            <DailyChart
+              id="messages"
+              title="Messages per day"
+              unit="messages"
+              color="#c2410c"
+              daily={data.daily}
+              pick={(d) => d.messages}
+              k={k}
+            />
+            <DailyChart
+              id="conversations"
+              title="Conversations per day"
+              unit="conversations"
+              color="#be185d"
+              daily={data.daily}
+              pick={(d) => d.conversations}
+              k={k}
+            />
+            <DailyChart
+              id="tokens"
+              title="Tokens per day"
+              unit="tokens"
+              color="#4d7c0f"
+              daily={data.daily}
+              pick={(d) => d.tokens}
+              k={k}
+            />
+            <ChartFigure
+              id="models"
+              title="Conversations by model"
+              description="Per calendar month; a model used by fewer than k users that month has no bar."
+              summary={`Conversations by model for ${data.monthly.length} months.`}
+              height={260}
+              table={
+                <FigureTable
+                  caption="Conversations and users by model and month"
+                  columns={['Month / model', 'Conversations', 'Users']}
+                  rows={data.monthly.flatMap((m) =>
+                    m.models.map((x) => ({
+                      key: `${m.month}-${x.key}`,
+                      cells: [
+                        `${m.month} ${x.key}`,
+                        <FigureText key="c" figure={x.conversations} />,
+                        <FigureText key="u" figure={x.users} />,
+                      ],
+                    })),
+                  )}
+                />
+              }
+            >
+              <GroupedIntervalBarChart
+                data={data.monthly.map((m) => ({
+                  period: m.month,
+                  values: Object.fromEntries(m.models.map((x) => [x.key, x.conversations])),
+                }))}
+                series={(data.monthly[0]?.models ?? []).flatMap((x, i) =>
+                  data.monthly.some((m) => m.models[i]?.conversations)
+                    ? [{ key: x.key, label: x.key, color: MODEL_COLORS[i % MODEL_COLORS.length]! }]
+                    : [],
+                )}
+                unit="conversations"
+              />
+            </ChartFigure>
+          </div>
+
+          <h2>Who uses the service{latestMonth ? ` (${latestMonth.month})` : ''}</h2>
+          <div style={grid}>
+            <ChartFigure
+              id="plans"
+              title="Plan mix"
+              description={`Active users of the last complete month in the range, by plan (the plan of their last active day).`}
+              summary={
+                latestMonth
+                  ? `Plan mix of ${latestMonth.month}: ${latestMonth.plans.filter((p) => p.figure).length} of ${latestMonth.plans.length} plans above k.`
+                  : 'No monthly release in this range.'
+              }
+              table={
+                <FigureTable
+                  caption="Active users by plan"
+                  columns={['Plan', 'Users']}
+                  rows={(latestMonth?.plans ?? []).map((p) => ({
+                    key: p.key,
+                    cells: [p.key, <FigureText key="f" figure={p.figure} />],
+                  }))}
+                />
+              }
+            >
+              <IntervalBarChart
+                data={(latestMonth?.plans ?? []).flatMap((p) =>
+                  p.figure ? [{ label: p.key, figure: p.figure }] : [],
+                )}
+                color="#2563eb"
+                unit="users"
+              />
+            </ChartFigure>
+            <ChartFigure
+              id="countries"
+              title="Countries above the threshold"
+              description="Active users by country (the most frequent in their last active day); only countries with a noisy count of at least k."
+              summary={
+                latestMonth
+                  ? `${latestMonth.countries.length} countries above k in ${latestMonth.month}.`
+                  : 'No monthly release in this range.'
+              }
+              height={Math.max(200, 28 * (latestMonth?.countries.length ?? 0) + 40)}
+              table={
+                <FigureTable
+                  caption="Active users by country (countries under k are not listed)"
+                  columns={['Country', 'Users']}
+                  rows={(latestMonth?.countries ?? []).map((c) => ({
+                    key: c.key,
+                    cells: [c.key, <FigureText key="f" figure={c.figure} />],
+                  }))}
+                />
+              }
+            >
+              <IntervalBarChart
+                data={(latestMonth?.countries ?? []).map((c) => ({
+                  label: c.key,
+                  figure: c.figure,
+                }))}
+                color="#0f766e"
+                unit="users"
+                horizontal
+                height={Math.max(200, 28 * (latestMonth?.countries.length ?? 0) + 40)}
+              />
+            </ChartFigure>
+            <ChartFigure
+              id="optouts"
+              title="Opt-out rates per purpose"
+              description={
+                data.preferences
+                  ? `Share of accounts that opted out of each purpose, snapshot of ${data.preferences.snapshotAt.slice(0, 10)}. The interval is the opted-out count's; the denominator's own noise is smaller and not included.`
+                  : 'No preferences snapshot released yet.'
+              }
+              summary={
+                data.preferences
+                  ? `Opt-out rates for ${data.preferences.purposes.filter((p) => p.rate).length} purposes.`
+                  : 'No preferences snapshot released yet.'
+              }
+              table={
+                <FigureTable
+                  caption="Opted-out accounts and rate per purpose"
+                  columns={['Purpose', 'Opted out', 'Rate']}
+                  rows={(data.preferences?.purposes ?? []).map((p) => ({
+                    key: p.key,
+                    cells: [
+                      p.key,
+                      <FigureText key="n" figure={p.optedOut} />,
+                      <FigureText key="r" figure={p.rate} format={formatPercent} />,
+                    ],
+                  }))}
+                />
+              }
+            >
+              <IntervalBarChart
+                data={(data.preferences?.purposes ?? []).flatMap((p) =>
+                  p.rate ? [{ label: p.key, figure: p.rate }] : [],
+                )}
+                color="#7c3aed"
+                unit="opted out"
+                format={formatPercent}
+              />
+            </ChartFigure>
+          </div>
+
+          <section className="panel" aria-labelledby="params-title">
+            <h2 id="params-title" style={{ marginTop: 0 }}>
+              How these figures are made
+            </h2>
+            <p>
+              Each user counts once per day; their messages, conversations and tokens per day are
+              capped before summing, so that one user moves a figure by at most its sensitivity.
+              Noise is exact discrete Laplace noise with scale sensitivity/ε. A figure is marked low
+              precision when its 95% interval is wider than ±5% of its value.
+            </p>
+            <FigureTable
+              caption="Parameters of the releases shown (public)"
+              columns={['Figure', 'ε', 'Sensitivity', '95% interval ±']}
+              rows={data.parameters.map((p) => ({
+                key: p.label,
+                cells: [
+                  p.label,
+                  `${p.epsilon}${p.delta ? ` (δ = ${p.delta} for unlisted codes)` : ''}`,
+                  p.sensitivity,
+                  p.halfWidth.toLocaleString('en'),
+                ],
+              }))}
+            />
+          </section>
+        </>
+      )}
+    </>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
