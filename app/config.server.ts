@@ -48,6 +48,7 @@ export const EnvSchema = z.object({
     .string()
     .refine(compiles, 'must be a JavaScript regular expression')
     .default(DEFAULT_TICKET_PATTERN),
+  CUSTODIAN_LOOKUP_DAILY_LIMIT: z.coerce.number().int().min(1).max(10_000_000).default(50),
   CUSTODIAN_AUDIT_SIGNING_KEY: z
     .string()
     .includes('PRIVATE KEY', { message: 'must be an Ed25519 private key in PKCS#8 PEM' })

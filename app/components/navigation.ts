@@ -10,6 +10,7 @@ export interface NavItem {
 
 export const NAV_ITEMS: NavItem[] = [
   { to: '/', label: 'Home' },
+  { to: '/users', label: 'Users', permission: 'users:lookup' },
   { to: '/admin/staff', label: 'Staff', permission: 'staff:manage' },
   { to: '/audit', label: 'Audit trail', permission: 'audit:read' },
   { to: '/analytics', label: 'Analytics', permission: 'analytics:read' },

@@ -139,7 +139,8 @@ let params: Record<string, string>;
 beforeAll(async () => {
   server = await startTestServer();
   const target = await createStaffWithRoles(['support_agent'], { displayName: 'Policy target' });
-  params = { staffId: target.id };
+  // `category` takes the user data page past its parameter check to its grant check.
+  params = { staffId: target.id, category: 'profile' };
   cookies.set('signed out', null);
   await Promise.all(
     SIGNED_IN_SUBJECTS.map(async (subject) => {
@@ -204,7 +205,21 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/audit.verify': requires('audit:verify'),
   'routes/analytics._index': requires('analytics:read'),
   'routes/analytics.csv': requires('analytics:read'),
+  'routes/users._index': requires('users:lookup'),
+  'routes/users.$id._index': requires('users:lookup'),
+  'routes/users.$id.$category': requires('users:lookup'),
+  'routes/users.$id.conversations.$conversationId': requires('users:lookup'),
 };
+
+// Law 2 puts a second gate behind the declared permission on the user data pages: a holder of the
+// permission without a live grant gets the grant refusal (test/integration/users-views.test.ts).
+const GRANT_GATED = new Set([
+  'routes/users.$id.$category',
+  'routes/users.$id.conversations.$conversationId',
+]);
+const LOOKUP_ROLES: Subject[] = ROLES.filter((r) =>
+  DEFAULT_ROLE_PERMISSIONS[r].includes('users:lookup'),
+);
 
 const everyone = SIGNED_IN_SUBJECTS;
 const ANALYTICS_READERS: Subject[] = [
@@ -213,6 +228,7 @@ const ANALYTICS_READERS: Subject[] = [
   'security_auditor',
   'admin',
 ];
+const NO_USER = '00000000-0000-4000-8000-000000000000';
 type Outcome = number | { redirect: string };
 /** Address → subject → exact status (or redirect target) of a GET. */
 function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outcome> {
@@ -239,6 +255,27 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
         ? { redirect: signInLocation('/analytics?from=yesterday') }
         : ANALYTICS_READERS.includes(subject)
           ? 400
+          : 403,
+    '/users': staffOnly('/users', LOOKUP_ROLES),
+    '/users?q=nobody%40example.com': staffOnly('/users?q=nobody%40example.com', LOOKUP_ROLES),
+    // Nobody has this id: 404 to those who may look users up.
+    [`/users/${NO_USER}`]: (subject) =>
+      subject === 'signed out'
+        ? { redirect: signInLocation(`/users/${NO_USER}`) }
+        : LOOKUP_ROLES.includes(subject)
+          ? 404
+          : 403,
+    // Without a grant: 403 for everyone (the grant refusal for those who may look users up).
+    [`/users/${NO_USER}/profile`]: staffOnly(`/users/${NO_USER}/profile`, []),
+    [`/users/${NO_USER}/conversations/${NO_USER}`]: staffOnly(
+      `/users/${NO_USER}/conversations/${NO_USER}`,
+      [],
+    ),
+    [`/users/${NO_USER}/no-such-category`]: (subject) =>
+      subject === 'signed out'
+        ? { redirect: signInLocation(`/users/${NO_USER}/no-such-category`) }
+        : LOOKUP_ROLES.includes(subject)
+          ? 404
           : 403,
     '/login': (subject) => (subject === 'signed out' ? 200 : { redirect: '/' }),
     '/healthz': () => 200,
@@ -306,9 +343,13 @@ describe('every route with a loader answers each role as its declaration says', 
                 (route.module.default !== undefined && !body.includes('403 — Not allowed'))
                 ? `wanted the 403 page, got ${response.status} ${location ?? ''}`
                 : undefined
-              : response.status === 403 || location?.startsWith('/login')
-                ? `wanted access, got ${response.status} ${location ?? ''}`
-                : undefined;
+              : response.status === 403 &&
+                  GRANT_GATED.has(route.id) &&
+                  body.includes('data-refusal="grant"')
+                ? undefined
+                : response.status === 403 || location?.startsWith('/login')
+                  ? `wanted access, got ${response.status} ${location ?? ''}`
+                  : undefined;
       if (problem) mismatches.push(`${route.id} (${path}): ${problem}`);
     }
     expect(mismatches).toEqual([]);

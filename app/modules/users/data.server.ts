@@ -1,0 +1,397 @@
+import { getSql } from '#app/db/client.server.ts';
+import { redactCardNumbers } from '#app/modules/access/redact.ts';
+import { decryptField, unwrapDataKey, type DataKey } from '#app/modules/crypto/envelope.server.ts';
+import { keyRing } from '#app/modules/crypto/keys.server.ts';
+import { decodeCursor } from '#app/utils/cursor.server.ts';
+import type {
+  CardBrand,
+  MessageRole,
+  Model,
+  PaymentProvider,
+  Plan,
+  Purpose,
+  UsageKind,
+  UserStatus,
+} from '#app/modules/vocabulary.ts';
+import { maskPhone, type RevealField } from './fields.ts';
+
+// The data of each category, read and decrypted. These functions check nothing and audit nothing:
+// they are called only by ./view.server.ts after the live grant is found and the view recorded
+// (and, alone, by the benchmark that measures what the check and the audit cost).
+
+// NOTE: drizzle shares getSql()'s client and makes it return timestamps as text.
+const asDate = (value: Date | string) => (value instanceof Date ? value : new Date(value));
+const asDateOrNull = (value: Date | string | null) => (value === null ? null : asDate(value));
+// A keyset cursor keeps the database's own text of the timestamp: a JS Date would drop the
+// microseconds, and rows between the two values would be skipped.
+const exact = (value: Date | string) => (value instanceof Date ? value.toISOString() : value);
+
+export interface KeysetCursor {
+  value: string;
+  id: string;
+}
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}(:?\d{2})?)$/;
+
+/** The `after` parameter of a keyset-paged list; a cursor edited by hand is a 400 naming it. */
+export function parseKeysetCursor(raw: string | null): KeysetCursor | undefined {
+  const cursor = decodeCursor(raw);
+  if (cursor && !TIMESTAMP.test(cursor.value)) {
+    throw new Response('The page cursor in the address (after) is not valid.', { status: 400 });
+  }
+  return cursor;
+}
+
+async function dataKeyOf(userId: string): Promise<DataKey | null> {
+  const [row] = await getSql()<
+    { key_version: number; master_key_id: string; wrapped_key: Buffer }[]
+  >`select key_version, master_key_id, wrapped_key from product.user_keys where user_id = ${userId}`;
+  if (!row) return null;
+  return unwrapDataKey(
+    {
+      userId,
+      keyVersion: row.key_version,
+      masterKeyId: row.master_key_id,
+      wrappedKey: row.wrapped_key,
+    },
+    keyRing(),
+  );
+}
+
+async function requireDataKey(userId: string): Promise<DataKey> {
+  const key = await dataKeyOf(userId);
+  // A user row without its key has been crypto-shredded mid-erasure: nothing can be shown.
+  if (!key) throw new Response('This user’s data key is gone (erased).', { status: 410 });
+  return key;
+}
+
+// --- profile -----------------------------------------------------------------------------------
+
+export interface ProfileData {
+  id: string;
+  displayName: string;
+  emailMasked: string;
+  phoneMasked: string | null;
+  country: string;
+  locale: string;
+  plan: Plan;
+  status: UserStatus;
+  createdAt: Date;
+  lastActiveAt: Date | null;
+}
+
+export async function readProfile(userId: string): Promise<ProfileData | null> {
+  const [row] = await getSql()<
+    {
+      display_name_enc: Buffer;
+      email_masked: string;
+      phone_enc: Buffer | null;
+      country: string;
+      locale: string;
+      plan: Plan;
+      status: UserStatus;
+      created_at: Date | string;
+      last_active_at: Date | string | null;
+    }[]
+  >`select display_name_enc, email_masked, phone_enc, country, locale, plan, status, created_at,
+           last_active_at
+    from product.users where id = ${userId}`;
+  if (!row) return null;
+  const key = await requireDataKey(userId);
+  return {
+    id: userId,
+    displayName: decryptField(key, 'users.display_name', userId, row.display_name_enc),
+    emailMasked: row.email_masked,
+    phoneMasked: row.phone_enc
+      ? maskPhone(decryptField(key, 'users.phone', userId, row.phone_enc))
+      : null,
+    country: row.country,
+    locale: row.locale,
+    plan: row.plan,
+    status: row.status,
+    createdAt: asDate(row.created_at),
+    lastActiveAt: asDateOrNull(row.last_active_at),
+  };
+}
+
+/** The clear value of one masked field, or null when the user has none. */
+export async function readRevealedField(userId: string, field: RevealField) {
+  if (field.startsWith('last4:')) {
+    const [row] = await getSql()<{ last4: string }[]>`
+      select last4 from product.payment_references
+      where id = ${field.slice('last4:'.length)} and user_id = ${userId}`;
+    return row?.last4 ?? null;
+  }
+  const [row] = await getSql()<{ email_enc: Buffer; phone_enc: Buffer | null }[]>`
+    select email_enc, phone_enc from product.users where id = ${userId}`;
+  if (!row) return null;
+  const sealed = field === 'email' ? row.email_enc : row.phone_enc;
+  if (!sealed) return null;
+  const key = await requireDataKey(userId);
+  return decryptField(key, field === 'email' ? 'users.email' : 'users.phone', userId, sealed);
+}
+
+// --- conversations -----------------------------------------------------------------------------
+
+export interface ConversationRow {
+  id: string;
+  title: string;
+  model: Model;
+  messages: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Newest first, keyset-paged on (updated_at, id) along conversations_user_idx. */
+export async function readConversations(
+  userId: string,
+  options: { after?: KeysetCursor; limit?: number } = {},
+): Promise<{ rows: ConversationRow[]; next: KeysetCursor | undefined }> {
+  const limit = Math.min(Math.max(options.limit ?? 25, 1), 100);
+  const sql = getSql();
+  const after = options.after;
+  const raw = await sql<
+    {
+      id: string;
+      title_enc: Buffer;
+      model: Model;
+      messages: number;
+      created_at: Date | string;
+      updated_at: Date | string;
+    }[]
+  >`
+    select c.id, c.title_enc, c.model, c.created_at, c.updated_at,
+           (select count(*)::int from product.messages m where m.conversation_id = c.id) as messages
+    from product.conversations c
+    where c.user_id = ${userId}
+      ${after ? sql`and (c.updated_at, c.id) < (${after.value}::timestamptz, ${after.id}::uuid)` : sql``}
+    order by c.updated_at desc, c.id desc
+    limit ${limit + 1}`;
+  if (raw.length === 0) return { rows: [], next: undefined };
+  const key = await requireDataKey(userId);
+  const rows = raw.slice(0, limit).map((r) => ({
+    id: r.id,
+    title: redactCardNumbers(decryptField(key, 'conversations.title', r.id, r.title_enc)),
+    model: r.model,
+    messages: r.messages,
+    createdAt: asDate(r.created_at),
+    updatedAt: asDate(r.updated_at),
+  }));
+  const last = raw[limit - 1];
+  return {
+    rows,
+    next: raw.length > limit && last ? { value: exact(last.updated_at), id: last.id } : undefined,
+  };
+}
+
+export interface MessageRow {
+  id: string;
+  role: MessageRole;
+  content: string;
+  tokenCount: number;
+  createdAt: Date;
+}
+
+export interface ConversationData {
+  id: string;
+  title: string;
+  model: Model;
+  createdAt: Date;
+  updatedAt: Date;
+  messages: MessageRow[];
+  next: KeysetCursor | undefined;
+}
+
+/**
+ * One conversation of this user (null when it is not theirs) and a page of its messages, oldest
+ * first, keyset-paged on (created_at, id) along messages_conversation_idx.
+ */
+// NOTE: the messages are selected by conversation alone and used only when the conversation is
+// the user's. Adding `user_id = …` made the planner AND two bitmaps and sort the whole
+// conversation on every page; and a message filed under another user would not decrypt anyway
+// (its ciphertext is bound to its own user and key).
+export async function readConversation(
+  userId: string,
+  conversationId: string,
+  options: { after?: KeysetCursor; limit?: number } = {},
+): Promise<ConversationData | null> {
+  const limit = Math.min(Math.max(options.limit ?? 50, 1), 200);
+  const sql = getSql();
+  const after = options.after;
+  const [head, raw] = await Promise.all([
+    sql<
+      {
+        title_enc: Buffer;
+        model: Model;
+        created_at: Date | string;
+        updated_at: Date | string;
+      }[]
+    >`select title_enc, model, created_at, updated_at from product.conversations
+      where id = ${conversationId} and user_id = ${userId}`,
+    sql<
+      {
+        id: string;
+        role: MessageRole;
+        content_enc: Buffer;
+        token_count: number;
+        created_at: Date | string;
+      }[]
+    >`
+      select id, role, content_enc, token_count, created_at from product.messages
+      where conversation_id = ${conversationId}
+        ${after ? sql`and (created_at, id) > (${after.value}::timestamptz, ${after.id}::uuid)` : sql``}
+      order by created_at, id
+      limit ${limit + 1}`,
+  ]);
+  const conversation = head[0];
+  if (!conversation) return null;
+  const key = await requireDataKey(userId);
+  const messages = raw.slice(0, limit).map((r) => ({
+    id: r.id,
+    role: r.role,
+    // Card numbers a user typed into a chat are not shown: support never needs one, and the
+    // payments category holds what may be (the last four digits, revealed one at a time).
+    content: redactCardNumbers(decryptField(key, 'messages.content', r.id, r.content_enc)),
+    tokenCount: r.token_count,
+    createdAt: asDate(r.created_at),
+  }));
+  const last = raw[limit - 1];
+  return {
+    id: conversationId,
+    title: redactCardNumbers(
+      decryptField(key, 'conversations.title', conversationId, conversation.title_enc),
+    ),
+    model: conversation.model,
+    createdAt: asDate(conversation.created_at),
+    updatedAt: asDate(conversation.updated_at),
+    messages,
+    next: raw.length > limit && last ? { value: exact(last.created_at), id: last.id } : undefined,
+  };
+}
+
+// --- payments ----------------------------------------------------------------------------------
+
+export interface PaymentRow {
+  id: string;
+  provider: PaymentProvider;
+  cardBrand: CardBrand;
+  expMonth: number;
+  expYear: number;
+  createdAt: Date;
+}
+
+/** Payment references without their last four digits (revealed one at a time) or tokens. */
+export async function readPayments(userId: string): Promise<PaymentRow[]> {
+  const rows = await getSql()<
+    {
+      id: string;
+      provider: PaymentProvider;
+      card_brand: CardBrand;
+      exp_month: number;
+      exp_year: number;
+      created_at: Date | string;
+    }[]
+  >`select id, provider, card_brand, exp_month, exp_year, created_at
+    from product.payment_references where user_id = ${userId}
+    order by created_at desc, id desc limit 100`;
+  return rows.map((r) => ({
+    id: r.id,
+    provider: r.provider,
+    cardBrand: r.card_brand,
+    expMonth: r.exp_month,
+    expYear: r.exp_year,
+    createdAt: asDate(r.created_at),
+  }));
+}
+
+// --- usage -------------------------------------------------------------------------------------
+
+export interface UsageRow {
+  id: string;
+  kind: UsageKind;
+  model: Model | null;
+  tokens: number;
+  country: string;
+  occurredAt: Date;
+}
+
+/** Newest first, keyset-paged on (occurred_at, id), with totals per kind. */
+export async function readUsage(
+  userId: string,
+  options: { after?: KeysetCursor; limit?: number } = {},
+) {
+  const limit = Math.min(Math.max(options.limit ?? 50, 1), 200);
+  const sql = getSql();
+  const after = options.after;
+  const [raw, totals] = await Promise.all([
+    sql<
+      {
+        id: string;
+        kind: UsageKind;
+        model: Model | null;
+        tokens: number;
+        country: string;
+        occurred_at: Date | string;
+      }[]
+    >`
+      select id, kind, model, tokens, country, occurred_at from product.usage_events
+      where user_id = ${userId}
+        ${after ? sql`and (occurred_at, id) < (${after.value}::timestamptz, ${after.id}::uuid)` : sql``}
+      order by occurred_at desc, id desc
+      limit ${limit + 1}`,
+    sql<{ kind: UsageKind; events: number; tokens: string }[]>`
+      select kind, count(*)::int as events, coalesce(sum(tokens), 0)::text as tokens
+      from product.usage_events where user_id = ${userId}
+      group by kind order by kind`,
+  ]);
+  const rows: UsageRow[] = raw.slice(0, limit).map((r) => ({
+    id: r.id,
+    kind: r.kind,
+    model: r.model,
+    tokens: r.tokens,
+    country: r.country,
+    occurredAt: asDate(r.occurred_at),
+  }));
+  const last = raw[limit - 1];
+  return {
+    rows,
+    totals: totals.map((t) => ({ kind: t.kind, events: t.events, tokens: Number(t.tokens) })),
+    next: raw.length > limit && last ? { value: exact(last.occurred_at), id: last.id } : undefined,
+  };
+}
+
+// --- preferences -------------------------------------------------------------------------------
+
+export async function readPreferences(userId: string) {
+  const sql = getSql();
+  const [current, changes] = await Promise.all([
+    sql<{ purpose: Purpose; allowed: boolean; updated_at: Date | string }[]>`
+      select purpose, allowed, updated_at from product.data_use_preferences
+      where user_id = ${userId} order by purpose`,
+    sql<
+      {
+        id: string;
+        purpose: Purpose;
+        allowed: boolean;
+        source: string;
+        changed_at: Date | string;
+      }[]
+    >`
+      select id, purpose, allowed, source, changed_at from product.data_use_preference_changes
+      where user_id = ${userId} order by changed_at desc, id desc limit 100`,
+  ]);
+  return {
+    current: current.map((r) => ({
+      purpose: r.purpose,
+      allowed: r.allowed,
+      updatedAt: asDate(r.updated_at),
+    })),
+    changes: changes.map((r) => ({
+      id: r.id,
+      purpose: r.purpose,
+      allowed: r.allowed,
+      source: r.source,
+      changedAt: asDate(r.changed_at),
+    })),
+  };
+}

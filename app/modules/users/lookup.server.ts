@@ -1,0 +1,237 @@
+import { sql } from 'drizzle-orm';
+import { env } from '#app/config.server.ts';
+import { getDb, getSql, type Tx } from '#app/db/client.server.ts';
+import { notify } from '#app/modules/access/notifications.server.ts';
+import { recordAudit } from '#app/modules/audit/writer.server.ts';
+import { now } from '#app/modules/clock.server.ts';
+import { emailBlindIndex } from '#app/modules/crypto/envelope.server.ts';
+import { keyRing } from '#app/modules/crypto/keys.server.ts';
+import type { Plan, UserStatus } from '#app/modules/vocabulary.ts';
+import { accountAge, type LookupQuery } from './lookup.ts';
+import type { UserCardView } from './user-card.tsx';
+import { auditActorOf, type Viewer } from './viewer.server.ts';
+
+// Finding an end user by exact id or exact email (through the blind index), audited, within the
+// viewer's daily limit of distinct users. Nothing here decrypts: the card shows only columns kept
+// in clear for this purpose.
+
+export interface UserCard {
+  id: string;
+  /** "j•••@example.com", stored in clear for lookup cards. */
+  emailMasked: string;
+  country: string;
+  plan: Plan;
+  status: UserStatus;
+  createdAt: Date;
+}
+
+/** The card as the page shows it (serialisable; the age computed on the console's clock). */
+export function cardView(card: UserCard): UserCardView {
+  return {
+    id: card.id,
+    emailMasked: card.emailMasked,
+    country: card.country,
+    plan: card.plan,
+    status: card.status,
+    createdAt: card.createdAt.toISOString(),
+    accountAge: accountAge(card.createdAt, now()),
+  };
+}
+
+export type LookupResult =
+  | { kind: 'found'; card: UserCard }
+  | { kind: 'not_found' }
+  | { kind: 'refused'; limit: number; resetsAt: Date };
+
+export function lookupDailyLimit(): number {
+  return env().CUSTODIAN_LOOKUP_DAILY_LIMIT;
+}
+
+/** The UTC calendar day of an instant, as PostgreSQL's date literal. */
+export function utcDay(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}
+
+function nextUtcMidnight(at: Date): Date {
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1));
+}
+
+interface CardRow {
+  id: string;
+  email_masked: string;
+  country: string;
+  plan: Plan;
+  status: UserStatus;
+  created_at: Date | string;
+}
+
+const toCard = (r: CardRow): UserCard => ({
+  id: r.id,
+  emailMasked: r.email_masked,
+  country: r.country,
+  plan: r.plan,
+  status: r.status,
+  createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
+});
+
+// Both lookups are one probe of a unique index (users_pkey, users_email_index_key).
+async function findCard(tx: Tx, query: LookupQuery, blindIndex: Buffer | null) {
+  const rows = (await tx.execute(
+    query.by === 'id'
+      ? sql`select id, email_masked, country, plan, status, created_at
+            from product.users where id = ${query.value}`
+      : sql`select id, email_masked, country, plan, status, created_at
+            from product.users where email_index = ${blindIndex}`,
+  )) as unknown as CardRow[];
+  return rows[0] ? toCard(rows[0]) : null;
+}
+
+class OverLimit extends Error {}
+
+/**
+ * Counts `target` against the viewer's limit for `day`: a target already counted today is free; a
+ * new one takes a place if one is left. Throws OverLimit (rolling the transaction back) otherwise.
+ */
+async function countTarget(tx: Tx, staffId: string, day: string, target: string, at: Date) {
+  const inserted = (await tx.execute(sql`
+    insert into console.user_lookup_targets (staff_id, day, target, first_at)
+    values (${staffId}, ${day}, ${target}, ${at.toISOString()})
+    on conflict do nothing
+    returning 1 as new`)) as unknown as unknown[];
+  if (inserted.length === 0) return;
+  // The day's row serialises a staff member's concurrent lookups: the update waits for the lock,
+  // then sees the committed count.
+  const counted = (await tx.execute(sql`
+    insert into console.user_lookup_days as d (staff_id, day, distinct_targets)
+    values (${staffId}, ${day}, 1)
+    on conflict (staff_id, day) do update set distinct_targets = d.distinct_targets + 1
+      where d.distinct_targets < ${lookupDailyLimit()}
+    returning distinct_targets`)) as unknown as unknown[];
+  if (counted.length === 0) throw new OverLimit();
+}
+
+/**
+ * Looks a user up by exact id or email. The lookup, its place in the daily count and its audit
+ * entry commit together before anything is returned; when the entry cannot be written the lookup
+ * fails (fail closed). Past the daily limit of distinct users the lookup is refused, audited as
+ * denied, and (once a day per staff member) holders of security:review are alerted.
+ */
+export async function lookupUser(viewer: Viewer, query: LookupQuery): Promise<LookupResult> {
+  const at = now();
+  const day = utcDay(at);
+  const blindIndex = query.by === 'email' ? emailBlindIndex(keyRing().index, query.value) : null;
+  try {
+    const card = await getDb().transaction(async (tx) => {
+      const card = await findCard(tx, query, blindIndex);
+      const target = card
+        ? `u:${card.id}`
+        : blindIndex
+          ? `e:${blindIndex.toString('hex')}`
+          : `i:${query.value}`;
+      await countTarget(tx, viewer.staffId, day, target, at);
+      await recordAudit(
+        {
+          action: 'user.lookup',
+          outcome: 'allowed',
+          actor: auditActorOf(viewer),
+          userId: card?.id ?? null,
+          sessionId: viewer.sessionId,
+          client: viewer.client,
+          details: { by: query.by, found: card !== null },
+        },
+        tx,
+      );
+      return card;
+    });
+    return card ? { kind: 'found', card } : { kind: 'not_found' };
+  } catch (error) {
+    if (!(error instanceof OverLimit)) throw error;
+  }
+  await refuseOverLimit(viewer, query, day, at);
+  return { kind: 'refused', limit: lookupDailyLimit(), resetsAt: nextUtcMidnight(at) };
+}
+
+async function refuseOverLimit(viewer: Viewer, query: LookupQuery, day: string, at: Date) {
+  await getDb().transaction(async (tx) => {
+    await tx.execute(sql`
+      update console.user_lookup_days
+      set refused = refused + 1, first_refused_at = coalesce(first_refused_at, ${at.toISOString()})
+      where staff_id = ${viewer.staffId} and day = ${day}`);
+    // The user is not named: a refused lookup learns nothing, and records nothing about anyone.
+    await recordAudit(
+      {
+        action: 'access.denied',
+        outcome: 'denied',
+        actor: auditActorOf(viewer),
+        sessionId: viewer.sessionId,
+        client: viewer.client,
+        details: {
+          reason: 'lookup_daily_limit',
+          permission: 'users:lookup',
+          route: `/users (by ${query.by})`,
+        },
+      },
+      tx,
+    );
+    // Once a day per staff member, not once per refused attempt.
+    await notify(
+      {
+        kind: 'lookup.limit',
+        to: { holdersOf: ['security:review'], except: [viewer.staffId] },
+        subjectStaffId: viewer.staffId,
+        unlessSentSince: new Date(`${day}T00:00:00Z`),
+      },
+      tx,
+    );
+  });
+}
+
+export interface LookupLimitHit {
+  staffId: string;
+  staffName: string;
+  staffEmail: string;
+  day: string;
+  distinctUsers: number;
+  refused: number;
+  firstRefusedAt: Date;
+}
+
+/** Staff who hit their lookup limit on days in [from, to) (UTC dates), newest first. */
+export async function lookupLimitHits(range: { from: string; to: string }, limit = 500) {
+  const rows = await getSql()<
+    {
+      staff_id: string;
+      display_name: string;
+      email: string;
+      day: string;
+      distinct_targets: number;
+      refused: number;
+      first_refused_at: Date | string;
+    }[]
+  >`
+    select d.staff_id, s.display_name, s.email, d.day::text as day, d.distinct_targets, d.refused,
+           d.first_refused_at
+    from console.user_lookup_days d
+    join console.staff s on s.id = d.staff_id
+    where d.refused > 0 and d.day >= ${range.from}::date and d.day < ${range.to}::date
+    order by d.day desc, d.first_refused_at desc
+    limit ${limit}`;
+  return rows.map((r): LookupLimitHit => ({
+    staffId: r.staff_id,
+    staffName: r.display_name,
+    staffEmail: r.email,
+    day: r.day,
+    distinctUsers: r.distinct_targets,
+    refused: r.refused,
+    firstRefusedAt:
+      r.first_refused_at instanceof Date ? r.first_refused_at : new Date(r.first_refused_at),
+  }));
+}
+
+/** How many distinct users the viewer has looked up today, and the limit. */
+export async function lookupsToday(staffId: string) {
+  const [row] = await getSql()<{ distinct_targets: number }[]>`
+    select distinct_targets from console.user_lookup_days
+    where staff_id = ${staffId} and day = ${utcDay(now())}::date`;
+  return { used: row?.distinct_targets ?? 0, limit: lookupDailyLimit() };
+}

@@ -1,0 +1,40 @@
+// The lookup card: only what is kept in clear for finding a user, never anything decrypted.
+
+export interface UserCardView {
+  id: string;
+  emailMasked: string;
+  country: string;
+  plan: string;
+  status: string;
+  createdAt: string;
+  accountAge: string;
+}
+
+export function UserCardFacts({ card }: { card: UserCardView }) {
+  return (
+    <dl className="facts" data-testid="user-card">
+      <dt>User id</dt>
+      <dd>
+        <code>{card.id}</code>
+      </dd>
+      <dt>Email</dt>
+      <dd>
+        {card.emailMasked} <span className="muted">(masked)</span>
+      </dd>
+      <dt>Country</dt>
+      <dd>{card.country}</dd>
+      <dt>Plan</dt>
+      <dd>{card.plan}</dd>
+      <dt>Account age</dt>
+      <dd>
+        {card.accountAge} <span className="muted">(since {card.createdAt.slice(0, 10)})</span>
+      </dd>
+      <dt>Status</dt>
+      <dd>
+        <span className={`badge ${card.status === 'active' ? 'active' : 'disabled'}`}>
+          {card.status}
+        </span>
+      </dd>
+    </dl>
+  );
+}

@@ -1,0 +1,382 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json } from '@remix-run/node';
+import { Link, useLoaderData, type ShouldRevalidateFunction } from '@remix-run/react';
+import { z } from 'zod';
+import { columnHelper, DataTable } from '#app/components/data-table.tsx';
+import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { requires } from '#app/modules/auth/access.ts';
+import { CATEGORY_INFO, CategoryParamSchema } from '#app/modules/users/categories.ts';
+import {
+  parseKeysetCursor,
+  readConversations,
+  readPayments,
+  readPreferences,
+  readProfile,
+  readUsage,
+  type KeysetCursor,
+} from '#app/modules/users/data.server.ts';
+import {
+  categoryOfField,
+  MASKED_LAST4,
+  RevealFieldSchema,
+  type RevealField,
+} from '#app/modules/users/fields.ts';
+import { UserDataErrorBoundary } from '#app/modules/users/grant-refusal.tsx';
+import { USER_ID_PARAM } from '#app/modules/users/lookup.ts';
+import {
+  CategoryTabs,
+  CLAMPED,
+  GrantBanner,
+  Revealable,
+  UserText,
+  utc,
+} from '#app/modules/users/user-data-ui.tsx';
+import { viewerOf } from '#app/modules/users/viewer.server.ts';
+import { openCategory, revealField } from '#app/modules/users/view.server.ts';
+import type { DataCategory } from '#app/modules/vocabulary.ts';
+import { encodeCursor } from '#app/utils/cursor.server.ts';
+import { formObject, parseForm } from '#app/utils/forms.ts';
+
+// Law 2: besides users:lookup, every request here needs a live grant covering this staff member,
+// this user and this category (checked in openCategory / revealField, before any data is read).
+export const access = requires('users:lookup');
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: `${data ? CATEGORY_INFO[data.category].label : 'User data'} · Custodian` },
+];
+
+const ParamsSchema = z.object({ id: USER_ID_PARAM, category: CategoryParamSchema });
+
+const RevealSchema = z.object({
+  intent: z.literal('reveal', 'Unknown action'),
+  field: RevealFieldSchema,
+});
+
+function paramsOf(params: unknown) {
+  const parsed = ParamsSchema.safeParse(params);
+  if (!parsed.success) throw new Response('There is no page at this address.', { status: 404 });
+  return { userId: parsed.data.id.toLowerCase(), category: parsed.data.category };
+}
+
+async function readView(category: DataCategory, userId: string, after?: KeysetCursor) {
+  switch (category) {
+    case 'profile': {
+      const profile = await readProfile(userId);
+      if (!profile) throw new Response('No user has this id.', { status: 404 });
+      return { category, profile };
+    }
+    case 'conversations': {
+      const page = await readConversations(userId, { after, limit: 25 });
+      return { category, rows: page.rows, next: encodeCursor(page.next) };
+    }
+    case 'payments':
+      return { category, rows: await readPayments(userId) };
+    case 'usage': {
+      const page = await readUsage(userId, { after, limit: 50 });
+      return { category, rows: page.rows, totals: page.totals, next: encodeCursor(page.next) };
+    }
+    case 'preferences':
+      return { category, ...(await readPreferences(userId)) };
+  }
+}
+
+export async function loader(args: LoaderFunctionArgs) {
+  const me = await guard(args, access);
+  const { userId, category } = paramsOf(args.params);
+  const url = new URL(args.request.url);
+  const after =
+    category === 'conversations' || category === 'usage'
+      ? parseKeysetCursor(url.searchParams.get('after'))
+      : undefined;
+  const grant = await openCategory(viewerOf(me, requestContext(args.context)), {
+    userId,
+    category,
+    page: after ? 'list:next' : category === 'profile' ? 'profile' : 'list',
+    route: url.pathname,
+  });
+  const view = await readView(category, userId, after);
+  return json({
+    userId,
+    category,
+    grant: { id: grant.id, endsAt: grant.endsAt.toISOString(), breakGlass: grant.breakGlass },
+    view,
+  });
+}
+
+export async function action(args: ActionFunctionArgs) {
+  const me = await guard(args, access);
+  const { userId, category } = paramsOf(args.params);
+  const parsed = parseForm(RevealSchema, formObject(await args.request.formData()));
+  if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors }, { status: 400 });
+  const field = parsed.value.field as RevealField;
+  if (categoryOfField(field) !== category) {
+    return json(
+      { fieldErrors: { field: `This field is not part of ${category}` } },
+      { status: 400 },
+    );
+  }
+  const revealed = await revealField(viewerOf(me, requestContext(args.context)), {
+    userId,
+    field,
+    route: new URL(args.request.url).pathname,
+  });
+  return json({ field: revealed.field, value: revealed.value });
+}
+
+// A reveal changes nothing on the page but the one field: reloading the page would record a
+// second view for nothing.
+export const shouldRevalidate: ShouldRevalidateFunction = ({
+  formData,
+  defaultShouldRevalidate,
+}) => (formData?.get('intent') === 'reveal' ? false : defaultShouldRevalidate);
+
+type View = ReturnType<typeof useLoaderData<typeof loader>>['view'];
+type ViewOf<C extends DataCategory> = Extract<View, { category: C }>;
+
+function ProfileView({ view }: { view: ViewOf<'profile'> }) {
+  const p = view.profile;
+  return (
+    <section className="panel" aria-labelledby="profile-title">
+      <h2 id="profile-title" style={{ marginTop: 0 }}>
+        Profile
+      </h2>
+      <dl className="facts">
+        <dt>Display name</dt>
+        <dd>
+          <UserText value={p.displayName} testId="display-name" />
+        </dd>
+        <dt>Email</dt>
+        <dd>
+          <Revealable field="email" masked={p.emailMasked} />
+        </dd>
+        <dt>Phone</dt>
+        <dd>
+          {p.phoneMasked ? (
+            <Revealable field="phone" masked={p.phoneMasked} />
+          ) : (
+            <span className="muted">none on record</span>
+          )}
+        </dd>
+        <dt>Country</dt>
+        <dd>{p.country}</dd>
+        <dt>Language</dt>
+        <dd>{p.locale}</dd>
+        <dt>Plan</dt>
+        <dd>{p.plan}</dd>
+        <dt>Status</dt>
+        <dd>
+          <span className={`badge ${p.status === 'active' ? 'active' : 'disabled'}`}>
+            {p.status}
+          </span>
+        </dd>
+        <dt>Created</dt>
+        <dd>{utc(p.createdAt)}</dd>
+        <dt>Last active</dt>
+        <dd>{utc(p.lastActiveAt)}</dd>
+      </dl>
+    </section>
+  );
+}
+
+type ConversationRow = ViewOf<'conversations'>['rows'][number];
+const conversationCol = columnHelper<ConversationRow>();
+function conversationColumns(userId: string) {
+  return conversationCol.columns([
+    conversationCol.accessor('title', {
+      header: 'Title',
+      cell: (info) => (
+        <Link
+          to={`/users/${userId}/conversations/${info.row.original.id}`}
+          style={CLAMPED}
+          title="Open the conversation and its messages"
+        >
+          {info.getValue() ? (
+            <UserText value={info.getValue()} />
+          ) : (
+            <span className="muted">(untitled)</span>
+          )}
+        </Link>
+      ),
+    }),
+    conversationCol.accessor('model', { header: 'Model' }),
+    conversationCol.accessor('messages', { header: 'Messages' }),
+    conversationCol.accessor('updatedAt', {
+      header: 'Last message (UTC)',
+      cell: (info) => <span style={{ whiteSpace: 'nowrap' }}>{utc(info.getValue())}</span>,
+    }),
+    conversationCol.accessor('createdAt', {
+      header: 'Started (UTC)',
+      cell: (info) => <span style={{ whiteSpace: 'nowrap' }}>{utc(info.getValue())}</span>,
+    }),
+  ]);
+}
+
+type PaymentRow = ViewOf<'payments'>['rows'][number];
+const paymentCol = columnHelper<PaymentRow>();
+const paymentColumns = paymentCol.columns([
+  paymentCol.accessor('provider', { header: 'Provider' }),
+  paymentCol.accessor('cardBrand', { header: 'Card brand' }),
+  paymentCol.display({
+    id: 'last4',
+    header: 'Last four digits',
+    cell: (info) => <Revealable field={`last4:${info.row.original.id}`} masked={MASKED_LAST4} />,
+  }),
+  paymentCol.display({
+    id: 'expires',
+    header: 'Expires',
+    cell: (info) =>
+      `${String(info.row.original.expMonth).padStart(2, '0')}/${info.row.original.expYear}`,
+  }),
+  paymentCol.accessor('createdAt', {
+    header: 'Added (UTC)',
+    cell: (info) => utc(info.getValue()),
+  }),
+]);
+
+type UsageRow = ViewOf<'usage'>['rows'][number];
+const usageCol = columnHelper<UsageRow>();
+const usageColumns = usageCol.columns([
+  usageCol.accessor('occurredAt', {
+    header: 'When (UTC)',
+    cell: (info) => <span style={{ whiteSpace: 'nowrap' }}>{utc(info.getValue())}</span>,
+  }),
+  usageCol.accessor('kind', { header: 'Kind' }),
+  usageCol.accessor('model', {
+    header: 'Model',
+    cell: (info) => info.getValue() ?? <span className="muted">—</span>,
+  }),
+  usageCol.accessor('tokens', { header: 'Tokens' }),
+  usageCol.accessor('country', { header: 'Country' }),
+]);
+
+type ChangeRow = ViewOf<'preferences'>['changes'][number];
+const changeCol = columnHelper<ChangeRow>();
+const changeColumns = changeCol.columns([
+  changeCol.accessor('changedAt', {
+    header: 'When (UTC)',
+    cell: (info) => <span style={{ whiteSpace: 'nowrap' }}>{utc(info.getValue())}</span>,
+  }),
+  changeCol.accessor('purpose', { header: 'Purpose' }),
+  changeCol.accessor('allowed', {
+    header: 'Set to',
+    cell: (info) => (
+      <span className={`badge ${info.getValue() ? 'active' : 'disabled'}`}>
+        {info.getValue() ? 'allowed' : 'not allowed'}
+      </span>
+    ),
+  }),
+  changeCol.accessor('source', { header: 'By' }),
+]);
+
+function CategoryView({ view, userId }: { view: View; userId: string }) {
+  switch (view.category) {
+    case 'profile':
+      return <ProfileView view={view} />;
+    case 'conversations':
+      return (
+        <DataTable
+          caption="Conversations, most recent first"
+          columns={conversationColumns(userId)}
+          data={view.rows}
+          getRowId={(r) => r.id}
+          next={view.next}
+          empty="This user has no conversations."
+        />
+      );
+    case 'payments':
+      return (
+        <DataTable
+          caption="Payment references (only provider tokens and last four digits are stored)"
+          columns={paymentColumns}
+          data={view.rows}
+          getRowId={(r) => r.id}
+          empty="This user has no payment reference."
+        />
+      );
+    case 'usage':
+      return (
+        <>
+          <section className="panel" aria-labelledby="totals-title">
+            <h2 id="totals-title" style={{ marginTop: 0 }}>
+              Totals
+            </h2>
+            {view.totals.length === 0 ? (
+              <p className="empty">No usage recorded.</p>
+            ) : (
+              <dl className="facts">
+                {view.totals.map((t) => (
+                  <div key={t.kind} style={{ display: 'contents' }}>
+                    <dt>{t.kind}</dt>
+                    <dd>
+                      {t.events} events, {t.tokens} tokens
+                    </dd>
+                  </div>
+                ))}
+              </dl>
+            )}
+          </section>
+          <DataTable
+            caption="Usage events, most recent first"
+            columns={usageColumns}
+            data={view.rows}
+            getRowId={(r) => r.id}
+            next={view.next}
+            empty="No usage recorded."
+          />
+        </>
+      );
+    case 'preferences':
+      return (
+        <>
+          <section className="panel" aria-labelledby="current-title">
+            <h2 id="current-title" style={{ marginTop: 0 }}>
+              Current choices
+            </h2>
+            {view.current.length === 0 ? (
+              <p className="empty">No preference recorded.</p>
+            ) : (
+              <dl className="facts">
+                {view.current.map((p) => (
+                  <div key={p.purpose} style={{ display: 'contents' }}>
+                    <dt>{p.purpose}</dt>
+                    <dd>
+                      <span className={`badge ${p.allowed ? 'active' : 'disabled'}`}>
+                        {p.allowed ? 'allowed' : 'not allowed'}
+                      </span>{' '}
+                      <span className="muted">since {utc(p.updatedAt)}</span>
+                    </dd>
+                  </div>
+                ))}
+              </dl>
+            )}
+          </section>
+          <DataTable
+            caption="Changes, most recent first (the latest 100)"
+            columns={changeColumns}
+            data={view.changes}
+            getRowId={(r) => r.id}
+            empty="No change recorded."
+          />
+        </>
+      );
+  }
+}
+
+export default function UserCategoryRoute() {
+  const { userId, category, grant, view } = useLoaderData<typeof loader>();
+  return (
+    <>
+      <p>
+        <Link to={`/users/${userId}`}>← User {userId.slice(0, 8)}</Link>
+      </p>
+      <h1>{CATEGORY_INFO[category].label}</h1>
+      <CategoryTabs userId={userId} current={category} />
+      <GrantBanner grant={grant} />
+      <CategoryView view={view} userId={userId} />
+    </>
+  );
+}
+
+export function ErrorBoundary() {
+  return <UserDataErrorBoundary />;
+}

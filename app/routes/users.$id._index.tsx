@@ -1,0 +1,244 @@
+import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json } from '@remix-run/node';
+import { Link, useLoaderData } from '@remix-run/react';
+import { columnHelper, DataTable } from '#app/components/data-table.tsx';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import {
+  accessHistoryForUser,
+  decodeTrailCursor,
+  encodeTrailCursor,
+} from '#app/modules/audit/trail.server.ts';
+import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { requires } from '#app/modules/auth/access.ts';
+import { CATEGORY_INFO, requestGrantHref } from '#app/modules/users/categories.ts';
+import { grantReasons, liveGrantsByCategory } from '#app/modules/users/grant-gate.server.ts';
+import { USER_ID_PARAM } from '#app/modules/users/lookup.ts';
+import { cardView, lookupUser } from '#app/modules/users/lookup.server.ts';
+import { UserCardFacts } from '#app/modules/users/user-card.tsx';
+import { viewerOf } from '#app/modules/users/viewer.server.ts';
+import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
+
+export const access = requires('users:lookup');
+
+export const meta: MetaFunction = () => [{ title: 'User · Custodian' }];
+
+export async function loader(args: LoaderFunctionArgs) {
+  const me = await guard(args, access);
+  const id = USER_ID_PARAM.safeParse(args.params.id);
+  if (!id.success) throw new Response('No user has this id.', { status: 404 });
+  const userId = id.data.toLowerCase();
+  const after = new URL(args.request.url).searchParams.get('after') ?? undefined;
+  const cursor = decodeTrailCursor(after, 'desc');
+  // Opening a user by address is a lookup by id: audited, and counted against the daily limit.
+  const found = await lookupUser(viewerOf(me, requestContext(args.context)), {
+    by: 'id',
+    value: userId,
+  });
+  if (found.kind === 'not_found') throw new Response('No user has this id.', { status: 404 });
+  if (found.kind === 'refused') {
+    throw json(
+      {
+        message: `Refused: you have looked up ${found.limit} different users today, the most allowed in one day. Users you have already looked up today stay available; others again from ${found.resetsAt.toISOString().replace('T', ' ').slice(0, 16)} UTC.`,
+      },
+      { status: 429 },
+    );
+  }
+  const [grants, history] = await Promise.all([
+    liveGrantsByCategory(me.staffId, userId),
+    accessHistoryForUser(userId, { cursor, limit: 25 }),
+  ]);
+  // "Why": the reason code and ticket of the grant each view happened under.
+  const reasons = await grantReasons(history.rows.flatMap((r) => (r.grantId ? [r.grantId] : [])));
+  return json({
+    card: cardView(found.card),
+    categories: DATA_CATEGORIES.map((category) => {
+      const grant = grants[category];
+      return {
+        category,
+        ...CATEGORY_INFO[category],
+        grant: grant
+          ? { id: grant.id, endsAt: grant.endsAt.toISOString(), breakGlass: grant.breakGlass }
+          : null,
+      };
+    }),
+    canRequest: me.permissions.has('grants:request'),
+    history: history.rows.map((r) => ({
+      seq: r.seq,
+      time: r.time.toISOString(),
+      description: r.description,
+      outcome: r.outcome,
+      actorName: r.actorName,
+      actorStaffId: r.actorStaffId,
+      grantId: r.grantId,
+      reasonCode: r.grantId ? (reasons.get(r.grantId)?.reasonCode ?? null) : null,
+      ticketRef: r.grantId ? (reasons.get(r.grantId)?.ticketRef ?? null) : null,
+      dataCategory: r.dataCategory,
+      detail: r.detail,
+    })),
+    next: encodeTrailCursor(history.next, 'desc'),
+  });
+}
+
+const STATUS = {
+  display: 'flex',
+  gap: 10,
+  alignItems: 'baseline',
+  flexWrap: 'wrap',
+  flex: '0 1 420px',
+} as const;
+
+type HistoryRow = ReturnType<typeof useLoaderData<typeof loader>>['history'][number];
+const col = columnHelper<HistoryRow>();
+const columns = col.columns([
+  col.accessor('time', {
+    header: 'When (UTC)',
+    cell: (info) => (
+      <time dateTime={info.getValue()} style={{ whiteSpace: 'nowrap' }}>
+        {info.getValue().replace('T', ' ').slice(0, 19)}
+      </time>
+    ),
+  }),
+  col.accessor('actorName', {
+    header: 'Who',
+    cell: (info) =>
+      info.getValue() ?? (
+        <span className="muted">{info.row.original.actorStaffId?.slice(0, 8) ?? 'unknown'}</span>
+      ),
+  }),
+  col.accessor('description', {
+    header: 'What',
+    cell: (info) => {
+      const r = info.row.original;
+      return (
+        <>
+          {info.getValue()}{' '}
+          {r.dataCategory ? <span className="badge">{r.dataCategory}</span> : null}
+          {r.detail ? (
+            <>
+              <br />
+              <code className="muted">{r.detail}</code>
+            </>
+          ) : null}
+        </>
+      );
+    },
+  }),
+  col.accessor('reasonCode', {
+    header: 'Why (grant)',
+    cell: (info) => {
+      const { grantId, ticketRef } = info.row.original;
+      if (!grantId) return <span className="muted">lookup (no grant needed)</span>;
+      return (
+        <>
+          {info.getValue()?.replace(/_/g, ' ') ?? <span className="muted">—</span>}
+          {ticketRef ? <span className="muted"> · {ticketRef}</span> : null}
+          <br />
+          <span className="muted">
+            grant <code>{grantId.slice(0, 8)}</code>
+          </span>
+        </>
+      );
+    },
+  }),
+  col.accessor('outcome', {
+    header: 'Outcome',
+    cell: (info) => (
+      <span className={`badge ${info.getValue() === 'allowed' ? 'active' : 'disabled'}`}>
+        {info.getValue()}
+      </span>
+    ),
+  }),
+]);
+
+export default function UserOverviewRoute() {
+  const { card, categories, canRequest, history, next } = useLoaderData<typeof loader>();
+  const missing = categories.filter((c) => !c.grant).map((c) => c.category);
+  return (
+    <>
+      <p>
+        <Link to="/users">← Find a user</Link>
+      </p>
+      <h1>
+        User <code style={{ fontSize: '0.8em', overflowWrap: 'anywhere' }}>{card.id}</code>
+      </h1>
+      <section className="panel" aria-labelledby="card-title">
+        <h2 id="card-title" style={{ marginTop: 0 }}>
+          Lookup card
+        </h2>
+        <UserCardFacts card={card} />
+      </section>
+      <section className="panel" aria-labelledby="access-title">
+        <h2 id="access-title" style={{ marginTop: 0 }}>
+          What you may see now
+        </h2>
+        <p className="muted">
+          Each category needs a live grant covering you, this user and that category. Grants are
+          checked at every request; opening a category is recorded in the audit trail.
+        </p>
+        <ul style={{ listStyle: 'none', padding: 0, margin: 0, display: 'grid', gap: 10 }}>
+          {categories.map((c) => (
+            <li
+              key={c.category}
+              data-testid={`category-${c.category}`}
+              style={{
+                display: 'flex',
+                gap: 12,
+                alignItems: 'baseline',
+                flexWrap: 'wrap',
+                borderTop: '1px solid var(--line)',
+                paddingTop: 8,
+              }}
+            >
+              <strong style={{ minWidth: 190 }}>{c.label}</strong>
+              <span className="muted" style={{ flex: '1 1 280px' }}>
+                {c.holds}
+              </span>
+              {c.grant ? (
+                <span style={STATUS}>
+                  <span className="badge active">
+                    until {c.grant.endsAt.replace('T', ' ').slice(0, 16)} UTC
+                  </span>
+                  {c.grant.breakGlass ? <span className="badge disabled">break-glass</span> : null}
+                  <Link to={`/users/${card.id}/${c.category}`}>Open {c.label.toLowerCase()}</Link>
+                </span>
+              ) : (
+                <span style={STATUS}>
+                  <span className="badge">no live grant</span>
+                  {canRequest ? (
+                    <Link to={requestGrantHref(card.id, [c.category])}>Request access</Link>
+                  ) : null}
+                </span>
+              )}
+            </li>
+          ))}
+        </ul>
+        {canRequest && missing.length > 1 ? (
+          <p style={{ marginBottom: 0 }}>
+            <Link className="button secondary" to={requestGrantHref(card.id, missing)}>
+              Request access to the other {missing.length} categories
+            </Link>
+          </p>
+        ) : null}
+      </section>
+      <section aria-labelledby="history-title">
+        <h2 id="history-title">Access history</h2>
+        <p className="muted">
+          Who looked this user up or viewed their data, when, and under which grant — from the audit
+          trail, newest first.
+        </p>
+        <DataTable
+          caption="Views, reveals and lookups of this user"
+          columns={columns}
+          data={history}
+          getRowId={(r) => String(r.seq)}
+          next={next}
+          empty="Nobody has looked at this user’s data yet."
+        />
+      </section>
+    </>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

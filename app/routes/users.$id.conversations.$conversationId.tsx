@@ -1,0 +1,126 @@
+import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json } from '@remix-run/node';
+import { Link, useLoaderData, useSearchParams } from '@remix-run/react';
+import { z } from 'zod';
+import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { requires } from '#app/modules/auth/access.ts';
+import { parseKeysetCursor, readConversation } from '#app/modules/users/data.server.ts';
+import { UserDataErrorBoundary } from '#app/modules/users/grant-refusal.tsx';
+import { USER_ID_PARAM } from '#app/modules/users/lookup.ts';
+import { GrantBanner, USER_TEXT, UserText, utc } from '#app/modules/users/user-data-ui.tsx';
+import { viewerOf } from '#app/modules/users/viewer.server.ts';
+import { openCategory } from '#app/modules/users/view.server.ts';
+import { encodeCursor } from '#app/utils/cursor.server.ts';
+
+// Law 2: besides users:lookup, a live conversations grant for this user (checked in openCategory,
+// before any data is read). The conversation must belong to the user in the address.
+export const access = requires('users:lookup');
+
+export const meta: MetaFunction = () => [{ title: 'Conversation · Custodian' }];
+
+const ParamsSchema = z.object({ id: USER_ID_PARAM, conversationId: USER_ID_PARAM });
+
+export async function loader(args: LoaderFunctionArgs) {
+  const me = await guard(args, access);
+  const parsed = ParamsSchema.safeParse(args.params);
+  if (!parsed.success) throw new Response('There is no page at this address.', { status: 404 });
+  const userId = parsed.data.id.toLowerCase();
+  const conversationId = parsed.data.conversationId.toLowerCase();
+  const url = new URL(args.request.url);
+  const after = parseKeysetCursor(url.searchParams.get('after'));
+  const grant = await openCategory(viewerOf(me, requestContext(args.context)), {
+    userId,
+    category: 'conversations',
+    page: `conversation:${conversationId}`,
+    route: url.pathname,
+  });
+  const conversation = await readConversation(userId, conversationId, { after, limit: 50 });
+  if (!conversation) {
+    throw new Response('This user has no conversation with this id.', { status: 404 });
+  }
+  return json({
+    userId,
+    grant: { id: grant.id, endsAt: grant.endsAt.toISOString(), breakGlass: grant.breakGlass },
+    conversation: { ...conversation, next: encodeCursor(conversation.next) },
+  });
+}
+
+const ROLE_STYLE = {
+  user: { background: '#eef3fb', borderColor: '#c3d3ee' },
+  assistant: { background: '#ffffff', borderColor: 'var(--line)' },
+  system: { background: '#f6f1e4', borderColor: '#e1d5b4' },
+} as const;
+
+export default function ConversationRoute() {
+  const { userId, grant, conversation } = useLoaderData<typeof loader>();
+  const [params] = useSearchParams();
+  const nextParams = new URLSearchParams(params);
+  if (conversation.next) nextParams.set('after', conversation.next);
+  return (
+    <>
+      <p>
+        <Link to={`/users/${userId}/conversations`}>
+          ← Conversations of user {userId.slice(0, 8)}
+        </Link>
+      </p>
+      <h1 style={USER_TEXT}>
+        {conversation.title ? (
+          <UserText value={conversation.title} testId="conversation-title" />
+        ) : (
+          <span className="muted">(untitled)</span>
+        )}
+      </h1>
+      <GrantBanner grant={grant} />
+      <p className="muted">
+        Model {conversation.model} · started {utc(conversation.createdAt)} · last message{' '}
+        {utc(conversation.updatedAt)}
+      </p>
+      {conversation.messages.length === 0 ? (
+        <p className="empty">{params.has('after') ? 'No more messages.' : 'No messages.'}</p>
+      ) : (
+        <ol
+          aria-label="Messages, oldest first"
+          style={{ listStyle: 'none', padding: 0, margin: 0, display: 'grid', gap: 10 }}
+        >
+          {conversation.messages.map((m) => (
+            <li
+              key={m.id}
+              style={{
+                border: '1px solid',
+                borderRadius: 8,
+                padding: '10px 14px',
+                minWidth: 0,
+                ...ROLE_STYLE[m.role],
+              }}
+            >
+              <p className="muted" style={{ margin: '0 0 4px', fontSize: 13 }}>
+                <strong style={{ color: 'var(--ink)' }}>{m.role}</strong> · {utc(m.createdAt)} ·{' '}
+                {m.tokenCount} tokens
+              </p>
+              <div
+                data-testid="message-content"
+                style={{ ...USER_TEXT, whiteSpace: 'pre-wrap', margin: 0 }}
+              >
+                <UserText value={m.content} />
+              </div>
+            </li>
+          ))}
+        </ol>
+      )}
+      <nav className="pager" aria-label="Pages">
+        {params.has('after') ? <Link to="?">First page</Link> : null}
+        {conversation.next ? (
+          <Link to={`?${nextParams.toString()}`} rel="next">
+            Later messages
+          </Link>
+        ) : (
+          <span className="muted">{conversation.messages.length ? 'End of conversation' : ''}</span>
+        )}
+      </nav>
+    </>
+  );
+}
+
+export function ErrorBoundary() {
+  return <UserDataErrorBoundary />;
+}

@@ -1,0 +1,130 @@
+import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json } from '@remix-run/node';
+import { Form, Link, useLoaderData } from '@remix-run/react';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { requires } from '#app/modules/auth/access.ts';
+import { LOOKUP_QUERY_HINT, LookupQuerySchema } from '#app/modules/users/lookup.ts';
+import { cardView, lookupsToday, lookupUser } from '#app/modules/users/lookup.server.ts';
+import { UserCardFacts } from '#app/modules/users/user-card.tsx';
+import { viewerOf } from '#app/modules/users/viewer.server.ts';
+
+export const access = requires('users:lookup');
+
+export const meta: MetaFunction = () => [{ title: 'Find a user · Custodian' }];
+
+export async function loader(args: LoaderFunctionArgs) {
+  const me = await guard(args, access);
+  const raw = new URL(args.request.url).searchParams.get('q') ?? '';
+  const parsed = LookupQuerySchema.safeParse({ q: raw });
+  if (!parsed.success) {
+    return json(
+      {
+        q: raw.slice(0, 320),
+        error: parsed.error.issues[0]!.message,
+        result: null,
+        today: await lookupsToday(me.staffId),
+      },
+      { status: 400 },
+    );
+  }
+  const query = parsed.data.q;
+  if (!query) {
+    return json({ q: '', error: null, result: null, today: await lookupsToday(me.staffId) });
+  }
+  const found = await lookupUser(viewerOf(me, requestContext(args.context)), query);
+  const result =
+    found.kind === 'found'
+      ? { kind: 'found' as const, by: query.by, card: cardView(found.card) }
+      : found.kind === 'not_found'
+        ? { kind: 'not_found' as const, by: query.by }
+        : {
+            kind: 'refused' as const,
+            by: query.by,
+            limit: found.limit,
+            resetsAt: found.resetsAt.toISOString(),
+          };
+  return json(
+    { q: raw.slice(0, 320), error: null, result, today: await lookupsToday(me.staffId) },
+    { status: found.kind === 'refused' ? 429 : 200 },
+  );
+}
+
+export default function FindUserRoute() {
+  const { q, error, result, today } = useLoaderData<typeof loader>();
+  return (
+    <>
+      <h1>Find a user</h1>
+      <section className="panel">
+        <Form method="get" role="search" aria-label="Find a user by exact id or email">
+          <label htmlFor="q">User id or email address</label>
+          <div style={{ display: 'flex', gap: 8, maxWidth: 640 }}>
+            <input
+              id="q"
+              name="q"
+              type="search"
+              defaultValue={q}
+              autoComplete="off"
+              spellCheck={false}
+              maxLength={320}
+              aria-invalid={error ? true : undefined}
+              aria-describedby={error ? 'q-hint q-error' : 'q-hint'}
+            />
+            <button type="submit">Find</button>
+          </div>
+          <p id="q-hint" className="muted" style={{ margin: '6px 0 0' }}>
+            {LOOKUP_QUERY_HINT} Every lookup is recorded in the audit trail.
+          </p>
+          {error ? (
+            <p
+              className="field-error"
+              id="q-error"
+              role="alert"
+              style={{ overflowWrap: 'anywhere' }}
+            >
+              {error}
+            </p>
+          ) : null}
+        </Form>
+        <p className="muted" data-testid="lookups-today" style={{ marginBottom: 0 }}>
+          Today (UTC) you have looked up {today.used} of at most {today.limit} different users.
+        </p>
+      </section>
+      {result === null ? (
+        error ? null : (
+          <p className="empty">
+            Look up the person an inquiry is about by the exact id or email address they gave.
+          </p>
+        )
+      ) : result.kind === 'refused' ? (
+        <p className="form-error" role="alert">
+          Lookup refused: you have looked up {result.limit} different users today, the most allowed
+          in one day. You can look up new users again from{' '}
+          {result.resetsAt.replace('T', ' ').slice(0, 16)} UTC; users you have already looked up
+          today stay available. The security team has been told. This refusal is recorded.
+        </p>
+      ) : result.kind === 'not_found' ? (
+        <p className="notice" role="status" data-testid="not-found">
+          No user has this {result.by === 'id' ? 'id' : 'email address'}. Check it for typos: only
+          exact matches are found.
+        </p>
+      ) : (
+        <section className="panel" aria-labelledby="result-title">
+          <h2 id="result-title" style={{ marginTop: 0 }}>
+            User found by {result.by === 'id' ? 'id' : 'email address'}
+          </h2>
+          <UserCardFacts card={result.card} />
+          <p style={{ marginBottom: 0 }}>
+            <Link className="button" to={`/users/${result.card.id}`}>
+              Open this user
+            </Link>
+          </p>
+        </section>
+      )}
+    </>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
