@@ -31,7 +31,7 @@ import {
 
 export const ANALYTICS_BUILD_JOB = 'analytics.build';
 // Arbitrary, fixed: the advisory lock key of the build ("analytics" in ASCII digits).
-const BUILD_LOCK_KEY = 97_110_97_108;
+export const BUILD_LOCK_KEY = 97_110_97_108;
 
 export interface BuildOptions {
   config?: AnalyticsConfig;
