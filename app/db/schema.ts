@@ -315,8 +315,11 @@ export const auditEntries = consoleSchema.table(
   'audit_entries',
   {
     seq: bigint('seq', { mode: 'number' }).primaryKey(),
-    // The leaf: the entry's canonical JSON bytes, position included. Never re-derived from jsonb.
-    body: bytea('body').notNull(),
+    // The leaf: the entry's canonical JSON, position included, whose UTF-8 bytes are hashed. Kept
+    // as text (byte-exact for valid UTF-8, which canonical JSON always is) rather than bytea: half
+    // the bytes on the wire and no hex step, which is what bounds verification. Never re-derived
+    // from jsonb.
+    body: text('body').notNull(),
     occurredAt: tstz('occurred_at').notNull(),
     action: text('action').notNull(),
     outcome: text('outcome').notNull(),

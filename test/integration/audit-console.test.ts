@@ -298,13 +298,13 @@ describe('the CSV download (/audit/csv)', () => {
 describe('one entry (/audit/:seq)', () => {
   it('shows the entry, its leaf hash, and says when no checkpoint covers it yet', async () => {
     await flushAudit();
-    const [entry] = await sql()<{ seq: string; body: Buffer }[]>`
+    const [entry] = await sql()<{ seq: string; body: string }[]>`
       select seq, body from console.audit_entries where actor_staff_id = ${auditor.id}
       and action = 'auth.sign_in' order by seq limit 1`;
     const response = await asAuditor(`/audit/${entry!.seq}`);
     const html = await response.text();
     expect(response.status).toBe(200);
-    expect(html).toContain(leafHash(entry!.body).toString('base64'));
+    expect(html).toContain(leafHash(Buffer.from(entry!.body, 'utf8')).toString('base64'));
     expect(html).toContain('data-testid="not-covered"');
     expect(html).toContain('Staff sign-in attempt');
   });
@@ -312,7 +312,7 @@ describe('one entry (/audit/:seq)', () => {
   it('shows an inclusion proof that verifies once a checkpoint exists', async () => {
     const made = await signCheckpoint();
     expect(made).not.toBeNull();
-    const [entry] = await sql()<{ seq: string; body: Buffer }[]>`
+    const [entry] = await sql()<{ seq: string; body: string }[]>`
       select seq, body from console.audit_entries where actor_staff_id = ${auditor.id}
       order by seq limit 1`;
     const seq = Number(entry!.seq);
@@ -331,7 +331,15 @@ describe('one entry (/audit/:seq)', () => {
       Buffer.from(m[1]!, 'base64'),
     );
     const root = Buffer.from(decodeEntities(note).split('\n')[2]!, 'base64');
-    expect(verifyInclusion(seq, made!.treeSize, leafHash(entry!.body), hashes, root)).toBe(true);
+    expect(
+      verifyInclusion(
+        seq,
+        made!.treeSize,
+        leafHash(Buffer.from(entry!.body, 'utf8')),
+        hashes,
+        root,
+      ),
+    ).toBe(true);
   });
 
   it('shows what clients sent as text, never as markup', async () => {

@@ -33,10 +33,10 @@ export async function readAudit(
   await flushAudit(url);
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    const rows = await sql<{ body: Buffer }[]>`
+    const rows = await sql<{ body: string }[]>`
       select body from console.audit_entries where seq > ${afterSeq} order by seq`;
     return rows.map((r) => {
-      const raw = r.body.toString('utf8');
+      const raw = r.body;
       return { ...(JSON.parse(raw) as Omit<LoggedEntry, 'raw'>), raw };
     });
   } finally {

@@ -61,12 +61,12 @@ export async function exportBundle(options: {
       join console.audit_leaves l using (seq)
       where e.seq > ${after} and e.seq < ${end} order by e.seq limit 20000`) as unknown as {
       seq: string;
-      body: Buffer;
+      body: string;
       leaf_hash: Buffer;
     }[];
     if (rows.length === 0) break;
     for (const row of rows) {
-      if (!entriesFile.write(Buffer.concat([row.body, Buffer.from('\n')]))) {
+      if (!entriesFile.write(`${row.body}\n`)) {
         await new Promise<void>((r) => entriesFile.once('drain', () => r()));
       }
       hashes.push(row.leaf_hash.toString('base64'));

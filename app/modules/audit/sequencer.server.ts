@@ -33,7 +33,7 @@ interface IntakeRow {
 
 interface EntryColumns {
   seq: number;
-  body: Buffer;
+  body: string;
   occurred_at: string;
   action: string;
   outcome: string;
@@ -46,8 +46,8 @@ interface EntryColumns {
 }
 
 /** The indexed columns of an entry, read from its bytes (verification re-derives them too). */
-export function entryColumns(seq: number, body: Buffer, parsed?: unknown): EntryColumns {
-  const e = (parsed ?? JSON.parse(body.toString('utf8'))) as {
+export function entryColumns(seq: number, body: string, parsed?: unknown): EntryColumns {
+  const e = (parsed ?? JSON.parse(body)) as {
     time: string;
     action: string;
     outcome: string;
@@ -116,7 +116,7 @@ export async function sequenceBatch(
       const leaf = leafHash(bytes);
       frontier.append(leaf, (level, idx, hash) => nodes.push({ level, idx, hash }));
       leaves.push({ seq, leaf_hash: leaf });
-      entries.push(entryColumns(seq, bytes, { ...entry, seq }));
+      entries.push(entryColumns(seq, bytes.toString('utf8'), { ...entry, seq }));
       prev = leaf;
     }
     for (let i = 0; i < leaves.length; i += INSERT_CHUNK) {

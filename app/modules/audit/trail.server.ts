@@ -142,8 +142,8 @@ async function selectPage(
   return (await sql`
     select p.seq, p.occurred_at, p.action, p.outcome, p.actor_staff_id, s.display_name as actor_name,
            p.user_id, p.grant_id, p.privacy_request_id,
-           convert_from(p.body, 'UTF8')::jsonb #>> '{client,address}' as client_address
-           ${withUserAgent ? sql`, convert_from(p.body, 'UTF8')::jsonb #>> '{client,userAgent}' as client_user_agent` : sql``}
+           p.body::jsonb #>> '{client,address}' as client_address
+           ${withUserAgent ? sql`, p.body::jsonb #>> '{client,userAgent}' as client_user_agent` : sql``}
     from (
       select seq, occurred_at, action, outcome, actor_staff_id, user_id, grant_id,
              privacy_request_id, body
@@ -335,7 +335,7 @@ export async function getAuditEntry(seq: number) {
     left join console.staff sub on sub.id = e.subject_staff_id
     where e.seq = ${seq}`) as unknown as {
     seq: string;
-    body: Buffer;
+    body: string;
     occurred_at: Date | string;
     outcome: string;
     action: string;
@@ -344,9 +344,9 @@ export async function getAuditEntry(seq: number) {
     subject_name: string | null;
   }[];
   if (!row) return null;
-  const text = row.body.toString('utf8');
+  const text = row.body;
   const body = JSON.parse(text) as EntryBody;
-  const leaf = leafHash(row.body);
+  const leaf = leafHash(Buffer.from(row.body, 'utf8'));
   const covering = await checkpointCovering(sql, seq);
   let proof: {
     treeSize: number;
@@ -442,7 +442,7 @@ export async function accessHistoryForUser(
       order by seq desc
       limit ${limit + 1}
     ) p
-    cross join lateral (select convert_from(p.body, 'UTF8')::jsonb as doc) b
+    cross join lateral (select p.body::jsonb as doc) b
     left join console.staff s on s.id = p.actor_staff_id
     order by p.seq desc`) as unknown as {
     seq: string;

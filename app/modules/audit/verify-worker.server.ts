@@ -102,15 +102,17 @@ export class EntryChecker {
   }
 
   /** Hashes and parses the bodies (a missing body counts as empty) off the main thread. */
-  check(bodies: (Buffer | null)[], signatures: string[]): Promise<CheckedChunk> {
+  check(bodies: (string | null)[], signatures: string[]): Promise<CheckedChunk> {
     const offsets = new Uint32Array(bodies.length + 1);
     let total = 0;
     for (let i = 0; i < bodies.length; i++) {
-      total += bodies[i]?.length ?? 0;
+      total += bodies[i] ? Buffer.byteLength(bodies[i]!) : 0;
       offsets[i + 1] = total;
     }
     const packed = Buffer.allocUnsafeSlow(total);
-    for (let i = 0; i < bodies.length; i++) bodies[i]?.copy(packed, offsets[i]);
+    for (let i = 0; i < bodies.length; i++) {
+      if (bodies[i]) packed.write(bodies[i]!, offsets[i]!, 'utf8');
+    }
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });

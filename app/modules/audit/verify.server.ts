@@ -46,7 +46,7 @@ const CHUNK = 20_000;
 interface VerifyRow {
   seq: string;
   leaf_hash: Buffer;
-  body: Buffer | null;
+  body: string | null;
   occurred_ms: string | null;
   action: string | null;
   outcome: string | null;

@@ -18,7 +18,7 @@ export async function recentSignIns(staffId: string, limit = 5) {
     .orderBy(desc(auditEntries.seq))
     .limit(limit);
   return rows.map(({ body, ...row }) => {
-    const entry = JSON.parse(body.toString('utf8')) as { client?: { address?: string | null } };
+    const entry = JSON.parse(body) as { client?: { address?: string | null } };
     return { ...row, clientAddress: entry.client?.address ?? null };
   });
 }
