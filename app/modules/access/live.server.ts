@@ -2,7 +2,7 @@ import { and, desc, eq, gt, lte, sql } from 'drizzle-orm';
 import { getDb, type Db, type Tx } from '#app/db/client.server.ts';
 import { grants } from '#app/db/schema.ts';
 import { now } from '#app/modules/clock.server.ts';
-import { DATA_CATEGORIES, type DataCategory } from '#app/modules/vocabulary.ts';
+import { DATA_CATEGORIES, type DataCategory, type ReasonCode } from '#app/modules/vocabulary.ts';
 import { GrantRequiredError, type MissingGrant } from './errors.ts';
 import { UUID } from './sql.server.ts';
 
@@ -16,6 +16,8 @@ export interface LiveGrant {
   startsAt: Date;
   endsAt: Date;
   breakGlass: boolean;
+  /** Why it was asked for: the purpose every view under it is recorded with. */
+  reasonCode: ReasonCode;
 }
 
 export interface GrantScope {
@@ -40,6 +42,7 @@ const liveColumns = {
   startsAt: grants.startsAt,
   endsAt: grants.endsAt,
   breakGlass: grants.breakGlass,
+  reasonCode: grants.reasonCode,
 };
 
 /** The live grant covering this scope now, or null. An approved grant wins over break-glass. */

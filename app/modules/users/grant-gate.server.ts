@@ -1,7 +1,7 @@
 import { getSql } from '#app/db/client.server.ts';
 import { GrantRequiredError, type MissingGrant } from '#app/modules/access/errors.ts';
 import { liveGrantsFor, requireLiveGrant } from '#app/modules/access/live.server.ts';
-import type { DataCategory } from '#app/modules/vocabulary.ts';
+import type { DataCategory, ReasonCode } from '#app/modules/vocabulary.ts';
 
 // What the user pages need to know about grants, through the access module's one live-grant
 // check (asked at every request on the injectable clock, never cached): is there a live grant
@@ -13,6 +13,7 @@ export interface LiveGrant {
   startsAt: Date;
   endsAt: Date;
   breakGlass: boolean;
+  reasonCode: ReasonCode;
 }
 
 export type GateAnswer =
@@ -42,6 +43,7 @@ export async function checkLiveGrant(scope: {
         startsAt: grant.startsAt,
         endsAt: grant.endsAt,
         breakGlass: grant.breakGlass,
+        reasonCode: grant.reasonCode,
       },
     };
   } catch (error) {
@@ -74,6 +76,7 @@ export async function liveGrantsByCategory(
         startsAt: g.startsAt,
         endsAt: g.endsAt,
         breakGlass: g.breakGlass,
+        reasonCode: g.reasonCode,
       };
     }
   }
