@@ -1,5 +1,6 @@
 import { json, redirect } from '@remix-run/node';
 import type { AppLoadContext } from '@remix-run/node';
+import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { findSignedIn, type RequestContext, type SignedIn } from './session.server.ts';
 import type { Access } from './access.ts';
 
@@ -41,6 +42,20 @@ export async function guard(args: GuardArgs, access: Access): Promise<SignedIn |
     throw redirect('/account/password');
   }
   if (access.kind === 'permission' && !signedIn.permissions.has(access.permission)) {
+    // Law 3: a refused attempt is recorded too, and committed before the refusal is sent.
+    const context = requestContext(args.context);
+    await recordAudit({
+      action: 'access.denied',
+      outcome: 'denied',
+      actor: { staffId: signedIn.staffId, roles: signedIn.roles },
+      sessionId: signedIn.sessionId,
+      client: { address: context.clientAddress || null, userAgent: context.userAgent || null },
+      details: {
+        reason: 'missing_permission',
+        permission: access.permission,
+        route: new URL(args.request.url).pathname.slice(0, 200),
+      },
+    });
     throw json(
       {
         message: `Your roles do not include the permission this page needs (${access.permission}).`,
