@@ -1,0 +1,151 @@
+import type { CSSProperties, ReactNode } from 'react';
+import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
+import type { DataCategory } from '#app/modules/vocabulary.ts';
+import type { GrantState } from './vocabulary.ts';
+
+// What the grant pages share on screen: the words for reasons and states, UTC times, and the
+// controls the stylesheet does not style. Browser-safe: no server imports.
+
+export const REASON_LABELS: Record<string, string> = {
+  support_inquiry: 'Support inquiry',
+  privacy_request: 'Privacy request',
+  security_investigation: 'Security investigation',
+  legal: 'Legal',
+  other: 'Other',
+};
+
+export const STATE_LABELS: Record<GrantState, string> = {
+  pending: 'Pending',
+  scheduled: 'Scheduled',
+  active: 'Active',
+  denied: 'Denied',
+  revoked: 'Revoked',
+  expired: 'Expired',
+  cancelled: 'Withdrawn',
+};
+
+export const REVOKE_BASIS_LABELS: Record<string, string> = {
+  requester: 'by the requester',
+  approver: 'by an approver',
+  revoke_any: 'by a holder of grants:revoke_any',
+  staff_disabled: 'when the staff account was disabled',
+};
+
+export function categoryLabel(category: string) {
+  return CATEGORY_INFO[category as DataCategory]?.label ?? category;
+}
+
+export function categoryList(categories: readonly string[]) {
+  return categories.map(categoryLabel).join(', ');
+}
+
+/** `2025-01-31 13:45 UTC` from an ISO time; a dash for none. */
+export function utc(iso: string | null | undefined, seconds = false) {
+  if (!iso) return '—';
+  return `${iso.replace('T', ' ').slice(0, seconds ? 19 : 16)} UTC`;
+}
+
+export function Time({ iso, seconds }: { iso: string | null | undefined; seconds?: boolean }) {
+  if (!iso) return <span className="muted">—</span>;
+  return (
+    <time dateTime={iso} style={{ whiteSpace: 'nowrap' }}>
+      {utc(iso, seconds)}
+    </time>
+  );
+}
+
+/** Minutes as people say them: 45 minutes, 1 hour, 1 hour 30 minutes. */
+export function minutesText(total: number) {
+  const hours = Math.floor(total / 60);
+  const minutes = total % 60;
+  const parts = [];
+  if (hours) parts.push(`${hours} hour${hours === 1 ? '' : 's'}`);
+  if (minutes || !hours) parts.push(`${minutes} minute${minutes === 1 ? '' : 's'}`);
+  return parts.join(' ');
+}
+
+const STATE_STYLE: Partial<Record<GrantState, string>> = {
+  active: 'active',
+  scheduled: 'active',
+  denied: 'disabled',
+  revoked: 'disabled',
+};
+
+export function StateBadge({ state, breakGlass }: { state: GrantState; breakGlass?: boolean }) {
+  return (
+    <>
+      <span className={`badge ${STATE_STYLE[state] ?? ''}`} data-state={state}>
+        {STATE_LABELS[state]}
+      </span>
+      {breakGlass ? <span className="badge disabled">break-glass</span> : null}
+    </>
+  );
+}
+
+export function ShortId({ id }: { id: string }) {
+  return <code title={id}>{id.slice(0, 8)}</code>;
+}
+
+// The stylesheet styles text inputs and selects; these controls get the same look here.
+export const CONTROL: CSSProperties = {
+  width: '100%',
+  padding: '8px 10px',
+  border: '1px solid #8792a2',
+  borderRadius: 6,
+  font: 'inherit',
+  background: '#fff',
+};
+
+export const HINT: CSSProperties = { fontSize: 14, margin: '4px 0 0' };
+
+/** Ids of a field's hint and error, for aria-describedby. */
+export function describedBy(id: string, hint: boolean, error: string | undefined) {
+  const ids = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean);
+  return ids.length ? ids.join(' ') : undefined;
+}
+
+export function FieldError({ id, error }: { id: string; error?: string }) {
+  if (!error) return null;
+  return (
+    <p className="field-error" id={`${id}-error`}>
+      {error}
+    </p>
+  );
+}
+
+export function Hint({ id, children }: { id: string; children: ReactNode }) {
+  return (
+    <p className="muted" id={`${id}-hint`} style={HINT}>
+      {children}
+    </p>
+  );
+}
+
+/** The form-level list of problems: one link per field in error, so keyboard users can jump. */
+export function ErrorSummary({
+  errors,
+  labels,
+  idOf = (name) => `field-${name}`,
+}: {
+  errors: Record<string, string | undefined>;
+  labels: Record<string, string>;
+  idOf?: (name: string) => string;
+}) {
+  const entries = Object.entries(errors).filter(([, message]) => message);
+  if (entries.length === 0) return null;
+  return (
+    <div className="form-error" role="alert" data-testid="error-summary">
+      <p style={{ margin: 0, fontWeight: 600 }}>
+        Nothing was saved. {entries.length === 1 ? 'One field needs' : 'These fields need'}{' '}
+        attention:
+      </p>
+      <ul style={{ margin: '4px 0 0', paddingLeft: 20 }}>
+        {entries.map(([name, message]) => (
+          <li key={name}>
+            <a href={`#${idOf(name)}`}>{labels[name] ?? name}</a>: {message}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,398 @@
+import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json } from '@remix-run/node';
+import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
+import { z } from 'zod';
+import { columnHelper, DataTable } from '#app/components/data-table.tsx';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { GrantInputError } from '#app/modules/access/errors.ts';
+import { GRANT_VIEWS, listGrants, type GrantView } from '#app/modules/access/list.server.ts';
+import {
+  categoryLabel,
+  CONTROL,
+  minutesText,
+  REASON_LABELS,
+  ShortId,
+  STATE_LABELS,
+  StateBadge,
+  Time,
+} from '#app/modules/access/ui-grant.tsx';
+import { staffNames } from '#app/modules/access/ui-grants.server.ts';
+import { APPROVER_PERMISSIONS, GRANT_STATES } from '#app/modules/access/vocabulary.ts';
+import { guard } from '#app/modules/auth/access.server.ts';
+import { requires } from '#app/modules/auth/access.ts';
+import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
+
+export const access = requires('grants:request');
+
+export const meta: MetaFunction = () => [{ title: 'Access grants · Custodian' }];
+
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?$/;
+// What <input type="datetime-local"> sends, read as UTC (the console shows every time in UTC).
+const utcDateTime = z
+  .string()
+  .regex(DATE_TIME, 'Use a date and time such as 2025-01-31T13:45 (UTC)')
+  .transform((v, ctx) => {
+    const date = new Date(v.endsWith('Z') ? v : `${v}Z`);
+    if (Number.isNaN(date.getTime())) {
+      ctx.addIssue({ code: 'custom', message: 'Not a real date and time' });
+      return z.NEVER;
+    }
+    return date;
+  });
+
+// NOTE: GRANT_VIEWS comes from a .server module, empty in the browser bundle: the schema is built
+// when the loader runs, never at module load.
+const querySchema = () =>
+  z
+    .object({
+      view: z.enum(GRANT_VIEWS, 'Use mine, to_decide, active or history').optional(),
+      state: z.enum(GRANT_STATES, 'Not a grant state').optional(),
+      user: z.uuid('Not a user id (a UUID)').optional(),
+      requester: z.uuid('Not a staff id (a UUID)').optional(),
+      category: z.enum(DATA_CATEGORIES, 'Not a data category').optional(),
+      reason: z.enum(REASON_CODES, 'Not a reason').optional(),
+      from: utcDateTime.optional(),
+      to: utcDateTime.optional(),
+      after: z.string().max(400, 'The page cursor is too long').optional(),
+    })
+    .refine((q) => !q.from || !q.to || q.from < q.to, {
+      path: ['to'],
+      message: 'Must be later than from',
+    });
+
+const FILTER_KEYS = ['state', 'user', 'requester', 'category', 'reason', 'from', 'to'] as const;
+
+const VIEW_LABELS: Record<GrantView, string> = {
+  mine: 'My requests',
+  to_decide: 'Waiting for my decision',
+  active: 'Active grants',
+  history: 'History',
+};
+
+const EMPTY: Record<GrantView, string> = {
+  mine: 'You have not requested any access yet. Find a user, then request the categories the inquiry needs.',
+  to_decide: 'No request waits for your decision.',
+  active: 'No grant is active now.',
+  history: 'No grant yet.',
+};
+
+export async function loader(args: LoaderFunctionArgs) {
+  const me = await guard(args, access);
+  const params = new URL(args.request.url).searchParams;
+  const parsed = querySchema().safeParse(
+    Object.fromEntries([...params].filter(([, v]) => v !== '')),
+  );
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
+  }
+  const q = parsed.data;
+  const canDecide = APPROVER_PERMISSIONS.some((p) => me.permissions.has(p));
+  const view: GrantView = q.view ?? (canDecide ? 'to_decide' : 'mine');
+  let page;
+  try {
+    page = await listGrants({
+      view,
+      staff: { staffId: me.staffId },
+      filters: {
+        state: q.state,
+        userId: q.user,
+        requesterId: q.requester,
+        category: q.category,
+        reasonCode: q.reason,
+        from: q.from,
+        to: q.to,
+      },
+      cursor: q.after,
+      limit: 25,
+    });
+  } catch (error) {
+    if (error instanceof GrantInputError) {
+      throw new Response('Invalid after: the page cursor in the address is not valid.', {
+        status: 400,
+      });
+    }
+    throw error;
+  }
+  const requesterName = q.requester
+    ? ((await staffNames([q.requester]))[q.requester] ?? null)
+    : null;
+  return json({
+    view,
+    canDecide,
+    canBreakGlass: me.permissions.has('grants:break_glass'),
+    requesterName,
+    rows: page.rows.map((r) => ({
+      id: r.id,
+      decide: view === 'to_decide',
+      createdAt: r.createdAt,
+      requesterName: r.requesterName,
+      mine: r.requesterId === me.staffId,
+      userId: r.userId,
+      categories: r.categories,
+      reasonCode: r.reasonCode,
+      ticketRef: r.ticketRef,
+      durationMinutes: r.durationMinutes,
+      state: r.state,
+      breakGlass: r.breakGlass,
+      startsAt: r.startsAt,
+      endsAt: r.endsAt,
+      requestExpiresAt: r.requestExpiresAt,
+      approvals: r.approvals,
+      approvalsNeeded: r.approvalsNeeded,
+    })),
+    next: page.next ?? null,
+  });
+}
+
+type Row = ReturnType<typeof useLoaderData<typeof loader>>['rows'][number];
+
+const col = columnHelper<Row>();
+const columns = col.columns([
+  col.accessor('id', {
+    header: 'Grant',
+    cell: (info) => (
+      <Link to={`/grants/${info.getValue()}`} style={{ whiteSpace: 'nowrap' }}>
+        {info.row.original.decide ? 'Decide' : 'Open'} <ShortId id={info.getValue()} />
+      </Link>
+    ),
+  }),
+  col.accessor('createdAt', {
+    header: 'Requested (UTC)',
+    cell: (info) => <Time iso={info.getValue()} />,
+  }),
+  col.accessor('requesterName', {
+    header: 'Requester',
+    cell: (info) => (info.row.original.mine ? <>{info.getValue()} (you)</> : info.getValue()),
+  }),
+  col.accessor('userId', {
+    header: 'End user',
+    cell: (info) => <ShortId id={info.getValue()} />,
+  }),
+  col.accessor('categories', {
+    header: 'Categories',
+    cell: (info) => (
+      <span style={{ overflowWrap: 'normal' }}>
+        {info.getValue().map(categoryLabel).join(', ')}
+      </span>
+    ),
+  }),
+  col.accessor('reasonCode', {
+    header: 'Reason',
+    cell: (info) => (
+      <>
+        {REASON_LABELS[info.getValue()] ?? info.getValue()}
+        {info.row.original.ticketRef ? (
+          <>
+            <br />
+            <span className="muted">{info.row.original.ticketRef}</span>
+          </>
+        ) : null}
+      </>
+    ),
+  }),
+  col.accessor('state', {
+    header: 'State',
+    cell: (info) => (
+      <StateBadge state={info.getValue()} breakGlass={info.row.original.breakGlass} />
+    ),
+  }),
+  col.display({
+    id: 'window',
+    header: 'When',
+    cell: (info) => {
+      const r = info.row.original;
+      if (r.state === 'pending') {
+        return (
+          <>
+            {r.approvals} of {r.approvalsNeeded} approvals; {minutesText(r.durationMinutes)}
+            <br />
+            <span className="muted">
+              expires <Time iso={r.requestExpiresAt} />
+            </span>
+          </>
+        );
+      }
+      if (r.startsAt) {
+        return (
+          <>
+            <Time iso={r.startsAt} /> →<br />
+            <Time iso={r.endsAt} />
+          </>
+        );
+      }
+      return <span className="muted">—</span>;
+    },
+  }),
+]);
+
+export default function GrantsRoute() {
+  const data = useLoaderData<typeof loader>();
+  const [params] = useSearchParams();
+  const value = (name: string) => params.get(name) ?? '';
+  const filtered = FILTER_KEYS.some((k) => params.get(k));
+  const tab = (view: GrantView) => {
+    const next = new URLSearchParams();
+    next.set('view', view);
+    return `?${next.toString()}`;
+  };
+  return (
+    <>
+      <div
+        style={{
+          display: 'flex',
+          alignItems: 'center',
+          justifyContent: 'space-between',
+          gap: 12,
+          flexWrap: 'wrap',
+        }}
+      >
+        <h1>Access grants</h1>
+        <div style={{ display: 'flex', gap: 12 }}>
+          {data.canBreakGlass ? (
+            <Link className="button secondary" to="/grants/break-glass">
+              Break glass…
+            </Link>
+          ) : null}
+          <Link className="button" to="/grants/new">
+            Request access
+          </Link>
+        </div>
+      </div>
+      <nav aria-label="Grant queues" style={{ marginBottom: 16 }}>
+        <ul
+          style={{
+            display: 'flex',
+            gap: 4,
+            listStyle: 'none',
+            margin: 0,
+            padding: 0,
+            borderBottom: '1px solid var(--line)',
+            flexWrap: 'wrap',
+          }}
+        >
+          {(Object.keys(VIEW_LABELS) as GrantView[])
+            .filter((v) => v !== 'to_decide' || data.canDecide)
+            .map((v) => {
+              const current = v === data.view;
+              return (
+                <li key={v}>
+                  <Link
+                    to={tab(v)}
+                    aria-current={current ? 'page' : undefined}
+                    style={{
+                      display: 'inline-block',
+                      padding: '8px 14px',
+                      textDecoration: 'none',
+                      borderBottom: current ? '3px solid var(--accent)' : '3px solid transparent',
+                      fontWeight: current ? 700 : 400,
+                      color: current ? 'var(--ink)' : 'var(--accent)',
+                    }}
+                  >
+                    {VIEW_LABELS[v]}
+                  </Link>
+                </li>
+              );
+            })}
+        </ul>
+      </nav>
+      <Form method="get" className="table-tools" role="search" aria-label="Filter the grants">
+        <input type="hidden" name="view" value={data.view} />
+        {data.requesterName !== null || params.get('requester') ? (
+          <input type="hidden" name="requester" value={value('requester')} />
+        ) : null}
+        <div style={{ flex: '0 1 150px' }}>
+          <label htmlFor="state">State</label>
+          <select id="state" name="state" defaultValue={value('state')}>
+            <option value="">Any state</option>
+            {Object.entries(STATE_LABELS).map(([code, label]) => (
+              <option key={code} value={code}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div style={{ flex: '0 1 170px' }}>
+          <label htmlFor="category">Category</label>
+          <select id="category" name="category" defaultValue={value('category')}>
+            <option value="">Any category</option>
+            {DATA_CATEGORIES.map((c) => (
+              <option key={c} value={c}>
+                {categoryLabel(c)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div style={{ flex: '0 1 190px' }}>
+          <label htmlFor="reason">Reason</label>
+          <select id="reason" name="reason" defaultValue={value('reason')}>
+            <option value="">Any reason</option>
+            {REASON_CODES.map((c) => (
+              <option key={c} value={c}>
+                {REASON_LABELS[c]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div style={{ flex: '0 1 300px' }}>
+          <label htmlFor="user">End user id</label>
+          <input id="user" name="user" type="search" defaultValue={value('user')} />
+        </div>
+        <div style={{ flex: '0 1 210px' }}>
+          <label htmlFor="from">Requested from (UTC)</label>
+          <input
+            id="from"
+            name="from"
+            type="datetime-local"
+            defaultValue={value('from')}
+            style={CONTROL}
+          />
+        </div>
+        <div style={{ flex: '0 1 210px' }}>
+          <label htmlFor="to">Requested before (UTC)</label>
+          <input
+            id="to"
+            name="to"
+            type="datetime-local"
+            defaultValue={value('to')}
+            style={CONTROL}
+          />
+        </div>
+        <button type="submit">Filter</button>
+        {filtered ? <Link to={tab(data.view)}>Clear</Link> : null}
+      </Form>
+      {params.get('requester') ? (
+        <p className="muted">
+          Requested by {data.requesterName ?? 'an unknown staff member'} only.{' '}
+          <Link
+            to={`?${new URLSearchParams([...params].filter(([k]) => k !== 'requester' && k !== 'after')).toString()}`}
+          >
+            Show everyone’s
+          </Link>
+        </p>
+      ) : null}
+      <DataTable
+        caption={`${VIEW_LABELS[data.view]}${filtered ? ', matching the filters' : ''}`}
+        columns={columns}
+        data={data.rows}
+        getRowId={(r) => r.id}
+        next={data.next}
+        empty={
+          filtered ? (
+            'No grant matches these filters.'
+          ) : data.view === 'mine' ? (
+            <>
+              {EMPTY.mine} <Link to="/users">Find a user</Link>
+            </>
+          ) : (
+            EMPTY[data.view]
+          )
+        }
+      />
+    </>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

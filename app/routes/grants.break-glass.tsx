@@ -1,0 +1,289 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json, redirect } from '@remix-run/node';
+import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
+import { useState } from 'react';
+import { z } from 'zod';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { breakGlass, ticketPattern } from '#app/modules/access/grants.server.ts';
+import { breakGlassSchema, cleanFreeText } from '#app/modules/access/input.ts';
+import { listPolicies } from '#app/modules/access/policies.server.ts';
+import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
+import { grantActorOf, grantProblem, inputProblem } from '#app/modules/access/ui-actions.server.ts';
+import {
+  categoryLabel,
+  CONTROL,
+  describedBy,
+  ErrorSummary,
+  FieldError,
+  Hint,
+  minutesText,
+  REASON_LABELS,
+  Time,
+} from '#app/modules/access/ui-grant.tsx';
+import { unreviewedBreakGlassOf } from '#app/modules/access/ui-grants.server.ts';
+import { GRANT_LIMITS } from '#app/modules/access/vocabulary.ts';
+import { guard } from '#app/modules/auth/access.server.ts';
+import { requires } from '#app/modules/auth/access.ts';
+import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
+import { formObject, parseForm } from '#app/utils/forms.ts';
+
+export const access = requires('grants:break_glass');
+
+export const meta: MetaFunction = () => [{ title: 'Break glass · Custodian' }];
+
+const SearchSchema = z.object({ user: z.uuid('Not a user id (a UUID)').optional() });
+
+const LABELS: Record<string, string> = {
+  userId: 'End user id',
+  categories: 'Data categories',
+  reasonCode: 'Reason',
+  justification: 'Justification',
+  ticketRef: 'Ticket reference',
+  durationMinutes: 'Duration',
+};
+
+export async function loader(args: LoaderFunctionArgs) {
+  const me = await guard(args, access);
+  const parsed = SearchSchema.safeParse({
+    user: new URL(args.request.url).searchParams.get('user') || undefined,
+  });
+  if (!parsed.success) {
+    throw new Response(`Invalid user: ${parsed.error.issues[0]!.message}`, { status: 400 });
+  }
+  const [policies, unreviewed] = await Promise.all([
+    listPolicies(),
+    unreviewedBreakGlassOf(me.staffId),
+  ]);
+  return json({
+    userId: parsed.data.user ?? '',
+    policies: policies.map((p) => ({
+      category: p.category,
+      maxMinutes: Math.min(p.maxDurationMinutes, GRANT_LIMITS.breakGlassMaxMinutes),
+    })),
+    unreviewed,
+    ticketPattern: ticketPattern().source,
+  });
+}
+
+export async function action(args: ActionFunctionArgs) {
+  const me = await guard(args, access);
+  const form = formObject(await args.request.formData(), ['categories']);
+  const text = (name: string) => (typeof form[name] === 'string' ? form[name].trim() : '');
+  const fields = {
+    userId: text('userId').toLowerCase(),
+    categories: form.categories as string[],
+    reasonCode: text('reasonCode') || undefined,
+    justification: typeof form.justification === 'string' ? form.justification : '',
+    ticketRef: text('ticketRef') || undefined,
+    durationMinutes: text('durationMinutes') || undefined,
+  };
+  const values = {
+    ...fields,
+    justification: cleanFreeText(fields.justification),
+    ticketRef: fields.ticketRef ? cleanFreeText(fields.ticketRef) : '',
+  };
+  const parsed = parseForm(breakGlassSchema(ticketPattern()), fields);
+  if (!parsed.ok) return inputProblem(parsed.fieldErrors, values);
+  try {
+    const { grantId } = await breakGlass({ staff: grantActorOf(me, args.context), ...fields });
+    return redirect(`/grants/${grantId}?broke=1`);
+  } catch (error) {
+    return grantProblem(error, values);
+  }
+}
+
+export default function BreakGlassRoute() {
+  const { userId, policies, unreviewed, ticketPattern } = useLoaderData<typeof loader>();
+  const data = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const errors: Record<string, string | undefined> = data?.fieldErrors ?? {};
+  const values = (data?.values ?? {}) as Record<string, string | string[] | undefined>;
+  const sent = (name: string) => (typeof values[name] === 'string' ? values[name] : undefined);
+  const [chosen, setChosen] = useState<string[]>(
+    Array.isArray(values.categories) ? values.categories : [],
+  );
+  const relevant = policies.filter((p) => chosen.includes(p.category));
+  const cap = Math.min(GRANT_LIMITS.breakGlassMaxMinutes, ...relevant.map((p) => p.maxMinutes));
+  return (
+    <div className="panel" style={{ maxWidth: 760 }}>
+      <h1>Break glass: emergency access</h1>
+      <div
+        role="note"
+        aria-labelledby="warning-title"
+        style={{
+          background: 'var(--warn-bg)',
+          border: '2px solid #b7791f',
+          borderRadius: 6,
+          padding: '12px 16px',
+          marginBottom: 16,
+        }}
+      >
+        <p id="warning-title" style={{ margin: 0, fontWeight: 700 }}>
+          ⚠ Only for an emergency that cannot wait for an approval.
+        </p>
+        <ul style={{ margin: '8px 0 0', paddingLeft: 20 }}>
+          <li>Access starts at once, without anyone’s approval, for at most one hour.</li>
+          <li>
+            Every security reviewer is alerted now, and a banner shows on every page while it lasts.
+          </li>
+          <li>
+            A security reviewer other than you must review this use afterwards; until then you
+            cannot break glass again.
+          </li>
+          <li>Everything you view under it is recorded in the audit trail, as always.</li>
+        </ul>
+        <p style={{ margin: '8px 0 0' }}>
+          If it can wait, <Link to="/grants/new">request access</Link> instead.
+        </p>
+      </div>
+
+      {unreviewed ? (
+        <p className="form-error" role="alert" data-testid="break-glass-blocked">
+          Your break-glass use of <Time iso={unreviewed.createdAt} /> has not been reviewed yet, so
+          you cannot break glass again until a security reviewer has reviewed it.{' '}
+          <Link to={`/grants/${unreviewed.id}`}>See that grant</Link>.
+        </p>
+      ) : (
+        <>
+          <ErrorSummary errors={errors} labels={LABELS} />
+          {data?.formError ? (
+            <p className="form-error" role="alert">
+              Refused: {data.formError}
+            </p>
+          ) : null}
+          <Form method="post" className="stack" noValidate style={{ maxWidth: 'none' }}>
+            <div>
+              <label htmlFor="field-userId">End user id</label>
+              <input
+                id="field-userId"
+                name="userId"
+                type="text"
+                autoComplete="off"
+                spellCheck={false}
+                defaultValue={sent('userId') ?? userId}
+                aria-invalid={errors.userId ? true : undefined}
+                aria-describedby={describedBy('field-userId', false, errors.userId)}
+                style={{ fontFamily: 'ui-monospace, monospace' }}
+              />
+              <FieldError id="field-userId" error={errors.userId} />
+            </div>
+            <fieldset
+              id="field-categories"
+              aria-describedby={describedBy('field-categories', false, errors.categories)}
+              aria-invalid={errors.categories ? true : undefined}
+            >
+              <legend>Data categories</legend>
+              {DATA_CATEGORIES.map((c) => (
+                <label key={c}>
+                  <input
+                    type="checkbox"
+                    name="categories"
+                    value={c}
+                    checked={chosen.includes(c)}
+                    onChange={(e) => {
+                      const on = e.currentTarget.checked;
+                      setChosen((list) => (on ? [...list, c] : list.filter((x) => x !== c)));
+                    }}
+                  />{' '}
+                  {categoryLabel(c)}
+                </label>
+              ))}
+              <FieldError id="field-categories" error={errors.categories} />
+            </fieldset>
+            <div>
+              <label htmlFor="field-reasonCode">Reason</label>
+              <select
+                id="field-reasonCode"
+                name="reasonCode"
+                defaultValue={sent('reasonCode') ?? 'security_investigation'}
+                aria-invalid={errors.reasonCode ? true : undefined}
+                aria-describedby={describedBy('field-reasonCode', false, errors.reasonCode)}
+              >
+                {REASON_CODES.map((code) => (
+                  <option key={code} value={code}>
+                    {REASON_LABELS[code]}
+                  </option>
+                ))}
+              </select>
+              <FieldError id="field-reasonCode" error={errors.reasonCode} />
+            </div>
+            <div>
+              <label htmlFor="field-justification">Justification</label>
+              <textarea
+                id="field-justification"
+                name="justification"
+                rows={4}
+                maxLength={GRANT_LIMITS.justificationMaxLength}
+                defaultValue={sent('justification') ?? ''}
+                aria-invalid={errors.justification ? true : undefined}
+                aria-describedby={describedBy('field-justification', true, errors.justification)}
+                style={{ ...CONTROL, resize: 'vertical' }}
+              />
+              <Hint id="field-justification">
+                The emergency, and why it cannot wait: at least 20 letters or digits in at least 3
+                different words (repeated characters count once). Card numbers typed here are
+                replaced by “{CARD_PLACEHOLDER}” before anything is stored.
+              </Hint>
+              <FieldError id="field-justification" error={errors.justification} />
+            </div>
+            <div style={{ display: 'flex', gap: 24, flexWrap: 'wrap' }}>
+              <div style={{ flex: '0 1 260px' }}>
+                <label htmlFor="field-ticketRef">Ticket reference (optional)</label>
+                <input
+                  id="field-ticketRef"
+                  name="ticketRef"
+                  type="text"
+                  autoComplete="off"
+                  defaultValue={sent('ticketRef') ?? ''}
+                  aria-invalid={errors.ticketRef ? true : undefined}
+                  aria-describedby={describedBy('field-ticketRef', true, errors.ticketRef)}
+                />
+                <Hint id="field-ticketRef">
+                  Format <code>{ticketPattern}</code>; card numbers are redacted.
+                </Hint>
+                <FieldError id="field-ticketRef" error={errors.ticketRef} />
+              </div>
+              <div style={{ flex: '0 1 220px' }}>
+                <label htmlFor="field-durationMinutes">Duration (minutes)</label>
+                <input
+                  id="field-durationMinutes"
+                  name="durationMinutes"
+                  type="number"
+                  inputMode="numeric"
+                  min={GRANT_LIMITS.minDurationMinutes}
+                  max={cap}
+                  defaultValue={sent('durationMinutes') ?? ''}
+                  placeholder={String(cap)}
+                  aria-invalid={errors.durationMinutes ? true : undefined}
+                  aria-describedby={describedBy(
+                    'field-durationMinutes',
+                    true,
+                    errors.durationMinutes,
+                  )}
+                  style={CONTROL}
+                />
+                <Hint id="field-durationMinutes">
+                  At most <span data-testid="duration-cap">{minutesText(cap)}</span>; empty means
+                  that maximum.
+                </Hint>
+                <FieldError id="field-durationMinutes" error={errors.durationMinutes} />
+              </div>
+            </div>
+            <div style={{ display: 'flex', gap: 12 }}>
+              <button type="submit" className="danger" disabled={navigation.state === 'submitting'}>
+                Break glass now
+              </button>
+              <Link className="button secondary" to="/grants">
+                Cancel
+              </Link>
+            </div>
+          </Form>
+        </>
+      )}
+    </div>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

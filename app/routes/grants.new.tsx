@@ -1,0 +1,358 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json, redirect } from '@remix-run/node';
+import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
+import { useState } from 'react';
+import { z } from 'zod';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { requestGrant, ticketPattern } from '#app/modules/access/grants.server.ts';
+import { cleanFreeText, grantRequestSchema } from '#app/modules/access/input.ts';
+import { listPolicies } from '#app/modules/access/policies.server.ts';
+import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
+import { grantActorOf, grantProblem, inputProblem } from '#app/modules/access/ui-actions.server.ts';
+import {
+  CONTROL,
+  describedBy,
+  ErrorSummary,
+  FieldError,
+  Hint,
+  minutesText,
+  REASON_LABELS,
+} from '#app/modules/access/ui-grant.tsx';
+import { GRANT_LIMITS, strictestPolicy } from '#app/modules/access/vocabulary.ts';
+import { guard } from '#app/modules/auth/access.server.ts';
+import { requires } from '#app/modules/auth/access.ts';
+import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
+import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
+import { formObject, parseForm } from '#app/utils/forms.ts';
+
+export const access = requires('grants:request');
+
+export const meta: MetaFunction = () => [{ title: 'Request access · Custodian' }];
+
+const SearchSchema = z.object({
+  user: z.uuid('Not a user id (a UUID)').optional(),
+  category: z.array(z.enum(DATA_CATEGORIES, 'Not a data category')),
+});
+
+// What <input type="datetime-local"> sends, read as UTC (the console shows every time in UTC).
+const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/;
+
+const LABELS: Record<string, string> = {
+  userId: 'End user id',
+  categories: 'Data categories',
+  reasonCode: 'Reason',
+  justification: 'Justification',
+  ticketRef: 'Ticket reference',
+  durationMinutes: 'Duration',
+  startsAt: 'Start',
+};
+
+export async function loader(args: LoaderFunctionArgs) {
+  await guard(args, access);
+  const params = new URL(args.request.url).searchParams;
+  const parsed = SearchSchema.safeParse({
+    user: params.get('user') || undefined,
+    category: params.getAll('category').filter(Boolean),
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
+  }
+  const pattern = ticketPattern();
+  return json({
+    prefill: { userId: parsed.data.user ?? '', categories: parsed.data.category },
+    policies: (await listPolicies()).map((p) => ({
+      category: p.category,
+      maxDurationMinutes: p.maxDurationMinutes,
+      approvalsNeeded: p.approvalsNeeded,
+      approverPermission: p.approverPermission,
+    })),
+    ticket: { pattern: pattern.source, example: pattern.test('SUP-1234') ? 'SUP-1234' : null },
+  });
+}
+
+export async function action(args: ActionFunctionArgs) {
+  const me = await guard(args, access);
+  const form = formObject(await args.request.formData(), ['categories']);
+  const text = (name: string) => (typeof form[name] === 'string' ? form[name] : '');
+  const startsAt = text('startsAt').trim();
+  const fields = {
+    userId: text('userId').trim().toLowerCase(),
+    categories: form.categories as string[],
+    reasonCode: text('reasonCode'),
+    justification: text('justification'),
+    ticketRef: text('ticketRef'),
+    durationMinutes: text('durationMinutes').trim(),
+    startsAt: LOCAL_DATE_TIME.test(startsAt) ? `${startsAt}Z` : startsAt || undefined,
+  };
+  // Sent back to fill the form again, as it would have been stored: card numbers redacted.
+  const values = {
+    ...fields,
+    justification: cleanFreeText(fields.justification),
+    ticketRef: cleanFreeText(fields.ticketRef),
+    startsAt,
+  };
+  const parsed = parseForm(grantRequestSchema(ticketPattern()), fields);
+  if (!parsed.ok) return inputProblem(parsed.fieldErrors, values);
+  try {
+    const { grantId } = await requestGrant({
+      requester: grantActorOf(me, args.context),
+      ...fields,
+    });
+    return redirect(`/grants/${grantId}?requested=1`);
+  } catch (error) {
+    return grantProblem(error, values);
+  }
+}
+
+type Policy = ReturnType<typeof useLoaderData<typeof loader>>['policies'][number];
+
+function boundOf(policies: Policy[], chosen: readonly string[]) {
+  const relevant = policies.filter((p) => chosen.includes(p.category));
+  if (relevant.length === 0) return null;
+  const strict = strictestPolicy(relevant);
+  // Name the policy that sets the bound only when the chosen categories disagree.
+  const differ = relevant.some((p) => p.maxDurationMinutes !== strict.maxDurationMinutes);
+  const shortest = relevant.find((p) => p.maxDurationMinutes === strict.maxDurationMinutes);
+  return { ...strict, shortest: differ ? shortest?.category : undefined };
+}
+
+export default function NewGrantRoute() {
+  const { prefill, policies, ticket } = useLoaderData<typeof loader>();
+  const data = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const errors: Record<string, string | undefined> = data?.fieldErrors ?? {};
+  const values = (data?.values ?? {}) as Record<string, string | string[] | undefined>;
+  const sent = (name: string) => (typeof values[name] === 'string' ? values[name] : undefined);
+  const [chosen, setChosen] = useState<string[]>(
+    Array.isArray(values.categories) ? values.categories : prefill.categories,
+  );
+  const bound = boundOf(policies, chosen);
+  const cap = bound?.maxDurationMinutes ?? GRANT_LIMITS.maxDurationCapMinutes;
+  const toggle = (category: string, on: boolean) =>
+    setChosen((list) =>
+      on
+        ? DATA_CATEGORIES.filter((c) => c === category || list.includes(c))
+        : list.filter((c) => c !== category),
+    );
+  return (
+    <div className="panel" style={{ maxWidth: 760 }}>
+      <h1>Request access to a user’s data</h1>
+      <p className="muted">
+        A grant lets you see the chosen categories of one user’s data for a limited time, once
+        someone else has approved it. Nobody approves their own request, and every view under the
+        grant is recorded in the audit trail.
+      </p>
+      {prefill.userId ? (
+        <p>
+          <Link to={`/users/${prefill.userId}`}>← Back to the user</Link>
+        </p>
+      ) : null}
+      <ErrorSummary errors={errors} labels={LABELS} />
+      {data?.formError ? (
+        <p className="form-error" role="alert">
+          {data.formError}
+        </p>
+      ) : null}
+      <Form method="post" className="stack" noValidate style={{ maxWidth: 'none' }}>
+        <div>
+          <label htmlFor="field-userId">End user id</label>
+          <input
+            id="field-userId"
+            name="userId"
+            type="text"
+            autoComplete="off"
+            spellCheck={false}
+            defaultValue={sent('userId') ?? prefill.userId}
+            aria-invalid={errors.userId ? true : undefined}
+            aria-describedby={describedBy('field-userId', true, errors.userId)}
+            style={{ fontFamily: 'ui-monospace, monospace' }}
+          />
+          <Hint id="field-userId">The user’s id (a UUID), as shown on the user’s page.</Hint>
+          <FieldError id="field-userId" error={errors.userId} />
+        </div>
+
+        <fieldset
+          id="field-categories"
+          aria-describedby={describedBy('field-categories', true, errors.categories)}
+          aria-invalid={errors.categories ? true : undefined}
+        >
+          <legend>Data categories</legend>
+          <Hint id="field-categories">
+            Ask only for what the inquiry needs. Each category has its own policy; a request for
+            several must satisfy all of them.
+          </Hint>
+          {policies.map((p) => (
+            <label key={p.category} style={{ alignItems: 'flex-start', marginTop: 8 }}>
+              <input
+                type="checkbox"
+                name="categories"
+                value={p.category}
+                checked={chosen.includes(p.category)}
+                onChange={(e) => toggle(p.category, e.currentTarget.checked)}
+                style={{ marginTop: 4 }}
+              />
+              <span>
+                <strong>{CATEGORY_INFO[p.category].label}</strong>{' '}
+                <span className="muted">
+                  — {CATEGORY_INFO[p.category].holds}. At most {minutesText(p.maxDurationMinutes)};{' '}
+                  {p.approvalsNeeded === 1 ? 'one approval' : `${p.approvalsNeeded} approvals`} by
+                  holders of <code>{p.approverPermission}</code>.
+                </span>
+              </span>
+            </label>
+          ))}
+          <FieldError id="field-categories" error={errors.categories} />
+        </fieldset>
+
+        <div>
+          <label htmlFor="field-reasonCode">Reason</label>
+          <select
+            id="field-reasonCode"
+            name="reasonCode"
+            defaultValue={sent('reasonCode') ?? ''}
+            aria-invalid={errors.reasonCode ? true : undefined}
+            aria-describedby={describedBy('field-reasonCode', false, errors.reasonCode)}
+          >
+            <option value="">Choose a reason…</option>
+            {REASON_CODES.map((code) => (
+              <option key={code} value={code}>
+                {REASON_LABELS[code]}
+              </option>
+            ))}
+          </select>
+          <FieldError id="field-reasonCode" error={errors.reasonCode} />
+        </div>
+
+        <div>
+          <label htmlFor="field-justification">Justification</label>
+          <textarea
+            id="field-justification"
+            name="justification"
+            rows={4}
+            maxLength={GRANT_LIMITS.justificationMaxLength}
+            defaultValue={sent('justification') ?? ''}
+            aria-invalid={errors.justification ? true : undefined}
+            aria-describedby={describedBy('field-justification', true, errors.justification)}
+            style={{ ...CONTROL, resize: 'vertical' }}
+          />
+          <Hint id="field-justification">
+            Why you need this data: at least 20 letters or digits in at least 3 different words.
+            Repeated characters count once, so “.” or “xxxxxxxx” or “test test test” is not
+            accepted. Card numbers typed here are replaced by “{CARD_PLACEHOLDER}” before anything
+            is stored.
+          </Hint>
+          <FieldError id="field-justification" error={errors.justification} />
+        </div>
+
+        <div>
+          <label htmlFor="field-ticketRef">Ticket reference</label>
+          <input
+            id="field-ticketRef"
+            name="ticketRef"
+            type="text"
+            autoComplete="off"
+            maxLength={GRANT_LIMITS.ticketMaxLength}
+            defaultValue={sent('ticketRef') ?? ''}
+            aria-invalid={errors.ticketRef ? true : undefined}
+            aria-describedby={describedBy('field-ticketRef', true, errors.ticketRef)}
+            style={{ maxWidth: 320 }}
+          />
+          <Hint id="field-ticketRef">
+            The support or privacy ticket this is for. Format: <code>{ticket.pattern}</code>
+            {ticket.example ? (
+              <>
+                {' '}
+                (for example <code>{ticket.example}</code>)
+              </>
+            ) : null}
+            . Card numbers are redacted here too.
+          </Hint>
+          <FieldError id="field-ticketRef" error={errors.ticketRef} />
+        </div>
+
+        <div style={{ display: 'flex', gap: 24, flexWrap: 'wrap' }}>
+          <div style={{ flex: '0 1 220px' }}>
+            <label htmlFor="field-durationMinutes">Duration (minutes)</label>
+            <input
+              id="field-durationMinutes"
+              name="durationMinutes"
+              type="number"
+              inputMode="numeric"
+              min={GRANT_LIMITS.minDurationMinutes}
+              max={cap}
+              defaultValue={sent('durationMinutes') ?? String(Math.min(60, cap))}
+              aria-invalid={errors.durationMinutes ? true : undefined}
+              aria-describedby={describedBy('field-durationMinutes', true, errors.durationMinutes)}
+              style={CONTROL}
+            />
+          </div>
+          <div style={{ flex: '0 1 260px' }}>
+            <label htmlFor="field-startsAt">Start (UTC, optional)</label>
+            <input
+              id="field-startsAt"
+              name="startsAt"
+              type="datetime-local"
+              defaultValue={sent('startsAt') ?? ''}
+              aria-invalid={errors.startsAt ? true : undefined}
+              aria-describedby={describedBy('field-startsAt', true, errors.startsAt)}
+              style={CONTROL}
+            />
+          </div>
+        </div>
+        <div style={{ marginTop: -8 }}>
+          <p className="muted" id="field-durationMinutes-hint" style={{ margin: 0, fontSize: 14 }}>
+            {bound ? (
+              <>
+                At most <strong data-testid="duration-cap">{minutesText(cap)}</strong> ({cap}{' '}
+                minutes) for the chosen categories
+                {bound.shortest ? `, set by the ${CATEGORY_INFO[bound.shortest].label} policy` : ''}
+                . The grant lasts this long from approval, or from the start you choose.
+              </>
+            ) : (
+              <>
+                At least {GRANT_LIMITS.minDurationMinutes} minutes; the chosen categories’ policies
+                set the maximum.
+              </>
+            )}
+          </p>
+          <p className="muted" id="field-startsAt-hint" style={{ margin: '4px 0 0', fontSize: 14 }}>
+            Leave the start empty to begin at approval; otherwise within the next 7 days.
+          </p>
+          <FieldError id="field-durationMinutes" error={errors.durationMinutes} />
+          <FieldError id="field-startsAt" error={errors.startsAt} />
+        </div>
+
+        {bound ? (
+          <p className="notice" role="status" data-testid="approvers-needed">
+            This request needs{' '}
+            {bound.approvalsNeeded === 1
+              ? 'one approval'
+              : `${bound.approvalsNeeded} approvals from different people`}{' '}
+            by someone other than you holding{' '}
+            {bound.approverPermissions.map((p, i) => (
+              <span key={p}>
+                {i ? ' and ' : ''}
+                <code>{p}</code>
+              </span>
+            ))}
+            . Undecided requests expire after 24 hours.
+          </p>
+        ) : null}
+
+        <div style={{ display: 'flex', gap: 12 }}>
+          <button type="submit" disabled={navigation.state === 'submitting'}>
+            Send request
+          </button>
+          <Link className="button secondary" to="/grants?view=mine">
+            Cancel
+          </Link>
+        </div>
+      </Form>
+    </div>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
