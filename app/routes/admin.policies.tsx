@@ -1,0 +1,186 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json } from '@remix-run/node';
+import { Form, useActionData, useLoaderData } from '@remix-run/react';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { listPolicies, PolicySchema, updatePolicy } from '#app/modules/access/policies.server.ts';
+import { grantActorOf, grantProblem, inputProblem } from '#app/modules/access/ui-actions.server.ts';
+import {
+  categoryLabel,
+  CONTROL,
+  describedBy,
+  FieldError,
+  minutesText,
+  Time,
+} from '#app/modules/access/ui-grant.tsx';
+import { APPROVER_PERMISSIONS, GRANT_LIMITS } from '#app/modules/access/vocabulary.ts';
+import { guard } from '#app/modules/auth/access.server.ts';
+import { requires } from '#app/modules/auth/access.ts';
+import { PERMISSIONS } from '#app/modules/auth/permissions.ts';
+import { formObject, parseForm } from '#app/utils/forms.ts';
+
+export const access = requires('policy:manage');
+
+export const meta: MetaFunction = () => [{ title: 'Access policies · Custodian' }];
+
+export async function loader(args: LoaderFunctionArgs) {
+  await guard(args, access);
+  const policies = await listPolicies();
+  return json({ policies });
+}
+
+export async function action(args: ActionFunctionArgs) {
+  const me = await guard(args, access);
+  const form = formObject(await args.request.formData());
+  const values = Object.fromEntries(
+    Object.entries(form).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]),
+  );
+  const parsed = parseForm(PolicySchema, form);
+  if (!parsed.ok) return inputProblem(parsed.fieldErrors, values);
+  try {
+    const saved = await updatePolicy({ ...parsed.value, by: grantActorOf(me, args.context) });
+    return json({ ok: true as const, saved: saved.category });
+  } catch (error) {
+    return grantProblem(error, values);
+  }
+}
+
+export default function PoliciesRoute() {
+  const { policies } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const problem = result && !result.ok ? result : null;
+  const failedCategory = problem ? (problem.values.category ?? '') : '';
+  return (
+    <>
+      <h1>Access policies</h1>
+      <p className="muted" style={{ maxWidth: 820 }}>
+        Each data category has a policy: how long a grant to it may last (at most{' '}
+        {minutesText(GRANT_LIMITS.maxDurationCapMinutes)}), how many people must approve it, and
+        which permission those approvers must hold. A request for several categories must satisfy
+        each of them: the most approvals, every approver permission, the shortest duration.
+        Tightening a policy also binds requests still waiting; loosening one does not weaken them.
+      </p>
+      {result?.ok ? (
+        <p className="notice" role="status" data-testid="policy-saved">
+          Saved the {categoryLabel(result.saved).toLowerCase()} policy. The change is in the audit
+          trail.
+        </p>
+      ) : null}
+      {problem && !problem.formError && !policies.some((p) => p.category === failedCategory) ? (
+        <p className="form-error" role="alert">
+          {Object.values(problem.fieldErrors)[0]}
+        </p>
+      ) : null}
+      {problem?.formError ? (
+        <p className="form-error" role="alert">
+          Refused: {problem.formError}
+        </p>
+      ) : null}
+      <div>
+        {policies.map((p) => {
+          const errors: Record<string, string | undefined> =
+            failedCategory === p.category ? problem!.fieldErrors : {};
+          const sent = (name: string) => {
+            const value = failedCategory === p.category ? problem!.values[name] : undefined;
+            return typeof value === 'string' ? value : undefined;
+          };
+          const id = (name: string) => `${p.category}-${name}`;
+          return (
+            <section className="panel" key={p.category} aria-labelledby={id('title')}>
+              <div style={{ display: 'flex', gap: 16, alignItems: 'baseline', flexWrap: 'wrap' }}>
+                <h2 id={id('title')} style={{ margin: '0 0 8px' }}>
+                  {categoryLabel(p.category)}
+                </h2>
+                <UpdatedBy updatedAt={p.updatedAt} />
+              </div>
+              <Form
+                method="post"
+                noValidate
+                style={{ display: 'flex', gap: 16, flexWrap: 'wrap', alignItems: 'flex-start' }}
+              >
+                <input type="hidden" name="category" value={p.category} />
+                <div style={{ flex: '0 1 200px' }}>
+                  <label htmlFor={id('maxDurationMinutes')}>Maximum duration (minutes)</label>
+                  <input
+                    id={id('maxDurationMinutes')}
+                    name="maxDurationMinutes"
+                    type="number"
+                    inputMode="numeric"
+                    min={GRANT_LIMITS.minDurationMinutes}
+                    max={GRANT_LIMITS.maxDurationCapMinutes}
+                    defaultValue={sent('maxDurationMinutes') ?? p.maxDurationMinutes}
+                    aria-invalid={errors.maxDurationMinutes ? true : undefined}
+                    aria-describedby={describedBy(
+                      id('maxDurationMinutes'),
+                      false,
+                      errors.maxDurationMinutes,
+                    )}
+                    style={CONTROL}
+                  />
+                  <FieldError id={id('maxDurationMinutes')} error={errors.maxDurationMinutes} />
+                </div>
+                <div style={{ flex: '0 1 160px' }}>
+                  <label htmlFor={id('approvalsNeeded')}>Approvals needed</label>
+                  <input
+                    id={id('approvalsNeeded')}
+                    name="approvalsNeeded"
+                    type="number"
+                    inputMode="numeric"
+                    min={1}
+                    max={GRANT_LIMITS.maxApprovals}
+                    defaultValue={sent('approvalsNeeded') ?? p.approvalsNeeded}
+                    aria-invalid={errors.approvalsNeeded ? true : undefined}
+                    aria-describedby={describedBy(
+                      id('approvalsNeeded'),
+                      false,
+                      errors.approvalsNeeded,
+                    )}
+                    style={CONTROL}
+                  />
+                  <FieldError id={id('approvalsNeeded')} error={errors.approvalsNeeded} />
+                </div>
+                <div style={{ flex: '0 1 420px' }}>
+                  <label htmlFor={id('approverPermission')}>Approvers must hold</label>
+                  <select
+                    id={id('approverPermission')}
+                    name="approverPermission"
+                    defaultValue={sent('approverPermission') ?? p.approverPermission}
+                    aria-invalid={errors.approverPermission ? true : undefined}
+                    aria-describedby={describedBy(
+                      id('approverPermission'),
+                      false,
+                      errors.approverPermission,
+                    )}
+                  >
+                    {APPROVER_PERMISSIONS.map((code) => (
+                      <option key={code} value={code}>
+                        {code} — {PERMISSIONS[code]}
+                      </option>
+                    ))}
+                  </select>
+                  <FieldError id={id('approverPermission')} error={errors.approverPermission} />
+                </div>
+                <div style={{ paddingTop: 25 }}>
+                  <button type="submit">
+                    Save {categoryLabel(p.category).toLowerCase()} policy
+                  </button>
+                </div>
+              </Form>
+            </section>
+          );
+        })}
+      </div>
+    </>
+  );
+}
+
+function UpdatedBy({ updatedAt }: { updatedAt: string }) {
+  return (
+    <p className="muted" style={{ margin: 0, fontSize: 14 }}>
+      Last changed <Time iso={updatedAt} />
+    </p>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
