@@ -2,6 +2,7 @@ import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run
 import { json } from '@remix-run/node';
 import {
   Form,
+  Link,
   Links,
   Meta,
   NavLink,
@@ -13,6 +14,9 @@ import {
 import type { ReactNode } from 'react';
 import { GeneralErrorBoundary } from './components/error-boundary.tsx';
 import { visibleNav } from './components/navigation.ts';
+import { liveBreakGlassOf } from './modules/access/live.server.ts';
+import { countUnread } from './modules/access/notifications.server.ts';
+import { categoryList, ShortId, utc } from './modules/access/ui-grant.tsx';
 import { guard } from './modules/auth/access.server.ts';
 import { publicAccess } from './modules/auth/access.ts';
 import { ROLE_NAMES } from './modules/auth/permissions.ts';
@@ -30,6 +34,12 @@ export const meta: MetaFunction = () => [{ title: 'Custodian' }];
 
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
+  // Asked at every request, like the grant check itself: the banner lasts exactly as long as the
+  // break-glass grant does.
+  const [breakGlass, unread] =
+    me && !me.mustChangePassword
+      ? await Promise.all([liveBreakGlassOf(me.staffId), countUnread(me.staffId)])
+      : [[], 0];
   return json({
     me: me && {
       displayName: me.displayName,
@@ -37,11 +47,82 @@ export async function loader(args: LoaderFunctionArgs) {
       permissions: [...me.permissions],
       mustChangePassword: me.mustChangePassword,
     },
+    breakGlass: breakGlass.map((g) => ({
+      grantId: g.grantId,
+      userId: g.userId,
+      categories: g.categories,
+      endsAt: g.endsAt.toISOString(),
+    })),
+    unread,
   });
 }
 
 export function useOptionalMe() {
   return useRouteLoaderData<typeof loader>('root')?.me ?? null;
+}
+
+function BreakGlassBanner() {
+  const live = useRouteLoaderData<typeof loader>('root')?.breakGlass ?? [];
+  if (live.length === 0) return null;
+  return (
+    <div
+      className="break-glass-banner"
+      role="alert"
+      data-testid="break-glass-banner"
+      style={BANNER}
+    >
+      <strong>Break-glass access is active.</strong>{' '}
+      {live.map((g, i) => (
+        <span key={g.grantId}>
+          {i ? '; ' : ''}
+          You can see {categoryList(g.categories).toLowerCase()} of user <ShortId id={g.userId} />{' '}
+          until {utc(g.endsAt)} (
+          <Link to={`/grants/${g.grantId}`} style={{ color: 'inherit' }}>
+            see the grant
+          </Link>
+          )
+        </span>
+      ))}
+      . Security reviewers have been alerted, every view is recorded, and this use will be reviewed.
+    </div>
+  );
+}
+
+const BANNER = {
+  background: '#7a1c14',
+  color: '#fff',
+  padding: '10px 24px',
+  fontSize: 15,
+} as const;
+
+function NotificationsLink({ unread }: { unread: number }) {
+  return (
+    <NavLink
+      to="/notifications"
+      className="notifications-link"
+      aria-label={unread ? `Notifications, ${unread} unread` : 'Notifications, none unread'}
+      data-testid="notifications-link"
+      style={{ color: '#fff', textDecoration: 'none', whiteSpace: 'nowrap' }}
+    >
+      Notifications
+      {unread ? (
+        <span
+          data-testid="unread-count-badge"
+          style={{
+            marginLeft: 6,
+            background: '#f2b705',
+            color: '#14213d',
+            borderRadius: 999,
+            padding: '0 7px',
+            fontWeight: 700,
+            fontSize: 13,
+          }}
+        >
+          {unread > 99 ? '99+' : unread}
+        </span>
+      ) : null}
+    </NavLink>
+  );
 }
 
 function Shell({ children }: { children: ReactNode }) {
@@ -65,6 +146,7 @@ function Shell({ children }: { children: ReactNode }) {
 
 function Layout({ children }: { children: ReactNode }) {
   const me = useOptionalMe();
+  const unread = useRouteLoaderData<typeof loader>('root')?.unread ?? 0;
   return (
     <>
       <a className="skip-link" href="#main">
@@ -86,6 +168,7 @@ function Layout({ children }: { children: ReactNode }) {
               </ul>
             </nav>
             <div className="whoami">
+              {me.mustChangePassword ? null : <NotificationsLink unread={unread} />}
               <span className="whoami-name" data-testid="staff-name">
                 {me.displayName}
               </span>
@@ -101,6 +184,7 @@ function Layout({ children }: { children: ReactNode }) {
           </>
         ) : null}
       </header>
+      {me ? <BreakGlassBanner /> : null}
       <main id="main">{children}</main>
     </>
   );

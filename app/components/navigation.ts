@@ -11,8 +11,11 @@ export interface NavItem {
 export const NAV_ITEMS: NavItem[] = [
   { to: '/', label: 'Home' },
   { to: '/users', label: 'Users', permission: 'users:lookup' },
+  { to: '/grants', label: 'Grants', permission: 'grants:request' },
   { to: '/admin/staff', label: 'Staff', permission: 'staff:manage' },
+  { to: '/admin/policies', label: 'Policies', permission: 'policy:manage' },
   { to: '/audit', label: 'Audit trail', permission: 'audit:read' },
+  { to: '/security/access', label: 'Security review', permission: 'security:review' },
   { to: '/analytics', label: 'Analytics', permission: 'analytics:read' },
 ];
 

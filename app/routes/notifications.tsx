@@ -1,0 +1,242 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json } from '@remix-run/node';
+import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react';
+import { z } from 'zod';
+import { columnHelper, DataTable } from '#app/components/data-table.tsx';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { GrantInputError } from '#app/modules/access/errors.ts';
+import { countUnread, markNotificationsRead } from '#app/modules/access/notifications.server.ts';
+import { categoryList, ShortId, Time } from '#app/modules/access/ui-grant.tsx';
+import { notificationsPage } from '#app/modules/access/ui-grants.server.ts';
+import { guard } from '#app/modules/auth/access.server.ts';
+import { signedIn } from '#app/modules/auth/access.ts';
+import { formObject, parseForm } from '#app/utils/forms.ts';
+
+export const access = signedIn();
+
+export const meta: MetaFunction = () => [{ title: 'Notifications · Custodian' }];
+
+const QuerySchema = z.object({
+  unread: z.literal('1', 'Use unread=1').optional(),
+  after: z.uuid('Not a page of this list').optional(),
+});
+
+const ActionSchema = z.discriminatedUnion(
+  'intent',
+  [
+    z.object({ intent: z.literal('read'), id: z.uuid('Not a notification id') }),
+    z.object({ intent: z.literal('read-all') }),
+  ],
+  { error: 'Choose read or read-all' },
+);
+
+export async function loader(args: LoaderFunctionArgs) {
+  const me = await guard(args, access);
+  const params = new URL(args.request.url).searchParams;
+  const parsed = QuerySchema.safeParse(Object.fromEntries([...params].filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
+  }
+  let page;
+  try {
+    page = await notificationsPage({
+      staffId: me.staffId,
+      unreadOnly: parsed.data.unread === '1',
+      cursor: parsed.data.after,
+      limit: 25,
+    });
+  } catch (error) {
+    if (error instanceof GrantInputError) {
+      throw new Response('Invalid after: Not a page of this list', { status: 400 });
+    }
+    throw error;
+  }
+  return json({
+    rows: page.rows,
+    next: page.next ?? null,
+    unread: await countUnread(me.staffId),
+    unreadOnly: parsed.data.unread === '1',
+  });
+}
+
+export async function action(args: ActionFunctionArgs) {
+  const me = await guard(args, access);
+  const parsed = parseForm(ActionSchema, formObject(await args.request.formData()));
+  if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors, marked: null }, { status: 400 });
+  const marked = await markNotificationsRead({
+    staffId: me.staffId,
+    ids: parsed.value.intent === 'read' ? [parsed.value.id] : undefined,
+  });
+  return json({ fieldErrors: {}, marked });
+}
+
+type Row = ReturnType<typeof useLoaderData<typeof loader>>['rows'][number];
+
+function describe(r: Row) {
+  const g = r.grant;
+  const what = g ? categoryList(g.categories).toLowerCase() : 'data';
+  const user = g ? (
+    <>
+      of user <ShortId id={g.userId} />
+    </>
+  ) : null;
+  switch (r.kind) {
+    case 'grant.requested':
+      return (
+        <>
+          {g?.requesterName ?? 'Someone'} asks to see {what} {user}: waiting for your decision.
+        </>
+      );
+    case 'grant.approved':
+      return (
+        <>
+          Your request for {what} {user} was approved.
+        </>
+      );
+    case 'grant.denied':
+      return (
+        <>
+          Your request for {what} {user} was denied.
+        </>
+      );
+    case 'grant.revoked':
+      return (
+        <>
+          Your grant to {what} {user} was revoked.
+        </>
+      );
+    case 'grant.expired':
+      return (
+        <>
+          Your request for {what} {user} expired: nobody decided it within 24 hours.
+        </>
+      );
+    case 'grant.break_glass':
+      return (
+        <>
+          <strong>Break-glass:</strong> {g?.requesterName ?? 'Someone'} opened {what} {user} without
+          approval. It needs a review.
+        </>
+      );
+    case 'lookup.limit':
+      return (
+        <>
+          {r.subjectName ?? 'A staff member'} reached the daily limit of user lookups; further
+          lookups are refused today.
+        </>
+      );
+    default:
+      return <>{r.kind}</>;
+  }
+}
+
+function target(r: Row) {
+  if (r.grantId) {
+    const label =
+      r.kind === 'grant.requested'
+        ? 'Decide'
+        : r.kind === 'grant.break_glass'
+          ? 'Review'
+          : 'Open the grant';
+    return <Link to={`/grants/${r.grantId}`}>{label}</Link>;
+  }
+  if (r.kind === 'lookup.limit') return <Link to="/security/access">Security review</Link>;
+  return null;
+}
+
+const col = columnHelper<Row>();
+const columns = col.columns([
+  col.accessor('createdAt', {
+    header: 'When (UTC)',
+    cell: (info) => <Time iso={info.getValue()} />,
+  }),
+  col.display({
+    id: 'what',
+    header: 'What',
+    cell: (info) => (
+      <span style={{ fontWeight: info.row.original.readAt ? 400 : 600 }}>
+        {describe(info.row.original)}
+      </span>
+    ),
+  }),
+  col.display({ id: 'open', header: 'Go to', cell: (info) => target(info.row.original) }),
+  col.accessor('readAt', {
+    header: 'Status',
+    cell: (info) =>
+      info.getValue() ? (
+        <span className="muted">read</span>
+      ) : (
+        <Form method="post" style={{ display: 'flex', gap: 8, alignItems: 'center' }}>
+          <span className="badge active">unread</span>
+          <input type="hidden" name="intent" value="read" />
+          <input type="hidden" name="id" value={info.row.original.id} />
+          <button type="submit" className="secondary" style={{ padding: '2px 8px' }}>
+            Mark read
+          </button>
+        </Form>
+      ),
+  }),
+]);
+
+export default function NotificationsRoute() {
+  const data = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const [params] = useSearchParams();
+  const filter = new URLSearchParams(params);
+  filter.delete('after');
+  if (data.unreadOnly) filter.delete('unread');
+  else filter.set('unread', '1');
+  return (
+    <>
+      <div
+        style={{
+          display: 'flex',
+          alignItems: 'center',
+          justifyContent: 'space-between',
+          gap: 12,
+          flexWrap: 'wrap',
+        }}
+      >
+        <h1>Notifications</h1>
+        {data.unread > 0 ? (
+          <Form method="post">
+            <input type="hidden" name="intent" value="read-all" />
+            <button type="submit" className="secondary">
+              Mark all as read
+            </button>
+          </Form>
+        ) : null}
+      </div>
+      <p className="muted" role="status" data-testid="unread-count">
+        {data.unread === 0
+          ? 'Nothing unread.'
+          : `${data.unread} unread notification${data.unread === 1 ? '' : 's'}.`}{' '}
+        <Link to={`?${filter.toString()}`}>
+          {data.unreadOnly ? 'Show all' : 'Show unread only'}
+        </Link>
+      </p>
+      {result && Object.keys(result.fieldErrors).length ? (
+        <p className="form-error" role="alert">
+          {Object.values(result.fieldErrors)[0]}
+        </p>
+      ) : null}
+      <DataTable
+        caption={data.unreadOnly ? 'Your unread notifications' : 'Your notifications, newest first'}
+        columns={columns}
+        data={data.rows}
+        getRowId={(r) => r.id}
+        next={data.next}
+        empty={
+          data.unreadOnly
+            ? 'No unread notification.'
+            : 'No notification yet. Decisions on your requests, requests waiting for you and alerts appear here.'
+        }
+      />
+    </>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
