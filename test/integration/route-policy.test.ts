@@ -209,6 +209,14 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/users.$id._index': requires('users:lookup'),
   'routes/users.$id.$category': requires('users:lookup'),
   'routes/users.$id.conversations.$conversationId': requires('users:lookup'),
+  'routes/grants._index': requires('grants:request'),
+  'routes/grants.new': requires('grants:request'),
+  'routes/grants.$grantId': requires('grants:request'),
+  'routes/grants.break-glass': requires('grants:break_glass'),
+  'routes/notifications': signedIn(),
+  'routes/admin.policies': requires('policy:manage'),
+  'routes/security.access': requires('security:review'),
+  'routes/security.access.csv': requires('security:review'),
 };
 
 // Law 2 puts a second gate behind the declared permission on the user data pages: a holder of the
@@ -219,6 +227,9 @@ const GRANT_GATED = new Set([
 ]);
 const LOOKUP_ROLES: Subject[] = ROLES.filter((r) =>
   DEFAULT_ROLE_PERMISSIONS[r].includes('users:lookup'),
+);
+const REQUEST_ROLES: Subject[] = ROLES.filter((r) =>
+  DEFAULT_ROLE_PERMISSIONS[r].includes('grants:request'),
 );
 
 const everyone = SIGNED_IN_SUBJECTS;
@@ -256,6 +267,21 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
         : ANALYTICS_READERS.includes(subject)
           ? 400
           : 403,
+    '/grants': staffOnly('/grants', REQUEST_ROLES),
+    '/grants?view=history': staffOnly('/grants?view=history', REQUEST_ROLES),
+    '/grants/new': staffOnly('/grants/new', REQUEST_ROLES),
+    // Nobody has this grant: 404 to those who may hold grants.
+    [`/grants/${NO_USER}`]: (subject) =>
+      subject === 'signed out'
+        ? { redirect: signInLocation(`/grants/${NO_USER}`) }
+        : REQUEST_ROLES.includes(subject)
+          ? 404
+          : 403,
+    '/grants/break-glass': staffOnly('/grants/break-glass', ['support_lead', 'security_auditor']),
+    '/notifications': staffOnly('/notifications', everyone),
+    '/admin/policies': staffOnly('/admin/policies', ['admin']),
+    '/security/access': staffOnly('/security/access', ['security_auditor']),
+    '/security/access/csv': staffOnly('/security/access/csv', ['security_auditor']),
     '/users': staffOnly('/users', LOOKUP_ROLES),
     '/users?q=nobody%40example.com': staffOnly('/users?q=nobody%40example.com', LOOKUP_ROLES),
     // Nobody has this id: 404 to those who may look users up.
