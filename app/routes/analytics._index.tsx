@@ -170,6 +170,11 @@ function DailyChart(props: {
         </>
       }
       summary={dailySummary(points, props.title)}
+      empty={
+        points.some((p) => p.figure)
+          ? null
+          : `No day in this range reached k = ${props.k ?? 50} active users, so no ${props.unit} figure is shown.`
+      }
       table={
         <FigureTable
           caption={`${props.title}, released values with 95% intervals`}
@@ -384,6 +389,11 @@ export default function AnalyticsRoute() {
               title="Weekly active users"
               description="Distinct users per ISO week (Monday to Sunday), complete weeks only."
               summary={`Weekly active users for ${data.weekly.filter((w) => w.wau).length} weeks.`}
+              empty={
+                data.weekly.some((w) => w.wau)
+                  ? null
+                  : 'No complete week in this range has a figure at or above k.'
+              }
               table={
                 <FigureTable
                   caption="Weekly active users by week start"
@@ -406,6 +416,11 @@ export default function AnalyticsRoute() {
               title="Monthly active users"
               description="Distinct users per calendar month, complete months only."
               summary={`Monthly active users for ${data.monthly.filter((m) => m.mau).length} months.`}
+              empty={
+                data.monthly.some((m) => m.mau)
+                  ? null
+                  : 'No complete month in this range has a figure at or above k.'
+              }
               table={
                 <FigureTable
                   caption="Monthly active users"
@@ -461,6 +476,11 @@ export default function AnalyticsRoute() {
               title="Conversations by model"
               description="Per calendar month; a model used by fewer than k users that month has no bar."
               summary={`Conversations by model for ${data.monthly.length} months.`}
+              empty={
+                data.monthly.some((m) => m.models.some((x) => x.conversations))
+                  ? null
+                  : 'No model reached k users in a complete month of this range.'
+              }
               height={260}
               table={
                 <FigureTable
@@ -505,6 +525,11 @@ export default function AnalyticsRoute() {
                   ? `Plan mix of ${latestMonth.month}: ${latestMonth.plans.filter((p) => p.figure).length} of ${latestMonth.plans.length} plans above k.`
                   : 'No monthly release in this range.'
               }
+              empty={
+                latestMonth?.plans.some((p) => p.figure)
+                  ? null
+                  : 'No plan reached k active users in a complete month of this range.'
+              }
               table={
                 <FigureTable
                   caption="Active users by plan"
@@ -534,6 +559,11 @@ export default function AnalyticsRoute() {
                   : 'No monthly release in this range.'
               }
               height={Math.max(200, 28 * (latestMonth?.countries.length ?? 0) + 40)}
+              empty={
+                latestMonth?.countries.length
+                  ? null
+                  : 'No country reached k active users in a complete month of this range.'
+              }
               table={
                 <FigureTable
                   caption="Active users by country (countries under k are not listed)"
@@ -568,6 +598,11 @@ export default function AnalyticsRoute() {
                 data.preferences
                   ? `Opt-out rates for ${data.preferences.purposes.filter((p) => p.rate).length} purposes.`
                   : 'No preferences snapshot released yet.'
+              }
+              empty={
+                data.preferences?.purposes.some((p) => p.rate)
+                  ? null
+                  : 'No purpose has k or more opted-out accounts in the latest snapshot.'
               }
               table={
                 <FigureTable

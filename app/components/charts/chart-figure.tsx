@@ -17,6 +17,8 @@ export function ChartFigure(props: {
   /** A one-sentence summary of what the chart shows, read out in place of the drawing. */
   summary: string;
   height?: number;
+  /** Said in place of the chart when the range holds nothing to draw (all cells below k). */
+  empty?: string | null;
   children: ReactNode;
   table: ReactNode;
 }) {
@@ -36,7 +38,14 @@ export function ChartFigure(props: {
         {props.description}
       </figcaption>
       <div role="img" aria-label={props.summary} style={{ height, width: '100%' }}>
-        {hydrated ? (
+        {props.empty ? (
+          <p
+            className="empty"
+            style={{ margin: 0, paddingTop: height / 2 - 24, textAlign: 'center' }}
+          >
+            {props.empty}
+          </p>
+        ) : hydrated ? (
           props.children
         ) : (
           <p

@@ -64,9 +64,17 @@ export function GroupedIntervalBarChart(props: {
           name={s.label}
           fill={s.color}
           fillOpacity={0.75}
+          maxBarSize={32}
           isAnimationActive={false}
         >
-          <ErrorBar dataKey={`e${i}`} width={4} stroke="#111827" strokeWidth={1.5} direction="y" />
+          <ErrorBar
+            isAnimationActive={false}
+            dataKey={`e${i}`}
+            width={4}
+            stroke="#111827"
+            strokeWidth={1.5}
+            direction="y"
+          />
         </Bar>
       ))}
     </BarChart>

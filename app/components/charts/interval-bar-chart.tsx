@@ -77,7 +77,7 @@ export function IntervalBarChart(props: {
           ];
         }}
       />
-      <Bar dataKey="value" isAnimationActive={false} name={props.unit}>
+      <Bar dataKey="value" isAnimationActive={false} name={props.unit} maxBarSize={72}>
         {rows.map((r) => (
           <Cell
             key={r.label}
@@ -87,6 +87,7 @@ export function IntervalBarChart(props: {
           />
         ))}
         <ErrorBar
+          isAnimationActive={false}
           dataKey="error"
           width={5}
           stroke="#111827"
