@@ -100,30 +100,42 @@ function NotificationsLink({ unread }: { unread: number }) {
     <NavLink
       to="/notifications"
       className="notifications-link"
-      aria-label={unread ? `Notifications, ${unread} unread` : 'Notifications, none unread'}
       data-testid="notifications-link"
+      data-unread={unread}
       style={{ color: '#fff', textDecoration: 'none', whiteSpace: 'nowrap' }}
     >
       Notifications
       {unread ? (
-        <span
-          data-testid="unread-count-badge"
-          style={{
-            marginLeft: 6,
-            background: '#f2b705',
-            color: '#14213d',
-            borderRadius: 999,
-            padding: '0 7px',
-            fontWeight: 700,
-            fontSize: 13,
-          }}
-        >
-          {unread > 99 ? '99+' : unread}
-        </span>
+        <>
+          {' '}
+          <span
+            data-testid="unread-count-badge"
+            style={{
+              background: '#f2b705',
+              color: '#14213d',
+              borderRadius: 999,
+              padding: '0 7px',
+              fontWeight: 700,
+              fontSize: 13,
+            }}
+          >
+            {unread > 99 ? '99+' : unread}
+          </span>
+          <span style={VISUALLY_HIDDEN}> unread</span>
+        </>
       ) : null}
     </NavLink>
   );
 }
+
+const VISUALLY_HIDDEN = {
+  position: 'absolute',
+  width: 1,
+  height: 1,
+  overflow: 'hidden',
+  clip: 'rect(0 0 0 0)',
+  whiteSpace: 'nowrap',
+} as const;
 
 function Shell({ children }: { children: ReactNode }) {
   const nonce = useNonce();
