@@ -167,7 +167,14 @@ const columns = col.columns([
   }),
   col.accessor('userId', {
     header: 'End user',
-    cell: (info) => <ShortId id={info.getValue()} />,
+    cell: (info) =>
+      info.row.original.state === 'active' && info.row.original.mine ? (
+        <Link to={`/users/${info.getValue()}`} title="Open the user’s data">
+          <ShortId id={info.getValue()} />
+        </Link>
+      ) : (
+        <ShortId id={info.getValue()} />
+      ),
   }),
   col.accessor('categories', {
     header: 'Categories',
