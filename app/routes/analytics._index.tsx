@@ -4,7 +4,7 @@ import { Form, Link, useLoaderData } from '@remix-run/react';
 import type { ReactNode } from 'react';
 import {
   ChartFigure,
-  FigureText,
+  figureText,
   formatPercent,
   type ChartFigureValue,
 } from '#app/components/charts/chart-figure.tsx';
@@ -181,7 +181,7 @@ function DailyChart(props: {
           columns={['Day', props.unit]}
           rows={points.map((p) => ({
             key: p.x,
-            cells: [p.x, <FigureText key="f" figure={p.figure} />],
+            cells: [p.x, figureText(p.figure)],
           }))}
         />
       }
@@ -400,7 +400,7 @@ export default function AnalyticsRoute() {
                   columns={['Week of', 'Users']}
                   rows={data.weekly.map((w) => ({
                     key: w.start,
-                    cells: [w.start, <FigureText key="f" figure={w.wau} />],
+                    cells: [w.start, figureText(w.wau)],
                   }))}
                 />
               }
@@ -427,7 +427,7 @@ export default function AnalyticsRoute() {
                   columns={['Month', 'Users']}
                   rows={data.monthly.map((m) => ({
                     key: m.month,
-                    cells: [m.month, <FigureText key="f" figure={m.mau} />],
+                    cells: [m.month, figureText(m.mau)],
                   }))}
                 />
               }
@@ -491,8 +491,8 @@ export default function AnalyticsRoute() {
                       key: `${m.month}-${x.key}`,
                       cells: [
                         `${m.month} ${x.key}`,
-                        <FigureText key="c" figure={x.conversations} />,
-                        <FigureText key="u" figure={x.users} />,
+                        figureText(x.conversations),
+                        figureText(x.users),
                       ],
                     })),
                   )}
@@ -536,7 +536,7 @@ export default function AnalyticsRoute() {
                   columns={['Plan', 'Users']}
                   rows={(latestMonth?.plans ?? []).map((p) => ({
                     key: p.key,
-                    cells: [p.key, <FigureText key="f" figure={p.figure} />],
+                    cells: [p.key, figureText(p.figure)],
                   }))}
                 />
               }
@@ -570,7 +570,7 @@ export default function AnalyticsRoute() {
                   columns={['Country', 'Users']}
                   rows={(latestMonth?.countries ?? []).map((c) => ({
                     key: c.key,
-                    cells: [c.key, <FigureText key="f" figure={c.figure} />],
+                    cells: [c.key, figureText(c.figure)],
                   }))}
                 />
               }
@@ -610,11 +610,7 @@ export default function AnalyticsRoute() {
                   columns={['Purpose', 'Opted out', 'Rate']}
                   rows={(data.preferences?.purposes ?? []).map((p) => ({
                     key: p.key,
-                    cells: [
-                      p.key,
-                      <FigureText key="n" figure={p.optedOut} />,
-                      <FigureText key="r" figure={p.rate} format={formatPercent} />,
-                    ],
+                    cells: [p.key, figureText(p.optedOut), figureText(p.rate, formatPercent)],
                   }))}
                 />
               }

@@ -83,26 +83,12 @@ export function formatPercent(n: number) {
   return `${(n * 100).toFixed(1)}%`;
 }
 
-/** "1,234 (1,227 – 1,241)" with the low-precision mark. */
-export function FigureText({
-  figure,
-  format = (n: number) => whole.format(n),
-}: {
-  figure: ChartFigureValue | null;
-  format?: (n: number) => string;
-}) {
-  if (!figure) return <span className="muted">below k, not shown</span>;
-  return (
-    <>
-      {format(figure.value)}{' '}
-      <span className="muted">
-        ({format(figure.low)} – {format(figure.high)})
-      </span>
-      {figure.lowPrecision ? (
-        <span className="badge" title="The 95% interval is wider than ±5% of the value">
-          low precision
-        </span>
-      ) : null}
-    </>
-  );
+/** "1,234 (1,227 – 1,241)", marked when low precision: one text node, so long tables stay light. */
+export function figureText(
+  figure: ChartFigureValue | null,
+  format: (n: number) => string = (n) => whole.format(n),
+): string {
+  if (!figure) return 'below k, not shown';
+  const text = `${format(figure.value)} (${format(figure.low)} – ${format(figure.high)})`;
+  return figure.lowPrecision ? `${text}, low precision` : text;
 }

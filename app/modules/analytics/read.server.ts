@@ -105,7 +105,7 @@ export async function releasedCells(range: Range): Promise<{
     epsilon_micros: string;
     min_cohort: number;
     released_at: string;
-    params: Record<string, unknown>;
+    params: Record<string, unknown> | null;
     metric: string | null;
     category: string | null;
     value: string | null;
@@ -121,9 +121,13 @@ export async function releasedCells(range: Range): Promise<{
       (select r.* from console.analytics_releases r
         where r.kind = 'preferences' and r.period_start <= ${range.to}
         order by r.period_start desc limit 1)
-    )
+    ),
+    -- The parameters of the newest release of each kind (the page lists them): read once, not
+    -- with every cell.
+    latest as (select distinct on (kind) id from chosen order by kind, period_start desc)
     select r.id, r.kind, r.period_start::text, r.period_end::text,
-           r.epsilon_micros::text, r.min_cohort, r.released_at::text, r.params,
+           r.epsilon_micros::text, r.min_cohort, r.released_at::text,
+           case when r.id in (select id from latest) then r.params end as params,
            c.metric, c.category, c.value::text, c.half_width, c.low_precision
       from chosen r
       left join console.analytics_cells c on c.release_id = r.id
@@ -133,7 +137,7 @@ export async function releasedCells(range: Range): Promise<{
   const cells: ReleasedCellRow[] = [];
   for (const r of rows) {
     releases.add(r.id);
-    params[r.kind] = r.params;
+    if (r.params) params[r.kind] = r.params;
     if (r.metric === null) continue;
     cells.push({
       kind: r.kind,
