@@ -103,7 +103,7 @@ describe('just-in-time access', () => {
     await expect
       .poll(() => lead.page.getByTestId('action-done').textContent())
       .toContain('Approved');
-    expect(await lead.page.getByTestId('grant-state').textContent()).toContain('Active');
+    await expect.poll(() => lead.page.getByTestId('grant-state').textContent()).toContain('Active');
     await checked(lead.page, 'grant-approved');
 
     await agent.page.goto(`${baseUrl}/grants?view=active`);
