@@ -492,13 +492,9 @@ describe('notifications', () => {
     expect(id).toBeDefined();
     const one = await postForm(lead.cookie, '/notifications', { intent: 'read', id: id! });
     expect(one.status).toBe(200);
-    expect(await page(await fetchAs(lead.cookie, '/'))).toContain(
-      'data-unread="1"',
-    );
+    expect(await page(await fetchAs(lead.cookie, '/'))).toContain('data-unread="1"');
     await postForm(lead.cookie, '/notifications', { intent: 'read-all' });
-    expect(await page(await fetchAs(lead.cookie, '/'))).toContain(
-      'data-unread="0"',
-    );
+    expect(await page(await fetchAs(lead.cookie, '/'))).toContain('data-unread="0"');
     const bad = await postForm(lead.cookie, '/notifications', { intent: 'read', id: 'x' });
     expect(bad.status).toBe(400);
   });
