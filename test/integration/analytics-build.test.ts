@@ -3,7 +3,11 @@ import { useTestDatabase } from '../support/db.ts';
 import postgres from 'postgres';
 import { BUILD_LOCK_KEY, runAnalyticsBuild } from '#app/modules/analytics/build.server.ts';
 import {
+  analyticsConfig,
+  DAILY_SPLIT,
   DEFAULT_ANALYTICS_CONFIG,
+  MONTHLY_SPLIT,
+  splitEpsilon,
   type AnalyticsConfig,
 } from '#app/modules/analytics/config.server.ts';
 import {
@@ -450,5 +454,39 @@ describe('the privacy budget', () => {
     expect(d.params.opted_out).toMatchObject({ sensitivity: 4 });
     // 1 objector of analytics: far below k, so no analytics cell; the population is shown.
     expect(d.cells.map((c) => `${c.metric}/${c.category}`)).toEqual(['population/']);
+  });
+});
+
+describe('the configuration', () => {
+  it('reads the environment, and names a wrong variable', () => {
+    expect(analyticsConfig({})).toEqual(DEFAULT_ANALYTICS_CONFIG);
+    expect(
+      analyticsConfig({
+        CUSTODIAN_ANALYTICS_DAILY_EPSILON: '0.25',
+        CUSTODIAN_ANALYTICS_MIN_COHORT: '100',
+      }),
+    ).toMatchObject({ dailyEpsilonMicros: 250_000, minCohort: 100 });
+    expect(() => analyticsConfig({ CUSTODIAN_ANALYTICS_DAILY_EPSILON: '1e-3' })).toThrow(
+      /CUSTODIAN_ANALYTICS_DAILY_EPSILON/,
+    );
+    expect(() => analyticsConfig({ CUSTODIAN_ANALYTICS_USAGE_BUDGET: '0' })).toThrow(
+      /CUSTODIAN_ANALYTICS_USAGE_BUDGET: must be greater than 0/,
+    );
+    expect(() => analyticsConfig({ CUSTODIAN_ANALYTICS_MIN_COHORT: 'many' })).toThrow(
+      /CUSTODIAN_ANALYTICS_MIN_COHORT/,
+    );
+  });
+
+  it('splits a release’s ε between its figures exactly', () => {
+    const daily = splitEpsilon(1_000_000, DAILY_SPLIT);
+    expect(daily).toEqual({
+      dau: 400_000,
+      messages: 300_000,
+      conversations: 200_000,
+      tokens: 100_000,
+    });
+    const odd = splitEpsilon(1_000_003, MONTHLY_SPLIT);
+    expect(Object.values(odd).reduce((a, b) => a + b, 0)).toBe(1_000_003);
+    expect(() => splitEpsilon(3, DAILY_SPLIT)).toThrow(/too small/);
   });
 });

@@ -211,6 +211,7 @@ export const analyticsBuildJob = defineJob({
 export async function enqueueFirstAnalyticsBuild(queue: {
   enqueue(name: string, data: object): Promise<string | null>;
 }): Promise<boolean> {
+  analyticsConfig(); // a wrong CUSTODIAN_ANALYTICS_* variable stops the start, naming it
   const [any] = await getDb().execute(sql`select 1 from console.analytics_releases limit 1`);
   if (any) return false;
   await queue.enqueue(ANALYTICS_BUILD_JOB, {});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError } from '#app/config.server.ts';
 import { DEFAULT_MIN_COHORT, parseEpsilonMicros } from './release.ts';
 
 /**
@@ -93,7 +94,7 @@ const ENV = {
   CUSTODIAN_ANALYTICS_DELTA: ['delta', z.coerce.number().gt(0).lt(0.01)],
 } as const satisfies Record<string, readonly [keyof AnalyticsConfig, z.ZodType]>;
 
-export class AnalyticsConfigError extends Error {}
+export class AnalyticsConfigError extends ConfigError {}
 
 /** The configuration from the environment; an invalid variable is named in the error. */
 export function analyticsConfig(
