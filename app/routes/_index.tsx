@@ -4,6 +4,8 @@ import { Link, useLoaderData } from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
+import { listGrants } from '#app/modules/access/list.server.ts';
+import { latestVerificationRun } from '#app/modules/audit/runs.server.ts';
 import { recentSignIns, staffCounts } from '#app/modules/auth/home.server.ts';
 import type { Permission } from '#app/modules/auth/permissions.ts';
 
@@ -13,8 +15,17 @@ export const meta: MetaFunction = () => [{ title: 'Home · Custodian' }];
 
 // The work each permission brings, in the order a shift starts. Sections whose feature has not
 // shipped yet show their empty state.
-const WORK: { permission: Permission; title: string; empty: string }[] = [
+type WorkKey = 'to_decide' | 'my_grants' | 'break_glass' | 'verification';
+const WORK: {
+  permission: Permission;
+  title: string;
+  empty: string;
+  key?: WorkKey;
+  more?: string;
+}[] = [
   {
+    key: 'to_decide',
+    more: '/grants?view=to_decide',
     permission: 'grants:approve',
     title: 'Access requests waiting for your decision',
     empty: 'No access request waits for your decision.',
@@ -23,6 +34,8 @@ const WORK: { permission: Permission; title: string; empty: string }[] = [
     permission: 'grants:request',
     title: 'Your access grants',
     empty: 'You hold no active grant. Find a user to request one.',
+    key: 'my_grants',
+    more: '/grants?view=mine',
   },
   {
     permission: 'privacy:process',
@@ -33,11 +46,15 @@ const WORK: { permission: Permission; title: string; empty: string }[] = [
     permission: 'security:review',
     title: 'Break-glass uses to review',
     empty: 'No break-glass use waits for review.',
+    key: 'break_glass',
+    more: '/security/access',
   },
   {
     permission: 'audit:verify',
     title: 'Audit trail verification',
     empty: 'No verification has run yet.',
+    key: 'verification',
+    more: '/audit/verify',
   },
   {
     permission: 'analytics:read',
@@ -46,17 +63,66 @@ const WORK: { permission: Permission; title: string; empty: string }[] = [
   },
 ];
 
+interface WorkLine {
+  href: string;
+  text: string;
+}
+
+const short = (id: string) => id.slice(0, 8);
+const until = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').slice(0, 16) : '');
+
+async function workLines(key: WorkKey | undefined, staffId: string): Promise<WorkLine[]> {
+  const staff = { staffId };
+  switch (key) {
+    case 'to_decide':
+      return (await listGrants({ view: 'to_decide', staff, limit: 5 })).rows.map((g) => ({
+        href: `/grants/${g.id}`,
+        text: `${g.requesterName} asks for ${g.categories.join(', ')} of user ${short(g.userId)}`,
+      }));
+    case 'my_grants':
+      return (
+        await listGrants({ view: 'active', staff, filters: { requesterId: staffId }, limit: 5 })
+      ).rows.map((g) => ({
+        href: `/users/${g.userId}`,
+        text: `User ${short(g.userId)}: ${g.categories.join(', ')} until ${until(g.endsAt)} UTC`,
+      }));
+    case 'break_glass':
+      return (
+        await listGrants({
+          view: 'history',
+          staff,
+          filters: { breakGlass: true, unreviewed: true },
+          limit: 5,
+        })
+      ).rows.map((g) => ({
+        href: `/grants/${g.id}`,
+        text: `${g.requesterName} broke glass on user ${short(g.userId)}`,
+      }));
+    case 'verification': {
+      const run = await latestVerificationRun();
+      if (!run) return [];
+      const state = !run.finishedAt
+        ? 'in progress'
+        : run.ok
+          ? `intact, ${run.total} entries`
+          : `problems from entry ${run.firstBadSeq ?? '?'}`;
+      return [{ href: '/audit/verify', text: `Last run ${until(run.startedAt)} UTC: ${state}` }];
+    }
+    default:
+      return [];
+  }
+}
+
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
-  const [signIns, counts] = await Promise.all([
+  const mine = WORK.filter((w) => me.permissions.has(w.permission));
+  const [signIns, counts, lines] = await Promise.all([
     recentSignIns(me.staffId),
     me.permissions.has('staff:manage') ? staffCounts() : Promise.resolve(null),
+    Promise.all(mine.map((w) => workLines(w.key, me.staffId))),
   ]);
   return json({
-    work: WORK.filter((w) => me.permissions.has(w.permission)).map(({ title, empty }) => ({
-      title,
-      empty,
-    })),
+    work: mine.map(({ title, empty, more }, i) => ({ title, empty, more, lines: lines[i]! })),
     signIns: signIns.map((s) => ({ ...s, occurredAt: s.occurredAt.toISOString() })),
     counts,
     displayName: me.displayName,
@@ -82,7 +148,22 @@ export default function HomeRoute() {
         {work.map((w) => (
           <section className="panel" key={w.title} aria-label={w.title}>
             <h2>{w.title}</h2>
-            <p className="empty">{w.empty}</p>
+            {w.lines.length === 0 ? (
+              <p className="empty">{w.empty}</p>
+            ) : (
+              <ul>
+                {w.lines.map((line) => (
+                  <li key={line.href + line.text}>
+                    <Link to={line.href}>{line.text}</Link>
+                  </li>
+                ))}
+              </ul>
+            )}
+            {w.more ? (
+              <Link to={w.more} aria-label={`Open: ${w.title}`}>
+                Open
+              </Link>
+            ) : null}
           </section>
         ))}
       </div>
