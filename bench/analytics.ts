@@ -178,6 +178,7 @@ async function main() {
       raw_groupby_ms: Math.round(rawMs),
       ratio: Math.round(rawMs / pageMs),
       day_build_s: Number(day.seconds.toFixed(2)),
+      day_purge_s: Number(day.purgeSeconds.toFixed(2)),
       full_build_s: Number(full.seconds.toFixed(1)),
       full_build_days: full.days,
       releases: full.released,

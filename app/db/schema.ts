@@ -648,6 +648,13 @@ export const analyticsContributions = consoleSchema.table(
   ],
 );
 
+// Who has contribution rows, and their latest day: objections and erasures are found by joining
+// this (one row per user) instead of scanning every day's rows.
+export const analyticsContributors = consoleSchema.table('analytics_contributors', {
+  userId: uuid('user_id').primaryKey(),
+  lastDay: date('last_day', { mode: 'string' }).notNull(),
+});
+
 export const analyticsContributionModels = consoleSchema.table(
   'analytics_contribution_models',
   {

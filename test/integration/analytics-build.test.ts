@@ -202,6 +202,23 @@ describe('contributions', () => {
   });
 });
 
+describe('erasure', () => {
+  it('the rows of an erased account go at the next purge', async () => {
+    const [erased] = await addUsers(1);
+    await addEvents([erased!], DAY, { kind: 'conversation_start', model: 'orca-1' });
+    await buildDayContributions(DAY, CONFIG);
+    expect((await contributionRows(DAY)).map((r) => r.user_id)).toContain(erased);
+    await sql()`delete from product.usage_events where user_id = ${erased!}`;
+    await sql()`delete from product.data_use_preferences where user_id = ${erased!}`;
+    await sql()`delete from product.users where id = ${erased!}`;
+    expect(await purgeContributions('2026-01-01')).toBe(2);
+    expect((await contributionRows(DAY)).map((r) => r.user_id)).not.toContain(erased);
+    const [left] = await sql()`select
+      (select count(*) from console.analytics_contributors where user_id = ${erased!})::int as n`;
+    expect(left!.n).toBe(0);
+  });
+});
+
 describe('a user who objected contributes nothing', () => {
   // With the same noise (a seeded source), a release drawn with the objector's events in the
   // database and one drawn with them deleted must be identical, cell for cell.

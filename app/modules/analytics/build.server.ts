@@ -46,6 +46,7 @@ export interface BuildSummary {
   released: Record<ReleaseKind, number>;
   refused: { kind: ReleaseKind; period: string; month: string }[];
   purged: number;
+  purgeSeconds: number;
   seconds: number;
 }
 
@@ -114,6 +115,7 @@ export async function runAnalyticsBuild(options: BuildOptions = {}): Promise<Bui
     released: { daily: 0, weekly: 0, monthly: 0, preferences: 0 },
     refused: [],
     purged: 0,
+    purgeSeconds: 0,
     seconds: 0,
   };
   const finish = (status: BuildSummary['status']) => ({
@@ -134,7 +136,9 @@ export async function runAnalyticsBuild(options: BuildOptions = {}): Promise<Bui
     locked = got?.locked === true;
     if (!locked) return finish('busy');
     const { first, today } = buildWindow(at, config);
+    const purgeStarted = performance.now();
     summary.purged = await purgeContributions(first);
+    summary.purgeSeconds = (performance.now() - purgeStarted) / 1000;
     const released = await existingReleases(first);
     const settled = await settledRefusals(first, config);
     const due = (kind: ReleaseKind, period: string) =>

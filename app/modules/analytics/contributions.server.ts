@@ -87,31 +87,53 @@ export async function buildDayContributions(
         from clamped c
         join console.analytics_contributions a on a.day = ${day} and a.user_id = c.user_id
        where c.n > 0`);
+    await tx.execute(sql`
+      insert into console.analytics_contributors (user_id, last_day)
+      select a.user_id, a.day from console.analytics_contributions a where a.day = ${day}
+      on conflict (user_id) do update
+        set last_day = greatest(console.analytics_contributors.last_day, excluded.last_day)`);
     return inserted[0]?.n ?? 0;
   });
   return { day, users, seconds: (performance.now() - started) / 1000 };
 }
 
 /**
- * Removes what must no longer count: the rows of users who have since objected or been erased, and
- * days older than the build window. Returns how many rows went.
+ * Removes what must no longer count: every row of users who have since objected or been erased
+ * (found through the one-row-per-user contributors table, not by scanning every day), and days
+ * older than the build window. Returns how many rows went.
  */
 export async function purgeContributions(keepFrom: string): Promise<number> {
   return getDb().transaction(async (tx) => {
-    let removed = 0;
-    for (const table of ['analytics_contribution_models', 'analytics_contributions']) {
-      const t = sql.raw(`console.${table}`);
-      const [gone] = await tx.execute<{ n: number }>(sql`
-        with gone as (
-          delete from ${t} c
-           where c.day < ${keepFrom}
-              or c.user_id in ${OBJECTED}
-              or not exists (select 1 from product.users u where u.id = c.user_id)
-          returning 1
-        )
-        select count(*)::int as n from gone`);
-      removed += gone?.n ?? 0;
-    }
-    return removed;
+    const [gone] = await tx.execute<{ n: number }>(sql`
+      with gone as (
+        select k.user_id from console.analytics_contributors k
+         where k.user_id in ${OBJECTED}
+            or not exists (select 1 from product.users u where u.id = k.user_id)
+      ),
+      models as (
+        delete from console.analytics_contribution_models m using gone g
+         where m.user_id = g.user_id returning 1
+      ),
+      days as (
+        delete from console.analytics_contributions c using gone g
+         where c.user_id = g.user_id returning 1
+      ),
+      users as (
+        delete from console.analytics_contributors k using gone g
+         where k.user_id = g.user_id returning 1
+      )
+      select ((select count(*) from models) + (select count(*) from days))::int as n`);
+    const [old] = await tx.execute<{ n: number }>(sql`
+      with models as (
+        delete from console.analytics_contribution_models m where m.day < ${keepFrom} returning 1
+      ),
+      days as (
+        delete from console.analytics_contributions c where c.day < ${keepFrom} returning 1
+      ),
+      users as (
+        delete from console.analytics_contributors k where k.last_day < ${keepFrom} returning 1
+      )
+      select ((select count(*) from models) + (select count(*) from days))::int as n`);
+    return (gone?.n ?? 0) + (old?.n ?? 0);
   });
 }
