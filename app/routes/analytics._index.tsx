@@ -142,11 +142,67 @@ function FigureTable(props: {
   );
 }
 
-function dailySummary(points: { figure: ChartFigureValue | null }[], what: string) {
-  const shown = points.filter((p) => p.figure);
-  if (!shown.length) return `No ${what} released in this range.`;
+/**
+ * One released series (over time, or by category) as a chart with its figures as a table: a line
+ * with its band, or bars with error bars. A point or category without a figure is below k.
+ */
+function SeriesChart(props: {
+  id: string;
+  title: string;
+  description: ReactNode;
+  /** The table's first column: what a point is (a day, a month, a plan…). */
+  column: string;
+  unit: string;
+  color: string;
+  points: { key: string; figure: ChartFigureValue | null }[];
+  draw: 'line' | 'bars' | 'horizontal-bars';
+  /** Said instead of the chart when no point has a figure. */
+  empty: string;
+  height?: number;
+  format?: (n: number) => string;
+}) {
+  const shown = props.points.filter((p) => p.figure);
   const values = shown.map((p) => p.figure!.value);
-  return `${what}: ${shown.length} of ${points.length} days shown, from ${Math.min(...values).toLocaleString('en')} to ${Math.max(...values).toLocaleString('en')}.`;
+  const summary = shown.length
+    ? `${props.title}: ${shown.length} of ${props.points.length} shown, from ${Math.min(...values).toLocaleString('en')} to ${Math.max(...values).toLocaleString('en')}.`
+    : props.empty;
+  return (
+    <ChartFigure
+      id={props.id}
+      title={props.title}
+      description={props.description}
+      summary={summary}
+      height={props.height}
+      empty={shown.length ? null : props.empty}
+      table={
+        <FigureTable
+          caption={`${props.title}, released values with 95% intervals`}
+          columns={[props.column, props.unit]}
+          rows={props.points.map((p) => ({
+            key: p.key,
+            cells: [p.key, figureText(p.figure, props.format)],
+          }))}
+        />
+      }
+    >
+      {props.draw === 'line' ? (
+        <IntervalLineChart
+          data={props.points.map((p) => ({ x: p.key, figure: p.figure }))}
+          color={props.color}
+          unit={props.unit}
+        />
+      ) : (
+        <IntervalBarChart
+          data={shown.map((p) => ({ label: p.key, figure: p.figure! }))}
+          color={props.color}
+          unit={props.unit}
+          horizontal={props.draw === 'horizontal-bars'}
+          height={props.height}
+          format={props.format}
+        />
+      )}
+    </ChartFigure>
+  );
 }
 
 function DailyChart(props: {
@@ -158,36 +214,18 @@ function DailyChart(props: {
   pick: (d: Data['daily'][number]) => ChartFigureValue | null;
   k: number | null;
 }) {
-  const points = props.daily.map((d) => ({ x: d.day, figure: props.pick(d) }));
   return (
-    <ChartFigure
+    <SeriesChart
       id={props.id}
       title={props.title}
-      description={
-        <>
-          Per UTC day; the band is the 95% interval of the noise, hollow points are low precision,
-          gaps are days under {props.k ?? 'k'} active users.
-        </>
-      }
-      summary={dailySummary(points, props.title)}
-      empty={
-        points.some((p) => p.figure)
-          ? null
-          : `No day in this range reached k = ${props.k ?? 50} active users, so no ${props.unit} figure is shown.`
-      }
-      table={
-        <FigureTable
-          caption={`${props.title}, released values with 95% intervals`}
-          columns={['Day', props.unit]}
-          rows={points.map((p) => ({
-            key: p.x,
-            cells: [p.x, figureText(p.figure)],
-          }))}
-        />
-      }
-    >
-      <IntervalLineChart data={points} color={props.color} unit={props.unit} />
-    </ChartFigure>
+      description={`Per UTC day; the band is the 95% interval of the noise, hollow points are low precision, gaps are days under ${props.k ?? 'k'} active users.`}
+      column="Day"
+      unit={props.unit}
+      color={props.color}
+      points={props.daily.map((d) => ({ key: d.day, figure: props.pick(d) }))}
+      draw="line"
+      empty={`No day in this range reached k = ${props.k ?? 50} active users, so no ${props.unit} figure is shown.`}
+    />
   );
 }
 
@@ -384,62 +422,28 @@ export default function AnalyticsRoute() {
               pick={(d) => d.dau}
               k={k}
             />
-            <ChartFigure
+            <SeriesChart
               id="wau"
               title="Weekly active users"
               description="Distinct users per ISO week (Monday to Sunday), complete weeks only."
-              summary={`Weekly active users for ${data.weekly.filter((w) => w.wau).length} weeks.`}
-              empty={
-                data.weekly.some((w) => w.wau)
-                  ? null
-                  : 'No complete week in this range has a figure at or above k.'
-              }
-              table={
-                <FigureTable
-                  caption="Weekly active users by week start"
-                  columns={['Week of', 'Users']}
-                  rows={data.weekly.map((w) => ({
-                    key: w.start,
-                    cells: [w.start, figureText(w.wau)],
-                  }))}
-                />
-              }
-            >
-              <IntervalLineChart
-                data={data.weekly.map((w) => ({ x: w.start, figure: w.wau }))}
-                color="#0f766e"
-                unit="users"
-              />
-            </ChartFigure>
-            <ChartFigure
+              column="Week of"
+              unit="users"
+              color="#0f766e"
+              points={data.weekly.map((w) => ({ key: w.start, figure: w.wau }))}
+              draw="line"
+              empty="No complete week in this range has a figure at or above k."
+            />
+            <SeriesChart
               id="mau"
               title="Monthly active users"
               description="Distinct users per calendar month, complete months only."
-              summary={`Monthly active users for ${data.monthly.filter((m) => m.mau).length} months.`}
-              empty={
-                data.monthly.some((m) => m.mau)
-                  ? null
-                  : 'No complete month in this range has a figure at or above k.'
-              }
-              table={
-                <FigureTable
-                  caption="Monthly active users"
-                  columns={['Month', 'Users']}
-                  rows={data.monthly.map((m) => ({
-                    key: m.month,
-                    cells: [m.month, figureText(m.mau)],
-                  }))}
-                />
-              }
-            >
-              <IntervalBarChart
-                data={data.monthly.flatMap((m) =>
-                  m.mau ? [{ label: m.month, figure: m.mau }] : [],
-                )}
-                color="#7c3aed"
-                unit="users"
-              />
-            </ChartFigure>
+              column="Month"
+              unit="users"
+              color="#7c3aed"
+              points={data.monthly.map((m) => ({ key: m.month, figure: m.mau }))}
+              draw="bars"
+              empty="No complete month in this range has a figure at or above k."
+            />
           </div>
 
           <h2>Activity</h2>
@@ -516,76 +520,29 @@ export default function AnalyticsRoute() {
 
           <h2>Who uses the service{latestMonth ? ` (${latestMonth.month})` : ''}</h2>
           <div style={grid}>
-            <ChartFigure
+            <SeriesChart
               id="plans"
               title="Plan mix"
-              description={`Active users of the last complete month in the range, by plan (the plan of their last active day).`}
-              summary={
-                latestMonth
-                  ? `Plan mix of ${latestMonth.month}: ${latestMonth.plans.filter((p) => p.figure).length} of ${latestMonth.plans.length} plans above k.`
-                  : 'No monthly release in this range.'
-              }
-              empty={
-                latestMonth?.plans.some((p) => p.figure)
-                  ? null
-                  : 'No plan reached k active users in a complete month of this range.'
-              }
-              table={
-                <FigureTable
-                  caption="Active users by plan"
-                  columns={['Plan', 'Users']}
-                  rows={(latestMonth?.plans ?? []).map((p) => ({
-                    key: p.key,
-                    cells: [p.key, figureText(p.figure)],
-                  }))}
-                />
-              }
-            >
-              <IntervalBarChart
-                data={(latestMonth?.plans ?? []).flatMap((p) =>
-                  p.figure ? [{ label: p.key, figure: p.figure }] : [],
-                )}
-                color="#2563eb"
-                unit="users"
-              />
-            </ChartFigure>
-            <ChartFigure
+              description="Active users of the last complete month in the range, by plan (the plan of their last active day)."
+              column="Plan"
+              unit="users"
+              color="#2563eb"
+              points={latestMonth?.plans ?? []}
+              draw="bars"
+              empty="No plan reached k active users in a complete month of this range."
+            />
+            <SeriesChart
               id="countries"
               title="Countries above the threshold"
               description="Active users by country (the most frequent in their last active day); only countries with a noisy count of at least k."
-              summary={
-                latestMonth
-                  ? `${latestMonth.countries.length} countries above k in ${latestMonth.month}.`
-                  : 'No monthly release in this range.'
-              }
+              column="Country"
+              unit="users"
+              color="#0f766e"
+              points={latestMonth?.countries ?? []}
+              draw="horizontal-bars"
               height={Math.max(200, 28 * (latestMonth?.countries.length ?? 0) + 40)}
-              empty={
-                latestMonth?.countries.length
-                  ? null
-                  : 'No country reached k active users in a complete month of this range.'
-              }
-              table={
-                <FigureTable
-                  caption="Active users by country (countries under k are not listed)"
-                  columns={['Country', 'Users']}
-                  rows={(latestMonth?.countries ?? []).map((c) => ({
-                    key: c.key,
-                    cells: [c.key, figureText(c.figure)],
-                  }))}
-                />
-              }
-            >
-              <IntervalBarChart
-                data={(latestMonth?.countries ?? []).map((c) => ({
-                  label: c.key,
-                  figure: c.figure,
-                }))}
-                color="#0f766e"
-                unit="users"
-                horizontal
-                height={Math.max(200, 28 * (latestMonth?.countries.length ?? 0) + 40)}
-              />
-            </ChartFigure>
+              empty="No country reached k active users in a complete month of this range."
+            />
             <ChartFigure
               id="optouts"
               title="Opt-out rates per purpose"
