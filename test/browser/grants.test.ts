@@ -88,9 +88,15 @@ describe('just-in-time access', () => {
     await checked(agent.page, 'grant-pending-requester');
 
     const lead = await signedIn('lead2@custodian.test');
-    expect(await lead.page.getByRole('link', { name: /^Notifications \d+ unread$/ }).count()).toBe(
-      1,
-    );
+    await expect
+      .poll(
+        async () => {
+          await lead.page.goto(`${baseUrl}/`);
+          return lead.page.getByRole('link', { name: /^Notifications \d+ unread$/ }).count();
+        },
+        { timeout: 15_000, interval: 500 },
+      )
+      .toBe(1);
     await lead.page.goto(`${baseUrl}/grants?view=to_decide`);
     await checked(lead.page, 'grants-to-decide');
     await Promise.all([
