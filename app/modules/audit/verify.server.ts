@@ -161,28 +161,36 @@ export async function verifyAuditLog(options: {
       order by l.seq
       limit ${CHUNK}` as unknown as Promise<VerifyRow[]>;
   const checker = new EntryChecker();
-  let pending = fetchChunk(-1);
+  const check = (rows: VerifyRow[]) =>
+    checker.check(
+      rows.map((r) => r.body),
+      rows.map((r) =>
+        columnSignature({
+          occurredMs: r.occurred_ms === null ? null : Number(r.occurred_ms),
+          action: r.action,
+          outcome: r.outcome,
+          actorStaffId: r.actor_staff_id,
+          subjectStaffId: r.subject_staff_id,
+          userId: r.user_id,
+          grantId: r.grant_id,
+          privacyRequestId: r.privacy_request_id,
+          sessionId: r.session_id,
+        }),
+      ),
+    );
+  // A three-stage pipeline: PostgreSQL sends chunk k+2 while the worker hashes chunk k+1 and this
+  // thread walks chunk k through the tree.
+  let rows = await fetchChunk(-1);
+  let checking = rows.length ? check(rows) : undefined;
+  let fetching = rows.length ? fetchChunk(Number(rows[rows.length - 1]!.seq)) : undefined;
   try {
-    for (;;) {
-      const rows = await pending;
-      if (rows.length === 0) break;
-      pending = fetchChunk(Number(rows[rows.length - 1]!.seq));
-      const checked = await checker.check(
-        rows.map((r) => r.body),
-        rows.map((r) =>
-          columnSignature({
-            occurredMs: r.occurred_ms === null ? null : Number(r.occurred_ms),
-            action: r.action,
-            outcome: r.outcome,
-            actorStaffId: r.actor_staff_id,
-            subjectStaffId: r.subject_staff_id,
-            userId: r.user_id,
-            grantId: r.grant_id,
-            privacyRequestId: r.privacy_request_id,
-            sessionId: r.session_id,
-          }),
-        ),
-      );
+    while (rows.length && checking && fetching) {
+      const checked = await checking;
+      const nextRows = await fetching;
+      if (nextRows.length) {
+        checking = check(nextRows);
+        fetching = fetchChunk(Number(nextRows[nextRows.length - 1]!.seq));
+      }
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;
         const seq = Number(row.seq);
@@ -240,6 +248,7 @@ export async function verifyAuditLog(options: {
         checkRoots();
       }
       await options.onProgress?.(expected, total);
+      rows = nextRows;
     }
   } finally {
     await checker.close();
