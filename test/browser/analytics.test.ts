@@ -31,9 +31,18 @@ async function openReleased(page: Page) {
     .toContain('snapshot of');
 }
 
-const drawnOrEmpty = (page: Page) => async () =>
-  (await page.locator('figure[data-chart] svg.recharts-surface').count()) +
-  (await page.locator('figure[data-chart] [role="img"] > p.empty').count());
+// Figures that drew a chart or say they have nothing to show. Counted per figure: a legend's icons
+// are recharts surfaces too, and which series survive k (so get a legend) depends on the noise.
+const drawnOrEmpty = (page: Page) => () =>
+  page
+    .locator('figure[data-chart]')
+    .evaluateAll(
+      (figures) =>
+        figures.filter(
+          (f) =>
+            f.querySelector('svg.recharts-surface') || f.querySelector('[role="img"] > p.empty'),
+        ).length,
+    );
 
 describe('/analytics in the browser', () => {
   it('draws every chart from the released figures, passes axe, and its range picker works', async () => {
@@ -51,9 +60,13 @@ describe('/analytics in the browser', () => {
     // Every figure draws its chart, or says that everything in the range is below k: the demo's
     // 300 users give weekly and monthly figures above k, and daily ones below it.
     await expect.poll(drawnOrEmpty(page), { timeout: 15_000 }).toBe(10);
-    expect(await page.locator('figure[data-chart] svg.recharts-surface').count()).toBeGreaterThan(
-      4,
-    );
+    expect(
+      await page
+        .locator('figure[data-chart]')
+        .evaluateAll(
+          (figures) => figures.filter((f) => f.querySelector('svg.recharts-surface')).length,
+        ),
+    ).toBeGreaterThanOrEqual(3); // wau, mau and optouts at least (checked one by one below)
     await expect
       .poll(() => page.locator('figure[data-chart="wau"] .recharts-line-curve').count())
       .toBe(1);
