@@ -171,8 +171,14 @@ async function main() {
     let read = 0;
     for (let after = -1; ;) {
       const rows = await vowner<{ seq: string }[]>`
-        select l.seq, l.leaf_hash, e.body, extract(epoch from e.occurred_at) * 1000 as occurred_ms, e.action, e.outcome, e.actor_staff_id,
-               e.subject_staff_id, e.user_id, e.grant_id, e.privacy_request_id, e.session_id
+        select l.seq, l.leaf_hash, e.body,
+               concat_ws(chr(1),
+                 coalesce((extract(epoch from e.occurred_at) * 1000)::float8::text, chr(2)),
+                 coalesce(e.action, chr(2)), coalesce(e.outcome, chr(2)),
+                 coalesce(e.actor_staff_id::text, chr(2)), coalesce(e.subject_staff_id::text, chr(2)),
+                 coalesce(e.user_id::text, chr(2)), coalesce(e.grant_id::text, chr(2)),
+                 coalesce(e.privacy_request_id::text, chr(2)), coalesce(e.session_id::text, chr(2))
+               ) as signature
         from console.audit_leaves l left join console.audit_entries e on e.seq = l.seq
         where l.seq > ${after} order by l.seq limit 20000`;
       if (!rows.length) break;

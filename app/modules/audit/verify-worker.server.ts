@@ -8,7 +8,7 @@ const SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const crypto = require('node:crypto');
 const ZERO = Buffer.from([0]);
-const field = (v) => (v === null || v === undefined ? '\\u0000' : String(v));
+const field = (v) => (v === null || v === undefined ? '\\u0002' : String(v));
 parentPort.on('message', ({ id, bodies, offsets, signatures }) => {
   const all = Buffer.from(bodies);
   const n = offsets.length - 1;
@@ -37,18 +37,6 @@ parentPort.on('message', ({ id, bodies, offsets, signatures }) => {
 });
 `;
 
-export interface ColumnValues {
-  occurredMs: number | null;
-  action: string | null;
-  outcome: string | null;
-  actorStaffId: string | null;
-  subjectStaffId: string | null;
-  userId: string | null;
-  grantId: string | null;
-  privacyRequestId: string | null;
-  sessionId: string | null;
-}
-
 export interface CheckedChunk {
   /** SHA-256(0x00 ‖ body) of each row, 32 bytes each. */
   hashes: Buffer;
@@ -58,25 +46,6 @@ export interface CheckedChunk {
   prevs: unknown[];
   /** Bit 1: the body is a JSON object; bit 2: its searchable columns match the row's. */
   flags: Uint8Array;
-}
-
-const field = (v: string | number | null | undefined) =>
-  v === null || v === undefined ? '\u0000' : String(v);
-
-export function columnSignature(c: ColumnValues) {
-  return [
-    c.occurredMs,
-    c.action,
-    c.outcome,
-    c.actorStaffId,
-    c.subjectStaffId,
-    c.userId,
-    c.grantId,
-    c.privacyRequestId,
-    c.sessionId,
-  ]
-    .map(field)
-    .join('\u0001');
 }
 
 export class EntryChecker {

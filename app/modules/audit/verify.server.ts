@@ -3,7 +3,7 @@ import path from 'node:path';
 import type postgres from 'postgres';
 import { MerkleFrontier } from './merkle.ts';
 import { openCheckpoint, type TrustedKey } from './note.ts';
-import { columnSignature, EntryChecker } from './verify-worker.server.ts';
+import { EntryChecker } from './verify-worker.server.ts';
 
 // Verification recomputes everything from the entries' bytes: each leaf hash, the link to the
 // previous leaf, the indexed columns, and the tree's root at every checkpoint, stored or
@@ -47,15 +47,7 @@ interface VerifyRow {
   seq: string;
   leaf_hash: Buffer;
   body: string | null;
-  occurred_ms: string | null;
-  action: string | null;
-  outcome: string | null;
-  actor_staff_id: string | null;
-  subject_staff_id: string | null;
-  user_id: string | null;
-  grant_id: string | null;
-  privacy_request_id: string | null;
-  session_id: string | null;
+  signature: string;
 }
 const MAX_PROBLEMS = 100;
 
@@ -150,11 +142,18 @@ export async function verifyAuditLog(options: {
     }
   };
   // The next chunk is fetched while this one is checked, so PostgreSQL and hashing overlap.
+  // PostgreSQL joins the searchable columns into one signature string (the worker builds the same
+  // from the entry's content): one column to parse instead of nine.
   const fetchChunk = (after: number) =>
     sql`
-      select l.seq, l.leaf_hash, e.body, extract(epoch from e.occurred_at) * 1000 as occurred_ms,
-             e.action, e.outcome, e.actor_staff_id, e.subject_staff_id, e.user_id, e.grant_id,
-             e.privacy_request_id, e.session_id
+      select l.seq, l.leaf_hash, e.body,
+             concat_ws(chr(1),
+               coalesce((extract(epoch from e.occurred_at) * 1000)::float8::text, chr(2)),
+               coalesce(e.action, chr(2)), coalesce(e.outcome, chr(2)),
+               coalesce(e.actor_staff_id::text, chr(2)), coalesce(e.subject_staff_id::text, chr(2)),
+               coalesce(e.user_id::text, chr(2)), coalesce(e.grant_id::text, chr(2)),
+               coalesce(e.privacy_request_id::text, chr(2)), coalesce(e.session_id::text, chr(2))
+             ) as signature
       from console.audit_leaves l
       left join console.audit_entries e on e.seq = l.seq
       where l.seq > ${after}
@@ -164,19 +163,7 @@ export async function verifyAuditLog(options: {
   const check = (rows: VerifyRow[]) =>
     checker.check(
       rows.map((r) => r.body),
-      rows.map((r) =>
-        columnSignature({
-          occurredMs: r.occurred_ms === null ? null : Number(r.occurred_ms),
-          action: r.action,
-          outcome: r.outcome,
-          actorStaffId: r.actor_staff_id,
-          subjectStaffId: r.subject_staff_id,
-          userId: r.user_id,
-          grantId: r.grant_id,
-          privacyRequestId: r.privacy_request_id,
-          sessionId: r.session_id,
-        }),
-      ),
+      rows.map((r) => r.signature),
     );
   // A three-stage pipeline: PostgreSQL sends chunk k+2 while the worker hashes chunk k+1 and this
   // thread walks chunk k through the tree.
