@@ -16,13 +16,13 @@ import { lastSeq, readAudit, type LoggedEntry } from '../support/audit.ts';
 import { testKeyRing, useTestDatabase } from '../support/db.ts';
 import {
   createStaffWithRoles,
-  decodeEntities,
   fetchAs,
   postForm,
   signInAs,
   startTestServer,
   type TestServer,
   type TestStaff,
+  pageText,
 } from '../support/http.ts';
 import { ownerConnection, plainUsers, type PlainUser } from './users-fixtures.ts';
 
@@ -279,9 +279,6 @@ async function entriesOf(staffId: string): Promise<Entry[]> {
   return entries.filter((e) => e.actor?.staffId === staffId && DATA_ACTIONS.has(e.action));
 }
 
-const text = async (response: Response) =>
-  decodeEntities((await response.text()).replace(/<!-- -->/g, ''));
-
 beforeAll(async () => {
   await seedProductData(process.env.DATABASE_URL!, testKeyRing, {
     users: 400,
@@ -324,7 +321,7 @@ describe.each(SUBJECTS)('%s', (subject) => {
       for (const cell of CELLS) {
         const user = targetOf(state, cell.category);
         const response = await send(me.cookie, cell, user);
-        const body = await text(response);
+        const body = await pageText(response);
         const path = pathOf(cell, user);
         const leaks = [user.email, user.displayName, user.phone].filter((v) => body.includes(v));
         let shows = leaks.length ? 'personal data' : 'nothing personal';
@@ -410,7 +407,7 @@ describe('a grant for user A used on user B (the id changed in the URL)', () => 
     for (const path of paths) {
       const response = await fetchAs(me.cookie, path);
       expect(response.status, path).toBe(403);
-      const body = await text(response);
+      const body = await pageText(response);
       for (const value of [b.email, b.displayName, b.phone, a.displayName]) {
         expect(body).not.toContain(value);
       }
@@ -424,7 +421,7 @@ describe('a grant for user A used on user B (the id changed in the URL)', () => 
     const bConversation = await readConversation(b.id, b.conversationId);
     const crossed = await fetchAs(me.cookie, `/users/${a.id}/conversations/${b.conversationId}`);
     expect(crossed.status).toBe(404);
-    const body = await text(crossed);
+    const body = await pageText(crossed);
     expect(body).not.toContain(bConversation!.title);
     for (const m of bConversation!.messages) expect(body).not.toContain(m.content);
     // Recorded as what it was: an attempt on A's data under A's grant; nothing names B.
@@ -477,7 +474,7 @@ describe('revocation takes effect on the very next request', () => {
 
     const profile = await fetchAs(cookie, `/users/${user.id}/profile`);
     expect(profile.status).toBe(403);
-    expect(await text(profile)).toContain('Your grant to this data was revoked.');
+    expect(await pageText(profile)).toContain('Your grant to this data was revoked.');
     expect((await fetchAs(cookie, conversation)).status).toBe(403);
     const reveal = await postForm(cookie, `/users/${user.id}/profile?_data=${CATEGORY_ROUTE}`, {
       intent: 'reveal',
@@ -510,7 +507,7 @@ describe('expiry on the injected clock', () => {
     clockAt = end;
     const after = await fetchAs(cookie, profile);
     expect(after.status).toBe(403);
-    expect(await text(after)).toContain('Your grant to this data has expired.');
+    expect(await pageText(after)).toContain('Your grant to this data has expired.');
     const reveal = await postForm(cookie, `${profile}?_data=${CATEGORY_ROUTE}`, {
       intent: 'reveal',
       field: 'email',

@@ -6,12 +6,12 @@ import { useTestDatabase } from '../support/db.ts';
 import {
   alertText,
   createStaffWithRoles,
-  decodeEntities,
   fetchAs,
   postForm,
   signInAs,
   startTestServer,
   type TestServer,
+  pageText,
 } from '../support/http.ts';
 import type { Role } from '#app/modules/auth/permissions.ts';
 import { ownerConnection, seedUsers } from './users-fixtures.ts';
@@ -48,9 +48,6 @@ async function member(role: Role, displayName?: string): Promise<Member> {
   const who = await createStaffWithRoles([role], { displayName });
   return { ...who, cookie: await signInAs(server.baseUrl, who.email, who.password) };
 }
-
-const page = async (response: Response) =>
-  decodeEntities((await response.text()).replace(/<!-- -->/g, ''));
 
 let nextUser = 0;
 const freshUser = () => userIds[nextUser++ % userIds.length]!;
@@ -95,7 +92,7 @@ describe('the request form', () => {
     const user = freshUser();
     const response = await fetchAs(agent.cookie, `/grants/new?user=${user}&category=payments`);
     expect(response.status).toBe(200);
-    const html = await page(response);
+    const html = await pageText(response);
     expect(html).toContain('^[A-Z][A-Z0-9]+-\\d+$');
     expect(html).toContain(`value="${user}"`);
     expect(html).toMatch(/<input(?=[^>]*value="payments")(?=[^>]*checked="")[^>]*>/);
@@ -117,7 +114,7 @@ describe('the request form', () => {
       durationMinutes: '2',
     });
     expect(response.status).toBe(400);
-    const html = await page(response);
+    const html = await pageText(response);
     for (const field of [
       'userId',
       'categories',
@@ -147,7 +144,7 @@ describe('the request form', () => {
       validRequest(freshUser(), { durationMinutes: '90' }),
     );
     expect(response.status).toBe(400);
-    const html = await page(response);
+    const html = await pageText(response);
     expect(html).toContain('id="field-durationMinutes-error"');
     expect(html).toContain('the policy for conversations allows no longer');
     expect(await countGrants()).toBe(grantsBefore);
@@ -166,7 +163,7 @@ describe('the request form', () => {
     expect(row!.justification).toBe(
       `Customer pasted card ${CARD_PLACEHOLDER} into the chat, needs removal`,
     );
-    const html = await page(await fetchAs(agent.cookie, `/grants/${grantId}`));
+    const html = await pageText(await fetchAs(agent.cookie, `/grants/${grantId}`));
     expect(html).not.toContain('4111 1111');
   });
 });
@@ -179,12 +176,12 @@ describe('deciding and revoking', () => {
     const grantId = await requestThroughForm(agent, validRequest(user));
 
     // The lead is told and finds it in the queue waiting for a decision.
-    const queue = await page(await fetchAs(lead.cookie, '/grants?view=to_decide'));
+    const queue = await pageText(await fetchAs(lead.cookie, '/grants?view=to_decide'));
     expect(queue).toContain(`/grants/${grantId}`);
-    const notes = await page(await fetchAs(lead.cookie, '/notifications'));
+    const notes = await pageText(await fetchAs(lead.cookie, '/notifications'));
     expect(notes).toContain('Agent Approved asks to see conversations');
 
-    const detail = await page(await fetchAs(lead.cookie, `/grants/${grantId}`));
+    const detail = await pageText(await fetchAs(lead.cookie, `/grants/${grantId}`));
     expect(detail).toContain('Your decision');
 
     // A comment is required.
@@ -193,7 +190,7 @@ describe('deciding and revoking', () => {
       comment: ' ',
     });
     expect(bare.status).toBe(400);
-    expect(await page(bare)).toContain('id="field-comment-error"');
+    expect(await pageText(bare)).toContain('id="field-comment-error"');
     expect(await statusOf(grantId)).toBe('pending');
 
     const approve = await postForm(lead.cookie, `/grants/${grantId}`, {
@@ -201,15 +198,15 @@ describe('deciding and revoking', () => {
       comment: 'Matches the ticket, one conversation only',
     });
     expect(approve.status).toBe(200);
-    expect(await page(approve)).toContain('Approved.');
+    expect(await pageText(approve)).toContain('Approved.');
     expect(await statusOf(grantId)).toBe('approved');
 
-    const active = await page(await fetchAs(agent.cookie, '/grants?view=active'));
+    const active = await pageText(await fetchAs(agent.cookie, '/grants?view=active'));
     expect(active).toContain(`/grants/${grantId}`);
     expect(active).toContain('data-state="active"');
-    const mine = await page(await fetchAs(agent.cookie, `/grants/${grantId}`));
+    const mine = await pageText(await fetchAs(agent.cookie, `/grants/${grantId}`));
     expect(mine).toMatch(/approved:\s*<q[^>]*>Matches the ticket, one conversation only<\/q>/);
-    const agentNotes = await page(await fetchAs(agent.cookie, '/notifications'));
+    const agentNotes = await pageText(await fetchAs(agent.cookie, '/notifications'));
     expect(agentNotes).toContain('Your request for conversations');
     expect(agentNotes).toContain('was approved');
 
@@ -219,7 +216,7 @@ describe('deciding and revoking', () => {
   it('refuses self-approval through the page with a clear message, audited', async () => {
     const lead = await member('support_lead');
     const grantId = await requestThroughForm(lead, validRequest(freshUser()));
-    const detail = await page(await fetchAs(lead.cookie, `/grants/${grantId}`));
+    const detail = await pageText(await fetchAs(lead.cookie, `/grants/${grantId}`));
     expect(detail).not.toContain('Your decision');
     expect(detail).toContain('You made this request, so you cannot approve or deny it');
 
@@ -229,7 +226,7 @@ describe('deciding and revoking', () => {
       comment: 'Approving my own request',
     });
     expect(response.status).toBe(403);
-    expect(alertText(await page(response))).toContain('Nobody decides their own request.');
+    expect(alertText(await pageText(response))).toContain('Nobody decides their own request.');
     expect(await statusOf(grantId)).toBe('pending');
     const entries = await readAudit(before);
     expect(actions(entries)).toContain('grant.approve:denied');
@@ -249,16 +246,16 @@ describe('deciding and revoking', () => {
 
     const revoke = await postForm(lead.cookie, `/grants/${grantId}`, { intent: 'revoke' });
     expect(revoke.status).toBe(200);
-    expect(await page(revoke)).toContain('Revoked.');
+    expect(await pageText(revoke)).toContain('Revoked.');
     expect(await statusOf(grantId)).toBe('revoked');
 
     const refused = await fetchAs(agent.cookie, `/users/${user}/conversations`);
     expect(refused.status).toBe(403);
-    expect(await page(refused)).toContain('Your grant to this data was revoked.');
-    expect(await page(await fetchAs(agent.cookie, '/grants?view=active'))).not.toContain(
+    expect(await pageText(refused)).toContain('Your grant to this data was revoked.');
+    expect(await pageText(await fetchAs(agent.cookie, '/grants?view=active'))).not.toContain(
       `/grants/${grantId}`,
     );
-    const history = await page(await fetchAs(agent.cookie, `/grants/${grantId}`));
+    const history = await pageText(await fetchAs(agent.cookie, `/grants/${grantId}`));
     expect(history).toContain('data-testid="step-revoked"');
     expect(history).toContain('by an approver');
   });
@@ -284,13 +281,13 @@ describe('deciding and revoking', () => {
     expect((await fetchAs(agent.cookie, '/grants/not-a-grant')).status).toBe(404);
     const badQueue = await fetchAs(agent.cookie, '/grants?view=everything');
     expect(badQueue.status).toBe(400);
-    expect(await page(badQueue)).toContain('Invalid view');
+    expect(await pageText(badQueue)).toContain('Invalid view');
     const badUser = await fetchAs(agent.cookie, '/grants?view=mine&user=nobody');
     expect(badUser.status).toBe(400);
-    expect(await page(badUser)).toContain('Invalid user');
+    expect(await pageText(badUser)).toContain('Invalid user');
     const badCursor = await fetchAs(agent.cookie, '/grants?view=mine&after=xyz');
     expect(badCursor.status).toBe(400);
-    expect(await page(badCursor)).toContain('Invalid after');
+    expect(await pageText(badCursor)).toContain('Invalid after');
   });
 
   it('pages a queue with a keyset cursor in the address', async () => {
@@ -298,11 +295,11 @@ describe('deciding and revoking', () => {
     const ids = new Set<string>();
     for (let i = 0; i < 27; i++)
       ids.add(await requestThroughForm(agent, validRequest(freshUser())));
-    const first = await page(await fetchAs(agent.cookie, '/grants?view=mine'));
+    const first = await pageText(await fetchAs(agent.cookie, '/grants?view=mine'));
     const nextTag = /<a [^>]*rel="next"[^>]*>/.exec(first)?.[0] ?? '';
     const href = /href="([^"]+)"/.exec(nextTag)?.[1];
     expect(href).toMatch(/^\/grants\?view=mine&after=/);
-    const second = await page(await fetchAs(agent.cookie, href!));
+    const second = await pageText(await fetchAs(agent.cookie, href!));
     expect(second).not.toMatch(/<a [^>]*rel="next"/);
     const seen = (html: string) =>
       [...html.matchAll(/href="\/grants\/([0-9a-f-]{36})"/g)].map((m) => m[1]!);
@@ -319,7 +316,7 @@ describe('break-glass', () => {
     const breaker = await member('security_auditor', 'Breaker Auditor');
     const reviewer = await member('security_auditor');
     const user = freshUser();
-    const unreadBefore = await page(await fetchAs(reviewer.cookie, '/notifications'));
+    const unreadBefore = await pageText(await fetchAs(reviewer.cookie, '/notifications'));
     expect(unreadBefore).toContain('Nothing unread.');
 
     const response = await postForm(breaker.cookie, '/grants/break-glass', {
@@ -336,40 +333,40 @@ describe('break-glass', () => {
     )![1]!;
 
     for (const path of ['/', '/grants', `/users/${user}/payments`]) {
-      const html = await page(await fetchAs(breaker.cookie, path));
+      const html = await pageText(await fetchAs(breaker.cookie, path));
       expect(html, path).toMatch(
         /data-testid="break-glass-banner"[^>]*role="alert"|role="alert"[^>]*data-testid="break-glass-banner"/,
       );
       expect(html, path).toContain('Break-glass access is active.');
     }
-    const reviewerHome = await page(await fetchAs(reviewer.cookie, '/'));
+    const reviewerHome = await pageText(await fetchAs(reviewer.cookie, '/'));
     expect(reviewerHome).not.toContain('data-testid="break-glass-banner"');
     expect(reviewerHome).toContain('data-unread="1"');
-    const notes = await page(await fetchAs(reviewer.cookie, '/notifications'));
+    const notes = await pageText(await fetchAs(reviewer.cookie, '/notifications'));
     expect(notes).toContain('Breaker Auditor opened payments');
 
     // A second break-glass waits for the review of the first.
     const again = await fetchAs(breaker.cookie, '/grants/break-glass');
-    expect(await page(again)).toContain('data-testid="break-glass-blocked"');
+    expect(await pageText(again)).toContain('data-testid="break-glass-blocked"');
 
-    const review = await page(await fetchAs(reviewer.cookie, '/security/access'));
+    const review = await pageText(await fetchAs(reviewer.cookie, '/security/access'));
     const waiting = review.slice(review.indexOf('data-testid="break-glass-waiting"'));
     expect(waiting.slice(0, waiting.indexOf('</section>'))).toContain(`/grants/${grantId}`);
 
     // The breaker may not review their own use.
     const self = await postForm(breaker.cookie, `/grants/${grantId}`, { intent: 'review' });
     expect(self.status).toBe(403);
-    expect(alertText(await page(self))).toContain('Nobody reviews their own break-glass use.');
+    expect(alertText(await pageText(self))).toContain('Nobody reviews their own break-glass use.');
 
     const done = await postForm(reviewer.cookie, `/grants/${grantId}`, {
       intent: 'review',
       comment: 'Confirmed with the fraud team',
     });
     expect(done.status).toBe(200);
-    const after = await page(await fetchAs(reviewer.cookie, '/security/access'));
+    const after = await pageText(await fetchAs(reviewer.cookie, '/security/access'));
     const list = after.slice(after.indexOf('data-testid="break-glass-waiting"'));
     expect(list.slice(0, list.indexOf('</section>'))).not.toContain(`/grants/${grantId}`);
-    expect(await page(await fetchAs(breaker.cookie, '/grants/break-glass'))).not.toContain(
+    expect(await pageText(await fetchAs(breaker.cookie, '/grants/break-glass'))).not.toContain(
       'data-testid="break-glass-blocked"',
     );
   });
@@ -398,7 +395,7 @@ describe('the security review', () => {
     await postForm(lead.cookie, `/grants/${grantId}`, { intent: 'approve', comment: 'Fine' });
     await postForm(lead.cookie, `/grants/${grantId}`, { intent: 'revoke' });
 
-    const clean = await page(await fetchAs(auditor.cookie, '/security/access'));
+    const clean = await pageText(await fetchAs(auditor.cookie, '/security/access'));
     const countOf = (html: string) =>
       Number(/data-testid="views-outside-count">(\d+)</.exec(html)?.[1]);
     const before = countOf(clean);
@@ -416,7 +413,7 @@ describe('the security review', () => {
       });
     }
     await flushAudit();
-    const html = await page(await fetchAs(auditor.cookie, '/security/access'));
+    const html = await pageText(await fetchAs(auditor.cookie, '/security/access'));
     expect(countOf(html)).toBe(before + 2);
     expect(html).toContain('after the grant was revoked');
     expect(html).toContain('of a category the grant does not cover');
@@ -458,13 +455,13 @@ describe('the security review', () => {
     const auditor = await member('security_auditor');
     const bad = await fetchAs(auditor.cookie, '/security/access?from=yesterday');
     expect(bad.status).toBe(400);
-    expect(await page(bad)).toContain('Invalid from');
+    expect(await pageText(bad)).toContain('Invalid from');
     const reversed = await fetchAs(
       auditor.cookie,
       '/security/access?from=2025-02-01&to=2025-01-01',
     );
     expect(reversed.status).toBe(400);
-    expect(await page(reversed)).toContain('Invalid to');
+    expect(await pageText(reversed)).toContain('Invalid to');
     const csv = await fetchAs(auditor.cookie, '/security/access/csv?to=2025-13-45');
     expect(csv.status).toBe(400);
   });
@@ -484,17 +481,17 @@ describe('notifications', () => {
     const lead = await member('support_lead');
     const first = await requestThroughForm(agent, validRequest(freshUser()));
     await requestThroughForm(agent, validRequest(freshUser()));
-    const home = await page(await fetchAs(lead.cookie, '/'));
+    const home = await pageText(await fetchAs(lead.cookie, '/'));
     expect(home).toContain('data-unread="2"');
-    const list = await page(await fetchAs(lead.cookie, '/notifications'));
+    const list = await pageText(await fetchAs(lead.cookie, '/notifications'));
     const row = list.slice(list.indexOf(`/grants/${first}`));
     const id = /name="id" value="([0-9a-f-]{36})"/.exec(row)?.[1];
     expect(id).toBeDefined();
     const one = await postForm(lead.cookie, '/notifications', { intent: 'read', id: id! });
     expect(one.status).toBe(200);
-    expect(await page(await fetchAs(lead.cookie, '/'))).toContain('data-unread="1"');
+    expect(await pageText(await fetchAs(lead.cookie, '/'))).toContain('data-unread="1"');
     await postForm(lead.cookie, '/notifications', { intent: 'read-all' });
-    expect(await page(await fetchAs(lead.cookie, '/'))).toContain('data-unread="0"');
+    expect(await pageText(await fetchAs(lead.cookie, '/'))).toContain('data-unread="0"');
     const bad = await postForm(lead.cookie, '/notifications', { intent: 'read', id: 'x' });
     expect(bad.status).toBe(400);
   });
@@ -521,19 +518,19 @@ describe('policies', () => {
       maxDurationMinutes: '999',
     });
     expect(bad.status).toBe(400);
-    expect(await page(bad)).toContain('id="usage-maxDurationMinutes-error"');
+    expect(await pageText(bad)).toContain('id="usage-maxDurationMinutes-error"');
     expect((await policy()).max_duration_minutes).toBe(60);
 
     const before = await lastSeq();
     const ok = await postForm(admin.cookie, '/admin/policies', fields);
     expect(ok.status).toBe(200);
-    expect(await page(ok)).toContain('Saved the usage policy.');
+    expect(await pageText(ok)).toContain('Saved the usage policy.');
     expect(await policy()).toEqual({ max_duration_minutes: 120, approvals_needed: 2 });
     expect(actions(await readAudit(before))).toContain('grant.policy_change:allowed');
 
     // The request form shows the new maximum.
     const agent = await member('support_agent');
-    const form = await page(await fetchAs(agent.cookie, '/grants/new?category=usage'));
+    const form = await pageText(await fetchAs(agent.cookie, '/grants/new?category=usage'));
     expect(form).toContain('At most 2 hours');
   });
 

@@ -9,6 +9,7 @@ import {
   signInAs,
   startTestServer,
   type TestServer,
+  pageText,
 } from '../support/http.ts';
 import {
   ownerConnection,
@@ -42,10 +43,6 @@ async function agent() {
   const who = await createStaffWithRoles(['support_agent']);
   return { ...who, cookie: await signInAs(server.baseUrl, who.email, who.password) };
 }
-
-/** The page as text: entities decoded, React's text separators gone. */
-const pageText = async (response: Response) =>
-  decodeEntities((await response.text()).replace(/<!-- -->/g, ''));
 
 const find = (cookie: string, q: string) =>
   fetchAs(cookie, `/users?${new URLSearchParams({ q }).toString()}`);

@@ -8,12 +8,13 @@ import { flushAudit, lastSeq, readAudit, type LoggedEntry } from '../support/aud
 import { useTestDatabase } from '../support/db.ts';
 import {
   createStaffWithRoles,
-  decodeEntities,
   fetchAs,
   postForm,
   signInAs,
   startTestServer,
   type TestServer,
+  pageText,
+  htmlText,
 } from '../support/http.ts';
 import {
   insertGrant,
@@ -49,9 +50,6 @@ async function agent() {
   const who = await createStaffWithRoles(['support_agent']);
   return { ...who, cookie: await signInAs(server.baseUrl, who.email, who.password) };
 }
-
-const pageText = async (response: Response) =>
-  decodeEntities((await response.text()).replace(/<!-- -->/g, ''));
 
 type Entry = LoggedEntry & { grantId: string | null };
 const byActor = (entries: LoggedEntry[], staffId: string) =>
@@ -420,7 +418,7 @@ describe('hostile values', () => {
       expect(page.status).toBe(200);
       const html = await page.text();
       expect(html).not.toContain('<script>alert(1)</script>');
-      shown += decodeEntities(html.replace(/<!-- -->/g, ''));
+      shown += htmlText(html);
     }
     // The seed has this user type a card number into a chat: it is not shown.
     expect(shown).toContain(CARD_PLACEHOLDER);

@@ -226,7 +226,17 @@ export function requestFrom(
 /** The text of the page's alert (form-level error message), HTML entities decoded. */
 export function alertText(html: string): string | undefined {
   const match = /<p class="form-error" role="alert"[^>]*>([\s\S]*?)<\/p>/.exec(html);
-  return match ? decodeEntities(match[1]!.replace(/<!-- -->/g, '')) : undefined;
+  return match ? htmlText(match[1]!) : undefined;
+}
+
+/** HTML as the text a test compares: entities decoded, React's text separators gone. */
+export function htmlText(html: string) {
+  return decodeEntities(html.replace(/<!-- -->/g, ''));
+}
+
+/** A response's page as text (see htmlText). */
+export async function pageText(response: Response) {
+  return htmlText(await response.text());
 }
 
 export function decodeEntities(text: string) {
