@@ -10,21 +10,22 @@ import { listPolicies } from '#app/modules/access/policies.server.ts';
 import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
 import { grantActorOf, grantProblem, inputProblem } from '#app/modules/access/ui-actions.server.ts';
 import {
-  categoryLabel,
   CONTROL,
-  describedBy,
   ErrorSummary,
   FieldError,
   Hint,
-  minutesText,
-  REASON_LABELS,
+  JustificationField,
+  ReasonField,
   Time,
+  categoryLabel,
+  describedBy,
+  minutesText,
 } from '#app/modules/access/ui-grant.tsx';
 import { unreviewedBreakGlassOf } from '#app/modules/access/ui-grants.server.ts';
 import { GRANT_LIMITS } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
-import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
+import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
 import { formObject, parseForm } from '#app/utils/forms.ts';
 
 export const access = requires('grants:break_glass');
@@ -190,42 +191,21 @@ export default function BreakGlassRoute() {
               ))}
               <FieldError id="field-categories" error={errors.categories} />
             </fieldset>
-            <div>
-              <label htmlFor="field-reasonCode">Reason</label>
-              <select
-                id="field-reasonCode"
-                name="reasonCode"
-                defaultValue={sent('reasonCode') ?? 'security_investigation'}
-                aria-invalid={errors.reasonCode ? true : undefined}
-                aria-describedby={describedBy('field-reasonCode', false, errors.reasonCode)}
-              >
-                {REASON_CODES.map((code) => (
-                  <option key={code} value={code}>
-                    {REASON_LABELS[code]}
-                  </option>
-                ))}
-              </select>
-              <FieldError id="field-reasonCode" error={errors.reasonCode} />
-            </div>
-            <div>
-              <label htmlFor="field-justification">Justification</label>
-              <textarea
-                id="field-justification"
-                name="justification"
-                rows={4}
-                maxLength={GRANT_LIMITS.justificationMaxLength}
-                defaultValue={sent('justification') ?? ''}
-                aria-invalid={errors.justification ? true : undefined}
-                aria-describedby={describedBy('field-justification', true, errors.justification)}
-                style={{ ...CONTROL, resize: 'vertical' }}
-              />
-              <Hint id="field-justification">
-                The emergency, and why it cannot wait: at least 20 letters or digits in at least 3
-                different words (repeated characters count once). Card numbers typed here are
-                replaced by “{CARD_PLACEHOLDER}” before anything is stored.
-              </Hint>
-              <FieldError id="field-justification" error={errors.justification} />
-            </div>
+            <ReasonField
+              defaultValue={sent('reasonCode') ?? 'security_investigation'}
+              error={errors.reasonCode}
+            />
+            <JustificationField
+              defaultValue={sent('justification') ?? ''}
+              error={errors.justification}
+              hint={
+                <>
+                  The emergency, and why it cannot wait: at least 20 letters or digits in at least 3
+                  different words (repeated characters count once). Card numbers typed here are
+                  replaced by “{CARD_PLACEHOLDER}” before anything is stored.
+                </>
+              }
+            />
             <div style={{ display: 'flex', gap: 24, flexWrap: 'wrap' }}>
               <div style={{ flex: '0 1 260px' }}>
                 <label htmlFor="field-ticketRef">Ticket reference (optional)</label>

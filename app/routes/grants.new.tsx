@@ -11,18 +11,19 @@ import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
 import { grantActorOf, grantProblem, inputProblem } from '#app/modules/access/ui-actions.server.ts';
 import {
   CONTROL,
-  describedBy,
   ErrorSummary,
   FieldError,
   Hint,
+  JustificationField,
+  ReasonField,
+  describedBy,
   minutesText,
-  REASON_LABELS,
 } from '#app/modules/access/ui-grant.tsx';
 import { GRANT_LIMITS, strictestPolicy } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
-import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
+import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
 import { formObject, parseForm } from '#app/utils/forms.ts';
 
 export const access = requires('grants:request');
@@ -205,45 +206,24 @@ export default function NewGrantRoute() {
           <FieldError id="field-categories" error={errors.categories} />
         </fieldset>
 
-        <div>
-          <label htmlFor="field-reasonCode">Reason</label>
-          <select
-            id="field-reasonCode"
-            name="reasonCode"
-            defaultValue={sent('reasonCode') ?? ''}
-            aria-invalid={errors.reasonCode ? true : undefined}
-            aria-describedby={describedBy('field-reasonCode', false, errors.reasonCode)}
-          >
-            <option value="">Choose a reason…</option>
-            {REASON_CODES.map((code) => (
-              <option key={code} value={code}>
-                {REASON_LABELS[code]}
-              </option>
-            ))}
-          </select>
-          <FieldError id="field-reasonCode" error={errors.reasonCode} />
-        </div>
+        <ReasonField
+          defaultValue={sent('reasonCode') ?? ''}
+          error={errors.reasonCode}
+          placeholder="Choose a reason…"
+        />
 
-        <div>
-          <label htmlFor="field-justification">Justification</label>
-          <textarea
-            id="field-justification"
-            name="justification"
-            rows={4}
-            maxLength={GRANT_LIMITS.justificationMaxLength}
-            defaultValue={sent('justification') ?? ''}
-            aria-invalid={errors.justification ? true : undefined}
-            aria-describedby={describedBy('field-justification', true, errors.justification)}
-            style={{ ...CONTROL, resize: 'vertical' }}
-          />
-          <Hint id="field-justification">
-            Why you need this data: at least 20 letters or digits in at least 3 different words.
-            Repeated characters count once, so “.” or “xxxxxxxx” or “test test test” is not
-            accepted. Card numbers typed here are replaced by “{CARD_PLACEHOLDER}” before anything
-            is stored.
-          </Hint>
-          <FieldError id="field-justification" error={errors.justification} />
-        </div>
+        <JustificationField
+          defaultValue={sent('justification') ?? ''}
+          error={errors.justification}
+          hint={
+            <>
+              Why you need this data: at least 20 letters or digits in at least 3 different words.
+              Repeated characters count once, so “.” or “xxxxxxxx” or “test test test” is not
+              accepted. Card numbers typed here are replaced by “{CARD_PLACEHOLDER}” before anything
+              is stored.
+            </>
+          }
+        />
 
         <div>
           <label htmlFor="field-ticketRef">Ticket reference</label>

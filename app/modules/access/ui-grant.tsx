@@ -1,7 +1,7 @@
 import type { CSSProperties, ReactNode } from 'react';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
-import type { DataCategory } from '#app/modules/vocabulary.ts';
-import type { GrantState } from './vocabulary.ts';
+import { REASON_CODES, type DataCategory } from '#app/modules/vocabulary.ts';
+import { GRANT_LIMITS, type GrantState } from './vocabulary.ts';
 
 // What the grant pages share on screen: the words for reasons and states, UTC times, and the
 // controls the stylesheet does not style. Browser-safe: no server imports.
@@ -146,6 +146,67 @@ export function ErrorSummary({
           </li>
         ))}
       </ul>
+    </div>
+  );
+}
+
+/** The reason select of the request and break-glass forms. */
+export function ReasonField({
+  defaultValue,
+  error,
+  placeholder,
+}: {
+  defaultValue: string;
+  error?: string;
+  placeholder?: string;
+}) {
+  return (
+    <div>
+      <label htmlFor="field-reasonCode">Reason</label>
+      <select
+        id="field-reasonCode"
+        name="reasonCode"
+        defaultValue={defaultValue}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy('field-reasonCode', false, error)}
+      >
+        {placeholder ? <option value="">{placeholder}</option> : null}
+        {REASON_CODES.map((code) => (
+          <option key={code} value={code}>
+            {REASON_LABELS[code]}
+          </option>
+        ))}
+      </select>
+      <FieldError id="field-reasonCode" error={error} />
+    </div>
+  );
+}
+
+/** The justification textarea of the request and break-glass forms, with its rule as a hint. */
+export function JustificationField({
+  defaultValue,
+  error,
+  hint,
+}: {
+  defaultValue: string;
+  error?: string;
+  hint: ReactNode;
+}) {
+  return (
+    <div>
+      <label htmlFor="field-justification">Justification</label>
+      <textarea
+        id="field-justification"
+        name="justification"
+        rows={4}
+        maxLength={GRANT_LIMITS.justificationMaxLength}
+        defaultValue={defaultValue}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy('field-justification', true, error)}
+        style={{ ...CONTROL, resize: 'vertical' }}
+      />
+      <Hint id="field-justification">{hint}</Hint>
+      <FieldError id="field-justification" error={error} />
     </div>
   );
 }
