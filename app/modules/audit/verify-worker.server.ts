@@ -9,8 +9,9 @@ const { parentPort } = require('node:worker_threads');
 const crypto = require('node:crypto');
 const ZERO = Buffer.from([0]);
 const field = (v) => (v === null || v === undefined ? '\\u0002' : String(v));
-parentPort.on('message', ({ id, bodies, offsets, signatures }) => {
+parentPort.on('message', ({ id, bodies, offsets, signatures, signatureOffsets }) => {
   const all = Buffer.from(bodies);
+  const sigs = Buffer.from(signatures);
   const n = offsets.length - 1;
   const hashes = Buffer.alloc(32 * n);
   const seqs = new Float64Array(n).fill(NaN);
@@ -31,7 +32,7 @@ parentPort.on('message', ({ id, bodies, offsets, signatures }) => {
     prevs[i] = e.prev;
     const signature = [Date.parse(e.time), e.action, e.outcome, e.actor && e.actor.staffId,
       e.subjectStaffId, e.userId, e.grantId, e.privacyRequestId, e.sessionId].map(field).join('\\u0001');
-    if (signature === signatures[i]) flags[i] |= 2;
+    if (signature === sigs.toString('utf8', signatureOffsets[i], signatureOffsets[i + 1])) flags[i] |= 2;
   }
   parentPort.postMessage({ id, hashes, seqs, prevs, flags }, [hashes.buffer, seqs.buffer, flags.buffer]);
 });
@@ -70,22 +71,37 @@ export class EntryChecker {
     this.#worker.unref();
   }
 
-  /** Hashes and parses the bodies (a missing body counts as empty) off the main thread. */
-  check(bodies: (string | null)[], signatures: string[]): Promise<CheckedChunk> {
-    const offsets = new Uint32Array(bodies.length + 1);
-    let total = 0;
-    for (let i = 0; i < bodies.length; i++) {
-      total += bodies[i] ? Buffer.byteLength(bodies[i]!) : 0;
-      offsets[i + 1] = total;
-    }
-    const packed = Buffer.allocUnsafeSlow(total);
-    for (let i = 0; i < bodies.length; i++) {
-      if (bodies[i]) packed.write(bodies[i]!, offsets[i]!, 'utf8');
-    }
+  /**
+   * Hashes and parses the bodies off the main thread. Bodies and signatures are the exact bytes
+   * PostgreSQL sent (a missing body counts as empty), copied into one transferable buffer each.
+   */
+  check(bodies: (Buffer | null)[], signatures: (Buffer | null)[]): Promise<CheckedChunk> {
+    const pack = (values: (Buffer | null)[]) => {
+      const offsets = new Uint32Array(values.length + 1);
+      let total = 0;
+      for (let i = 0; i < values.length; i++) {
+        total += values[i]?.length ?? 0;
+        offsets[i + 1] = total;
+      }
+      const packed = Buffer.allocUnsafeSlow(total);
+      for (let i = 0; i < values.length; i++) values[i]?.copy(packed, offsets[i]);
+      return { packed, offsets };
+    };
+    const b = pack(bodies);
+    const s = pack(signatures);
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, bodies: packed.buffer, offsets, signatures }, [packed.buffer]);
+      this.#worker.postMessage(
+        {
+          id,
+          bodies: b.packed.buffer,
+          offsets: b.offsets,
+          signatures: s.packed.buffer,
+          signatureOffsets: s.offsets,
+        },
+        [b.packed.buffer, s.packed.buffer],
+      );
     });
   }
 

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type postgres from 'postgres';
 import { MerkleFrontier } from './merkle.ts';
 import { openCheckpoint, type TrustedKey } from './note.ts';
-import { EntryChecker } from './verify-worker.server.ts';
+import { EntryChecker, type CheckedChunk } from './verify-worker.server.ts';
 
 // Verification recomputes everything from the entries' bytes: each leaf hash, the link to the
 // previous leaf, the indexed columns, and the tree's root at every checkpoint, stored or
@@ -41,13 +42,49 @@ interface KnownCheckpoint {
   source: string;
 }
 
-const CHUNK = 20_000;
+export const VERIFY_CHUNK = 10_000;
+const CHUNK = VERIFY_CHUNK;
+/** Chunks fetched or hashed ahead of the tree walk. */
+export const VERIFY_DEPTH = 4;
+const DEPTH = VERIFY_DEPTH;
+/** Hashing threads: the cores left beside this thread (PostgreSQL usually shares the machine). */
+const CHECKERS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
 
-interface VerifyRow {
-  seq: string;
-  leaf_hash: Buffer;
-  body: string | null;
-  signature: string;
+/** A row as PostgreSQL sent it (`.raw()`): seq, leaf_hash (`\\x` and hex), body, signature. */
+export type RawRow = [Buffer, Buffer, Buffer | null, Buffer | null];
+
+/** How many chunks cover positions 0 to maxSeq. */
+export const verifyChunks = (maxSeq: number) => (maxSeq < 0 ? 0 : Math.floor(maxSeq / CHUNK) + 1);
+
+/**
+ * One chunk of the log, raw. PostgreSQL joins the searchable columns into one signature string
+ * (the worker builds the same from the entry's content): one column instead of nine. Rows come as
+ * the bytes PostgreSQL sent: bodies are hashed as received, never decoded to strings and encoded
+ * again. The join bounds the entries' side too, or the merge join would scan every entry from the
+ * first on each chunk (quadratic over a long log). The benchmark reads with this same query.
+ */
+export function fetchVerifyChunk(sql: postgres.Sql, from: number): Promise<RawRow[]> {
+  return sql`
+    select l.seq, l.leaf_hash, e.body,
+           concat_ws(chr(1),
+             coalesce((extract(epoch from e.occurred_at) * 1000)::float8::text, chr(2)),
+             coalesce(e.action, chr(2)), coalesce(e.outcome, chr(2)),
+             coalesce(e.actor_staff_id::text, chr(2)), coalesce(e.subject_staff_id::text, chr(2)),
+             coalesce(e.user_id::text, chr(2)), coalesce(e.grant_id::text, chr(2)),
+             coalesce(e.privacy_request_id::text, chr(2)), coalesce(e.session_id::text, chr(2))
+           ) as signature
+    from console.audit_leaves l
+    left join console.audit_entries e
+      on e.seq = l.seq and e.seq >= ${from} and e.seq < ${from + CHUNK}
+    where l.seq >= ${from} and l.seq < ${from + CHUNK}
+    order by l.seq`.raw() as unknown as Promise<RawRow[]>;
+}
+
+/** The decimal digits of a raw bigint column. */
+function rawInteger(digits: Buffer): number {
+  let n = 0;
+  for (let i = 0; i < digits.length; i++) n = n * 10 + (digits[i]! - 48);
+  return n;
 }
 const MAX_PROBLEMS = 100;
 
@@ -110,11 +147,11 @@ export async function verifyAuditLog(options: {
   const checkpoints = [...bySize.values()].sort((a, b) => a.size - b.size);
 
   // 2. Recompute the tree from the entries' bytes.
-  const [{ n }] =
-    (await sql`select count(*)::bigint as n from console.audit_leaves`) as unknown as [
-      { n: string },
-    ];
+  const [{ n, max }] = (await sql`
+    select count(*)::bigint as n, coalesce(max(seq), -1)::bigint as max
+    from console.audit_leaves`) as unknown as [{ n: string; max: string }];
   const total = Number(n);
+  const maxSeq = Number(max);
   const frontier = new MerkleFrontier();
   let expected = 0;
   let prev: Buffer | null = null;
@@ -141,46 +178,40 @@ export async function verifyAuditLog(options: {
       nextCheckpoint++;
     }
   };
-  // The next chunk is fetched while this one is checked, so PostgreSQL and hashing overlap.
-  // PostgreSQL joins the searchable columns into one signature string (the worker builds the same
-  // from the entry's content): one column to parse instead of nine.
-  const fetchChunk = (after: number) =>
-    sql`
-      select l.seq, l.leaf_hash, e.body,
-             concat_ws(chr(1),
-               coalesce((extract(epoch from e.occurred_at) * 1000)::float8::text, chr(2)),
-               coalesce(e.action, chr(2)), coalesce(e.outcome, chr(2)),
-               coalesce(e.actor_staff_id::text, chr(2)), coalesce(e.subject_staff_id::text, chr(2)),
-               coalesce(e.user_id::text, chr(2)), coalesce(e.grant_id::text, chr(2)),
-               coalesce(e.privacy_request_id::text, chr(2)), coalesce(e.session_id::text, chr(2))
-             ) as signature
-      from console.audit_leaves l
-      left join console.audit_entries e on e.seq = l.seq
-      where l.seq > ${after}
-      order by l.seq
-      limit ${CHUNK}` as unknown as Promise<VerifyRow[]>;
-  const checker = new EntryChecker();
-  const check = (rows: VerifyRow[]) =>
-    checker.check(
-      rows.map((r) => r.body),
-      rows.map((r) => r.signature),
-    );
-  // A three-stage pipeline: PostgreSQL sends chunk k+2 while the worker hashes chunk k+1 and this
-  // thread walks chunk k through the tree.
-  let rows = await fetchChunk(-1);
-  let checking = rows.length ? check(rows) : undefined;
-  let fetching = rows.length ? fetchChunk(Number(rows[rows.length - 1]!.seq)) : undefined;
+  // Chunks are ranges of positions, so several are in flight at once: PostgreSQL sends chunk k+2
+  // while a worker hashes chunk k+1 and this thread walks chunk k through the tree.
+  const checkers = Array.from({ length: CHECKERS }, () => new EntryChecker());
+  const chunks = verifyChunks(maxSeq);
+  const inFlight = new Map<number, Promise<{ rows: RawRow[]; checked: CheckedChunk | null }>>();
+  const start = (k: number) => {
+    const chunk = fetchVerifyChunk(sql, k * CHUNK).then(async (rows) => ({
+      rows,
+      checked: rows.length
+        ? await checkers[k % CHECKERS]!.check(
+            rows.map((r) => r[2]),
+            rows.map((r) => r[3]),
+          )
+        : null,
+    }));
+    chunk.catch(() => {}); // awaited in order below; this keeps a later failure from going unhandled
+    inFlight.set(k, chunk);
+  };
+  for (let k = 0; k < Math.min(DEPTH, chunks); k++) start(k);
   try {
-    while (rows.length && checking && fetching) {
-      const checked = await checking;
-      const nextRows = await fetching;
-      if (nextRows.length) {
-        checking = check(nextRows);
-        fetching = fetchChunk(Number(nextRows[nextRows.length - 1]!.seq));
+    for (let k = 0; k < chunks; k++) {
+      const { rows, checked } = await inFlight.get(k)!;
+      inFlight.delete(k);
+      if (k + DEPTH < chunks) start(k + DEPTH);
+      if (!checked) continue;
+      const stored = Buffer.alloc(32 * rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        // A stored hash of any other length stays all zeros here, so it cannot match.
+        const hex = rows[i]![1];
+        if (hex.length === 66) stored.write(hex.toString('latin1', 2), 32 * i, 'hex');
       }
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;
-        const seq = Number(row.seq);
+        const seq = rawInteger(row[0]);
         if (seq !== expected) {
           add({
             seq: expected,
@@ -190,14 +221,14 @@ export async function verifyAuditLog(options: {
           broken = true;
           expected = seq;
         }
-        if (!row.body) {
+        if (!row[2]) {
           add({ seq, kind: 'missing', message: `entry ${seq} has a leaf hash but no content` });
           broken = true;
           expected++;
           continue;
         }
         const hash = checked.hashes.subarray(32 * i, 32 * i + 32);
-        if (!hash.equals(row.leaf_hash)) {
+        if (hash.compare(stored, 32 * i, 32 * i + 32) !== 0) {
           add({
             seq,
             kind: 'content',
@@ -235,10 +266,9 @@ export async function verifyAuditLog(options: {
         checkRoots();
       }
       await options.onProgress?.(expected, total);
-      rows = nextRows;
     }
   } finally {
-    await checker.close();
+    await Promise.all(checkers.map((c) => c.close()));
   }
 
   // 3. A checkpoint (stored or published) of a larger tree than the entries: the log was cut.
