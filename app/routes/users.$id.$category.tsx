@@ -88,13 +88,16 @@ export async function loader(args: LoaderFunctionArgs) {
     category === 'conversations' || category === 'usage'
       ? parseKeysetCursor(url.searchParams.get('after'))
       : undefined;
-  const grant = await openCategory(viewerOf(me, requestContext(args.context)), {
-    userId,
-    category,
-    page: after ? 'list:next' : category === 'profile' ? 'profile' : 'list',
-    route: url.pathname,
-  });
-  const view = await readView(category, userId, after);
+  const { grant, data: view } = await openCategory(
+    viewerOf(me, requestContext(args.context)),
+    {
+      userId,
+      category,
+      page: after ? 'list:next' : category === 'profile' ? 'profile' : 'list',
+      route: url.pathname,
+    },
+    () => readView(category, userId, after),
+  );
   return json({
     userId,
     category,

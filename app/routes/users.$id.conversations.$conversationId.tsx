@@ -28,13 +28,16 @@ export async function loader(args: LoaderFunctionArgs) {
   const conversationId = parsed.data.conversationId.toLowerCase();
   const url = new URL(args.request.url);
   const after = parseKeysetCursor(url.searchParams.get('after'));
-  const grant = await openCategory(viewerOf(me, requestContext(args.context)), {
-    userId,
-    category: 'conversations',
-    page: `conversation:${conversationId}`,
-    route: url.pathname,
-  });
-  const conversation = await readConversation(userId, conversationId, { after, limit: 50 });
+  const { grant, data: conversation } = await openCategory(
+    viewerOf(me, requestContext(args.context)),
+    {
+      userId,
+      category: 'conversations',
+      page: `conversation:${conversationId}`,
+      route: url.pathname,
+    },
+    () => readConversation(userId, conversationId, { after, limit: 50 }),
+  );
   if (!conversation) {
     throw new Response('This user has no conversation with this id.', { status: 404 });
   }

@@ -441,6 +441,31 @@ describe('when the audit trail cannot be written', () => {
     expect(html).not.toContain(user.emailMasked);
   });
 
+  it('a conversation, read while its entry commits, is dropped when the commit fails', async () => {
+    const me = await agent();
+    const [user] = await owner<{ id: string }[]>`
+      select c.user_id as id from product.conversations c
+      where exists (select 1 from product.messages m where m.conversation_id = c.id)
+      order by c.user_id desc limit 1`;
+    await insertGrant(owner, { staffId: me.id, userId: user!.id, categories: ['conversations'] });
+    const [first] = (await readConversations(user!.id, { limit: 1 })).rows;
+    const full = await readConversation(user!.id, first!.id, { limit: 200 });
+    expect(full!.messages.length).toBeGreaterThan(0);
+    const before = await lastSeq();
+    const response = await withAuditWritesBroken(owner, () =>
+      fetchAs(me.cookie, `/users/${user!.id}/conversations/${first!.id}`),
+    );
+    expect(response.status).toBe(500);
+    const html = await pageText(response);
+    for (const m of full!.messages) expect(html).not.toContain(m.content.slice(0, 40));
+    expect(byActor(await readAudit(before), me.id)).toEqual([]);
+    // The same request with the trail writable shows the conversation, so the check above bites.
+    const shown = await pageText(
+      await fetchAs(me.cookie, `/users/${user!.id}/conversations/${first!.id}`),
+    );
+    expect(shown).toContain(full!.messages[0]!.content.slice(0, 40));
+  });
+
   it('a reveal errors and returns nothing', async () => {
     const me = await agent();
     const user = ordinary()[6]!;

@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, lte, sql } from 'drizzle-orm';
-import { getDb, type Db, type Tx } from '#app/db/client.server.ts';
+import { getDb, getSql, type Db, type Tx } from '#app/db/client.server.ts';
 import { grants } from '#app/db/schema.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { DATA_CATEGORIES, type DataCategory, type ReasonCode } from '#app/modules/vocabulary.ts';
@@ -45,35 +45,48 @@ const liveColumns = {
   reasonCode: grants.reasonCode,
 };
 
-/** The live grant covering this scope now, or null. An approved grant wins over break-glass. */
-export async function findLiveGrant(
-  scope: GrantScope,
-  tx: Db | Tx = getDb(),
-): Promise<LiveGrant | null> {
+/**
+ * The live grant covering this scope now, or null. An approved grant wins over break-glass.
+ * A prepared statement (the driver's tagged template, not the query builder): it runs on every
+ * request for personal data.
+ */
+export async function findLiveGrant(scope: GrantScope): Promise<LiveGrant | null> {
   if (!UUID.test(scope.staffId) || !UUID.test(scope.userId)) return null;
   if (!(DATA_CATEGORIES as readonly string[]).includes(scope.category)) return null;
-  const [row] = await tx
-    .select(liveColumns)
-    .from(grants)
-    .where(
-      and(
-        liveWhere(scope.staffId, scope.userId, now()),
-        sql`${scope.category} = any(${grants.categories})`,
-      ),
-    )
-    .orderBy(grants.breakGlass, desc(grants.endsAt))
-    .limit(1);
-  return (row as LiveGrant | undefined) ?? null;
+  const at = now().toISOString();
+  const [row] = await getSql()<
+    {
+      id: string;
+      categories: DataCategory[];
+      starts_at: string | Date;
+      ends_at: string | Date;
+      break_glass: boolean;
+      reason_code: ReasonCode;
+    }[]
+  >`
+    select g.id, g.categories, g.starts_at, g.ends_at, g.break_glass, g.reason_code
+      from console.grants g
+     where g.requester_id = ${scope.staffId} and g.user_id = ${scope.userId}
+       and g.status = 'approved' and g.starts_at <= ${at} and g.ends_at > ${at}
+       and ${scope.category}::text = any(g.categories)
+     order by g.break_glass, g.ends_at desc
+     limit 1`;
+  if (!row) return null;
+  return {
+    grantId: row.id,
+    categories: row.categories,
+    startsAt: new Date(row.starts_at),
+    endsAt: new Date(row.ends_at),
+    breakGlass: row.break_glass,
+    reasonCode: row.reason_code,
+  };
 }
 
 /** The live grant covering this scope, or a GrantRequiredError saying what is missing. */
-export async function requireLiveGrant(
-  scope: GrantScope,
-  tx: Db | Tx = getDb(),
-): Promise<LiveGrant> {
-  const live = await findLiveGrant(scope, tx);
+export async function requireLiveGrant(scope: GrantScope): Promise<LiveGrant> {
+  const live = await findLiveGrant(scope);
   if (live) return live;
-  throw await whyNoLiveGrant(scope, tx);
+  throw await whyNoLiveGrant(scope, getDb());
 }
 
 async function whyNoLiveGrant(scope: GrantScope, tx: Db | Tx): Promise<GrantRequiredError> {
@@ -158,19 +171,30 @@ export async function liveBreakGlassOf(
   staffId: string,
 ): Promise<(LiveGrant & { userId: string })[]> {
   if (!UUID.test(staffId)) return [];
-  const at = now();
-  const rows = await getDb()
-    .select({ ...liveColumns, userId: grants.userId })
-    .from(grants)
-    .where(
-      and(
-        eq(grants.requesterId, staffId),
-        eq(grants.breakGlass, true),
-        eq(grants.status, 'approved'),
-        lte(grants.startsAt, at),
-        gt(grants.endsAt, at),
-      ),
-    )
-    .orderBy(grants.endsAt);
-  return rows as (LiveGrant & { userId: string })[];
+  const at = now().toISOString();
+  // Prepared (the driver's tagged template): the layout asks this on every page.
+  const rows = await getSql()<
+    {
+      id: string;
+      user_id: string;
+      categories: DataCategory[];
+      starts_at: string | Date;
+      ends_at: string | Date;
+      reason_code: ReasonCode;
+    }[]
+  >`
+    select g.id, g.user_id, g.categories, g.starts_at, g.ends_at, g.reason_code
+      from console.grants g
+     where g.requester_id = ${staffId} and g.break_glass and g.status = 'approved'
+       and g.starts_at <= ${at} and g.ends_at > ${at}
+     order by g.ends_at`;
+  return rows.map((row) => ({
+    grantId: row.id,
+    userId: row.user_id,
+    categories: row.categories,
+    startsAt: new Date(row.starts_at),
+    endsAt: new Date(row.ends_at),
+    breakGlass: true,
+    reasonCode: row.reason_code,
+  }));
 }

@@ -1,5 +1,5 @@
-import { and, count, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
-import { getDb, type Db, type Tx } from '#app/db/client.server.ts';
+import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { getDb, getSql, type Db, type Tx } from '#app/db/client.server.ts';
 import { notifications } from '#app/db/schema.ts';
 import type { Permission } from '#app/modules/auth/permissions.ts';
 import { now } from '#app/modules/clock.server.ts';
@@ -113,10 +113,10 @@ export async function listNotifications(input: {
 }
 
 export async function countUnread(staffId: string): Promise<number> {
-  const [row] = await getDb()
-    .select({ n: count() })
-    .from(notifications)
-    .where(and(eq(notifications.recipientId, staffId), isNull(notifications.readAt)));
+  // Prepared (the driver's tagged template): the layout asks this on every page.
+  const [row] = await getSql()<{ n: number }[]>`
+    select count(*)::int as n from console.notifications
+     where recipient_id = ${staffId} and read_at is null`;
   return row?.n ?? 0;
 }
 

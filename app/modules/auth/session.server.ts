@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
-import { getDb, type Db, type Tx } from '#app/db/client.server.ts';
+import { getDb, getSql, type Db, type Tx } from '#app/db/client.server.ts';
 import { sessions } from '#app/db/schema.ts';
 import { env } from '#app/config.server.ts';
 import { now } from '#app/modules/clock.server.ts';
@@ -113,7 +113,8 @@ export function findSignedIn(request: Request): Promise<SignedIn | null> {
 async function lookup(request: Request): Promise<SignedIn | null> {
   const token = readSessionToken(request);
   if (!token) return null;
-  const rows = await getDb().execute<SessionRow>(sql`
+  // A prepared statement (the driver's tagged template): it runs on every request.
+  const rows = await getSql()<SessionRow[]>`
     select s.id as session_id, s.staff_id, st.email, st.display_name, st.status,
            st.must_change_password, s.last_seen_at, s.expires_at,
            coalesce(array(select sr.role_code from console.staff_roles sr
@@ -123,7 +124,7 @@ async function lookup(request: Request): Promise<SignedIn | null> {
                           join console.role_permissions rp on rp.role_code = sr.role_code
                           where sr.staff_id = st.id), '{}') as permissions
     from console.sessions s join console.staff st on st.id = s.staff_id
-    where s.token_hash = ${hashToken(token)}`);
+    where s.token_hash = ${hashToken(token)}`;
   const row = rows[0];
   if (!row) return null;
   const t = now().getTime();

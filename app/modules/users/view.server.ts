@@ -8,9 +8,10 @@ import { checkLiveGrant, type LiveGrant } from './grant-gate.server.ts';
 import { auditActorOf, type Viewer } from './viewer.server.ts';
 
 // Law 2 and law 3 for the user pages: nothing personal without a live grant covering this staff
-// member, this user and this category, checked at every request; the view (or the refusal) is
-// recorded and committed before any data is read, so when the entry cannot be written the request
-// fails and shows nothing.
+// member, this user and this category, checked at every request before any data is read; the view
+// (or the refusal) is committed before anything is returned, so when the entry cannot be written
+// the request fails and shows nothing. The read runs while the entry commits (ADR 013): its result
+// is dropped unless the commit succeeded.
 
 async function requireGrant(
   viewer: Viewer,
@@ -42,16 +43,26 @@ async function requireGrant(
   throw json(refusal, { status: 403 });
 }
 
+/** Waits for both; the audit write's failure wins, so nothing read is returned without its entry. */
+async function auditAlongside<T>(audit: Promise<void>, read: Promise<T>): Promise<T> {
+  const [written, data] = await Promise.allSettled([audit, read]);
+  if (written.status === 'rejected') throw written.reason;
+  if (data.status === 'rejected') throw data.reason;
+  return data.value;
+}
+
 /**
- * Checks the grant and records the view (user.view, with the grant's id).
- * Throws a 403 (audited as access.denied) without a live grant. Call before reading any data.
+ * Checks the grant, then records the view (user.view, with the grant's id) while `read` runs.
+ * Throws a 403 (audited as access.denied) without a live grant, before `read` starts; returns
+ * the read's result only once the view's entry has committed.
  */
-export async function openCategory(
+export async function openCategory<T>(
   viewer: Viewer,
   target: { userId: string; category: DataCategory; page: string; route: string },
-): Promise<LiveGrant> {
+  read: () => Promise<T>,
+): Promise<{ grant: LiveGrant; data: T }> {
   const grant = await requireGrant(viewer, target);
-  await recordAudit({
+  const audit = recordAudit({
     action: 'user.view',
     outcome: 'allowed',
     actor: auditActorOf(viewer),
@@ -62,7 +73,7 @@ export async function openCategory(
     client: viewer.client,
     details: { category: target.category, page: target.page },
   });
-  return grant;
+  return { grant, data: await auditAlongside(audit, read()) };
 }
 
 /**
