@@ -5,6 +5,7 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Session } from 'node:inspector/promises';
 import { Worker } from 'node:worker_threads';
 import type { ServerBuild } from '@remix-run/node';
 import postgres from 'postgres';
@@ -87,6 +88,25 @@ parentPort.on('message', async ({ baseUrl, clients, seconds }) => {
 interface Tally {
   latencies: number[];
   seconds: number;
+}
+
+/**
+ * CUSTODIAN_BENCH_PROFILE=<phase> writes a CPU profile of this process during that phase alone
+ * (view, view_data, loader) to bench-<phase>.cpuprofile, for Chrome DevTools or speedscope.
+ */
+async function profiled<T>(phase: string, run: () => Promise<T>): Promise<T> {
+  if (process.env.CUSTODIAN_BENCH_PROFILE !== phase) return run();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    fs.writeFileSync(`bench-${phase}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 function summary(tally: Tally) {
@@ -336,7 +356,7 @@ async function main() {
     const lookups = await httpPhase(worker, baseUrl, lookupJobs, HTTP_SECONDS);
     log(`bench access: ${CLIENTS} clients, conversation pages over HTTP for ${HTTP_SECONDS} s…`);
     requests += (await httpPhase(worker, baseUrl, viewJobs, WARM_SECONDS)).latencies.length;
-    const views = await httpPhase(worker, baseUrl, viewJobs, HTTP_SECONDS);
+    const views = await profiled('view', () => httpPhase(worker, baseUrl, viewJobs, HTTP_SECONDS));
     // The same page as a signed-in browser moves to it: the loader's data alone, no HTML.
     const dataJobs = viewJobs.map((job) => ({
       cookie: job.cookie,
@@ -344,7 +364,9 @@ async function main() {
     }));
     log(`bench access: ${CLIENTS} clients, the same page's data over HTTP for ${HTTP_SECONDS} s…`);
     requests += (await httpPhase(worker, baseUrl, dataJobs, WARM_SECONDS)).latencies.length;
-    const viewData = await httpPhase(worker, baseUrl, dataJobs, HTTP_SECONDS);
+    const viewData = await profiled('view_data', () =>
+      httpPhase(worker, baseUrl, dataJobs, HTTP_SECONDS),
+    );
     requests += lookups.latencies.length + views.latencies.length + viewData.latencies.length;
 
     const loader = build.routes[CONVERSATION_ROUTE]?.module.loader;
@@ -395,7 +417,7 @@ async function main() {
     const signedInTally: Tally = { latencies: [], seconds: 0 };
     const arm = LAW_SECONDS / LAW_ROUNDS / 3;
     for (let round = 0; round < LAW_ROUNDS; round++) {
-      await inProcess(loaderTally, arm, viaLoader, clients);
+      await profiled('loader', () => inProcess(loaderTally, arm, viaLoader, clients));
       await inProcess(bareTally, arm, bare, clients);
       await inProcess(signedInTally, arm, signedInBare, clients);
     }

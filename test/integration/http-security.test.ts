@@ -267,6 +267,20 @@ describe('health and errors', () => {
     }
   });
 
+  it('public files are served with a cache lifetime, and a missing one is the app’s 404 page', async () => {
+    const icon = await fetchAs(null, '/favicon.ico');
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get('cache-control')).toBe('public, max-age=3600');
+    const missing = await fetchAs(null, '/no-such-file.png');
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toContain('404 — Not found');
+  });
+
+  it('pages are compressed for clients that accept gzip', async () => {
+    const response = await fetchAs(null, '/login', { headers: { 'accept-encoding': 'gzip' } });
+    expect(response.headers.get('content-encoding')).toBe('gzip');
+  });
+
   it('the leak check itself spots a stack trace', () => {
     const error = new TypeError('boom');
     expect(leaks(String(error.stack))).not.toEqual([]);
