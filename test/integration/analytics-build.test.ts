@@ -1,5 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { useTestDatabase } from '../support/db.ts';
+import { insertAnalyticsUsers, type UserSpec } from './analytics-fixtures.ts';
 import postgres from 'postgres';
 import { BUILD_LOCK_KEY, runAnalyticsBuild } from '#app/modules/analytics/build.server.ts';
 import {
@@ -24,7 +25,7 @@ import {
   publishRelease,
   type ReleaseDraft,
 } from '#app/modules/analytics/releases.server.ts';
-import type { Model, Plan, UsageKind } from '#app/modules/vocabulary.ts';
+import type { Model, UsageKind } from '#app/modules/vocabulary.ts';
 
 // The analytics build against a real database (law 6): contributions are bounded per user and day
 // and leave out users who objected; no stored cell is below k; the budget refuses an over-spend
@@ -36,44 +37,7 @@ const AT = new Date('2026-03-20T05:00:00Z');
 const CONFIG: AnalyticsConfig = { ...DEFAULT_ANALYTICS_CONFIG, backfillDays: 60 };
 const DAY = '2026-02-10';
 
-interface UserSpec {
-  plan?: Plan;
-  country?: string;
-  objected?: boolean;
-  status?: 'active' | 'closed';
-}
-
-async function addUsers(n: number, spec: UserSpec = {}): Promise<string[]> {
-  const ids = Array.from({ length: n }, () => randomUUID());
-  const at = '2025-01-01T00:00:00Z';
-  await sql()`insert into product.users ${sql()(
-    ids.map((id) => ({
-      id,
-      email_enc: randomBytes(8),
-      email_index: randomBytes(32),
-      email_index_key_id: 'test',
-      email_masked: 'x•••@example.com',
-      display_name_enc: randomBytes(8),
-      country: spec.country ?? 'US',
-      plan: spec.plan ?? 'free',
-      locale: 'en-US',
-      status: spec.status ?? 'active',
-      created_at: at,
-    })),
-  )}`;
-  const purposes = ['training', 'analytics', 'personalization', 'marketing'] as const;
-  await sql()`insert into product.data_use_preferences ${sql()(
-    ids.flatMap((id) =>
-      purposes.map((purpose) => ({
-        user_id: id,
-        purpose,
-        allowed: !(purpose === 'analytics' && spec.objected),
-        updated_at: at,
-      })),
-    ),
-  )}`;
-  return ids;
-}
+const addUsers = (n: number, spec?: UserSpec) => insertAnalyticsUsers(sql(), n, spec);
 
 interface EventSpec {
   kind?: UsageKind;

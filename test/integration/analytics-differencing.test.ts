@@ -1,5 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { useTestDatabase } from '../support/db.ts';
+import { insertAnalyticsUsers } from './analytics-fixtures.ts';
 import {
   DAILY_SPLIT,
   DEFAULT_ANALYTICS_CONFIG,
@@ -36,25 +37,7 @@ const WITHOUT = '2026-02-11';
 const SMALL_WITH = '2026-02-12';
 const SMALL_WITHOUT = '2026-02-13';
 
-async function addUsers(n: number): Promise<string[]> {
-  const ids = Array.from({ length: n }, () => randomUUID());
-  await sql()`insert into product.users ${sql()(
-    ids.map((id) => ({
-      id,
-      email_enc: randomBytes(8),
-      email_index: randomBytes(32),
-      email_index_key_id: 'test',
-      email_masked: 'x•••@example.com',
-      display_name_enc: randomBytes(8),
-      country: 'US',
-      plan: 'free',
-      locale: 'en-US',
-      status: 'active',
-      created_at: '2025-01-01T00:00:00Z',
-    })),
-  )}`;
-  return ids;
-}
+const addUsers = (n: number) => insertAnalyticsUsers(sql(), n);
 
 async function addActivity(users: readonly string[], day: string, messages: number) {
   const kinds = [
