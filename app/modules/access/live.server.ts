@@ -166,35 +166,51 @@ export async function liveGrantsFor(input: {
   return out;
 }
 
-/** A staff member's break-glass grants live now: the console shows a banner while one lasts. */
-export async function liveBreakGlassOf(
-  staffId: string,
-): Promise<(LiveGrant & { userId: string })[]> {
-  if (!UUID.test(staffId)) return [];
+export interface LayoutState {
+  breakGlass: (LiveGrant & { userId: string })[];
+  unread: number;
+}
+
+/**
+ * What the layout shows on every page, in one prepared statement: the staff member's live
+ * break-glass grants (the console shows a banner while one lasts) and their unread notifications.
+ */
+export async function layoutStateOf(staffId: string): Promise<LayoutState> {
+  if (!UUID.test(staffId)) return { breakGlass: [], unread: 0 };
   const at = now().toISOString();
-  // Prepared (the driver's tagged template): the layout asks this on every page.
-  const rows = await getSql()<
+  const [row] = await getSql()<
     {
-      id: string;
-      user_id: string;
-      categories: DataCategory[];
-      starts_at: string | Date;
-      ends_at: string | Date;
-      reason_code: ReasonCode;
+      unread: number;
+      break_glass: {
+        id: string;
+        user_id: string;
+        categories: DataCategory[];
+        starts_at: string;
+        ends_at: string;
+        reason_code: ReasonCode;
+      }[];
     }[]
   >`
-    select g.id, g.user_id, g.categories, g.starts_at, g.ends_at, g.reason_code
-      from console.grants g
-     where g.requester_id = ${staffId} and g.break_glass and g.status = 'approved'
-       and g.starts_at <= ${at} and g.ends_at > ${at}
-     order by g.ends_at`;
-  return rows.map((row) => ({
-    grantId: row.id,
-    userId: row.user_id,
-    categories: row.categories,
-    startsAt: new Date(row.starts_at),
-    endsAt: new Date(row.ends_at),
-    breakGlass: true,
-    reasonCode: row.reason_code,
-  }));
+    select (select count(*)::int from console.notifications n
+             where n.recipient_id = ${staffId} and n.read_at is null) as unread,
+           coalesce((select json_agg(json_build_object(
+                               'id', g.id, 'user_id', g.user_id, 'categories', g.categories,
+                               'starts_at', g.starts_at, 'ends_at', g.ends_at,
+                               'reason_code', g.reason_code) order by g.ends_at)
+                       from console.grants g
+                      where g.requester_id = ${staffId} and g.break_glass
+                        and g.status = 'approved' and g.starts_at <= ${at} and g.ends_at > ${at}),
+                    '[]') as break_glass`;
+  return {
+    unread: row?.unread ?? 0,
+    breakGlass: (row?.break_glass ?? []).map((g) => ({
+      grantId: g.id,
+      userId: g.user_id,
+      categories: g.categories,
+      startsAt: new Date(g.starts_at),
+      endsAt: new Date(g.ends_at),
+      breakGlass: true,
+      reasonCode: g.reason_code,
+    })),
+  };
 }
