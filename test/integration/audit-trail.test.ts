@@ -77,14 +77,15 @@ async function builtLog() {
   return { url, owner, publishDir };
 }
 
-async function verifyDb(url: string, publishDir: string) {
-  const reader = postgres(url, { max: 1, onnotice: () => {} });
+async function verifyDb(url: string, publishDir: string, chunkSize?: number) {
+  const reader = postgres(url, { max: 2, onnotice: () => {} });
   try {
     return await verifyAuditLog({
       sql: reader,
       trusted,
       origin: ORIGIN,
       published: readPublishedCheckpoints(publishDir),
+      chunkSize,
     });
   } finally {
     await reader.end();
@@ -272,6 +273,14 @@ describe('tamper evidence', () => {
       },
     },
     {
+      name: 'a run of rows longer than a verification chunk deleted',
+      bad: (n) => n === 12,
+      act: async (o) => {
+        await o`delete from console.audit_entries where seq between 12 and 21`;
+        await o`delete from console.audit_leaves where seq between 12 and 21`;
+      },
+    },
+    {
       name: 'two rows swapped',
       bad: (n) => n === 17,
       act: async (o) => {
@@ -342,11 +351,17 @@ describe('tamper evidence', () => {
       const { url, owner, publishDir } = await builtLog();
       try {
         expect((await verifyDb(url, publishDir)).ok).toBe(true);
+        expect((await verifyDb(url, publishDir, 3)).ok).toBe(true);
         await tamper(owner, () => act(owner));
         const result = await verifyDb(url, publishDir);
         expect(result.ok).toBe(false);
         expect(result.firstBadSeq).not.toBeNull();
         expect(bad(result.firstBadSeq!), JSON.stringify(result)).toBe(true);
+        // The same in chunks of 3 positions: many chunks in flight, boundaries everywhere, and
+        // whole chunks with no rows at all.
+        const chunked = await verifyDb(url, publishDir, 3);
+        expect(chunked.firstBadSeq, JSON.stringify(chunked)).toBe(result.firstBadSeq);
+        expect(chunked.problems).toEqual(result.problems);
         const bundle = await verifyBundle(url, publishDir);
         expect(bundle.status).toBe(1);
         const named = /FAIL seq (\d+)/.exec(bundle.output);

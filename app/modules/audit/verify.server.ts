@@ -54,7 +54,8 @@ const CHECKERS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
 export type RawRow = [Buffer, Buffer, Buffer | null, Buffer | null];
 
 /** How many chunks cover positions 0 to maxSeq. */
-export const verifyChunks = (maxSeq: number) => (maxSeq < 0 ? 0 : Math.floor(maxSeq / CHUNK) + 1);
+export const verifyChunks = (maxSeq: number, size = CHUNK) =>
+  maxSeq < 0 ? 0 : Math.floor(maxSeq / size) + 1;
 
 /**
  * One chunk of the log, raw. PostgreSQL joins the searchable columns into one signature string
@@ -63,7 +64,7 @@ export const verifyChunks = (maxSeq: number) => (maxSeq < 0 ? 0 : Math.floor(max
  * again. The join bounds the entries' side too, or the merge join would scan every entry from the
  * first on each chunk (quadratic over a long log). The benchmark reads with this same query.
  */
-export function fetchVerifyChunk(sql: postgres.Sql, from: number): Promise<RawRow[]> {
+export function fetchVerifyChunk(sql: postgres.Sql, from: number, size = CHUNK): Promise<RawRow[]> {
   return sql`
     select l.seq, l.leaf_hash, e.body,
            concat_ws(chr(1),
@@ -75,8 +76,8 @@ export function fetchVerifyChunk(sql: postgres.Sql, from: number): Promise<RawRo
            ) as signature
     from console.audit_leaves l
     left join console.audit_entries e
-      on e.seq = l.seq and e.seq >= ${from} and e.seq < ${from + CHUNK}
-    where l.seq >= ${from} and l.seq < ${from + CHUNK}
+      on e.seq = l.seq and e.seq >= ${from} and e.seq < ${from + size}
+    where l.seq >= ${from} and l.seq < ${from + size}
     order by l.seq`.raw() as unknown as Promise<RawRow[]>;
 }
 
@@ -106,6 +107,8 @@ export async function verifyAuditLog(options: {
   origin: string;
   published?: { note: string; source: string }[];
   onProgress?: (done: number, total: number) => void | Promise<void>;
+  /** Positions per chunk (tests use small ones to cross many chunk boundaries). */
+  chunkSize?: number;
 }): Promise<VerifyResult> {
   const { sql } = options;
   const problems: Problem[] = [];
@@ -181,10 +184,11 @@ export async function verifyAuditLog(options: {
   // Chunks are ranges of positions, so several are in flight at once: PostgreSQL sends chunk k+2
   // while a worker hashes chunk k+1 and this thread walks chunk k through the tree.
   const checkers = Array.from({ length: CHECKERS }, () => new EntryChecker());
-  const chunks = verifyChunks(maxSeq);
+  const chunkSize = options.chunkSize ?? CHUNK;
+  const chunks = verifyChunks(maxSeq, chunkSize);
   const inFlight = new Map<number, Promise<{ rows: RawRow[]; checked: CheckedChunk | null }>>();
   const start = (k: number) => {
-    const chunk = fetchVerifyChunk(sql, k * CHUNK).then(async (rows) => ({
+    const chunk = fetchVerifyChunk(sql, k * chunkSize, chunkSize).then(async (rows) => ({
       rows,
       checked: rows.length
         ? await checkers[k % CHECKERS]!.check(
