@@ -92,7 +92,7 @@ interface Tally {
 
 /**
  * CUSTODIAN_BENCH_PROFILE=<phase> writes a CPU profile of this process during that phase alone
- * (view, view_data, loader) to bench-<phase>.cpuprofile, for Chrome DevTools or speedscope.
+ * (lookup, view, view_data, loader) to bench-<phase>.cpuprofile, for Chrome DevTools or speedscope.
  */
 async function profiled<T>(phase: string, run: () => Promise<T>): Promise<T> {
   if (process.env.CUSTODIAN_BENCH_PROFILE !== phase) return run();
@@ -353,7 +353,9 @@ async function main() {
     }));
     log(`bench access: ${CLIENTS} clients, lookups over HTTP for ${HTTP_SECONDS} s…`);
     requests += (await httpPhase(worker, baseUrl, lookupJobs, WARM_SECONDS)).latencies.length;
-    const lookups = await httpPhase(worker, baseUrl, lookupJobs, HTTP_SECONDS);
+    const lookups = await profiled('lookup', () =>
+      httpPhase(worker, baseUrl, lookupJobs, HTTP_SECONDS),
+    );
     log(`bench access: ${CLIENTS} clients, conversation pages over HTTP for ${HTTP_SECONDS} s…`);
     requests += (await httpPhase(worker, baseUrl, viewJobs, WARM_SECONDS)).latencies.length;
     const views = await profiled('view', () => httpPhase(worker, baseUrl, viewJobs, HTTP_SECONDS));

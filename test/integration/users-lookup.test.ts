@@ -207,6 +207,11 @@ describe('the daily limit of distinct users', () => {
         select distinct_targets, refused from console.user_lookup_days
         where staff_id = ${me.id} and day = '2031-03-10'`;
       expect(day).toEqual({ distinct_targets: 50, refused: 2 });
+      // The refused users were not counted as looked up.
+      const [targets] = await owner<{ n: number }[]>`
+        select count(*)::int as n from console.user_lookup_targets
+        where staff_id = ${me.id} and day = '2031-03-10'`;
+      expect(targets!.n).toBe(50);
 
       // The next UTC day starts a new count.
       setClock(new Date('2031-03-11T00:00:30Z'));
@@ -218,6 +223,25 @@ describe('the daily limit of distinct users', () => {
     } finally {
       restore();
     }
+  });
+
+  it('under concurrency, exactly the limit of distinct users goes through', async () => {
+    const me = await agent();
+    const before = await lastSeq();
+    const statuses = await Promise.all(
+      Array.from({ length: 60 }, () => find(me.cookie, someUuid()).then((r) => r.status)),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(50);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(10);
+    const [counts] = await owner<{ days: number; targets: number }[]>`
+      select (select sum(distinct_targets)::int from console.user_lookup_days
+               where staff_id = ${me.id}) as days,
+             (select count(*)::int from console.user_lookup_targets
+               where staff_id = ${me.id}) as targets`;
+    expect(counts).toEqual({ days: 50, targets: 50 });
+    const entries = lookupsBy(await readAudit(before), me.id);
+    expect(entries.filter((e) => e.action === 'user.lookup')).toHaveLength(50);
+    expect(entries.filter((e) => e.action === 'access.denied')).toHaveLength(10);
   });
 
   it('opening /users/:id is a lookup too, and counts against the same limit', async () => {

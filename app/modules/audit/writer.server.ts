@@ -94,6 +94,15 @@ export function buildEntry(event: AuditEvent, at: Date) {
 }
 
 /**
+ * The canonical bytes of one entry, for the one statement that queues an entry itself: the user
+ * lookup's `console.record_lookup` (drizzle/0014), which counts the lookup and queues its entry
+ * in one round trip. Everything else goes through recordAudit().
+ */
+export function auditBody<A extends AuditAction>(event: AuditEvent<A>, at: Date): Buffer {
+  return canonicalBytes(buildEntry(event, at));
+}
+
+/**
  * Queues one audit entry. Pass the transaction of the change it records; without one (a view),
  * the entry commits on its own before this returns.
  */
@@ -102,7 +111,7 @@ export async function recordAudit<A extends AuditAction>(
   tx?: Db | Tx,
 ): Promise<void> {
   const at = now();
-  const body = canonicalBytes(buildEntry(event, at));
+  const body = auditBody(event, at);
   if (!tx) {
     // A view's entry, on every request for personal data: a prepared statement (the driver's
     // tagged template), so PostgreSQL neither parses nor plans it again.

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { env } from '#app/config.server.ts';
-import { getDb, getSql, type Tx } from '#app/db/client.server.ts';
+import { getDb, getSql } from '#app/db/client.server.ts';
 import { notify } from '#app/modules/access/notifications.server.ts';
-import { recordAudit } from '#app/modules/audit/writer.server.ts';
+import { auditBody, recordAudit } from '#app/modules/audit/writer.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { emailBlindIndex } from '#app/modules/crypto/envelope.server.ts';
 import { keyRing } from '#app/modules/crypto/keys.server.ts';
@@ -74,79 +74,52 @@ const toCard = (r: CardRow): UserCard => ({
   createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
 });
 
-// Both lookups are one probe of a unique index (users_pkey, users_email_index_key).
-async function findCard(tx: Tx, query: LookupQuery, blindIndex: Buffer | null) {
-  const rows = (await tx.execute(
+// Both lookups are one probe of a unique index (users_pkey, users_email_index_key). Prepared
+// statements (the driver's tagged templates): a lookup is a hot path.
+async function findCard(query: LookupQuery, blindIndex: Buffer | null) {
+  const rows =
     query.by === 'id'
-      ? sql`select id, email_masked, country, plan, status, created_at
-            from product.users where id = ${query.value}`
-      : sql`select id, email_masked, country, plan, status, created_at
-            from product.users where email_index = ${blindIndex}`,
-  )) as unknown as CardRow[];
+      ? await getSql()<CardRow[]>`select id, email_masked, country, plan, status, created_at
+          from product.users where id = ${query.value}`
+      : await getSql()<CardRow[]>`select id, email_masked, country, plan, status, created_at
+          from product.users where email_index = ${blindIndex}`;
   return rows[0] ? toCard(rows[0]) : null;
 }
 
-class OverLimit extends Error {}
-
 /**
- * Counts `target` against the viewer's limit for `day`: a target already counted today is free; a
- * new one takes a place if one is left. Throws OverLimit (rolling the transaction back) otherwise.
- */
-async function countTarget(tx: Tx, staffId: string, day: string, target: string, at: Date) {
-  const inserted = (await tx.execute(sql`
-    insert into console.user_lookup_targets (staff_id, day, target, first_at)
-    values (${staffId}, ${day}, ${target}, ${at.toISOString()})
-    on conflict do nothing
-    returning 1 as new`)) as unknown as unknown[];
-  if (inserted.length === 0) return;
-  // The day's row serialises a staff member's concurrent lookups: the update waits for the lock,
-  // then sees the committed count.
-  const counted = (await tx.execute(sql`
-    insert into console.user_lookup_days as d (staff_id, day, distinct_targets)
-    values (${staffId}, ${day}, 1)
-    on conflict (staff_id, day) do update set distinct_targets = d.distinct_targets + 1
-      where d.distinct_targets < ${lookupDailyLimit()}
-    returning distinct_targets`)) as unknown as unknown[];
-  if (counted.length === 0) throw new OverLimit();
-}
-
-/**
- * Looks a user up by exact id or email. The lookup, its place in the daily count and its audit
- * entry commit together before anything is returned; when the entry cannot be written the lookup
- * fails (fail closed). Past the daily limit of distinct users the lookup is refused, audited as
- * denied, and (once a day per staff member) holders of security:review are alerted.
+ * Looks a user up by exact id or email. The lookup's place in the daily count and its audit entry
+ * commit together, in one statement (`console.record_lookup`, drizzle/0014), before anything is
+ * returned; when the entry cannot be written the lookup fails and nothing is counted (fail closed).
+ * A user already looked up today is free; past the daily limit of distinct users the lookup is
+ * refused, audited as denied, and (once a day per staff member) holders of security:review are
+ * alerted.
  */
 export async function lookupUser(viewer: Viewer, query: LookupQuery): Promise<LookupResult> {
   const at = now();
   const day = utcDay(at);
   const blindIndex = query.by === 'email' ? emailBlindIndex(keyRing().index, query.value) : null;
-  try {
-    const card = await getDb().transaction(async (tx) => {
-      const card = await findCard(tx, query, blindIndex);
-      const target = card
-        ? `u:${card.id}`
-        : blindIndex
-          ? `e:${blindIndex.toString('hex')}`
-          : `i:${query.value}`;
-      await countTarget(tx, viewer.staffId, day, target, at);
-      await recordAudit(
-        {
-          action: 'user.lookup',
-          outcome: 'allowed',
-          actor: auditActorOf(viewer),
-          userId: card?.id ?? null,
-          sessionId: viewer.sessionId,
-          client: viewer.client,
-          details: { by: query.by, found: card !== null },
-        },
-        tx,
-      );
-      return card;
-    });
-    return card ? { kind: 'found', card } : { kind: 'not_found' };
-  } catch (error) {
-    if (!(error instanceof OverLimit)) throw error;
-  }
+  const card = await findCard(query, blindIndex);
+  const target = card
+    ? `u:${card.id}`
+    : blindIndex
+      ? `e:${blindIndex.toString('hex')}`
+      : `i:${query.value}`;
+  const body = auditBody(
+    {
+      action: 'user.lookup',
+      outcome: 'allowed',
+      actor: auditActorOf(viewer),
+      userId: card?.id ?? null,
+      sessionId: viewer.sessionId,
+      client: viewer.client,
+      details: { by: query.by, found: card !== null },
+    },
+    at,
+  );
+  const [row] = await getSql()<{ counted: boolean }[]>`
+    select console.record_lookup(${viewer.staffId}, ${day}, ${target}, ${at.toISOString()},
+                                 ${lookupDailyLimit()}, ${body}) as counted`;
+  if (row?.counted) return card ? { kind: 'found', card } : { kind: 'not_found' };
   await refuseOverLimit(viewer, query, day, at);
   return { kind: 'refused', limit: lookupDailyLimit(), resetsAt: nextUtcMidnight(at) };
 }
