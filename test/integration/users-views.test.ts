@@ -486,3 +486,22 @@ describe('when the audit trail cannot be written', () => {
     expect(response.status).toBe(500);
   });
 });
+
+describe('a user whose data key is gone (crypto-shredded mid-erasure)', () => {
+  it('shows nothing of theirs: the conversation and the list answer 410', async () => {
+    const me = await agent();
+    const [user] = await owner<{ id: string; conversation_id: string }[]>`
+      select c.user_id as id, min(c.id::text) as conversation_id from product.conversations c
+      group by c.user_id order by c.user_id limit 1`;
+    await insertGrant(owner, { staffId: me.id, userId: user!.id, categories: ['conversations'] });
+    const [first] = (await readConversations(user!.id, { limit: 1 })).rows;
+    const shown = await fetchAs(me.cookie, `/users/${user!.id}/conversations/${first!.id}`);
+    expect(shown.status).toBe(200);
+    await owner`delete from product.user_keys where user_id = ${user!.id}`;
+    for (const path of [`conversations/${first!.id}`, 'conversations']) {
+      const response = await fetchAs(me.cookie, `/users/${user!.id}/${path}`);
+      expect(response.status).toBe(410);
+      expect(await pageText(response)).not.toContain(first!.title);
+    }
+  });
+});

@@ -42,11 +42,15 @@ export function parseKeysetCursor(raw: string | null): KeysetCursor | undefined 
   return cursor;
 }
 
-async function dataKeyOf(userId: string): Promise<DataKey | null> {
-  const [row] = await getSql()<
-    { key_version: number; master_key_id: string; wrapped_key: Buffer }[]
-  >`select key_version, master_key_id, wrapped_key from product.user_keys where user_id = ${userId}`;
-  if (!row) return null;
+interface WrappedKeyRow {
+  key_version: number | null;
+  master_key_id: string | null;
+  wrapped_key: Buffer | null;
+}
+
+/** The user's data key from a row that selected their `product.user_keys` columns (or nulls). */
+function unwrapRowKey(userId: string, row: WrappedKeyRow | undefined): DataKey | null {
+  if (!row?.wrapped_key || row.key_version === null || row.master_key_id === null) return null;
   return unwrapDataKey(
     {
       userId,
@@ -58,8 +62,15 @@ async function dataKeyOf(userId: string): Promise<DataKey | null> {
   );
 }
 
-async function requireDataKey(userId: string): Promise<DataKey> {
-  const key = await dataKeyOf(userId);
+async function dataKeyOf(userId: string): Promise<DataKey | null> {
+  const [row] = await getSql()<
+    WrappedKeyRow[]
+  >`select key_version, master_key_id, wrapped_key from product.user_keys where user_id = ${userId}`;
+  return unwrapRowKey(userId, row);
+}
+
+async function requireDataKey(userId: string, known?: DataKey | null): Promise<DataKey> {
+  const key = known === undefined ? await dataKeyOf(userId) : known;
   // A user row without its key has been crypto-shredded mid-erasure: nothing can be shown.
   if (!key) throw new Response('This user’s data key is gone (erased).', { status: 410 });
   return key;
@@ -219,15 +230,19 @@ export async function readConversation(
   const sql = getSql();
   const after = options.after;
   const [head, raw] = await Promise.all([
+    // The conversation and its owner's wrapped data key in one statement.
     sql<
-      {
+      ({
         title_enc: Buffer;
         model: Model;
         created_at: Date | string;
         updated_at: Date | string;
-      }[]
-    >`select title_enc, model, created_at, updated_at from product.conversations
-      where id = ${conversationId} and user_id = ${userId}`,
+      } & WrappedKeyRow)[]
+    >`select c.title_enc, c.model, c.created_at, c.updated_at,
+             k.key_version, k.master_key_id, k.wrapped_key
+      from product.conversations c
+      left join product.user_keys k on k.user_id = c.user_id
+      where c.id = ${conversationId} and c.user_id = ${userId}`,
     sql<
       {
         id: string;
@@ -245,7 +260,7 @@ export async function readConversation(
   ]);
   const conversation = head[0];
   if (!conversation) return null;
-  const key = await requireDataKey(userId);
+  const key = await requireDataKey(userId, unwrapRowKey(userId, conversation));
   const messages = raw.slice(0, limit).map((r) => ({
     id: r.id,
     role: r.role,
