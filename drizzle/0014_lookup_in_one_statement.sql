@@ -1,14 +1,17 @@
 -- A user lookup's place in the daily count of distinct users and its audit entry, in one
--- statement (one round trip instead of five): the target is counted unless it already was today;
--- a new target past the limit is not counted, nothing is recorded, and false comes back (the app
--- then records the refusal). Runs as the caller (custodian_app), with its privileges.
+-- statement (one round trip instead of five): the target is counted unless it already was today,
+-- the entry is queued, and the day's count of distinct users comes back. A new target past the
+-- limit is not counted, nothing is recorded, and null comes back (the app then records the
+-- refusal). Runs as the caller (custodian_app), with its privileges.
 CREATE FUNCTION console.record_lookup(
   p_staff uuid, p_day date, p_target text, p_at timestamptz, p_limit integer, p_body bytea
-) RETURNS boolean
+) RETURNS integer
 LANGUAGE plpgsql
 SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  counted integer;
 BEGIN
   INSERT INTO console.user_lookup_targets (staff_id, day, target, first_at)
   VALUES (p_staff, p_day, p_target, p_at)
@@ -23,10 +26,12 @@ BEGIN
     IF NOT FOUND THEN
       DELETE FROM console.user_lookup_targets
        WHERE staff_id = p_staff AND day = p_day AND target = p_target;
-      RETURN false;
+      RETURN NULL;
     END IF;
   END IF;
   INSERT INTO console.audit_intake (body, enqueued_at) VALUES (p_body, p_at);
-  RETURN true;
+  SELECT d.distinct_targets INTO counted FROM console.user_lookup_days d
+   WHERE d.staff_id = p_staff AND d.day = p_day;
+  RETURN coalesce(counted, 0);
 END
 $$;

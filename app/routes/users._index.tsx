@@ -5,7 +5,12 @@ import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { guard, requestContext } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { LOOKUP_QUERY_HINT, LookupQuerySchema } from '#app/modules/users/lookup.ts';
-import { cardView, lookupsToday, lookupUser } from '#app/modules/users/lookup.server.ts';
+import {
+  cardView,
+  lookupDailyLimit,
+  lookupsToday,
+  lookupUser,
+} from '#app/modules/users/lookup.server.ts';
 import { UserCardFacts } from '#app/modules/users/user-card.tsx';
 import { viewerOf } from '#app/modules/users/viewer.server.ts';
 
@@ -44,8 +49,13 @@ export async function loader(args: LoaderFunctionArgs) {
             limit: found.limit,
             resetsAt: found.resetsAt.toISOString(),
           };
+  // A lookup that went through says how many users are counted today; a refusal asks.
+  const today =
+    found.kind === 'refused'
+      ? await lookupsToday(me.staffId)
+      : { used: found.usedToday, limit: lookupDailyLimit() };
   return json(
-    { q: raw.slice(0, 320), error: null, result, today: await lookupsToday(me.staffId) },
+    { q: raw.slice(0, 320), error: null, result, today },
     { status: found.kind === 'refused' ? 429 : 200 },
   );
 }

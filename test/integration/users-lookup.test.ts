@@ -65,8 +65,12 @@ describe('finding a user', () => {
     expect(html).not.toContain(user.email);
     expect(html).not.toContain(user.displayName);
     expect(html).toContain(`href="/users/${user.id}"`);
+    // The count comes back from the statement that counted this lookup.
+    expect(html).toMatch(/looked up (<!-- -->)?1(<!-- -->)? of at most/);
+    const again = decodeEntities(await (await find(me.cookie, users[11]!.id)).text());
+    expect(again).toMatch(/looked up (<!-- -->)?2(<!-- -->)? of at most/);
     const entries = lookupsBy(await readAudit(before), me.id);
-    expect(entries).toHaveLength(1);
+    expect(entries).toHaveLength(2); // one per lookup
     expect(entries[0]).toMatchObject({
       action: 'user.lookup',
       outcome: 'allowed',

@@ -39,8 +39,8 @@ export function cardView(card: UserCard): UserCardView {
 }
 
 export type LookupResult =
-  | { kind: 'found'; card: UserCard }
-  | { kind: 'not_found' }
+  | { kind: 'found'; card: UserCard; usedToday: number }
+  | { kind: 'not_found'; usedToday: number }
   | { kind: 'refused'; limit: number; resetsAt: Date };
 
 export function lookupDailyLimit(): number {
@@ -116,10 +116,14 @@ export async function lookupUser(viewer: Viewer, query: LookupQuery): Promise<Lo
     },
     at,
   );
-  const [row] = await getSql()<{ counted: boolean }[]>`
+  // The day's count of distinct users after this lookup, or null when it was refused.
+  const [row] = await getSql()<{ used: number | null }[]>`
     select console.record_lookup(${viewer.staffId}, ${day}, ${target}, ${at.toISOString()},
-                                 ${lookupDailyLimit()}, ${body}) as counted`;
-  if (row?.counted) return card ? { kind: 'found', card } : { kind: 'not_found' };
+                                 ${lookupDailyLimit()}, ${body}) as used`;
+  const usedToday = row?.used;
+  if (usedToday !== null && usedToday !== undefined) {
+    return card ? { kind: 'found', card, usedToday } : { kind: 'not_found', usedToday };
+  }
   await refuseOverLimit(viewer, query, day, at);
   return { kind: 'refused', limit: lookupDailyLimit(), resetsAt: nextUtcMidnight(at) };
 }
