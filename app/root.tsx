@@ -14,6 +14,7 @@ import {
 import type { ReactNode } from 'react';
 import { GeneralErrorBoundary } from './components/error-boundary.tsx';
 import { visibleNav } from './components/navigation.ts';
+import { layoutStateOf } from './modules/access/live.server.ts';
 import { categoryList, ShortId, utc } from './modules/access/ui-grant.tsx';
 import { guard } from './modules/auth/access.server.ts';
 import { publicAccess } from './modules/auth/access.ts';
@@ -32,10 +33,10 @@ export const meta: MetaFunction = () => [{ title: 'Custodian' }];
 
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
-  // Read with the session, at every request, like the grant check itself: the banner lasts
-  // exactly as long as the break-glass grant does.
+  // Asked at every request, like the grant check itself: the banner lasts exactly as long as the
+  // break-glass grant does.
   const { breakGlass, unread } =
-    me && !me.mustChangePassword ? me.layout : { breakGlass: [], unread: 0 };
+    me && !me.mustChangePassword ? await layoutStateOf(me.staffId) : { breakGlass: [], unread: 0 };
   return json({
     me: me && {
       displayName: me.displayName,

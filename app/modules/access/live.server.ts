@@ -167,3 +167,52 @@ export async function liveGrantsFor(input: {
   }
   return out;
 }
+
+export interface LayoutState {
+  breakGlass: (LiveGrant & { userId: string })[];
+  unread: number;
+}
+
+/**
+ * What the layout shows on every page, in one prepared statement: the staff member's live
+ * break-glass grants (the console shows a banner while one lasts) and their unread notifications.
+ */
+export async function layoutStateOf(staffId: string): Promise<LayoutState> {
+  if (!UUID.test(staffId)) return { breakGlass: [], unread: 0 };
+  const at = now().toISOString();
+  const [row] = await getSql()<
+    {
+      unread: number;
+      break_glass: {
+        id: string;
+        user_id: string;
+        categories: DataCategory[];
+        starts_at: string;
+        ends_at: string;
+        reason_code: ReasonCode;
+      }[];
+    }[]
+  >`
+    select (select count(*)::int from console.notifications n
+             where n.recipient_id = ${staffId} and n.read_at is null) as unread,
+           coalesce((select json_agg(json_build_object(
+                               'id', g.id, 'user_id', g.user_id, 'categories', g.categories,
+                               'starts_at', g.starts_at, 'ends_at', g.ends_at,
+                               'reason_code', g.reason_code) order by g.ends_at)
+                       from console.grants g
+                      where g.requester_id = ${staffId} and g.break_glass
+                        and g.status = 'approved' and g.starts_at <= ${at} and g.ends_at > ${at}),
+                    '[]') as break_glass`;
+  return {
+    unread: row?.unread ?? 0,
+    breakGlass: (row?.break_glass ?? []).map((g) => ({
+      grantId: g.id,
+      userId: g.user_id,
+      categories: g.categories,
+      startsAt: new Date(g.starts_at),
+      endsAt: new Date(g.ends_at),
+      breakGlass: true,
+      reasonCode: g.reason_code,
+    })),
+  };
+}

@@ -12,14 +12,6 @@ import type { Permission, Role } from './permissions.ts';
 export const SESSION_COOKIE = 'custodian_session';
 const TOUCH_EVERY_MS = 60_000;
 
-/** A live break-glass grant of the signed-in member, for the layout's banner. */
-export interface LiveBreakGlass {
-  grantId: string;
-  userId: string;
-  categories: string[];
-  endsAt: Date;
-}
-
 export interface SignedIn {
   sessionId: string;
   staffId: string;
@@ -28,11 +20,6 @@ export interface SignedIn {
   roles: Role[];
   permissions: Set<Permission>;
   mustChangePassword: boolean;
-  /**
-   * What the layout shows on every page, read by the same statement as the session (one round
-   * trip per page fewer): the member's live break-glass grants and unread notifications.
-   */
-  layout: { breakGlass: LiveBreakGlass[]; unread: number };
 }
 
 export interface RequestContext {
@@ -109,8 +96,6 @@ interface SessionRow extends Record<string, unknown> {
   expires_at: Date;
   roles: Role[];
   permissions: Permission[];
-  unread: number;
-  break_glass: { id: string; user_id: string; categories: string[]; ends_at: string }[];
 }
 
 const cache = new WeakMap<Request, Promise<SignedIn | null>>();
@@ -128,10 +113,7 @@ export function findSignedIn(request: Request): Promise<SignedIn | null> {
 async function lookup(request: Request): Promise<SignedIn | null> {
   const token = readSessionToken(request);
   if (!token) return null;
-  const at = now().toISOString();
-  // A prepared statement (the driver's tagged template): it runs on every request. It also reads
-  // the layout's state (ADR 013); a live break-glass grant here means what it means in
-  // app/modules/access/live.server.ts: approved, started, not yet ended.
+  // A prepared statement (the driver's tagged template): it runs on every request.
   const rows = await getSql()<SessionRow[]>`
     select s.id as session_id, s.staff_id, st.email, st.display_name, st.status,
            st.must_change_password, s.last_seen_at, s.expires_at,
@@ -140,15 +122,7 @@ async function lookup(request: Request): Promise<SignedIn | null> {
            coalesce(array(select distinct rp.permission_code
                           from console.staff_roles sr
                           join console.role_permissions rp on rp.role_code = sr.role_code
-                          where sr.staff_id = st.id), '{}') as permissions,
-           (select count(*)::int from console.notifications n
-             where n.recipient_id = st.id and n.read_at is null) as unread,
-           coalesce((select json_agg(json_build_object('id', g.id, 'user_id', g.user_id,
-                                       'categories', g.categories, 'ends_at', g.ends_at)
-                                     order by g.ends_at)
-                       from console.grants g
-                      where g.requester_id = st.id and g.break_glass and g.status = 'approved'
-                        and g.starts_at <= ${at} and g.ends_at > ${at}), '[]') as break_glass
+                          where sr.staff_id = st.id), '{}') as permissions
     from console.sessions s join console.staff st on st.id = s.staff_id
     where s.token_hash = ${hashToken(token)}`;
   const row = rows[0];
@@ -177,15 +151,6 @@ async function lookup(request: Request): Promise<SignedIn | null> {
     roles: row.roles,
     permissions: new Set(row.permissions),
     mustChangePassword: row.must_change_password,
-    layout: {
-      unread: row.unread,
-      breakGlass: row.break_glass.map((g) => ({
-        grantId: g.id,
-        userId: g.user_id,
-        categories: g.categories,
-        endsAt: new Date(g.ends_at),
-      })),
-    },
   };
 }
 
