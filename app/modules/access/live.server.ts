@@ -8,9 +8,7 @@ import { UUID } from './sql.server.ts';
 
 // Law 2: no personal data without a live grant covering this staff member, this user and this
 // category. Asked at every request, against the clock, never cached: a revocation or an end time
-// takes effect on the very next request, whether or not the expiry job has run. Live means
-// status approved and starts_at <= now < ends_at; the session's statement
-// (app/modules/auth/session.server.ts) reads the layout's live break-glass grants by the same rule.
+// takes effect on the very next request, whether or not the expiry job has run.
 
 export interface LiveGrant {
   grantId: string;
