@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, lte, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { getDb, getSql, type Db, type Tx } from '#app/db/client.server.ts';
 import { grants } from '#app/db/schema.ts';
 import { now } from '#app/modules/clock.server.ts';
@@ -26,23 +26,33 @@ export interface GrantScope {
   category: DataCategory;
 }
 
-function liveWhere(staffId: string, userId: string, at: Date) {
-  return and(
-    eq(grants.requesterId, staffId),
-    eq(grants.userId, userId),
-    eq(grants.status, 'approved'),
-    lte(grants.startsAt, at),
-    gt(grants.endsAt, at),
-  );
+/** A grant row as the statements below read it (timestamps as text, or as JSON inside json_agg). */
+interface LiveGrantRow {
+  id: string;
+  categories: DataCategory[];
+  starts_at: string | Date;
+  ends_at: string | Date;
+  break_glass: boolean;
+  reason_code: ReasonCode;
 }
 
-const liveColumns = {
-  grantId: grants.id,
-  categories: grants.categories,
-  startsAt: grants.startsAt,
-  endsAt: grants.endsAt,
-  breakGlass: grants.breakGlass,
-  reasonCode: grants.reasonCode,
+const toLiveGrant = (row: LiveGrantRow): LiveGrant => ({
+  grantId: row.id,
+  categories: row.categories,
+  startsAt: new Date(row.starts_at),
+  endsAt: new Date(row.ends_at),
+  breakGlass: row.break_glass,
+  reasonCode: row.reason_code,
+});
+
+/**
+ * What "live" means, once for every reader of grants (`g` is console.grants): approved, started,
+ * not yet ended, at `at`. A fragment of the driver's tagged templates, so the statements that use
+ * it stay prepared.
+ */
+const liveAt = (at: Date) => {
+  const t = at.toISOString();
+  return getSql()`g.status = 'approved' and g.starts_at <= ${t} and g.ends_at > ${t}`;
 };
 
 /**
@@ -53,33 +63,14 @@ const liveColumns = {
 export async function findLiveGrant(scope: GrantScope): Promise<LiveGrant | null> {
   if (!UUID.test(scope.staffId) || !UUID.test(scope.userId)) return null;
   if (!(DATA_CATEGORIES as readonly string[]).includes(scope.category)) return null;
-  const at = now().toISOString();
-  const [row] = await getSql()<
-    {
-      id: string;
-      categories: DataCategory[];
-      starts_at: string | Date;
-      ends_at: string | Date;
-      break_glass: boolean;
-      reason_code: ReasonCode;
-    }[]
-  >`
+  const [row] = await getSql()<LiveGrantRow[]>`
     select g.id, g.categories, g.starts_at, g.ends_at, g.break_glass, g.reason_code
       from console.grants g
      where g.requester_id = ${scope.staffId} and g.user_id = ${scope.userId}
-       and g.status = 'approved' and g.starts_at <= ${at} and g.ends_at > ${at}
-       and ${scope.category}::text = any(g.categories)
+       and ${liveAt(now())} and ${scope.category}::text = any(g.categories)
      order by g.break_glass, g.ends_at desc
      limit 1`;
-  if (!row) return null;
-  return {
-    grantId: row.id,
-    categories: row.categories,
-    startsAt: new Date(row.starts_at),
-    endsAt: new Date(row.ends_at),
-    breakGlass: row.break_glass,
-    reasonCode: row.reason_code,
-  };
+  return row ? toLiveGrant(row) : null;
 }
 
 /** The live grant covering this scope, or a GrantRequiredError saying what is missing. */
@@ -154,14 +145,14 @@ export async function liveGrantsFor(input: {
   userId: string;
 }): Promise<Partial<Record<DataCategory, LiveGrant>>> {
   if (!UUID.test(input.staffId) || !UUID.test(input.userId)) return {};
-  const rows = (await getDb()
-    .select(liveColumns)
-    .from(grants)
-    .where(liveWhere(input.staffId, input.userId, now()))
-    .orderBy(grants.breakGlass, desc(grants.endsAt))) as LiveGrant[];
+  const rows = await getSql()<LiveGrantRow[]>`
+    select g.id, g.categories, g.starts_at, g.ends_at, g.break_glass, g.reason_code
+      from console.grants g
+     where g.requester_id = ${input.staffId} and g.user_id = ${input.userId} and ${liveAt(now())}
+     order by g.break_glass, g.ends_at desc`;
   const out: Partial<Record<DataCategory, LiveGrant>> = {};
-  for (const row of rows) {
-    for (const category of row.categories) out[category] ??= row;
+  for (const grant of rows.map(toLiveGrant)) {
+    for (const category of grant.categories) out[category] ??= grant;
   }
   return out;
 }
@@ -177,40 +168,21 @@ export interface LayoutState {
  */
 export async function layoutStateOf(staffId: string): Promise<LayoutState> {
   if (!UUID.test(staffId)) return { breakGlass: [], unread: 0 };
-  const at = now().toISOString();
   const [row] = await getSql()<
-    {
-      unread: number;
-      break_glass: {
-        id: string;
-        user_id: string;
-        categories: DataCategory[];
-        starts_at: string;
-        ends_at: string;
-        reason_code: ReasonCode;
-      }[];
-    }[]
+    { unread: number; break_glass: (LiveGrantRow & { user_id: string })[] }[]
   >`
     select (select count(*)::int from console.notifications n
              where n.recipient_id = ${staffId} and n.read_at is null) as unread,
            coalesce((select json_agg(json_build_object(
                                'id', g.id, 'user_id', g.user_id, 'categories', g.categories,
                                'starts_at', g.starts_at, 'ends_at', g.ends_at,
-                               'reason_code', g.reason_code) order by g.ends_at)
+                               'break_glass', g.break_glass, 'reason_code', g.reason_code)
+                             order by g.ends_at)
                        from console.grants g
-                      where g.requester_id = ${staffId} and g.break_glass
-                        and g.status = 'approved' and g.starts_at <= ${at} and g.ends_at > ${at}),
+                      where g.requester_id = ${staffId} and g.break_glass and ${liveAt(now())}),
                     '[]') as break_glass`;
   return {
     unread: row?.unread ?? 0,
-    breakGlass: (row?.break_glass ?? []).map((g) => ({
-      grantId: g.id,
-      userId: g.user_id,
-      categories: g.categories,
-      startsAt: new Date(g.starts_at),
-      endsAt: new Date(g.ends_at),
-      breakGlass: true,
-      reasonCode: g.reason_code,
-    })),
+    breakGlass: (row?.break_glass ?? []).map((g) => ({ ...toLiveGrant(g), userId: g.user_id })),
   };
 }
