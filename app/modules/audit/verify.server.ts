@@ -43,10 +43,8 @@ interface KnownCheckpoint {
 }
 
 export const VERIFY_CHUNK = 10_000;
-const CHUNK = VERIFY_CHUNK;
 /** Chunks fetched or hashed ahead of the tree walk. */
 export const VERIFY_DEPTH = 4;
-const DEPTH = VERIFY_DEPTH;
 /** Hashing threads: the cores left beside this thread (PostgreSQL usually shares the machine). */
 const CHECKERS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
 
@@ -54,7 +52,7 @@ const CHECKERS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
 export type RawRow = [Buffer, Buffer, Buffer | null, Buffer | null];
 
 /** How many chunks cover positions 0 to maxSeq. */
-export const verifyChunks = (maxSeq: number, size = CHUNK) =>
+export const verifyChunks = (maxSeq: number, size = VERIFY_CHUNK) =>
   maxSeq < 0 ? 0 : Math.floor(maxSeq / size) + 1;
 
 /**
@@ -64,7 +62,11 @@ export const verifyChunks = (maxSeq: number, size = CHUNK) =>
  * again. The join bounds the entries' side too, or the merge join would scan every entry from the
  * first on each chunk (quadratic over a long log). The benchmark reads with this same query.
  */
-export function fetchVerifyChunk(sql: postgres.Sql, from: number, size = CHUNK): Promise<RawRow[]> {
+export function fetchVerifyChunk(
+  sql: postgres.Sql,
+  from: number,
+  size = VERIFY_CHUNK,
+): Promise<RawRow[]> {
   return sql`
     select l.seq, l.leaf_hash, e.body,
            concat_ws(chr(1),
@@ -184,7 +186,7 @@ export async function verifyAuditLog(options: {
   // Chunks are ranges of positions, so several are in flight at once: PostgreSQL sends chunk k+2
   // while a worker hashes chunk k+1 and this thread walks chunk k through the tree.
   const checkers = Array.from({ length: CHECKERS }, () => new EntryChecker());
-  const chunkSize = options.chunkSize ?? CHUNK;
+  const chunkSize = options.chunkSize ?? VERIFY_CHUNK;
   const chunks = verifyChunks(maxSeq, chunkSize);
   const inFlight = new Map<number, Promise<{ rows: RawRow[]; checked: CheckedChunk | null }>>();
   const start = (k: number) => {
@@ -200,12 +202,12 @@ export async function verifyAuditLog(options: {
     chunk.catch(() => {}); // awaited in order below; this keeps a later failure from going unhandled
     inFlight.set(k, chunk);
   };
-  for (let k = 0; k < Math.min(DEPTH, chunks); k++) start(k);
+  for (let k = 0; k < Math.min(VERIFY_DEPTH, chunks); k++) start(k);
   try {
     for (let k = 0; k < chunks; k++) {
       const { rows, checked } = await inFlight.get(k)!;
       inFlight.delete(k);
-      if (k + DEPTH < chunks) start(k + DEPTH);
+      if (k + VERIFY_DEPTH < chunks) start(k + VERIFY_DEPTH);
       if (!checked) continue;
       const stored = Buffer.alloc(32 * rows.length);
       for (let i = 0; i < rows.length; i++) {
