@@ -77,12 +77,10 @@ const toCard = (r: CardRow): UserCard => ({
 // Both lookups are one probe of a unique index (users_pkey, users_email_index_key). Prepared
 // statements (the driver's tagged templates): a lookup is a hot path.
 async function findCard(query: LookupQuery, blindIndex: Buffer | null) {
-  const rows =
-    query.by === 'id'
-      ? await getSql()<CardRow[]>`select id, email_masked, country, plan, status, created_at
-          from product.users where id = ${query.value}`
-      : await getSql()<CardRow[]>`select id, email_masked, country, plan, status, created_at
-          from product.users where email_index = ${blindIndex}`;
+  const pg = getSql();
+  const rows = await pg<CardRow[]>`
+    select id, email_masked, country, plan, status, created_at from product.users
+    where ${query.by === 'id' ? pg`id = ${query.value}` : pg`email_index = ${blindIndex}`}`;
   return rows[0] ? toCard(rows[0]) : null;
 }
 
