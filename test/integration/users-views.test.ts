@@ -426,6 +426,46 @@ describe('hostile values', () => {
   });
 });
 
+describe('requests at the same moment (ADR 014: their session, grant and entry statements are shared)', () => {
+  it('each is answered with its own session and grant, and leaves its own entry', async () => {
+    const user = ordinary()[8]!;
+    const agents = await Promise.all(Array.from({ length: 6 }, () => agent()));
+    const granted = agents.slice(1);
+    const grants = await Promise.all(
+      granted.map((a) =>
+        insertGrant(owner, { staffId: a.id, userId: user.id, categories: ['profile'] }),
+      ),
+    );
+    const sessions = new Map(
+      (
+        await owner<{ staff_id: string; id: string }[]>`
+          select staff_id, id from console.sessions
+           where staff_id = any(${agents.map((a) => a.id)}::uuid[])`
+      ).map((r) => [r.staff_id, r.id]),
+    );
+    const before = await lastSeq();
+    // Three bursts, so that calls meet while a statement runs; one agent has no grant at all.
+    for (let round = 0; round < 3; round++) {
+      const responses = await Promise.all(
+        agents.map((a) => fetchAs(a.cookie, `/users/${user.id}/profile`)),
+      );
+      const pages = await Promise.all(responses.map((r) => pageText(r)));
+      expect(responses.map((r) => r.status)).toEqual([403, 200, 200, 200, 200, 200]);
+      expect(pages[0]).not.toContain(user.emailMasked);
+      granted.forEach((_, i) => expect(pages[i + 1]).toContain(grants[i]!.slice(0, 8)));
+    }
+    const entries = await readAudit(before);
+    expect(byActor(entries, agents[0]!.id).map((e) => [e.action, e.sessionId])).toEqual(
+      Array.from({ length: 3 }, () => ['access.denied', sessions.get(agents[0]!.id)]),
+    );
+    granted.forEach((a, i) => {
+      expect(byActor(entries, a.id).map((e) => [e.action, e.grantId, e.sessionId])).toEqual(
+        Array.from({ length: 3 }, () => ['user.view', grants[i], sessions.get(a.id)]),
+      );
+    });
+  });
+});
+
 describe('when the audit trail cannot be written', () => {
   it('a category page errors and returns no personal data', async () => {
     const me = await agent();
@@ -464,6 +504,26 @@ describe('when the audit trail cannot be written', () => {
       await fetchAs(me.cookie, `/users/${user!.id}/conversations/${first!.id}`),
     );
     expect(shown).toContain(full!.messages[0]!.content.slice(0, 40));
+  });
+
+  it('views that share one statement for their entries all fail when it fails', async () => {
+    const user = ordinary()[9]!;
+    const agents = await Promise.all(Array.from({ length: 6 }, () => agent()));
+    await Promise.all(
+      agents.map((a) =>
+        insertGrant(owner, { staffId: a.id, userId: user.id, categories: ['profile'] }),
+      ),
+    );
+    const before = await lastSeq();
+    const responses = await withAuditWritesBroken(owner, () =>
+      Promise.all(agents.map((a) => fetchAs(a.cookie, `/users/${user.id}/profile`))),
+    );
+    expect(responses.map((r) => r.status)).toEqual(agents.map(() => 500));
+    for (const page of await Promise.all(responses.map((r) => pageText(r)))) {
+      expect(page).not.toContain(user.displayName);
+      expect(page).not.toContain(user.emailMasked);
+    }
+    for (const a of agents) expect(byActor(await readAudit(before), a.id)).toEqual([]);
   });
 
   it('a reveal errors and returns nothing', async () => {

@@ -5,6 +5,8 @@ import { now } from '#app/modules/clock.server.ts';
 import { DATA_CATEGORIES, type DataCategory, type ReasonCode } from '#app/modules/vocabulary.ts';
 import { GrantRequiredError, type MissingGrant } from './errors.ts';
 import { UUID } from './sql.server.ts';
+import { batched } from '#app/db/batch.server.ts';
+import type postgres from 'postgres';
 
 // Law 2: no personal data without a live grant covering this staff member, this user and this
 // category. Asked at every request, against the clock, never cached: a revocation or an end time
@@ -47,30 +49,45 @@ const toLiveGrant = (row: LiveGrantRow): LiveGrant => ({
 
 /**
  * What "live" means, once for every reader of grants (`g` is console.grants): approved, started,
- * not yet ended, at `at`. A fragment of the driver's tagged templates, so the statements that use
- * it stay prepared.
+ * not yet ended, at the instant `at` (a parameter, or a column of the statement). A fragment of the
+ * driver's tagged templates, so the statements that use it stay prepared.
  */
-const liveAt = (at: Date) => {
-  const t = at.toISOString();
+const liveAt = (at: Date | postgres.Fragment) => {
+  const t = at instanceof Date ? getSql()`${at.toISOString()}::timestamptz` : at;
   return getSql()`g.status = 'approved' and g.starts_at <= ${t} and g.ends_at > ${t}`;
 };
 
+interface ScopeAt extends GrantScope {
+  at: string;
+}
+
 /**
- * The live grant covering this scope now, or null. An approved grant wins over break-glass.
- * A prepared statement (the driver's tagged template, not the query builder): it runs on every
- * request for personal data.
+ * Every request for personal data asks this, so concurrent requests ask it together (ADR 014):
+ * one prepared statement answers a batch of scopes, each at its own instant. An approved grant
+ * wins over break-glass.
  */
+const liveGrantOf = batched<ScopeAt, LiveGrant | null>(async (scopes) => {
+  const rows = await getSql()<(LiveGrantRow & { i: string })[]>`
+    select k.i, g.id, g.categories, g.starts_at, g.ends_at, g.break_glass, g.reason_code
+      from unnest(${scopes.map((s) => s.staffId)}::uuid[], ${scopes.map((s) => s.userId)}::uuid[],
+                  ${scopes.map((s) => s.category)}::text[], ${scopes.map((s) => s.at)}::text[])
+           with ordinality as k(staff_id, user_id, category, at, i)
+      cross join lateral (
+        select g.id, g.categories, g.starts_at, g.ends_at, g.break_glass, g.reason_code
+          from console.grants g
+         where g.requester_id = k.staff_id and g.user_id = k.user_id
+           and ${liveAt(getSql()`k.at::timestamptz`)} and k.category = any(g.categories)
+         order by g.break_glass, g.ends_at desc
+         limit 1) g`;
+  const found = new Map(rows.map((row) => [Number(row.i), toLiveGrant(row)]));
+  return scopes.map((_, i) => found.get(i + 1) ?? null);
+});
+
+/** The live grant covering this scope now (asked at this moment, never cached), or null. */
 export async function findLiveGrant(scope: GrantScope): Promise<LiveGrant | null> {
   if (!UUID.test(scope.staffId) || !UUID.test(scope.userId)) return null;
   if (!(DATA_CATEGORIES as readonly string[]).includes(scope.category)) return null;
-  const [row] = await getSql()<LiveGrantRow[]>`
-    select g.id, g.categories, g.starts_at, g.ends_at, g.break_glass, g.reason_code
-      from console.grants g
-     where g.requester_id = ${scope.staffId} and g.user_id = ${scope.userId}
-       and ${liveAt(now())} and ${scope.category}::text = any(g.categories)
-     order by g.break_glass, g.ends_at desc
-     limit 1`;
-  return row ? toLiveGrant(row) : null;
+  return liveGrantOf({ ...scope, at: now().toISOString() });
 }
 
 /** The live grant covering this scope, or a GrantRequiredError saying what is missing. */
@@ -162,25 +179,40 @@ export interface LayoutState {
   unread: number;
 }
 
+interface LayoutRow {
+  i: string;
+  unread: number;
+  break_glass: (LiveGrantRow & { user_id: string })[];
+}
+
 /**
- * What the layout shows on every page, in one prepared statement: the staff member's live
- * break-glass grants (the console shows a banner while one lasts) and their unread notifications.
+ * What the layout shows on every page: the staff member's live break-glass grants (the console
+ * shows a banner while one lasts) and their unread notifications. Every page asks, so concurrent
+ * pages ask together (ADR 014): one prepared statement, each staff member at their own instant.
  */
-export async function layoutStateOf(staffId: string): Promise<LayoutState> {
-  if (!UUID.test(staffId)) return { breakGlass: [], unread: 0 };
-  const [row] = await getSql()<
-    { unread: number; break_glass: (LiveGrantRow & { user_id: string })[] }[]
-  >`
-    select (select count(*)::int from console.notifications n
-             where n.recipient_id = ${staffId} and n.read_at is null) as unread,
+const layoutRowOf = batched<{ staffId: string; at: string }, LayoutRow | null>(async (keys) => {
+  const rows = await getSql()<LayoutRow[]>`
+    select k.i,
+           (select count(*)::int from console.notifications n
+             where n.recipient_id = k.staff_id and n.read_at is null) as unread,
            coalesce((select json_agg(json_build_object(
                                'id', g.id, 'user_id', g.user_id, 'categories', g.categories,
                                'starts_at', g.starts_at, 'ends_at', g.ends_at,
                                'break_glass', g.break_glass, 'reason_code', g.reason_code)
                              order by g.ends_at)
                        from console.grants g
-                      where g.requester_id = ${staffId} and g.break_glass and ${liveAt(now())}),
-                    '[]') as break_glass`;
+                      where g.requester_id = k.staff_id and g.break_glass
+                        and ${liveAt(getSql()`k.at::timestamptz`)}),
+                    '[]') as break_glass
+      from unnest(${keys.map((k) => k.staffId)}::uuid[], ${keys.map((k) => k.at)}::text[])
+           with ordinality as k(staff_id, at, i)`;
+  const found = new Map(rows.map((row) => [Number(row.i), row]));
+  return keys.map((_, i) => found.get(i + 1) ?? null);
+});
+
+export async function layoutStateOf(staffId: string): Promise<LayoutState> {
+  if (!UUID.test(staffId)) return { breakGlass: [], unread: 0 };
+  const row = await layoutRowOf({ staffId, at: now().toISOString() });
   return {
     unread: row?.unread ?? 0,
     breakGlass: (row?.break_glass ?? []).map((g) => ({ ...toLiveGrant(g), userId: g.user_id })),

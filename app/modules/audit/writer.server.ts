@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { now } from '#app/modules/clock.server.ts';
 import { canonicalBytes } from './canonical.ts';
 import { AUDIT_ACTIONS, type AuditAction } from './catalogue.ts';
+import { batched } from '#app/db/batch.server.ts';
 
 // The one audit writer. Routes and modules call recordAudit(); nothing else inserts into the
 // trail. The entry is queued in the same transaction as the change it records (or, for a view,
@@ -103,6 +104,20 @@ export function auditBody<A extends AuditAction>(event: AuditEvent<A>, at: Date)
 }
 
 /**
+ * Entries queued on their own (views), many in one prepared statement: one commit, one round trip.
+ * Each caller waits for the commit of the statement that carried its entry; when it fails, every
+ * entry in it fails, and so does every request that was waiting for one.
+ */
+const queueView = batched<{ body: Buffer; at: string }, null>(async (entries) => {
+  // Bytes travel as hex: the driver sends an array of buffers as a single bytea.
+  await getSql()`insert into console.audit_intake (body, enqueued_at)
+                 select decode(b, 'hex'), at::timestamptz
+                   from unnest(${entries.map((e) => e.body.toString('hex'))}::text[],
+                               ${entries.map((e) => e.at)}::text[]) as k(b, at)`;
+  return entries.map(() => null);
+});
+
+/**
  * Queues one audit entry. Pass the transaction of the change it records; without one (a view),
  * the entry commits on its own before this returns.
  */
@@ -113,10 +128,9 @@ export async function recordAudit<A extends AuditAction>(
   const at = now();
   const body = auditBody(event, at);
   if (!tx) {
-    // A view's entry, on every request for personal data: a prepared statement (the driver's
-    // tagged template), so PostgreSQL neither parses nor plans it again.
-    await getSql()`insert into console.audit_intake (body, enqueued_at)
-                   values (${body}, ${at.toISOString()})`;
+    // A view's entry, on every request for personal data: concurrent views are queued together
+    // (ADR 014), and this returns when the statement that carried this entry has committed.
+    await queueView({ body, at: at.toISOString() });
     return;
   }
   // A plain statement in the change's transaction: the query builder's cost shows here too.

@@ -5,6 +5,7 @@ import { sessions } from '#app/db/schema.ts';
 import { env } from '#app/config.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import type { Permission, Role } from './permissions.ts';
+import { batched } from '#app/db/batch.server.ts';
 
 // Sessions live in PostgreSQL; the cookie holds only an opaque random token, and the table only
 // its SHA-256, so neither a stolen table nor a guessed id opens a session.
@@ -110,12 +111,13 @@ export function findSignedIn(request: Request): Promise<SignedIn | null> {
   return found;
 }
 
-async function lookup(request: Request): Promise<SignedIn | null> {
-  const token = readSessionToken(request);
-  if (!token) return null;
-  // A prepared statement (the driver's tagged template): it runs on every request.
-  const rows = await getSql()<SessionRow[]>`
-    select s.id as session_id, s.staff_id, st.email, st.display_name, st.status,
+/**
+ * Every request reads its session, so concurrent requests read theirs together (ADR 014): one
+ * prepared statement answers a batch of token hashes. Roles and permissions are read each time.
+ */
+const sessionOf = batched<Buffer, SessionRow | null>(async (hashes) => {
+  const rows = await getSql()<(SessionRow & { i: string })[]>`
+    select k.i, s.id as session_id, s.staff_id, st.email, st.display_name, st.status,
            st.must_change_password, s.last_seen_at, s.expires_at,
            coalesce(array(select sr.role_code from console.staff_roles sr
                           where sr.staff_id = st.id order by sr.role_code), '{}') as roles,
@@ -123,9 +125,17 @@ async function lookup(request: Request): Promise<SignedIn | null> {
                           from console.staff_roles sr
                           join console.role_permissions rp on rp.role_code = sr.role_code
                           where sr.staff_id = st.id), '{}') as permissions
-    from console.sessions s join console.staff st on st.id = s.staff_id
-    where s.token_hash = ${hashToken(token)}`;
-  const row = rows[0];
+    from unnest(${hashes.map((h) => h.toString('hex'))}::text[]) with ordinality as k(token_hash, i)
+    join console.sessions s on s.token_hash = decode(k.token_hash, 'hex')
+    join console.staff st on st.id = s.staff_id`;
+  const found = new Map(rows.map((row) => [Number(row.i), row]));
+  return hashes.map((_, i) => found.get(i + 1) ?? null);
+});
+
+async function lookup(request: Request): Promise<SignedIn | null> {
+  const token = readSessionToken(request);
+  if (!token) return null;
+  const row = await sessionOf(hashToken(token));
   if (!row) return null;
   const t = now().getTime();
   const lastSeen = new Date(row.last_seen_at).getTime();
