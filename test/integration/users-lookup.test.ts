@@ -248,6 +248,27 @@ describe('the daily limit of distinct users', () => {
     expect(entries.filter((e) => e.action === 'access.denied')).toHaveLength(10);
   });
 
+  it('in a burst of lookups by two staff members, each page shows its own day count', async () => {
+    // Concurrent lookups share one counting statement (ADR 014): each answer must go back to
+    // the lookup it belongs to.
+    const [a, b] = await Promise.all([agent(), agent()]);
+    for (let i = 0; i < 20; i++) expect((await find(a.cookie, someUuid())).status).toBe(200);
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b)).map(async (who) => {
+        const html = await pageText(await find(who.cookie, someUuid()));
+        const used = /looked up (\d+) of at most 50 different users/.exec(html)?.[1];
+        return { who: who.id, used: Number(used) };
+      }),
+    );
+    const countsOf = (id: string) =>
+      burst
+        .filter((r) => r.who === id)
+        .map((r) => r.used)
+        .sort((x, y) => x - y);
+    expect(countsOf(a.id)).toEqual([21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+    expect(countsOf(b.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
   it('opening /users/:id is a lookup too, and counts against the same limit', async () => {
     const me = await agent();
     const before = await lastSeq();

@@ -7,6 +7,7 @@ import { now } from '#app/modules/clock.server.ts';
 import { emailBlindIndex } from '#app/modules/crypto/envelope.server.ts';
 import { keyRing } from '#app/modules/crypto/keys.server.ts';
 import type { Plan, UserStatus } from '#app/modules/vocabulary.ts';
+import { batched } from '#app/db/batch.server.ts';
 import { accountAge, type LookupQuery } from './lookup.ts';
 import type { UserCardView } from './user-card.tsx';
 import { auditActorOf, type Viewer } from './viewer.server.ts';
@@ -74,15 +75,74 @@ const toCard = (r: CardRow): UserCard => ({
   createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
 });
 
-// Both lookups are one probe of a unique index (users_pkey, users_email_index_key). Prepared
-// statements (the driver's tagged templates): a lookup is a hot path.
+/**
+ * A card by id or by the email's blind index: one probe of a unique index (users_pkey,
+ * users_email_index_key). Lookups are a hot path, so concurrent ones share one prepared statement
+ * (ADR 014); each key is a user id or an email's blind index (hex), never both.
+ */
+const cardOf = batched<{ id: string | null; emailIndex: string | null }, CardRow | null>(
+  async (keys) => {
+    const rows = await getSql()<(CardRow & { i: string })[]>`
+      select k.i, u.id, u.email_masked, u.country, u.plan, u.status, u.created_at
+        from unnest(${keys.map((k) => k.id)}::uuid[], ${keys.map((k) => k.emailIndex)}::text[])
+             with ordinality as k(id, email_index, i)
+        cross join lateral (
+          select id, email_masked, country, plan, status, created_at
+            from product.users where id = k.id
+          union all
+          select id, email_masked, country, plan, status, created_at
+            from product.users where email_index = decode(k.email_index, 'hex')
+          limit 1) u`;
+    const found = new Map(rows.map((row) => [Number(row.i), row]));
+    return keys.map((_, i) => found.get(i + 1) ?? null);
+  },
+);
+
 async function findCard(query: LookupQuery, blindIndex: Buffer | null) {
-  const pg = getSql();
-  const rows = await pg<CardRow[]>`
-    select id, email_masked, country, plan, status, created_at from product.users
-    where ${query.by === 'id' ? pg`id = ${query.value}` : pg`email_index = ${blindIndex}`}`;
-  return rows[0] ? toCard(rows[0]) : null;
+  const row = await cardOf(
+    query.by === 'id'
+      ? { id: query.value, emailIndex: null }
+      : { id: null, emailIndex: blindIndex!.toString('hex') },
+  );
+  return row ? toCard(row) : null;
 }
+
+interface LookupCount {
+  staffId: string;
+  day: string;
+  target: string;
+  at: string;
+  limit: number;
+  body: Buffer;
+}
+
+const byStaffAndTarget = (a: LookupCount, b: LookupCount) =>
+  a.staffId < b.staffId ? -1 : a.staffId > b.staffId ? 1 : a.target < b.target ? -1 : 1;
+
+/**
+ * `console.record_lookup` for concurrent lookups in one statement (ADR 014): one commit for their
+ * counts and entries. Calls run in the order of staff member and target, so that two processes
+ * lock the same day rows in the same order. A staff member's second lookup in the same statement
+ * sees the first one's count.
+ */
+const countLookup = batched<LookupCount, number | null>(async (keys) => {
+  const sorted = keys
+    .map((key, index) => ({ key, index }))
+    .sort((a, b) => byStaffAndTarget(a.key, b.key));
+  const rows = await getSql()<{ i: string; used: number | null }[]>`
+    select k.i, console.record_lookup(k.staff_id, k.day::date, k.target, k.at::timestamptz,
+                                      k.lim::int, decode(k.body, 'hex')) as used
+      from unnest(${sorted.map((s) => s.key.staffId)}::uuid[], ${sorted.map((s) => s.key.day)}::text[],
+                  ${sorted.map((s) => s.key.target)}::text[], ${sorted.map((s) => s.key.at)}::text[],
+                  ${sorted.map((s) => String(s.key.limit))}::text[],
+                  ${sorted.map((s) => s.key.body.toString('hex'))}::text[])
+           with ordinality as k(staff_id, day, target, at, lim, body, i)`;
+  const used = new Array<number | null>(keys.length).fill(null);
+  for (const row of rows) used[sorted[Number(row.i) - 1]!.index] = row.used;
+  if (rows.length !== keys.length)
+    throw new Error(`${rows.length} counts for ${keys.length} lookups`);
+  return used;
+});
 
 /**
  * Looks a user up by exact id or email. The lookup's place in the daily count and its audit entry
@@ -115,11 +175,15 @@ export async function lookupUser(viewer: Viewer, query: LookupQuery): Promise<Lo
     at,
   );
   // The day's count of distinct users after this lookup, or null when it was refused.
-  const [row] = await getSql()<{ used: number | null }[]>`
-    select console.record_lookup(${viewer.staffId}, ${day}, ${target}, ${at.toISOString()},
-                                 ${lookupDailyLimit()}, ${body}) as used`;
-  const usedToday = row?.used;
-  if (usedToday !== null && usedToday !== undefined) {
+  const usedToday = await countLookup({
+    staffId: viewer.staffId,
+    day,
+    target,
+    at: at.toISOString(),
+    limit: lookupDailyLimit(),
+    body,
+  });
+  if (usedToday !== null) {
     return card ? { kind: 'found', card, usedToday } : { kind: 'not_found', usedToday };
   }
   await refuseOverLimit(viewer, query, day, at);
