@@ -67,16 +67,19 @@ export default async function setup(project: TestProject) {
   project.provide('serverOutput', output);
   return async () => {
     await new Promise<void>((resolve) => {
+      if (server.exitCode !== null || server.signalCode !== null) return resolve();
+      // Cleared once the server is gone: a pending timer kept vitest from exiting for 10 s.
+      const kill = setTimeout(() => {
+        server.kill('SIGKILL');
+        resolve();
+      }, 15_000);
       server.once('exit', () => {
+        clearTimeout(kill);
         server.stdout?.destroy();
         server.stderr?.destroy();
         resolve();
       });
       server.kill('SIGTERM');
-      setTimeout(() => {
-        server.kill('SIGKILL');
-        resolve();
-      }, 15_000);
     });
     const clusterFile = path.join(dataDir, 'cluster-path');
     if (fs.existsSync(clusterFile)) {
