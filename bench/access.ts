@@ -12,7 +12,7 @@ import postgres from 'postgres';
 import { closeDb } from '#app/db/client.server.ts';
 import { decideGrant, requestGrant } from '#app/modules/access/grants.server.ts';
 import { findLiveGrant } from '#app/modules/access/live.server.ts';
-import { startSequencer } from '#app/modules/audit/sequencer.server.ts';
+import { startSequencerThread } from '#app/modules/audit/sequencer-thread.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { findSignedIn } from '#app/modules/auth/session.server.ts';
 import { createStaff } from '#app/modules/auth/staff.server.ts';
@@ -31,8 +31,8 @@ import { benchServer, freshDatabase, log, percentile } from './support/database.
 // at the same concurrency: the page's loader (session, grant check, decryption, audit entry
 // committed) against the same data functions alone, the same data functions beside their view's
 // committed entry alone (the least law 3 can cost), and each added step alone. The audit
-// sequencer runs throughout, as in the web process, and every audited call's entry is counted at
-// the end. Last line of stdout: one JSON object.
+// sequencer runs throughout on its own thread, as in the web process, and every audited call's
+// entry is counted at the end. Last line of stdout: one JSON object.
 
 const quick = process.argv.includes('--quick');
 const USERS = quick ? 20_000 : 1_000_000;
@@ -259,7 +259,7 @@ async function main() {
   process.env.DATABASE_URL = url;
   const owner = postgres(url, { max: 2, onnotice: () => {} });
   let httpServer: http.Server | undefined;
-  let sequencer: ReturnType<typeof startSequencer> | undefined;
+  let sequencer: ReturnType<typeof startSequencerThread> | undefined;
   const worker = new Worker(CLIENT_THREAD, { eval: true });
   try {
     log(
@@ -279,7 +279,7 @@ async function main() {
     httpServer = await listen(app, { host: '127.0.0.1', port: 0 });
     const baseUrl = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
     const origin = 'custodian.local/audit';
-    sequencer = startSequencer({
+    sequencer = startSequencerThread({
       url,
       signer: { name: origin, privateKey: generateKeyPairSync('ed25519').privateKey },
       origin,

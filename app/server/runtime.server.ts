@@ -10,7 +10,8 @@ import { meta } from '#app/db/schema.ts';
 import { dataDir, env, type Env } from '#app/config.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { loadAuditKeys, type AuditKeys } from '#app/modules/audit/keys.server.ts';
-import { startSequencer, type Sequencer } from '#app/modules/audit/sequencer.server.ts';
+import type { Sequencer } from '#app/modules/audit/sequencer.server.ts';
+import { startSequencerThread } from '#app/modules/audit/sequencer-thread.server.ts';
 import { loadKeyRing, type KeyRing } from '#app/modules/crypto/keys.server.ts';
 
 // Start-up shared by the web server, the worker and the command-line tool: configuration, keys,
@@ -100,9 +101,12 @@ export async function writeMeta(key: string, value: unknown) {
     .onConflictDoUpdate({ target: meta.key, set: { value, updatedAt: now() } });
 }
 
-/** The audit sequencer of this process (web or worker): entries in the log within a second. */
+/**
+ * The audit sequencer of this process (web or worker), on a thread of its own (ADR 014): entries
+ * in the log within a second, without taking the thread that answers requests.
+ */
 export function startAuditSequencer(rt: Runtime): Sequencer {
-  return startSequencer({
+  return startSequencerThread({
     url: rt.url,
     signer: rt.audit.signer,
     origin: rt.audit.origin,

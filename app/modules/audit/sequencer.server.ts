@@ -227,7 +227,7 @@ export interface Sequencer {
   stop(): Promise<void>;
 }
 
-export function startSequencer(options: {
+export interface SequencerOptions {
   url: string;
   signer: Signer;
   origin: string;
@@ -235,7 +235,9 @@ export function startSequencer(options: {
   publish?: CheckpointPublisher;
   pollMs?: number;
   log?: (line: string) => void;
-}): Sequencer {
+}
+
+export function startSequencer(options: SequencerOptions): Sequencer {
   const sql = sequencerConnection(options.url);
   const log = options.log ?? (() => {});
   let stopped = false;
