@@ -165,6 +165,9 @@ export async function publishCheckpoint(note: string, treeSize: number, to: Chec
         if (code !== 0) log(`audit checkpoint command exited ${code}: ${err.slice(0, 500)}`);
         resolve();
       });
+      // A command that exits without reading its input closes the pipe (EPIPE). Unhandled, that
+      // error would take down the sequencer's thread; the exit above already says what happened.
+      child.stdin.on('error', (e) => log(`audit checkpoint command's input: ${e.message}`));
       child.stdin.end(note);
     });
   }
