@@ -75,3 +75,15 @@ export function batched<K, V>(
       send();
     });
 }
+
+/**
+ * A batch statement's rows (over `unnest(…) with ordinality as k(…, i)`, so `i` counts keys from
+ * 1) as one answer per key, in the keys' order: null for a key no row came back for.
+ */
+export function inKeyOrder<R extends { i: string | number }>(
+  keyCount: number,
+  rows: readonly R[],
+): (R | null)[] {
+  const byOrdinal = new Map(rows.map((row) => [Number(row.i), row]));
+  return Array.from({ length: keyCount }, (_, index) => byOrdinal.get(index + 1) ?? null);
+}

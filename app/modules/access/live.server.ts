@@ -5,7 +5,7 @@ import { now } from '#app/modules/clock.server.ts';
 import { DATA_CATEGORIES, type DataCategory, type ReasonCode } from '#app/modules/vocabulary.ts';
 import { GrantRequiredError, type MissingGrant } from './errors.ts';
 import { UUID } from './sql.server.ts';
-import { batched } from '#app/db/batch.server.ts';
+import { batched, inKeyOrder } from '#app/db/batch.server.ts';
 import type postgres from 'postgres';
 
 // Law 2: no personal data without a live grant covering this staff member, this user and this
@@ -79,8 +79,7 @@ const liveGrantOf = batched<ScopeAt, LiveGrant | null>(async (scopes) => {
            and ${liveAt(getSql()`k.at::timestamptz`)} and k.category = any(g.categories)
          order by g.break_glass, g.ends_at desc
          limit 1) g`;
-  const found = new Map(rows.map((row) => [Number(row.i), toLiveGrant(row)]));
-  return scopes.map((_, i) => found.get(i + 1) ?? null);
+  return inKeyOrder(scopes.length, rows).map((row) => row && toLiveGrant(row));
 });
 
 /** The live grant covering this scope now (asked at this moment, never cached), or null. */
@@ -206,8 +205,7 @@ const layoutRowOf = batched<{ staffId: string; at: string }, LayoutRow | null>(a
                     '[]') as break_glass
       from unnest(${keys.map((k) => k.staffId)}::uuid[], ${keys.map((k) => k.at)}::text[])
            with ordinality as k(staff_id, at, i)`;
-  const found = new Map(rows.map((row) => [Number(row.i), row]));
-  return keys.map((_, i) => found.get(i + 1) ?? null);
+  return inKeyOrder(keys.length, rows);
 });
 
 export async function layoutStateOf(staffId: string): Promise<LayoutState> {

@@ -113,7 +113,8 @@ export async function listNotifications(input: {
 }
 
 export async function countUnread(staffId: string): Promise<number> {
-  // Prepared (the driver's tagged template): the layout asks this on every page.
+  // The notifications page's count; the layout reads its own with the break-glass banner
+  // (layoutStateOf).
   const [row] = await getSql()<{ n: number }[]>`
     select count(*)::int as n from console.notifications
      where recipient_id = ${staffId} and read_at is null`;

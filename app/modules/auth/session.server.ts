@@ -5,7 +5,7 @@ import { sessions } from '#app/db/schema.ts';
 import { env } from '#app/config.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import type { Permission, Role } from './permissions.ts';
-import { batched } from '#app/db/batch.server.ts';
+import { batched, inKeyOrder } from '#app/db/batch.server.ts';
 
 // Sessions live in PostgreSQL; the cookie holds only an opaque random token, and the table only
 // its SHA-256, so neither a stolen table nor a guessed id opens a session.
@@ -128,8 +128,7 @@ const sessionOf = batched<Buffer, SessionRow | null>(async (hashes) => {
     from unnest(${hashes.map((h) => h.toString('hex'))}::text[]) with ordinality as k(token_hash, i)
     join console.sessions s on s.token_hash = decode(k.token_hash, 'hex')
     join console.staff st on st.id = s.staff_id`;
-  const found = new Map(rows.map((row) => [Number(row.i), row]));
-  return hashes.map((_, i) => found.get(i + 1) ?? null);
+  return inKeyOrder(hashes.length, rows);
 });
 
 async function lookup(request: Request): Promise<SignedIn | null> {

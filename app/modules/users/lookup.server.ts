@@ -7,7 +7,7 @@ import { now } from '#app/modules/clock.server.ts';
 import { emailBlindIndex } from '#app/modules/crypto/envelope.server.ts';
 import { keyRing } from '#app/modules/crypto/keys.server.ts';
 import type { Plan, UserStatus } from '#app/modules/vocabulary.ts';
-import { batched } from '#app/db/batch.server.ts';
+import { batched, inKeyOrder } from '#app/db/batch.server.ts';
 import { accountAge, type LookupQuery } from './lookup.ts';
 import type { UserCardView } from './user-card.tsx';
 import { auditActorOf, type Viewer } from './viewer.server.ts';
@@ -93,8 +93,7 @@ const cardOf = batched<{ id: string | null; emailIndex: string | null }, CardRow
           select id, email_masked, country, plan, status, created_at
             from product.users where email_index = decode(k.email_index, 'hex')
           limit 1) u`;
-    const found = new Map(rows.map((row) => [Number(row.i), row]));
-    return keys.map((_, i) => found.get(i + 1) ?? null);
+    return inKeyOrder(keys.length, rows);
   },
 );
 
