@@ -11,7 +11,7 @@ import {
   FieldError,
   minutesText,
   Time,
-} from '#app/modules/access/ui-grant.tsx';
+} from '#app/components/access/grant-ui.tsx';
 import { APPROVER_PERMISSIONS, GRANT_LIMITS } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';

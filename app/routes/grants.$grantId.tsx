@@ -26,7 +26,7 @@ import {
   StateBadge,
   Time,
   utc,
-} from '#app/modules/access/ui-grant.tsx';
+} from '#app/components/access/grant-ui.tsx';
 import { grantClosedAt, staffNames } from '#app/modules/access/ui-grants.server.ts';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';

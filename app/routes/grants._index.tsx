@@ -15,7 +15,7 @@ import {
   STATE_LABELS,
   StateBadge,
   Time,
-} from '#app/modules/access/ui-grant.tsx';
+} from '#app/components/access/grant-ui.tsx';
 import { staffNames } from '#app/modules/access/ui-grants.server.ts';
 import { APPROVER_PERMISSIONS, GRANT_STATES } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/modules/auth/access.server.ts';

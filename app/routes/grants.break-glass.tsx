@@ -20,7 +20,7 @@ import {
   categoryLabel,
   describedBy,
   minutesText,
-} from '#app/modules/access/ui-grant.tsx';
+} from '#app/components/access/grant-ui.tsx';
 import { unreviewedBreakGlassOf } from '#app/modules/access/ui-grants.server.ts';
 import { GRANT_LIMITS } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/modules/auth/access.server.ts';

@@ -18,7 +18,7 @@ import {
   ReasonField,
   describedBy,
   minutesText,
-} from '#app/modules/access/ui-grant.tsx';
+} from '#app/components/access/grant-ui.tsx';
 import { GRANT_LIMITS, strictestPolicy } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';

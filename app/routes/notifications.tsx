@@ -6,7 +6,7 @@ import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { GrantInputError } from '#app/modules/access/errors.ts';
 import { countUnread, markNotificationsRead } from '#app/modules/access/notifications.server.ts';
-import { categoryList, ShortId, Time } from '#app/modules/access/ui-grant.tsx';
+import { categoryList, ShortId, Time } from '#app/components/access/grant-ui.tsx';
 import { notificationsPage } from '#app/modules/access/ui-grants.server.ts';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';

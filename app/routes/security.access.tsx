@@ -11,7 +11,7 @@ import {
   ShortId,
   StateBadge,
   Time,
-} from '#app/modules/access/ui-grant.tsx';
+} from '#app/components/access/grant-ui.tsx';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { dayAfter, OUTSIDE_REASONS } from '#app/modules/security/review.ts';

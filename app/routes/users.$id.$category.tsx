@@ -21,7 +21,7 @@ import {
   RevealFieldSchema,
   type RevealField,
 } from '#app/modules/users/fields.ts';
-import { UserDataErrorBoundary } from '#app/modules/users/grant-refusal.tsx';
+import { UserDataErrorBoundary } from '#app/components/users/grant-refusal.tsx';
 import { USER_ID_PARAM } from '#app/modules/users/lookup.ts';
 import {
   CategoryTabs,
@@ -30,7 +30,7 @@ import {
   Revealable,
   UserText,
   utc,
-} from '#app/modules/users/user-data-ui.tsx';
+} from '#app/components/users/user-data.tsx';
 import { viewerOf } from '#app/modules/users/viewer.server.ts';
 import { openCategory, revealField } from '#app/modules/users/view.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';

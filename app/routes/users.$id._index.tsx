@@ -14,7 +14,7 @@ import { CATEGORY_INFO, requestGrantHref } from '#app/modules/users/categories.t
 import { grantReasons, liveGrantsByCategory } from '#app/modules/users/grant-gate.server.ts';
 import { USER_ID_PARAM } from '#app/modules/users/lookup.ts';
 import { cardView, lookupUser } from '#app/modules/users/lookup.server.ts';
-import { UserCardFacts } from '#app/modules/users/user-card.tsx';
+import { UserCardFacts } from '#app/components/users/user-card.tsx';
 import { viewerOf } from '#app/modules/users/viewer.server.ts';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
 

@@ -11,7 +11,7 @@ import {
   lookupsToday,
   lookupUser,
 } from '#app/modules/users/lookup.server.ts';
-import { UserCardFacts } from '#app/modules/users/user-card.tsx';
+import { UserCardFacts } from '#app/components/users/user-card.tsx';
 import { viewerOf } from '#app/modules/users/viewer.server.ts';
 
 export const access = requires('users:lookup');

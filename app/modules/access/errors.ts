@@ -83,3 +83,15 @@ export class GrantRequiredError extends Error {
     return this.missing === 'none' ? 'no_grant' : `grant_${this.missing}`;
   }
 }
+
+/** What a refused user data page is thrown with (status 403). */
+export interface GrantRefusal {
+  kind: 'grant';
+  /** What the access module says is missing: none, pending, scheduled, expired, revoked, denied. */
+  missing: string;
+  message: string;
+  /** When a scheduled grant starts or an expired one ended (ISO). */
+  at: string | null;
+  userId: string;
+  category: DataCategory;
+}

@@ -8,8 +8,7 @@ import { emailBlindIndex } from '#app/modules/crypto/envelope.server.ts';
 import { keyRing } from '#app/modules/crypto/keys.server.ts';
 import type { Plan, UserStatus } from '#app/modules/vocabulary.ts';
 import { batched, inKeyOrder } from '#app/db/batch.server.ts';
-import { accountAge, type LookupQuery } from './lookup.ts';
-import type { UserCardView } from './user-card.tsx';
+import { accountAge, type LookupQuery, type UserCardView } from './lookup.ts';
 import { auditActorOf, type Viewer } from './viewer.server.ts';
 
 // Finding an end user by exact id or exact email (through the blind index), audited, within the

@@ -10,6 +10,17 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@.]+$/u;
 
 export type LookupQuery = { by: 'id'; value: string } | { by: 'email'; value: string };
 
+/** The lookup card: only what is kept in clear for finding a user, never anything decrypted. */
+export interface UserCardView {
+  id: string;
+  emailMasked: string;
+  country: string;
+  plan: string;
+  status: string;
+  createdAt: string;
+  accountAge: string;
+}
+
 export const LOOKUP_QUERY_HINT =
   'Enter a user’s exact id (a UUID) or exact email address. Partial emails and names are not searched.';
 

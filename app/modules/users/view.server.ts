@@ -3,7 +3,7 @@ import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
 import { readRevealedField } from './data.server.ts';
 import { categoryOfField, type RevealField } from './fields.ts';
-import type { GrantRefusal } from './grant-refusal.tsx';
+import type { GrantRefusal } from '#app/modules/access/errors.ts';
 import { checkLiveGrant, type LiveGrant } from './grant-gate.server.ts';
 import { auditActorOf, type Viewer } from './viewer.server.ts';
 

@@ -1,8 +1,8 @@
 import { Link, useActionData, useFetcher } from '@remix-run/react';
 import type { CSSProperties, ReactNode } from 'react';
 import { DATA_CATEGORIES, type DataCategory } from '#app/modules/vocabulary.ts';
-import { CATEGORY_INFO } from './categories.ts';
-import { fieldLabel, type RevealField } from './fields.ts';
+import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
+import { fieldLabel, type RevealField } from '#app/modules/users/fields.ts';
 
 // Pieces shared by the user data pages. Every value from the product database is rendered as
 // text (React escapes it), isolated for bidirectional text (<bdi>) and allowed to wrap anywhere, so

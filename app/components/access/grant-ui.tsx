@@ -1,7 +1,7 @@
 import type { CSSProperties, ReactNode } from 'react';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import { REASON_CODES, type DataCategory } from '#app/modules/vocabulary.ts';
-import { GRANT_LIMITS, type GrantState } from './vocabulary.ts';
+import { GRANT_LIMITS, type GrantState } from '#app/modules/access/vocabulary.ts';
 
 // What the grant pages share on screen: the words for reasons and states, UTC times, and the
 // controls the stylesheet does not style. Browser-safe: no server imports.

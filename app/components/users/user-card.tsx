@@ -1,14 +1,6 @@
-// The lookup card: only what is kept in clear for finding a user, never anything decrypted.
+import type { UserCardView } from '#app/modules/users/lookup.ts';
 
-export interface UserCardView {
-  id: string;
-  emailMasked: string;
-  country: string;
-  plan: string;
-  status: string;
-  createdAt: string;
-  accountAge: string;
-}
+// The lookup card: only what is kept in clear for finding a user, never anything decrypted.
 
 export function UserCardFacts({ card }: { card: UserCardView }) {
   return (

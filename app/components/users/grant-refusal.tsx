@@ -1,22 +1,10 @@
 import { isRouteErrorResponse, Link, useRouteError } from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
-import type { DataCategory } from '#app/modules/vocabulary.ts';
-import { CATEGORY_INFO, requestGrantHref } from './categories.ts';
+import type { GrantRefusal } from '#app/modules/access/errors.ts';
+import { CATEGORY_INFO, requestGrantHref } from '#app/modules/users/categories.ts';
 
 // The 403 of a user data page: it says exactly what is missing and links to the request form.
 // Any other error goes to the console's one error boundary.
-
-/** What a refused user data page is thrown with (status 403). */
-export interface GrantRefusal {
-  kind: 'grant';
-  /** What the access module says is missing: none, pending, scheduled, expired, revoked, denied. */
-  missing: string;
-  message: string;
-  /** When a scheduled grant starts or an expired one ended (ISO). */
-  at: string | null;
-  userId: string;
-  category: DataCategory;
-}
 
 function isGrantRefusal(data: unknown): data is GrantRefusal {
   return (
