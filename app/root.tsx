@@ -16,7 +16,7 @@ import { GeneralErrorBoundary } from './components/error-boundary.tsx';
 import { visibleNav } from './components/navigation.ts';
 import { layoutStateOf } from './modules/access/live.server.ts';
 import { categoryList, ShortId, utc } from './components/access/grant-ui.tsx';
-import { guard } from './modules/auth/access.server.ts';
+import { guard } from './utils/guard.server.ts';
 import { publicAccess } from './modules/auth/access.ts';
 import { ROLE_NAMES } from './modules/auth/permissions.ts';
 import stylesHref from './styles.css';

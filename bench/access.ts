@@ -16,6 +16,8 @@ import { startSequencerThread } from '#app/modules/audit/sequencer-thread.server
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { findSignedIn } from '#app/modules/auth/session.server.ts';
 import { createStaff } from '#app/modules/auth/staff.server.ts';
+import { staffActor } from '#app/modules/auth/actor.server.ts';
+import { commandLine, type StaffActor } from '#app/modules/actor.ts';
 import type { Role } from '#app/modules/auth/permissions.ts';
 import { decryptField, unwrapDataKey } from '#app/modules/crypto/envelope.server.ts';
 import { setKeyRing, versioned, type KeyRing } from '#app/modules/crypto/keys.server.ts';
@@ -124,6 +126,7 @@ function summary(tally: Tally) {
 
 interface Client {
   staffId: string;
+  actor: StaffActor;
   cookie: string;
   lookups: string[];
   views: { userId: string; conversationId: string; grantId: string }[];
@@ -199,7 +202,7 @@ async function newStaff(role: Role) {
       roles: [role],
       mustChangePassword: false,
     },
-    { staffId: null },
+    commandLine('bench'),
   );
   return { id, email, password };
 }
@@ -300,7 +303,7 @@ async function main() {
           .map(async (u) => {
             const userId = u.id;
             const { grantId } = await requestGrant({
-              requester: { staffId: agent.id },
+              requester: await staffActor(agent.id),
               userId,
               categories: ['conversations'],
               reasonCode: 'support_inquiry',
@@ -310,7 +313,7 @@ async function main() {
             });
             await decideGrant({
               grantId,
-              approver: { staffId: lead.id },
+              approver: await staffActor(lead.id),
               decision: 'approve',
               comment: 'Matches the ticket',
             });
@@ -319,6 +322,9 @@ async function main() {
       );
       clients.push({
         staffId: agent.id,
+        actor: await staffActor(agent.id, {
+          client: { address: '127.0.0.1', userAgent: 'bench/access' },
+        }),
         cookie: await signIn(baseUrl, agent.email, agent.password),
         lookups: users
           .slice(c * LOOKUP_USERS_PER_CLIENT, (c + 1) * LOOKUP_USERS_PER_CLIENT)
@@ -405,14 +411,12 @@ async function main() {
     // grant check can bring the loader under the aim.
     const viewEntry = (client: Client, i: number) => {
       const { userId, conversationId, grantId } = client.views[i % client.views.length]!;
-      return recordAudit({
+      return recordAudit(client.actor, {
         action: 'user.view',
         outcome: 'allowed',
-        actor: { staffId: client.staffId, roles: ['support_agent'] },
         userId,
         grantId,
         purpose: 'support_inquiry',
-        client: { address: '127.0.0.1', userAgent: 'bench/access' },
         details: { category: 'conversations', page: `conversation:${conversationId}` },
       });
     };

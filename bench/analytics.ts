@@ -11,6 +11,7 @@ import { addDays, dayOf } from '#app/modules/analytics/periods.server.ts';
 import { anyRelease, loadAnalyticsView, parseRange } from '#app/modules/analytics/read.server.ts';
 import { SESSION_COOKIE } from '#app/modules/auth/session.server.ts';
 import { createStaff } from '#app/modules/auth/staff.server.ts';
+import { commandLine } from '#app/modules/actor.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { versioned, type KeyRing } from '#app/modules/crypto/keys.server.ts';
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
@@ -66,7 +67,7 @@ async function pageOverHttp(): Promise<number[] | null> {
         roles: ['support_lead'],
         mustChangePassword: false,
       },
-      { staffId: null },
+      commandLine('bench'),
     );
     const signIn = await fetch(`${base}/login`, {
       method: 'POST',

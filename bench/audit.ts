@@ -17,6 +17,7 @@ import {
   verifyChunks,
 } from '#app/modules/audit/verify.server.ts';
 import { buildEntry, recordAudit, type AuditEvent } from '#app/modules/audit/writer.server.ts';
+import type { StaffActor } from '#app/modules/actor.ts';
 import { benchServer, freshDatabase, log, percentile } from './support/database.ts';
 
 // Appends: 32 concurrent writers, each entry durably committed (synchronous_commit on) before the
@@ -31,16 +32,28 @@ const ROUNDS = quick ? 2 : 5;
 const VERIFY_ENTRIES = quick ? 100_000 : 1_000_000;
 const ORIGIN = 'custodian.local/audit';
 
-function event(i: number): AuditEvent<'user.view'> {
+/** A made-up agent for each synthetic entry (the bench has no staff table to read one from). */
+function actor(i: number): StaffActor {
+  return {
+    kind: 'staff',
+    staffId: randomUUID(),
+    email: `bench-${i}@staff.test`,
+    displayName: `Bench ${i}`,
+    roles: ['support_agent'],
+    permissions: new Set(),
+    sessionId: randomUUID(),
+    client: { address: '127.0.0.1', userAgent: `bench/${i}` },
+    mustChangePassword: false,
+  };
+}
+
+function event(): AuditEvent<'user.view'> {
   return {
     action: 'user.view',
     outcome: 'allowed',
-    actor: { staffId: randomUUID(), roles: ['support_agent'] },
     userId: randomUUID(),
     grantId: randomUUID(),
-    sessionId: randomUUID(),
     purpose: 'support_inquiry',
-    client: { address: '127.0.0.1', userAgent: `bench/${i}` },
     details: { category: 'conversations', page: 'list' },
   };
 }
@@ -122,10 +135,12 @@ async function main() {
     for (let round = 0; round < ROUNDS; round++) {
       log(`round ${round + 1}/${ROUNDS}: ${WRITERS} writers, plain inserts then audit appends…`);
       await timedWriters(plainTally, APPEND_SECONDS / ROUNDS, async (i) => {
-        const body = canonicalBytes(buildEntry(event(i), new Date()));
+        const body = canonicalBytes(buildEntry(actor(i), event(), new Date()));
         await app`insert into bench_plain (body, at) values (${body}, ${new Date().toISOString()})`;
       });
-      await timedWriters(auditTally, APPEND_SECONDS / ROUNDS, (i) => recordAudit(event(i)));
+      await timedWriters(auditTally, APPEND_SECONDS / ROUNDS, (i) =>
+        recordAudit(actor(i), event()),
+      );
     }
     const plain = summary(plainTally);
     const appends = summary(auditTally);
@@ -156,7 +171,7 @@ async function main() {
     const at = new Date();
     for (let done = 0; done < VERIFY_ENTRIES; done += 10_000) {
       const rows = Array.from({ length: Math.min(10_000, VERIFY_ENTRIES - done) }, (_, k) => ({
-        body: canonicalBytes(buildEntry(event(done + k), at)),
+        body: canonicalBytes(buildEntry(actor(done + k), event(), at)),
         enqueued_at: at.toISOString(),
       }));
       for (let i = 0; i < rows.length; i += 5_000) {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { commandLine } from '#app/modules/actor.ts';
 import { ConfigError } from '#app/config.server.ts';
 import { MissingKeyError } from '#app/modules/crypto/keys.server.ts';
 import { log, prepareRuntime, writeMeta, type Runtime } from '#app/server/runtime.server.ts';
@@ -138,10 +139,9 @@ async function auditCommand(args: string[]) {
         origin: rt.audit.origin,
         published: readPublishedCheckpoints(rt.env.CUSTODIAN_AUDIT_CHECKPOINT_DIR),
       });
-      await recordAudit({
+      await recordAudit(commandLine('audit verify'), {
         action: 'audit.verify',
         outcome: result.ok ? 'allowed' : 'failed',
-        client: { userAgent: 'custodian-cli' },
         details: {
           entries: result.entries,
           checkpoints: result.checkpoints,
@@ -219,10 +219,9 @@ async function auditCommand(args: string[]) {
         from,
         to,
       });
-      await recordAudit({
+      await recordAudit(commandLine('audit export'), {
         action: 'audit.export',
         outcome: 'allowed',
-        client: { userAgent: 'custodian-cli' },
         details: { format: 'bundle', entries: result.entries },
       });
       process.stdout.write(
@@ -347,7 +346,7 @@ async function staffCommand(args: string[]) {
             roles: roles.filter(isRole),
             mustChangePassword: true,
           },
-          { staffId: null, userAgent: 'custodian-cli' },
+          commandLine('staff add'),
         );
         process.stdout.write(`Created ${values.email} (${id}); temporary password: ${password}\n`);
       } catch (error) {
@@ -374,11 +373,9 @@ async function staffCommand(args: string[]) {
     await withRuntime(async () => {
       const account = await staffModule.findStaffForSignIn(values.email!);
       if (!account) fail(`--email: no staff account has the email ${values.email}`);
-      // The command line acts as the system, not as a staff member.
-      await staffModule.setStaffStatus(account.id, 'disabled', {
-        staffId: null,
-        userAgent: 'custodian-cli',
-      });
+      // The command line acts as itself, not as a staff member; the account's grants end too.
+      const { disableStaff } = await import('#app/modules/access/grants.server.ts');
+      await disableStaff(account.id, commandLine('staff disable'));
       process.stdout.write(`Disabled ${values.email}; its sessions have ended.\n`);
     });
   } else {

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from '@remix-run/node';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
-import { guard } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { publicAccess } from '#app/modules/auth/access.ts';
 
 export const access = publicAccess;

@@ -2,7 +2,8 @@ import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
-import { guard } from '#app/modules/auth/access.server.ts';
+import type { StaffActor } from '#app/modules/actor.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
 import { listGrants } from '#app/modules/access/list.server.ts';
 import { latestVerificationRun } from '#app/modules/audit/runs.server.ts';
@@ -71,8 +72,8 @@ interface WorkLine {
 const short = (id: string) => id.slice(0, 8);
 const until = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').slice(0, 16) : '');
 
-async function workLines(key: WorkKey | undefined, staffId: string): Promise<WorkLine[]> {
-  const staff = { staffId };
+async function workLines(key: WorkKey | undefined, staff: StaffActor): Promise<WorkLine[]> {
+  const staffId = staff.staffId;
   switch (key) {
     case 'to_decide':
       return (await listGrants({ view: 'to_decide', staff, limit: 5 })).rows.map((g) => ({
@@ -119,7 +120,7 @@ export async function loader(args: LoaderFunctionArgs) {
   const [signIns, counts, lines] = await Promise.all([
     recentSignIns(me.staffId),
     me.permissions.has('staff:manage') ? staffCounts() : Promise.resolve(null),
-    Promise.all(mine.map((w) => workLines(w.key, me.staffId))),
+    Promise.all(mine.map((w) => workLines(w.key, me))),
   ]);
   return json({
     work: mine.map(({ title, empty, more }, i) => ({ title, empty, more, lines: lines[i]! })),

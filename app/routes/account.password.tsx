@@ -4,7 +4,7 @@ import { Form, useActionData, useLoaderData } from '@remix-run/react';
 import { z } from 'zod';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { Field } from '#app/components/form-field.tsx';
-import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
 import { verifyPassword } from '#app/modules/auth/password.server.ts';
 import { changePassword, findStaffForSignIn } from '#app/modules/auth/staff.server.ts';
@@ -45,12 +45,7 @@ export async function action(args: ActionFunctionArgs) {
   if (!account || !(await verifyPassword(account.passwordHash, parsed.value.current))) {
     return json({ fieldErrors: { current: 'The current password is not right' } }, { status: 400 });
   }
-  const ctx = requestContext(args.context);
-  await changePassword(me.staffId, parsed.value.password, {
-    clientAddress: ctx.clientAddress || null,
-    userAgent: ctx.userAgent,
-    keepSessionId: me.sessionId,
-  });
+  await changePassword(me, parsed.value.password);
   return redirect('/');
 }
 

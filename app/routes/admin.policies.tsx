@@ -3,7 +3,7 @@ import { json } from '@remix-run/node';
 import { Form, useActionData, useLoaderData } from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { listPolicies, PolicySchema, updatePolicy } from '#app/modules/access/policies.server.ts';
-import { grantActorOf, grantProblem, inputProblem } from '#app/modules/access/ui-actions.server.ts';
+import { grantProblem, inputProblem } from '#app/utils/grant-problem.server.ts';
 import {
   categoryLabel,
   CONTROL,
@@ -13,7 +13,7 @@ import {
   Time,
 } from '#app/components/access/grant-ui.tsx';
 import { APPROVER_PERMISSIONS, GRANT_LIMITS } from '#app/modules/access/vocabulary.ts';
-import { guard } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { PERMISSIONS } from '#app/modules/auth/permissions.ts';
 import { formObject, parseForm } from '#app/utils/forms.ts';
@@ -37,7 +37,7 @@ export async function action(args: ActionFunctionArgs) {
   const parsed = parseForm(PolicySchema, form);
   if (!parsed.ok) return inputProblem(parsed.fieldErrors, values);
   try {
-    const saved = await updatePolicy({ ...parsed.value, by: grantActorOf(me, args.context) });
+    const saved = await updatePolicy({ ...parsed.value, by: me });
     return json({ ok: true as const, saved: saved.category });
   } catch (error) {
     return grantProblem(error, values);

@@ -3,8 +3,9 @@ import { json } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react';
 import { z } from 'zod';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
-import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
+import { disableStaff } from '#app/modules/access/grants.server.ts';
 import { recentSignIns } from '#app/modules/auth/home.server.ts';
 import { ROLE_NAMES, ROLES } from '#app/modules/auth/permissions.ts';
 import {
@@ -55,16 +56,11 @@ export async function action(args: ActionFunctionArgs) {
   const staffId = staffIdOf(args.params);
   const parsed = parseForm(ActionSchema, formObject(await args.request.formData(), ['roles']));
   if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors, done: null }, { status: 400 });
-  const ctx = requestContext(args.context);
-  const actor = {
-    staffId: me.staffId,
-    clientAddress: ctx.clientAddress || null,
-    userAgent: ctx.userAgent,
-  };
   try {
     const intent = parsed.value.intent;
-    if (intent === 'roles') await setStaffRoles(staffId, parsed.value.roles, actor);
-    else await setStaffStatus(staffId, intent === 'disable' ? 'disabled' : 'active', actor);
+    if (intent === 'roles') await setStaffRoles(staffId, parsed.value.roles, me);
+    else if (intent === 'disable') await disableStaff(staffId, me);
+    else await setStaffStatus(staffId, 'active', me);
     return json({ fieldErrors: {}, done: intent });
   } catch (error) {
     if (error instanceof StaffError) {

@@ -4,7 +4,7 @@ import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
 import { z } from 'zod';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
-import { guard } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { ROLE_NAMES, ROLES, type Role } from '#app/modules/auth/permissions.ts';
 import { listStaff } from '#app/modules/auth/staff.server.ts';

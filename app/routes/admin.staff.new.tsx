@@ -4,7 +4,7 @@ import { Form, Link, useActionData } from '@remix-run/react';
 import { z } from 'zod';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { Field } from '#app/components/form-field.tsx';
-import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { ROLE_NAMES, ROLES } from '#app/modules/auth/permissions.ts';
 import { createStaff, StaffError } from '#app/modules/auth/staff.server.ts';
@@ -33,12 +33,8 @@ export async function action(args: ActionFunctionArgs) {
   const me = await guard(args, access);
   const parsed = parseForm(NewStaffSchema, formObject(await args.request.formData(), ['roles']));
   if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors }, { status: 400 });
-  const ctx = requestContext(args.context);
   try {
-    const { id } = await createStaff(
-      { ...parsed.value, mustChangePassword: true },
-      { staffId: me.staffId, clientAddress: ctx.clientAddress || null, userAgent: ctx.userAgent },
-    );
+    const { id } = await createStaff({ ...parsed.value, mustChangePassword: true }, me);
     return redirect(`/admin/staff/${id}?created=1`);
   } catch (error) {
     if (error instanceof StaffError) {

@@ -14,7 +14,7 @@ import { IntervalLineChart } from '#app/components/charts/interval-line-chart.ts
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { anyRelease, loadAnalyticsView, parseRange } from '#app/modules/analytics/read.server.ts';
 import { formatEpsilonMicros } from '#app/modules/analytics/release.ts';
-import { guard } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 
 export const access = requires('analytics:read');

@@ -2,7 +2,7 @@ import type { LoaderFunctionArgs } from '@remix-run/node';
 import { parseRange, releasedCells } from '#app/modules/analytics/read.server.ts';
 import { formatEpsilonMicros } from '#app/modules/analytics/release.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
-import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { toCsv, type CsvValue } from '#app/utils/csv.ts';
 
@@ -50,14 +50,10 @@ export async function loader(args: LoaderFunctionArgs) {
     c.minCohort,
     c.releasedAt,
   ]);
-  const ctx = requestContext(args.context);
   // Audit, then show: the download is on record before its first byte leaves.
-  await recordAudit({
+  await recordAudit(me, {
     action: 'analytics.export',
     outcome: 'allowed',
-    actor: { staffId: me.staffId, roles: me.roles },
-    sessionId: me.sessionId,
-    client: { address: ctx.clientAddress || null, userAgent: ctx.userAgent || null },
     details: { from: range.from, to: range.to, releases, rows: rows.length },
   });
   return new Response(`\uFEFF${toCsv(HEADER, rows)}`, {

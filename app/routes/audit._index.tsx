@@ -10,7 +10,7 @@ import {
   listAuditEntries,
   parseTrailQuery,
 } from '#app/modules/audit/trail.server.ts';
-import { guard } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 
 export const access = requires('audit:read');

@@ -6,7 +6,7 @@ import {
   type ExportRow,
 } from '#app/modules/audit/trail.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
-import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { csvStream, type CsvValue } from '#app/utils/csv.ts';
@@ -52,15 +52,11 @@ export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   const { filters, dir } = parseTrailQuery(new URL(args.request.url).searchParams);
   const snapshot = await exportSnapshot(filters, dir, CSV_MAX_ROWS);
-  const ctx = requestContext(args.context);
   // Audit, then show: the export is on record before its first byte leaves; if the entry cannot be
   // written, this throws and nothing is sent.
-  await recordAudit({
+  await recordAudit(me, {
     action: 'audit.export',
     outcome: 'allowed',
-    actor: { staffId: me.staffId, roles: me.roles },
-    sessionId: me.sessionId,
-    client: { address: ctx.clientAddress || null, userAgent: ctx.userAgent || null },
     details: { format: 'csv', entries: snapshot.count },
   });
   async function* rows() {

@@ -12,7 +12,7 @@ import { useEffect } from 'react';
 import { z } from 'zod';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { latestVerificationRun, startVerificationRun } from '#app/modules/audit/runs.server.ts';
-import { guard } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { formObject, parseForm } from '#app/utils/forms.ts';
 

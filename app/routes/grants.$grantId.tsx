@@ -13,7 +13,7 @@ import {
 import { commentSchema } from '#app/modules/access/input.ts';
 import { getGrant } from '#app/modules/access/list.server.ts';
 import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
-import { grantActorOf, grantProblem, inputProblem } from '#app/modules/access/ui-actions.server.ts';
+import { grantProblem, inputProblem } from '#app/utils/grant-problem.server.ts';
 import {
   categoryList,
   CONTROL,
@@ -28,7 +28,7 @@ import {
   utc,
 } from '#app/components/access/grant-ui.tsx';
 import { grantClosedAt, staffNames } from '#app/modules/access/ui-grants.server.ts';
-import { guard } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { formObject, parseForm } from '#app/utils/forms.ts';
@@ -65,7 +65,7 @@ function grantIdOf(params: unknown) {
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   const grantId = grantIdOf(args.params);
-  const detail = await getGrant({ grantId, viewer: { staffId: me.staffId } });
+  const detail = await getGrant({ grantId, viewer: me });
   if (!detail) {
     throw new Response('No grant with this id that you may see.', { status: 404 });
   }
@@ -97,7 +97,7 @@ export async function action(args: ActionFunctionArgs) {
   };
   const parsed = parseForm(ActionSchema, form);
   if (!parsed.ok) return inputProblem(parsed.fieldErrors, values);
-  const actor = grantActorOf(me, args.context);
+  const actor = me;
   const input = parsed.value;
   try {
     switch (input.intent) {

@@ -18,7 +18,7 @@ import {
 } from '#app/components/access/grant-ui.tsx';
 import { staffNames } from '#app/modules/access/ui-grants.server.ts';
 import { APPROVER_PERMISSIONS, GRANT_STATES } from '#app/modules/access/vocabulary.ts';
-import { guard } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
 
@@ -93,7 +93,7 @@ export async function loader(args: LoaderFunctionArgs) {
   try {
     page = await listGrants({
       view,
-      staff: { staffId: me.staffId },
+      staff: me,
       filters: {
         state: q.state,
         userId: q.user,

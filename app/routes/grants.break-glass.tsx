@@ -8,7 +8,7 @@ import { breakGlass, ticketPattern } from '#app/modules/access/grants.server.ts'
 import { breakGlassSchema, cleanFreeText } from '#app/modules/access/input.ts';
 import { listPolicies } from '#app/modules/access/policies.server.ts';
 import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
-import { grantActorOf, grantProblem, inputProblem } from '#app/modules/access/ui-actions.server.ts';
+import { grantProblem, inputProblem } from '#app/utils/grant-problem.server.ts';
 import {
   CONTROL,
   ErrorSummary,
@@ -23,7 +23,7 @@ import {
 } from '#app/components/access/grant-ui.tsx';
 import { unreviewedBreakGlassOf } from '#app/modules/access/ui-grants.server.ts';
 import { GRANT_LIMITS } from '#app/modules/access/vocabulary.ts';
-import { guard } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
 import { formObject, parseForm } from '#app/utils/forms.ts';
@@ -86,7 +86,7 @@ export async function action(args: ActionFunctionArgs) {
   const parsed = parseForm(breakGlassSchema(ticketPattern()), fields);
   if (!parsed.ok) return inputProblem(parsed.fieldErrors, values);
   try {
-    const { grantId } = await breakGlass({ staff: grantActorOf(me, args.context), ...fields });
+    const { grantId } = await breakGlass({ staff: me, ...fields });
     return redirect(`/grants/${grantId}?broke=1`);
   } catch (error) {
     return grantProblem(error, values);

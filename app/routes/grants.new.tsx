@@ -8,7 +8,7 @@ import { requestGrant, ticketPattern } from '#app/modules/access/grants.server.t
 import { cleanFreeText, grantRequestSchema } from '#app/modules/access/input.ts';
 import { listPolicies } from '#app/modules/access/policies.server.ts';
 import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
-import { grantActorOf, grantProblem, inputProblem } from '#app/modules/access/ui-actions.server.ts';
+import { grantProblem, inputProblem } from '#app/utils/grant-problem.server.ts';
 import {
   CONTROL,
   ErrorSummary,
@@ -20,7 +20,7 @@ import {
   minutesText,
 } from '#app/components/access/grant-ui.tsx';
 import { GRANT_LIMITS, strictestPolicy } from '#app/modules/access/vocabulary.ts';
-import { guard } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
@@ -97,7 +97,7 @@ export async function action(args: ActionFunctionArgs) {
   if (!parsed.ok) return inputProblem(parsed.fieldErrors, values);
   try {
     const { grantId } = await requestGrant({
-      requester: grantActorOf(me, args.context),
+      requester: me,
       ...fields,
     });
     return redirect(`/grants/${grantId}?requested=1`);

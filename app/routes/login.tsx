@@ -3,7 +3,7 @@ import { json, redirect } from '@remix-run/node';
 import { Form, useActionData, useNavigation, useSearchParams } from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { Field } from '#app/components/form-field.tsx';
-import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { guard, isSecure, visitor } from '#app/utils/guard.server.ts';
 import { publicAccess } from '#app/modules/auth/access.ts';
 import { sessionCookie } from '#app/modules/auth/session.server.ts';
 import {
@@ -25,12 +25,14 @@ export async function loader(args: LoaderFunctionArgs) {
 
 export async function action(args: ActionFunctionArgs) {
   await guard(args, access);
-  const ctx = requestContext(args.context);
   const redirectTo = safeRedirect((await args.request.clone().formData()).get('redirectTo'));
+  const who = visitor(args);
   try {
-    const who = await authenticateStaff(args.request, ctx);
-    const token = await startSession(who, ctx);
-    return redirect(redirectTo, { headers: { 'Set-Cookie': sessionCookie(token, ctx.secure) } });
+    const staff = await authenticateStaff(args.request, who);
+    const token = await startSession(staff, who);
+    return redirect(redirectTo, {
+      headers: { 'Set-Cookie': sessionCookie(token, isSecure(args.context)) },
+    });
   } catch (error) {
     if (error instanceof SignInError) {
       return json(

@@ -8,7 +8,7 @@ import { GrantInputError } from '#app/modules/access/errors.ts';
 import { countUnread, markNotificationsRead } from '#app/modules/access/notifications.server.ts';
 import { categoryList, ShortId, Time } from '#app/components/access/grant-ui.tsx';
 import { notificationsPage } from '#app/modules/access/ui-grants.server.ts';
-import { guard } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
 import { formObject, parseForm } from '#app/utils/forms.ts';
 

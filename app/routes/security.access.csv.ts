@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from '@remix-run/node';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
-import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import {
   grantsForExport,
@@ -67,15 +67,11 @@ export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   const { fromDay, toDay, period } = parsePeriodQuery(new URL(args.request.url).searchParams);
   const { rows, truncated } = await grantsForExport(period, CSV_MAX_ROWS);
-  const ctx = requestContext(args.context);
   // Audit, then show: the download is on record before its first byte leaves; if the entry cannot
   // be written, this throws and nothing is sent.
-  await recordAudit({
+  await recordAudit(me, {
     action: 'export.run',
     outcome: 'allowed',
-    actor: { staffId: me.staffId, roles: me.roles },
-    sessionId: me.sessionId,
-    client: { address: ctx.clientAddress || null, userAgent: ctx.userAgent || null },
     details: { kind: 'security_access', rows: rows.length },
   });
   async function* records() {

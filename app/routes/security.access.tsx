@@ -12,7 +12,7 @@ import {
   StateBadge,
   Time,
 } from '#app/components/access/grant-ui.tsx';
-import { guard } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { dayAfter, OUTSIDE_REASONS } from '#app/modules/security/review.ts';
 import {

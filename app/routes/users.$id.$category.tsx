@@ -3,7 +3,10 @@ import { json } from '@remix-run/node';
 import { Link, useLoaderData, type ShouldRevalidateFunction } from '@remix-run/react';
 import { z } from 'zod';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
-import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
+import { answer, attempt, invariantResponse, refused } from '#app/utils/http.server.ts';
+import { NotFoundError } from '#app/utils/errors.ts';
+import { openCategory, revealField } from '#app/modules/access/gate.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { CATEGORY_INFO, CategoryParamSchema } from '#app/modules/users/categories.ts';
 import {
@@ -12,6 +15,7 @@ import {
   readPayments,
   readPreferences,
   readProfile,
+  readRevealedField,
   readUsage,
   type KeysetCursor,
 } from '#app/modules/users/data.server.ts';
@@ -31,8 +35,6 @@ import {
   UserText,
   utc,
 } from '#app/components/users/user-data.tsx';
-import { viewerOf } from '#app/modules/users/viewer.server.ts';
-import { openCategory, revealField } from '#app/modules/users/view.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
 import { encodeCursor } from '#app/utils/cursor.server.ts';
 import { formObject, parseForm } from '#app/utils/forms.ts';
@@ -54,7 +56,7 @@ const RevealSchema = z.object({
 
 function paramsOf(params: unknown) {
   const parsed = ParamsSchema.safeParse(params);
-  if (!parsed.success) throw new Response('There is no page at this address.', { status: 404 });
+  invariantResponse(parsed.success, 'There is no page at this address.', { status: 404 });
   return { userId: parsed.data.id.toLowerCase(), category: parsed.data.category };
 }
 
@@ -62,7 +64,7 @@ async function readView(category: DataCategory, userId: string, after?: KeysetCu
   switch (category) {
     case 'profile': {
       const profile = await readProfile(userId);
-      if (!profile) throw new Response('No user has this id.', { status: 404 });
+      if (!profile) throw new NotFoundError('No user has this id.');
       return { category, profile };
     }
     case 'conversations': {
@@ -86,10 +88,10 @@ export async function loader(args: LoaderFunctionArgs) {
   const url = new URL(args.request.url);
   const after =
     category === 'conversations' || category === 'usage'
-      ? parseKeysetCursor(url.searchParams.get('after'))
+      ? attempt(() => parseKeysetCursor(url.searchParams.get('after')))
       : undefined;
-  const { grant, data: view } = await openCategory(
-    viewerOf(me, requestContext(args.context)),
+  const gated = await openCategory(
+    me,
     {
       userId,
       category,
@@ -97,11 +99,13 @@ export async function loader(args: LoaderFunctionArgs) {
       route: url.pathname,
     },
     () => readView(category, userId, after),
-  );
+  ).catch(answer);
+  if (!gated.open) refused(gated.refusal);
+  const { grant, data: view } = gated;
   return json({
     userId,
     category,
-    grant: { id: grant.id, endsAt: grant.endsAt.toISOString(), breakGlass: grant.breakGlass },
+    grant: { id: grant.grantId, endsAt: grant.endsAt.toISOString(), breakGlass: grant.breakGlass },
     view,
   });
 }
@@ -118,12 +122,13 @@ export async function action(args: ActionFunctionArgs) {
       { status: 400 },
     );
   }
-  const revealed = await revealField(viewerOf(me, requestContext(args.context)), {
-    userId,
-    field,
-    route: new URL(args.request.url).pathname,
-  });
-  return json({ field: revealed.field, value: revealed.value });
+  const revealed = await revealField(
+    me,
+    { userId, category, field, route: new URL(args.request.url).pathname },
+    () => readRevealedField(userId, field),
+  ).catch(answer);
+  if (!revealed.open) refused(revealed.refusal);
+  return json({ field, value: revealed.data });
 }
 
 // A reveal changes nothing on the page but the one field: reloading the page would record a

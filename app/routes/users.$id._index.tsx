@@ -8,14 +8,15 @@ import {
   decodeTrailCursor,
   encodeTrailCursor,
 } from '#app/modules/audit/trail.server.ts';
-import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
+import { invariantResponse } from '#app/utils/http.server.ts';
+import { grantReasons } from '#app/modules/access/list.server.ts';
+import { liveGrantsFor } from '#app/modules/access/live.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { CATEGORY_INFO, requestGrantHref } from '#app/modules/users/categories.ts';
-import { grantReasons, liveGrantsByCategory } from '#app/modules/users/grant-gate.server.ts';
 import { USER_ID_PARAM } from '#app/modules/users/lookup.ts';
 import { cardView, lookupUser } from '#app/modules/users/lookup.server.ts';
 import { UserCardFacts } from '#app/components/users/user-card.tsx';
-import { viewerOf } from '#app/modules/users/viewer.server.ts';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
 
 export const access = requires('users:lookup');
@@ -25,16 +26,13 @@ export const meta: MetaFunction = () => [{ title: 'User · Custodian' }];
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   const id = USER_ID_PARAM.safeParse(args.params.id);
-  if (!id.success) throw new Response('No user has this id.', { status: 404 });
+  invariantResponse(id.success, 'No user has this id.', { status: 404 });
   const userId = id.data.toLowerCase();
   const after = new URL(args.request.url).searchParams.get('after') ?? undefined;
   const cursor = decodeTrailCursor(after, 'desc');
   // Opening a user by address is a lookup by id: audited, and counted against the daily limit.
-  const found = await lookupUser(viewerOf(me, requestContext(args.context)), {
-    by: 'id',
-    value: userId,
-  });
-  if (found.kind === 'not_found') throw new Response('No user has this id.', { status: 404 });
+  const found = await lookupUser(me, { by: 'id', value: userId });
+  invariantResponse(found.kind !== 'not_found', 'No user has this id.', { status: 404 });
   if (found.kind === 'refused') {
     throw json(
       {
@@ -44,7 +42,7 @@ export async function loader(args: LoaderFunctionArgs) {
     );
   }
   const [grants, history] = await Promise.all([
-    liveGrantsByCategory(me.staffId, userId),
+    liveGrantsFor({ staffId: me.staffId, userId }),
     accessHistoryForUser(userId, { cursor, limit: 25 }),
   ]);
   // "Why": the reason code and ticket of the grant each view happened under.
@@ -57,7 +55,7 @@ export async function loader(args: LoaderFunctionArgs) {
         category,
         ...CATEGORY_INFO[category],
         grant: grant
-          ? { id: grant.id, endsAt: grant.endsAt.toISOString(), breakGlass: grant.breakGlass }
+          ? { id: grant.grantId, endsAt: grant.endsAt.toISOString(), breakGlass: grant.breakGlass }
           : null,
       };
     }),

@@ -2,14 +2,14 @@ import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Link, useLoaderData, useSearchParams } from '@remix-run/react';
 import { z } from 'zod';
-import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
+import { answer, attempt, invariantResponse, refused } from '#app/utils/http.server.ts';
+import { openCategory } from '#app/modules/access/gate.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { parseKeysetCursor, readConversation } from '#app/modules/users/data.server.ts';
 import { UserDataErrorBoundary } from '#app/components/users/grant-refusal.tsx';
 import { USER_ID_PARAM } from '#app/modules/users/lookup.ts';
 import { GrantBanner, USER_TEXT, UserText, utc } from '#app/components/users/user-data.tsx';
-import { viewerOf } from '#app/modules/users/viewer.server.ts';
-import { openCategory } from '#app/modules/users/view.server.ts';
 import { encodeCursor } from '#app/utils/cursor.server.ts';
 
 // Law 2: besides users:lookup, a live conversations grant for this user (checked in openCategory,
@@ -23,13 +23,13 @@ const ParamsSchema = z.object({ id: USER_ID_PARAM, conversationId: USER_ID_PARAM
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   const parsed = ParamsSchema.safeParse(args.params);
-  if (!parsed.success) throw new Response('There is no page at this address.', { status: 404 });
+  invariantResponse(parsed.success, 'There is no page at this address.', { status: 404 });
   const userId = parsed.data.id.toLowerCase();
   const conversationId = parsed.data.conversationId.toLowerCase();
   const url = new URL(args.request.url);
-  const after = parseKeysetCursor(url.searchParams.get('after'));
-  const { grant, data: conversation } = await openCategory(
-    viewerOf(me, requestContext(args.context)),
+  const after = attempt(() => parseKeysetCursor(url.searchParams.get('after')));
+  const gated = await openCategory(
+    me,
     {
       userId,
       category: 'conversations',
@@ -37,13 +37,13 @@ export async function loader(args: LoaderFunctionArgs) {
       route: url.pathname,
     },
     () => readConversation(userId, conversationId, { after, limit: 50 }),
-  );
-  if (!conversation) {
-    throw new Response('This user has no conversation with this id.', { status: 404 });
-  }
+  ).catch(answer);
+  if (!gated.open) refused(gated.refusal);
+  const { grant, data: conversation } = gated;
+  invariantResponse(conversation, 'This user has no conversation with this id.', { status: 404 });
   return json({
     userId,
-    grant: { id: grant.id, endsAt: grant.endsAt.toISOString(), breakGlass: grant.breakGlass },
+    grant: { id: grant.grantId, endsAt: grant.endsAt.toISOString(), breakGlass: grant.breakGlass },
     conversation: { ...conversation, next: encodeCursor(conversation.next) },
   });
 }

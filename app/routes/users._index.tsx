@@ -2,7 +2,7 @@ import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Form, Link, useLoaderData } from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
-import { guard, requestContext } from '#app/modules/auth/access.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { LOOKUP_QUERY_HINT, LookupQuerySchema } from '#app/modules/users/lookup.ts';
 import {
@@ -12,7 +12,6 @@ import {
   lookupUser,
 } from '#app/modules/users/lookup.server.ts';
 import { UserCardFacts } from '#app/components/users/user-card.tsx';
-import { viewerOf } from '#app/modules/users/viewer.server.ts';
 
 export const access = requires('users:lookup');
 
@@ -37,7 +36,7 @@ export async function loader(args: LoaderFunctionArgs) {
   if (!query) {
     return json({ q: '', error: null, result: null, today: await lookupsToday(me.staffId) });
   }
-  const found = await lookupUser(viewerOf(me, requestContext(args.context)), query);
+  const found = await lookupUser(me, query);
   const result =
     found.kind === 'found'
       ? { kind: 'found' as const, by: query.by, card: cardView(found.card) }

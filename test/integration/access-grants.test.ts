@@ -1,8 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { GrantInputError, GrantRequiredError } from '#app/modules/access/errors.ts';
+import { GrantInputError, refusalReason } from '#app/modules/access/errors.ts';
 import {
   breakGlass,
   cancelGrant,
+  disableStaff,
   decideGrant,
   expireDue,
   requestGrant,
@@ -10,7 +11,12 @@ import {
   reviewBreakGlass,
   type RequestGrantInput,
 } from '#app/modules/access/grants.server.ts';
-import { findLiveGrant, liveGrantsFor, requireLiveGrant } from '#app/modules/access/live.server.ts';
+import {
+  checkLiveGrant,
+  findLiveGrant,
+  liveGrantsFor,
+  type GrantScope,
+} from '#app/modules/access/live.server.ts';
 import { getGrant, listGrants } from '#app/modules/access/list.server.ts';
 import {
   countUnread,
@@ -21,7 +27,7 @@ import {
 import { listPolicies, updatePolicy } from '#app/modules/access/policies.server.ts';
 import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
 import { DEFAULT_GRANT_POLICIES } from '#app/modules/access/vocabulary.ts';
-import { setStaffStatus } from '#app/modules/auth/staff.server.ts';
+import { staffActor } from '#app/modules/auth/actor.server.ts';
 import { setClock } from '#app/modules/clock.server.ts';
 import { JOBS } from '#app/modules/jobs/catalogue.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
@@ -55,7 +61,9 @@ let basicApprover: TestStaff;
 let userA: string;
 let userB: string;
 
-const as = (s: TestStaff) => ({ staffId: s.id, clientAddress: '127.0.0.1', userAgent: 'vitest' });
+/** The staff member as a request would give them: roles read now, a client address. */
+const as = (s: TestStaff) =>
+  staffActor(s.id, { client: { address: '127.0.0.1', userAgent: 'vitest' } });
 
 async function makeUser(): Promise<string> {
   const id = randomUUID();
@@ -67,12 +75,12 @@ async function makeUser(): Promise<string> {
   return id;
 }
 
-function request(
+async function request(
   requester: TestStaff,
   overrides: Partial<RequestGrantInput> = {},
-): RequestGrantInput {
+): Promise<RequestGrantInput> {
   return {
-    requester: as(requester),
+    requester: await as(requester),
     userId: userA,
     categories: ['conversations'],
     reasonCode: 'support_inquiry',
@@ -81,6 +89,13 @@ function request(
     durationMinutes: 30,
     ...overrides,
   };
+}
+
+/** Why there is no live grant for this scope (fails the test when there is one). */
+async function refusalOf(scope: GrantScope) {
+  const check = await checkLiveGrant(scope);
+  if (check.live) throw new Error(`a live grant covers ${JSON.stringify(scope)}`);
+  return check.refusal;
 }
 
 /** Runs `op` and returns what it returned or threw, with the audit entries it left. */
@@ -133,10 +148,10 @@ async function approved(
   overrides: Partial<RequestGrantInput> = {},
   approver = lead,
 ) {
-  const { grantId } = await requestGrant(request(requester, overrides));
+  const { grantId } = await requestGrant(await request(requester, overrides));
   await decideGrant({
     grantId,
-    approver: as(approver),
+    approver: await as(approver),
     decision: 'approve',
     comment: 'Looks right',
   });
@@ -212,7 +227,7 @@ describe('the tables', () => {
 
 describe('requesting a grant', () => {
   it('stores a pending request, notifies its possible approvers and audits it once', async () => {
-    const { result, entries } = await audited(() => requestGrant(request(agent)));
+    const { result, entries } = await audited(async () => requestGrant(await request(agent)));
     expect(result).toMatchObject({
       status: 'pending',
       categories: ['conversations'],
@@ -234,9 +249,9 @@ describe('requesting a grant', () => {
         durationMinutes: 30,
       },
     });
-    await expect(
-      requireLiveGrant({ staffId: agent.id, userId: userA, category: 'conversations' }),
-    ).rejects.toMatchObject({ missing: 'pending', grantId: result!.grantId });
+    expect(
+      await refusalOf({ staffId: agent.id, userId: userA, category: 'conversations' }),
+    ).toMatchObject({ missing: 'pending', grantId: result!.grantId });
     const notified = await sql()<{ recipient_id: string }[]>`
       select recipient_id from console.notifications
       where grant_id = ${result!.grantId} and kind = 'grant.requested'`;
@@ -271,8 +286,8 @@ describe('requesting a grant', () => {
     'bad %s: an error naming the field, nothing written or audited',
     async (field, change, message) => {
       const before = await grantCount();
-      const { error, entries } = await audited(() =>
-        requestGrant(request(agent, { startsAt: null, ...change })),
+      const { error, entries } = await audited(async () =>
+        requestGrant(await request(agent, { startsAt: null, ...change })),
       );
       expect(error).toBeInstanceOf(GrantInputError);
       expect((error as GrantInputError).field).toBe(field);
@@ -289,11 +304,11 @@ describe('requesting a grant', () => {
       maxDurationMinutes: 15,
       approvalsNeeded: 1,
       approverPermission: 'grants:approve_sensitive',
-      by: as(admin),
+      by: await as(admin),
     });
     try {
       const attempt = requestGrant(
-        request(agent, { categories: ['profile', 'payments'], durationMinutes: 30 }),
+        await request(agent, { categories: ['profile', 'payments'], durationMinutes: 30 }),
       );
       await expect(attempt).rejects.toMatchObject({
         fieldErrors: {
@@ -301,21 +316,21 @@ describe('requesting a grant', () => {
         },
       });
       const ok = await requestGrant(
-        request(agent, { categories: ['profile', 'payments'], durationMinutes: 15 }),
+        await request(agent, { categories: ['profile', 'payments'], durationMinutes: 15 }),
       );
       expect(ok.approverPermissions).toEqual(['grants:approve', 'grants:approve_sensitive']);
     } finally {
       await updatePolicy({
         category: 'payments',
         ...DEFAULT_GRANT_POLICIES.payments,
-        by: as(admin),
+        by: await as(admin),
       });
     }
   });
 
   it('redacts card numbers in the justification and the comment before storing them', async () => {
     const { grantId } = await requestGrant(
-      request(agent, {
+      await request(agent, {
         categories: ['payments'],
         justification:
           'Customer pasted their card 4111-1111-1111-1111 asking about a double charge',
@@ -327,7 +342,7 @@ describe('requesting a grant', () => {
     );
     await decideGrant({
       grantId,
-      approver: as(lead),
+      approver: await as(lead),
       decision: 'approve',
       comment: 'Checked the ticket, card 5500 0000 0000 0004 is theirs',
     });
@@ -339,7 +354,7 @@ describe('requesting a grant', () => {
   });
 
   it('is refused without grants:request, and the refusal is audited', async () => {
-    const { error, entries } = await audited(() => requestGrant(request(admin)));
+    const { error, entries } = await audited(async () => requestGrant(await request(admin)));
     expect(error).toMatchObject({ status: 403, reason: 'missing_permission' });
     expect(only(entries)).toMatchObject({
       action: 'grant.request',
@@ -353,9 +368,9 @@ describe('requesting a grant', () => {
 
 describe('deciding', () => {
   it('nobody approves their own request', async () => {
-    const { grantId } = await requestGrant(request(lead));
-    const { error, entries } = await audited(() =>
-      decideGrant({ grantId, approver: as(lead), decision: 'approve', comment: 'I need it' }),
+    const { grantId } = await requestGrant(await request(lead));
+    const { error, entries } = await audited(async () =>
+      decideGrant({ grantId, approver: await as(lead), decision: 'approve', comment: 'I need it' }),
     );
     expect(error).toMatchObject({ status: 403, reason: 'self_decision' });
     expect(only(entries)).toMatchObject({
@@ -365,14 +380,19 @@ describe('deciding', () => {
       details: { reason: 'self_decision' },
     });
     expect((await grantRow(grantId)).status).toBe('pending');
-    const own = await listGrants({ view: 'to_decide', staff: { staffId: lead.id } });
+    const own = await listGrants({ view: 'to_decide', staff: await as(lead) });
     expect(own.rows.map((r) => r.id)).not.toContain(grantId);
   });
 
   it('an approver without grants:approve_sensitive cannot approve conversations', async () => {
-    const { grantId } = await requestGrant(request(agent));
-    const { error, entries } = await audited(() =>
-      decideGrant({ grantId, approver: as(basicApprover), decision: 'approve', comment: 'Fine' }),
+    const { grantId } = await requestGrant(await request(agent));
+    const { error, entries } = await audited(async () =>
+      decideGrant({
+        grantId,
+        approver: await as(basicApprover),
+        decision: 'approve',
+        comment: 'Fine',
+      }),
     );
     expect(error).toMatchObject({
       status: 403,
@@ -384,26 +404,36 @@ describe('deciding', () => {
       outcome: 'denied',
       details: { reason: 'missing_permission', permission: 'grants:approve_sensitive' },
     });
-    const queue = await listGrants({ view: 'to_decide', staff: { staffId: basicApprover.id } });
+    const queue = await listGrants({ view: 'to_decide', staff: await as(basicApprover) });
     expect(queue.rows.map((r) => r.id)).not.toContain(grantId);
   });
 
   it('the strictest category wins: profile + conversations needs both permissions', async () => {
     const { grantId } = await requestGrant(
-      request(agent, { categories: ['profile', 'conversations'] }),
+      await request(agent, { categories: ['profile', 'conversations'] }),
     );
     await expect(
-      decideGrant({ grantId, approver: as(officer), decision: 'approve', comment: 'Fine by me' }),
+      decideGrant({
+        grantId,
+        approver: await as(officer),
+        decision: 'approve',
+        comment: 'Fine by me',
+      }),
     ).rejects.toMatchObject({ reason: 'missing_permission', permission: 'grants:approve' });
     await expect(
-      decideGrant({ grantId, approver: as(basicApprover), decision: 'approve', comment: 'Fine' }),
+      decideGrant({
+        grantId,
+        approver: await as(basicApprover),
+        decision: 'approve',
+        comment: 'Fine',
+      }),
     ).rejects.toMatchObject({
       reason: 'missing_permission',
       permission: 'grants:approve_sensitive',
     });
     const done = await decideGrant({
       grantId,
-      approver: as(lead),
+      approver: await as(lead),
       decision: 'approve',
       comment: 'Fine',
     });
@@ -416,14 +446,19 @@ describe('deciding', () => {
       maxDurationMinutes: 60,
       approvalsNeeded: 2,
       approverPermission: 'grants:approve_sensitive',
-      by: as(admin),
+      by: await as(admin),
     });
     try {
       const requester = await createStaffWithRoles(['support_agent']);
-      const { grantId, approvalsNeeded } = await requestGrant(request(requester));
+      const { grantId, approvalsNeeded } = await requestGrant(await request(requester));
       expect(approvalsNeeded).toBe(2);
-      const first = await audited(() =>
-        decideGrant({ grantId, approver: as(lead), decision: 'approve', comment: 'First look ok' }),
+      const first = await audited(async () =>
+        decideGrant({
+          grantId,
+          approver: await as(lead),
+          decision: 'approve',
+          comment: 'First look ok',
+        }),
       );
       expect(first.result).toMatchObject({ status: 'pending', approvals: 1, approvalsNeeded: 2 });
       expect(only(first.entries)).toMatchObject({
@@ -435,8 +470,13 @@ describe('deciding', () => {
         await findLiveGrant({ staffId: requester.id, userId: userA, category: 'conversations' }),
       ).toBeNull();
 
-      const again = await audited(() =>
-        decideGrant({ grantId, approver: as(lead), decision: 'approve', comment: 'Once more' }),
+      const again = await audited(async () =>
+        decideGrant({
+          grantId,
+          approver: await as(lead),
+          decision: 'approve',
+          comment: 'Once more',
+        }),
       );
       expect(again.error).toMatchObject({ status: 409, reason: 'already_decided' });
       expect(only(again.entries)).toMatchObject({
@@ -445,12 +485,12 @@ describe('deciding', () => {
         details: { reason: 'already_decided' },
       });
       expect((await grantRow(grantId)).status).toBe('pending');
-      const leadQueue = await listGrants({ view: 'to_decide', staff: { staffId: lead.id } });
+      const leadQueue = await listGrants({ view: 'to_decide', staff: await as(lead) });
       expect(leadQueue.rows.map((r) => r.id)).not.toContain(grantId);
 
       const second = await decideGrant({
         grantId,
-        approver: as(officer),
+        approver: await as(officer),
         decision: 'approve',
         comment: 'Second pair of eyes',
       });
@@ -459,25 +499,25 @@ describe('deciding', () => {
       await updatePolicy({
         category: 'conversations',
         ...DEFAULT_GRANT_POLICIES.conversations,
-        by: as(admin),
+        by: await as(admin),
       });
     }
   });
 
   it('a policy tightened after the request binds it', async () => {
-    const { grantId, approvalsNeeded } = await requestGrant(request(agent));
+    const { grantId, approvalsNeeded } = await requestGrant(await request(agent));
     expect(approvalsNeeded).toBe(1);
     await updatePolicy({
       category: 'conversations',
       maxDurationMinutes: 60,
       approvalsNeeded: 2,
       approverPermission: 'grants:approve_sensitive',
-      by: as(admin),
+      by: await as(admin),
     });
     try {
       const first = await decideGrant({
         grantId,
-        approver: as(lead),
+        approver: await as(lead),
         decision: 'approve',
         comment: 'Looks right',
       });
@@ -486,22 +526,27 @@ describe('deciding', () => {
       await updatePolicy({
         category: 'conversations',
         ...DEFAULT_GRANT_POLICIES.conversations,
-        by: as(admin),
+        by: await as(admin),
       });
     }
   });
 
   it('a denial ends the request; a comment is required', async () => {
-    const { grantId } = await requestGrant(request(agent));
-    const noComment = await audited(() =>
-      decideGrant({ grantId, approver: as(lead), decision: 'deny', comment: '   ' }),
+    const { grantId } = await requestGrant(await request(agent));
+    const noComment = await audited(async () =>
+      decideGrant({ grantId, approver: await as(lead), decision: 'deny', comment: '   ' }),
     );
     expect(noComment.error).toBeInstanceOf(GrantInputError);
     expect((noComment.error as GrantInputError).field).toBe('comment');
     expect(noComment.entries).toEqual([]);
 
-    const denied = await audited(() =>
-      decideGrant({ grantId, approver: as(lead), decision: 'deny', comment: 'No ticket context' }),
+    const denied = await audited(async () =>
+      decideGrant({
+        grantId,
+        approver: await as(lead),
+        decision: 'deny',
+        comment: 'No ticket context',
+      }),
     );
     expect(denied.result).toMatchObject({ status: 'denied' });
     expect(only(denied.entries)).toMatchObject({
@@ -510,13 +555,18 @@ describe('deciding', () => {
       grantId,
     });
     await expect(
-      decideGrant({ grantId, approver: as(officer), decision: 'approve', comment: 'Overrule' }),
+      decideGrant({
+        grantId,
+        approver: await as(officer),
+        decision: 'approve',
+        comment: 'Overrule',
+      }),
     ).rejects.toMatchObject({ status: 409, reason: 'not_pending' });
-    const notes = await listNotifications({ staffId: agent.id });
+    const notes = await listNotifications(await as(agent));
     expect(notes.rows.find((n) => n.grantId === grantId)?.kind).toBe('grant.denied');
-    await expect(
-      requireLiveGrant({ staffId: agent.id, userId: userB, category: 'usage' }),
-    ).rejects.toMatchObject({ missing: 'none' });
+    expect(await refusalOf({ staffId: agent.id, userId: userB, category: 'usage' })).toMatchObject({
+      missing: 'none',
+    });
   });
 
   it('the grant runs from approval, or from the requested start, for its duration', async () => {
@@ -533,10 +583,10 @@ describe('deciding', () => {
     });
     const scope = { staffId: agent2.id, userId: userA, category: 'preferences' as const };
     expect(await findLiveGrant(scope)).toBeNull();
-    await expect(requireLiveGrant(scope)).rejects.toMatchObject({
+    expect(await refusalOf(scope)).toMatchObject({
       missing: 'scheduled',
       grantId: later,
-      at: start,
+      at: start.toISOString(),
     });
     advance(2 * HOUR);
     expect(await findLiveGrant(scope)).toMatchObject({
@@ -546,9 +596,9 @@ describe('deciding', () => {
     advance(15 * MINUTE);
     // At ends_at exactly the grant is over, before any job has run.
     expect(await findLiveGrant(scope)).toBeNull();
-    const error = await requireLiveGrant(scope).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(GrantRequiredError);
-    expect(error).toMatchObject({ missing: 'expired', reason: 'grant_expired', status: 403 });
+    const refusal = await refusalOf(scope);
+    expect(refusal).toMatchObject({ kind: 'grant', missing: 'expired' });
+    expect(refusalReason(refusal.missing)).toBe('grant_expired');
   });
 });
 
@@ -580,13 +630,13 @@ describe('a live grant covers its staff member, user and categories only', () =>
     expect(
       await findLiveGrant({ staffId: holder.id, userId: 'not-a-uuid', category: 'profile' }),
     ).toBeNull();
-    await expect(
-      requireLiveGrant({ staffId: holder.id, userId: userB, category: 'conversations' }),
-    ).rejects.toMatchObject({ missing: 'none', userId: userB, category: 'conversations' });
+    expect(
+      await refusalOf({ staffId: holder.id, userId: userB, category: 'conversations' }),
+    ).toMatchObject({ missing: 'none', userId: userB, category: 'conversations' });
     const overview = await liveGrantsFor({ staffId: holder.id, userId: userA });
     expect(overview.conversations?.grantId).toBeDefined();
     expect(overview.payments).toBeUndefined();
-    await revokeGrant({ grantId, by: as(holder) });
+    await revokeGrant({ grantId, by: await as(holder) });
   });
 });
 
@@ -595,7 +645,9 @@ describe('revoking', () => {
     const grantId = await approved(agent, { userId: userB, categories: ['profile'] });
     const scope = { staffId: agent.id, userId: userB, category: 'profile' as const };
     expect(await findLiveGrant(scope)).not.toBeNull();
-    const { result, entries } = await audited(() => revokeGrant({ grantId, by: as(agent) }));
+    const { result, entries } = await audited(async () =>
+      revokeGrant({ grantId, by: await as(agent) }),
+    );
     expect(result).toMatchObject({ status: 'revoked', basis: 'requester' });
     expect(only(entries)).toMatchObject({
       action: 'grant.revoke',
@@ -604,15 +656,17 @@ describe('revoking', () => {
       details: { basis: 'requester' },
     });
     expect(await findLiveGrant(scope)).toBeNull();
-    await expect(requireLiveGrant(scope)).rejects.toMatchObject({ missing: 'revoked', grantId });
-    const again = await audited(() => revokeGrant({ grantId, by: as(agent) }));
+    expect(await refusalOf(scope)).toMatchObject({ missing: 'revoked', grantId });
+    const again = await audited(async () => revokeGrant({ grantId, by: await as(agent) }));
     expect(again.error).toMatchObject({ status: 409, reason: 'not_active' });
     expect(only(again.entries)).toMatchObject({ action: 'grant.revoke', outcome: 'denied' });
   });
 
   it('by an approver of it, or a holder of grants:revoke_any; not by anyone else', async () => {
     const first = await approved(agent, { categories: ['usage'] }, lead2);
-    const stranger = await audited(() => revokeGrant({ grantId: first, by: as(agent2) }));
+    const stranger = await audited(async () =>
+      revokeGrant({ grantId: first, by: await as(agent2) }),
+    );
     expect(stranger.error).toMatchObject({ status: 403, permission: 'grants:revoke_any' });
     expect(only(stranger.entries)).toMatchObject({
       action: 'grant.revoke',
@@ -620,15 +674,15 @@ describe('revoking', () => {
       details: { reason: 'missing_permission', permission: 'grants:revoke_any' },
     });
     // A lead who did not approve it is a stranger to it too.
-    await expect(revokeGrant({ grantId: first, by: as(lead) })).rejects.toMatchObject({
+    await expect(revokeGrant({ grantId: first, by: await as(lead) })).rejects.toMatchObject({
       status: 403,
     });
-    expect(await revokeGrant({ grantId: first, by: as(lead2) })).toMatchObject({
+    expect(await revokeGrant({ grantId: first, by: await as(lead2) })).toMatchObject({
       basis: 'approver',
     });
 
     const second = await approved(agent, { categories: ['usage'] });
-    expect(await revokeGrant({ grantId: second, by: as(auditor) })).toMatchObject({
+    expect(await revokeGrant({ grantId: second, by: await as(auditor) })).toMatchObject({
       basis: 'revoke_any',
     });
     const notes = await listNotifications({ staffId: agent.id, unreadOnly: true });
@@ -640,15 +694,17 @@ describe('revoking', () => {
 
 describe('withdrawing a request', () => {
   it('only its requester, only while pending', async () => {
-    const { grantId } = await requestGrant(request(agent));
-    await expect(cancelGrant({ grantId, by: as(agent2) })).rejects.toMatchObject({
+    const { grantId } = await requestGrant(await request(agent));
+    await expect(cancelGrant({ grantId, by: await as(agent2) })).rejects.toMatchObject({
       reason: 'not_requester',
     });
-    const { result, entries } = await audited(() => cancelGrant({ grantId, by: as(agent) }));
+    const { result, entries } = await audited(async () =>
+      cancelGrant({ grantId, by: await as(agent) }),
+    );
     expect(result).toEqual({ grantId, status: 'cancelled' });
     expect(only(entries)).toMatchObject({ action: 'grant.cancel', outcome: 'allowed' });
     await expect(
-      decideGrant({ grantId, approver: as(lead), decision: 'approve', comment: 'Too late' }),
+      decideGrant({ grantId, approver: await as(lead), decision: 'approve', comment: 'Too late' }),
     ).rejects.toMatchObject({ reason: 'not_pending' });
   });
 });
@@ -660,13 +716,18 @@ describe('under concurrency', () => {
       maxDurationMinutes: 60,
       approvalsNeeded: 2,
       approverPermission: 'grants:approve',
-      by: as(admin),
+      by: await as(admin),
     });
     try {
-      const { grantId } = await requestGrant(request(agent2, { categories: ['profile'] }));
+      const { grantId } = await requestGrant(await request(agent2, { categories: ['profile'] }));
       const results = await Promise.allSettled(
-        [1, 2].map(() =>
-          decideGrant({ grantId, approver: as(lead), decision: 'approve', comment: 'Approved' }),
+        [1, 2].map(async () =>
+          decideGrant({
+            grantId,
+            approver: await as(lead),
+            decision: 'approve',
+            comment: 'Approved',
+          }),
         ),
       );
       expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
@@ -674,16 +735,20 @@ describe('under concurrency', () => {
       expect(rejected?.reason).toMatchObject({ reason: 'already_decided' });
       expect((await grantRow(grantId)).status).toBe('pending');
     } finally {
-      await updatePolicy({ category: 'profile', ...DEFAULT_GRANT_POLICIES.profile, by: as(admin) });
+      await updatePolicy({
+        category: 'profile',
+        ...DEFAULT_GRANT_POLICIES.profile,
+        by: await as(admin),
+      });
     }
   });
 
   it('breaking glass twice at once gives one grant', async () => {
     const breaker = await createStaffWithRoles(['support_lead']);
     const results = await Promise.allSettled(
-      [userA, userB].map((userId) =>
+      [userA, userB].map(async (userId) =>
         breakGlass({
-          staff: as(breaker),
+          staff: await as(breaker),
           userId,
           categories: ['profile'],
           justification: 'Two fraud alerts fired for related accounts at the same time',
@@ -700,7 +765,7 @@ describe('under concurrency', () => {
 describe('expiry', () => {
   it('a request nobody decides within 24 hours expires; an approved grant expires at its end', async () => {
     await expireDue();
-    const { grantId: stale } = await requestGrant(request(agent2, { userId: userB }));
+    const { grantId: stale } = await requestGrant(await request(agent2, { userId: userB }));
     const live = await approved(agent2, {
       userId: userB,
       categories: ['profile'],
@@ -709,10 +774,10 @@ describe('expiry', () => {
     advance(24 * HOUR);
 
     // Before the job runs, the clock already decides.
-    const late = await audited(() =>
+    const late = await audited(async () =>
       decideGrant({
         grantId: stale,
-        approver: as(lead),
+        approver: await as(lead),
         decision: 'approve',
         comment: 'Sorry, late',
       }),
@@ -723,7 +788,7 @@ describe('expiry', () => {
       await findLiveGrant({ staffId: agent2.id, userId: userB, category: 'profile' }),
     ).toBeNull();
 
-    const job = await audited(() => expireDue());
+    const job = await audited(async () => expireDue());
     expect(job.result).toMatchObject({ pending: expect.any(Number), approved: expect.any(Number) });
     const mine = job.entries.filter((e) => [stale, live].includes((e as Entry).grantId ?? ''));
     expect(mine.map((e) => [(e as Entry).grantId, e.action, e.outcome, e.details])).toEqual(
@@ -736,7 +801,7 @@ describe('expiry', () => {
     expect(job.entries.every((e) => e.action === 'grant.expire' && e.actor === null)).toBe(true);
     expect((await grantRow(stale)).status).toBe('expired');
     expect((await grantRow(live)).status).toBe('expired');
-    const again = await audited(() => expireDue());
+    const again = await audited(async () => expireDue());
     expect(again.result).toEqual({ pending: 0, approved: 0 });
     expect(again.entries).toEqual([]);
   });
@@ -750,8 +815,8 @@ describe('break-glass', () => {
   };
 
   it('needs grants:break_glass', async () => {
-    const { error, entries } = await audited(() =>
-      breakGlass({ ...emergency, userId: userA, staff: as(agent) }),
+    const { error, entries } = await audited(async () =>
+      breakGlass({ ...emergency, userId: userA, staff: await as(agent) }),
     );
     expect(error).toMatchObject({ status: 403, permission: 'grants:break_glass' });
     expect(only(entries)).toMatchObject({ action: 'grant.break_glass', outcome: 'denied' });
@@ -759,11 +824,11 @@ describe('break-glass', () => {
 
   it('is live at once for at most an hour, flagged, alerts reviewers, and must be reviewed by someone else', async () => {
     await expect(
-      breakGlass({ ...emergency, userId: userA, staff: as(lead2), durationMinutes: 90 }),
+      breakGlass({ ...emergency, userId: userA, staff: await as(lead2), durationMinutes: 90 }),
     ).rejects.toMatchObject({ field: 'durationMinutes' });
 
-    const { result, entries } = await audited(() =>
-      breakGlass({ ...emergency, userId: userA, staff: as(lead2) }),
+    const { result, entries } = await audited(async () =>
+      breakGlass({ ...emergency, userId: userA, staff: await as(lead2) }),
     );
     const grantId = result!.grantId;
     expect(result!.endsAt.getTime() - result!.startsAt.getTime()).toBe(60 * MINUTE);
@@ -783,27 +848,31 @@ describe('break-glass', () => {
       select recipient_id from console.notifications where grant_id = ${grantId}`;
     expect(alerted.map((n) => n.recipient_id).sort()).toEqual([auditor.id, auditor2.id].sort());
 
-    const twice = await audited(() =>
-      breakGlass({ ...emergency, userId: userB, staff: as(lead2) }),
+    const twice = await audited(async () =>
+      breakGlass({ ...emergency, userId: userB, staff: await as(lead2) }),
     );
     expect(twice.error).toMatchObject({ status: 409, reason: 'unreviewed_break_glass' });
     expect(only(twice.entries)).toMatchObject({ action: 'grant.break_glass', outcome: 'denied' });
 
-    await expect(reviewBreakGlass({ grantId, reviewer: as(lead2) })).rejects.toMatchObject({
+    await expect(reviewBreakGlass({ grantId, reviewer: await as(lead2) })).rejects.toMatchObject({
       reason: 'missing_permission',
     });
-    await expect(reviewBreakGlass({ grantId, reviewer: as(agent) })).rejects.toMatchObject({
+    await expect(reviewBreakGlass({ grantId, reviewer: await as(agent) })).rejects.toMatchObject({
       permission: 'security:review',
     });
     const unreviewed = await listGrants({
       view: 'history',
-      staff: { staffId: auditor.id },
+      staff: await as(auditor),
       filters: { unreviewed: true },
     });
     expect(unreviewed.rows.map((r) => r.id)).toContain(grantId);
 
-    const review = await audited(() =>
-      reviewBreakGlass({ grantId, reviewer: as(auditor), comment: 'Confirmed with fraud team' }),
+    const review = await audited(async () =>
+      reviewBreakGlass({
+        grantId,
+        reviewer: await as(auditor),
+        comment: 'Confirmed with fraud team',
+      }),
     );
     expect(only(review.entries)).toMatchObject({
       action: 'grant.review',
@@ -811,26 +880,28 @@ describe('break-glass', () => {
       actor: { staffId: auditor.id },
       grantId,
     });
-    await expect(reviewBreakGlass({ grantId, reviewer: as(auditor2) })).rejects.toMatchObject({
-      reason: 'already_reviewed',
-    });
+    await expect(reviewBreakGlass({ grantId, reviewer: await as(auditor2) })).rejects.toMatchObject(
+      {
+        reason: 'already_reviewed',
+      },
+    );
     const next = await breakGlass({
       ...emergency,
       userId: userB,
-      staff: as(lead2),
+      staff: await as(lead2),
       durationMinutes: 10,
     });
     expect(next.endsAt.getTime() - next.startsAt.getTime()).toBe(10 * MINUTE);
   });
 
   it('nobody reviews their own break-glass use', async () => {
-    const { grantId } = await breakGlass({ ...emergency, userId: userA, staff: as(auditor) });
-    const { error, entries } = await audited(() =>
-      reviewBreakGlass({ grantId, reviewer: as(auditor) }),
+    const { grantId } = await breakGlass({ ...emergency, userId: userA, staff: await as(auditor) });
+    const { error, entries } = await audited(async () =>
+      reviewBreakGlass({ grantId, reviewer: await as(auditor) }),
     );
     expect(error).toMatchObject({ status: 403, reason: 'self_review' });
     expect(only(entries)).toMatchObject({ action: 'grant.review', outcome: 'denied' });
-    await reviewBreakGlass({ grantId, reviewer: as(auditor2) });
+    await reviewBreakGlass({ grantId, reviewer: await as(auditor2) });
   });
 });
 
@@ -838,10 +909,8 @@ describe('disabling a staff account', () => {
   it('revokes its grants and withdraws its requests, each audited', async () => {
     const member = await createStaffWithRoles(['support_agent']);
     const live = await approved(member, { categories: ['profile'] });
-    const { grantId: pending } = await requestGrant(request(member));
-    const { entries } = await audited(() =>
-      setStaffStatus(member.id, 'disabled', { staffId: admin.id, roles: ['admin'] }),
-    );
+    const { grantId: pending } = await requestGrant(await request(member));
+    const { entries } = await audited(async () => disableStaff(member.id, await as(admin)));
     expect(entries.map((e) => [e.action, (e as Entry).grantId ?? null, e.details])).toEqual([
       ['staff.disable', null, {}],
       ['grant.revoke', live, { basis: 'staff_disabled' }],
@@ -864,14 +933,14 @@ describe('the queues', () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
       advance(1000);
-      ids.push((await requestGrant(request(requester, { categories: ['usage'] }))).grantId);
+      ids.push((await requestGrant(await request(requester, { categories: ['usage'] }))).grantId);
     }
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
       const page = await listGrants({
         view: 'mine',
-        staff: { staffId: requester.id },
+        staff: await as(requester),
         cursor,
         limit: 2,
       });
@@ -883,7 +952,7 @@ describe('the queues', () => {
 
     const toDecide = await listGrants({
       view: 'to_decide',
-      staff: { staffId: basicApprover.id },
+      staff: await as(basicApprover),
       filters: { requesterId: requester.id },
     });
     expect(toDecide.rows.map((r) => r.id)).toEqual(ids);
@@ -891,38 +960,38 @@ describe('the queues', () => {
 
     await decideGrant({
       grantId: ids[0]!,
-      approver: as(basicApprover),
+      approver: await as(basicApprover),
       decision: 'approve',
       comment: 'ok then',
     });
-    const active = await listGrants({ view: 'active', staff: { staffId: basicApprover.id } });
+    const active = await listGrants({ view: 'active', staff: await as(basicApprover) });
     expect(active.rows.map((r) => r.id)).toEqual([ids[0]]);
-    expect((await listGrants({ view: 'active', staff: { staffId: agent2.id } })).rows).toEqual([]);
+    expect((await listGrants({ view: 'active', staff: await as(agent2) })).rows).toEqual([]);
 
     const history = await listGrants({
       view: 'history',
-      staff: { staffId: auditor.id },
+      staff: await as(auditor),
       filters: { requesterId: requester.id, state: 'pending' },
     });
     expect(history.rows.map((r) => r.id)).toEqual(ids.slice(1).reverse());
     const strangers = await listGrants({
       view: 'history',
-      staff: { staffId: agent2.id },
+      staff: await as(agent2),
       filters: { requesterId: requester.id },
     });
     expect(strangers.rows).toEqual([]);
 
     await expect(
-      listGrants({ view: 'mine', staff: { staffId: requester.id }, cursor: 'garbage' }),
+      listGrants({ view: 'mine', staff: await as(requester), cursor: 'garbage' }),
     ).rejects.toMatchObject({ field: 'cursor' });
 
-    const detail = await getGrant({ grantId: ids[0]!, viewer: { staffId: requester.id } });
+    const detail = await getGrant({ grantId: ids[0]!, viewer: await as(requester) });
     expect(detail?.decisions).toMatchObject([
       { approverId: basicApprover.id, decision: 'approve' },
     ]);
     expect(detail?.can).toEqual({ decide: false, revoke: true, cancel: false, review: false });
-    expect(await getGrant({ grantId: ids[0]!, viewer: { staffId: agent2.id } })).toBeNull();
-    const asLead = await getGrant({ grantId: ids[1]!, viewer: { staffId: lead.id } });
+    expect(await getGrant({ grantId: ids[0]!, viewer: await as(agent2) })).toBeNull();
+    const asLead = await getGrant({ grantId: ids[1]!, viewer: await as(lead) });
     expect(asLead?.can.decide).toBe(true);
   });
 });
@@ -951,7 +1020,7 @@ describe('notifications', () => {
     expect(rest.rows.length).toBe(unread - 1);
     expect(await markNotificationsRead({ staffId: auditor.id, ids: [page.rows[0]!.id] })).toBe(1);
     expect(await countUnread(auditor.id)).toBe(unread - 1);
-    expect(await markNotificationsRead({ staffId: auditor.id })).toBe(unread - 1);
+    expect(await markNotificationsRead(await as(auditor))).toBe(unread - 1);
     expect(await countUnread(auditor.id)).toBe(0);
   });
 });
@@ -964,21 +1033,21 @@ describe('grant policies', () => {
       approvalsNeeded: 1,
       approverPermission: 'grants:approve' as const,
     };
-    const refused = await audited(() => updatePolicy({ ...change, by: as(lead) }));
+    const refused = await audited(async () => updatePolicy({ ...change, by: await as(lead) }));
     expect(refused.error).toMatchObject({ status: 403, permission: 'policy:manage' });
     expect(only(refused.entries)).toMatchObject({
       action: 'grant.policy_change',
       outcome: 'denied',
     });
     await expect(
-      updatePolicy({ ...change, maxDurationMinutes: 600, by: as(admin) }),
+      updatePolicy({ ...change, maxDurationMinutes: 600, by: await as(admin) }),
     ).rejects.toMatchObject({ field: 'maxDurationMinutes' });
-    const ok = await audited(() => updatePolicy({ ...change, by: as(admin) }));
+    const ok = await audited(async () => updatePolicy({ ...change, by: await as(admin) }));
     expect(only(ok.entries)).toMatchObject({
       action: 'grant.policy_change',
       outcome: 'allowed',
       details: { category: 'usage', maxDurationMinutes: 240 },
     });
-    await updatePolicy({ category: 'usage', ...DEFAULT_GRANT_POLICIES.usage, by: as(admin) });
+    await updatePolicy({ category: 'usage', ...DEFAULT_GRANT_POLICIES.usage, by: await as(admin) });
   });
 });

@@ -23,6 +23,7 @@ import {
   type TestServer,
   type TestStaff,
   pageText,
+  actorOf,
 } from '../support/http.ts';
 import { ownerConnection, plainUsers, type PlainUser } from './users-fixtures.ts';
 
@@ -130,9 +131,9 @@ let administrator: TestStaff;
 
 const JUSTIFICATION = 'The user wrote in about a problem with their account and asked for help';
 
-function ask(staff: TestStaff, userId: string, categories: DataCategory[], more = {}) {
+async function ask(staff: TestStaff, userId: string, categories: DataCategory[], more = {}) {
   const input: RequestGrantInput = {
-    requester: { staffId: staff.id, clientAddress: '127.0.0.1', userAgent: 'vitest' },
+    requester: await actorOf(staff),
     userId,
     categories,
     reasonCode: 'support_inquiry',
@@ -144,10 +145,10 @@ function ask(staff: TestStaff, userId: string, categories: DataCategory[], more 
   return requestGrant(input).then((r) => r.grantId);
 }
 
-const decide = (grantId: string, decision: 'approve' | 'deny') =>
+const decide = async (grantId: string, decision: 'approve' | 'deny') =>
   decideGrant({
     grantId,
-    approver: { staffId: approver.id },
+    approver: await actorOf(approver),
     decision,
     comment: decision === 'approve' ? 'Checked the ticket' : 'Not needed for this ticket',
   });
@@ -230,7 +231,7 @@ async function stateHolder(subject: Subject): Promise<Member> {
   });
   await approved(staff, u(STATE_USER.expired), [...DATA_CATEGORIES], { durationMinutes: 5 });
   const revoked = await approved(staff, u(STATE_USER.revoked), [...DATA_CATEGORIES]);
-  await revokeGrant({ grantId: revoked, by: { staffId: securityAuditor.id } });
+  await revokeGrant({ grantId: revoked, by: await actorOf(securityAuditor) });
   await decide(await ask(staff, u(STATE_USER.denied), [...DATA_CATEGORIES]), 'deny');
   await approved(staff, u(GRANTED_ELSEWHERE), [...DATA_CATEGORIES]);
   for (const [i, category] of DATA_CATEGORIES.entries()) {
@@ -238,10 +239,7 @@ async function stateHolder(subject: Subject): Promise<Member> {
     await approved(staff, u(OTHER_CATEGORY_BASE + i), others);
   }
   if (!canRequest) {
-    await setStaffRoles(staff.id, rolesOf(subject), {
-      staffId: administrator.id,
-      roles: ['admin'],
-    });
+    await setStaffRoles(staff.id, rolesOf(subject), await actorOf(administrator));
   }
   return {
     ...staff,
@@ -469,7 +467,7 @@ describe('revocation takes effect on the very next request', () => {
     expect((await fetchAs(cookie, conversation)).status).toBe(200);
 
     const by = basis === 'requester' ? staff : basis === 'approver' ? approver : securityAuditor;
-    const revoked = await revokeGrant({ grantId, by: { staffId: by.id } });
+    const revoked = await revokeGrant({ grantId, by: await actorOf(by) });
     expect(revoked.basis).toBe(basis);
 
     const profile = await fetchAs(cookie, `/users/${user.id}/profile`);

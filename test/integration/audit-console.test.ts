@@ -15,6 +15,8 @@ import {
   startTestServer,
   type TestServer,
   type TestStaff,
+  actorOf,
+  TEST_JOB,
 } from '../support/http.ts';
 import { resetEnvForTests } from '#app/config.server.ts';
 import { loadAuditKeys, type AuditKeys } from '#app/modules/audit/keys.server.ts';
@@ -171,7 +173,7 @@ describe('the trail (/audit)', () => {
 
   it('pages with the `after` cursor, without overlap or gap, both ways', async () => {
     for (let i = 0; i < 120; i++) {
-      await recordAudit({
+      await recordAudit(TEST_JOB, {
         action: 'access.denied',
         outcome: 'denied',
         details: { reason: 'paging_test', route: `/page/${i}` },
@@ -370,35 +372,31 @@ describe('access history of an end user', () => {
   it('lists who viewed, revealed or looked up the user, under which grant and purpose', async () => {
     const userId = randomUUID();
     const grantId = randomUUID();
-    const actor = { staffId: agent.id, roles: ['support_agent'] };
-    await recordAudit({
+    const actor = await actorOf(agent);
+    await recordAudit(actor, {
       action: 'user.lookup',
       outcome: 'allowed',
-      actor,
       userId,
       details: { by: 'email', found: true },
     });
-    await recordAudit({
+    await recordAudit(actor, {
       action: 'grant.request',
       outcome: 'allowed',
-      actor,
       userId,
       grantId,
       details: { categories: ['profile'], reasonCode: 'support_inquiry' },
     });
-    await recordAudit({
+    await recordAudit(actor, {
       action: 'user.view',
       outcome: 'allowed',
-      actor,
       userId,
       grantId,
       purpose: 'support_inquiry',
       details: { category: 'profile', page: 'overview' },
     });
-    await recordAudit({
+    await recordAudit(actor, {
       action: 'user.reveal',
       outcome: 'allowed',
-      actor,
       userId,
       grantId,
       purpose: 'support_inquiry',
@@ -494,7 +492,11 @@ describe('verification runs (/audit/verify)', () => {
   });
 
   it('reports the problems of a log with a checkpoint signed by an untrusted key', async () => {
-    await recordAudit({ action: 'access.denied', outcome: 'denied', details: { reason: 'x' } });
+    await recordAudit(TEST_JOB, {
+      action: 'access.denied',
+      outcome: 'denied',
+      details: { reason: 'x' },
+    });
     await flushAudit();
     const seqSql = sequencerConnection(process.env.DATABASE_URL!, 1);
     try {

@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { startSequencerThread } from '#app/modules/audit/sequencer-thread.server.ts';
 import type { Sequencer } from '#app/modules/audit/sequencer.server.ts';
+import { madeUpStaff } from '../support/http.ts';
 import { useTestDatabase } from '../support/db.ts';
 
 // The web process's sequencer runs on its own thread (ADR 014): entries reach the log without
@@ -32,11 +33,9 @@ async function sequencedSession(sessionId: string) {
 }
 
 const entry = (sessionId: string) =>
-  recordAudit({
+  recordAudit(madeUpStaff({ sessionId }), {
     action: 'auth.sign_out',
     outcome: 'allowed',
-    actor: { staffId: randomUUID(), roles: ['support_agent'] },
-    sessionId,
     details: {},
   });
 

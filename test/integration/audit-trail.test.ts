@@ -22,6 +22,7 @@ import {
 } from '#app/modules/audit/sequencer.server.ts';
 import { readPublishedCheckpoints, verifyAuditLog } from '#app/modules/audit/verify.server.ts';
 import { AuditWriteError, buildEntry, recordAudit } from '#app/modules/audit/writer.server.ts';
+import { madeUpStaff, TEST_JOB } from '../support/http.ts';
 import { createTestDatabase, useTestDatabase } from '../support/db.ts';
 
 const { sql } = useTestDatabase();
@@ -40,10 +41,10 @@ const AUDIT_TABLES = [
 function entryBody(i: number) {
   return canonicalBytes(
     buildEntry(
+      madeUpStaff(),
       {
         action: 'user.view',
         outcome: 'allowed',
-        actor: { staffId: randomUUID(), roles: ['support_agent'] },
         userId: randomUUID(),
         grantId: randomUUID(),
         purpose: `case-${i}`,
@@ -128,7 +129,7 @@ const editBody = (seqNo: number) => `
 describe('the audit log', () => {
   it('sequences queued entries contiguously from 0, chained, into an RFC 6962 tree', async () => {
     for (let i = 0; i < 25; i++) {
-      await recordAudit({
+      await recordAudit(TEST_JOB, {
         action: 'user.lookup',
         outcome: 'allowed',
         userId: randomUUID(),
@@ -162,14 +163,14 @@ describe('the audit log', () => {
 
   it('refuses details that are not in the catalogue (no personal data slips in)', async () => {
     await expect(
-      recordAudit({
+      recordAudit(TEST_JOB, {
         action: 'user.lookup',
         outcome: 'allowed',
         details: { by: 'email', found: true, email: 'jane@example.com' } as never,
       }),
     ).rejects.toThrow(AuditWriteError);
     await expect(
-      recordAudit({
+      recordAudit(TEST_JOB, {
         action: 'user.view',
         outcome: 'allowed',
         userId: 'not-a-uuid',
@@ -201,14 +202,14 @@ describe('append-only storage', () => {
   it('the triggers refuse UPDATE, DELETE and TRUNCATE even for the owner and a superuser', async () => {
     const owner = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
     // Row triggers fire only for rows: make sure every audit table holds some.
-    await recordAudit({
+    await recordAudit(TEST_JOB, {
       action: 'user.lookup',
       outcome: 'allowed',
       details: { by: 'id', found: false },
     });
     const seq = sequencerConnection(process.env.DATABASE_URL!, 1);
     await sequenceBatch(seq);
-    await recordAudit({
+    await recordAudit(TEST_JOB, {
       action: 'user.lookup',
       outcome: 'allowed',
       details: { by: 'id', found: false },
@@ -223,7 +224,7 @@ describe('append-only storage', () => {
         );
         if (table !== 'audit_intake') expect(row!.n).toBeGreaterThan(0);
       }
-      await recordAudit({
+      await recordAudit(TEST_JOB, {
         action: 'user.lookup',
         outcome: 'allowed',
         details: { by: 'id', found: false },

@@ -12,6 +12,7 @@ import {
   startTestServer,
   type TestServer,
   pageText,
+  actorOf,
 } from '../support/http.ts';
 import type { Role } from '#app/modules/auth/permissions.ts';
 import { ownerConnection, seedUsers } from './users-fixtures.ts';
@@ -403,10 +404,9 @@ describe('the security review', () => {
     // A view recorded under the grant after its revocation and one of a category it never had:
     // what law 2 forbids, written straight to the trail as a bug would.
     for (const category of ['conversations', 'payments'] as const) {
-      await recordAudit({
+      await recordAudit(await actorOf(agent), {
         action: 'user.view',
         outcome: 'allowed',
-        actor: { staffId: agent.id, roles: ['support_agent'] },
         userId: user,
         grantId,
         details: { category },

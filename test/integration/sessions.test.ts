@@ -10,6 +10,7 @@ import {
   tokenOf,
   type TestServer,
   type TestStaff,
+  TEST_JOB,
 } from '../support/http.ts';
 import { setClock } from '#app/modules/clock.server.ts';
 import { purgeExpiredSessions } from '#app/modules/auth/session.server.ts';
@@ -242,7 +243,7 @@ describe('ending sessions from outside', () => {
     const one = await signIn(victim);
     const two = await signIn(victim);
     expect(await state(one)).toBe('in');
-    await setStaffStatus(victim.id, 'disabled', { staffId: null });
+    await setStaffStatus(victim.id, 'disabled', TEST_JOB);
     expect(await sessionsOf(victim.id)).toHaveLength(0);
     expect(await state(one)).toBe('out');
     expect(await state(two)).toBe('out');
@@ -252,7 +253,7 @@ describe('ending sessions from outside', () => {
     });
     expect(again.status).toBe(401);
     expect(sessionCookieOf(again)).toBeUndefined();
-    await setStaffStatus(victim.id, 'active', { staffId: null });
+    await setStaffStatus(victim.id, 'active', TEST_JOB);
   });
 
   it('a disabled account is signed out even if a session row were left behind', async () => {

@@ -11,6 +11,7 @@ import {
   startTestServer,
   type TestServer,
   type TestStaff,
+  TEST_JOB,
 } from '../support/http.ts';
 import { setClock } from '#app/modules/clock.server.ts';
 import { setStaffStatus } from '#app/modules/auth/staff.server.ts';
@@ -85,7 +86,7 @@ describe('a failed sign-in', () => {
   it('answers a wrong password, an unknown account and a disabled one alike', async () => {
     const who = await createStaffWithRoles(['support_agent']);
     const disabled = await createStaffWithRoles(['support_agent']);
-    await setStaffStatus(disabled.id, 'disabled', { staffId: null });
+    await setStaffStatus(disabled.id, 'disabled', TEST_JOB);
 
     const wrong = await attempt(who.email, 'not-the-right-password');
     const unknown = await attempt('nobody-by-this-name@staff.test', 'not-the-right-password');

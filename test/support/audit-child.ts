@@ -5,6 +5,7 @@ import { createPrivateKey, randomUUID } from 'node:crypto';
 import { closeDb } from '#app/db/client.server.ts';
 import { startSequencer } from '#app/modules/audit/sequencer.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
+import { job } from '#app/modules/actor.ts';
 
 const [count, label] = process.argv.slice(2);
 const signer = {
@@ -19,7 +20,7 @@ const sequencer = startSequencer({
   pollMs: 5,
 });
 for (let i = 0; i < Number(count); i++) {
-  await recordAudit({
+  await recordAudit(job('test'), {
     action: 'user.lookup',
     outcome: 'allowed',
     userId: randomUUID(),

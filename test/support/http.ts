@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +8,8 @@ import type { ServerBuild } from '@remix-run/node';
 import { SESSION_COOKIE } from '#app/modules/auth/session.server.ts';
 import type { Role } from '#app/modules/auth/permissions.ts';
 import { createStaff } from '#app/modules/auth/staff.server.ts';
+import { staffActor } from '#app/modules/auth/actor.server.ts';
+import { commandLine, job, type StaffActor } from '#app/modules/actor.ts';
 import { createHttpApp, listen } from '#app/server/http.server.ts';
 
 // The real HTTP stack for integration tests: the Remix server build (`npx remix build`) inside the
@@ -113,9 +115,33 @@ export async function createStaffWithRoles(
   const displayName = opts.displayName ?? `Test ${roles.join(' ') || 'no role'} ${tag}`;
   const { id } = await createStaff(
     { email, displayName, password, roles, mustChangePassword: opts.mustChangePassword ?? false },
-    { staffId: null },
+    commandLine('test'),
   );
   return { id, email: email.trim().toLowerCase(), password, displayName };
+}
+
+/** A made-up staff member (no account behind it), for entries a test writes straight to the trail. */
+export function madeUpStaff(over: Partial<StaffActor> = {}): StaffActor {
+  return {
+    kind: 'staff',
+    staffId: randomUUID(),
+    email: 'made-up@staff.test',
+    displayName: 'Made up',
+    roles: ['support_agent'],
+    permissions: new Set(),
+    sessionId: null,
+    client: { address: null, userAgent: null },
+    mustChangePassword: false,
+    ...over,
+  };
+}
+
+/** Custodian itself, for entries a test writes directly (no staff member behind them). */
+export const TEST_JOB = job('test');
+
+/** The staff member as the Actor modules take, roles and permissions as held now (no session). */
+export function actorOf(who: { id: string }): Promise<StaffActor> {
+  return staffActor(who.id);
 }
 
 function resolveUrl(pathOrUrl: string, baseUrl = running[running.length - 1]) {

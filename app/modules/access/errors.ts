@@ -61,37 +61,24 @@ export const MISSING_GRANT = {
 } as const;
 export type MissingGrant = keyof typeof MISSING_GRANT;
 
-/** Thrown by requireLiveGrant(): no live grant covers this staff member, user and category. */
-export class GrantRequiredError extends Error {
-  readonly status = 403;
-  constructor(
-    readonly staffId: string,
-    readonly userId: string,
-    readonly category: DataCategory,
-    readonly missing: MissingGrant,
-    /** The latest grant or request that would have covered it, if any. */
-    readonly grantId: string | null = null,
-    /** When a scheduled grant starts, or when an expired one ended. */
-    readonly at: Date | null = null,
-  ) {
-    super(MISSING_GRANT[missing]);
-    this.name = 'GrantRequiredError';
-  }
-
-  /** The code for the refusal's audit entry. */
-  get reason(): string {
-    return this.missing === 'none' ? 'no_grant' : `grant_${this.missing}`;
-  }
-}
-
-/** What a refused user data page is thrown with (status 403). */
+/**
+ * Why personal data was refused: the one refusal of law 2, a value the gate returns (and audits),
+ * and what a user data page's 403 shows. Browser-safe.
+ */
 export interface GrantRefusal {
   kind: 'grant';
-  /** What the access module says is missing: none, pending, scheduled, expired, revoked, denied. */
-  missing: string;
+  /** What is missing: none, pending, scheduled, expired, revoked, denied. */
+  missing: MissingGrant;
   message: string;
   /** When a scheduled grant starts or an expired one ended (ISO). */
   at: string | null;
   userId: string;
   category: DataCategory;
+  /** The latest grant or request that would have covered it, if any. */
+  grantId: string | null;
+}
+
+/** The code a refusal's audit entry carries: no_grant, grant_pending, grant_expired, … */
+export function refusalReason(missing: MissingGrant): string {
+  return missing === 'none' ? 'no_grant' : `grant_${missing}`;
 }

@@ -2,29 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { and, count, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { env } from '#app/config.server.ts';
-import type { Tx } from '#app/db/client.server.ts';
+import { getDb, type Tx } from '#app/db/client.server.ts';
 import { grantDecisions, grants } from '#app/db/schema.ts';
-import {
-  recordAudit,
-  type AuditActor,
-  type AuditClient,
-} from '#app/modules/audit/writer.server.ts';
+import { job, staffIdOf, type Actor, type StaffActor } from '#app/modules/actor.ts';
+import { setStaffStatus } from '#app/modules/auth/staff.server.ts';
+import { reloadActor } from '#app/modules/auth/actor.server.ts';
+import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
 import { GrantInputError, GrantNotFoundError, GrantRefusedError } from './errors.ts';
 import { breakGlassSchema, commentSchema, grantRequestSchema } from './input.ts';
 import { notify } from './notifications.server.ts';
 import { getPolicies } from './policies.server.ts';
-import {
-  auditActor,
-  auditClient,
-  inTransaction,
-  lacks,
-  parseInput,
-  refuse,
-  type GrantActor,
-} from './run.server.ts';
-import { loadStaff } from './sql.server.ts';
+import { inTransaction, lacks, parseInput, refuse } from './run.server.ts';
 import {
   DECISIONS,
   GRANT_LIMITS,
@@ -51,10 +41,6 @@ export function ticketPattern(): RegExp {
 }
 
 const minutes = (n: number) => n * 60_000;
-
-function clientOf(actor: GrantActor) {
-  return { client: auditClient(actor), sessionId: actor.sessionId ?? null };
-}
 
 async function userExists(tx: Tx, userId: string) {
   const rows = await tx.execute(sql`select 1 from product.users where id = ${userId}`);
@@ -89,7 +75,7 @@ async function lockGrant(tx: Tx, grantId: string) {
 
 /** Form values may come as they are: the function validates every field itself. */
 export interface RequestGrantInput {
-  requester: GrantActor;
+  requester: StaffActor;
   userId: string;
   categories: readonly string[];
   reasonCode: string;
@@ -129,16 +115,14 @@ export async function requestGrant(input: RequestGrantInput): Promise<RequestedG
     if (request.startsAt.getTime() > at.getTime()) requestedStartAt = request.startsAt;
   }
   return inTransaction(async (tx) => {
-    const actor = await loadStaff(requester.staffId, tx);
+    const actor = await reloadActor(requester, tx);
     const event = {
       action: 'grant.request' as const,
-      actor: auditActor(actor),
       userId: request.userId,
-      ...clientOf(requester),
       details: { categories: request.categories, reasonCode: request.reasonCode },
     };
     const refusal = lacks(actor, 'grants:request');
-    if (refusal) return refuse(tx, event, refusal);
+    if (refusal) return refuse(tx, actor, event, refusal);
     if (!(await userExists(tx, request.userId))) {
       throw new GrantInputError({ userId: 'No user has this id' });
     }
@@ -154,7 +138,7 @@ export async function requestGrant(input: RequestGrantInput): Promise<RequestedG
     const requestExpiresAt = new Date(at.getTime() + GRANT_LIMITS.requestTtlMs);
     await tx.insert(grants).values({
       id: grantId,
-      requesterId: actor.id,
+      requesterId: actor.staffId,
       userId: request.userId,
       categories: request.categories,
       reasonCode: request.reasonCode,
@@ -171,12 +155,13 @@ export async function requestGrant(input: RequestGrantInput): Promise<RequestedG
     await notify(
       {
         kind: 'grant.requested',
-        to: { holdersOf: strict.approverPermissions, except: [actor.id] },
+        to: { holdersOf: strict.approverPermissions, except: [actor.staffId] },
         grantId,
       },
       tx,
     );
     await recordAudit(
+      actor,
       {
         ...event,
         outcome: 'allowed',
@@ -222,28 +207,27 @@ export interface DecidedGrant {
  */
 export async function decideGrant(input: {
   grantId: string;
-  approver: GrantActor;
+  approver: StaffActor;
   decision: Decision;
   comment: string;
 }): Promise<DecidedGrant> {
   const { grantId, decision, comment } = parseInput(DecideSchema, input);
   return inTransaction(async (tx) => {
     const grant = await lockGrant(tx, grantId);
-    const actor = await loadStaff(input.approver.staffId, tx);
+    const actor = await reloadActor(input.approver, tx);
     const at = now();
     const event = {
       action: decision === 'approve' ? ('grant.approve' as const) : ('grant.deny' as const),
-      actor: auditActor(actor),
       userId: grant.userId,
       grantId,
-      ...clientOf(input.approver),
       details: {},
     };
     const inactive = lacks(actor);
-    if (inactive) return refuse(tx, event, inactive);
-    if (grant.requesterId === actor.id) {
+    if (inactive) return refuse(tx, actor, event, inactive);
+    if (grant.requesterId === actor.staffId) {
       return refuse(
         tx,
+        actor,
         event,
         new GrantRefusedError('Nobody decides their own request.', 403, 'self_decision'),
       );
@@ -251,6 +235,7 @@ export async function decideGrant(input: {
     if (grant.status !== 'pending') {
       return refuse(
         tx,
+        actor,
         event,
         new GrantRefusedError(`This request is already ${grant.status}.`, 409, 'not_pending'),
       );
@@ -258,6 +243,7 @@ export async function decideGrant(input: {
     if (grant.requestExpiresAt.getTime() <= at.getTime()) {
       return refuse(
         tx,
+        actor,
         event,
         new GrantRefusedError(
           'This request expired: nobody decided it within 24 hours.',
@@ -272,15 +258,18 @@ export async function decideGrant(input: {
     const needed = Math.max(grant.approvalsNeeded, current.approvalsNeeded);
     for (const permission of required.sort()) {
       const missing = lacks(actor, permission);
-      if (missing) return refuse(tx, event, missing);
+      if (missing) return refuse(tx, actor, event, missing);
     }
     const [already] = await tx
       .select({ decision: grantDecisions.decision })
       .from(grantDecisions)
-      .where(and(eq(grantDecisions.grantId, grantId), eq(grantDecisions.approverId, actor.id)));
+      .where(
+        and(eq(grantDecisions.grantId, grantId), eq(grantDecisions.approverId, actor.staffId)),
+      );
     if (already) {
       return refuse(
         tx,
+        actor,
         event,
         new GrantRefusedError(
           'You have already decided on this request; another person must give the next approval.',
@@ -292,7 +281,7 @@ export async function decideGrant(input: {
 
     await tx.insert(grantDecisions).values({
       grantId,
-      approverId: actor.id,
+      approverId: actor.staffId,
       decision,
       comment,
       decidedAt: at,
@@ -309,7 +298,7 @@ export async function decideGrant(input: {
         .set({ status: 'denied', decidedAt: at, closedAt: at })
         .where(eq(grants.id, grantId));
       await notify({ kind: 'grant.denied', to: { staffIds: [grant.requesterId] }, grantId }, tx);
-      await recordAudit({ ...event, action: 'grant.deny', outcome: 'allowed' }, tx);
+      await recordAudit(actor, { ...event, action: 'grant.deny', outcome: 'allowed' }, tx);
       return {
         grantId,
         status: 'denied' as const,
@@ -340,6 +329,7 @@ export async function decideGrant(input: {
       result = { ...result, status: 'approved', startsAt, endsAt };
     }
     await recordAudit(
+      actor,
       {
         ...event,
         action: 'grant.approve',
@@ -359,23 +349,22 @@ const GrantIdSchema = z.object({ grantId: z.uuid('Not a grant id') });
 /** The requester withdraws a pending request. */
 export async function cancelGrant(input: {
   grantId: string;
-  by: GrantActor;
+  by: StaffActor;
 }): Promise<{ grantId: string; status: 'cancelled' }> {
   const { grantId } = parseInput(GrantIdSchema, input);
   return inTransaction(async (tx) => {
     const grant = await lockGrant(tx, grantId);
-    const actor = await loadStaff(input.by.staffId, tx);
+    const actor = await reloadActor(input.by, tx);
     const event = {
       action: 'grant.cancel' as const,
-      actor: auditActor(actor),
       userId: grant.userId,
       grantId,
-      ...clientOf(input.by),
       details: {},
     };
-    if (grant.requesterId !== actor.id) {
+    if (grant.requesterId !== actor.staffId) {
       return refuse(
         tx,
+        actor,
         event,
         new GrantRefusedError('Only the requester can withdraw a request.', 403, 'not_requester'),
       );
@@ -383,6 +372,7 @@ export async function cancelGrant(input: {
     if (grant.status !== 'pending') {
       return refuse(
         tx,
+        actor,
         event,
         new GrantRefusedError(`This request is already ${grant.status}.`, 409, 'not_pending'),
       );
@@ -391,7 +381,7 @@ export async function cancelGrant(input: {
       .update(grants)
       .set({ status: 'cancelled', closedAt: now() })
       .where(eq(grants.id, grantId));
-    await recordAudit({ ...event, outcome: 'allowed' }, tx);
+    await recordAudit(actor, { ...event, outcome: 'allowed' }, tx);
     return { grantId, status: 'cancelled' as const };
   });
 }
@@ -402,26 +392,25 @@ export async function cancelGrant(input: {
  */
 export async function revokeGrant(input: {
   grantId: string;
-  by: GrantActor;
+  by: StaffActor;
 }): Promise<{ grantId: string; status: 'revoked'; revokedAt: Date; basis: RevokeBasis }> {
   const { grantId } = parseInput(GrantIdSchema, input);
   return inTransaction(async (tx) => {
     const grant = await lockGrant(tx, grantId);
-    const actor = await loadStaff(input.by.staffId, tx);
+    const actor = await reloadActor(input.by, tx);
     const at = now();
     const event = {
       action: 'grant.revoke' as const,
-      actor: auditActor(actor),
       userId: grant.userId,
       grantId,
-      ...clientOf(input.by),
       details: {},
     };
     const inactive = lacks(actor);
-    if (inactive) return refuse(tx, event, inactive);
+    if (inactive) return refuse(tx, actor, event, inactive);
     if (grant.status !== 'approved' || (grant.endsAt && grant.endsAt.getTime() <= at.getTime())) {
       return refuse(
         tx,
+        actor,
         event,
         new GrantRefusedError(
           'Only an active or scheduled grant can be revoked.',
@@ -431,7 +420,7 @@ export async function revokeGrant(input: {
       );
     }
     let basis: RevokeBasis | undefined;
-    if (grant.requesterId === actor.id) basis = 'requester';
+    if (grant.requesterId === actor.staffId) basis = 'requester';
     else if (actor.permissions.has('grants:revoke_any')) basis = 'revoke_any';
     else {
       const [approved] = await tx
@@ -440,20 +429,20 @@ export async function revokeGrant(input: {
         .where(
           and(
             eq(grantDecisions.grantId, grantId),
-            eq(grantDecisions.approverId, actor.id),
+            eq(grantDecisions.approverId, actor.staffId),
             eq(grantDecisions.decision, 'approve'),
           ),
         );
       if (approved) basis = 'approver';
     }
-    if (!basis) return refuse(tx, event, lacks(actor, 'grants:revoke_any')!);
+    if (!basis) return refuse(tx, actor, event, lacks(actor, 'grants:revoke_any')!);
 
     await tx
       .update(grants)
       .set({
         status: 'revoked',
         revokedAt: at,
-        revokedBy: actor.id,
+        revokedBy: actor.staffId,
         revokeBasis: basis,
         closedAt: at,
       })
@@ -461,7 +450,7 @@ export async function revokeGrant(input: {
     if (basis !== 'requester') {
       await notify({ kind: 'grant.revoked', to: { staffIds: [grant.requesterId] }, grantId }, tx);
     }
-    await recordAudit({ ...event, outcome: 'allowed', details: { basis } }, tx);
+    await recordAudit(actor, { ...event, outcome: 'allowed', details: { basis } }, tx);
     return { grantId, status: 'revoked' as const, revokedAt: at, basis };
   });
 }
@@ -470,37 +459,37 @@ export async function revokeGrant(input: {
  * Disabling a staff account ends what it holds: approved grants are revoked and pending requests
  * withdrawn, each with its audit entry, in the transaction that disables the account.
  */
-export async function revokeGrantsOfStaff(
+export async function disableStaff(staffId: string, actor: Actor) {
+  await getDb().transaction(async (tx) => {
+    await setStaffStatus(staffId, 'disabled', actor, tx);
+    await revokeGrantsOfStaff(tx, staffId, actor);
+  });
+}
+
+async function revokeGrantsOfStaff(
   tx: Tx,
-  input: {
-    staffId: string;
-    actor: AuditActor | null;
-    client?: AuditClient;
-  },
+  staffId: string,
+  actor: Actor,
 ): Promise<{ revoked: number; cancelled: number }> {
   const at = now().toISOString();
-  const by = input.actor?.staffId ?? null;
+  const by = staffIdOf(actor);
   const revoked = await tx.execute<{ id: string; user_id: string }>(sql`
     update console.grants
     set status = 'revoked', revoked_at = ${at}, revoked_by = ${by}::uuid,
         revoke_basis = 'staff_disabled', closed_at = ${at}
-    where requester_id = ${input.staffId} and status = 'approved' and ends_at > ${at}
+    where requester_id = ${staffId} and status = 'approved' and ends_at > ${at}
     returning id, user_id`);
   const cancelled = await tx.execute<{ id: string; user_id: string }>(sql`
     update console.grants set status = 'cancelled', closed_at = ${at}
-    where requester_id = ${input.staffId} and status = 'pending'
+    where requester_id = ${staffId} and status = 'pending'
     returning id, user_id`);
-  const common = {
-    outcome: 'allowed' as const,
-    actor: input.actor,
-    subjectStaffId: input.staffId,
-    client: input.client,
-  };
   for (const row of revoked) {
     await recordAudit(
+      actor,
       {
-        ...common,
         action: 'grant.revoke',
+        outcome: 'allowed',
+        subjectStaffId: staffId,
         grantId: row.id,
         userId: row.user_id,
         details: { basis: 'staff_disabled' },
@@ -510,9 +499,11 @@ export async function revokeGrantsOfStaff(
   }
   for (const row of cancelled) {
     await recordAudit(
+      actor,
       {
-        ...common,
         action: 'grant.cancel',
+        outcome: 'allowed',
+        subjectStaffId: staffId,
         grantId: row.id,
         userId: row.user_id,
         details: { reason: 'staff_disabled' },
@@ -526,7 +517,7 @@ export async function revokeGrantsOfStaff(
 // ---------------------------------------------------------------------------------------------
 
 export interface BreakGlassArgs {
-  staff: GrantActor;
+  staff: StaffActor;
   userId: string;
   categories: readonly string[];
   justification: string;
@@ -558,22 +549,20 @@ export async function breakGlass(
     await tx.execute(
       sql`select pg_advisory_xact_lock(hashtextextended(${`break_glass:${staff.staffId}`}, 0))`,
     );
-    const actor = await loadStaff(staff.staffId, tx);
+    const actor = await reloadActor(staff, tx);
     const event = {
       action: 'grant.break_glass' as const,
-      actor: auditActor(actor),
       userId: request.userId,
-      ...clientOf(staff),
       details: { categories: request.categories },
     };
     const refusal = lacks(actor, 'grants:break_glass');
-    if (refusal) return refuse(tx, event, refusal);
+    if (refusal) return refuse(tx, actor, event, refusal);
     const [unreviewed] = await tx
       .select({ id: grants.id })
       .from(grants)
       .where(
         and(
-          eq(grants.requesterId, actor.id),
+          eq(grants.requesterId, actor.staffId),
           eq(grants.breakGlass, true),
           sql`${grants.reviewedAt} is null`,
         ),
@@ -581,6 +570,7 @@ export async function breakGlass(
     if (unreviewed) {
       return refuse(
         tx,
+        actor,
         { ...event, grantId: null },
         new GrantRefusedError(
           'Your last break-glass use has not been reviewed yet; a security reviewer must review it first.',
@@ -606,7 +596,7 @@ export async function breakGlass(
     const endsAt = new Date(at.getTime() + minutes(duration));
     await tx.insert(grants).values({
       id: grantId,
-      requesterId: actor.id,
+      requesterId: actor.staffId,
       userId: request.userId,
       categories: request.categories,
       reasonCode: request.reasonCode,
@@ -626,12 +616,13 @@ export async function breakGlass(
     await notify(
       {
         kind: 'grant.break_glass',
-        to: { holdersOf: ['security:review'], except: [actor.id] },
+        to: { holdersOf: ['security:review'], except: [actor.staffId] },
         grantId,
       },
       tx,
     );
     await recordAudit(
+      actor,
       {
         ...event,
         outcome: 'allowed',
@@ -652,7 +643,7 @@ const ReviewSchema = z.object({
 /** A holder of security:review, other than the breaker, reviews a break-glass use. */
 export async function reviewBreakGlass(input: {
   grantId: string;
-  reviewer: GrantActor;
+  reviewer: StaffActor;
   comment?: string;
 }): Promise<{ grantId: string; reviewedAt: Date }> {
   const { grantId, comment } = parseInput(ReviewSchema, {
@@ -661,27 +652,27 @@ export async function reviewBreakGlass(input: {
   });
   return inTransaction(async (tx) => {
     const grant = await lockGrant(tx, grantId);
-    const actor = await loadStaff(input.reviewer.staffId, tx);
+    const actor = await reloadActor(input.reviewer, tx);
     const event = {
       action: 'grant.review' as const,
-      actor: auditActor(actor),
       userId: grant.userId,
       grantId,
-      ...clientOf(input.reviewer),
       details: {},
     };
     const refusal = lacks(actor, 'security:review');
-    if (refusal) return refuse(tx, event, refusal);
+    if (refusal) return refuse(tx, actor, event, refusal);
     if (!grant.breakGlass) {
       return refuse(
         tx,
+        actor,
         event,
         new GrantRefusedError('This is not a break-glass grant.', 409, 'not_break_glass'),
       );
     }
-    if (grant.requesterId === actor.id) {
+    if (grant.requesterId === actor.staffId) {
       return refuse(
         tx,
+        actor,
         event,
         new GrantRefusedError('Nobody reviews their own break-glass use.', 403, 'self_review'),
       );
@@ -689,6 +680,7 @@ export async function reviewBreakGlass(input: {
     if (grant.reviewedAt) {
       return refuse(
         tx,
+        actor,
         event,
         new GrantRefusedError('This break-glass use has been reviewed.', 409, 'already_reviewed'),
       );
@@ -696,9 +688,9 @@ export async function reviewBreakGlass(input: {
     const at = now();
     await tx
       .update(grants)
-      .set({ reviewedAt: at, reviewedBy: actor.id, reviewComment: comment ?? null })
+      .set({ reviewedAt: at, reviewedBy: actor.staffId, reviewComment: comment ?? null })
       .where(eq(grants.id, grantId));
-    await recordAudit({ ...event, outcome: 'allowed' }, tx);
+    await recordAudit(actor, { ...event, outcome: 'allowed' }, tx);
     return { grantId, reviewedAt: at };
   });
 }
@@ -706,6 +698,7 @@ export async function reviewBreakGlass(input: {
 // ---------------------------------------------------------------------------------------------
 
 const EXPIRY_BATCH = 200;
+const EXPIRY = job('access.expire');
 
 async function expireBatch(from: 'pending' | 'approved', at: Date): Promise<number> {
   const iso = at.toISOString();
@@ -721,10 +714,10 @@ async function expireBatch(from: 'pending' | 'approved', at: Date): Promise<numb
       returning g.id, g.requester_id, g.user_id`);
     for (const row of rows) {
       await recordAudit(
+        EXPIRY,
         {
           action: 'grant.expire',
           outcome: 'allowed',
-          actor: null,
           grantId: row.id,
           userId: row.user_id,
           details: { from },

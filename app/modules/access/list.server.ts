@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { getDb } from '#app/db/client.server.ts';
@@ -7,7 +7,8 @@ import { now } from '#app/modules/clock.server.ts';
 import { DATA_CATEGORIES, REASON_CODES, type DataCategory } from '#app/modules/vocabulary.ts';
 import { GrantInputError } from './errors.ts';
 import { parseInput } from './run.server.ts';
-import { loadStaff, textArray, type StaffState } from './sql.server.ts';
+import type { StaffActor } from '#app/modules/actor.ts';
+import { textArray, UUID } from './sql.server.ts';
 import {
   GRANT_STATES,
   type Decision,
@@ -23,7 +24,7 @@ export const GRANT_VIEWS = ['mine', 'to_decide', 'active', 'history'] as const;
 export type GrantView = (typeof GRANT_VIEWS)[number];
 
 /** Staff who see every grant in the active and history queues, not only their own. */
-const OVERSEERS = ['grants:revoke_any', 'security:review', 'audit:read'];
+const OVERSEERS = ['grants:revoke_any', 'security:review', 'audit:read'] as const;
 
 export const GrantFiltersSchema = z.object({
   state: z.enum(GRANT_STATES, 'Not a grant state').optional(),
@@ -115,32 +116,32 @@ const rowColumns = (at: string) => ({
 
 export type GrantRow = Awaited<ReturnType<typeof listGrants>>['rows'][number];
 
-function involved(me: StaffState): SQL {
-  return sql`(${grants.requesterId} = ${me.id} or exists (
-    select 1 from console.grant_decisions d where d.grant_id = ${grants.id} and d.approver_id = ${me.id}))`;
+function involved(me: StaffActor): SQL {
+  return sql`(${grants.requesterId} = ${me.staffId} or exists (
+    select 1 from console.grant_decisions d where d.grant_id = ${grants.id} and d.approver_id = ${me.staffId}))`;
 }
 
-function oversees(me: StaffState) {
+function oversees(me: StaffActor) {
   return OVERSEERS.some((p) => me.permissions.has(p));
 }
 
 /** Pending, undecided by me, not mine, and I hold every permission its policies ask (as requested and as now). */
-function decidableBy(me: StaffState, at: string): SQL {
+function decidableBy(me: StaffActor, at: string): SQL {
   const mine = textArray([...me.permissions]);
   return sql`${grants.status} = 'pending' and ${grants.requestExpiresAt} > ${at}
-    and ${grants.requesterId} <> ${me.id}
+    and ${grants.requesterId} <> ${me.staffId}
     and ${grants.approverPermissions} <@ ${mine}
     and not exists (select 1 from console.grant_policies p
                     where p.category = any(${grants.categories})
                       and not (p.approver_permission = any(${mine})))
     and not exists (select 1 from console.grant_decisions d
-                    where d.grant_id = ${grants.id} and d.approver_id = ${me.id})`;
+                    where d.grant_id = ${grants.id} and d.approver_id = ${me.staffId})`;
 }
 
 /** One page of a grant queue, for this staff member. */
 export async function listGrants(input: {
   view: GrantView;
-  staff: { staffId: string };
+  staff: StaffActor;
   filters?: GrantFilters;
   cursor?: string | null;
   limit?: number;
@@ -148,17 +149,15 @@ export async function listGrants(input: {
   const view = parseInput(z.enum(GRANT_VIEWS, 'Not a grant queue'), input.view);
   const filters = parseInput(GrantFiltersSchema, input.filters ?? {});
   const limit = Math.min(Math.max(input.limit ?? 25, 1), 100);
-  const me = await loadStaff(input.staff.staffId);
-  const atDate = now();
-  const at = atDate.toISOString();
-  if (!me.active) return { rows: [], next: undefined };
+  const me = input.staff;
+  const at = now().toISOString();
 
   const where: (SQL | undefined)[] = [];
   let sortColumn: typeof grants.createdAt | typeof grants.endsAt = grants.createdAt;
   let direction: 'asc' | 'desc' = 'desc';
   switch (view) {
     case 'mine':
-      where.push(eq(grants.requesterId, me.id));
+      where.push(eq(grants.requesterId, me.staffId));
       break;
     case 'to_decide':
       where.push(decidableBy(me, at));
@@ -233,11 +232,10 @@ export interface GrantDetail {
 /** One grant with its decisions, if the viewer may see it (involved, a possible approver, or an overseer). */
 export async function getGrant(input: {
   grantId: string;
-  viewer: { staffId: string };
+  viewer: StaffActor;
 }): Promise<GrantDetail | null> {
   const { grantId } = parseInput(z.object({ grantId: z.uuid('Not a grant id') }), input);
-  const me = await loadStaff(input.viewer.staffId);
-  if (!me.active) return null;
+  const me = input.viewer;
   const at = now().toISOString();
   const [row] = await getDb()
     .select({
@@ -265,9 +263,9 @@ export async function getGrant(input: {
     .innerJoin(staff, eq(staff.id, grantDecisions.approverId))
     .where(eq(grantDecisions.grantId, grantId))
     .orderBy(grantDecisions.decidedAt);
-  const mine = row.requesterId === me.id;
-  const approvedIt = decisions.some((d) => d.approverId === me.id && d.decision === 'approve');
-  const decided = decisions.some((d) => d.approverId === me.id);
+  const mine = row.requesterId === me.staffId;
+  const approvedIt = decisions.some((d) => d.approverId === me.staffId && d.decision === 'approve');
+  const decided = decisions.some((d) => d.approverId === me.staffId);
   const { decidable, ...grant } = row;
   if (!mine && !decided && !decidable && !oversees(me)) return null;
   const live = grant.state === 'active' || grant.state === 'scheduled';
@@ -282,4 +280,17 @@ export async function getGrant(input: {
         grant.breakGlass && !grant.reviewedAt && !mine && me.permissions.has('security:review'),
     },
   };
+}
+
+/** The reason code and ticket of each grant (for "why" in a user's access history). */
+export async function grantReasons(ids: readonly string[]) {
+  const unique = [...new Set(ids)].filter((id) => UUID.test(id));
+  if (unique.length === 0) {
+    return new Map<string, { reasonCode: string; ticketRef: string | null }>();
+  }
+  const rows = await getDb()
+    .select({ id: grants.id, reasonCode: grants.reasonCode, ticketRef: grants.ticketRef })
+    .from(grants)
+    .where(inArray(grants.id, unique));
+  return new Map(rows.map((r) => [r.id, { reasonCode: r.reasonCode, ticketRef: r.ticketRef }]));
 }

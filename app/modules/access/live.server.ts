@@ -3,7 +3,7 @@ import { getDb, getSql, type Db, type Tx } from '#app/db/client.server.ts';
 import { grants } from '#app/db/schema.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { DATA_CATEGORIES, type DataCategory, type ReasonCode } from '#app/modules/vocabulary.ts';
-import { GrantRequiredError, type MissingGrant } from './errors.ts';
+import { MISSING_GRANT, type GrantRefusal, type MissingGrant } from './errors.ts';
 import { UUID } from './sql.server.ts';
 import { batched, inKeyOrder } from '#app/db/batch.server.ts';
 import type postgres from 'postgres';
@@ -89,15 +89,34 @@ export async function findLiveGrant(scope: GrantScope): Promise<LiveGrant | null
   return liveGrantOf({ ...scope, at: now().toISOString() });
 }
 
-/** The live grant covering this scope, or a GrantRequiredError saying what is missing. */
-export async function requireLiveGrant(scope: GrantScope): Promise<LiveGrant> {
-  const live = await findLiveGrant(scope);
-  if (live) return live;
-  throw await whyNoLiveGrant(scope, getDb());
+export type GrantCheck = { live: true; grant: LiveGrant } | { live: false; refusal: GrantRefusal };
+
+/** The live grant covering this scope now, or the refusal saying what is missing. */
+export async function checkLiveGrant(scope: GrantScope): Promise<GrantCheck> {
+  const grant = await findLiveGrant(scope);
+  if (grant) return { live: true, grant };
+  return { live: false, refusal: await whyNoLiveGrant(scope, getDb()) };
 }
 
-async function whyNoLiveGrant(scope: GrantScope, tx: Db | Tx): Promise<GrantRequiredError> {
-  const none = () => new GrantRequiredError(scope.staffId, scope.userId, scope.category, 'none');
+function refusal(
+  scope: GrantScope,
+  missing: MissingGrant,
+  grantId: string | null = null,
+  at: Date | null = null,
+): GrantRefusal {
+  return {
+    kind: 'grant',
+    missing,
+    message: MISSING_GRANT[missing],
+    at: at?.toISOString() ?? null,
+    userId: scope.userId,
+    category: scope.category,
+    grantId,
+  };
+}
+
+async function whyNoLiveGrant(scope: GrantScope, tx: Db | Tx): Promise<GrantRefusal> {
+  const none = () => refusal(scope, 'none');
   if (!UUID.test(scope.staffId) || !UUID.test(scope.userId)) return none();
   const at = now();
   const [latest] = await tx
@@ -145,14 +164,7 @@ async function whyNoLiveGrant(scope: GrantScope, tx: Db | Tx): Promise<GrantRequ
       missing = latest.status;
       break;
   }
-  return new GrantRequiredError(
-    scope.staffId,
-    scope.userId,
-    scope.category,
-    missing,
-    missing === 'none' ? null : latest.id,
-    when,
-  );
+  return refusal(scope, missing, missing === 'none' ? null : latest.id, when);
 }
 
 /** For a user's overview: per category, the live grant this staff member holds now (and its end). */

@@ -5,16 +5,9 @@ import { grantPolicies } from '#app/db/schema.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { DATA_CATEGORIES, type DataCategory } from '#app/modules/vocabulary.ts';
-import {
-  auditActor,
-  auditClient,
-  inTransaction,
-  lacks,
-  parseInput,
-  refuse,
-  type GrantActor,
-} from './run.server.ts';
-import { loadStaff } from './sql.server.ts';
+import type { StaffActor } from '#app/modules/actor.ts';
+import { reloadActor } from '#app/modules/auth/actor.server.ts';
+import { inTransaction, lacks, parseInput, refuse } from './run.server.ts';
 import { APPROVER_PERMISSIONS, GRANT_LIMITS, type GrantPolicy } from './vocabulary.ts';
 
 // The policy of each data category: how long a grant may last, how many approvals it needs and
@@ -80,20 +73,17 @@ export const PolicySchema = z.object({
 
 /** Changes one category's policy (policy:manage). Pending requests keep the stricter of old and new. */
 export async function updatePolicy(
-  input: z.input<typeof PolicySchema> & { by: GrantActor },
+  input: z.input<typeof PolicySchema> & { by: StaffActor },
 ): Promise<GrantPolicy> {
   const policy = parseInput(PolicySchema, input);
   return inTransaction(async (tx) => {
-    const actor = await loadStaff(input.by.staffId, tx);
+    const actor = await reloadActor(input.by, tx);
     const event = {
       action: 'grant.policy_change' as const,
-      actor: auditActor(actor),
-      client: auditClient(input.by),
-      sessionId: input.by.sessionId ?? null,
       details: { category: policy.category },
     };
     const refusal = lacks(actor, 'policy:manage');
-    if (refusal) return refuse(tx, event, refusal);
+    if (refusal) return refuse(tx, actor, event, refusal);
     await tx
       .update(grantPolicies)
       .set({
@@ -101,10 +91,11 @@ export async function updatePolicy(
         approvalsNeeded: policy.approvalsNeeded,
         approverPermission: policy.approverPermission,
         updatedAt: now(),
-        updatedBy: actor.id,
+        updatedBy: actor.staffId,
       })
       .where(eq(grantPolicies.category, policy.category));
     await recordAudit(
+      actor,
       {
         ...event,
         outcome: 'allowed',

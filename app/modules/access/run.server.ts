@@ -3,27 +3,12 @@ import { getDb, type Tx } from '#app/db/client.server.ts';
 import type { AuditAction } from '#app/modules/audit/catalogue.ts';
 import { recordAudit, type AuditEvent } from '#app/modules/audit/writer.server.ts';
 import { GrantInputError, GrantRefusedError, type FieldErrors } from './errors.ts';
-import type { StaffState } from './sql.server.ts';
+import type { StaffActor } from '#app/modules/actor.ts';
+import type { CurrentStaff } from '#app/modules/auth/actor.server.ts';
 
 // How every grant operation runs: one transaction holding the change and its audit entry. A
 // refusal is decided before anything is written, so its transaction commits the denied audit
 // entry alone, and the error is thrown once that entry is safe.
-
-/** Who acts: the signed-in staff member and, for the audit entry, where the request came from. */
-export interface GrantActor {
-  staffId: string;
-  sessionId?: string | null;
-  clientAddress?: string | null;
-  userAgent?: string | null;
-}
-
-export function auditActor(staff: StaffState) {
-  return { staffId: staff.id, roles: staff.roles };
-}
-
-export function auditClient(actor: Pick<GrantActor, 'clientAddress' | 'userAgent'>) {
-  return { address: actor.clientAddress ?? null, userAgent: actor.userAgent ?? null };
-}
 
 class Refused {
   constructor(readonly error: GrantRefusedError) {}
@@ -38,6 +23,7 @@ export async function inTransaction<T>(work: (tx: Tx) => Promise<T | Refused>): 
 /** Records the attempt as denied (reason and missing permission in its details). */
 export async function refuse<A extends AuditAction>(
   tx: Tx,
+  actor: StaffActor,
   event: Omit<AuditEvent<A>, 'outcome'>,
   error: GrantRefusedError,
 ): Promise<Refused> {
@@ -46,16 +32,16 @@ export async function refuse<A extends AuditAction>(
     reason: error.reason,
     ...(error.permission ? { permission: error.permission } : {}),
   };
-  await recordAudit({ ...event, outcome: 'denied', details }, tx);
+  await recordAudit(actor, { ...event, outcome: 'denied', details }, tx);
   return new Refused(error);
 }
 
 /** Why this staff member may not act (with `permission`), or undefined when they may. */
-export function lacks(staff: StaffState, permission?: string): GrantRefusedError | undefined {
+export function lacks(staff: CurrentStaff, permission?: string): GrantRefusedError | undefined {
   if (!staff.active) {
     return new GrantRefusedError('Your staff account is not active.', 403, 'staff_inactive');
   }
-  if (permission && !staff.permissions.has(permission)) {
+  if (permission && !(staff.permissions as ReadonlySet<string>).has(permission)) {
     return new GrantRefusedError(
       `Your roles do not include the permission this needs (${permission}).`,
       403,

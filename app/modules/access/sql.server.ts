@@ -1,5 +1,4 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { getDb, type Db, type Tx } from '#app/db/client.server.ts';
 
 // NOTE: drizzle spreads a JS array inside sql`` into a list of parameters, so `= any(${list})`
 // would not be an array; these build a real text[] or uuid[].
@@ -22,31 +21,3 @@ export function uuidArray(values: readonly string[]): SQL {
 }
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export interface StaffState {
-  id: string;
-  active: boolean;
-  roles: string[];
-  permissions: Set<string>;
-}
-
-/** A staff member's status, roles and permissions as the database holds them now. */
-export async function loadStaff(staffId: string, tx: Db | Tx = getDb()): Promise<StaffState> {
-  if (!UUID.test(staffId)) return { id: staffId, active: false, roles: [], permissions: new Set() };
-  const rows = await tx.execute<{ status: string; roles: string[]; permissions: string[] }>(sql`
-    select st.status,
-           coalesce(array(select sr.role_code from console.staff_roles sr
-                          where sr.staff_id = st.id order by sr.role_code), '{}') as roles,
-           coalesce(array(select distinct rp.permission_code
-                          from console.staff_roles sr
-                          join console.role_permissions rp on rp.role_code = sr.role_code
-                          where sr.staff_id = st.id), '{}') as permissions
-    from console.staff st where st.id = ${staffId}`);
-  const row = rows[0];
-  return {
-    id: staffId,
-    active: row?.status === 'active',
-    roles: row?.roles ?? [],
-    permissions: new Set(row?.permissions ?? []),
-  };
-}

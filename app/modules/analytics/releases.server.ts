@@ -17,6 +17,7 @@ import {
 import { laplaceForEpsilon, noiseHalfWidth95, type Mechanism } from './noise.ts';
 import { addDays, monthsTouched, nextMonthStart } from './periods.server.ts';
 import type { RandomSource } from './random.server.ts';
+import { job } from '#app/modules/actor.ts';
 import {
   isLowPrecision,
   noisyCount,
@@ -25,6 +26,9 @@ import {
   releaseCounts,
   type ReleasedCell,
 } from './release.ts';
+
+/** Releases are published by the analytics build job. */
+const RELEASER = job('analytics.build');
 
 /**
  * Releases: the true aggregates of one period, read from the contributions, turned into noisy
@@ -403,7 +407,7 @@ export async function publishRelease(
     if (existing) return { status: 'exists' };
     if (!check.ok) {
       await recordRefusal(tx, charge, check);
-      await recordAudit(audit('denied', 0), tx);
+      await recordAudit(RELEASER, audit('denied', 0), tx);
       return { status: 'refused', ...check.refusedMonth };
     }
     const releaseId = randomUUID();
@@ -424,7 +428,7 @@ export async function publishRelease(
         values ${sql.join(values, sql`, `)}`);
     }
     await recordSpend(tx, charge, check, releaseId);
-    await recordAudit(audit('allowed', draft.cells.length), tx);
+    await recordAudit(RELEASER, audit('allowed', draft.cells.length), tx);
     return { status: 'released', releaseId, cells: draft.cells.length };
   });
 }

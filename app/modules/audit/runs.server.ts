@@ -10,6 +10,8 @@ import { defineJob } from '#app/modules/jobs/queue.server.ts';
 import { loadAuditKeys, type AuditKeys } from './keys.server.ts';
 import { readPublishedCheckpoints, verifyAuditLog, type Problem } from './verify.server.ts';
 import { recordAudit } from './writer.server.ts';
+import { job } from '#app/modules/actor.ts';
+import { staffActor } from '#app/modules/auth/actor.server.ts';
 
 // Verification runs started from the console: a row in console.verification_runs that the job
 // updates as it goes (the page polls it), then its result, recorded as an `audit.verify` entry.
@@ -175,14 +177,9 @@ export async function runVerification(runId: string): Promise<RunResult | null> 
     await reader.end({ timeout: 5 });
   }
 
-  const [roles] = run.staff_id
-    ? ((await sql`
-        select coalesce(array_agg(role_code order by role_code), '{}') as roles
-        from console.staff_roles where staff_id = ${run.staff_id}`) as unknown as {
-        roles: string[];
-      }[])
-    : [];
   await getDb().transaction(async (tx) => {
+    // The one who started the run, with the roles they hold as it ends; or the job itself.
+    const actor = run.staff_id ? await staffActor(run.staff_id, {}, tx) : job('audit.verify');
     await tx.execute(dsql`
         update console.verification_runs
         set finished_at = ${now().toISOString()}, done = ${result.entries},
@@ -190,10 +187,10 @@ export async function runVerification(runId: string): Promise<RunResult | null> 
             first_bad_seq = ${firstBadSeq}, result = ${JSON.stringify(result)}::jsonb
         where id = ${runId} and finished_at is null`);
     await recordAudit(
+      actor,
       {
         action: 'audit.verify',
         outcome: ok === null ? 'failed' : 'allowed',
-        actor: run.staff_id ? { staffId: run.staff_id, roles: roles?.roles ?? [] } : null,
         details: {
           entries: result.entries,
           checkpoints: result.checkpoints,

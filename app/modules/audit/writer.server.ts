@@ -5,6 +5,7 @@ import { now } from '#app/modules/clock.server.ts';
 import { canonicalBytes } from './canonical.ts';
 import { AUDIT_ACTIONS, type AuditAction } from './catalogue.ts';
 import { batched } from '#app/db/batch.server.ts';
+import type { Actor } from '#app/modules/actor.ts';
 
 // The one audit writer. Routes and modules call recordAudit(); nothing else inserts into the
 // trail. The entry is queued in the same transaction as the change it records (or, for a view,
@@ -12,27 +13,14 @@ import { batched } from '#app/db/batch.server.ts';
 
 export type Outcome = 'allowed' | 'denied' | 'failed';
 
-export interface AuditActor {
-  staffId: string;
-  roles: readonly string[];
-}
-
-export interface AuditClient {
-  address?: string | null;
-  userAgent?: string | null;
-}
-
 export type AuditEvent<A extends AuditAction = AuditAction> = {
   action: A;
   outcome: Outcome;
-  actor?: AuditActor | null;
   subjectStaffId?: string | null;
   userId?: string | null;
   grantId?: string | null;
   privacyRequestId?: string | null;
-  sessionId?: string | null;
   purpose?: string | null;
-  client?: AuditClient;
   details: z.input<(typeof AUDIT_ACTIONS)[A]['details']>;
 };
 
@@ -54,8 +42,12 @@ const EnvelopeSchema = z.object({
 
 export class AuditWriteError extends Error {}
 
-/** The entry as queued: everything but its position (`seq`) and the previous leaf (`prev`). */
-export function buildEntry(event: AuditEvent, at: Date) {
+/**
+ * The entry as queued: everything but its position (`seq`) and the previous leaf (`prev`). The
+ * actor, its session and its client come from the one Actor; Custodian itself (the command line,
+ * a job) and a visitor who is not signed in are recorded with no staff actor.
+ */
+export function buildEntry(actor: Actor, event: AuditEvent, at: Date) {
   const spec = AUDIT_ACTIONS[event.action];
   if (!spec) throw new AuditWriteError(`unknown audit action ${String(event.action)}`);
   const details = spec.details.safeParse(event.details);
@@ -66,18 +58,17 @@ export function buildEntry(event: AuditEvent, at: Date) {
   }
   const envelope = EnvelopeSchema.safeParse({
     outcome: event.outcome,
-    actor: event.actor
-      ? { staffId: event.actor.staffId, roles: [...event.actor.roles].sort() }
-      : null,
+    actor:
+      actor.kind === 'staff' ? { staffId: actor.staffId, roles: [...actor.roles].sort() } : null,
     subjectStaffId: event.subjectStaffId ?? null,
     userId: event.userId ?? null,
     grantId: event.grantId ?? null,
     privacyRequestId: event.privacyRequestId ?? null,
-    sessionId: event.sessionId ?? null,
+    sessionId: actor.kind === 'staff' ? actor.sessionId : null,
     purpose: event.purpose ?? null,
     client: {
-      address: event.client?.address || null,
-      userAgent: event.client?.userAgent ? event.client.userAgent.slice(0, 256) : null,
+      address: actor.client.address || null,
+      userAgent: actor.client.userAgent ? actor.client.userAgent.slice(0, 256) : null,
     },
   });
   if (!envelope.success) {
@@ -99,8 +90,12 @@ export function buildEntry(event: AuditEvent, at: Date) {
  * lookup's `console.record_lookup` (drizzle/0014), which counts the lookup and queues its entry
  * in one round trip. Everything else goes through recordAudit().
  */
-export function auditBody<A extends AuditAction>(event: AuditEvent<A>, at: Date): Buffer {
-  return canonicalBytes(buildEntry(event, at));
+export function auditBody<A extends AuditAction>(
+  actor: Actor,
+  event: AuditEvent<A>,
+  at: Date,
+): Buffer {
+  return canonicalBytes(buildEntry(actor, event, at));
 }
 
 /**
@@ -118,15 +113,16 @@ const queueView = batched<{ body: Buffer; at: string }, null>(async (entries) =>
 });
 
 /**
- * Queues one audit entry. Pass the transaction of the change it records; without one (a view),
- * the entry commits on its own before this returns.
+ * Queues one audit entry of what `actor` did. Pass the transaction of the change it records;
+ * without one (a view), the entry commits on its own before this returns.
  */
 export async function recordAudit<A extends AuditAction>(
+  actor: Actor,
   event: AuditEvent<A>,
   tx?: Db | Tx,
 ): Promise<void> {
   const at = now();
-  const body = auditBody(event, at);
+  const body = auditBody(actor, event, at);
   if (!tx) {
     // A view's entry, on every request for personal data: concurrent views are queued together
     // (ADR 014), and this returns when the statement that carried this entry has committed.

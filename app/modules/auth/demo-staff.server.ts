@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { getDb } from '#app/db/client.server.ts';
 import { staff } from '#app/db/schema.ts';
 import type { Role } from './permissions.ts';
+import { commandLine } from '#app/modules/actor.ts';
 import { createStaff } from './staff.server.ts';
 
 // Demo accounts: one per role, plus a second agent and a second lead for four-eyes flows. The
@@ -70,7 +71,7 @@ export async function ensureDemoStaff(options: { dataDir: string; password?: str
         mustChangePassword: false,
         isDemo: true,
       },
-      { staffId: null },
+      commandLine('seed --demo-staff'),
     );
   }
   const logins = DEMO_STAFF.map((d) => ({ role: d.role, email: d.email, password }));

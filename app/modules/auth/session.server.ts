@@ -4,8 +4,10 @@ import { getDb, getSql, type Db, type Tx } from '#app/db/client.server.ts';
 import { sessions } from '#app/db/schema.ts';
 import { env } from '#app/config.server.ts';
 import { now } from '#app/modules/clock.server.ts';
+import type { Client, StaffActor } from '#app/modules/actor.ts';
 import type { Permission, Role } from './permissions.ts';
 import { batched, inKeyOrder } from '#app/db/batch.server.ts';
+import { recordAudit } from '#app/modules/audit/writer.server.ts';
 
 // Sessions live in PostgreSQL; the cookie holds only an opaque random token, and the table only
 // its SHA-256, so neither a stolen table nor a guessed id opens a session.
@@ -13,21 +15,8 @@ import { batched, inKeyOrder } from '#app/db/batch.server.ts';
 export const SESSION_COOKIE = 'custodian_session';
 const TOUCH_EVERY_MS = 60_000;
 
-export interface SignedIn {
-  sessionId: string;
-  staffId: string;
-  email: string;
-  displayName: string;
-  roles: Role[];
-  permissions: Set<Permission>;
-  mustChangePassword: boolean;
-}
-
-export interface RequestContext {
-  clientAddress: string;
-  userAgent: string;
-  secure: boolean;
-}
+/** What a session says of its staff member, read at this request (guard() makes it an Actor). */
+export type SessionStaff = Omit<StaffActor, 'kind' | 'client'> & { sessionId: string };
 
 function hashToken(token: string) {
   return createHash('sha256').update(token).digest();
@@ -69,7 +58,7 @@ export function readSessionToken(request: Request): string | undefined {
 }
 
 /** A fresh session (a new random id at every sign-in); returns the cookie token. */
-export async function createSession(staffId: string, ctx: RequestContext, tx: Db | Tx = getDb()) {
+export async function createSession(staffId: string, client: Client, tx: Db | Tx = getDb()) {
   const token = randomBytes(32).toString('base64url');
   const at = now();
   const id = randomUUID();
@@ -80,8 +69,8 @@ export async function createSession(staffId: string, ctx: RequestContext, tx: Db
     createdAt: at,
     lastSeenAt: at,
     expiresAt: new Date(at.getTime() + limits().maxMs),
-    clientAddress: ctx.clientAddress || null,
-    userAgent: ctx.userAgent.slice(0, 512),
+    clientAddress: client.address,
+    userAgent: (client.userAgent ?? '').slice(0, 512),
   });
   return { token, sessionId: id };
 }
@@ -99,10 +88,10 @@ interface SessionRow extends Record<string, unknown> {
   permissions: Permission[];
 }
 
-const cache = new WeakMap<Request, Promise<SignedIn | null>>();
+const cache = new WeakMap<Request, Promise<SessionStaff | null>>();
 
 /** The signed-in staff member of this request, with roles and permissions read now. */
-export function findSignedIn(request: Request): Promise<SignedIn | null> {
+export function findSignedIn(request: Request): Promise<SessionStaff | null> {
   let found = cache.get(request);
   if (!found) {
     found = lookup(request);
@@ -131,7 +120,7 @@ const sessionOf = batched<Buffer, SessionRow | null>(async (hashes) => {
   return inKeyOrder(hashes.length, rows);
 });
 
-async function lookup(request: Request): Promise<SignedIn | null> {
+async function lookup(request: Request): Promise<SessionStaff | null> {
   const token = readSessionToken(request);
   if (!token) return null;
   const row = await sessionOf(hashToken(token));
@@ -165,6 +154,18 @@ async function lookup(request: Request): Promise<SignedIn | null> {
 
 export async function destroySession(sessionId: string, tx: Db | Tx = getDb()) {
   await tx.delete(sessions).where(eq(sessions.id, sessionId));
+}
+
+/** Ends the actor's session and records the sign-out with it. */
+export async function signOut(actor: StaffActor) {
+  await getDb().transaction(async (tx) => {
+    if (actor.sessionId) await destroySession(actor.sessionId, tx);
+    await recordAudit(
+      actor,
+      { action: 'auth.sign_out', outcome: 'allowed', subjectStaffId: actor.staffId, details: {} },
+      tx,
+    );
+  });
 }
 
 export async function purgeExpiredSessions() {

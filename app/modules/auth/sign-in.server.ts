@@ -13,7 +13,9 @@ import {
   recordFailure,
   throttleMessage,
 } from './throttle.server.ts';
-import { createSession, type RequestContext } from './session.server.ts';
+import { createSession } from './session.server.ts';
+import type { VisitorActor } from '#app/modules/actor.ts';
+import type { Role } from './permissions.ts';
 import { getDb } from '#app/db/client.server.ts';
 
 // remix-auth holds no session: the strategy answers "who is this", and the route stores the
@@ -37,25 +39,32 @@ export class SignInError extends Error {
 
 const GENERIC_FAILURE = 'That email and password do not match an active account.';
 
+/** Who the password belongs to, as the account holds them now. */
 export interface SignedInStaff {
   staffId: string;
-  roles: string[];
+  email: string;
+  displayName: string;
+  roles: Role[];
 }
 
-/** Opens the session and records the sign-in together: no session without its audit entry. */
-export async function startSession(who: SignedInStaff, ctx: RequestContext) {
+/**
+ * Opens the session and records the sign-in together: no session without its audit entry. From
+ * here the visitor is the staff member, in the session just opened.
+ */
+export async function startSession(who: SignedInStaff, visitor: VisitorActor) {
   return getDb().transaction(async (tx) => {
-    const session = await createSession(who.staffId, ctx, tx);
+    const session = await createSession(who.staffId, visitor.client, tx);
+    const actor = {
+      kind: 'staff' as const,
+      ...who,
+      permissions: new Set<never>(),
+      sessionId: session.sessionId,
+      client: visitor.client,
+      mustChangePassword: false,
+    };
     await recordAudit(
-      {
-        action: 'auth.sign_in',
-        outcome: 'allowed',
-        actor: { staffId: who.staffId, roles: who.roles },
-        subjectStaffId: who.staffId,
-        sessionId: session.sessionId,
-        details: {},
-        client: { address: ctx.clientAddress || null, userAgent: ctx.userAgent },
-      },
+      actor,
+      { action: 'auth.sign_in', outcome: 'allowed', subjectStaffId: who.staffId, details: {} },
       tx,
     );
     return session.token;
@@ -64,12 +73,12 @@ export async function startSession(who: SignedInStaff, ctx: RequestContext) {
 
 // NOTE: the strategy hands the verify callback a clone of the request, so the client's address
 // and agent travel beside it rather than on it.
-const contexts = new AsyncLocalStorage<RequestContext>();
+const contexts = new AsyncLocalStorage<VisitorActor>();
 
 const authenticator = new Authenticator<SignedInStaff>();
 authenticator.use(
   new FormStrategy(async ({ form }) => {
-    const ctx = contexts.getStore()!;
+    const visitor = contexts.getStore()!;
     const parsed = SignInSchema.safeParse(Object.fromEntries(form));
     if (!parsed.success) {
       const fieldErrors: Record<string, string> = {};
@@ -77,16 +86,14 @@ authenticator.use(
       throw new SignInError('Check the highlighted fields.', fieldErrors, 400);
     }
     const { email, password } = parsed.data;
-    const keys = [accountKey(email), addressKey(ctx.clientAddress || 'unknown')];
-    const client = { address: ctx.clientAddress || null, userAgent: ctx.userAgent };
+    const keys = [accountKey(email), addressKey(visitor.client.address || 'unknown')];
 
     const verdict = await checkThrottle(keys);
     if (!verdict.ok) {
-      await recordAudit({
+      await recordAudit(visitor, {
         action: 'auth.sign_in',
         outcome: 'denied',
         details: { reason: verdict.locked ? 'locked' : 'throttled' },
-        client,
       });
       throw new SignInError(throttleMessage(verdict), {}, 429);
     }
@@ -97,33 +104,36 @@ authenticator.use(
       : await verifyAgainstNothing(password);
     if (!ok || !account) {
       const locked = await recordFailure(keys);
-      await recordAudit({
+      await recordAudit(visitor, {
         action: 'auth.sign_in',
         outcome: 'denied',
         subjectStaffId: account?.id ?? null,
         details: { reason: account ? 'bad_password_or_disabled' : 'no_account' },
-        client,
       });
       for (const key of locked) {
-        await recordAudit({
+        await recordAudit(visitor, {
           action: 'auth.lock',
           outcome: 'allowed',
           subjectStaffId: key.startsWith('account:') ? (account?.id ?? null) : null,
           details: { scope: key.startsWith('account:') ? 'account' : 'address' },
-          client,
         });
       }
       throw new SignInError(GENERIC_FAILURE);
     }
     await clearThrottle(keys[0]!);
-    return { staffId: account.id, roles: account.roles };
+    return {
+      staffId: account.id,
+      email: account.email,
+      displayName: account.displayName,
+      roles: account.roles,
+    };
   }),
   'form',
 );
 
 /** Checks the posted email and password; throws SignInError with a message fit to show. */
-export async function authenticateStaff(request: Request, ctx: RequestContext) {
-  return contexts.run(ctx, () => authenticator.authenticate('form', request));
+export async function authenticateStaff(request: Request, visitor: VisitorActor) {
+  return contexts.run(visitor, () => authenticator.authenticate('form', request));
 }
 
 /** Only same-site paths: never an open redirect to another origin. */

@@ -1,28 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, gt, ilike, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { getDb, type Tx } from '#app/db/client.server.ts';
+import { staffIdOf, type Actor, type StaffActor } from '#app/modules/actor.ts';
 import { sessions, staff, staffRoles } from '#app/db/schema.ts';
 import { now } from '#app/modules/clock.server.ts';
-import { revokeGrantsOfStaff } from '#app/modules/access/grants.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { hashPassword, passwordProblem } from './password.server.ts';
 import { isRole, type Role } from './permissions.ts';
 import type { StaffSort } from './staff.ts';
 
-/** Who acts on staff accounts: a staff member, or the command line (staffId null). */
-export interface StaffActor {
-  staffId: string | null;
-  roles?: readonly string[];
-  clientAddress?: string | null;
-  userAgent?: string | null;
-}
-
-function auditActor(actor: StaffActor) {
-  return actor.staffId ? { staffId: actor.staffId, roles: actor.roles ?? [] } : null;
-}
-
-function auditClient(actor: Pick<StaffActor, 'clientAddress' | 'userAgent'>) {
-  return { address: actor.clientAddress ?? null, userAgent: actor.userAgent ?? null };
+/** Runs `work` in the caller's transaction, or in a new one. */
+function within<T>(tx: Tx | undefined, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return tx ? work(tx) : getDb().transaction(work);
 }
 
 export class StaffError extends Error {
@@ -47,7 +36,8 @@ function normalEmail(email: string) {
   return email.trim().toLowerCase();
 }
 
-export async function createStaff(input: NewStaff, actor: StaffActor): Promise<{ id: string }> {
+/** Staff accounts are created by an admin (staff:manage) or by the command line on the server. */
+export async function createStaff(input: NewStaff, actor: Actor): Promise<{ id: string }> {
   const problem = passwordProblem(input.password);
   if (problem) throw new StaffError('password', problem);
   const roles = [...new Set(input.roles)];
@@ -77,19 +67,13 @@ export async function createStaff(input: NewStaff, actor: StaffActor): Promise<{
           staffId: id,
           roleCode,
           grantedAt: at,
-          grantedBy: actor.staffId,
+          grantedBy: staffIdOf(actor),
         })),
       );
     }
     await recordAudit(
-      {
-        action: 'staff.create',
-        outcome: 'allowed',
-        actor: auditActor(actor),
-        subjectStaffId: id,
-        details: { roles },
-        client: auditClient(actor),
-      },
+      actor,
+      { action: 'staff.create', outcome: 'allowed', subjectStaffId: id, details: { roles } },
       tx,
     );
     return { id };
@@ -101,15 +85,20 @@ async function endSessions(tx: Tx, staffId: string) {
   await tx.delete(sessions).where(eq(sessions.staffId, staffId));
 }
 
+/**
+ * Enables or disables an account; disabling ends its sessions. The grants it holds are the access
+ * module's: `disableStaff` there runs both in one transaction (pass it as `tx`).
+ */
 export async function setStaffStatus(
   staffId: string,
   status: 'active' | 'disabled',
-  actor: StaffActor,
+  actor: Actor,
+  tx?: Tx,
 ) {
-  if (staffId === actor.staffId && status === 'disabled') {
+  if (staffId === staffIdOf(actor) && status === 'disabled') {
     throw new StaffError('status', 'You cannot disable your own account');
   }
-  await getDb().transaction(async (tx) => {
+  await within(tx, async (tx) => {
     const [row] = await tx
       .update(staff)
       .set({ status, disabledAt: status === 'disabled' ? now() : null })
@@ -118,33 +107,21 @@ export async function setStaffStatus(
     if (!row) throw new StaffError('staffId', 'No such staff account');
     if (status === 'disabled') await endSessions(tx, staffId);
     await recordAudit(
+      actor,
       {
         action: status === 'disabled' ? 'staff.disable' : 'staff.enable',
         outcome: 'allowed',
-        actor: auditActor(actor),
         subjectStaffId: staffId,
         details: {},
-        client: auditClient(actor),
       },
       tx,
     );
-    // The account's grants end with it (each revocation audited after the disabling).
-    if (status === 'disabled') {
-      await revokeGrantsOfStaff(tx, {
-        staffId,
-        actor: auditActor(actor),
-        client: auditClient(actor),
-      });
-    }
   });
 }
 
-export async function setStaffRoles(
-  staffId: string,
-  roles: Role[],
-  actor: StaffActor & { staffId: string },
-) {
-  if (staffId === actor.staffId) throw new StaffError('roles', 'Nobody can change their own roles');
+export async function setStaffRoles(staffId: string, roles: Role[], actor: Actor) {
+  if (staffId === staffIdOf(actor))
+    throw new StaffError('roles', 'Nobody can change their own roles');
   const wanted = [...new Set(roles)];
   if (wanted.some((r) => !isRole(r))) throw new StaffError('roles', 'Unknown role');
   await getDb().transaction(async (tx) => {
@@ -167,29 +144,26 @@ export async function setStaffRoles(
           staffId,
           roleCode,
           grantedAt: now(),
-          grantedBy: actor.staffId,
+          grantedBy: staffIdOf(actor),
         })),
       );
     }
     await recordAudit(
+      actor,
       {
         action: 'staff.roles_change',
         outcome: 'allowed',
-        actor: auditActor(actor),
         subjectStaffId: staffId,
         details: { before: before.sort(), after: wanted.sort() },
-        client: auditClient(actor),
       },
       tx,
     );
   });
 }
 
-export async function changePassword(
-  staffId: string,
-  password: string,
-  actor: Omit<StaffActor, 'staffId'> & { keepSessionId?: string },
-) {
+/** The staff member changes their own password; their other sessions end. */
+export async function changePassword(actor: StaffActor, password: string) {
+  const staffId = actor.staffId;
   const problem = passwordProblem(password);
   if (problem) throw new StaffError('password', problem);
   const passwordHash = await hashPassword(password);
@@ -204,18 +178,12 @@ export async function changePassword(
       .where(
         and(
           eq(sessions.staffId, staffId),
-          actor.keepSessionId ? sql`${sessions.id} <> ${actor.keepSessionId}` : undefined,
+          actor.sessionId ? sql`${sessions.id} <> ${actor.sessionId}` : undefined,
         ),
       );
     await recordAudit(
-      {
-        action: 'auth.password_change',
-        outcome: 'allowed',
-        actor: { staffId, roles: actor.roles ?? [] },
-        subjectStaffId: staffId,
-        details: {},
-        client: auditClient(actor),
-      },
+      actor,
+      { action: 'auth.password_change', outcome: 'allowed', subjectStaffId: staffId, details: {} },
       tx,
     );
   });
@@ -225,10 +193,12 @@ export async function findStaffForSignIn(email: string) {
   const [row] = await getDb()
     .select({
       id: staff.id,
+      email: staff.email,
+      displayName: staff.displayName,
       passwordHash: staff.passwordHash,
       status: staff.status,
       roles: sql<
-        string[]
+        Role[]
       >`coalesce((select array_agg(role_code order by role_code) from console.staff_roles r where r.staff_id = ${staff.id}), '{}')`,
     })
     .from(staff)

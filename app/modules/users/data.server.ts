@@ -14,10 +14,11 @@ import type {
   UserStatus,
 } from '#app/modules/vocabulary.ts';
 import { maskPhone, type RevealField } from './fields.ts';
+import { GoneError, InputError } from '#app/utils/errors.ts';
 
 // The data of each category, read and decrypted. These functions check nothing and audit nothing:
-// they are called only by ./view.server.ts after the live grant is found and the view recorded
-// (and, alone, by the benchmark that measures what the check and the audit cost).
+// routes call them only through the personal-data gate (access/gate.server.ts), which finds the
+// live grant and records the view (and, alone, the benchmark that measures what the gate costs).
 
 // NOTE: drizzle shares getSql()'s client and makes it return timestamps as text.
 const asDate = (value: Date | string) => (value instanceof Date ? value : new Date(value));
@@ -37,7 +38,7 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{
 export function parseKeysetCursor(raw: string | null): KeysetCursor | undefined {
   const cursor = decodeCursor(raw);
   if (cursor && !TIMESTAMP.test(cursor.value)) {
-    throw new Response('The page cursor in the address (after) is not valid.', { status: 400 });
+    throw new InputError('after', 'The page cursor in the address (after) is not valid.');
   }
   return cursor;
 }
@@ -72,7 +73,7 @@ async function dataKeyOf(userId: string): Promise<DataKey | null> {
 async function requireDataKey(userId: string, known?: DataKey | null): Promise<DataKey> {
   const key = known === undefined ? await dataKeyOf(userId) : known;
   // A user row without its key has been crypto-shredded mid-erasure: nothing can be shown.
-  if (!key) throw new Response('This user’s data key is gone (erased).', { status: 410 });
+  if (!key) throw new GoneError('This user’s data key is gone (erased).');
   return key;
 }
 

@@ -9,7 +9,7 @@ import { keyRing } from '#app/modules/crypto/keys.server.ts';
 import type { Plan, UserStatus } from '#app/modules/vocabulary.ts';
 import { batched, inKeyOrder } from '#app/db/batch.server.ts';
 import { accountAge, type LookupQuery, type UserCardView } from './lookup.ts';
-import { auditActorOf, type Viewer } from './viewer.server.ts';
+import type { StaffActor } from '#app/modules/actor.ts';
 
 // Finding an end user by exact id or exact email (through the blind index), audited, within the
 // viewer's daily limit of distinct users. Nothing here decrypts: the card shows only columns kept
@@ -150,7 +150,7 @@ const countLookup = batched<LookupCount, number | null>(async (keys) => {
  * refused, audited as denied, and (once a day per staff member) holders of security:review are
  * alerted.
  */
-export async function lookupUser(viewer: Viewer, query: LookupQuery): Promise<LookupResult> {
+export async function lookupUser(viewer: StaffActor, query: LookupQuery): Promise<LookupResult> {
   const at = now();
   const day = utcDay(at);
   const blindIndex = query.by === 'email' ? emailBlindIndex(keyRing().index, query.value) : null;
@@ -161,13 +161,11 @@ export async function lookupUser(viewer: Viewer, query: LookupQuery): Promise<Lo
       ? `e:${blindIndex.toString('hex')}`
       : `i:${query.value}`;
   const body = auditBody(
+    viewer,
     {
       action: 'user.lookup',
       outcome: 'allowed',
-      actor: auditActorOf(viewer),
       userId: card?.id ?? null,
-      sessionId: viewer.sessionId,
-      client: viewer.client,
       details: { by: query.by, found: card !== null },
     },
     at,
@@ -188,7 +186,7 @@ export async function lookupUser(viewer: Viewer, query: LookupQuery): Promise<Lo
   return { kind: 'refused', limit: lookupDailyLimit(), resetsAt: nextUtcMidnight(at) };
 }
 
-async function refuseOverLimit(viewer: Viewer, query: LookupQuery, day: string, at: Date) {
+async function refuseOverLimit(viewer: StaffActor, query: LookupQuery, day: string, at: Date) {
   await getDb().transaction(async (tx) => {
     await tx.execute(sql`
       update console.user_lookup_days
@@ -196,12 +194,10 @@ async function refuseOverLimit(viewer: Viewer, query: LookupQuery, day: string, 
       where staff_id = ${viewer.staffId} and day = ${day}`);
     // The user is not named: a refused lookup learns nothing, and records nothing about anyone.
     await recordAudit(
+      viewer,
       {
         action: 'access.denied',
         outcome: 'denied',
-        actor: auditActorOf(viewer),
-        sessionId: viewer.sessionId,
-        client: viewer.client,
         details: {
           reason: 'lookup_daily_limit',
           permission: 'users:lookup',

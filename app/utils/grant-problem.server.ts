@@ -1,21 +1,13 @@
-import { json, type AppLoadContext } from '@remix-run/node';
-import { requestContext } from '#app/modules/auth/access.server.ts';
-import type { SignedIn } from '#app/modules/auth/session.server.ts';
-import { GrantError, GrantInputError, type FieldErrors } from './errors.ts';
-import type { GrantActor } from './run.server.ts';
+import { json } from '@remix-run/node';
+import {
+  GrantError,
+  GrantInputError,
+  type FieldErrors,
+} from '#app/modules/access/errors.ts';
+import { invariantResponse } from './http.server.ts';
 
-// How the grant pages' actions call the domain: who acts (for the audit entry) and how its errors
-// become answers. A refusal was audited by the domain before it threw.
-
-export function grantActorOf(me: SignedIn, context: AppLoadContext): GrantActor {
-  const ctx = requestContext(context);
-  return {
-    staffId: me.staffId,
-    sessionId: me.sessionId,
-    clientAddress: ctx.clientAddress || null,
-    userAgent: ctx.userAgent || null,
-  };
-}
+// How the grant pages' actions answer the access module's errors. A refusal was audited by the
+// domain before it threw.
 
 export type FormValues = Record<string, string | string[] | undefined>;
 
@@ -32,7 +24,7 @@ export interface GrantProblem {
 /** The answer to a GrantError: 400 with field errors, 403/409 with the refusal; 404 thrown. */
 export function grantProblem(error: unknown, values: FormValues = {}) {
   if (!(error instanceof GrantError)) throw error;
-  if (error.status === 404) throw new Response(error.message, { status: 404 });
+  invariantResponse(error.status !== 404, error.message, { status: 404 });
   const problem: GrantProblem = {
     ok: false,
     values,

@@ -1,0 +1,60 @@
+import type { Permission, Role } from './auth/permissions.ts';
+
+// Who acts: the one type every module takes and the one audit writer records (ADR 015). A staff
+// member comes from guard(), which reads the session, roles and permissions at every request;
+// Custodian itself acts from its command line or a background job. Nothing else builds one.
+
+/** Where a request came from, as the audit trail records it. */
+export interface Client {
+  address: string | null;
+  userAgent: string | null;
+}
+
+/** A signed-in staff member, with the roles and permissions the database holds at this moment. */
+export interface StaffActor {
+  kind: 'staff';
+  staffId: string;
+  email: string;
+  displayName: string;
+  roles: readonly Role[];
+  permissions: ReadonlySet<Permission>;
+  /** The console session; null when the member acts outside one (a test, a bench). */
+  sessionId: string | null;
+  client: Client;
+  mustChangePassword: boolean;
+}
+
+/** Custodian itself: its command line on the server, or a background job. */
+export interface SystemActor {
+  kind: 'command-line' | 'job';
+  /** The command or the job's name, e.g. `staff add`, `access.expire`. */
+  name: string;
+  client: Client;
+}
+
+/** Someone not signed in: a sign-in attempt, a public page. */
+export interface VisitorActor {
+  kind: 'visitor';
+  client: Client;
+}
+
+export type Actor = StaffActor | SystemActor | VisitorActor;
+
+export const NO_CLIENT: Client = Object.freeze({ address: null, userAgent: null });
+
+export function commandLine(name: string): SystemActor {
+  return { kind: 'command-line', name, client: { address: null, userAgent: 'custodian-cli' } };
+}
+
+export function job(name: string): SystemActor {
+  return { kind: 'job', name, client: NO_CLIENT };
+}
+
+/** The staff member behind an actor, or null for Custodian itself. */
+export function staffIdOf(actor: Actor): string | null {
+  return actor.kind === 'staff' ? actor.staffId : null;
+}
+
+export function can(actor: Actor, permission: Permission): boolean {
+  return actor.kind === 'staff' && actor.permissions.has(permission);
+}
