@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { recordAudit } from '#app/modules/audit/writer.server.ts';
+import { actorRoleMismatches } from '../support/actor-roles.ts';
 import { readAudit } from '../support/audit.ts';
 import { useTestDatabase } from '../support/db.ts';
 import {
+  actorOf,
   createStaffWithRoles,
   decodeEntities,
   fetchAs,
@@ -135,7 +138,7 @@ describe('creating staff (POST /admin/staff/new)', () => {
     const event = (await readAudit()).find(
       (e) => e.action === 'staff.create' && e.subjectStaffId === id,
     );
-    expect(event?.actor?.staffId).toBe(admin.id);
+    expect(event?.actor).toEqual({ staffId: admin.id, roles: ['admin'] });
 
     const page = await asAdmin.get(location);
     expect(page.status).toBe(200);
@@ -166,8 +169,8 @@ describe('changing roles (POST /admin/staff/<id>, intent=roles)', () => {
     const event = (await readAudit()).find(
       (e) => e.action === 'staff.roles_change' && e.subjectStaffId === target.id,
     );
-    expect({ actor_staff_id: event?.actor?.staffId, details: event?.details }).toEqual({
-      actor_staff_id: admin.id,
+    expect({ actor: event?.actor, details: event?.details }).toEqual({
+      actor: { staffId: admin.id, roles: ['admin'] },
       details: { before: ['support_agent'], after: ['admin', 'support_lead'] },
     });
     expect((await fetchAs(cookie, '/admin/staff')).status).toBe(200);
@@ -379,5 +382,27 @@ describe('the staff list (/admin/staff)', () => {
     const html = await detail.text();
     expect(html).toContain('<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1>');
     expect(html).not.toContain(HOSTILE);
+  });
+});
+
+describe('the actor of every entry', () => {
+  it('carries the roles its staff member holds; an entry that says otherwise is caught', async () => {
+    // The check behind every suite (test/support/actor-roles.ts) must be able to fail: an entry
+    // naming the admin with no roles, as the staff pages once wrote, is reported.
+    const actor = await actorOf(admin);
+    await recordAudit(
+      { ...actor, roles: [] },
+      { action: 'staff.enable', outcome: 'allowed', subjectStaffId: admin.id, details: {} },
+    );
+    await recordAudit(actor, {
+      action: 'staff.enable',
+      outcome: 'allowed',
+      subjectStaffId: admin.id,
+      details: {},
+    });
+    expect(await actorRoleMismatches()).toEqual([
+      { action: 'staff.enable', staff_id: admin.id, recorded: [], held: ['admin'] },
+    ]);
+    await sql()`delete from public.actor_role_mismatches`;
   });
 });

@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import { inject } from 'vitest';
 import { closeDb, getDb, getSql } from '#app/db/client.server.ts';
 import { versioned, setKeyRing, type KeyRing } from '#app/modules/crypto/keys.server.ts';
+import { assertActorRoles } from './actor-roles.ts';
 
 // Each test file gets its own database, cloned from the migrated template, and points the app's
 // one client at it through DATABASE_URL.
@@ -37,7 +38,11 @@ export function useTestDatabase() {
     setKeyRing(testKeyRing);
   });
   afterAll(async () => {
-    await closeDb();
+    try {
+      await assertActorRoles();
+    } finally {
+      await closeDb();
+    }
   });
   return { db: () => getDb(), sql: () => getSql() };
 }

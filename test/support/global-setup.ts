@@ -5,6 +5,7 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { removeCluster, startEmbeddedPostgres } from '../../app/db/embedded.server.ts';
 import { runMigrations } from '../../app/db/migrate.server.ts';
+import { installActorRoleCheck } from './actor-roles.ts';
 
 // One PostgreSQL server for the whole run: the embedded one, or DATABASE_URL when set. The
 // migrated template database is cloned into one database per test file (see ./db.ts).
@@ -29,6 +30,7 @@ export default async function setup(project: TestProject) {
   await admin.unsafe(`create database ${TEMPLATE}`);
   const templateUrl = withDatabase(adminUrl, TEMPLATE);
   await runMigrations(templateUrl);
+  await installActorRoleCheck(templateUrl);
   await admin.end();
   project.provide('adminUrl', adminUrl);
   return async () => {
