@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import custodian from './eslint-rules/layers.mjs';
 
 export default tseslint.config(
   {
@@ -46,6 +47,12 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // Dependencies one way (ADR 009), judged on each import's specifier.
+    files: ['app/**/*.{ts,tsx,js,mjs}'],
+    plugins: { custodian },
+    rules: { 'custodian/layers': ['error', { root: import.meta.dirname }] },
   },
   {
     files: ['**/*.js', '**/*.mjs'],

@@ -248,7 +248,7 @@ async function serve() {
 async function worker() {
   const rt = await prepareRuntime({ reuseRunning: true });
   const { startQueue } = await import('#app/modules/jobs/queue.server.ts');
-  const { JOBS } = await import('#app/modules/jobs/catalogue.server.ts');
+  const { JOBS } = await import('#app/server/jobs.server.ts');
   const { startAuditSequencer } = await import('#app/server/runtime.server.ts');
   const sequencer = startAuditSequencer(rt);
   const queue = await startQueue({

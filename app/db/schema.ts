@@ -26,7 +26,7 @@ import {
   NOTIFICATION_KINDS,
   REVOKE_BASES,
 } from '#app/modules/access/vocabulary.ts';
-import { DATASETS, RELEASE_KINDS } from '#app/modules/analytics/config.server.ts';
+import { DATASETS, RELEASE_KINDS } from '#app/modules/analytics/vocabulary.ts';
 import {
   CARD_BRANDS,
   COUNTRIES,

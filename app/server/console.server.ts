@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { ServerBuild } from '@remix-run/node';
 import { enqueueFirstAnalyticsBuild } from '#app/modules/analytics/build.server.ts';
 import { ensureDemoStaff, readDemoCredentials } from '#app/modules/auth/demo-staff.server.ts';
-import { JOBS } from '#app/modules/jobs/catalogue.server.ts';
+import { JOBS } from '#app/server/jobs.server.ts';
 import { startQueue, type Queue } from '#app/modules/jobs/queue.server.ts';
 import { createHttpApp, listen } from './http.server.ts';
 import {

@@ -1,9 +1,5 @@
 import { json } from '@remix-run/node';
-import {
-  GrantError,
-  GrantInputError,
-  type FieldErrors,
-} from '#app/modules/access/errors.ts';
+import { GrantError, GrantInputError, type FieldErrors } from '#app/modules/access/errors.ts';
 import { invariantResponse } from './http.server.ts';
 
 // How the grant pages' actions answer the access module's errors. A refusal was audited by the

@@ -29,7 +29,7 @@ import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
 import { DEFAULT_GRANT_POLICIES } from '#app/modules/access/vocabulary.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
 import { setClock } from '#app/modules/clock.server.ts';
-import { JOBS } from '#app/modules/jobs/catalogue.server.ts';
+import { JOBS } from '#app/server/jobs.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
 import { lastSeq, readAudit, type LoggedEntry } from '../support/audit.ts';
 import { useTestDatabase } from '../support/db.ts';

@@ -24,7 +24,7 @@ import { leafHash, verifyInclusion } from '#app/modules/audit/merkle.ts';
 import { checkpointIfDue, sequencerConnection } from '#app/modules/audit/sequencer.server.ts';
 import { accessHistoryForUser } from '#app/modules/audit/trail.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
-import { JOBS } from '#app/modules/jobs/catalogue.server.ts';
+import { JOBS } from '#app/server/jobs.server.ts';
 import { startQueue, type Queue } from '#app/modules/jobs/queue.server.ts';
 
 // The audit console over HTTP: the trail, its filters and keyset pages, the CSV download, one

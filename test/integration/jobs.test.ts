@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JOBS } from '#app/modules/jobs/catalogue.server.ts';
+import { JOBS } from '#app/server/jobs.server.ts';
 import { defineJob, startQueue } from '#app/modules/jobs/queue.server.ts';
 import { useTestDatabase } from '../support/db.ts';
 

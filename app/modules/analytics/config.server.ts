@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '#app/config.server.ts';
 import { DEFAULT_MIN_COHORT, parseEpsilonMicros } from './release.ts';
+import { DATASETS, RELEASE_KINDS, type Dataset, type ReleaseKind } from './vocabulary.ts';
 
 /**
  * The knobs of the analytics releases (docs/decisions/012-analytics-releases.md). Every value is
@@ -31,11 +32,7 @@ export interface AnalyticsConfig {
   delta: number;
 }
 
-export const DATASETS = ['usage', 'preferences'] as const;
-export type Dataset = (typeof DATASETS)[number];
-
-export const RELEASE_KINDS = ['daily', 'weekly', 'monthly', 'preferences'] as const;
-export type ReleaseKind = (typeof RELEASE_KINDS)[number];
+export { DATASETS, RELEASE_KINDS, type Dataset, type ReleaseKind };
 
 export const DATASET_OF: Record<ReleaseKind, Dataset> = {
   daily: 'usage',

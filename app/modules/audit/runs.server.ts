@@ -10,8 +10,8 @@ import { defineJob } from '#app/modules/jobs/queue.server.ts';
 import { loadAuditKeys, type AuditKeys } from './keys.server.ts';
 import { readPublishedCheckpoints, verifyAuditLog, type Problem } from './verify.server.ts';
 import { recordAudit } from './writer.server.ts';
-import { job } from '#app/modules/actor.ts';
-import { staffActor } from '#app/modules/auth/actor.server.ts';
+import { job, type Actor } from '#app/modules/actor.ts';
+import type { Tx } from '#app/db/client.server.ts';
 
 // Verification runs started from the console: a row in console.verification_runs that the job
 // updates as it goes (the page polls it), then its result, recorded as an `audit.verify` entry.
@@ -107,7 +107,7 @@ export async function startVerificationRun(
     insert into console.verification_runs (id, staff_id, started_at, total, done)
     values (${id}, ${staffId}, ${now().toISOString()}, ${Number(head?.size ?? 0)}, 0)`;
   try {
-    await sendJob(auditVerifyJob.name, { runId: id });
+    await sendJob(VERIFY_JOB, { runId: id });
   } catch (error) {
     await sql`
       update console.verification_runs
@@ -120,13 +120,17 @@ export async function startVerificationRun(
 }
 
 const PROGRESS_EVERY_MS = 250;
+const VERIFY_JOB = 'audit.verify';
 
 /**
  * The job's body: verifies the whole log as custodian_app, writing progress at most every 250 ms,
  * then stores the result and its audit entry in one transaction. Running it again for a finished
  * run does nothing; for an unfinished one (a retry after a crash) it starts over.
  */
-export async function runVerification(runId: string): Promise<RunResult | null> {
+export async function runVerification(
+  runId: string,
+  actorFor: StaffActorLoader,
+): Promise<RunResult | null> {
   const sql = getSql();
   const [run] = (await sql`
     select id, staff_id, finished_at from console.verification_runs where id = ${runId}`) as unknown as {
@@ -179,7 +183,7 @@ export async function runVerification(runId: string): Promise<RunResult | null> 
 
   await getDb().transaction(async (tx) => {
     // The one who started the run, with the roles they hold as it ends; or the job itself.
-    const actor = run.staff_id ? await staffActor(run.staff_id, {}, tx) : job('audit.verify');
+    const actor = run.staff_id ? await actorFor(run.staff_id, tx) : job(VERIFY_JOB);
     await tx.execute(dsql`
         update console.verification_runs
         set finished_at = ${now().toISOString()}, done = ${result.entries},
@@ -204,12 +208,20 @@ export async function runVerification(runId: string): Promise<RunResult | null> 
   return result;
 }
 
-export const auditVerifyJob = defineJob({
-  name: 'audit.verify',
-  description: 'Verifies the whole audit trail for a run started from the console',
-  payload: RunPayload,
-  run: ({ runId }) => runVerification(runId),
-});
+/**
+ * The staff member who started a run, as the database holds them when it ends: the auth module's
+ * (audit sits below auth, so the job catalogue hands it in).
+ */
+export type StaffActorLoader = (staffId: string, tx: Tx) => Promise<Actor>;
+
+export function auditVerifyJob(actorFor: StaffActorLoader) {
+  return defineJob({
+    name: VERIFY_JOB,
+    description: 'Verifies the whole audit trail for a run started from the console',
+    payload: RunPayload,
+    run: ({ runId }) => runVerification(runId, actorFor),
+  });
+}
 
 export interface VerificationRun {
   id: string;

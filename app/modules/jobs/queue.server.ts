@@ -2,7 +2,7 @@ import PgBoss from 'pg-boss';
 import type { z } from 'zod';
 
 // The one job queue: pg-boss on the same PostgreSQL (schema `pgboss`). Jobs are declared in
-// ./catalogue.server.ts with a zod schema for their payload; workers parse before they run.
+// app/server/jobs.server.ts with a zod schema for their payload; workers parse before they run.
 
 export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   name: string;

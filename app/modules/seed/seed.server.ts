@@ -19,7 +19,7 @@ import {
   type BlockOutput,
   type GenerateParams,
   type PendingUsers,
-} from './generate.ts';
+} from './generate.server.ts';
 import { BulkLoader } from './load.server.ts';
 import { hashString, mix32 } from './prng.ts';
 import type { WorkerRequest } from './worker.server.ts';

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { generateBlock, type GenerateParams } from './generate.ts';
+import { generateBlock, type GenerateParams } from './generate.server.ts';
 
 // Generates blocks on request and hands their buffers back without copying them.
 

@@ -2,13 +2,10 @@ import { lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { getDb } from '#app/db/client.server.ts';
 import { signInThrottle } from '#app/db/schema.ts';
-import { grantExpiryJob } from '#app/modules/access/jobs.server.ts';
-import { analyticsBuildJob } from '#app/modules/analytics/build.server.ts';
-import { auditVerifyJob } from '#app/modules/audit/runs.server.ts';
-import { purgeExpiredSessions } from '#app/modules/auth/session.server.ts';
-import { THROTTLE } from '#app/modules/auth/throttle.server.ts';
 import { now } from '#app/modules/clock.server.ts';
-import { defineJob, type JobDefinition } from './queue.server.ts';
+import { defineJob } from '#app/modules/jobs/queue.server.ts';
+import { purgeExpiredSessions } from './session.server.ts';
+import { THROTTLE } from './throttle.server.ts';
 
 export const sessionHousekeeping = defineJob({
   name: 'auth.housekeeping',
@@ -27,11 +24,3 @@ export const sessionHousekeeping = defineJob({
     return { sessions, throttles: throttles.length };
   },
 });
-
-/** Every job Custodian knows. Later capabilities add theirs here. */
-export const JOBS: JobDefinition[] = [
-  sessionHousekeeping,
-  auditVerifyJob,
-  grantExpiryJob,
-  analyticsBuildJob,
-];

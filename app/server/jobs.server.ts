@@ -1,0 +1,18 @@
+import { grantExpiryJob } from '#app/modules/access/jobs.server.ts';
+import { analyticsBuildJob } from '#app/modules/analytics/build.server.ts';
+import { auditVerifyJob } from '#app/modules/audit/runs.server.ts';
+import { staffActor } from '#app/modules/auth/actor.server.ts';
+import { sessionHousekeeping } from '#app/modules/auth/jobs.server.ts';
+import type { JobDefinition } from '#app/modules/jobs/queue.server.ts';
+
+// The job catalogue: where the capabilities' jobs meet the one queue. It lives with the server's
+// start-up, above the modules, because it depends on all of them while each of them depends on
+// the queue alone (no cycle between modules: ADR 009).
+
+/** Every job Custodian knows. Later capabilities add theirs here. */
+export const JOBS: JobDefinition[] = [
+  sessionHousekeeping,
+  auditVerifyJob((staffId, tx) => staffActor(staffId, {}, tx)),
+  grantExpiryJob,
+  analyticsBuildJob,
+];
