@@ -10,8 +10,8 @@ import {
   describedBy,
   FieldError,
   minutesText,
-  Time,
 } from '#app/components/access/grant-ui.tsx';
+import { Time } from '#app/components/time.tsx';
 import { APPROVER_PERMISSIONS, GRANT_LIMITS } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';

@@ -24,9 +24,8 @@ import {
   REASON_LABELS,
   REVOKE_BASIS_LABELS,
   StateBadge,
-  Time,
-  utc,
 } from '#app/components/access/grant-ui.tsx';
+import { Time, utc } from '#app/components/time.tsx';
 import { grantClosedAt, staffNames } from '#app/modules/access/ui-grants.server.ts';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';

@@ -16,11 +16,11 @@ import {
   Hint,
   JustificationField,
   ReasonField,
-  Time,
   categoryLabel,
   describedBy,
   minutesText,
 } from '#app/components/access/grant-ui.tsx';
+import { Time } from '#app/components/time.tsx';
 import { unreviewedBreakGlassOf } from '#app/modules/access/ui-grants.server.ts';
 import { GRANT_LIMITS } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/modules/auth/access.server.ts';

@@ -8,10 +8,10 @@ import {
   categoryList,
   CONTROL,
   REVOKE_BASIS_LABELS,
-  ShortId,
   StateBadge,
-  Time,
 } from '#app/components/access/grant-ui.tsx';
+import { ShortId } from '#app/components/short-id.tsx';
+import { Time } from '#app/components/time.tsx';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { dayAfter, OUTSIDE_REASONS } from '#app/modules/security/review.ts';
@@ -163,15 +163,14 @@ const outsideColumns = outsideCol.columns([
   }),
   outsideCol.accessor('userId', {
     header: 'End user',
-    cell: (info) =>
-      info.getValue() ? <ShortId id={info.getValue()!} /> : <span className="muted">—</span>,
+    cell: (info) => <ShortId id={info.getValue()} />,
   }),
   outsideCol.accessor('grantId', {
     header: 'Grant',
     cell: (info) =>
       info.getValue() ? (
         <Link to={`/grants/${info.getValue()}`}>
-          <ShortId id={info.getValue()!} />
+          <ShortId id={info.getValue()} />
         </Link>
       ) : (
         <span className="muted">none</span>

@@ -29,8 +29,8 @@ import {
   GrantBanner,
   Revealable,
   UserText,
-  utc,
 } from '#app/components/users/user-data.tsx';
+import { utc } from '#app/components/time.tsx';
 import { viewerOf } from '#app/modules/users/viewer.server.ts';
 import { openCategory, revealField } from '#app/modules/users/view.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';

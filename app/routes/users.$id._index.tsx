@@ -17,6 +17,7 @@ import { cardView, lookupUser } from '#app/modules/users/lookup.server.ts';
 import { UserCardFacts } from '#app/components/users/user-card.tsx';
 import { viewerOf } from '#app/modules/users/viewer.server.ts';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
+import { Time, utc } from '#app/components/time.tsx';
 
 export const access = requires('users:lookup');
 
@@ -38,7 +39,7 @@ export async function loader(args: LoaderFunctionArgs) {
   if (found.kind === 'refused') {
     throw json(
       {
-        message: `Refused: you have looked up ${found.limit} different users today, the most allowed in one day. Users you have already looked up today stay available; others again from ${found.resetsAt.toISOString().replace('T', ' ').slice(0, 16)} UTC.`,
+        message: `Refused: you have looked up ${found.limit} different users today, the most allowed in one day. Users you have already looked up today stay available; others again from ${utc(found.resetsAt)}.`,
       },
       { status: 429 },
     );
@@ -92,11 +93,7 @@ const col = columnHelper<HistoryRow>();
 const columns = col.columns([
   col.accessor('time', {
     header: 'When (UTC)',
-    cell: (info) => (
-      <time dateTime={info.getValue()} style={{ whiteSpace: 'nowrap' }}>
-        {info.getValue().replace('T', ' ').slice(0, 19)}
-      </time>
-    ),
+    cell: (info) => <Time iso={info.getValue()} seconds zone={false} />,
   }),
   col.accessor('actorName', {
     header: 'Who',
@@ -195,9 +192,7 @@ export default function UserOverviewRoute() {
               </span>
               {c.grant ? (
                 <span style={STATUS}>
-                  <span className="badge active">
-                    until {c.grant.endsAt.replace('T', ' ').slice(0, 16)} UTC
-                  </span>
+                  <span className="badge active">until {utc(c.grant.endsAt)}</span>
                   {c.grant.breakGlass ? <span className="badge disabled">break-glass</span> : null}
                   <Link to={`/users/${card.id}/${c.category}`}>Open {c.label.toLowerCase()}</Link>
                 </span>

@@ -5,6 +5,7 @@ import { grantState } from '#app/modules/access/list.server.ts';
 import type { GrantState, RevokeBasis } from '#app/modules/access/vocabulary.ts';
 import { now } from '#app/modules/clock.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
+import { cursorParam, encodeCursor } from '#app/utils/cursor.server.ts';
 import { dayAfter, type OutsideReason } from './review.ts';
 
 // The security review of staff access (/security/access): who was granted what over a period,
@@ -29,22 +30,18 @@ function toDate(value: Date | string | null): Date | null {
 
 // --- grants per staff member, keyset-paged on (name, id) -----------------------------------------
 
-const StaffCursorSchema = z.object({ n: z.string().max(400), id: z.uuid() });
+// [display name, id] of the page's last staff member.
+const StaffCursorSchema = z
+  .tuple([z.string().max(400), z.uuid()])
+  .transform(([n, id]) => ({ n, id }));
 
 export function encodeStaffCursor(row: { staffName: string; staffId: string }) {
-  return Buffer.from(JSON.stringify({ n: row.staffName, id: row.staffId })).toString('base64url');
+  return encodeCursor([row.staffName, row.staffId]);
 }
 
 /** The cursor from the address, or a 400 naming `after`. */
 export function decodeStaffCursor(raw: string | null | undefined) {
-  if (!raw) return undefined;
-  try {
-    return StaffCursorSchema.parse(JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')));
-  } catch {
-    throw new Response('Invalid after: the page cursor in the address is not valid.', {
-      status: 400,
-    });
-  }
+  return cursorParam(StaffCursorSchema, raw);
 }
 
 export interface StaffGrantSummary {
