@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { getDb, type Db, type Tx } from '#app/db/client.server.ts';
+import { rolesAndPermissions } from '#app/modules/auth/permissions.server.ts';
 
 // NOTE: drizzle spreads a JS array inside sql`` into a list of parameters, so `= any(${list})`
 // would not be an array; these build a real text[] or uuid[].
@@ -34,13 +35,7 @@ export interface StaffState {
 export async function loadStaff(staffId: string, tx: Db | Tx = getDb()): Promise<StaffState> {
   if (!UUID.test(staffId)) return { id: staffId, active: false, roles: [], permissions: new Set() };
   const rows = await tx.execute<{ status: string; roles: string[]; permissions: string[] }>(sql`
-    select st.status,
-           coalesce(array(select sr.role_code from console.staff_roles sr
-                          where sr.staff_id = st.id order by sr.role_code), '{}') as roles,
-           coalesce(array(select distinct rp.permission_code
-                          from console.staff_roles sr
-                          join console.role_permissions rp on rp.role_code = sr.role_code
-                          where sr.staff_id = st.id), '{}') as permissions
+    select st.status, ${rolesAndPermissions()}
     from console.staff st where st.id = ${staffId}`);
   const row = rows[0];
   return {
