@@ -16,7 +16,7 @@ import { APPROVER_PERMISSIONS, GRANT_LIMITS } from '#app/modules/access/vocabula
 import { guard } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { PERMISSIONS } from '#app/modules/auth/permissions.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 export const access = requires('policy:manage');
 

@@ -13,7 +13,7 @@ import {
   setStaffStatus,
   StaffError,
 } from '#app/modules/auth/staff.server.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
 import { utc } from '#app/components/time.tsx';
 
 export const access = requires('staff:manage');

@@ -14,7 +14,7 @@ import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { latestVerificationRun, startVerificationRun } from '#app/modules/audit/runs.server.ts';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
 import { utc } from '#app/components/time.tsx';
 
 export const access = requires('audit:verify');

@@ -30,7 +30,7 @@ import { grantClosedAt, staffNames } from '#app/modules/access/ui-grants.server.
 import { guard } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { now } from '#app/modules/clock.server.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 export const access = requires('grants:request');
 

@@ -12,7 +12,7 @@ import { notificationsPage } from '#app/modules/access/ui-grants.server.ts';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
 import { cursorErrorResponse } from '#app/utils/cursor.server.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 export const access = signedIn();
 
