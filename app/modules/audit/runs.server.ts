@@ -191,14 +191,13 @@ export interface VerificationRun {
   result: RunResult | null;
 }
 
-async function selectRuns(where: 'latest' | { id: string }): Promise<VerificationRun | null> {
+export async function latestVerificationRun(): Promise<VerificationRun | null> {
   const sql = getSql();
   const [row] = (await sql`
     select r.id, r.staff_id, s.display_name as staff_name, r.started_at, r.finished_at, r.total,
            r.done, r.ok, r.first_bad_seq, r.result
     from console.verification_runs r
     left join console.staff s on s.id = r.staff_id
-    ${where === 'latest' ? sql`` : sql`where r.id = ${where.id}`}
     order by r.started_at desc, r.id desc
     limit 1`) as unknown as {
     id: string;
@@ -225,12 +224,4 @@ async function selectRuns(where: 'latest' | { id: string }): Promise<Verificatio
     firstBadSeq: row.first_bad_seq === null ? null : Number(row.first_bad_seq),
     result: row.result,
   };
-}
-
-export function latestVerificationRun() {
-  return selectRuns('latest');
-}
-
-export function getVerificationRun(id: string) {
-  return selectRuns({ id });
 }

@@ -252,8 +252,6 @@ export const TrailQuerySchema = z
     message: 'Must be later than from',
   });
 
-export type TrailQuery = z.infer<typeof TrailQuerySchema>;
-
 /** Parses the trail's search parameters; bad input is a 400 naming the parameter. */
 export function parseTrailQuery(params: URLSearchParams) {
   const raw = Object.fromEntries([...params].filter(([, v]) => v !== ''));
