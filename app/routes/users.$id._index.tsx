@@ -17,6 +17,7 @@ import { cardView, lookupUser } from '#app/modules/users/lookup.server.ts';
 import { UserCardFacts } from '#app/components/users/user-card.tsx';
 import { viewerOf } from '#app/modules/users/viewer.server.ts';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
+import { ShortId } from '#app/components/short-id.tsx';
 import { Time, utc } from '#app/components/time.tsx';
 
 export const access = requires('users:lookup');
@@ -131,7 +132,7 @@ const columns = col.columns([
           {ticketRef ? <span className="muted"> · {ticketRef}</span> : null}
           <br />
           <span className="muted">
-            grant <code>{grantId.slice(0, 8)}</code>
+            grant <ShortId id={grantId} />
           </span>
         </>
       );
