@@ -9,6 +9,7 @@ import { listGrants } from '#app/modules/access/list.server.ts';
 import { latestVerificationRun } from '#app/modules/audit/runs.server.ts';
 import { recentSignIns, staffCounts } from '#app/modules/auth/home.server.ts';
 import type { Permission } from '#app/modules/auth/permissions.ts';
+import { utc, utcText } from '#app/components/time.tsx';
 
 export const access = signedIn();
 
@@ -70,7 +71,6 @@ interface WorkLine {
 }
 
 const short = (id: string) => id.slice(0, 8);
-const until = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').slice(0, 16) : '');
 
 async function workLines(key: WorkKey | undefined, staff: StaffActor): Promise<WorkLine[]> {
   const staffId = staff.staffId;
@@ -85,7 +85,7 @@ async function workLines(key: WorkKey | undefined, staff: StaffActor): Promise<W
         await listGrants({ view: 'active', staff, filters: { requesterId: staffId }, limit: 5 })
       ).rows.map((g) => ({
         href: `/users/${g.userId}`,
-        text: `User ${short(g.userId)}: ${g.categories.join(', ')} until ${until(g.endsAt)} UTC`,
+        text: `User ${short(g.userId)}: ${g.categories.join(', ')} until ${utc(g.endsAt)}`,
       }));
     case 'break_glass':
       return (
@@ -107,7 +107,7 @@ async function workLines(key: WorkKey | undefined, staff: StaffActor): Promise<W
         : run.ok
           ? `intact, ${run.total} entries`
           : `problems from entry ${run.firstBadSeq ?? '?'}`;
-      return [{ href: '/audit/verify', text: `Last run ${until(run.startedAt)} UTC: ${state}` }];
+      return [{ href: '/audit/verify', text: `Last run ${utc(run.startedAt)}: ${state}` }];
     }
     default:
       return [];
@@ -185,7 +185,7 @@ export default function HomeRoute() {
             <tbody>
               {signIns.map((s) => (
                 <tr key={`${s.occurredAt}-${s.action}-${s.outcome}`}>
-                  <td>{s.occurredAt.replace('T', ' ').slice(0, 19)}</td>
+                  <td>{utcText(s.occurredAt, 'second')}</td>
                   <td>{s.action === 'auth.lock' ? 'Locked' : 'Sign-in'}</td>
                   <td>{s.outcome}</td>
                   <td>{s.clientAddress ?? '—'}</td>

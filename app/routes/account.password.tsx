@@ -8,7 +8,7 @@ import { guard } from '#app/utils/guard.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
 import { verifyPassword } from '#app/modules/auth/password.server.ts';
 import { changePassword, findStaffForSignIn } from '#app/modules/auth/staff.server.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 export const access = signedIn({ whilePasswordChangeDue: true });
 

@@ -10,13 +10,13 @@ import {
   describedBy,
   FieldError,
   minutesText,
-  Time,
 } from '#app/components/access/grant-ui.tsx';
+import { Time } from '#app/components/time.tsx';
 import { APPROVER_PERMISSIONS, GRANT_LIMITS } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { PERMISSIONS } from '#app/modules/auth/permissions.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 export const access = requires('policy:manage');
 

@@ -14,7 +14,8 @@ import {
   setStaffStatus,
   StaffError,
 } from '#app/modules/auth/staff.server.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
+import { utc } from '#app/components/time.tsx';
 
 export const access = requires('staff:manage');
 
@@ -106,11 +107,11 @@ export default function StaffDetailRoute() {
             {person.mustChangePassword ? <span className="badge">temporary password</span> : null}
           </dd>
           <dt>Created</dt>
-          <dd>{person.createdAt.replace('T', ' ').slice(0, 19)} UTC</dd>
+          <dd>{utc(person.createdAt, 'second')}</dd>
           {person.disabledAt ? (
             <>
               <dt>Disabled</dt>
-              <dd>{person.disabledAt.replace('T', ' ').slice(0, 19)} UTC</dd>
+              <dd>{utc(person.disabledAt, 'second')}</dd>
             </>
           ) : null}
         </dl>
@@ -177,7 +178,7 @@ export default function StaffDetailRoute() {
           <ul>
             {signIns.map((s) => (
               <li key={`${s.occurredAt}-${s.action}-${s.outcome}`}>
-                {s.occurredAt.replace('T', ' ').slice(0, 19)} UTC —{' '}
+                {utc(s.occurredAt, 'second')} —{' '}
                 {s.action === 'auth.lock' ? 'locked' : `sign-in ${s.outcome}`}
                 {s.clientAddress ? ` from ${s.clientAddress}` : ''}
               </li>

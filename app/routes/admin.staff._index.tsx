@@ -5,11 +5,13 @@ import { z } from 'zod';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { guard } from '#app/utils/guard.server.ts';
+import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { ROLE_NAMES, ROLES, type Role } from '#app/modules/auth/permissions.ts';
 import { listStaff } from '#app/modules/auth/staff.server.ts';
 import { STAFF_SORTS } from '#app/modules/auth/staff.ts';
-import { decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
+import { decodeCursor, encodeCursor, KeysetCursorSchema } from '#app/utils/cursor.server.ts';
+import { utcDate } from '#app/components/time.tsx';
 
 export const access = requires('staff:manage');
 
@@ -35,11 +37,15 @@ export async function loader(args: LoaderFunctionArgs) {
     throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
   }
   const query = parsed.data;
-  const after = decodeCursor(query.after ?? null);
-  if (after && query.sort === 'created' && Number.isNaN(Date.parse(after.value))) {
-    // A cursor made for another sort, or edited by hand: its value is no timestamp.
-    throw new Response('The page cursor in the address (after) is not valid.', { status: 400 });
-  }
+  // A cursor made for another sort, or edited by hand, has no timestamp where one is sorted on.
+  const after = attempt(() =>
+    decodeCursor(
+      query.sort === 'created'
+        ? KeysetCursorSchema.refine((c) => !Number.isNaN(Date.parse(c.value)))
+        : KeysetCursorSchema,
+      query.after,
+    ),
+  );
   const page = await listStaff({ ...query, after, limit: 25 });
   return json({
     rows: page.rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
@@ -78,7 +84,7 @@ const columns = col.columns([
   col.accessor('createdAt', {
     id: 'created',
     header: 'Created (UTC)',
-    cell: (info) => info.getValue().slice(0, 10),
+    cell: (info) => utcDate(info.getValue()),
   }),
 ]);
 

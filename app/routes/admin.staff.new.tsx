@@ -8,7 +8,7 @@ import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { ROLE_NAMES, ROLES } from '#app/modules/auth/permissions.ts';
 import { createStaff, StaffError } from '#app/modules/auth/staff.server.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 export const access = requires('staff:manage');
 

@@ -16,6 +16,7 @@ import { anyRelease, loadAnalyticsView, parseRange } from '#app/modules/analytic
 import { formatEpsilonMicros } from '#app/modules/analytics/release.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
+import { utcDate } from '#app/components/time.tsx';
 
 export const access = requires('analytics:read');
 
@@ -548,7 +549,7 @@ export default function AnalyticsRoute() {
               title="Opt-out rates per purpose"
               description={
                 data.preferences
-                  ? `Share of accounts that opted out of each purpose, snapshot of ${data.preferences.snapshotAt.slice(0, 10)}. The interval is the opted-out count's; the denominator's own noise is smaller and not included.`
+                  ? `Share of accounts that opted out of each purpose, snapshot of ${utcDate(data.preferences.snapshotAt)}. The interval is the opted-out count's; the denominator's own noise is smaller and not included.`
                   : 'No preferences snapshot released yet.'
               }
               summary={

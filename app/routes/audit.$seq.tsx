@@ -6,6 +6,7 @@ import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { getAuditEntry } from '#app/modules/audit/trail.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
+import { utc } from '#app/components/time.tsx';
 
 export const access = requires('audit:read');
 
@@ -106,7 +107,7 @@ export default function AuditEntryRoute() {
         </h2>
         <dl className="facts">
           <dt>Time</dt>
-          <dd>{entry.time.replace('T', ' ').replace('Z', '')} UTC</dd>
+          <dd>{utc(entry.time, 'millisecond')}</dd>
           <dt>Action</dt>
           <dd>
             <code>{entry.action}</code> <span className="muted">({entry.category})</span>
@@ -201,8 +202,7 @@ export default function AuditEntryRoute() {
             <>
               <dt>Covering checkpoint</dt>
               <dd>
-                tree size {proof.treeSize}, signed {proof.createdAt.replace('T', ' ').slice(0, 19)}{' '}
-                UTC
+                tree size {proof.treeSize}, signed {utc(proof.createdAt, 'second')}
               </dd>
               <dt>Checkpoint signature</dt>
               <dd>

@@ -11,7 +11,10 @@ import {
   parseTrailQuery,
 } from '#app/modules/audit/trail.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
+import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
+import { ShortId } from '#app/components/short-id.tsx';
+import { Time } from '#app/components/time.tsx';
 
 export const access = requires('audit:read');
 
@@ -33,7 +36,9 @@ const DATE_INPUT = {
 
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
-  const { filters, dir, cursor } = parseTrailQuery(new URL(args.request.url).searchParams);
+  const { filters, dir, cursor } = attempt(() =>
+    parseTrailQuery(new URL(args.request.url).searchParams),
+  );
   const [page, actors] = await Promise.all([
     listAuditEntries(filters, { cursor, dir, limit: 50 }),
     actorChoices(),
@@ -53,19 +58,6 @@ export async function loader(args: LoaderFunctionArgs) {
 
 type Row = ReturnType<typeof useLoaderData<typeof loader>>['rows'][number];
 
-function ShortId({ id, param, what }: { id: string | null; param: string; what: string }) {
-  if (!id) return <span className="muted">—</span>;
-  return (
-    <Link
-      to={`?${param}=${id}`}
-      title={`Show only entries about ${what} ${id}`}
-      aria-label={`${what} ${id}: show only its entries`}
-    >
-      <code>{id.slice(0, 8)}</code>
-    </Link>
-  );
-}
-
 const col = columnHelper<Row>();
 const columns = col.columns([
   col.accessor('seq', {
@@ -79,11 +71,7 @@ const columns = col.columns([
   col.accessor('time', {
     id: 'time',
     header: 'Time (UTC)',
-    cell: (info) => (
-      <time dateTime={info.getValue()} style={{ whiteSpace: 'nowrap' }}>
-        {info.getValue().replace('T', ' ').slice(0, 19)}
-      </time>
-    ),
+    cell: (info) => <Time iso={info.getValue()} seconds zone={false} />,
   }),
   col.accessor('action', {
     header: 'Action',
@@ -126,15 +114,17 @@ const columns = col.columns([
   }),
   col.accessor('userId', {
     header: 'End user',
-    cell: (info) => <ShortId id={info.getValue()} param="user" what="user" />,
+    cell: (info) => <ShortId id={info.getValue()} filter={{ param: 'user', what: 'user' }} />,
   }),
   col.accessor('grantId', {
     header: 'Grant',
-    cell: (info) => <ShortId id={info.getValue()} param="grant" what="grant" />,
+    cell: (info) => <ShortId id={info.getValue()} filter={{ param: 'grant', what: 'grant' }} />,
   }),
   col.accessor('privacyRequestId', {
     header: 'Privacy request',
-    cell: (info) => <ShortId id={info.getValue()} param="request" what="privacy request" />,
+    cell: (info) => (
+      <ShortId id={info.getValue()} filter={{ param: 'request', what: 'privacy request' }} />
+    ),
   }),
   col.accessor('clientAddress', {
     header: 'Client address',

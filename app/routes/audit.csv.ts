@@ -7,6 +7,7 @@ import {
 } from '#app/modules/audit/trail.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
+import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { csvStream, type CsvValue } from '#app/utils/csv.ts';
@@ -50,7 +51,7 @@ function record(r: ExportRow): CsvValue[] {
 
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
-  const { filters, dir } = parseTrailQuery(new URL(args.request.url).searchParams);
+  const { filters, dir } = attempt(() => parseTrailQuery(new URL(args.request.url).searchParams));
   const snapshot = await exportSnapshot(filters, dir, CSV_MAX_ROWS);
   // Audit, then show: the export is on record before its first byte leaves; if the entry cannot be
   // written, this throws and nothing is sent.

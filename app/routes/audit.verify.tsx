@@ -14,7 +14,8 @@ import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { latestVerificationRun, startVerificationRun } from '#app/modules/audit/runs.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
+import { utc } from '#app/components/time.tsx';
 
 export const access = requires('audit:verify');
 
@@ -47,8 +48,6 @@ export async function action(args: ActionFunctionArgs) {
   await startVerificationRun(me.staffId);
   return redirect('/audit/verify');
 }
-
-const when = (iso: string) => `${iso.replace('T', ' ').slice(0, 19)} UTC`;
 
 function Progress({ done, total }: { done: number; total: number }) {
   const max = Math.max(total, done, 1);
@@ -124,7 +123,8 @@ export default function AuditVerifyRoute() {
         ) : running ? (
           <div aria-live="polite">
             <p>
-              Started {when(run.startedAt)} by {run.staffName ?? 'an unknown staff member'}.
+              Started {utc(run.startedAt, 'second')} by {run.staffName ?? 'an unknown staff member'}
+              .
             </p>
             <Progress done={run.done} total={run.total} />
           </div>
@@ -143,10 +143,10 @@ export default function AuditVerifyRoute() {
               </dd>
               <dt>Started</dt>
               <dd>
-                {when(run.startedAt)} by {run.staffName ?? 'an unknown staff member'}
+                {utc(run.startedAt, 'second')} by {run.staffName ?? 'an unknown staff member'}
               </dd>
               <dt>Finished</dt>
-              <dd>{run.finishedAt ? when(run.finishedAt) : '—'}</dd>
+              <dd>{utc(run.finishedAt, 'second')}</dd>
               <dt>Entries covered</dt>
               <dd>{(run.result?.entries ?? run.done).toLocaleString('en')}</dd>
               <dt>Checkpoints checked</dt>

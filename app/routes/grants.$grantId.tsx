@@ -24,14 +24,14 @@ import {
   REASON_LABELS,
   REVOKE_BASIS_LABELS,
   StateBadge,
-  Time,
-  utc,
 } from '#app/components/access/grant-ui.tsx';
+import { ShortId } from '#app/components/short-id.tsx';
+import { Time, utc } from '#app/components/time.tsx';
 import { grantClosedAt, staffNames } from '#app/modules/access/ui-grants.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { now } from '#app/modules/clock.server.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 export const access = requires('grants:request');
 
@@ -282,7 +282,7 @@ export default function GrantRoute() {
         <Link to="/grants">← All grants</Link>
       </p>
       <h1>
-        Grant <code>{g.id.slice(0, 8)}</code>{' '}
+        Grant <ShortId id={g.id} />{' '}
         <span style={{ fontSize: 18 }} data-testid="grant-state">
           <StateBadge state={g.state} breakGlass={g.breakGlass} />
         </span>

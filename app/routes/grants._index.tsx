@@ -4,41 +4,28 @@ import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
 import { z } from 'zod';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
-import { GrantInputError } from '#app/modules/access/errors.ts';
 import { GRANT_VIEWS, listGrants, type GrantView } from '#app/modules/access/list.server.ts';
 import {
   categoryLabel,
   CONTROL,
   minutesText,
   REASON_LABELS,
-  ShortId,
   STATE_LABELS,
   StateBadge,
-  Time,
 } from '#app/components/access/grant-ui.tsx';
+import { ShortId } from '#app/components/short-id.tsx';
+import { Time } from '#app/components/time.tsx';
 import { staffNames } from '#app/modules/access/ui-grants.server.ts';
 import { APPROVER_PERMISSIONS, GRANT_STATES } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/utils/guard.server.ts';
+import { answer } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
+import { UtcDateTimeSchema } from '#app/utils/datetime.server.ts';
 
 export const access = requires('grants:request');
 
 export const meta: MetaFunction = () => [{ title: 'Access grants · Custodian' }];
-
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?$/;
-// What <input type="datetime-local"> sends, read as UTC (the console shows every time in UTC).
-const utcDateTime = z
-  .string()
-  .regex(DATE_TIME, 'Use a date and time such as 2025-01-31T13:45 (UTC)')
-  .transform((v, ctx) => {
-    const date = new Date(v.endsWith('Z') ? v : `${v}Z`);
-    if (Number.isNaN(date.getTime())) {
-      ctx.addIssue({ code: 'custom', message: 'Not a real date and time' });
-      return z.NEVER;
-    }
-    return date;
-  });
 
 // NOTE: GRANT_VIEWS comes from a .server module, empty in the browser bundle: the schema is built
 // when the loader runs, never at module load.
@@ -51,8 +38,8 @@ const querySchema = () =>
       requester: z.uuid('Not a staff id (a UUID)').optional(),
       category: z.enum(DATA_CATEGORIES, 'Not a data category').optional(),
       reason: z.enum(REASON_CODES, 'Not a reason').optional(),
-      from: utcDateTime.optional(),
-      to: utcDateTime.optional(),
+      from: UtcDateTimeSchema.optional(),
+      to: UtcDateTimeSchema.optional(),
       after: z.string().max(400, 'The page cursor is too long').optional(),
     })
     .refine((q) => !q.from || !q.to || q.from < q.to, {
@@ -107,12 +94,7 @@ export async function loader(args: LoaderFunctionArgs) {
       limit: 25,
     });
   } catch (error) {
-    if (error instanceof GrantInputError) {
-      throw new Response('Invalid after: the page cursor in the address is not valid.', {
-        status: 400,
-      });
-    }
-    throw error;
+    answer(error);
   }
   const requesterName = q.requester
     ? ((await staffNames([q.requester]))[q.requester] ?? null)

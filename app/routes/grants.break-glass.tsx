@@ -16,17 +16,17 @@ import {
   Hint,
   JustificationField,
   ReasonField,
-  Time,
   categoryLabel,
   describedBy,
   minutesText,
 } from '#app/components/access/grant-ui.tsx';
+import { Time } from '#app/components/time.tsx';
 import { unreviewedBreakGlassOf } from '#app/modules/access/ui-grants.server.ts';
 import { GRANT_LIMITS } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 export const access = requires('grants:break_glass');
 

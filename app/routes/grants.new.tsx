@@ -24,7 +24,8 @@ import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { UtcDateTimeSchema } from '#app/utils/datetime.server.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 export const access = requires('grants:request');
 
@@ -34,9 +35,6 @@ const SearchSchema = z.object({
   user: z.uuid('Not a user id (a UUID)').optional(),
   category: z.array(z.enum(DATA_CATEGORIES, 'Not a data category')),
 });
-
-// What <input type="datetime-local"> sends, read as UTC (the console shows every time in UTC).
-const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/;
 
 const LABELS: Record<string, string> = {
   userId: 'End user id',
@@ -77,6 +75,8 @@ export async function action(args: ActionFunctionArgs) {
   const form = formObject(await args.request.formData(), ['categories']);
   const text = (name: string) => (typeof form[name] === 'string' ? form[name] : '');
   const startsAt = text('startsAt').trim();
+  // Read as UTC; anything else goes on to the request's schema, which names the field.
+  const utcStart = UtcDateTimeSchema.safeParse(startsAt);
   const fields = {
     userId: text('userId').trim().toLowerCase(),
     categories: form.categories as string[],
@@ -84,7 +84,7 @@ export async function action(args: ActionFunctionArgs) {
     justification: text('justification'),
     ticketRef: text('ticketRef'),
     durationMinutes: text('durationMinutes').trim(),
-    startsAt: LOCAL_DATE_TIME.test(startsAt) ? `${startsAt}Z` : startsAt || undefined,
+    startsAt: utcStart.success ? utcStart.data.toISOString() : startsAt || undefined,
   };
   // Sent back to fill the form again, as it would have been stored: card numbers redacted.
   const values = {

@@ -4,13 +4,15 @@ import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remi
 import { z } from 'zod';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
-import { GrantInputError } from '#app/modules/access/errors.ts';
 import { countUnread, markNotificationsRead } from '#app/modules/access/notifications.server.ts';
-import { categoryList, ShortId, Time } from '#app/components/access/grant-ui.tsx';
+import { categoryList } from '#app/components/access/grant-ui.tsx';
+import { ShortId } from '#app/components/short-id.tsx';
+import { Time } from '#app/components/time.tsx';
 import { notificationsPage } from '#app/modules/access/ui-grants.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
+import { answer } from '#app/utils/http.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 export const access = signedIn();
 
@@ -18,7 +20,7 @@ export const meta: MetaFunction = () => [{ title: 'Notifications · Custodian' }
 
 const QuerySchema = z.object({
   unread: z.literal('1', 'Use unread=1').optional(),
-  after: z.uuid('Not a page of this list').optional(),
+  after: z.string().max(400, 'The page cursor is too long').optional(),
 });
 
 const ActionSchema = z.discriminatedUnion(
@@ -47,10 +49,7 @@ export async function loader(args: LoaderFunctionArgs) {
       limit: 25,
     });
   } catch (error) {
-    if (error instanceof GrantInputError) {
-      throw new Response('Invalid after: Not a page of this list', { status: 400 });
-    }
-    throw error;
+    answer(error);
   }
   return json({
     rows: page.rows,

@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs } from '@remix-run/node';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
+import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import {
   grantsForExport,
@@ -65,7 +66,9 @@ function record(r: GrantExportRow): CsvValue[] {
 
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
-  const { fromDay, toDay, period } = parsePeriodQuery(new URL(args.request.url).searchParams);
+  const { fromDay, toDay, period } = attempt(() =>
+    parsePeriodQuery(new URL(args.request.url).searchParams),
+  );
   const { rows, truncated } = await grantsForExport(period, CSV_MAX_ROWS);
   // Audit, then show: the download is on record before its first byte leaves; if the entry cannot
   // be written, this throws and nothing is sent.

@@ -8,11 +8,12 @@ import {
   categoryList,
   CONTROL,
   REVOKE_BASIS_LABELS,
-  ShortId,
   StateBadge,
-  Time,
 } from '#app/components/access/grant-ui.tsx';
+import { ShortId } from '#app/components/short-id.tsx';
+import { Time } from '#app/components/time.tsx';
 import { guard } from '#app/utils/guard.server.ts';
+import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { dayAfter, OUTSIDE_REASONS } from '#app/modules/security/review.ts';
 import {
@@ -34,10 +35,10 @@ export const meta: MetaFunction = () => [{ title: 'Security review · Custodian'
 
 export async function loader(args: LoaderFunctionArgs) {
   await guard(args, access);
-  const { fromDay, toDay, period, after } = parsePeriodQuery(
-    new URL(args.request.url).searchParams,
+  const { fromDay, toDay, period, after } = attempt(() =>
+    parsePeriodQuery(new URL(args.request.url).searchParams),
   );
-  const cursor = decodeStaffCursor(after);
+  const cursor = attempt(() => decodeStaffCursor(after));
   const [perStaff, waiting, overLimit, outside, revoked] = await Promise.all([
     grantsPerStaff(period, { cursor, limit: 25 }),
     unreviewedBreakGlass(),
@@ -163,15 +164,14 @@ const outsideColumns = outsideCol.columns([
   }),
   outsideCol.accessor('userId', {
     header: 'End user',
-    cell: (info) =>
-      info.getValue() ? <ShortId id={info.getValue()!} /> : <span className="muted">—</span>,
+    cell: (info) => <ShortId id={info.getValue()} />,
   }),
   outsideCol.accessor('grantId', {
     header: 'Grant',
     cell: (info) =>
       info.getValue() ? (
         <Link to={`/grants/${info.getValue()}`}>
-          <ShortId id={info.getValue()!} />
+          <ShortId id={info.getValue()} />
         </Link>
       ) : (
         <span className="muted">none</span>

@@ -33,11 +33,11 @@ import {
   GrantBanner,
   Revealable,
   UserText,
-  utc,
 } from '#app/components/users/user-data.tsx';
+import { utc } from '#app/components/time.tsx';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
 import { encodeCursor } from '#app/utils/cursor.server.ts';
-import { formObject, parseForm } from '#app/utils/forms.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 // Law 2: besides users:lookup, every request here needs a live grant covering this staff member,
 // this user and this category (checked in openCategory / revealField, before any data is read).

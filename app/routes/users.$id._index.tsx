@@ -9,7 +9,7 @@ import {
   encodeTrailCursor,
 } from '#app/modules/audit/trail.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
-import { invariantResponse } from '#app/utils/http.server.ts';
+import { attempt, invariantResponse } from '#app/utils/http.server.ts';
 import { grantReasons } from '#app/modules/access/list.server.ts';
 import { liveGrantsFor } from '#app/modules/access/live.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
@@ -18,6 +18,8 @@ import { USER_ID_PARAM } from '#app/modules/users/lookup.ts';
 import { cardView, lookupUser } from '#app/modules/users/lookup.server.ts';
 import { UserCardFacts } from '#app/components/users/user-card.tsx';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
+import { ShortId } from '#app/components/short-id.tsx';
+import { Time, utc } from '#app/components/time.tsx';
 
 export const access = requires('users:lookup');
 
@@ -29,14 +31,14 @@ export async function loader(args: LoaderFunctionArgs) {
   invariantResponse(id.success, 'No user has this id.', { status: 404 });
   const userId = id.data.toLowerCase();
   const after = new URL(args.request.url).searchParams.get('after') ?? undefined;
-  const cursor = decodeTrailCursor(after, 'desc');
+  const cursor = attempt(() => decodeTrailCursor(after, 'desc'));
   // Opening a user by address is a lookup by id: audited, and counted against the daily limit.
   const found = await lookupUser(me, { by: 'id', value: userId });
   invariantResponse(found.kind !== 'not_found', 'No user has this id.', { status: 404 });
   if (found.kind === 'refused') {
     throw json(
       {
-        message: `Refused: you have looked up ${found.limit} different users today, the most allowed in one day. Users you have already looked up today stay available; others again from ${found.resetsAt.toISOString().replace('T', ' ').slice(0, 16)} UTC.`,
+        message: `Refused: you have looked up ${found.limit} different users today, the most allowed in one day. Users you have already looked up today stay available; others again from ${utc(found.resetsAt)}.`,
       },
       { status: 429 },
     );
@@ -90,11 +92,7 @@ const col = columnHelper<HistoryRow>();
 const columns = col.columns([
   col.accessor('time', {
     header: 'When (UTC)',
-    cell: (info) => (
-      <time dateTime={info.getValue()} style={{ whiteSpace: 'nowrap' }}>
-        {info.getValue().replace('T', ' ').slice(0, 19)}
-      </time>
-    ),
+    cell: (info) => <Time iso={info.getValue()} seconds zone={false} />,
   }),
   col.accessor('actorName', {
     header: 'Who',
@@ -132,7 +130,7 @@ const columns = col.columns([
           {ticketRef ? <span className="muted"> · {ticketRef}</span> : null}
           <br />
           <span className="muted">
-            grant <code>{grantId.slice(0, 8)}</code>
+            grant <ShortId id={grantId} />
           </span>
         </>
       );
@@ -193,9 +191,7 @@ export default function UserOverviewRoute() {
               </span>
               {c.grant ? (
                 <span style={STATUS}>
-                  <span className="badge active">
-                    until {c.grant.endsAt.replace('T', ' ').slice(0, 16)} UTC
-                  </span>
+                  <span className="badge active">until {utc(c.grant.endsAt)}</span>
                   {c.grant.breakGlass ? <span className="badge disabled">break-glass</span> : null}
                   <Link to={`/users/${card.id}/${c.category}`}>Open {c.label.toLowerCase()}</Link>
                 </span>

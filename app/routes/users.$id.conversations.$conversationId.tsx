@@ -9,7 +9,8 @@ import { requires } from '#app/modules/auth/access.ts';
 import { parseKeysetCursor, readConversation } from '#app/modules/users/data.server.ts';
 import { UserDataErrorBoundary } from '#app/components/users/grant-refusal.tsx';
 import { USER_ID_PARAM } from '#app/modules/users/lookup.ts';
-import { GrantBanner, USER_TEXT, UserText, utc } from '#app/components/users/user-data.tsx';
+import { utc } from '#app/components/time.tsx';
+import { GrantBanner, USER_TEXT, UserText } from '#app/components/users/user-data.tsx';
 import { encodeCursor } from '#app/utils/cursor.server.ts';
 
 // Law 2: besides users:lookup, a live conversations grant for this user (checked in openCategory,

@@ -12,6 +12,7 @@ import {
   lookupUser,
 } from '#app/modules/users/lookup.server.ts';
 import { UserCardFacts } from '#app/components/users/user-card.tsx';
+import { utc } from '#app/components/time.tsx';
 
 export const access = requires('users:lookup');
 
@@ -108,9 +109,9 @@ export default function FindUserRoute() {
       ) : result.kind === 'refused' ? (
         <p className="form-error" role="alert">
           Lookup refused: you have looked up {result.limit} different users today, the most allowed
-          in one day. You can look up new users again from{' '}
-          {result.resetsAt.replace('T', ' ').slice(0, 16)} UTC; users you have already looked up
-          today stay available. The security team has been told. This refusal is recorded.
+          in one day. You can look up new users again from {utc(result.resetsAt)}; users you have
+          already looked up today stay available. The security team has been told. This refusal is
+          recorded.
         </p>
       ) : result.kind === 'not_found' ? (
         <p className="notice" role="status" data-testid="not-found">

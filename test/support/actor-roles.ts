@@ -64,7 +64,10 @@ export async function assertActorRoles() {
     throw new Error(
       `audit entries whose actor's roles are not the roles held when they were written:\n${wrong
         .slice(0, 10)
-        .map((w) => `  ${w.action} by ${w.staff_id}: recorded [${w.recorded}], held [${w.held}]`)
+        .map(
+          (w) =>
+            `  ${w.action} by ${w.staff_id}: recorded [${w.recorded.join(', ')}], held [${w.held.join(', ')}]`,
+        )
         .join('\n')}`,
     );
   }

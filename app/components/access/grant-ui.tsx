@@ -3,7 +3,7 @@ import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import { REASON_CODES, type DataCategory } from '#app/modules/vocabulary.ts';
 import { GRANT_LIMITS, type GrantState } from '#app/modules/access/vocabulary.ts';
 
-// What the grant pages share on screen: the words for reasons and states, UTC times, and the
+// What the grant pages share on screen: the words for reasons and states, and the
 // controls the stylesheet does not style. Browser-safe: no server imports.
 
 export const REASON_LABELS: Record<string, string> = {
@@ -39,21 +39,6 @@ export function categoryList(categories: readonly string[]) {
   return categories.map(categoryLabel).join(', ');
 }
 
-/** `2025-01-31 13:45 UTC` from an ISO time; a dash for none. */
-export function utc(iso: string | null | undefined, seconds = false) {
-  if (!iso) return '—';
-  return `${iso.replace('T', ' ').slice(0, seconds ? 19 : 16)} UTC`;
-}
-
-export function Time({ iso, seconds }: { iso: string | null | undefined; seconds?: boolean }) {
-  if (!iso) return <span className="muted">—</span>;
-  return (
-    <time dateTime={iso} style={{ whiteSpace: 'nowrap' }}>
-      {utc(iso, seconds)}
-    </time>
-  );
-}
-
 /** Minutes as people say them: 45 minutes, 1 hour, 1 hour 30 minutes. */
 export function minutesText(total: number) {
   const hours = Math.floor(total / 60);
@@ -80,10 +65,6 @@ export function StateBadge({ state, breakGlass }: { state: GrantState; breakGlas
       {breakGlass ? <span className="badge disabled">break-glass</span> : null}
     </>
   );
-}
-
-export function ShortId({ id }: { id: string }) {
-  return <code title={id}>{id.slice(0, 8)}</code>;
 }
 
 // The stylesheet styles text inputs and selects; these controls get the same look here.

@@ -2,6 +2,7 @@ import { isRouteErrorResponse, Link, useRouteError } from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import type { GrantRefusal } from '#app/modules/access/errors.ts';
 import { CATEGORY_INFO, requestGrantHref } from '#app/modules/users/categories.ts';
+import { utc } from '#app/components/time.tsx';
 
 // The 403 of a user data page: it says exactly what is missing and links to the request form.
 // Any other error goes to the console's one error boundary.
@@ -24,7 +25,7 @@ export function UserDataErrorBoundary() {
   }
   const { userId, category, missing, at } = error.data;
   const info = CATEGORY_INFO[category];
-  const when = at ? `${at.replace('T', ' ').slice(0, 16)} UTC` : null;
+  const when = at ? utc(at) : null;
   return (
     <section className="error-page" aria-labelledby="error-title" data-refusal="grant">
       <h1 id="error-title">403 — No grant for this data</h1>

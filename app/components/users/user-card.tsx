@@ -1,4 +1,5 @@
 import type { UserCardView } from '#app/modules/users/lookup.ts';
+import { utcDate } from '#app/components/time.tsx';
 
 // The lookup card: only what is kept in clear for finding a user, never anything decrypted.
 
@@ -19,7 +20,7 @@ export function UserCardFacts({ card }: { card: UserCardView }) {
       <dd>{card.plan}</dd>
       <dt>Account age</dt>
       <dd>
-        {card.accountAge} <span className="muted">(since {card.createdAt.slice(0, 10)})</span>
+        {card.accountAge} <span className="muted">(since {utcDate(card.createdAt)})</span>
       </dd>
       <dt>Status</dt>
       <dd>

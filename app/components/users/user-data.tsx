@@ -1,5 +1,7 @@
 import { Link, useActionData, useFetcher } from '@remix-run/react';
 import type { CSSProperties, ReactNode } from 'react';
+import { ShortId } from '#app/components/short-id.tsx';
+import { utc } from '#app/components/time.tsx';
 import { DATA_CATEGORIES, type DataCategory } from '#app/modules/vocabulary.ts';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import { fieldLabel, type RevealField } from '#app/modules/users/fields.ts';
@@ -70,9 +72,6 @@ export function UserText({ value, testId }: { value: string; testId?: string }) 
   );
 }
 
-export const utc = (iso: string | null) =>
-  iso ? `${iso.replace('T', ' ').slice(0, 16)} UTC` : '—';
-
 export interface GrantView {
   id: string;
   endsAt: string;
@@ -93,15 +92,15 @@ export function GrantBanner({ grant }: { grant: GrantView }) {
         }}
       >
         <strong>Break-glass access</strong> until {utc(grant.endsAt)} (grant{' '}
-        <code>{grant.id.slice(0, 8)}</code>). The security team will review this use; everything you
-        open is recorded.
+        <ShortId id={grant.id} />
+        ). The security team will review this use; everything you open is recorded.
       </p>
     );
   }
   return (
     <p className="notice" role="status" data-testid="grant-banner">
-      Shown under grant <code>{grant.id.slice(0, 8)}</code>, live until {utc(grant.endsAt)}. Every
-      page you open and every value you reveal is recorded in the audit trail.
+      Shown under grant <ShortId id={grant.id} />, live until {utc(grant.endsAt)}. Every page you
+      open and every value you reveal is recorded in the audit trail.
     </p>
   );
 }

@@ -1,9 +1,10 @@
 import type { DataCategory } from '#app/modules/vocabulary.ts';
+import type { FieldErrors } from '#app/utils/forms.server.ts';
 
 // What the grants domain throws. Routes map `status` to the response and show `fieldErrors`
 // under their fields; a GrantRefusedError has already been audited as a denied attempt.
 
-export type FieldErrors = Record<string, string>;
+export type { FieldErrors };
 
 export class GrantError extends Error {
   constructor(

@@ -5,7 +5,7 @@ import { getDb } from '#app/db/client.server.ts';
 import { grantDecisions, grants, staff } from '#app/db/schema.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { DATA_CATEGORIES, REASON_CODES, type DataCategory } from '#app/modules/vocabulary.ts';
-import { GrantInputError } from './errors.ts';
+import { decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
 import { parseInput } from './run.server.ts';
 import type { StaffActor } from '#app/modules/actor.ts';
 import { textArray, UUID } from './sql.server.ts';
@@ -40,21 +40,10 @@ export const GrantFiltersSchema = z.object({
 });
 export type GrantFilters = z.input<typeof GrantFiltersSchema>;
 
-const CursorSchema = z.object({ t: z.iso.datetime(), id: z.uuid() });
-
-function encodeCursor(t: Date, id: string) {
-  return Buffer.from(JSON.stringify({ t: t.toISOString(), id })).toString('base64url');
-}
-
-function decodeCursor(cursor: string) {
-  try {
-    const parsed = CursorSchema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString()));
-    if (parsed.success) return { t: new Date(parsed.data.t), id: parsed.data.id };
-  } catch {
-    // falls through to the field error
-  }
-  throw new GrantInputError({ cursor: 'Not a page of this list' });
-}
+// [sort time, id] of the page's last grant.
+const GrantCursorSchema = z
+  .tuple([z.iso.datetime(), z.uuid()])
+  .transform(([t, id]) => ({ t: new Date(t), id }));
 
 /** A grant's state at `at` (SQL), matching grantState(). */
 function stateSql(at: string): SQL<GrantState> {
@@ -187,7 +176,7 @@ export async function listGrants(input: {
   if (filters.from) where.push(gte(grants.createdAt, filters.from));
   if (filters.to) where.push(lt(grants.createdAt, filters.to));
   if (input.cursor) {
-    const after = decodeCursor(input.cursor);
+    const after = decodeCursor(GrantCursorSchema, input.cursor, 'cursor')!;
     const cmp = direction === 'asc' ? gt : lt;
     where.push(
       or(cmp(sortColumn, after.t), and(eq(sortColumn, after.t), cmp(grants.id, after.id))),
@@ -206,7 +195,10 @@ export async function listGrants(input: {
   const lastT = last ? (sortColumn === grants.endsAt ? last.endsAt : last.createdAt) : null;
   return {
     rows: page,
-    next: rows.length > limit && last && lastT ? encodeCursor(lastT, last.id) : undefined,
+    next:
+      rows.length > limit && last && lastT
+        ? encodeCursor([lastT.toISOString(), last.id])
+        : undefined,
   };
 }
 

@@ -1,9 +1,10 @@
 import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
 import { getDb, getSql, type Db, type Tx } from '#app/db/client.server.ts';
 import { notifications } from '#app/db/schema.ts';
 import type { Permission } from '#app/modules/auth/permissions.ts';
 import { now } from '#app/modules/clock.server.ts';
-import { GrantInputError } from './errors.ts';
+import { decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
 import type { NotificationKind } from './vocabulary.ts';
 import { textArray, UUID, uuidArray } from './sql.server.ts';
 
@@ -71,7 +72,13 @@ export interface NotificationRow {
   readAt: Date | null;
 }
 
-/** One page of a staff member's notifications, newest first; `cursor` is the last row's id. */
+// [created at, id] of the page's last notification. Their times come from the clock, in whole
+// milliseconds, so a Date holds them exactly.
+const NotificationCursorSchema = z
+  .tuple([z.iso.datetime(), z.uuid()])
+  .transform(([t, id]) => ({ createdAt: new Date(t), id }));
+
+/** One page of a staff member's notifications, newest first; `cursor` is the previous `next`. */
 export async function listNotifications(input: {
   staffId: string;
   unreadOnly?: boolean;
@@ -81,17 +88,12 @@ export async function listNotifications(input: {
   const limit = Math.min(Math.max(input.limit ?? 20, 1), 100);
   const filters: (SQL | undefined)[] = [eq(notifications.recipientId, input.staffId)];
   if (input.unreadOnly) filters.push(isNull(notifications.readAt));
-  if (input.cursor) {
-    if (!UUID.test(input.cursor)) throw new GrantInputError({ cursor: 'Not a page of this list' });
-    const [after] = await getDb()
-      .select({ createdAt: notifications.createdAt })
-      .from(notifications)
-      .where(and(eq(notifications.id, input.cursor), eq(notifications.recipientId, input.staffId)));
-    if (!after) throw new GrantInputError({ cursor: 'Not a page of this list' });
+  const after = decodeCursor(NotificationCursorSchema, input.cursor, 'cursor');
+  if (after) {
     filters.push(
       or(
         lt(notifications.createdAt, after.createdAt),
-        and(eq(notifications.createdAt, after.createdAt), lt(notifications.id, input.cursor)),
+        and(eq(notifications.createdAt, after.createdAt), lt(notifications.id, after.id)),
       ),
     );
   }
@@ -109,7 +111,14 @@ export async function listNotifications(input: {
     .orderBy(desc(notifications.createdAt), desc(notifications.id))
     .limit(limit + 1);
   const page = rows.slice(0, limit) as NotificationRow[];
-  return { rows: page, next: rows.length > limit ? page[page.length - 1]?.id : undefined };
+  const last = page[page.length - 1];
+  return {
+    rows: page,
+    next:
+      rows.length > limit && last
+        ? encodeCursor([last.createdAt.toISOString(), last.id])
+        : undefined,
+  };
 }
 
 export async function countUnread(staffId: string): Promise<number> {

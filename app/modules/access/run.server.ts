@@ -2,7 +2,8 @@ import type { z } from 'zod';
 import { getDb, type Tx } from '#app/db/client.server.ts';
 import type { AuditAction } from '#app/modules/audit/catalogue.ts';
 import { recordAudit, type AuditEvent } from '#app/modules/audit/writer.server.ts';
-import { GrantInputError, GrantRefusedError, type FieldErrors } from './errors.ts';
+import { parseForm } from '#app/utils/forms.server.ts';
+import { GrantInputError, GrantRefusedError } from './errors.ts';
 import type { StaffActor } from '#app/modules/actor.ts';
 import type { CurrentStaff } from '#app/modules/auth/actor.server.ts';
 
@@ -52,13 +53,9 @@ export function lacks(staff: CurrentStaff, permission?: string): GrantRefusedErr
   return undefined;
 }
 
-/** zod's issues as one message per field (the first), for a GrantInputError. */
+/** parseForm for a grant operation's arguments: a failed parse is a GrantInputError. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const fieldErrors: FieldErrors = {};
-  for (const issue of parsed.error.issues) {
-    fieldErrors[String(issue.path[0] ?? 'form')] ??= issue.message;
-  }
-  throw new GrantInputError(fieldErrors);
+  const parsed = parseForm(schema, input);
+  if (parsed.ok) return parsed.value;
+  throw new GrantInputError(parsed.fieldErrors);
 }

@@ -249,12 +249,6 @@ export function noiseHalfWidth95(mechanism: Mechanism): number {
     : gaussianInterval95(rationalToNumber(mechanism.sigma2));
 }
 
-export function noiseMeanAbs(mechanism: Mechanism): number {
-  return mechanism.kind === 'discrete_laplace'
-    ? laplaceMeanAbs(rationalToNumber(mechanism.scale))
-    : gaussianMeanAbs(rationalToNumber(mechanism.sigma2));
-}
-
 // ---------------------------------------------------------------------------------------------
 
 function gcd(a: bigint, b: bigint): bigint {

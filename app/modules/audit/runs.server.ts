@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql as dsql } from 'drizzle-orm';
-import PgBoss from 'pg-boss';
 import postgres from 'postgres';
 import { z } from 'zod';
 import { dataDir, env } from '#app/config.server.ts';
 import { APP_ROLE, getDb, getSql } from '#app/db/client.server.ts';
 import { now } from '#app/modules/clock.server.ts';
-import { defineJob } from '#app/modules/jobs/queue.server.ts';
+import { defineJob, enqueue } from '#app/modules/jobs/queue.server.ts';
 import { loadAuditKeys, type AuditKeys } from './keys.server.ts';
 import { readPublishedCheckpoints, verifyAuditLog, type Problem } from './verify.server.ts';
 import { recordAudit } from './writer.server.ts';
@@ -17,10 +16,8 @@ import type { Tx } from '#app/db/client.server.ts';
 // updates as it goes (the page polls it), then its result, recorded as an `audit.verify` entry.
 
 const KEYS = Symbol.for('custodian.audit.keys');
-const SENDER = Symbol.for('custodian.jobs.sender');
 const holder = globalThis as unknown as {
   [KEYS]?: { dataDir: string; keys: AuditKeys };
-  [SENDER]?: { url: string; boss: Promise<PgBoss> };
 };
 
 /** The signing key's verifier and the trusted keys, from outside the database; once per process. */
@@ -38,39 +35,6 @@ export function auditKeys(): AuditKeys {
   });
   holder[KEYS] = { dataDir: dir, keys };
   return keys;
-}
-
-// NOTE: route modules live in the Remix build, which cannot reach the queue the server process
-// started (the build bundles its own copy of every module), so sending goes through a handle of
-// its own on the same pg-boss schema: no scheduling, no supervision, no workers, one connection.
-async function sendJob(name: string, data: object): Promise<string> {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL is not set: start Custodian through `npx custodian`');
-  let sender = holder[SENDER];
-  if (!sender || sender.url !== url) {
-    if (sender) void sender.boss.then((b) => b.stop({ graceful: false })).catch(() => {});
-    const boss = new PgBoss({
-      connectionString: url,
-      schema: 'pgboss',
-      application_name: 'custodian-jobs',
-      max: 1,
-      migrate: false,
-      schedule: false,
-      supervise: false,
-    });
-    boss.on('error', (error: Error) => process.stderr.write(`job sender: ${error.message}\n`));
-    sender = { url, boss: boss.start() };
-    holder[SENDER] = sender;
-  }
-  try {
-    const boss = await sender.boss;
-    const id = await boss.send(name, data);
-    if (!id) throw new Error(`the queue did not accept the ${name} job`);
-    return id;
-  } catch (error) {
-    if (holder[SENDER] === sender) holder[SENDER] = undefined;
-    throw error;
-  }
 }
 
 export interface RunResult {
@@ -107,7 +71,7 @@ export async function startVerificationRun(
     insert into console.verification_runs (id, staff_id, started_at, total, done)
     values (${id}, ${staffId}, ${now().toISOString()}, ${Number(head?.size ?? 0)}, 0)`;
   try {
-    await sendJob(VERIFY_JOB, { runId: id });
+    await enqueue(VERIFY_JOB, { runId: id });
   } catch (error) {
     await sql`
       update console.verification_runs
@@ -236,14 +200,13 @@ export interface VerificationRun {
   result: RunResult | null;
 }
 
-async function selectRuns(where: 'latest' | { id: string }): Promise<VerificationRun | null> {
+export async function latestVerificationRun(): Promise<VerificationRun | null> {
   const sql = getSql();
   const [row] = (await sql`
     select r.id, r.staff_id, s.display_name as staff_name, r.started_at, r.finished_at, r.total,
            r.done, r.ok, r.first_bad_seq, r.result
     from console.verification_runs r
     left join console.staff s on s.id = r.staff_id
-    ${where === 'latest' ? sql`` : sql`where r.id = ${where.id}`}
     order by r.started_at desc, r.id desc
     limit 1`) as unknown as {
     id: string;
@@ -270,12 +233,4 @@ async function selectRuns(where: 'latest' | { id: string }): Promise<Verificatio
     firstBadSeq: row.first_bad_seq === null ? null : Number(row.first_bad_seq),
     result: row.result,
   };
-}
-
-export function latestVerificationRun() {
-  return selectRuns('latest');
-}
-
-export function getVerificationRun(id: string) {
-  return selectRuns({ id });
 }

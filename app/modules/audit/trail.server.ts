@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { getSql } from '#app/db/client.server.ts';
+import { decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
+import { InputError } from '#app/utils/errors.ts';
+import { UtcDateTimeSchema } from '#app/utils/datetime.server.ts';
 import {
   AUDIT_ACTION_CODES,
   AUDIT_ACTIONS,
@@ -211,42 +214,25 @@ export async function exportSnapshot(filters: TrailFilters, dir: TrailDir, cap: 
 
 // --- the page cursor ---------------------------------------------------------------------------
 
-const CursorSchema = z.object({ s: z.number().int().nonnegative(), d: z.enum(['asc', 'desc']) });
+// [seq, direction]: a cursor names its direction, so it is only used the way it was made.
+const TrailCursorSchema = z.tuple([z.number().int().nonnegative(), z.enum(['asc', 'desc'])]);
 
-/** Opaque to the user; it names its direction, so a cursor is only used the way it was made. */
 export function encodeTrailCursor(seq: number | null, dir: TrailDir): string | null {
-  return seq === null
-    ? null
-    : Buffer.from(JSON.stringify({ s: seq, d: dir })).toString('base64url');
+  return seq === null ? null : encodeCursor([seq, dir]);
 }
 
+/** The `after` parameter; a cursor edited by hand or made for the other direction is a 400. */
 export function decodeTrailCursor(raw: string | undefined, dir: TrailDir): number | undefined {
-  if (raw === undefined) return undefined;
-  try {
-    const cursor = CursorSchema.parse(JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')));
-    if (cursor.d !== dir) throw new Error('direction');
-    return cursor.s;
-  } catch {
-    throw new Response('The page cursor in the address (after) is not valid.', { status: 400 });
-  }
+  const cursor = decodeCursor(
+    TrailCursorSchema.refine(([, d]) => d === dir),
+    raw,
+  );
+  return cursor?.[0];
 }
 
 // --- the search parameters shared by the trail page and its CSV download -----------------------
 
 const uuid = (what: string) => z.uuid(`Not a ${what} id (a UUID)`);
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?$/;
-// What <input type="datetime-local"> sends, read as UTC (the console shows every time in UTC).
-const utcDateTime = z
-  .string()
-  .regex(DATE_TIME, 'Use a date and time such as 2025-01-31T13:45 (UTC)')
-  .transform((v, ctx) => {
-    const date = new Date(v.endsWith('Z') ? v : `${v}Z`);
-    if (Number.isNaN(date.getTime())) {
-      ctx.addIssue({ code: 'custom', message: 'Not a real date and time' });
-      return z.NEVER;
-    }
-    return date;
-  });
 
 export const TrailQuerySchema = z
   .object({
@@ -254,8 +240,8 @@ export const TrailQuerySchema = z
     user: uuid('user').optional(),
     action: z.enum(AUDIT_ACTION_CODES, 'Not an action of the catalogue').optional(),
     outcome: z.enum(OUTCOMES, 'Use allowed, denied or failed').optional(),
-    from: utcDateTime.optional(),
-    to: utcDateTime.optional(),
+    from: UtcDateTimeSchema.optional(),
+    to: UtcDateTimeSchema.optional(),
     grant: uuid('grant').optional(),
     request: uuid('privacy request').optional(),
     sort: z.literal('time', 'The trail sorts by time only').default('time'),
@@ -267,15 +253,13 @@ export const TrailQuerySchema = z
     message: 'Must be later than from',
   });
 
-export type TrailQuery = z.infer<typeof TrailQuerySchema>;
-
 /** Parses the trail's search parameters; bad input is a 400 naming the parameter. */
 export function parseTrailQuery(params: URLSearchParams) {
   const raw = Object.fromEntries([...params].filter(([, v]) => v !== ''));
   const parsed = TrailQuerySchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
+    throw new InputError(String(issue.path[0]), issue.message);
   }
   const q = parsed.data;
   const filters: TrailFilters = {

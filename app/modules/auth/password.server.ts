@@ -28,7 +28,6 @@ export async function verifyAgainstNothing(password: string): Promise<false> {
   return false;
 }
 
-export const PASSWORD_RULES = 'at least 12 characters';
 export function passwordProblem(password: string): string | undefined {
   if (password.length < 12) return 'Password must be at least 12 characters';
   if (password.length > 256) return 'Password must be at most 256 characters';

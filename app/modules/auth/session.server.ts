@@ -5,6 +5,7 @@ import { sessions } from '#app/db/schema.ts';
 import { env } from '#app/config.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import type { Client, StaffActor } from '#app/modules/actor.ts';
+import { rolesAndPermissionsOf } from './permissions.server.ts';
 import type { Permission, Role } from './permissions.ts';
 import { batched, inKeyOrder } from '#app/db/batch.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
@@ -105,15 +106,10 @@ export function findSignedIn(request: Request): Promise<SessionStaff | null> {
  * prepared statement answers a batch of token hashes. Roles and permissions are read each time.
  */
 const sessionOf = batched<Buffer, SessionRow | null>(async (hashes) => {
-  const rows = await getSql()<(SessionRow & { i: string })[]>`
+  const client = getSql();
+  const rows = await client<(SessionRow & { i: string })[]>`
     select k.i, s.id as session_id, s.staff_id, st.email, st.display_name, st.status,
-           st.must_change_password, s.last_seen_at, s.expires_at,
-           coalesce(array(select sr.role_code from console.staff_roles sr
-                          where sr.staff_id = st.id order by sr.role_code), '{}') as roles,
-           coalesce(array(select distinct rp.permission_code
-                          from console.staff_roles sr
-                          join console.role_permissions rp on rp.role_code = sr.role_code
-                          where sr.staff_id = st.id), '{}') as permissions
+           st.must_change_password, s.last_seen_at, s.expires_at, ${rolesAndPermissionsOf(client)}
     from unnest(${hashes.map((h) => h.toString('hex'))}::text[]) with ordinality as k(token_hash, i)
     join console.sessions s on s.token_hash = decode(k.token_hash, 'hex')
     join console.staff st on st.id = s.staff_id`;

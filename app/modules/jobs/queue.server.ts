@@ -23,6 +23,54 @@ export interface Queue {
   stop(): Promise<void>;
 }
 
+// NOTE: route modules live in the Remix build, which bundles its own copy of this module, so the
+// queue this process started is found through globalThis rather than a module variable.
+const STARTED = Symbol.for('custodian.jobs.queue');
+const SENDER = Symbol.for('custodian.jobs.sender');
+const holder = globalThis as unknown as {
+  [STARTED]?: Queue;
+  [SENDER]?: { url: string; boss: Promise<PgBoss> };
+};
+
+/**
+ * Sends a job on the queue this process started; in a process that started none, on a send-only
+ * handle of its own to the same pg-boss schema (no scheduling, no supervision, no workers, one
+ * connection). Throws when the queue does not accept it.
+ */
+export async function enqueue(name: string, data: object): Promise<string> {
+  const started = holder[STARTED];
+  const id = started ? await started.enqueue(name, data) : await sendAlone(name, data);
+  if (!id) throw new Error(`the queue did not accept the ${name} job`);
+  return id;
+}
+
+async function sendAlone(name: string, data: object): Promise<string | null> {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set: start Custodian through `npx custodian`');
+  let sender = holder[SENDER];
+  if (!sender || sender.url !== url) {
+    if (sender) void sender.boss.then((b) => b.stop({ graceful: false })).catch(() => {});
+    const boss = new PgBoss({
+      connectionString: url,
+      schema: 'pgboss',
+      application_name: 'custodian-jobs',
+      max: 1,
+      migrate: false,
+      schedule: false,
+      supervise: false,
+    });
+    boss.on('error', (error: Error) => process.stderr.write(`job sender: ${error.message}\n`));
+    sender = { url, boss: boss.start() };
+    holder[SENDER] = sender;
+  }
+  try {
+    return await (await sender.boss).send(name, data);
+  } catch (error) {
+    if (holder[SENDER] === sender) holder[SENDER] = undefined;
+    throw error;
+  }
+}
+
 export async function startQueue(options: {
   url: string;
   jobs: JobDefinition[];
@@ -57,9 +105,14 @@ export async function startQueue(options: {
       ? `Job queue: working ${options.jobs.length} job kinds in this process`
       : 'Job queue: sending only (CUSTODIAN_WORKERS=0); run `npx custodian worker`',
   );
-  return {
+  const queue: Queue = {
     boss,
     enqueue: (name, data) => boss.send(name, data),
-    stop: () => boss.stop({ graceful: true, timeout: 10_000 }),
+    stop: async () => {
+      if (holder[STARTED] === queue) holder[STARTED] = undefined;
+      await boss.stop({ graceful: true, timeout: 10_000 });
+    },
   };
+  holder[STARTED] = queue;
+  return queue;
 }

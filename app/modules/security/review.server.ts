@@ -5,6 +5,8 @@ import { grantState } from '#app/modules/access/list.server.ts';
 import type { GrantState, RevokeBasis } from '#app/modules/access/vocabulary.ts';
 import { now } from '#app/modules/clock.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
+import { decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
+import { InputError } from '#app/utils/errors.ts';
 import { dayAfter, type OutsideReason } from './review.ts';
 
 // The security review of staff access (/security/access): who was granted what over a period,
@@ -29,22 +31,18 @@ function toDate(value: Date | string | null): Date | null {
 
 // --- grants per staff member, keyset-paged on (name, id) -----------------------------------------
 
-const StaffCursorSchema = z.object({ n: z.string().max(400), id: z.uuid() });
+// [display name, id] of the page's last staff member.
+const StaffCursorSchema = z
+  .tuple([z.string().max(400), z.uuid()])
+  .transform(([n, id]) => ({ n, id }));
 
 export function encodeStaffCursor(row: { staffName: string; staffId: string }) {
-  return Buffer.from(JSON.stringify({ n: row.staffName, id: row.staffId })).toString('base64url');
+  return encodeCursor([row.staffName, row.staffId]);
 }
 
 /** The cursor from the address, or a 400 naming `after`. */
 export function decodeStaffCursor(raw: string | null | undefined) {
-  if (!raw) return undefined;
-  try {
-    return StaffCursorSchema.parse(JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')));
-  } catch {
-    throw new Response('Invalid after: the page cursor in the address is not valid.', {
-      status: 400,
-    });
-  }
+  return decodeCursor(StaffCursorSchema, raw);
 }
 
 export interface StaffGrantSummary {
@@ -435,7 +433,7 @@ export function parsePeriodQuery(params: URLSearchParams) {
   const parsed = PeriodQuerySchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
+    throw new InputError(String(issue.path[0]), issue.message);
   }
   const today = now().toISOString().slice(0, 10);
   const toDay = parsed.data.to ?? today;
@@ -443,7 +441,7 @@ export function parsePeriodQuery(params: URLSearchParams) {
     parsed.data.from ??
     new Date(new Date(`${toDay}T00:00:00Z`).getTime() - 29 * DAY).toISOString().slice(0, 10);
   if (fromDay > toDay) {
-    throw new Response('Invalid from: From must not be after to', { status: 400 });
+    throw new InputError('from', 'From must not be after to');
   }
   const period: Period = {
     from: new Date(`${fromDay}T00:00:00Z`),

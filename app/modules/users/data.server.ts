@@ -2,7 +2,7 @@ import { getSql } from '#app/db/client.server.ts';
 import { redactCardNumbers } from '#app/modules/access/redact.ts';
 import { decryptField, unwrapDataKey, type DataKey } from '#app/modules/crypto/envelope.server.ts';
 import { keyRing } from '#app/modules/crypto/keys.server.ts';
-import { decodeCursor } from '#app/utils/cursor.server.ts';
+import { decodeCursor, KeysetCursorSchema, type KeysetCursor } from '#app/utils/cursor.server.ts';
 import type {
   CardBrand,
   MessageRole,
@@ -14,7 +14,7 @@ import type {
   UserStatus,
 } from '#app/modules/vocabulary.ts';
 import { maskPhone, type RevealField } from './fields.ts';
-import { GoneError, InputError } from '#app/utils/errors.ts';
+import { GoneError } from '#app/utils/errors.ts';
 
 // The data of each category, read and decrypted. These functions check nothing and audit nothing:
 // routes call them only through the personal-data gate (access/gate.server.ts), which finds the
@@ -27,20 +27,14 @@ const asDateOrNull = (value: Date | string | null) => (value === null ? null : a
 // microseconds, and rows between the two values would be skipped.
 const exact = (value: Date | string) => (value instanceof Date ? value.toISOString() : value);
 
-export interface KeysetCursor {
-  value: string;
-  id: string;
-}
+export type { KeysetCursor };
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}(:?\d{2})?)$/;
+const TimestampCursorSchema = KeysetCursorSchema.refine((c) => TIMESTAMP.test(c.value));
 
 /** The `after` parameter of a keyset-paged list; a cursor edited by hand is a 400 naming it. */
 export function parseKeysetCursor(raw: string | null): KeysetCursor | undefined {
-  const cursor = decodeCursor(raw);
-  if (cursor && !TIMESTAMP.test(cursor.value)) {
-    throw new InputError('after', 'The page cursor in the address (after) is not valid.');
-  }
-  return cursor;
+  return decodeCursor(TimestampCursorSchema, raw);
 }
 
 interface WrappedKeyRow {
