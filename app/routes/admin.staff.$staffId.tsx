@@ -1,11 +1,11 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react';
-import { z } from 'zod';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { guard, requestContext } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { recentSignIns } from '#app/modules/auth/home.server.ts';
+import { StaffActionSchema, StaffParamsSchema } from '#app/modules/auth/input.server.ts';
 import { ROLE_NAMES, ROLES } from '#app/modules/auth/permissions.ts';
 import {
   getStaffDetail,
@@ -19,16 +19,8 @@ export const access = requires('staff:manage');
 
 export const meta: MetaFunction = () => [{ title: 'Staff member · Custodian' }];
 
-const ParamsSchema = z.object({ staffId: z.uuid('Not a staff id') });
-
-const ActionSchema = z.discriminatedUnion('intent', [
-  z.object({ intent: z.literal('roles'), roles: z.array(z.enum(ROLES, 'Unknown role')) }),
-  z.object({ intent: z.literal('disable') }),
-  z.object({ intent: z.literal('enable') }),
-]);
-
 function staffIdOf(params: unknown) {
-  const parsed = ParamsSchema.safeParse(params);
+  const parsed = StaffParamsSchema.safeParse(params);
   if (!parsed.success) throw new Response('No staff member has this id.', { status: 404 });
   return parsed.data.staffId;
 }
@@ -53,7 +45,7 @@ export async function loader(args: LoaderFunctionArgs) {
 export async function action(args: ActionFunctionArgs) {
   const me = await guard(args, access);
   const staffId = staffIdOf(args.params);
-  const parsed = parseForm(ActionSchema, formObject(await args.request.formData(), ['roles']));
+  const parsed = parseForm(StaffActionSchema, formObject(await args.request.formData(), ['roles']));
   if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors, done: null }, { status: 400 });
   const ctx = requestContext(args.context);
   const actor = {

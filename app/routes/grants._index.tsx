@@ -1,11 +1,11 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
-import { z } from 'zod';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { GrantInputError } from '#app/modules/access/errors.ts';
-import { GRANT_VIEWS, listGrants, type GrantView } from '#app/modules/access/list.server.ts';
+import { GrantQuerySchema } from '#app/modules/access/input.server.ts';
+import { listGrants, type GrantView } from '#app/modules/access/list.server.ts';
 import {
   categoryLabel,
   CONTROL,
@@ -17,7 +17,7 @@ import {
   Time,
 } from '#app/components/access/grant-ui.tsx';
 import { staffNames } from '#app/modules/access/ui-grants.server.ts';
-import { APPROVER_PERMISSIONS, GRANT_STATES } from '#app/modules/access/vocabulary.ts';
+import { APPROVER_PERMISSIONS } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
@@ -25,40 +25,6 @@ import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
 export const access = requires('grants:request');
 
 export const meta: MetaFunction = () => [{ title: 'Access grants · Custodian' }];
-
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?$/;
-// What <input type="datetime-local"> sends, read as UTC (the console shows every time in UTC).
-const utcDateTime = z
-  .string()
-  .regex(DATE_TIME, 'Use a date and time such as 2025-01-31T13:45 (UTC)')
-  .transform((v, ctx) => {
-    const date = new Date(v.endsWith('Z') ? v : `${v}Z`);
-    if (Number.isNaN(date.getTime())) {
-      ctx.addIssue({ code: 'custom', message: 'Not a real date and time' });
-      return z.NEVER;
-    }
-    return date;
-  });
-
-// NOTE: GRANT_VIEWS comes from a .server module, empty in the browser bundle: the schema is built
-// when the loader runs, never at module load.
-const querySchema = () =>
-  z
-    .object({
-      view: z.enum(GRANT_VIEWS, 'Use mine, to_decide, active or history').optional(),
-      state: z.enum(GRANT_STATES, 'Not a grant state').optional(),
-      user: z.uuid('Not a user id (a UUID)').optional(),
-      requester: z.uuid('Not a staff id (a UUID)').optional(),
-      category: z.enum(DATA_CATEGORIES, 'Not a data category').optional(),
-      reason: z.enum(REASON_CODES, 'Not a reason').optional(),
-      from: utcDateTime.optional(),
-      to: utcDateTime.optional(),
-      after: z.string().max(400, 'The page cursor is too long').optional(),
-    })
-    .refine((q) => !q.from || !q.to || q.from < q.to, {
-      path: ['to'],
-      message: 'Must be later than from',
-    });
 
 const FILTER_KEYS = ['state', 'user', 'requester', 'category', 'reason', 'from', 'to'] as const;
 
@@ -79,7 +45,7 @@ const EMPTY: Record<GrantView, string> = {
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   const params = new URL(args.request.url).searchParams;
-  const parsed = querySchema().safeParse(
+  const parsed = GrantQuerySchema.safeParse(
     Object.fromEntries([...params].filter(([, v]) => v !== '')),
   );
   if (!parsed.success) {

@@ -2,10 +2,13 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { json, redirect } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import { useState } from 'react';
-import { z } from 'zod';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { requestGrant, ticketPattern } from '#app/modules/access/grants.server.ts';
-import { cleanFreeText, grantRequestSchema } from '#app/modules/access/input.ts';
+import {
+  cleanFreeText,
+  grantRequestSchema,
+  GrantRequestSearchSchema,
+} from '#app/modules/access/input.server.ts';
 import { listPolicies } from '#app/modules/access/policies.server.ts';
 import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
 import { grantActorOf, grantProblem, inputProblem } from '#app/modules/access/ui-actions.server.ts';
@@ -30,11 +33,6 @@ export const access = requires('grants:request');
 
 export const meta: MetaFunction = () => [{ title: 'Request access · Custodian' }];
 
-const SearchSchema = z.object({
-  user: z.uuid('Not a user id (a UUID)').optional(),
-  category: z.array(z.enum(DATA_CATEGORIES, 'Not a data category')),
-});
-
 // What <input type="datetime-local"> sends, read as UTC (the console shows every time in UTC).
 const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/;
 
@@ -51,7 +49,7 @@ const LABELS: Record<string, string> = {
 export async function loader(args: LoaderFunctionArgs) {
   await guard(args, access);
   const params = new URL(args.request.url).searchParams;
-  const parsed = SearchSchema.safeParse({
+  const parsed = GrantRequestSearchSchema.safeParse({
     user: params.get('user') || undefined,
     category: params.getAll('category').filter(Boolean),
   });

@@ -1,11 +1,10 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Link, useLoaderData, type ShouldRevalidateFunction } from '@remix-run/react';
-import { z } from 'zod';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { guard, requestContext } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
-import { CATEGORY_INFO, CategoryParamSchema } from '#app/modules/users/categories.ts';
+import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import {
   parseKeysetCursor,
   readConversations,
@@ -15,14 +14,9 @@ import {
   readUsage,
   type KeysetCursor,
 } from '#app/modules/users/data.server.ts';
-import {
-  categoryOfField,
-  MASKED_LAST4,
-  RevealFieldSchema,
-  type RevealField,
-} from '#app/modules/users/fields.ts';
+import { categoryOfField, MASKED_LAST4, type RevealField } from '#app/modules/users/fields.ts';
 import { UserDataErrorBoundary } from '#app/components/users/grant-refusal.tsx';
-import { USER_ID_PARAM } from '#app/modules/users/lookup.ts';
+import { CategoryPageParamsSchema, RevealSchema } from '#app/modules/users/input.server.ts';
 import {
   CategoryTabs,
   CLAMPED,
@@ -45,15 +39,8 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `${data ? CATEGORY_INFO[data.category].label : 'User data'} · Custodian` },
 ];
 
-const ParamsSchema = z.object({ id: USER_ID_PARAM, category: CategoryParamSchema });
-
-const RevealSchema = z.object({
-  intent: z.literal('reveal', 'Unknown action'),
-  field: RevealFieldSchema,
-});
-
 function paramsOf(params: unknown) {
-  const parsed = ParamsSchema.safeParse(params);
+  const parsed = CategoryPageParamsSchema.safeParse(params);
   if (!parsed.success) throw new Response('There is no page at this address.', { status: 404 });
   return { userId: parsed.data.id.toLowerCase(), category: parsed.data.category };
 }

@@ -12,7 +12,7 @@ import { guard, requestContext } from '#app/modules/auth/access.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { CATEGORY_INFO, requestGrantHref } from '#app/modules/users/categories.ts';
 import { grantReasons, liveGrantsByCategory } from '#app/modules/users/grant-gate.server.ts';
-import { USER_ID_PARAM } from '#app/modules/users/lookup.ts';
+import { USER_ID_PARAM } from '#app/modules/users/input.server.ts';
 import { cardView, lookupUser } from '#app/modules/users/lookup.server.ts';
 import { UserCardFacts } from '#app/components/users/user-card.tsx';
 import { viewerOf } from '#app/modules/users/viewer.server.ts';

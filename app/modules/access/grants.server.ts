@@ -12,7 +12,7 @@ import {
 import { now } from '#app/modules/clock.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
 import { GrantInputError, GrantNotFoundError, GrantRefusedError } from './errors.ts';
-import { breakGlassSchema, commentSchema, grantRequestSchema } from './input.ts';
+import { breakGlassSchema, commentSchema, grantRequestSchema } from './input.server.ts';
 import { notify } from './notifications.server.ts';
 import { getPolicies } from './policies.server.ts';
 import {
