@@ -15,12 +15,9 @@ import type { ReactNode } from 'react';
 import { GeneralErrorBoundary } from './components/error-boundary.tsx';
 import { visibleNav } from './components/navigation.ts';
 import { layoutStateOf } from './modules/access/live.server.ts';
-import { categoryList } from './components/access/grant-ui.tsx';
-import { ShortId } from './components/short-id.tsx';
-import { utc } from './components/time.tsx';
 import { guard } from './utils/guard.server.ts';
 import { publicAccess } from './modules/auth/access.ts';
-import { ROLE_NAMES } from './modules/auth/permissions.ts';
+import { breakGlassBannerOf, roleNamesOf } from './layout.server.ts';
 import stylesHref from './styles.css';
 import { useNonce } from './utils/nonce.tsx';
 
@@ -42,16 +39,11 @@ export async function loader(args: LoaderFunctionArgs) {
   return json({
     me: me && {
       displayName: me.displayName,
-      roles: me.roles,
+      roleNames: roleNamesOf(me.roles),
       permissions: [...me.permissions],
       mustChangePassword: me.mustChangePassword,
     },
-    breakGlass: breakGlass.map((g) => ({
-      grantId: g.grantId,
-      userId: g.userId,
-      categories: g.categories,
-      endsAt: g.endsAt.toISOString(),
-    })),
+    breakGlass: breakGlassBannerOf(breakGlass),
     unread,
   });
 }
@@ -74,8 +66,8 @@ function BreakGlassBanner() {
       {live.map((g, i) => (
         <span key={g.grantId}>
           {i ? '; ' : ''}
-          You can see {categoryList(g.categories).toLowerCase()} of user <ShortId id={g.userId} />{' '}
-          until {utc(g.endsAt)} (
+          You can see {g.categories} of user <code title={g.userId}>{g.userId.slice(0, 8)}</code>{' '}
+          until {g.until} (
           <Link to={`/grants/${g.grantId}`} style={{ color: 'inherit' }}>
             see the grant
           </Link>
@@ -184,7 +176,7 @@ function Layout({ children }: { children: ReactNode }) {
                 {me.displayName}
               </span>
               <span className="whoami-role" data-testid="staff-roles">
-                {me.roles.map((r) => ROLE_NAMES[r] ?? r).join(', ') || 'No role'}
+                {me.roleNames.join(', ') || 'No role'}
               </span>
               <Form method="post" action="/logout">
                 <button type="submit" className="link-button">

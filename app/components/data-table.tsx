@@ -1,12 +1,13 @@
 import { Link, useSearchParams } from '@remix-run/react';
 import {
+  constructTable,
   createColumnHelper,
+  flexRender,
   tableFeatures,
-  useTable,
   type ColumnDef,
   type RowData,
 } from '@tanstack/react-table';
-import type { ReactNode } from 'react';
+import { useMemo, type ReactNode } from 'react';
 
 // The one table of the console. Sorting, filtering and paging happen on the server; this component
 // only renders the page it is given and writes the user's choices into the URL (`sort`, `dir`,
@@ -17,6 +18,33 @@ export type TableFeatures = typeof tableCore;
 export function columnHelper<Row extends RowData>() {
   return createColumnHelper<TableFeatures, Row>();
 }
+
+// NOTE: a table whose state never changes (the URL holds it) needs no reactive graph: these atoms
+// only hold or compute a value. useTable (or table-core's store bindings) would bring TanStack
+// Store, and useTable its useSyncExternalStore shim, to every page with a table: about 3 KB gzip
+// (ADR 016).
+type Reactivity = Parameters<typeof constructTable>[0]['features']['coreReactivityFeature'];
+const noSubscription = { unsubscribe() {} };
+const subscribe = () => noSubscription;
+const staticReactivity = {
+  createOptionsStore: false,
+  wrapExternalAtoms: false,
+  addSubscription: () => {},
+  batch: (fn: () => void) => fn(),
+  schedule: (fn: () => void) => queueMicrotask(fn),
+  untrack: <T,>(fn: () => T) => fn(),
+  createReadonlyAtom: <T,>(fn: () => T) => ({ get: fn, subscribe }),
+  createWritableAtom: <T,>(initial: T) => {
+    let value = initial;
+    return {
+      get: () => value,
+      set: (next: T | ((prev: T) => T)) => {
+        value = typeof next === 'function' ? (next as (prev: T) => T)(value) : next;
+      },
+      subscribe,
+    };
+  },
+} as unknown as Reactivity;
 
 export interface DataTableProps<Row extends RowData> {
   caption: string;
@@ -34,12 +62,17 @@ export interface DataTableProps<Row extends RowData> {
 
 export function DataTable<Row extends RowData>(props: DataTableProps<Row>) {
   const [params] = useSearchParams();
-  const table = useTable({
-    features: tableCore,
-    columns: props.columns,
-    data: props.data,
-    getRowId: props.getRowId,
-  });
+  const { columns, data, getRowId } = props;
+  const table = useMemo(
+    () =>
+      constructTable({
+        features: { coreReactivityFeature: staticReactivity, ...tableCore },
+        columns,
+        data,
+        getRowId,
+      }),
+    [columns, data, getRowId],
+  );
   const withParams = (changes: Record<string, string | null>) => {
     const next = new URLSearchParams(params);
     for (const [key, value] of Object.entries(changes)) {
@@ -76,13 +109,13 @@ export function DataTable<Row extends RowData>(props: DataTableProps<Row>) {
                           after: null,
                         })}
                       >
-                        <table.FlexRender header={header} />
+                        {flexRender(header.column.columnDef.header, header.getContext())}
                         <span aria-hidden="true">
                           {active ? (props.dir === 'desc' ? ' ▼' : ' ▲') : ' ↕'}
                         </span>
                       </Link>
                     ) : (
-                      <table.FlexRender header={header} />
+                      flexRender(header.column.columnDef.header, header.getContext())
                     )}
                   </th>
                 );
@@ -101,9 +134,7 @@ export function DataTable<Row extends RowData>(props: DataTableProps<Row>) {
             table.getRowModel().rows.map((row) => (
               <tr key={row.id}>
                 {row.getAllCells().map((cell) => (
-                  <td key={cell.id}>
-                    <table.FlexRender cell={cell} />
-                  </td>
+                  <td key={cell.id}>{flexRender(cell.column.columnDef.cell, cell.getContext())}</td>
                 ))}
               </tr>
             ))

@@ -1,11 +1,11 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json, redirect } from '@remix-run/node';
 import { Form, useActionData, useLoaderData } from '@remix-run/react';
-import { z } from 'zod';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { Field } from '#app/components/form-field.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
+import { PasswordChangeSchema } from '#app/modules/auth/input.server.ts';
 import { verifyPassword } from '#app/modules/auth/password.server.ts';
 import { changePassword, findStaffForSignIn } from '#app/modules/auth/staff.server.ts';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
@@ -14,24 +14,6 @@ export const access = signedIn({ whilePasswordChangeDue: true });
 
 export const meta: MetaFunction = () => [{ title: 'Change password · Custodian' }];
 
-const PasswordSchema = z
-  .object({
-    current: z.string().min(1, 'Enter your current password'),
-    password: z
-      .string()
-      .min(12, 'New password must be at least 12 characters')
-      .max(256, 'New password must be at most 256 characters'),
-    confirm: z.string(),
-  })
-  .refine((v) => v.password === v.confirm, {
-    path: ['confirm'],
-    message: 'The two new passwords differ',
-  })
-  .refine((v) => v.password !== v.current, {
-    path: ['password'],
-    message: 'Choose a password different from the current one',
-  });
-
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   return json({ due: me.mustChangePassword });
@@ -39,7 +21,7 @@ export async function loader(args: LoaderFunctionArgs) {
 
 export async function action(args: ActionFunctionArgs) {
   const me = await guard(args, access);
-  const parsed = parseForm(PasswordSchema, formObject(await args.request.formData()));
+  const parsed = parseForm(PasswordChangeSchema, formObject(await args.request.formData()));
   if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors }, { status: 400 });
   const account = await findStaffForSignIn(me.email);
   if (!account || !(await verifyPassword(account.passwordHash, parsed.value.current))) {

@@ -1,12 +1,12 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react';
-import { z } from 'zod';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { disableStaff } from '#app/modules/access/grants.server.ts';
 import { recentSignIns } from '#app/modules/auth/home.server.ts';
+import { StaffActionSchema, StaffParamsSchema } from '#app/modules/auth/input.server.ts';
 import { ROLE_NAMES, ROLES } from '#app/modules/auth/permissions.ts';
 import {
   getStaffDetail,
@@ -21,16 +21,8 @@ export const access = requires('staff:manage');
 
 export const meta: MetaFunction = () => [{ title: 'Staff member · Custodian' }];
 
-const ParamsSchema = z.object({ staffId: z.uuid('Not a staff id') });
-
-const ActionSchema = z.discriminatedUnion('intent', [
-  z.object({ intent: z.literal('roles'), roles: z.array(z.enum(ROLES, 'Unknown role')) }),
-  z.object({ intent: z.literal('disable') }),
-  z.object({ intent: z.literal('enable') }),
-]);
-
 function staffIdOf(params: unknown) {
-  const parsed = ParamsSchema.safeParse(params);
+  const parsed = StaffParamsSchema.safeParse(params);
   if (!parsed.success) throw new Response('No staff member has this id.', { status: 404 });
   return parsed.data.staffId;
 }
@@ -55,7 +47,7 @@ export async function loader(args: LoaderFunctionArgs) {
 export async function action(args: ActionFunctionArgs) {
   const me = await guard(args, access);
   const staffId = staffIdOf(args.params);
-  const parsed = parseForm(ActionSchema, formObject(await args.request.formData(), ['roles']));
+  const parsed = parseForm(StaffActionSchema, formObject(await args.request.formData(), ['roles']));
   if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors, done: null }, { status: 400 });
   try {
     const intent = parsed.value.intent;

@@ -1,15 +1,14 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
-import { z } from 'zod';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
+import { StaffQuerySchema } from '#app/modules/auth/input.server.ts';
 import { ROLE_NAMES, ROLES, type Role } from '#app/modules/auth/permissions.ts';
 import { listStaff } from '#app/modules/auth/staff.server.ts';
-import { STAFF_SORTS } from '#app/modules/auth/staff.ts';
 import { decodeCursor, encodeCursor, KeysetCursorSchema } from '#app/utils/cursor.server.ts';
 import { utcDate } from '#app/components/time.tsx';
 
@@ -17,21 +16,12 @@ export const access = requires('staff:manage');
 
 export const meta: MetaFunction = () => [{ title: 'Staff · Custodian' }];
 
-const QuerySchema = z.object({
-  q: z.string().trim().max(200, 'Search is at most 200 characters').optional(),
-  role: z.enum(ROLES).optional(),
-  status: z.enum(['active', 'disabled']).optional(),
-  sort: z.enum(STAFF_SORTS).default('name'),
-  dir: z.enum(['asc', 'desc']).default('asc'),
-  after: z.string().max(20_000).optional(),
-});
-
 export async function loader(args: LoaderFunctionArgs) {
   await guard(args, access);
   const raw = Object.fromEntries(
     [...new URL(args.request.url).searchParams].filter(([, v]) => v !== ''),
   );
-  const parsed = QuerySchema.safeParse(raw);
+  const parsed = StaffQuerySchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });

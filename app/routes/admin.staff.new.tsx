@@ -1,11 +1,11 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json, redirect } from '@remix-run/node';
 import { Form, Link, useActionData } from '@remix-run/react';
-import { z } from 'zod';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { Field } from '#app/components/form-field.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
+import { NewStaffSchema } from '#app/modules/auth/input.server.ts';
 import { ROLE_NAMES, ROLES } from '#app/modules/auth/permissions.ts';
 import { createStaff, StaffError } from '#app/modules/auth/staff.server.ts';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
@@ -13,16 +13,6 @@ import { formObject, parseForm } from '#app/utils/forms.server.ts';
 export const access = requires('staff:manage');
 
 export const meta: MetaFunction = () => [{ title: 'Add staff member · Custodian' }];
-
-export const NewStaffSchema = z.object({
-  email: z.email('Enter a valid email').max(320, 'Email is at most 320 characters'),
-  displayName: z.string().trim().min(1, 'Enter a name').max(200, 'Name is at most 200 characters'),
-  password: z
-    .string()
-    .min(12, 'Temporary password must be at least 12 characters')
-    .max(256, 'Temporary password must be at most 256 characters'),
-  roles: z.array(z.enum(ROLES, 'Unknown role')).max(ROLES.length),
-});
 
 export async function loader(args: LoaderFunctionArgs) {
   await guard(args, access);

@@ -1,8 +1,8 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
-import { z } from 'zod';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { AuditEntryParamsSchema } from '#app/modules/audit/input.server.ts';
 import { getAuditEntry } from '#app/modules/audit/trail.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
@@ -14,16 +14,9 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `Audit entry ${data ? `#${data.entry.seq}` : ''} · Custodian` },
 ];
 
-const ParamsSchema = z.object({
-  seq: z
-    .string()
-    .regex(/^(0|[1-9][0-9]{0,14})$/, 'An entry number is a whole number such as 42')
-    .transform(Number),
-});
-
 export async function loader(args: LoaderFunctionArgs) {
   await guard(args, access);
-  const parsed = ParamsSchema.safeParse(args.params);
+  const parsed = AuditEntryParamsSchema.safeParse(args.params);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });

@@ -3,7 +3,7 @@ import { json } from '@remix-run/node';
 import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
-import { AUDIT_ACTION_CODES, describeAction } from '#app/modules/audit/catalogue.ts';
+import { AUDIT_ACTION_CODES, describeAction } from '#app/modules/audit/catalogue.server.ts';
 import {
   actorChoices,
   encodeTrailCursor,
@@ -52,6 +52,11 @@ export async function loader(args: LoaderFunctionArgs) {
     next: encodeTrailCursor(page.next, dir),
     dir,
     actors,
+    // The action filter's choices: the catalogue is server-only (its details are zod schemas).
+    actions: AUDIT_ACTION_CODES.map((code) => ({
+      code,
+      description: describeAction(code).description,
+    })),
     canVerify: me.permissions.has('audit:verify'),
   });
 }
@@ -181,9 +186,9 @@ export default function AuditTrailRoute() {
           <label htmlFor="action">Action</label>
           <select id="action" name="action" defaultValue={value('action')}>
             <option value="">Any action</option>
-            {AUDIT_ACTION_CODES.map((code) => (
+            {data.actions.map(({ code, description }) => (
               <option key={code} value={code}>
-                {describeAction(code).description} ({code})
+                {description} ({code})
               </option>
             ))}
           </select>

@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs } from '@remix-run/node';
-import { describeAction } from '#app/modules/audit/catalogue.ts';
+import { describeAction } from '#app/modules/audit/catalogue.server.ts';
 import {
   exportSnapshot,
   parseTrailQuery,

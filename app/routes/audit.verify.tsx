@@ -9,8 +9,8 @@ import {
   useRevalidator,
 } from '@remix-run/react';
 import { useEffect } from 'react';
-import { z } from 'zod';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { VerifyRequestSchema } from '#app/modules/audit/input.server.ts';
 import { latestVerificationRun, startVerificationRun } from '#app/modules/audit/runs.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
@@ -20,8 +20,6 @@ import { utc } from '#app/components/time.tsx';
 export const access = requires('audit:verify');
 
 export const meta: MetaFunction = () => [{ title: 'Verify the audit trail · Custodian' }];
-
-const ActionSchema = z.object({ intent: z.literal('verify', 'Unknown request') });
 
 export async function loader(args: LoaderFunctionArgs) {
   await guard(args, access);
@@ -43,7 +41,7 @@ export async function loader(args: LoaderFunctionArgs) {
 
 export async function action(args: ActionFunctionArgs) {
   const me = await guard(args, access);
-  const parsed = parseForm(ActionSchema, formObject(await args.request.formData()));
+  const parsed = parseForm(VerifyRequestSchema, formObject(await args.request.formData()));
   if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors }, { status: 400 });
   await startVerificationRun(me.staffId);
   return redirect('/audit/verify');

@@ -2,7 +2,6 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { json } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react';
 import type { ReactNode } from 'react';
-import { z } from 'zod';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import {
   cancelGrant,
@@ -10,7 +9,7 @@ import {
   revokeGrant,
   reviewBreakGlass,
 } from '#app/modules/access/grants.server.ts';
-import { commentSchema } from '#app/modules/access/input.ts';
+import { GrantDecisionSchema, GrantParamsSchema } from '#app/modules/access/input.server.ts';
 import { getGrant } from '#app/modules/access/list.server.ts';
 import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
 import { grantProblem, inputProblem } from '#app/utils/grant-problem.server.ts';
@@ -37,27 +36,8 @@ export const access = requires('grants:request');
 
 export const meta: MetaFunction = () => [{ title: 'Access grant · Custodian' }];
 
-const ParamsSchema = z.object({ grantId: z.uuid('Not a grant id') });
-
-const optionalComment = z.preprocess(
-  (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
-  commentSchema.optional(),
-);
-
-const ActionSchema = z.discriminatedUnion(
-  'intent',
-  [
-    z.object({ intent: z.literal('approve'), comment: commentSchema }),
-    z.object({ intent: z.literal('deny'), comment: commentSchema }),
-    z.object({ intent: z.literal('revoke') }),
-    z.object({ intent: z.literal('withdraw') }),
-    z.object({ intent: z.literal('review'), comment: optionalComment }),
-  ],
-  { error: 'Choose approve, deny, revoke, withdraw or review' },
-);
-
 function grantIdOf(params: unknown) {
-  const parsed = ParamsSchema.safeParse(params);
+  const parsed = GrantParamsSchema.safeParse(params);
   if (!parsed.success) throw new Response('No grant has this id.', { status: 404 });
   return parsed.data.grantId.toLowerCase();
 }
@@ -95,7 +75,7 @@ export async function action(args: ActionFunctionArgs) {
     intent: typeof form.intent === 'string' ? form.intent : undefined,
     comment: typeof form.comment === 'string' ? form.comment : '',
   };
-  const parsed = parseForm(ActionSchema, form);
+  const parsed = parseForm(GrantDecisionSchema, form);
   if (!parsed.ok) return inputProblem(parsed.fieldErrors, values);
   const actor = me;
   const input = parsed.value;

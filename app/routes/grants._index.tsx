@@ -1,10 +1,10 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
-import { z } from 'zod';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
-import { GRANT_VIEWS, listGrants, type GrantView } from '#app/modules/access/list.server.ts';
+import { GrantQuerySchema } from '#app/modules/access/input.server.ts';
+import { listGrants, type GrantView } from '#app/modules/access/list.server.ts';
 import {
   categoryLabel,
   CONTROL,
@@ -16,36 +16,15 @@ import {
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
 import { staffNames } from '#app/modules/access/ui-grants.server.ts';
-import { APPROVER_PERMISSIONS, GRANT_STATES } from '#app/modules/access/vocabulary.ts';
+import { APPROVER_PERMISSIONS } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { answer } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
-import { UtcDateTimeSchema } from '#app/utils/datetime.server.ts';
 
 export const access = requires('grants:request');
 
 export const meta: MetaFunction = () => [{ title: 'Access grants · Custodian' }];
-
-// NOTE: GRANT_VIEWS comes from a .server module, empty in the browser bundle: the schema is built
-// when the loader runs, never at module load.
-const querySchema = () =>
-  z
-    .object({
-      view: z.enum(GRANT_VIEWS, 'Use mine, to_decide, active or history').optional(),
-      state: z.enum(GRANT_STATES, 'Not a grant state').optional(),
-      user: z.uuid('Not a user id (a UUID)').optional(),
-      requester: z.uuid('Not a staff id (a UUID)').optional(),
-      category: z.enum(DATA_CATEGORIES, 'Not a data category').optional(),
-      reason: z.enum(REASON_CODES, 'Not a reason').optional(),
-      from: UtcDateTimeSchema.optional(),
-      to: UtcDateTimeSchema.optional(),
-      after: z.string().max(400, 'The page cursor is too long').optional(),
-    })
-    .refine((q) => !q.from || !q.to || q.from < q.to, {
-      path: ['to'],
-      message: 'Must be later than from',
-    });
 
 const FILTER_KEYS = ['state', 'user', 'requester', 'category', 'reason', 'from', 'to'] as const;
 
@@ -66,7 +45,7 @@ const EMPTY: Record<GrantView, string> = {
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   const params = new URL(args.request.url).searchParams;
-  const parsed = querySchema().safeParse(
+  const parsed = GrantQuerySchema.safeParse(
     Object.fromEntries([...params].filter(([, v]) => v !== '')),
   );
   if (!parsed.success) {

@@ -2,10 +2,13 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { json, redirect } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import { useState } from 'react';
-import { z } from 'zod';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { breakGlass, ticketPattern } from '#app/modules/access/grants.server.ts';
-import { breakGlassSchema, cleanFreeText } from '#app/modules/access/input.ts';
+import {
+  BreakGlassSearchSchema,
+  breakGlassSchema,
+  cleanFreeText,
+} from '#app/modules/access/input.server.ts';
 import { listPolicies } from '#app/modules/access/policies.server.ts';
 import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
 import { grantProblem, inputProblem } from '#app/utils/grant-problem.server.ts';
@@ -32,8 +35,6 @@ export const access = requires('grants:break_glass');
 
 export const meta: MetaFunction = () => [{ title: 'Break glass · Custodian' }];
 
-const SearchSchema = z.object({ user: z.uuid('Not a user id (a UUID)').optional() });
-
 const LABELS: Record<string, string> = {
   userId: 'End user id',
   categories: 'Data categories',
@@ -45,7 +46,7 @@ const LABELS: Record<string, string> = {
 
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
-  const parsed = SearchSchema.safeParse({
+  const parsed = BreakGlassSearchSchema.safeParse({
     user: new URL(args.request.url).searchParams.get('user') || undefined,
   });
   if (!parsed.success) {

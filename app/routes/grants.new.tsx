@@ -2,10 +2,13 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { json, redirect } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import { useState } from 'react';
-import { z } from 'zod';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { requestGrant, ticketPattern } from '#app/modules/access/grants.server.ts';
-import { cleanFreeText, grantRequestSchema } from '#app/modules/access/input.ts';
+import {
+  cleanFreeText,
+  grantRequestSchema,
+  GrantRequestSearchSchema,
+} from '#app/modules/access/input.server.ts';
 import { listPolicies } from '#app/modules/access/policies.server.ts';
 import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
 import { grantProblem, inputProblem } from '#app/utils/grant-problem.server.ts';
@@ -31,11 +34,6 @@ export const access = requires('grants:request');
 
 export const meta: MetaFunction = () => [{ title: 'Request access · Custodian' }];
 
-const SearchSchema = z.object({
-  user: z.uuid('Not a user id (a UUID)').optional(),
-  category: z.array(z.enum(DATA_CATEGORIES, 'Not a data category')),
-});
-
 const LABELS: Record<string, string> = {
   userId: 'End user id',
   categories: 'Data categories',
@@ -49,7 +47,7 @@ const LABELS: Record<string, string> = {
 export async function loader(args: LoaderFunctionArgs) {
   await guard(args, access);
   const params = new URL(args.request.url).searchParams;
-  const parsed = SearchSchema.safeParse({
+  const parsed = GrantRequestSearchSchema.safeParse({
     user: params.get('user') || undefined,
     category: params.getAll('category').filter(Boolean),
   });

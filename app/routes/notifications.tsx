@@ -1,9 +1,12 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react';
-import { z } from 'zod';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import {
+  NotificationsActionSchema,
+  NotificationsQuerySchema,
+} from '#app/modules/access/input.server.ts';
 import { countUnread, markNotificationsRead } from '#app/modules/access/notifications.server.ts';
 import { categoryList } from '#app/components/access/grant-ui.tsx';
 import { ShortId } from '#app/components/short-id.tsx';
@@ -18,24 +21,12 @@ export const access = signedIn();
 
 export const meta: MetaFunction = () => [{ title: 'Notifications · Custodian' }];
 
-const QuerySchema = z.object({
-  unread: z.literal('1', 'Use unread=1').optional(),
-  after: z.string().max(400, 'The page cursor is too long').optional(),
-});
-
-const ActionSchema = z.discriminatedUnion(
-  'intent',
-  [
-    z.object({ intent: z.literal('read'), id: z.uuid('Not a notification id') }),
-    z.object({ intent: z.literal('read-all') }),
-  ],
-  { error: 'Choose read or read-all' },
-);
-
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   const params = new URL(args.request.url).searchParams;
-  const parsed = QuerySchema.safeParse(Object.fromEntries([...params].filter(([, v]) => v !== '')));
+  const parsed = NotificationsQuerySchema.safeParse(
+    Object.fromEntries([...params].filter(([, v]) => v !== '')),
+  );
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
@@ -61,7 +52,7 @@ export async function loader(args: LoaderFunctionArgs) {
 
 export async function action(args: ActionFunctionArgs) {
   const me = await guard(args, access);
-  const parsed = parseForm(ActionSchema, formObject(await args.request.formData()));
+  const parsed = parseForm(NotificationsActionSchema, formObject(await args.request.formData()));
   if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors, marked: null }, { status: 400 });
   const marked = await markNotificationsRead({
     staffId: me.staffId,

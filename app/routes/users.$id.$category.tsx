@@ -1,14 +1,13 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Link, useLoaderData, type ShouldRevalidateFunction } from '@remix-run/react';
-import { z } from 'zod';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { answer, attempt, invariantResponse, refused } from '#app/utils/http.server.ts';
 import { NotFoundError } from '#app/utils/errors.ts';
 import { openCategory, revealField } from '#app/modules/access/gate.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
-import { CATEGORY_INFO, CategoryParamSchema } from '#app/modules/users/categories.ts';
+import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import {
   parseKeysetCursor,
   readConversations,
@@ -19,14 +18,9 @@ import {
   readUsage,
   type KeysetCursor,
 } from '#app/modules/users/data.server.ts';
-import {
-  categoryOfField,
-  MASKED_LAST4,
-  RevealFieldSchema,
-  type RevealField,
-} from '#app/modules/users/fields.ts';
+import { categoryOfField, MASKED_LAST4, type RevealField } from '#app/modules/users/fields.ts';
 import { UserDataErrorBoundary } from '#app/components/users/grant-refusal.tsx';
-import { USER_ID_PARAM } from '#app/modules/users/lookup.ts';
+import { CategoryPageParamsSchema, RevealSchema } from '#app/modules/users/input.server.ts';
 import {
   CategoryTabs,
   CLAMPED,
@@ -47,15 +41,8 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `${data ? CATEGORY_INFO[data.category].label : 'User data'} · Custodian` },
 ];
 
-const ParamsSchema = z.object({ id: USER_ID_PARAM, category: CategoryParamSchema });
-
-const RevealSchema = z.object({
-  intent: z.literal('reveal', 'Unknown action'),
-  field: RevealFieldSchema,
-});
-
 function paramsOf(params: unknown) {
-  const parsed = ParamsSchema.safeParse(params);
+  const parsed = CategoryPageParamsSchema.safeParse(params);
   invariantResponse(parsed.success, 'There is no page at this address.', { status: 404 });
   return { userId: parsed.data.id.toLowerCase(), category: parsed.data.category };
 }

@@ -14,7 +14,7 @@ import { grantReasons } from '#app/modules/access/list.server.ts';
 import { liveGrantsFor } from '#app/modules/access/live.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { CATEGORY_INFO, requestGrantHref } from '#app/modules/users/categories.ts';
-import { USER_ID_PARAM } from '#app/modules/users/lookup.ts';
+import { USER_ID_PARAM } from '#app/modules/users/input.server.ts';
 import { cardView, lookupUser } from '#app/modules/users/lookup.server.ts';
 import { UserCardFacts } from '#app/components/users/user-card.tsx';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';

@@ -1,14 +1,13 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Link, useLoaderData, useSearchParams } from '@remix-run/react';
-import { z } from 'zod';
 import { guard } from '#app/utils/guard.server.ts';
 import { answer, attempt, invariantResponse, refused } from '#app/utils/http.server.ts';
 import { openCategory } from '#app/modules/access/gate.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { parseKeysetCursor, readConversation } from '#app/modules/users/data.server.ts';
 import { UserDataErrorBoundary } from '#app/components/users/grant-refusal.tsx';
-import { USER_ID_PARAM } from '#app/modules/users/lookup.ts';
+import { ConversationParamsSchema } from '#app/modules/users/input.server.ts';
 import { utc } from '#app/components/time.tsx';
 import { GrantBanner, USER_TEXT, UserText } from '#app/components/users/user-data.tsx';
 import { encodeCursor } from '#app/utils/cursor.server.ts';
@@ -19,11 +18,9 @@ export const access = requires('users:lookup');
 
 export const meta: MetaFunction = () => [{ title: 'Conversation · Custodian' }];
 
-const ParamsSchema = z.object({ id: USER_ID_PARAM, conversationId: USER_ID_PARAM });
-
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
-  const parsed = ParamsSchema.safeParse(args.params);
+  const parsed = ConversationParamsSchema.safeParse(args.params);
   invariantResponse(parsed.success, 'There is no page at this address.', { status: 404 });
   const userId = parsed.data.id.toLowerCase();
   const conversationId = parsed.data.conversationId.toLowerCase();

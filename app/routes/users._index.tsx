@@ -4,7 +4,8 @@ import { Form, Link, useLoaderData } from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
-import { LOOKUP_QUERY_HINT, LookupQuerySchema } from '#app/modules/users/lookup.ts';
+import { LookupQuerySchema } from '#app/modules/users/input.server.ts';
+import { LOOKUP_QUERY_HINT } from '#app/modules/users/lookup.ts';
 import {
   cardView,
   lookupDailyLimit,

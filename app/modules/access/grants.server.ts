@@ -11,7 +11,7 @@ import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
 import { GrantInputError, GrantNotFoundError, GrantRefusedError } from './errors.ts';
-import { breakGlassSchema, commentSchema, grantRequestSchema } from './input.ts';
+import { breakGlassSchema, commentSchema, grantRequestSchema } from './input.server.ts';
 import { notify } from './notifications.server.ts';
 import { getPolicies } from './policies.server.ts';
 import { inTransaction, lacks, parseInput, refuse } from './run.server.ts';

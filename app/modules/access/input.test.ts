@@ -1,4 +1,4 @@
-import { grantRequestSchema, justificationProblem } from './input.ts';
+import { grantRequestSchema, justificationProblem } from './input.server.ts';
 import { CARD_PLACEHOLDER } from './redact.ts';
 import { DEFAULT_TICKET_PATTERN } from './vocabulary.ts';
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { getDb, type Tx } from '#app/db/client.server.ts';
-import type { AuditAction } from '#app/modules/audit/catalogue.ts';
+import type { AuditAction } from '#app/modules/audit/catalogue.server.ts';
 import { recordAudit, type AuditEvent } from '#app/modules/audit/writer.server.ts';
 import { parseForm } from '#app/utils/forms.server.ts';
 import { GrantInputError, GrantRefusedError } from './errors.ts';

@@ -9,7 +9,7 @@ import {
   describeAction,
   type AuditAction,
   type AuditCategory,
-} from './catalogue.ts';
+} from './catalogue.server.ts';
 import { leafHash, verifyInclusion } from './merkle.ts';
 import { openCheckpoint, parseCheckpoint, parseNote } from './note.ts';
 import { checkpointCovering, inclusionProofFor } from './proofs.server.ts';

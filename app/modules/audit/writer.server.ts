@@ -3,7 +3,7 @@ import { getSql, type Db, type Tx } from '#app/db/client.server.ts';
 import { sql } from 'drizzle-orm';
 import { now } from '#app/modules/clock.server.ts';
 import { canonicalBytes } from './canonical.ts';
-import { AUDIT_ACTIONS, type AuditAction } from './catalogue.ts';
+import { AUDIT_ACTIONS, type AuditAction } from './catalogue.server.ts';
 import { batched } from '#app/db/batch.server.ts';
 import type { Actor } from '#app/modules/actor.ts';
 

@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import { DATA_CATEGORIES, type DataCategory } from '#app/modules/vocabulary.ts';
+import type { DataCategory } from '#app/modules/vocabulary.ts';
 
 // How the user pages name the data categories, and where a missing grant is requested.
 
@@ -19,8 +18,6 @@ export const CATEGORY_INFO: Record<DataCategory, { label: string; holds: string 
     holds: 'training, analytics, personalisation and marketing choices, with their history',
   },
 };
-
-export const CategoryParamSchema = z.enum(DATA_CATEGORIES, 'Not a data category');
 
 /** The grant request form, prefilled for this user and these categories. */
 export function requestGrantHref(userId: string, categories: readonly DataCategory[]) {

@@ -1,14 +1,7 @@
-import { z } from 'zod';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
 
 // The identifiers that are masked by default and revealed one at a time, each reveal audited with
 // the field's code: the email and phone of the profile, and a payment reference's last four digits.
-
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-
-export const RevealFieldSchema = z
-  .string('Choose a field to reveal')
-  .regex(new RegExp(`^(email|phone|last4:${UUID})$`), 'Not a field that can be revealed');
 
 export type RevealField = 'email' | 'phone' | `last4:${string}`;
 

@@ -1,10 +1,14 @@
 import { z } from 'zod';
+import { UtcDateTimeSchema } from '#app/utils/datetime.server.ts';
 import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
+import { GRANT_VIEWS } from './list.server.ts';
 import { CARD_PLACEHOLDER, redactCardNumbers } from './redact.ts';
-import { GRANT_LIMITS } from './vocabulary.ts';
+import { GRANT_LIMITS, GRANT_STATES } from './vocabulary.ts';
 
-// The input rules of grants, shared by the server module (./grants.server.ts) and the forms that
-// collect a request, so a form and the domain reject the same input with the same words.
+// The input rules of grants, shared by the server module (./grants.server.ts) and the actions of the
+// forms that collect a request, so a form and the domain reject the same input with the same words;
+// then what the grant and notification pages accept. Server-only, so zod stays out of the browser
+// bundle (ADR 016).
 
 const MIN_MEANINGFUL_CHARACTERS = 20;
 const MIN_DISTINCT_WORDS = 3;
@@ -115,4 +119,72 @@ export function breakGlassSchema(ticketPattern: RegExp) {
 export const commentSchema = freeText(GRANT_LIMITS.commentMaxLength, 'Comment').refine(
   (text) => (text.match(/[\p{L}\p{N}]{2,}/gu)?.length ?? 0) >= 1,
   'Comment is required',
+);
+
+// The pages' own input.
+
+/** /grants/:grantId */
+export const GrantParamsSchema = z.object({ grantId: z.uuid('Not a grant id') });
+
+const optionalComment = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+  commentSchema.optional(),
+);
+
+/** What the grant page's buttons send: a decision, a revocation, a withdrawal or a review. */
+export const GrantDecisionSchema = z.discriminatedUnion(
+  'intent',
+  [
+    z.object({ intent: z.literal('approve'), comment: commentSchema }),
+    z.object({ intent: z.literal('deny'), comment: commentSchema }),
+    z.object({ intent: z.literal('revoke') }),
+    z.object({ intent: z.literal('withdraw') }),
+    z.object({ intent: z.literal('review'), comment: optionalComment }),
+  ],
+  { error: 'Choose approve, deny, revoke, withdraw or review' },
+);
+
+/** The filters and page of /grants. */
+export const GrantQuerySchema = z
+  .object({
+    view: z.enum(GRANT_VIEWS, 'Use mine, to_decide, active or history').optional(),
+    state: z.enum(GRANT_STATES, 'Not a grant state').optional(),
+    user: z.uuid('Not a user id (a UUID)').optional(),
+    requester: z.uuid('Not a staff id (a UUID)').optional(),
+    category: z.enum(DATA_CATEGORIES, 'Not a data category').optional(),
+    reason: z.enum(REASON_CODES, 'Not a reason').optional(),
+    from: UtcDateTimeSchema.optional(),
+    to: UtcDateTimeSchema.optional(),
+    after: z.string().max(400, 'The page cursor is too long').optional(),
+  })
+  .refine((q) => !q.from || !q.to || q.from < q.to, {
+    path: ['to'],
+    message: 'Must be later than from',
+  });
+
+/** /grants/new?user=…&category=…: the request form, prefilled. */
+export const GrantRequestSearchSchema = z.object({
+  user: z.uuid('Not a user id (a UUID)').optional(),
+  category: z.array(z.enum(DATA_CATEGORIES, 'Not a data category')),
+});
+
+/** /grants/break-glass?user=…, prefilled. */
+export const BreakGlassSearchSchema = z.object({
+  user: z.uuid('Not a user id (a UUID)').optional(),
+});
+
+/** /notifications?unread=1&after=… */
+export const NotificationsQuerySchema = z.object({
+  unread: z.literal('1', 'Use unread=1').optional(),
+  after: z.string().max(400, 'The page cursor is too long').optional(),
+});
+
+/** Marking one notification, or all, read. */
+export const NotificationsActionSchema = z.discriminatedUnion(
+  'intent',
+  [
+    z.object({ intent: z.literal('read'), id: z.uuid('Not a notification id') }),
+    z.object({ intent: z.literal('read-all') }),
+  ],
+  { error: 'Choose read or read-all' },
 );
