@@ -24,10 +24,11 @@ import { seedProductData } from '#app/modules/seed/seed.server.ts';
 // database), a CSV of the released figures that is audited, bad ranges named, refusals shown.
 // Each test starts from a copy of one of two saved states, whatever the others did or failed to:
 // the demo data before any release, or the same after the first analytics build. An analytics
-// build takes seconds on a quiet machine: the tests that run one allow SLOW for a loaded one.
+// build takes seconds on a quiet machine, minutes on an overloaded one: the tests that run one
+// allow SLOW, the set-up (seed, build, two copies) ten minutes.
 
 const { sql } = useTestDatabase();
-const SLOW = { timeout: 120_000 };
+const SLOW = { timeout: 300_000 };
 
 let server: TestServer;
 let lead: string;
@@ -68,7 +69,7 @@ beforeAll(async () => {
   seeded = await saveDatabaseState();
   firstBuild = await runAnalyticsBuild();
   released = await saveDatabaseState();
-});
+}, 600_000);
 
 afterAll(async () => {
   await server?.close();
@@ -136,14 +137,20 @@ describe('/analytics', SLOW, () => {
   });
 
   it('answers fast, whatever the number of events: it reads releases only', async () => {
+    // Beside each load, the same server's lightest signed-in answer (the root loader: session and
+    // staff member): on an overloaded machine both slow down, and the bar moves with them.
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const times: number[] = [];
+    const reference: number[] = [];
     for (let i = 0; i < 10; i++) {
-      const t = performance.now();
+      let t = performance.now();
       await pageData();
       times.push(performance.now() - t);
+      t = performance.now();
+      expect((await fetchAs(lead, '/?_data=root')).status).toBe(200);
+      reference.push(performance.now() - t);
     }
-    times.sort((a, b) => a - b);
-    expect(times[5]).toBeLessThan(200);
+    expect(median(times)).toBeLessThan(Math.max(200, 5 * median(reference)));
   });
 
   it('names a bad date range and answers 400, showing the default range', async () => {
