@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { ensureFreshBuild } from '../support/build.ts';
 
 export const DEMO_PASSWORD = 'browser-suite-demo-password';
 
@@ -28,6 +29,8 @@ export default async function setup(project: TestProject) {
         '`apt-get update && apt-get install -y chromium`, or set CHROMIUM_PATH.',
     );
   }
+  // `custodian serve` serves build/: rebuilt first if app/ changed since.
+  ensureFreshBuild();
   fs.mkdirSync('test-results', { recursive: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'custodian-browser-'));
   const port = await freePort();

@@ -1,5 +1,10 @@
 import { readAudit, lastSeq } from '../support/audit.ts';
-import { testKeyRing, useTestDatabase } from '../support/db.ts';
+import {
+  restoreDatabaseState,
+  saveDatabaseState,
+  testKeyRing,
+  useTestDatabase,
+} from '../support/db.ts';
 import {
   createStaffWithRoles,
   decodeEntities,
@@ -8,7 +13,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../support/http.ts';
-import { runAnalyticsBuild } from '#app/modules/analytics/build.server.ts';
+import { runAnalyticsBuild, type BuildSummary } from '#app/modules/analytics/build.server.ts';
 import { DEFAULT_ANALYTICS_CONFIG } from '#app/modules/analytics/config.server.ts';
 import { addDays, dayOf } from '#app/modules/analytics/periods.server.ts';
 import { now } from '#app/modules/clock.server.ts';
@@ -17,11 +22,19 @@ import { seedProductData } from '#app/modules/seed/seed.server.ts';
 // The analytics pages over HTTP, on the demo data set: an empty state before the first build, then
 // pages that read the stored releases only (the same numbers at every load, and the numbers in the
 // database), a CSV of the released figures that is audited, bad ranges named, refusals shown.
+// Each test starts from a copy of one of two saved states, whatever the others did or failed to:
+// the demo data before any release, or the same after the first analytics build. An analytics
+// build takes seconds on a quiet machine, minutes on an overloaded one: the tests that run one
+// allow SLOW, the set-up (seed, build, two copies) ten minutes.
 
 const { sql } = useTestDatabase();
+const SLOW = { timeout: 300_000 };
 
 let server: TestServer;
 let lead: string;
+let seeded: string;
+let released: string;
+let firstBuild: BuildSummary;
 const DATA = '_data=routes%2Fanalytics._index';
 
 interface PageData {
@@ -53,24 +66,32 @@ beforeAll(async () => {
   server = await startTestServer();
   const staff = await createStaffWithRoles(['support_lead']);
   lead = await signInAs(server.baseUrl, staff.email, staff.password);
-});
+  seeded = await saveDatabaseState();
+  firstBuild = await runAnalyticsBuild();
+  released = await saveDatabaseState();
+}, 600_000);
 
 afterAll(async () => {
   await server?.close();
 });
 
-describe('/analytics', () => {
-  it('shows an empty state before the first release', async () => {
+describe('/analytics before the first release', () => {
+  beforeEach(() => restoreDatabaseState(seeded));
+
+  it('shows an empty state', async () => {
     const response = await fetchAs(lead, '/analytics');
     expect(response.status).toBe(200);
     const html = decodeEntities(await response.text());
     expect(html).toContain('No release yet');
     expect(html).not.toContain('Download the released figures');
   });
+});
+
+describe('/analytics', SLOW, () => {
+  beforeEach(() => restoreDatabaseState(released));
 
   it('after the build, reads the stored releases: the same numbers at every load', async () => {
-    const summary = await runAnalyticsBuild();
-    expect(summary.released.daily).toBe(DEFAULT_ANALYTICS_CONFIG.backfillDays);
+    expect(firstBuild.released.daily).toBe(DEFAULT_ANALYTICS_CONFIG.backfillDays);
 
     const response = await fetchAs(lead, '/analytics');
     expect(response.status).toBe(200);
@@ -116,14 +137,20 @@ describe('/analytics', () => {
   });
 
   it('answers fast, whatever the number of events: it reads releases only', async () => {
+    // Beside each load, the same server's lightest signed-in answer (the root loader: session and
+    // staff member): on an overloaded machine both slow down, and the bar moves with them.
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const times: number[] = [];
+    const reference: number[] = [];
     for (let i = 0; i < 10; i++) {
-      const t = performance.now();
+      let t = performance.now();
       await pageData();
       times.push(performance.now() - t);
+      t = performance.now();
+      expect((await fetchAs(lead, '/?_data=root')).status).toBe(200);
+      reference.push(performance.now() - t);
     }
-    times.sort((a, b) => a - b);
-    expect(times[5]).toBeLessThan(200);
+    expect(median(times)).toBeLessThan(Math.max(200, 5 * median(reference)));
   });
 
   it('names a bad date range and answers 400, showing the default range', async () => {
@@ -153,6 +180,8 @@ describe('/analytics', () => {
 });
 
 describe('/analytics/csv', () => {
+  beforeEach(() => restoreDatabaseState(released));
+
   it('holds the released figures only, through the one CSV writer, and is audited first', async () => {
     const before = await lastSeq();
     const data = await pageData();
@@ -189,7 +218,9 @@ describe('/analytics/csv', () => {
   });
 });
 
-describe('the budget on the page', () => {
+describe('the budget on the page', SLOW, () => {
+  beforeEach(() => restoreDatabaseState(released));
+
   it('shows what was spent, and a release the budget refused', async () => {
     const today = dayOf(now());
     const data = await pageData();

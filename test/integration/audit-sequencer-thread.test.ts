@@ -4,6 +4,7 @@ import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { startSequencerThread } from '#app/modules/audit/sequencer-thread.server.ts';
 import type { Sequencer } from '#app/modules/audit/sequencer.server.ts';
 import { madeUpStaff } from '../support/http.ts';
+import { flushAudit } from '../support/audit.ts';
 import { useTestDatabase } from '../support/db.ts';
 
 // The web process's sequencer runs on its own thread (ADR 014): entries reach the log without
@@ -32,6 +33,16 @@ async function sequencedSession(sessionId: string) {
   return rows.map((r) => Number(r.seq));
 }
 
+/** The sequencer's connections to this database (its pool, on the thread). */
+const sequencerConnections = async () =>
+  Number(
+    (
+      await owner<{ n: string }[]>`
+        select count(*) as n from pg_stat_activity
+         where datname = current_database() and application_name = 'custodian-sequencer'`
+    )[0]!.n,
+  );
+
 const entry = (sessionId: string) =>
   recordAudit(madeUpStaff({ sessionId }), {
     action: 'auth.sign_out',
@@ -39,6 +50,7 @@ const entry = (sessionId: string) =>
     details: {},
   });
 
+// Starting the thread loads the sequencer through tsx: seconds on a loaded machine.
 it('sequences entries on its own, flushes on request, signs checkpoints and stops', async () => {
   const lines: string[] = [];
   sequencer = startSequencerThread({
@@ -54,11 +66,9 @@ it('sequences entries on its own, flushes on request, signs checkpoints and stop
   // Without a flush: the thread's own polling puts the entry in the log.
   const first = randomUUID();
   await entry(first);
-  const deadline = Date.now() + 10_000;
-  while ((await sequencedSession(first)).length === 0) {
-    if (Date.now() > deadline) throw new Error('the thread did not sequence the entry');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await expect
+    .poll(() => sequencedSession(first), { timeout: 60_000, interval: 50 })
+    .toHaveLength(1);
 
   // A flush asked of the thread returns once everything queued is in the log, with a checkpoint
   // of that size signed; its publishing command's failure comes back as a log line.
@@ -73,11 +83,17 @@ it('sequences entries on its own, flushes on request, signs checkpoints and stop
   expect(Number(size!.size)).toBe(Number(last!.seq) + 1);
   expect(lines.some((l) => l.includes('audit checkpoint command exited 3'))).toBe(true);
 
+  expect(await sequencerConnections()).toBeGreaterThan(0);
   await sequencer.stop();
   sequencer = undefined;
-  // Stopped: nothing sequences what is queued after.
+  // Stopped: the thread is gone and its connections with it (PostgreSQL drops them a moment after
+  // the thread closes them), so nothing sequences what is queued after, however long it waits.
+  await expect.poll(sequencerConnections, { timeout: 60_000, interval: 50 }).toBe(0);
   const third = randomUUID();
   await entry(third);
-  await new Promise((r) => setTimeout(r, 300));
   expect(await sequencedSession(third)).toEqual([]);
-});
+  expect(await queued()).toBe(1);
+  // It was waiting for a sequencer, not lost: one sequences it.
+  await flushAudit();
+  expect(await sequencedSession(third)).toHaveLength(1);
+}, 120_000);

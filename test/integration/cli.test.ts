@@ -8,6 +8,9 @@ import { verifyConsistency, verifyInclusion } from '#app/modules/audit/merkle.ts
 import { createTestDatabase } from '../support/db.ts';
 
 // The operators' tool, run as operators run it: `node bin/custodian.mjs …` in a child process.
+// Each test gets its own database and data folder, whatever the others did. Every command is a
+// new Node process loading TypeScript through tsx: seconds each, tens of seconds on an overloaded
+// machine (the audit test runs a dozen: 29 s quiet, over 180 s at a load of 20 on 2 cores).
 
 let url: string;
 let dataDir: string;
@@ -25,15 +28,17 @@ function cli(args: string[], env: Record<string, string | undefined> = {}) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-beforeAll(async () => {
+const SLOW = { timeout: 600_000 };
+
+beforeEach(async () => {
   url = await createTestDatabase();
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'custodian-cli-'));
 });
-afterAll(() => {
+afterEach(() => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('npx custodian', () => {
+describe('npx custodian', SLOW, () => {
   it('explains itself with --help', () => {
     const { status, stdout } = cli(['--help']);
     expect(status).toBe(0);
@@ -204,7 +209,7 @@ describe('npx custodian', () => {
   });
 });
 
-describe('npx custodian audit', () => {
+describe('npx custodian audit', SLOW, () => {
   it('checkpoints (publishing to a folder and a command), verifies, proves and exports', async () => {
     const published = fs.mkdtempSync(path.join(os.tmpdir(), 'custodian-published-'));
     const witness = path.join(published, 'witness.txt');

@@ -69,7 +69,8 @@ afterAll(() => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('the embedded default', () => {
+// Two starts of a real embedded PostgreSQL, a seed and a CLI run: seconds each, more when loaded.
+describe('the embedded default', { timeout: 600_000 }, () => {
   it('seeds once, serves, shares its server with the CLI, and reuses its data on a second start', async () => {
     const first = await serve();
     try {

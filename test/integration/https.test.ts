@@ -3,11 +3,10 @@ import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { ServerBuild } from '@remix-run/node';
 import type { Server } from 'node:http';
 import { createHttpApp, listen } from '#app/server/http.server.ts';
 import { useTestDatabase } from '../support/db.ts';
+import { loadServerBuild } from '../support/http.ts';
 
 useTestDatabase();
 
@@ -53,7 +52,7 @@ beforeAll(async () => {
     ],
     { stdio: 'ignore' },
   );
-  const build = (await import(pathToFileURL(path.resolve('build/index.js')).href)) as ServerBuild;
+  const build = await loadServerBuild();
   const app = createHttpApp({ build, secure: true, publicDir: path.resolve('public') });
   server = await listen(app, { host: '127.0.0.1', port: 0, tls: { cert, key } });
   const address = server.address();

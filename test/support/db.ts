@@ -14,15 +14,36 @@ export function testDatabaseUrl(name: string) {
   return u.toString();
 }
 
-export async function createTestDatabase(): Promise<string> {
+/** A new database copied from `template` (no one may be connected to it); its name. */
+async function copyDatabase(template: string): Promise<string> {
   const name = `custodian_test_${randomBytes(6).toString('hex')}`;
   const admin = postgres(inject('adminUrl'), { max: 1, onnotice: () => {} });
   try {
-    await admin.unsafe(`create database ${name} template custodian_test_template`);
+    await admin.unsafe(`create database ${name} template ${template}`);
   } finally {
     await admin.end();
   }
-  return testDatabaseUrl(name);
+  return name;
+}
+
+export async function createTestDatabase(): Promise<string> {
+  return testDatabaseUrl(await copyDatabase('custodian_test_template'));
+}
+
+/**
+ * Keeps the app's database as it is now, as a template for restoreDatabaseState(): each test that
+ * needs this state starts from a copy of it, whatever the tests before it did. Closes the app's
+ * connections (a template must have none); the next query opens them again.
+ */
+export async function saveDatabaseState(): Promise<string> {
+  await closeDb();
+  return copyDatabase(new URL(process.env.DATABASE_URL!).pathname.slice(1));
+}
+
+/** Points the app, and a test server sharing its client, at a fresh copy of a saved state. */
+export async function restoreDatabaseState(state: string): Promise<void> {
+  await closeDb();
+  process.env.DATABASE_URL = testDatabaseUrl(await copyDatabase(state));
 }
 
 export const testKeyRing: KeyRing = {

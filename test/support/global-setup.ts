@@ -6,13 +6,16 @@ import type { TestProject } from 'vitest/node';
 import { removeCluster, startEmbeddedPostgres } from '../../app/db/embedded.server.ts';
 import { runMigrations } from '../../app/db/migrate.server.ts';
 import { installActorRoleCheck } from './actor-roles.ts';
+import { ensureFreshBuild } from './build.ts';
 
 // One PostgreSQL server for the whole run: the embedded one, or DATABASE_URL when set. The
-// migrated template database is cloned into one database per test file (see ./db.ts).
+// migrated template database is cloned into one database per test file (see ./db.ts). The server
+// build the tests import is rebuilt first if app/ changed since (see ./build.ts).
 
 export const TEMPLATE = 'custodian_test_template';
 
 export default async function setup(project: TestProject) {
+  ensureFreshBuild();
   let stop = async () => {};
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {

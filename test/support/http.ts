@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import { createStaff } from '#app/modules/auth/staff.server.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
 import { commandLine, job, type StaffActor } from '#app/modules/actor.ts';
 import { createHttpApp, listen } from '#app/server/http.server.ts';
+import { ensureFreshBuild } from './build.ts';
 
 // The real HTTP stack for integration tests: the Remix server build (`npx remix build`) inside the
 // express app of app/server/http.server.ts, listening on a free port of 127.0.0.1. Use it in a test
@@ -19,41 +19,16 @@ import { createHttpApp, listen } from '#app/server/http.server.ts';
 
 const BUILD_PATH = path.resolve('build/index.js');
 let buildPromise: Promise<ServerBuild> | undefined;
-let warnedStale = false;
 
-/** Why build/index.js may not be the current code: an input changed or a route was added. */
-function staleness(): string | undefined {
-  const built = fs.statSync(BUILD_PATH).mtimeMs;
-  const metafile = path.resolve('build/metafile.server.json');
-  if (!fs.existsSync(metafile)) return undefined;
-  const { inputs } = JSON.parse(fs.readFileSync(metafile, 'utf8')) as { inputs: object };
-  const sources = Object.keys(inputs).filter((f) => f.startsWith('app/'));
-  for (const file of sources) {
-    if (!fs.existsSync(file)) return `${file} is gone`;
-    if (fs.statSync(file).mtimeMs > built) return `${file} changed`;
-  }
-  const route = fs
-    .readdirSync('app/routes')
-    .map((f) => `app/routes/${f}`)
-    .find((f) => /\.(tsx?|jsx?)$/.test(f) && !f.includes('.test.') && !sources.includes(f));
-  return route ? `${route} is new` : undefined;
-}
-
-/** The Remix server build, imported once per test file. */
+/**
+ * The Remix server build, imported once per test file. The run's global setup has rebuilt it if
+ * it was stale; a file edited since is rebuilt here, so no test runs an old build.
+ */
 export function loadServerBuild(): Promise<ServerBuild> {
-  if (!fs.existsSync(BUILD_PATH)) {
-    throw new Error(
-      `${BUILD_PATH} is missing: run \`npx remix build\` before the integration tests`,
-    );
+  if (!buildPromise) {
+    ensureFreshBuild();
+    buildPromise = import(pathToFileURL(BUILD_PATH).href) as Promise<ServerBuild>;
   }
-  const stale = warnedStale ? undefined : staleness();
-  if (stale) {
-    warnedStale = true;
-    console.warn(
-      `build/index.js is stale (${stale}): run \`npx remix build\` to test the current code`,
-    );
-  }
-  buildPromise ??= import(pathToFileURL(BUILD_PATH).href) as Promise<ServerBuild>;
   return buildPromise;
 }
 

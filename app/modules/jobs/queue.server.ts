@@ -19,6 +19,8 @@ export function defineJob<S extends z.ZodType>(job: JobDefinition<S>): JobDefini
 
 export interface Queue {
   boss: PgBoss;
+  /** The job kinds this process has a worker for: none when it only sends. */
+  working: readonly string[];
   enqueue(name: string, data: object): Promise<string | null>;
   stop(): Promise<void>;
 }
@@ -89,6 +91,7 @@ export async function startQueue(options: {
   });
   boss.on('error', (error: Error) => log(`job queue error: ${error.message}`));
   await boss.start();
+  const working: string[] = [];
   for (const job of options.jobs) {
     await boss.createQueue(job.name);
     if (job.cron) await boss.schedule(job.name, job.cron, {}, { tz: 'UTC' });
@@ -98,6 +101,7 @@ export async function startQueue(options: {
         const payload = job.payload.parse(item.data);
         return job.run(payload);
       });
+      working.push(job.name);
     }
   }
   log(
@@ -107,6 +111,7 @@ export async function startQueue(options: {
   );
   const queue: Queue = {
     boss,
+    working,
     enqueue: (name, data) => boss.send(name, data),
     stop: async () => {
       if (holder[STARTED] === queue) holder[STARTED] = undefined;
