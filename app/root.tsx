@@ -56,35 +56,19 @@ function BreakGlassBanner() {
   const live = useRouteLoaderData<typeof loader>('root')?.breakGlass ?? [];
   if (live.length === 0) return null;
   return (
-    <div
-      className="break-glass-banner"
-      role="alert"
-      data-testid="break-glass-banner"
-      style={BANNER}
-    >
+    <div className="break-glass-banner" role="alert" data-testid="break-glass-banner">
       <strong>Break-glass access is active.</strong>{' '}
       {live.map((g, i) => (
         <span key={g.grantId}>
           {i ? '; ' : ''}
           You can see {g.categories} of user <code title={g.userId}>{g.userId.slice(0, 8)}</code>{' '}
-          until {g.until} (
-          <Link to={`/grants/${g.grantId}`} style={{ color: 'inherit' }}>
-            see the grant
-          </Link>
-          )
+          until {g.until} (<Link to={`/grants/${g.grantId}`}>see the grant</Link>)
         </span>
       ))}
       . Security reviewers have been alerted, every view is recorded, and this use will be reviewed.
     </div>
   );
 }
-
-const BANNER = {
-  background: '#7a1c14',
-  color: '#fff',
-  padding: '10px 24px',
-  fontSize: 15,
-} as const;
 
 function NotificationsLink({ unread }: { unread: number }) {
   return (
@@ -93,40 +77,20 @@ function NotificationsLink({ unread }: { unread: number }) {
       className="notifications-link"
       data-testid="notifications-link"
       data-unread={unread}
-      style={{ color: '#fff', textDecoration: 'none', whiteSpace: 'nowrap' }}
     >
       Notifications
       {unread ? (
         <>
           {' '}
-          <span
-            data-testid="unread-count-badge"
-            style={{
-              background: '#f2b705',
-              color: '#14213d',
-              borderRadius: 999,
-              padding: '0 7px',
-              fontWeight: 700,
-              fontSize: 13,
-            }}
-          >
+          <span className="unread-count" data-testid="unread-count-badge">
             {unread > 99 ? '99+' : unread}
           </span>
-          <span style={VISUALLY_HIDDEN}> unread</span>
+          <span className="visually-hidden"> unread</span>
         </>
       ) : null}
     </NavLink>
   );
 }
-
-const VISUALLY_HIDDEN = {
-  position: 'absolute',
-  width: 1,
-  height: 1,
-  overflow: 'hidden',
-  clip: 'rect(0 0 0 0)',
-  whiteSpace: 'nowrap',
-} as const;
 
 function Shell({ children }: { children: ReactNode }) {
   const nonce = useNonce();

@@ -58,10 +58,16 @@ export interface DataTableProps<Row extends RowData> {
   next?: string | null;
   empty: ReactNode;
   getRowId: (row: Row) => string;
+  /** `false` for a table that is whole on one page: no pager under it. */
+  paged?: boolean;
+  /** The first cell of each row heads it (`<th scope="row">`), as in a table of figures. */
+  rowHeader?: boolean;
+  /** For a table a heading already names: the caption is for screen readers only. */
+  captionHidden?: boolean;
+  testId?: string;
 }
 
 export function DataTable<Row extends RowData>(props: DataTableProps<Row>) {
-  const [params] = useSearchParams();
   const { columns, data, getRowId } = props;
   const table = useMemo(
     () =>
@@ -73,19 +79,11 @@ export function DataTable<Row extends RowData>(props: DataTableProps<Row>) {
       }),
     [columns, data, getRowId],
   );
-  const withParams = (changes: Record<string, string | null>) => {
-    const next = new URLSearchParams(params);
-    for (const [key, value] of Object.entries(changes)) {
-      if (value === null) next.delete(key);
-      else next.set(key, value);
-    }
-    return `?${next.toString()}`;
-  };
-  const paged = params.has('after');
+  const withParams = useWithParams();
   return (
     <div>
-      <table className="data">
-        <caption className="muted" style={{ textAlign: 'left', paddingBottom: 6 }}>
+      <table className="data" data-testid={props.testId}>
+        <caption className={props.captionHidden ? 'visually-hidden' : 'muted'}>
           {props.caption}
         </caption>
         <thead>
@@ -133,24 +131,64 @@ export function DataTable<Row extends RowData>(props: DataTableProps<Row>) {
           ) : (
             table.getRowModel().rows.map((row) => (
               <tr key={row.id}>
-                {row.getAllCells().map((cell) => (
-                  <td key={cell.id}>{flexRender(cell.column.columnDef.cell, cell.getContext())}</td>
-                ))}
+                {row.getAllCells().map((cell, i) =>
+                  props.rowHeader && i === 0 ? (
+                    <th key={cell.id} scope="row">
+                      {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                    </th>
+                  ) : (
+                    <td key={cell.id}>
+                      {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                    </td>
+                  ),
+                )}
               </tr>
             ))
           )}
         </tbody>
       </table>
-      <nav className="pager" aria-label="Pages">
-        {paged ? <Link to={withParams({ after: null })}>First page</Link> : null}
-        {props.next ? (
-          <Link to={withParams({ after: props.next })} rel="next">
-            Next page
-          </Link>
-        ) : (
-          <span className="muted">{props.data.length ? 'Last page' : ''}</span>
-        )}
-      </nav>
+      {props.paged === false ? null : <Pager next={props.next} shown={props.data.length > 0} />}
     </div>
+  );
+}
+
+/** The URL of this page with some search params changed (`null` removes one). */
+function useWithParams() {
+  const [params] = useSearchParams();
+  return (changes: Record<string, string | null>) => {
+    const next = new URLSearchParams(params);
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === null) next.delete(key);
+      else next.set(key, value);
+    }
+    return `?${next.toString()}`;
+  };
+}
+
+/**
+ * The keyset pager of DataTable, also used alone by lists that are not tables: "First page" once
+ * paged (`after` in the URL), then the next page's link or, on the last page, `last`.
+ */
+export function Pager(props: {
+  /** The cursor of the next page, if there is one. */
+  next?: string | null;
+  /** Whether this page shows anything (the last-page note is left out when it does not). */
+  shown: boolean;
+  nextLabel?: string;
+  last?: string;
+}) {
+  const [params] = useSearchParams();
+  const withParams = useWithParams();
+  return (
+    <nav className="pager" aria-label="Pages">
+      {params.has('after') ? <Link to={withParams({ after: null })}>First page</Link> : null}
+      {props.next ? (
+        <Link to={withParams({ after: props.next })} rel="next">
+          {props.nextLabel ?? 'Next page'}
+        </Link>
+      ) : (
+        <span className="muted">{props.shown ? (props.last ?? 'Last page') : ''}</span>
+      )}
+    </nav>
   );
 }

@@ -41,7 +41,7 @@ export function Time({
   if (!iso) return <span className="muted">—</span>;
   const unit = seconds ? 'second' : 'minute';
   return (
-    <time dateTime={iso} style={{ whiteSpace: 'nowrap' }}>
+    <time dateTime={iso} className="nowrap">
       {zone ? utc(iso, unit) : utcText(iso, unit)}
     </time>
   );

@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
+import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import type { StaffActor } from '#app/modules/actor.ts';
 import { guard } from '#app/utils/guard.server.ts';
@@ -130,6 +131,21 @@ export async function loader(args: LoaderFunctionArgs) {
   });
 }
 
+type SignInRow = ReturnType<typeof useLoaderData<typeof loader>>['signIns'][number];
+const signInCol = columnHelper<SignInRow>();
+const signInColumns = signInCol.columns([
+  signInCol.accessor('occurredAt', {
+    header: 'When (UTC)',
+    cell: (info) => utcText(info.getValue(), 'second'),
+  }),
+  signInCol.accessor('action', {
+    header: 'Event',
+    cell: (info) => (info.getValue() === 'auth.lock' ? 'Locked' : 'Sign-in'),
+  }),
+  signInCol.accessor('outcome', { header: 'Outcome' }),
+  signInCol.accessor('clientAddress', { header: 'From', cell: (info) => info.getValue() ?? '—' }),
+]);
+
 export default function HomeRoute() {
   const { work, signIns, counts, displayName } = useLoaderData<typeof loader>();
   return (
@@ -170,30 +186,15 @@ export default function HomeRoute() {
       </div>
       <section className="panel" aria-labelledby="recent-sign-ins">
         <h2 id="recent-sign-ins">Your recent sign-ins</h2>
-        {signIns.length === 0 ? (
-          <p className="empty">No sign-in recorded yet.</p>
-        ) : (
-          <table className="data">
-            <thead>
-              <tr>
-                <th scope="col">When (UTC)</th>
-                <th scope="col">Event</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">From</th>
-              </tr>
-            </thead>
-            <tbody>
-              {signIns.map((s) => (
-                <tr key={`${s.occurredAt}-${s.action}-${s.outcome}`}>
-                  <td>{utcText(s.occurredAt, 'second')}</td>
-                  <td>{s.action === 'auth.lock' ? 'Locked' : 'Sign-in'}</td>
-                  <td>{s.outcome}</td>
-                  <td>{s.clientAddress ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          caption="Your recent sign-ins"
+          captionHidden
+          columns={signInColumns}
+          data={signIns}
+          getRowId={(s) => `${s.occurredAt}-${s.action}-${s.outcome}`}
+          empty="No sign-in recorded yet."
+          paged={false}
+        />
       </section>
     </>
   );

@@ -6,7 +6,6 @@ import { listPolicies, PolicySchema, updatePolicy } from '#app/modules/access/po
 import { grantProblem, inputProblem } from '#app/utils/grant-problem.server.ts';
 import {
   categoryLabel,
-  CONTROL,
   describedBy,
   FieldError,
   minutesText,
@@ -52,7 +51,7 @@ export default function PoliciesRoute() {
   return (
     <>
       <h1>Access policies</h1>
-      <p className="muted" style={{ maxWidth: 820 }}>
+      <p className="muted lede">
         Each data category has a policy: how long a grant to it may last (at most{' '}
         {minutesText(GRANT_LIMITS.maxDurationCapMinutes)}), how many people must approve it, and
         which permission those approvers must hold. A request for several categories must satisfy
@@ -86,19 +85,13 @@ export default function PoliciesRoute() {
           const id = (name: string) => `${p.category}-${name}`;
           return (
             <section className="panel" key={p.category} aria-labelledby={id('title')}>
-              <div style={{ display: 'flex', gap: 16, alignItems: 'baseline', flexWrap: 'wrap' }}>
-                <h2 id={id('title')} style={{ margin: '0 0 8px' }}>
-                  {categoryLabel(p.category)}
-                </h2>
+              <div className="policy-title">
+                <h2 id={id('title')}>{categoryLabel(p.category)}</h2>
                 <UpdatedBy updatedAt={p.updatedAt} />
               </div>
-              <Form
-                method="post"
-                noValidate
-                style={{ display: 'flex', gap: 16, flexWrap: 'wrap', alignItems: 'flex-start' }}
-              >
+              <Form method="post" noValidate className="policy-form">
                 <input type="hidden" name="category" value={p.category} />
-                <div style={{ flex: '0 1 200px' }}>
+                <div className="field-md">
                   <label htmlFor={id('maxDurationMinutes')}>Maximum duration (minutes)</label>
                   <input
                     id={id('maxDurationMinutes')}
@@ -114,11 +107,10 @@ export default function PoliciesRoute() {
                       false,
                       errors.maxDurationMinutes,
                     )}
-                    style={CONTROL}
                   />
                   <FieldError id={id('maxDurationMinutes')} error={errors.maxDurationMinutes} />
                 </div>
-                <div style={{ flex: '0 1 160px' }}>
+                <div className="field-sm">
                   <label htmlFor={id('approvalsNeeded')}>Approvals needed</label>
                   <input
                     id={id('approvalsNeeded')}
@@ -134,11 +126,10 @@ export default function PoliciesRoute() {
                       false,
                       errors.approvalsNeeded,
                     )}
-                    style={CONTROL}
                   />
                   <FieldError id={id('approvalsNeeded')} error={errors.approvalsNeeded} />
                 </div>
-                <div style={{ flex: '0 1 420px' }}>
+                <div className="field-2xl">
                   <label htmlFor={id('approverPermission')}>Approvers must hold</label>
                   <select
                     id={id('approverPermission')}
@@ -159,7 +150,7 @@ export default function PoliciesRoute() {
                   </select>
                   <FieldError id={id('approverPermission')} error={errors.approverPermission} />
                 </div>
-                <div style={{ paddingTop: 25 }}>
+                <div className="submit-slot">
                   <button type="submit">
                     Save {categoryLabel(p.category).toLowerCase()} policy
                   </button>
@@ -175,7 +166,7 @@ export default function PoliciesRoute() {
 
 function UpdatedBy({ updatedAt }: { updatedAt: string }) {
   return (
-    <p className="muted" style={{ margin: 0, fontSize: 14 }}>
+    <p className="muted">
       Last changed <Time iso={updatedAt} />
     </p>
   );

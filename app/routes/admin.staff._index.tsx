@@ -83,7 +83,7 @@ export default function StaffListRoute() {
   const [params] = useSearchParams();
   return (
     <>
-      <div style={{ display: 'flex', alignItems: 'center', justifyContent: 'space-between' }}>
+      <div className="row spread">
         <h1>Staff</h1>
         <Link className="button" to="/admin/staff/new">
           Add staff member

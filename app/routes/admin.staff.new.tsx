@@ -72,7 +72,7 @@ export default function NewStaffRoute() {
             </p>
           ) : null}
         </fieldset>
-        <div style={{ display: 'flex', gap: 12 }}>
+        <div className="row">
           <button type="submit">Create account</button>
           <Link className="button secondary" to="/admin/staff">
             Cancel

@@ -11,6 +11,7 @@ import {
 import { GroupedIntervalBarChart } from '#app/components/charts/grouped-interval-bar-chart.tsx';
 import { IntervalBarChart } from '#app/components/charts/interval-bar-chart.tsx';
 import { IntervalLineChart } from '#app/components/charts/interval-line-chart.tsx';
+import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { anyRelease, loadAnalyticsView, parseRange } from '#app/modules/analytics/read.server.ts';
 import { formatEpsilonMicros } from '#app/modules/analytics/release.ts';
@@ -97,49 +98,26 @@ export async function loader(args: LoaderFunctionArgs) {
 
 type Data = ReturnType<typeof useLoaderData<typeof loader>>;
 
-function FigureTable(props: {
-  caption: string;
-  columns: string[];
-  rows: { key: string; cells: ReactNode[] }[];
-}) {
+interface FigureRow {
+  key: string;
+  cells: ReactNode[];
+}
+const figureCol = columnHelper<FigureRow>();
+
+function FigureTable(props: { caption: string; columns: string[]; rows: FigureRow[] }) {
+  const columns = props.columns.map((header, i) =>
+    figureCol.display({ id: String(i), header, cell: (info) => info.row.original.cells[i] }),
+  );
   return (
-    <table className="data">
-      <caption className="muted" style={{ textAlign: 'left', paddingBottom: 6 }}>
-        {props.caption}
-      </caption>
-      <thead>
-        <tr>
-          {props.columns.map((c) => (
-            <th key={c} scope="col">
-              {c}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {props.rows.length === 0 ? (
-          <tr>
-            <td colSpan={props.columns.length} className="empty">
-              Nothing released in this range.
-            </td>
-          </tr>
-        ) : (
-          props.rows.map((r) => (
-            <tr key={r.key}>
-              {r.cells.map((c, i) =>
-                i === 0 ? (
-                  <th key={i} scope="row">
-                    {c}
-                  </th>
-                ) : (
-                  <td key={i}>{c}</td>
-                ),
-              )}
-            </tr>
-          ))
-        )}
-      </tbody>
-    </table>
+    <DataTable
+      caption={props.caption}
+      columns={columns}
+      data={props.rows}
+      getRowId={(r) => r.key}
+      empty="Nothing released in this range."
+      rowHeader
+      paged={false}
+    />
   );
 }
 
@@ -230,6 +208,32 @@ function DailyChart(props: {
   );
 }
 
+const budgetCol = columnHelper<Data['budgets'][number]>();
+const budgetColumns = budgetCol.columns([
+  budgetCol.accessor('month', { header: 'Month' }),
+  budgetCol.accessor('dataset', { header: 'Dataset' }),
+  budgetCol.accessor('spent', {
+    header: 'Spent',
+    cell: ({ row: { original: b } }) => (
+      <>
+        <meter
+          min={0}
+          max={1}
+          value={b.share}
+          aria-label={`${b.dataset} ${b.month}: ${b.spent} of ${b.budget} spent`}
+          className="budget-meter"
+        />
+        ε = {b.spent}
+      </>
+    ),
+  }),
+  budgetCol.accessor('budget', { header: 'Budget', cell: (info) => `ε = ${info.getValue()}` }),
+  budgetCol.accessor('remaining', {
+    header: 'Remaining',
+    cell: (info) => `ε = ${info.getValue()}`,
+  }),
+]);
+
 function BudgetPanel({
   budgets,
   refusals,
@@ -239,25 +243,20 @@ function BudgetPanel({
 }) {
   return (
     <section className="panel" aria-labelledby="budget-title">
-      <h2 id="budget-title" style={{ marginTop: 0 }}>
+      <h2 id="budget-title" className="panel-heading">
         Privacy budget
       </h2>
-      <p className="muted" style={{ marginTop: 0 }}>
+      <p className="muted flush-top">
         Every release spends ε from the monthly budget of its dataset, in each month of data it
         describes. A release that would go over is refused and nothing of it is shown.
       </p>
       {refusals.length ? (
-        <div
-          className="form-error"
-          role="status"
-          data-testid="budget-refusals"
-          style={{ marginBottom: 12 }}
-        >
+        <div className="form-error spaced" role="status" data-testid="budget-refusals">
           <strong>
             {refusals.length} release{refusals.length === 1 ? ' was' : 's were'} refused: the budget
             is spent.
           </strong>
-          <ul style={{ margin: '4px 0 0', paddingLeft: 20 }}>
+          <ul className="tight-list">
             {refusals.slice(0, 8).map((r) => (
               <li key={`${r.kind}-${r.period}`}>
                 The {r.kind} release of {r.period} needs ε = {r.epsilon}, but {r.spent} of the{' '}
@@ -265,53 +264,19 @@ function BudgetPanel({
               </li>
             ))}
           </ul>
-          {refusals.length > 8 ? (
-            <p style={{ margin: '4px 0 0' }}>…and {refusals.length - 8} more.</p>
-          ) : null}
+          {refusals.length > 8 ? <p className="tight">…and {refusals.length - 8} more.</p> : null}
         </div>
       ) : null}
-      <table className="data" data-testid="budget-table">
-        <caption className="muted" style={{ textAlign: 'left', paddingBottom: 6 }}>
-          ε spent per month of data, by dataset
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Month</th>
-            <th scope="col">Dataset</th>
-            <th scope="col">Spent</th>
-            <th scope="col">Budget</th>
-            <th scope="col">Remaining</th>
-          </tr>
-        </thead>
-        <tbody>
-          {budgets.length === 0 ? (
-            <tr>
-              <td colSpan={5} className="empty">
-                Nothing has been spent for these months.
-              </td>
-            </tr>
-          ) : (
-            budgets.map((b) => (
-              <tr key={`${b.month}-${b.dataset}`}>
-                <th scope="row">{b.month}</th>
-                <td>{b.dataset}</td>
-                <td>
-                  <meter
-                    min={0}
-                    max={1}
-                    value={b.share}
-                    aria-label={`${b.dataset} ${b.month}: ${b.spent} of ${b.budget} spent`}
-                    style={{ width: 80, marginRight: 8, verticalAlign: 'middle' }}
-                  />
-                  ε = {b.spent}
-                </td>
-                <td>ε = {b.budget}</td>
-                <td>ε = {b.remaining}</td>
-              </tr>
-            ))
-          )}
-        </tbody>
-      </table>
+      <DataTable
+        caption="ε spent per month of data, by dataset"
+        columns={budgetColumns}
+        data={budgets}
+        getRowId={(b) => `${b.month}-${b.dataset}`}
+        empty="Nothing has been spent for these months."
+        rowHeader
+        paged={false}
+        testId="budget-table"
+      />
     </section>
   );
 }
@@ -320,23 +285,9 @@ export default function AnalyticsRoute() {
   const data = useLoaderData<typeof loader>();
   const k = data.minCohort;
   const latestMonth = data.monthly.at(-1) ?? null;
-  const grid = {
-    display: 'grid',
-    gridTemplateColumns: 'repeat(auto-fit, minmax(440px, 1fr))',
-    gap: 16,
-    marginBottom: 16,
-  };
   return (
     <>
-      <div
-        style={{
-          display: 'flex',
-          alignItems: 'center',
-          justifyContent: 'space-between',
-          gap: 12,
-          flexWrap: 'wrap',
-        }}
-      >
+      <div className="page-header">
         <h1>Usage analytics</h1>
         {data.exists ? (
           <a className="button" href={data.csvHref}>
@@ -344,14 +295,14 @@ export default function AnalyticsRoute() {
           </a>
         ) : null}
       </div>
-      <p style={{ marginTop: 0 }}>
+      <p className="flush-top">
         Aggregates only, from releases made by a scheduled job: every figure carries calibrated
         noise drawn once and stored, so every viewer sees the same numbers. Bands and ranges are 95%
         intervals; a category is shown only when its noisy count of distinct users is at least k ={' '}
         {k ?? 50}. Users who objected to analytics are left out.
       </p>
       <Form method="get" className="table-tools" role="search" aria-label="Date range">
-        <div style={{ flex: '0 1 180px' }}>
+        <div className="field-md">
           <label htmlFor="from">From (UTC day)</label>
           <input
             id="from"
@@ -360,15 +311,9 @@ export default function AnalyticsRoute() {
             defaultValue={data.range.from}
             aria-invalid={data.fieldErrors?.from ? true : undefined}
             aria-describedby={data.fieldErrors?.from ? 'range-error' : undefined}
-            style={{
-              padding: '7px 10px',
-              border: '1px solid #8792a2',
-              borderRadius: 6,
-              font: 'inherit',
-            }}
           />
         </div>
-        <div style={{ flex: '0 1 180px' }}>
+        <div className="field-md">
           <label htmlFor="to">To (UTC day, included)</label>
           <input
             id="to"
@@ -377,19 +322,13 @@ export default function AnalyticsRoute() {
             defaultValue={data.range.to}
             aria-invalid={data.fieldErrors?.to ? true : undefined}
             aria-describedby={data.fieldErrors?.to ? 'range-error' : undefined}
-            style={{
-              padding: '7px 10px',
-              border: '1px solid #8792a2',
-              borderRadius: 6,
-              font: 'inherit',
-            }}
           />
         </div>
         <button type="submit">Show</button>
-        <span className="muted" style={{ alignSelf: 'center' }}>
+        <span className="muted center-self">
           {data.range.from} to {data.range.to}
         </span>
-        <Link to="/analytics" style={{ alignSelf: 'center' }}>
+        <Link to="/analytics" className="center-self">
           Last 90 days
         </Link>
       </Form>
@@ -401,7 +340,7 @@ export default function AnalyticsRoute() {
 
       {!data.exists ? (
         <section className="panel" aria-labelledby="empty-title">
-          <h2 id="empty-title" style={{ marginTop: 0 }}>
+          <h2 id="empty-title" className="panel-heading">
             No release yet
           </h2>
           <p className="empty">
@@ -413,7 +352,7 @@ export default function AnalyticsRoute() {
         <>
           <BudgetPanel budgets={data.budgets} refusals={data.refusals} />
           <h2>Active users</h2>
-          <div style={grid}>
+          <div className="chart-grid">
             <DailyChart
               id="dau"
               title="Daily active users"
@@ -448,7 +387,7 @@ export default function AnalyticsRoute() {
           </div>
 
           <h2>Activity</h2>
-          <div style={grid}>
+          <div className="chart-grid">
             <DailyChart
               id="messages"
               title="Messages per day"
@@ -520,7 +459,7 @@ export default function AnalyticsRoute() {
           </div>
 
           <h2>Who uses the service{latestMonth ? ` (${latestMonth.month})` : ''}</h2>
-          <div style={grid}>
+          <div className="chart-grid">
             <SeriesChart
               id="plans"
               title="Plan mix"
@@ -585,7 +524,7 @@ export default function AnalyticsRoute() {
           </div>
 
           <section className="panel" aria-labelledby="params-title">
-            <h2 id="params-title" style={{ marginTop: 0 }}>
+            <h2 id="params-title" className="panel-heading">
               How these figures are made
             </h2>
             <p>

@@ -66,25 +66,11 @@ function Id({ value }: { value: string | null | undefined }) {
 
 function YesNo({ yes, label }: { yes: boolean; label: string }) {
   return (
-    <strong
-      className={`badge ${yes ? 'active' : 'disabled'}`}
-      data-testid={label}
-      style={{ fontSize: 14 }}
-    >
+    <strong className={`badge yes-no ${yes ? 'active' : 'disabled'}`} data-testid={label}>
       {yes ? 'yes' : 'no'}
     </strong>
   );
 }
-
-const PRE = {
-  background: '#f3f5f8',
-  border: '1px solid var(--line)',
-  borderRadius: 6,
-  padding: 12,
-  overflowX: 'auto',
-  fontSize: 13,
-  margin: 0,
-} as const;
 
 export default function AuditEntryRoute() {
   const { entry, leafHash, leafHashHex, storedLeafMatches, proof } = useLoaderData<typeof loader>();
@@ -95,7 +81,7 @@ export default function AuditEntryRoute() {
       </p>
       <h1>Audit entry #{entry.seq}</h1>
       <section className="panel" aria-labelledby="what-title">
-        <h2 id="what-title" style={{ marginTop: 0 }}>
+        <h2 id="what-title" className="panel-heading">
           {entry.description}
         </h2>
         <dl className="facts">
@@ -161,19 +147,19 @@ export default function AuditEntryRoute() {
         </dl>
       </section>
       <section className="panel" aria-labelledby="content-title">
-        <h2 id="content-title" style={{ marginTop: 0 }}>
+        <h2 id="content-title" className="panel-heading">
           Content as recorded
         </h2>
         <p className="muted">
           The entry is stored as canonical JSON ({entry.bytes} bytes); its leaf hash is computed
           over those exact bytes. Shown here indented for reading.
         </p>
-        <pre style={PRE} data-testid="entry-body">
+        <pre className="code-block" data-testid="entry-body">
           {entry.pretty}
         </pre>
       </section>
       <section className="panel" aria-labelledby="proof-title">
-        <h2 id="proof-title" style={{ marginTop: 0 }}>
+        <h2 id="proof-title" className="panel-heading">
           Tamper evidence
         </h2>
         <dl className="facts">
@@ -239,7 +225,7 @@ export default function AuditEntryRoute() {
               </p>
             )}
             <h3>Checkpoint note</h3>
-            <pre style={PRE} data-testid="checkpoint-note">
+            <pre className="code-block" data-testid="checkpoint-note">
               {proof.note}
             </pre>
           </>

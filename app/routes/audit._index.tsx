@@ -25,15 +25,6 @@ export const meta: MetaFunction = () => [{ title: 'Audit trail · Custodian' }];
 const OUTCOME_CHOICES = ['allowed', 'denied', 'failed'] as const;
 const FILTER_KEYS = ['actor', 'user', 'action', 'outcome', 'from', 'to', 'grant', 'request'];
 // The stylesheet styles text inputs and selects; the date-time pickers get the same look here.
-const DATE_INPUT = {
-  padding: '7px 10px',
-  border: '1px solid #8792a2',
-  borderRadius: 6,
-  font: 'inherit',
-  background: '#fff',
-  width: '100%',
-};
-
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   const { filters, dir, cursor } = attempt(() =>
@@ -149,17 +140,9 @@ export default function AuditTrailRoute() {
   otherDir.set('dir', data.dir === 'desc' ? 'asc' : 'desc');
   return (
     <>
-      <div
-        style={{
-          display: 'flex',
-          alignItems: 'center',
-          justifyContent: 'space-between',
-          gap: 12,
-          flexWrap: 'wrap',
-        }}
-      >
+      <div className="page-header">
         <h1>Audit trail</h1>
-        <div style={{ display: 'flex', gap: 12, alignItems: 'center' }}>
+        <div className="row center">
           {data.canVerify ? (
             <Link className="button secondary" to="/audit/verify">
               Verify the trail
@@ -171,7 +154,7 @@ export default function AuditTrailRoute() {
         </div>
       </div>
       <Form method="get" className="table-tools" role="search" aria-label="Filter the audit trail">
-        <div style={{ flex: '0 1 240px' }}>
+        <div className="field-lg">
           <label htmlFor="actor">Actor</label>
           <select id="actor" name="actor" defaultValue={value('actor')}>
             <option value="">Anyone</option>
@@ -182,7 +165,7 @@ export default function AuditTrailRoute() {
             ))}
           </select>
         </div>
-        <div style={{ flex: '0 1 280px' }}>
+        <div className="field-xl">
           <label htmlFor="action">Action</label>
           <select id="action" name="action" defaultValue={value('action')}>
             <option value="">Any action</option>
@@ -193,7 +176,7 @@ export default function AuditTrailRoute() {
             ))}
           </select>
         </div>
-        <div style={{ flex: '0 1 150px' }}>
+        <div className="field-sm">
           <label htmlFor="outcome">Outcome</label>
           <select id="outcome" name="outcome" defaultValue={value('outcome')}>
             <option value="">Any outcome</option>
@@ -204,7 +187,7 @@ export default function AuditTrailRoute() {
             ))}
           </select>
         </div>
-        <div style={{ flex: '0 1 230px' }}>
+        <div className="field-lg">
           <label htmlFor="from">From (UTC)</label>
           <input
             id="from"
@@ -212,29 +195,21 @@ export default function AuditTrailRoute() {
             type="datetime-local"
             step={1}
             defaultValue={value('from')}
-            style={DATE_INPUT}
           />
         </div>
-        <div style={{ flex: '0 1 230px' }}>
+        <div className="field-lg">
           <label htmlFor="to">Before (UTC)</label>
-          <input
-            id="to"
-            name="to"
-            type="datetime-local"
-            step={1}
-            defaultValue={value('to')}
-            style={DATE_INPUT}
-          />
+          <input id="to" name="to" type="datetime-local" step={1} defaultValue={value('to')} />
         </div>
-        <div style={{ flex: '0 1 200px' }}>
+        <div className="field-md">
           <label htmlFor="user">End user id</label>
           <input id="user" name="user" type="search" defaultValue={value('user')} />
         </div>
-        <div style={{ flex: '0 1 200px' }}>
+        <div className="field-md">
           <label htmlFor="grant">Grant id</label>
           <input id="grant" name="grant" type="search" defaultValue={value('grant')} />
         </div>
-        <div style={{ flex: '0 1 200px' }}>
+        <div className="field-md">
           <label htmlFor="request">Privacy request id</label>
           <input id="request" name="request" type="search" defaultValue={value('request')} />
         </div>

@@ -55,14 +55,8 @@ function Progress({ done, total }: { done: number; total: number }) {
       <label htmlFor="verify-progress">
         Checked {done.toLocaleString('en')} of {total.toLocaleString('en')} entries
       </label>
-      <progress
-        id="verify-progress"
-        value={done}
-        max={max}
-        style={{ width: '100%', height: 18 }}
-        aria-valuetext={`${percent}%`}
-      />
-      <p className="muted" data-testid="verify-percent" style={{ margin: '4px 0 0' }}>
+      <progress id="verify-progress" value={done} max={max} aria-valuetext={`${percent}%`} />
+      <p className="muted tight" data-testid="verify-percent">
         {percent}%
       </p>
     </div>
@@ -107,13 +101,13 @@ export default function AuditVerifyRoute() {
         <button
           type="submit"
           disabled={running || navigation.state !== 'idle'}
-          style={running ? { opacity: 0.65, cursor: 'progress' } : undefined}
+          className={running ? 'busy' : undefined}
         >
           {running ? 'Verification in progress…' : 'Verify now'}
         </button>
       </Form>
-      <section className="panel" aria-labelledby="run-title" style={{ marginTop: 16 }}>
-        <h2 id="run-title" style={{ marginTop: 0 }}>
+      <section className="panel spaced-top" aria-labelledby="run-title">
+        <h2 id="run-title" className="panel-heading">
           {running ? 'Verification in progress' : 'Latest verification'}
         </h2>
         {!run ? (

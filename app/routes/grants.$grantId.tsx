@@ -15,7 +15,6 @@ import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
 import { grantProblem, inputProblem } from '#app/utils/grant-problem.server.ts';
 import {
   categoryList,
-  CONTROL,
   describedBy,
   FieldError,
   Hint,
@@ -150,7 +149,7 @@ function timeline(d: Data): Step[] {
         <>
           <strong>{decision.approverName}</strong>{' '}
           {decision.decision === 'approve' ? 'approved' : 'denied'}:{' '}
-          <q style={{ whiteSpace: 'pre-wrap' }}>{decision.comment}</q>
+          <q className="pre-wrap">{decision.comment}</q>
         </>
       ),
     });
@@ -204,7 +203,7 @@ function timeline(d: Data): Step[] {
           Break-glass use reviewed by <strong>{d.reviewedByName ?? 'a reviewer'}</strong>
           {g.reviewComment ? (
             <>
-              : <q style={{ whiteSpace: 'pre-wrap' }}>{g.reviewComment}</q>
+              : <q className="pre-wrap">{g.reviewComment}</q>
             </>
           ) : null}
         </>
@@ -237,7 +236,6 @@ function CommentField({
         defaultValue={defaultValue}
         aria-invalid={error ? true : undefined}
         aria-describedby={describedBy(id, true, error)}
-        style={{ ...CONTROL, resize: 'vertical' }}
       />
       <Hint id={id}>{hint}</Hint>
       <FieldError id={id} error={error} />
@@ -263,7 +261,7 @@ export default function GrantRoute() {
       </p>
       <h1>
         Grant <ShortId id={g.id} />{' '}
-        <span style={{ fontSize: 18 }} data-testid="grant-state">
+        <span className="title-badges" data-testid="grant-state">
           <StateBadge state={g.state} breakGlass={g.breakGlass} />
         </span>
       </h1>
@@ -295,7 +293,7 @@ export default function GrantRoute() {
       ) : null}
 
       <section className="panel" aria-labelledby="facts-title">
-        <h2 id="facts-title" style={{ marginTop: 0 }}>
+        <h2 id="facts-title" className="panel-heading">
           Who, what and why
         </h2>
         <dl className="facts">
@@ -312,7 +310,7 @@ export default function GrantRoute() {
           <dt>Reason</dt>
           <dd>{REASON_LABELS[g.reasonCode] ?? g.reasonCode}</dd>
           <dt>Justification</dt>
-          <dd style={{ whiteSpace: 'pre-wrap' }} data-testid="grant-justification">
+          <dd className="pre-wrap" data-testid="grant-justification">
             {g.justification}
           </dd>
           <dt>Ticket</dt>
@@ -377,10 +375,10 @@ export default function GrantRoute() {
       </section>
 
       <section className="panel" aria-labelledby="timeline-title">
-        <h2 id="timeline-title" style={{ marginTop: 0 }}>
+        <h2 id="timeline-title" className="panel-heading">
           Timeline
         </h2>
-        <ol style={{ margin: 0, paddingLeft: 20, display: 'grid', gap: 6 }} data-testid="timeline">
+        <ol className="timeline" data-testid="timeline">
           {timeline(data).map((step, i) => (
             <li key={`${step.testId}-${i}`} data-testid={step.testId}>
               <Time iso={step.at} seconds /> — {step.what}
@@ -391,7 +389,7 @@ export default function GrantRoute() {
 
       {can.decide ? (
         <section className="panel" aria-labelledby="decide-title">
-          <h2 id="decide-title" style={{ marginTop: 0 }}>
+          <h2 id="decide-title" className="panel-heading">
             Your decision
           </h2>
           <p className="muted">
@@ -399,7 +397,7 @@ export default function GrantRoute() {
             for {minutesText(g.durationMinutes)}.
             {pendingFor > 1 ? ` It needs ${pendingFor} more approvals from different people.` : ''}
           </p>
-          <Form method="post" className="stack" noValidate style={{ maxWidth: 640 }}>
+          <Form method="post" className="stack medium" noValidate>
             <CommentField
               id="field-comment"
               label="Comment (required)"
@@ -409,7 +407,7 @@ export default function GrantRoute() {
                 sentIntent === 'approve' || sentIntent === 'deny' ? sentComment : undefined
               }
             />
-            <div style={{ display: 'flex', gap: 12 }}>
+            <div className="row">
               <button type="submit" name="intent" value="approve">
                 Approve
               </button>
@@ -431,7 +429,7 @@ export default function GrantRoute() {
 
       {can.review ? (
         <section className="panel" aria-labelledby="review-title">
-          <h2 id="review-title" style={{ marginTop: 0 }}>
+          <h2 id="review-title" className="panel-heading">
             Review this break-glass use
           </h2>
           <p className="muted">
@@ -439,7 +437,7 @@ export default function GrantRoute() {
             <Link to={`/audit?grant=${g.id}`}>audit trail</Link>. Until it is reviewed,{' '}
             {g.requesterName} cannot break glass again.
           </p>
-          <Form method="post" className="stack" noValidate style={{ maxWidth: 640 }}>
+          <Form method="post" className="stack medium" noValidate>
             <CommentField
               id="field-reviewComment"
               label="Review comment (optional)"
@@ -463,7 +461,7 @@ export default function GrantRoute() {
 
       {can.revoke || can.cancel ? (
         <section className="panel" aria-labelledby="end-title">
-          <h2 id="end-title" style={{ marginTop: 0 }}>
+          <h2 id="end-title" className="panel-heading">
             {can.revoke ? 'Revoke' : 'Withdraw'}
           </h2>
           <Form method="post">

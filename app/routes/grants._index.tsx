@@ -7,7 +7,6 @@ import { GrantQuerySchema } from '#app/modules/access/input.server.ts';
 import { listGrants, type GrantView } from '#app/modules/access/list.server.ts';
 import {
   categoryLabel,
-  CONTROL,
   minutesText,
   REASON_LABELS,
   STATE_LABELS,
@@ -113,7 +112,7 @@ const columns = col.columns([
   col.accessor('id', {
     header: 'Grant',
     cell: (info) => (
-      <Link to={`/grants/${info.getValue()}`} style={{ whiteSpace: 'nowrap' }}>
+      <Link to={`/grants/${info.getValue()}`} className="nowrap">
         {info.row.original.decide ? 'Decide' : 'Open'} <ShortId id={info.getValue()} />
       </Link>
     ),
@@ -139,11 +138,7 @@ const columns = col.columns([
   }),
   col.accessor('categories', {
     header: 'Categories',
-    cell: (info) => (
-      <span style={{ overflowWrap: 'normal' }}>
-        {info.getValue().map(categoryLabel).join(', ')}
-      </span>
-    ),
+    cell: (info) => <span className="words">{info.getValue().map(categoryLabel).join(', ')}</span>,
   }),
   col.accessor('reasonCode', {
     header: 'Reason',
@@ -206,17 +201,9 @@ export default function GrantsRoute() {
   };
   return (
     <>
-      <div
-        style={{
-          display: 'flex',
-          alignItems: 'center',
-          justifyContent: 'space-between',
-          gap: 12,
-          flexWrap: 'wrap',
-        }}
-      >
+      <div className="page-header">
         <h1>Access grants</h1>
-        <div style={{ display: 'flex', gap: 12 }}>
+        <div className="row">
           {data.canBreakGlass ? (
             <Link className="button secondary" to="/grants/break-glass">
               Break glass…
@@ -227,36 +214,15 @@ export default function GrantsRoute() {
           </Link>
         </div>
       </div>
-      <nav aria-label="Grant queues" style={{ marginBottom: 16 }}>
-        <ul
-          style={{
-            display: 'flex',
-            gap: 4,
-            listStyle: 'none',
-            margin: 0,
-            padding: 0,
-            borderBottom: '1px solid var(--line)',
-            flexWrap: 'wrap',
-          }}
-        >
+      <nav aria-label="Grant queues" className="tabs">
+        <ul>
           {(Object.keys(VIEW_LABELS) as GrantView[])
             .filter((v) => v !== 'to_decide' || data.canDecide)
             .map((v) => {
               const current = v === data.view;
               return (
                 <li key={v}>
-                  <Link
-                    to={tab(v)}
-                    aria-current={current ? 'page' : undefined}
-                    style={{
-                      display: 'inline-block',
-                      padding: '8px 14px',
-                      textDecoration: 'none',
-                      borderBottom: current ? '3px solid var(--accent)' : '3px solid transparent',
-                      fontWeight: current ? 700 : 400,
-                      color: current ? 'var(--ink)' : 'var(--accent)',
-                    }}
-                  >
+                  <Link to={tab(v)} aria-current={current ? 'page' : undefined}>
                     {VIEW_LABELS[v]}
                   </Link>
                 </li>
@@ -269,7 +235,7 @@ export default function GrantsRoute() {
         {data.requesterName !== null || params.get('requester') ? (
           <input type="hidden" name="requester" value={value('requester')} />
         ) : null}
-        <div style={{ flex: '0 1 150px' }}>
+        <div className="field-sm">
           <label htmlFor="state">State</label>
           <select id="state" name="state" defaultValue={value('state')}>
             <option value="">Any state</option>
@@ -280,7 +246,7 @@ export default function GrantsRoute() {
             ))}
           </select>
         </div>
-        <div style={{ flex: '0 1 170px' }}>
+        <div className="field-sm">
           <label htmlFor="category">Category</label>
           <select id="category" name="category" defaultValue={value('category')}>
             <option value="">Any category</option>
@@ -291,7 +257,7 @@ export default function GrantsRoute() {
             ))}
           </select>
         </div>
-        <div style={{ flex: '0 1 190px' }}>
+        <div className="field-md">
           <label htmlFor="reason">Reason</label>
           <select id="reason" name="reason" defaultValue={value('reason')}>
             <option value="">Any reason</option>
@@ -302,29 +268,17 @@ export default function GrantsRoute() {
             ))}
           </select>
         </div>
-        <div style={{ flex: '0 1 300px' }}>
+        <div className="field-xl">
           <label htmlFor="user">End user id</label>
           <input id="user" name="user" type="search" defaultValue={value('user')} />
         </div>
-        <div style={{ flex: '0 1 210px' }}>
+        <div className="field-md">
           <label htmlFor="from">Requested from (UTC)</label>
-          <input
-            id="from"
-            name="from"
-            type="datetime-local"
-            defaultValue={value('from')}
-            style={CONTROL}
-          />
+          <input id="from" name="from" type="datetime-local" defaultValue={value('from')} />
         </div>
-        <div style={{ flex: '0 1 210px' }}>
+        <div className="field-md">
           <label htmlFor="to">Requested before (UTC)</label>
-          <input
-            id="to"
-            name="to"
-            type="datetime-local"
-            defaultValue={value('to')}
-            style={CONTROL}
-          />
+          <input id="to" name="to" type="datetime-local" defaultValue={value('to')} />
         </div>
         <button type="submit">Filter</button>
         {filtered ? <Link to={tab(data.view)}>Clear</Link> : null}

@@ -13,7 +13,6 @@ import { listPolicies } from '#app/modules/access/policies.server.ts';
 import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
 import { grantProblem, inputProblem } from '#app/utils/grant-problem.server.ts';
 import {
-  CONTROL,
   ErrorSummary,
   FieldError,
   Hint,
@@ -107,23 +106,11 @@ export default function BreakGlassRoute() {
   const relevant = policies.filter((p) => chosen.includes(p.category));
   const cap = Math.min(GRANT_LIMITS.breakGlassMaxMinutes, ...relevant.map((p) => p.maxMinutes));
   return (
-    <div className="panel" style={{ maxWidth: 760 }}>
+    <div className="panel form-panel">
       <h1>Break glass: emergency access</h1>
-      <div
-        role="note"
-        aria-labelledby="warning-title"
-        style={{
-          background: 'var(--warn-bg)',
-          border: '2px solid #b7791f',
-          borderRadius: 6,
-          padding: '12px 16px',
-          marginBottom: 16,
-        }}
-      >
-        <p id="warning-title" style={{ margin: 0, fontWeight: 700 }}>
-          ⚠ Only for an emergency that cannot wait for an approval.
-        </p>
-        <ul style={{ margin: '8px 0 0', paddingLeft: 20 }}>
+      <div role="note" aria-labelledby="warning-title" className="break-glass-warning">
+        <p id="warning-title">⚠ Only for an emergency that cannot wait for an approval.</p>
+        <ul>
           <li>Access starts at once, without anyone’s approval, for at most one hour.</li>
           <li>
             Every security reviewer is alerted now, and a banner shows on every page while it lasts.
@@ -134,7 +121,7 @@ export default function BreakGlassRoute() {
           </li>
           <li>Everything you view under it is recorded in the audit trail, as always.</li>
         </ul>
-        <p style={{ margin: '8px 0 0' }}>
+        <p>
           If it can wait, <Link to="/grants/new">request access</Link> instead.
         </p>
       </div>
@@ -153,7 +140,7 @@ export default function BreakGlassRoute() {
               Refused: {data.formError}
             </p>
           ) : null}
-          <Form method="post" className="stack" noValidate style={{ maxWidth: 'none' }}>
+          <Form method="post" className="stack wide" noValidate>
             <div>
               <label htmlFor="field-userId">End user id</label>
               <input
@@ -165,7 +152,7 @@ export default function BreakGlassRoute() {
                 defaultValue={sent('userId') ?? userId}
                 aria-invalid={errors.userId ? true : undefined}
                 aria-describedby={describedBy('field-userId', false, errors.userId)}
-                style={{ fontFamily: 'ui-monospace, monospace' }}
+                className="mono"
               />
               <FieldError id="field-userId" error={errors.userId} />
             </div>
@@ -207,8 +194,8 @@ export default function BreakGlassRoute() {
                 </>
               }
             />
-            <div style={{ display: 'flex', gap: 24, flexWrap: 'wrap' }}>
-              <div style={{ flex: '0 1 260px' }}>
+            <div className="fields">
+              <div className="field-xl">
                 <label htmlFor="field-ticketRef">Ticket reference (optional)</label>
                 <input
                   id="field-ticketRef"
@@ -224,7 +211,7 @@ export default function BreakGlassRoute() {
                 </Hint>
                 <FieldError id="field-ticketRef" error={errors.ticketRef} />
               </div>
-              <div style={{ flex: '0 1 220px' }}>
+              <div className="field-lg">
                 <label htmlFor="field-durationMinutes">Duration (minutes)</label>
                 <input
                   id="field-durationMinutes"
@@ -241,7 +228,6 @@ export default function BreakGlassRoute() {
                     true,
                     errors.durationMinutes,
                   )}
-                  style={CONTROL}
                 />
                 <Hint id="field-durationMinutes">
                   At most <span data-testid="duration-cap">{minutesText(cap)}</span>; empty means
@@ -250,7 +236,7 @@ export default function BreakGlassRoute() {
                 <FieldError id="field-durationMinutes" error={errors.durationMinutes} />
               </div>
             </div>
-            <div style={{ display: 'flex', gap: 12 }}>
+            <div className="row">
               <button type="submit" className="danger" disabled={navigation.state === 'submitting'}>
                 Break glass now
               </button>

@@ -13,7 +13,6 @@ import { listPolicies } from '#app/modules/access/policies.server.ts';
 import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
 import { grantProblem, inputProblem } from '#app/utils/grant-problem.server.ts';
 import {
-  CONTROL,
   ErrorSummary,
   FieldError,
   Hint,
@@ -135,7 +134,7 @@ export default function NewGrantRoute() {
         : list.filter((c) => c !== category),
     );
   return (
-    <div className="panel" style={{ maxWidth: 760 }}>
+    <div className="panel form-panel">
       <h1>Request access to a user’s data</h1>
       <p className="muted">
         A grant lets you see the chosen categories of one user’s data for a limited time, once
@@ -153,7 +152,7 @@ export default function NewGrantRoute() {
           {data.formError}
         </p>
       ) : null}
-      <Form method="post" className="stack" noValidate style={{ maxWidth: 'none' }}>
+      <Form method="post" className="stack wide" noValidate>
         <div>
           <label htmlFor="field-userId">End user id</label>
           <input
@@ -165,7 +164,7 @@ export default function NewGrantRoute() {
             defaultValue={sent('userId') ?? prefill.userId}
             aria-invalid={errors.userId ? true : undefined}
             aria-describedby={describedBy('field-userId', true, errors.userId)}
-            style={{ fontFamily: 'ui-monospace, monospace' }}
+            className="mono"
           />
           <Hint id="field-userId">The user’s id (a UUID), as shown on the user’s page.</Hint>
           <FieldError id="field-userId" error={errors.userId} />
@@ -182,14 +181,13 @@ export default function NewGrantRoute() {
             several must satisfy all of them.
           </Hint>
           {policies.map((p) => (
-            <label key={p.category} style={{ alignItems: 'flex-start', marginTop: 8 }}>
+            <label key={p.category} className="category-choice">
               <input
                 type="checkbox"
                 name="categories"
                 value={p.category}
                 checked={chosen.includes(p.category)}
                 onChange={(e) => toggle(p.category, e.currentTarget.checked)}
-                style={{ marginTop: 4 }}
               />
               <span>
                 <strong>{CATEGORY_INFO[p.category].label}</strong>{' '}
@@ -234,7 +232,7 @@ export default function NewGrantRoute() {
             defaultValue={sent('ticketRef') ?? ''}
             aria-invalid={errors.ticketRef ? true : undefined}
             aria-describedby={describedBy('field-ticketRef', true, errors.ticketRef)}
-            style={{ maxWidth: 320 }}
+            className="short"
           />
           <Hint id="field-ticketRef">
             The support or privacy ticket this is for. Format: <code>{ticket.pattern}</code>
@@ -249,8 +247,8 @@ export default function NewGrantRoute() {
           <FieldError id="field-ticketRef" error={errors.ticketRef} />
         </div>
 
-        <div style={{ display: 'flex', gap: 24, flexWrap: 'wrap' }}>
-          <div style={{ flex: '0 1 220px' }}>
+        <div className="fields">
+          <div className="field-lg">
             <label htmlFor="field-durationMinutes">Duration (minutes)</label>
             <input
               id="field-durationMinutes"
@@ -262,10 +260,9 @@ export default function NewGrantRoute() {
               defaultValue={sent('durationMinutes') ?? String(Math.min(60, cap))}
               aria-invalid={errors.durationMinutes ? true : undefined}
               aria-describedby={describedBy('field-durationMinutes', true, errors.durationMinutes)}
-              style={CONTROL}
             />
           </div>
-          <div style={{ flex: '0 1 260px' }}>
+          <div className="field-xl">
             <label htmlFor="field-startsAt">Start (UTC, optional)</label>
             <input
               id="field-startsAt"
@@ -274,12 +271,11 @@ export default function NewGrantRoute() {
               defaultValue={sent('startsAt') ?? ''}
               aria-invalid={errors.startsAt ? true : undefined}
               aria-describedby={describedBy('field-startsAt', true, errors.startsAt)}
-              style={CONTROL}
             />
           </div>
         </div>
-        <div style={{ marginTop: -8 }}>
-          <p className="muted" id="field-durationMinutes-hint" style={{ margin: 0, fontSize: 14 }}>
+        <div className="fields-hints">
+          <p className="muted hint" id="field-durationMinutes-hint">
             {bound ? (
               <>
                 At most <strong data-testid="duration-cap">{minutesText(cap)}</strong> ({cap}{' '}
@@ -294,7 +290,7 @@ export default function NewGrantRoute() {
               </>
             )}
           </p>
-          <p className="muted" id="field-startsAt-hint" style={{ margin: '4px 0 0', fontSize: 14 }}>
+          <p className="muted hint" id="field-startsAt-hint">
             Leave the start empty to begin at approval; otherwise within the next 7 days.
           </p>
           <FieldError id="field-durationMinutes" error={errors.durationMinutes} />
@@ -318,7 +314,7 @@ export default function NewGrantRoute() {
           </p>
         ) : null}
 
-        <div style={{ display: 'flex', gap: 12 }}>
+        <div className="row">
           <button type="submit" disabled={navigation.state === 'submitting'}>
             Send request
           </button>

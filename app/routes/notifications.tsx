@@ -145,7 +145,7 @@ const columns = col.columns([
     id: 'what',
     header: 'What',
     cell: (info) => (
-      <span style={{ fontWeight: info.row.original.readAt ? 400 : 600 }}>
+      <span className={info.row.original.readAt ? undefined : 'strong'}>
         {describe(info.row.original)}
       </span>
     ),
@@ -157,11 +157,11 @@ const columns = col.columns([
       info.getValue() ? (
         <span className="muted">read</span>
       ) : (
-        <Form method="post" style={{ display: 'flex', gap: 8, alignItems: 'center' }}>
+        <Form method="post" className="mark-read">
           <span className="badge active">unread</span>
           <input type="hidden" name="intent" value="read" />
           <input type="hidden" name="id" value={info.row.original.id} />
-          <button type="submit" className="secondary" style={{ padding: '2px 8px' }}>
+          <button type="submit" className="secondary">
             Mark read
           </button>
         </Form>
@@ -179,15 +179,7 @@ export default function NotificationsRoute() {
   else filter.set('unread', '1');
   return (
     <>
-      <div
-        style={{
-          display: 'flex',
-          alignItems: 'center',
-          justifyContent: 'space-between',
-          gap: 12,
-          flexWrap: 'wrap',
-        }}
-      >
+      <div className="page-header">
         <h1>Notifications</h1>
         {data.unread > 0 ? (
           <Form method="post">

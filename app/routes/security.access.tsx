@@ -4,12 +4,7 @@ import { Form, Link, useLoaderData } from '@remix-run/react';
 import type { ReactNode } from 'react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
-import {
-  categoryList,
-  CONTROL,
-  REVOKE_BASIS_LABELS,
-  StateBadge,
-} from '#app/components/access/grant-ui.tsx';
+import { categoryList, REVOKE_BASIS_LABELS, StateBadge } from '#app/components/access/grant-ui.tsx';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
 import { guard } from '#app/utils/guard.server.ts';
@@ -253,12 +248,8 @@ const revokedColumns = revokedCol.columns([
 
 function Figure({ href, count, label }: { href: string; count: number; label: ReactNode }) {
   return (
-    <a
-      href={href}
-      className="panel"
-      style={{ display: 'block', textDecoration: 'none', color: 'inherit', marginBottom: 0 }}
-    >
-      <span style={{ display: 'block', fontSize: 28, fontWeight: 700 }}>{count}</span>
+    <a href={href} className="panel figure-card">
+      <span className="figure-count">{count}</span>
       <span className="muted">{label}</span>
     </a>
   );
@@ -270,28 +261,20 @@ export default function SecurityAccessRoute() {
   const capped = (n: number, cap: number) => (n >= cap ? `${cap}+` : String(n));
   return (
     <>
-      <div
-        style={{
-          display: 'flex',
-          alignItems: 'center',
-          justifyContent: 'space-between',
-          gap: 12,
-          flexWrap: 'wrap',
-        }}
-      >
+      <div className="page-header">
         <h1>Security review of staff access</h1>
         <a className="button" href={`/security/access/csv?${period.toString()}`}>
           Download grants as CSV
         </a>
       </div>
       <Form method="get" className="table-tools" aria-label="Period under review">
-        <div style={{ flex: '0 1 180px' }}>
+        <div className="field-md">
           <label htmlFor="from">From (UTC day)</label>
-          <input id="from" name="from" type="date" defaultValue={data.fromDay} style={CONTROL} />
+          <input id="from" name="from" type="date" defaultValue={data.fromDay} />
         </div>
-        <div style={{ flex: '0 1 180px' }}>
+        <div className="field-md">
           <label htmlFor="to">To (UTC day, included)</label>
-          <input id="to" name="to" type="date" defaultValue={data.toDay} style={CONTROL} />
+          <input id="to" name="to" type="date" defaultValue={data.toDay} />
         </div>
         <button type="submit">Show</button>
       </Form>
@@ -300,7 +283,7 @@ export default function SecurityAccessRoute() {
         whatever their date. The CSV download is recorded in the audit trail.
       </p>
 
-      <div className="cards" style={{ marginBottom: 16 }}>
+      <div className="cards spaced">
         <Figure
           href="#break-glass"
           count={data.waiting.length}

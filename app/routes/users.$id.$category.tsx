@@ -23,7 +23,6 @@ import { UserDataErrorBoundary } from '#app/components/users/grant-refusal.tsx';
 import { CategoryPageParamsSchema, RevealSchema } from '#app/modules/users/input.server.ts';
 import {
   CategoryTabs,
-  CLAMPED,
   GrantBanner,
   Revealable,
   UserText,
@@ -132,7 +131,7 @@ function ProfileView({ view }: { view: ViewOf<'profile'> }) {
   const p = view.profile;
   return (
     <section className="panel" aria-labelledby="profile-title">
-      <h2 id="profile-title" style={{ marginTop: 0 }}>
+      <h2 id="profile-title" className="panel-heading">
         Profile
       </h2>
       <dl className="facts">
@@ -182,7 +181,7 @@ function conversationColumns(userId: string) {
       cell: (info) => (
         <Link
           to={`/users/${userId}/conversations/${info.row.original.id}`}
-          style={CLAMPED}
+          className="clamped"
           title="Open the conversation and its messages"
         >
           {info.getValue() ? (
@@ -197,11 +196,11 @@ function conversationColumns(userId: string) {
     conversationCol.accessor('messages', { header: 'Messages' }),
     conversationCol.accessor('updatedAt', {
       header: 'Last message (UTC)',
-      cell: (info) => <span style={{ whiteSpace: 'nowrap' }}>{utc(info.getValue())}</span>,
+      cell: (info) => <span className="nowrap">{utc(info.getValue())}</span>,
     }),
     conversationCol.accessor('createdAt', {
       header: 'Started (UTC)',
-      cell: (info) => <span style={{ whiteSpace: 'nowrap' }}>{utc(info.getValue())}</span>,
+      cell: (info) => <span className="nowrap">{utc(info.getValue())}</span>,
     }),
   ]);
 }
@@ -233,7 +232,7 @@ const usageCol = columnHelper<UsageRow>();
 const usageColumns = usageCol.columns([
   usageCol.accessor('occurredAt', {
     header: 'When (UTC)',
-    cell: (info) => <span style={{ whiteSpace: 'nowrap' }}>{utc(info.getValue())}</span>,
+    cell: (info) => <span className="nowrap">{utc(info.getValue())}</span>,
   }),
   usageCol.accessor('kind', { header: 'Kind' }),
   usageCol.accessor('model', {
@@ -249,7 +248,7 @@ const changeCol = columnHelper<ChangeRow>();
 const changeColumns = changeCol.columns([
   changeCol.accessor('changedAt', {
     header: 'When (UTC)',
-    cell: (info) => <span style={{ whiteSpace: 'nowrap' }}>{utc(info.getValue())}</span>,
+    cell: (info) => <span className="nowrap">{utc(info.getValue())}</span>,
   }),
   changeCol.accessor('purpose', { header: 'Purpose' }),
   changeCol.accessor('allowed', {
@@ -292,7 +291,7 @@ function CategoryView({ view, userId }: { view: View; userId: string }) {
       return (
         <>
           <section className="panel" aria-labelledby="totals-title">
-            <h2 id="totals-title" style={{ marginTop: 0 }}>
+            <h2 id="totals-title" className="panel-heading">
               Totals
             </h2>
             {view.totals.length === 0 ? (
@@ -300,7 +299,7 @@ function CategoryView({ view, userId }: { view: View; userId: string }) {
             ) : (
               <dl className="facts">
                 {view.totals.map((t) => (
-                  <div key={t.kind} style={{ display: 'contents' }}>
+                  <div key={t.kind}>
                     <dt>{t.kind}</dt>
                     <dd>
                       {t.events} events, {t.tokens} tokens
@@ -324,7 +323,7 @@ function CategoryView({ view, userId }: { view: View; userId: string }) {
       return (
         <>
           <section className="panel" aria-labelledby="current-title">
-            <h2 id="current-title" style={{ marginTop: 0 }}>
+            <h2 id="current-title" className="panel-heading">
               Current choices
             </h2>
             {view.current.length === 0 ? (
@@ -332,7 +331,7 @@ function CategoryView({ view, userId }: { view: View; userId: string }) {
             ) : (
               <dl className="facts">
                 {view.current.map((p) => (
-                  <div key={p.purpose} style={{ display: 'contents' }}>
+                  <div key={p.purpose}>
                     <dt>{p.purpose}</dt>
                     <dd>
                       <span className={`badge ${p.allowed ? 'active' : 'disabled'}`}>

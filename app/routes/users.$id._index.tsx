@@ -79,14 +79,6 @@ export async function loader(args: LoaderFunctionArgs) {
   });
 }
 
-const STATUS = {
-  display: 'flex',
-  gap: 10,
-  alignItems: 'baseline',
-  flexWrap: 'wrap',
-  flex: '0 1 420px',
-} as const;
-
 type HistoryRow = ReturnType<typeof useLoaderData<typeof loader>>['history'][number];
 const col = columnHelper<HistoryRow>();
 const columns = col.columns([
@@ -155,48 +147,35 @@ export default function UserOverviewRoute() {
         <Link to="/users">← Find a user</Link>
       </p>
       <h1>
-        User <code style={{ fontSize: '0.8em', overflowWrap: 'anywhere' }}>{card.id}</code>
+        User <code className="user-id">{card.id}</code>
       </h1>
       <section className="panel" aria-labelledby="card-title">
-        <h2 id="card-title" style={{ marginTop: 0 }}>
+        <h2 id="card-title" className="panel-heading">
           Lookup card
         </h2>
         <UserCardFacts card={card} />
       </section>
       <section className="panel" aria-labelledby="access-title">
-        <h2 id="access-title" style={{ marginTop: 0 }}>
+        <h2 id="access-title" className="panel-heading">
           What you may see now
         </h2>
         <p className="muted">
           Each category needs a live grant covering you, this user and that category. Grants are
           checked at every request; opening a category is recorded in the audit trail.
         </p>
-        <ul style={{ listStyle: 'none', padding: 0, margin: 0, display: 'grid', gap: 10 }}>
+        <ul className="category-access">
           {categories.map((c) => (
-            <li
-              key={c.category}
-              data-testid={`category-${c.category}`}
-              style={{
-                display: 'flex',
-                gap: 12,
-                alignItems: 'baseline',
-                flexWrap: 'wrap',
-                borderTop: '1px solid var(--line)',
-                paddingTop: 8,
-              }}
-            >
-              <strong style={{ minWidth: 190 }}>{c.label}</strong>
-              <span className="muted" style={{ flex: '1 1 280px' }}>
-                {c.holds}
-              </span>
+            <li key={c.category} data-testid={`category-${c.category}`}>
+              <strong>{c.label}</strong>
+              <span className="muted">{c.holds}</span>
               {c.grant ? (
-                <span style={STATUS}>
+                <span className="category-status">
                   <span className="badge active">until {utc(c.grant.endsAt)}</span>
                   {c.grant.breakGlass ? <span className="badge disabled">break-glass</span> : null}
                   <Link to={`/users/${card.id}/${c.category}`}>Open {c.label.toLowerCase()}</Link>
                 </span>
               ) : (
-                <span style={STATUS}>
+                <span className="category-status">
                   <span className="badge">no live grant</span>
                   {canRequest ? (
                     <Link to={requestGrantHref(card.id, [c.category])}>Request access</Link>
@@ -207,7 +186,7 @@ export default function UserOverviewRoute() {
           ))}
         </ul>
         {canRequest && missing.length > 1 ? (
-          <p style={{ marginBottom: 0 }}>
+          <p className="flush-bottom">
             <Link className="button secondary" to={requestGrantHref(card.id, missing)}>
               Request access to the other {missing.length} categories
             </Link>

@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Link, useLoaderData, useSearchParams } from '@remix-run/react';
+import { Pager } from '#app/components/data-table.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { answer, attempt, invariantResponse, refused } from '#app/utils/http.server.ts';
 import { openCategory } from '#app/modules/access/gate.server.ts';
@@ -9,7 +10,7 @@ import { parseKeysetCursor, readConversation } from '#app/modules/users/data.ser
 import { UserDataErrorBoundary } from '#app/components/users/grant-refusal.tsx';
 import { ConversationParamsSchema } from '#app/modules/users/input.server.ts';
 import { utc } from '#app/components/time.tsx';
-import { GrantBanner, USER_TEXT, UserText } from '#app/components/users/user-data.tsx';
+import { GrantBanner, UserText } from '#app/components/users/user-data.tsx';
 import { encodeCursor } from '#app/utils/cursor.server.ts';
 
 // Law 2: besides users:lookup, a live conversations grant for this user (checked in openCategory,
@@ -46,17 +47,9 @@ export async function loader(args: LoaderFunctionArgs) {
   });
 }
 
-const ROLE_STYLE = {
-  user: { background: '#eef3fb', borderColor: '#c3d3ee' },
-  assistant: { background: '#ffffff', borderColor: 'var(--line)' },
-  system: { background: '#f6f1e4', borderColor: '#e1d5b4' },
-} as const;
-
 export default function ConversationRoute() {
   const { userId, grant, conversation } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
-  const nextParams = new URLSearchParams(params);
-  if (conversation.next) nextParams.set('after', conversation.next);
   return (
     <>
       <p>
@@ -64,7 +57,7 @@ export default function ConversationRoute() {
           ← Conversations of user {userId.slice(0, 8)}
         </Link>
       </p>
-      <h1 style={USER_TEXT}>
+      <h1 className="user-text">
         {conversation.title ? (
           <UserText value={conversation.title} testId="conversation-title" />
         ) : (
@@ -79,45 +72,25 @@ export default function ConversationRoute() {
       {conversation.messages.length === 0 ? (
         <p className="empty">{params.has('after') ? 'No more messages.' : 'No messages.'}</p>
       ) : (
-        <ol
-          aria-label="Messages, oldest first"
-          style={{ listStyle: 'none', padding: 0, margin: 0, display: 'grid', gap: 10 }}
-        >
+        <ol aria-label="Messages, oldest first" className="messages">
           {conversation.messages.map((m) => (
-            <li
-              key={m.id}
-              style={{
-                border: '1px solid',
-                borderRadius: 8,
-                padding: '10px 14px',
-                minWidth: 0,
-                ...ROLE_STYLE[m.role],
-              }}
-            >
-              <p className="muted" style={{ margin: '0 0 4px', fontSize: 13 }}>
-                <strong style={{ color: 'var(--ink)' }}>{m.role}</strong> · {utc(m.createdAt)} ·{' '}
-                {m.tokenCount} tokens
+            <li key={m.id} className="message" data-role={m.role}>
+              <p className="muted">
+                <strong>{m.role}</strong> · {utc(m.createdAt)} · {m.tokenCount} tokens
               </p>
-              <div
-                data-testid="message-content"
-                style={{ ...USER_TEXT, whiteSpace: 'pre-wrap', margin: 0 }}
-              >
+              <div data-testid="message-content" className="user-text">
                 <UserText value={m.content} />
               </div>
             </li>
           ))}
         </ol>
       )}
-      <nav className="pager" aria-label="Pages">
-        {params.has('after') ? <Link to="?">First page</Link> : null}
-        {conversation.next ? (
-          <Link to={`?${nextParams.toString()}`} rel="next">
-            Later messages
-          </Link>
-        ) : (
-          <span className="muted">{conversation.messages.length ? 'End of conversation' : ''}</span>
-        )}
-      </nav>
+      <Pager
+        next={conversation.next}
+        shown={conversation.messages.length > 0}
+        nextLabel="Later messages"
+        last="End of conversation"
+      />
     </>
   );
 }

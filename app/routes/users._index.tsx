@@ -69,7 +69,7 @@ export default function FindUserRoute() {
       <section className="panel">
         <Form method="get" role="search" aria-label="Find a user by exact id or email">
           <label htmlFor="q">User id or email address</label>
-          <div style={{ display: 'flex', gap: 8, maxWidth: 640 }}>
+          <div className="search-row">
             <input
               id="q"
               name="q"
@@ -83,21 +83,16 @@ export default function FindUserRoute() {
             />
             <button type="submit">Find</button>
           </div>
-          <p id="q-hint" className="muted" style={{ margin: '6px 0 0' }}>
+          <p id="q-hint" className="muted search-hint">
             {LOOKUP_QUERY_HINT} Every lookup is recorded in the audit trail.
           </p>
           {error ? (
-            <p
-              className="field-error"
-              id="q-error"
-              role="alert"
-              style={{ overflowWrap: 'anywhere' }}
-            >
+            <p id="q-error" role="alert" className="field-error wrap-anywhere">
               {error}
             </p>
           ) : null}
         </Form>
-        <p className="muted" data-testid="lookups-today" style={{ marginBottom: 0 }}>
+        <p className="muted flush-bottom" data-testid="lookups-today">
           Today (UTC) you have looked up {today.used} of at most {today.limit} different users.
         </p>
       </section>
@@ -121,11 +116,11 @@ export default function FindUserRoute() {
         </p>
       ) : (
         <section className="panel" aria-labelledby="result-title">
-          <h2 id="result-title" style={{ marginTop: 0 }}>
+          <h2 id="result-title" className="panel-heading">
             User found by {result.by === 'id' ? 'id' : 'email address'}
           </h2>
           <UserCardFacts card={result.card} />
-          <p style={{ marginBottom: 0 }}>
+          <p className="flush-bottom">
             <Link className="button" to={`/users/${result.card.id}`}>
               Open this user
             </Link>

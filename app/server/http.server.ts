@@ -16,7 +16,10 @@ export function securityHeaders(nonce: string, secure: boolean): Record<string, 
     'Content-Security-Policy': [
       "default-src 'self'",
       `script-src 'self' 'nonce-${nonce}'`,
-      "style-src 'self' 'unsafe-inline'",
+      // Stylesheets from this origin only, no <style> element; style attributes stay allowed
+      // (recharts, and the one custom property ChartFigure sets): see ADR 005.
+      "style-src 'self'",
+      "style-src-attr 'unsafe-inline'",
       "img-src 'self' data:",
       "font-src 'self'",
       "connect-src 'self'",

@@ -90,6 +90,8 @@ describe('security headers', () => {
         expect(Buffer.from(nonce, 'base64').length).toBeGreaterThanOrEqual(16);
         nonces.push(nonce);
         expect(csp.get('default-src')).toEqual(["'self'"]);
+        expect(csp.get('style-src')).toEqual(["'self'"]);
+        expect(csp.get('style-src-attr')).toEqual(["'unsafe-inline'"]);
         expect(csp.get('object-src')).toEqual(["'none'"]);
         expect(csp.get('frame-ancestors')).toEqual(["'none'"]);
 

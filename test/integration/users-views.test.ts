@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type postgres from 'postgres';
 import { CARD_PLACEHOLDER, redactCardNumbers } from '#app/modules/access/redact.ts';
 import { setClock } from '#app/modules/clock.server.ts';
@@ -397,8 +398,10 @@ describe('hostile values', () => {
     expect(raw).not.toContain('<script>alert(1)</script>');
     const longHtml = await pageText(await fetchAs(me.cookie, `/users/${long.id}/profile`));
     expect(longHtml).toContain(long.displayName);
-    expect(longHtml).toMatch(
-      /<bdi style="overflow-wrap:anywhere;unicode-bidi:isolate" data-testid="display-name">/,
+    expect(longHtml).toMatch(/<bdi class="user-text" data-testid="display-name">/);
+    // …and that class wraps anywhere and isolates bidirectional text.
+    expect(readFileSync('app/styles.css', 'utf8')).toMatch(
+      /\.user-text \{\s*overflow-wrap: anywhere;\s*unicode-bidi: isolate;\s*\}/,
     );
     // Bidirectional overrides and invisible characters are shown, not obeyed.
     // (The page's data for hydration holds the value as it is, inside a script: only the rendered

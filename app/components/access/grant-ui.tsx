@@ -1,4 +1,4 @@
-import type { CSSProperties, ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import { REASON_CODES, type DataCategory } from '#app/modules/vocabulary.ts';
 import { GRANT_LIMITS, type GrantState } from '#app/modules/access/vocabulary.ts';
@@ -67,18 +67,6 @@ export function StateBadge({ state, breakGlass }: { state: GrantState; breakGlas
   );
 }
 
-// The stylesheet styles text inputs and selects; these controls get the same look here.
-export const CONTROL: CSSProperties = {
-  width: '100%',
-  padding: '8px 10px',
-  border: '1px solid #8792a2',
-  borderRadius: 6,
-  font: 'inherit',
-  background: '#fff',
-};
-
-export const HINT: CSSProperties = { fontSize: 14, margin: '4px 0 0' };
-
 /** Ids of a field's hint and error, for aria-describedby. */
 export function describedBy(id: string, hint: boolean, error: string | undefined) {
   const ids = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean);
@@ -96,7 +84,7 @@ export function FieldError({ id, error }: { id: string; error?: string }) {
 
 export function Hint({ id, children }: { id: string; children: ReactNode }) {
   return (
-    <p className="muted" id={`${id}-hint`} style={HINT}>
+    <p className="muted hint" id={`${id}-hint`}>
       {children}
     </p>
   );
@@ -116,11 +104,11 @@ export function ErrorSummary({
   if (entries.length === 0) return null;
   return (
     <div className="form-error" role="alert" data-testid="error-summary">
-      <p style={{ margin: 0, fontWeight: 600 }}>
+      <p className="flush strong">
         Nothing was saved. {entries.length === 1 ? 'One field needs' : 'These fields need'}{' '}
         attention:
       </p>
-      <ul style={{ margin: '4px 0 0', paddingLeft: 20 }}>
+      <ul className="tight-list">
         {entries.map(([name, message]) => (
           <li key={name}>
             <a href={`#${idOf(name)}`}>{labels[name] ?? name}</a>: {message}
@@ -184,7 +172,6 @@ export function JustificationField({
         defaultValue={defaultValue}
         aria-invalid={error ? true : undefined}
         aria-describedby={describedBy('field-justification', true, error)}
-        style={{ ...CONTROL, resize: 'vertical' }}
       />
       <Hint id="field-justification">{hint}</Hint>
       <FieldError id="field-justification" error={error} />

@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useState, type CSSProperties, type ReactNode } from 'react';
 
 // The frame of every analytics chart: a title, what the figure is, the chart itself (recharts
 // draws nothing on the server, so it appears after hydration, in a box of fixed height so the
@@ -26,39 +26,31 @@ export function ChartFigure(props: {
   const height = props.height ?? 240;
   return (
     <figure
-      className="panel"
+      className="panel chart-figure"
       aria-labelledby={`${props.id}-title`}
       data-chart={props.id}
-      style={{ margin: 0, minWidth: 0 }}
     >
-      <h3 id={`${props.id}-title`} style={{ margin: '0 0 4px', fontSize: 16 }}>
-        {props.title}
-      </h3>
-      <figcaption className="muted" style={{ fontSize: 13, marginBottom: 8 }}>
-        {props.description}
-      </figcaption>
-      <div role="img" aria-label={props.summary} style={{ height, width: '100%' }}>
+      <h3 id={`${props.id}-title`}>{props.title}</h3>
+      <figcaption className="muted">{props.description}</figcaption>
+      <div
+        role="img"
+        aria-label={props.summary}
+        className="chart-box"
+        // The one inline style: each chart's height comes from its data (a bar per country), so
+        // it is handed to the stylesheet as a custom property (CSP: style-src-attr).
+        style={{ '--chart-height': `${height}px` } as CSSProperties}
+      >
         {props.empty ? (
-          <p
-            className="empty"
-            style={{ margin: 0, paddingTop: height / 2 - 24, textAlign: 'center' }}
-          >
-            {props.empty}
-          </p>
+          <p className="empty">{props.empty}</p>
         ) : hydrated ? (
           props.children
         ) : (
-          <p
-            className="muted"
-            style={{ margin: 0, paddingTop: height / 2 - 12, textAlign: 'center' }}
-          >
-            Drawing the chart…
-          </p>
+          <p className="muted">Drawing the chart…</p>
         )}
       </div>
-      <details style={{ marginTop: 8 }}>
-        <summary style={{ cursor: 'pointer', fontSize: 14 }}>The figures as a table</summary>
-        <div style={{ maxHeight: 320, overflow: 'auto', marginTop: 8 }}>{props.table}</div>
+      <details>
+        <summary>The figures as a table</summary>
+        <div className="chart-table">{props.table}</div>
       </details>
     </figure>
   );

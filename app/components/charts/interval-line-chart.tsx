@@ -39,15 +39,7 @@ function IntervalTooltip(props: {
   const row = props.payload?.[0]?.payload as Row | undefined;
   if (!props.active || !row) return null;
   return (
-    <div
-      style={{
-        background: '#fff',
-        border: '1px solid #c9d1dc',
-        borderRadius: 6,
-        padding: '6px 10px',
-        fontSize: 13,
-      }}
-    >
+    <div className="chart-tooltip">
       <strong>{row.x}</strong>
       <br />
       {row.value === null || !row.band ? (

@@ -41,7 +41,7 @@ export function UserDataErrorBoundary() {
         open this page.
       </p>
       <p>This refusal has been recorded in the audit trail.</p>
-      <p style={{ display: 'flex', gap: 16, flexWrap: 'wrap', alignItems: 'center' }}>
+      <p className="actions">
         {missing === 'pending' || missing === 'scheduled' ? null : (
           <Link className="button" to={requestGrantHref(userId, [category])}>
             Request access to {info.label.toLowerCase()}

@@ -1,5 +1,5 @@
 import { Link, useActionData, useFetcher } from '@remix-run/react';
-import type { CSSProperties, ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { ShortId } from '#app/components/short-id.tsx';
 import { utc } from '#app/components/time.tsx';
 import { DATA_CATEGORIES, type DataCategory } from '#app/modules/vocabulary.ts';
@@ -9,19 +9,6 @@ import { fieldLabel, type RevealField } from '#app/modules/users/fields.ts';
 // Pieces shared by the user data pages. Every value from the product database is rendered as
 // text (React escapes it), isolated for bidirectional text (<bdi>) and allowed to wrap anywhere, so
 // markup, right-to-left overrides and 5,000-character strings stay inside their box.
-
-export const USER_TEXT: CSSProperties = {
-  overflowWrap: 'anywhere',
-  unicodeBidi: 'isolate',
-};
-
-export const CLAMPED: CSSProperties = {
-  ...USER_TEXT,
-  display: '-webkit-box',
-  WebkitLineClamp: 2,
-  WebkitBoxOrient: 'vertical',
-  overflow: 'hidden',
-};
 
 // Bidirectional controls and invisible characters in user data are shown as visible tokens: a
 // right-to-left override can make "gnp.exe" read as "exe.png", and staff must see what is there.
@@ -57,7 +44,7 @@ export function UserText({ value, testId }: { value: string; testId?: string }) 
       <abbr
         key={match.index}
         title={`Invisible character ${code} (${HIDDEN_NAMES[char] ?? 'control'})`}
-        style={{ fontSize: '0.75em', color: 'var(--danger)', textDecoration: 'none' }}
+        className="hidden-char"
       >
         [{HIDDEN_NAMES[char] ?? code}]
       </abbr>,
@@ -66,7 +53,7 @@ export function UserText({ value, testId }: { value: string; testId?: string }) 
   }
   if (last < value.length) parts.push(value.slice(last));
   return (
-    <bdi style={USER_TEXT} data-testid={testId}>
+    <bdi className="user-text" data-testid={testId}>
       {parts}
     </bdi>
   );
@@ -81,16 +68,7 @@ export interface GrantView {
 export function GrantBanner({ grant }: { grant: GrantView }) {
   if (grant.breakGlass) {
     return (
-      <p
-        role="status"
-        data-testid="grant-banner"
-        style={{
-          background: 'var(--warn-bg)',
-          border: '1px solid #e6c96b',
-          padding: '8px 12px',
-          borderRadius: 6,
-        }}
-      >
+      <p className="warning" role="status" data-testid="grant-banner">
         <strong>Break-glass access</strong> until {utc(grant.endsAt)} (grant{' '}
         <ShortId id={grant.id} />
         ). The security team will review this use; everything you open is recorded.
@@ -107,16 +85,16 @@ export function GrantBanner({ grant }: { grant: GrantView }) {
 
 export function CategoryTabs({ userId, current }: { userId: string; current: DataCategory }) {
   return (
-    <nav aria-label="Data categories" style={{ marginBottom: 12 }}>
-      <ul style={{ display: 'flex', gap: 6, flexWrap: 'wrap', listStyle: 'none', padding: 0 }}>
+    <nav aria-label="Data categories" className="category-tabs">
+      <ul>
         {DATA_CATEGORIES.map((c) => (
           <li key={c}>
             {c === current ? (
-              <span className="badge active" aria-current="page" style={{ fontSize: 14 }}>
+              <span className="badge active" aria-current="page">
                 {CATEGORY_INFO[c].label}
               </span>
             ) : (
-              <Link to={`/users/${userId}/${c}`} className="badge" style={{ fontSize: 14 }}>
+              <Link to={`/users/${userId}/${c}`} className="badge">
                 {CATEGORY_INFO[c].label}
               </Link>
             )}
@@ -161,18 +139,13 @@ export function Revealable({
     );
   }
   return (
-    <fetcher.Form
-      method="post"
-      action={action}
-      style={{ display: 'inline-flex', gap: 8, alignItems: 'baseline', flexWrap: 'wrap' }}
-    >
+    <fetcher.Form method="post" action={action} className="revealable">
       <UserText value={masked} testId={`masked-${field}`} />
       <input type="hidden" name="intent" value="reveal" />
       <input type="hidden" name="field" value={field} />
       <button
         type="submit"
         className="secondary"
-        style={{ padding: '2px 10px', fontSize: 13 }}
         aria-label={`Reveal the ${fieldLabel(field)} (recorded in the audit trail)`}
         disabled={fetcher.state !== 'idle'}
       >
