@@ -71,6 +71,18 @@ export const categoriesSchema = z
   .transform((list) => DATA_CATEGORIES.filter((c) => list.includes(c)));
 
 /** A grant request's fields. The duration's upper bound depends on the categories' policies. */
+/** Whole minutes, at least the shortest grant and at most `max`. */
+function durationSchema(max: number, tooLong: string) {
+  return z.coerce
+    .number('Duration must be a number of minutes')
+    .int('Duration must be whole minutes')
+    .min(
+      GRANT_LIMITS.minDurationMinutes,
+      `Duration must be at least ${GRANT_LIMITS.minDurationMinutes} minutes`,
+    )
+    .max(max, tooLong);
+}
+
 export function grantRequestSchema(ticketPattern: RegExp) {
   return z.object({
     userId: z.uuid('Enter the user’s id'),
@@ -78,17 +90,10 @@ export function grantRequestSchema(ticketPattern: RegExp) {
     reasonCode: z.enum(REASON_CODES, 'Choose a reason'),
     justification: justificationSchema,
     ticketRef: ticketRefSchema(ticketPattern),
-    durationMinutes: z.coerce
-      .number('Duration must be a number of minutes')
-      .int('Duration must be whole minutes')
-      .min(
-        GRANT_LIMITS.minDurationMinutes,
-        `Duration must be at least ${GRANT_LIMITS.minDurationMinutes} minutes`,
-      )
-      .max(
-        GRANT_LIMITS.maxDurationCapMinutes,
-        `Duration must be at most ${GRANT_LIMITS.maxDurationCapMinutes} minutes`,
-      ),
+    durationMinutes: durationSchema(
+      GRANT_LIMITS.maxDurationCapMinutes,
+      `Duration must be at most ${GRANT_LIMITS.maxDurationCapMinutes} minutes`,
+    ),
     startsAt: z.coerce.date('Start must be a date and time').optional(),
   });
 }
@@ -100,18 +105,10 @@ export function breakGlassSchema(ticketPattern: RegExp) {
     reasonCode: z.enum(REASON_CODES, 'Choose a reason').default('other'),
     justification: justificationSchema,
     ticketRef: ticketRefSchema(ticketPattern).optional(),
-    durationMinutes: z.coerce
-      .number('Duration must be a number of minutes')
-      .int('Duration must be whole minutes')
-      .min(
-        GRANT_LIMITS.minDurationMinutes,
-        `Duration must be at least ${GRANT_LIMITS.minDurationMinutes} minutes`,
-      )
-      .max(
-        GRANT_LIMITS.breakGlassMaxMinutes,
-        `A break-glass grant lasts at most ${GRANT_LIMITS.breakGlassMaxMinutes} minutes`,
-      )
-      .default(GRANT_LIMITS.breakGlassMaxMinutes),
+    durationMinutes: durationSchema(
+      GRANT_LIMITS.breakGlassMaxMinutes,
+      `A break-glass grant lasts at most ${GRANT_LIMITS.breakGlassMaxMinutes} minutes`,
+    ).default(GRANT_LIMITS.breakGlassMaxMinutes),
   });
 }
 
