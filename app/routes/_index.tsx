@@ -8,7 +8,8 @@ import { guard } from '#app/utils/guard.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
 import { listGrants } from '#app/modules/access/list.server.ts';
 import { latestVerificationRun } from '#app/modules/audit/runs.server.ts';
-import { recentSignIns, staffCounts } from '#app/modules/auth/home.server.ts';
+import { recentSignIns } from '#app/modules/audit/sign-ins.server.ts';
+import { staffCounts } from '#app/modules/auth/home.server.ts';
 import type { Permission } from '#app/modules/auth/permissions.ts';
 import { utc, utcText } from '#app/components/time.tsx';
 

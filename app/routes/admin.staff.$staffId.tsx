@@ -5,7 +5,7 @@ import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { disableStaff } from '#app/modules/access/grants.server.ts';
-import { recentSignIns } from '#app/modules/auth/home.server.ts';
+import { recentSignIns } from '#app/modules/audit/sign-ins.server.ts';
 import { StaffActionSchema, StaffParamsSchema } from '#app/modules/auth/input.server.ts';
 import { ROLE_NAMES, ROLES } from '#app/modules/auth/permissions.ts';
 import {
