@@ -18,6 +18,7 @@ import { staffNames } from '#app/modules/access/ui-grants.server.ts';
 import { APPROVER_PERMISSIONS } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { answer } from '#app/utils/http.server.ts';
+import { CursorError } from '#app/utils/cursor.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
 
@@ -72,7 +73,8 @@ export async function loader(args: LoaderFunctionArgs) {
       limit: 25,
     });
   } catch (error) {
-    answer(error);
+    // The module names its own `cursor`; the address calls it `after`.
+    answer(error instanceof CursorError ? new CursorError('after') : error);
   }
   const requesterName = q.requester
     ? ((await staffNames([q.requester]))[q.requester] ?? null)

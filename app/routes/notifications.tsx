@@ -14,6 +14,7 @@ import { Time } from '#app/components/time.tsx';
 import { notificationsPage } from '#app/modules/access/ui-grants.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { answer } from '#app/utils/http.server.ts';
+import { CursorError } from '#app/utils/cursor.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
@@ -40,7 +41,8 @@ export async function loader(args: LoaderFunctionArgs) {
       limit: 25,
     });
   } catch (error) {
-    answer(error);
+    // The module names its own `cursor`; the address calls it `after`.
+    answer(error instanceof CursorError ? new CursorError('after') : error);
   }
   return json({
     rows: page.rows,

@@ -136,7 +136,7 @@ describe('finding a user', () => {
     const html = await response.text();
     expect(html).toMatch(/<input[^>]*id="q"[^>]*aria-invalid="true"/);
     expect(html).toMatch(
-      /<p class="field-error" id="q-error" role="alert"[^>]*>[^<]*neither a user id nor a whole email/,
+      /<p id="q-error" role="alert" class="field-error[^"]*"[^>]*>[^<]*neither a user id nor a whole email/,
     );
     expect(html).not.toContain('data-testid="user-card"');
     // Bad input reaches no lookup: nothing to audit, nothing counted.
