@@ -63,11 +63,13 @@ describe.each(DEMO_STAFF.filter((d, i) => DEMO_STAFF.findIndex((x) => x.role ===
       const expected = NAV_ITEMS.filter((n) => !n.permission || held.includes(n.permission)).map(
         (n) => n.label,
       );
-      const nav = await page
-        .getByRole('navigation', { name: 'Main' })
-        .getByRole('link')
-        .allTextContents();
-      expect(nav).toEqual(expected);
+      // The sign-in redirect is a client-side navigation: the URL changes before the layout has
+      // the new session's data, so wait for the navigation to show rather than read it at once.
+      await expect
+        .poll(() =>
+          page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents(),
+        )
+        .toEqual(expected);
       expect(await page.getByTestId('staff-name').textContent()).toBe(displayName);
       expect(await page.getByTestId('staff-roles').textContent()).toBe(ROLE_NAMES[role]);
       expect(await axeViolations(page)).toEqual([]);
