@@ -54,7 +54,3 @@ export function job(name: string): SystemActor {
 export function staffIdOf(actor: Actor): string | null {
   return actor.kind === 'staff' ? actor.staffId : null;
 }
-
-export function can(actor: Actor, permission: Permission): boolean {
-  return actor.kind === 'staff' && actor.permissions.has(permission);
-}

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { getDb, type Db, type Tx } from '#app/db/client.server.ts';
 import { NO_CLIENT, type Client, type StaffActor } from '#app/modules/actor.ts';
+import { rolesAndPermissions } from './permissions.server.ts';
 import type { Permission, Role } from './permissions.ts';
 
 // A staff member as the database holds them at this moment. guard() reads the same facts with the
@@ -26,13 +27,7 @@ interface Row extends Record<string, unknown> {
 async function read(staffId: string, tx: Db | Tx): Promise<Row | undefined> {
   if (!UUID.test(staffId)) return undefined;
   const rows = await tx.execute<Row>(sql`
-    select st.email, st.display_name, st.status, st.must_change_password,
-           coalesce(array(select sr.role_code from console.staff_roles sr
-                          where sr.staff_id = st.id order by sr.role_code), '{}') as roles,
-           coalesce(array(select distinct rp.permission_code
-                          from console.staff_roles sr
-                          join console.role_permissions rp on rp.role_code = sr.role_code
-                          where sr.staff_id = st.id), '{}') as permissions
+    select st.email, st.display_name, st.status, st.must_change_password, ${rolesAndPermissions()}
     from console.staff st where st.id = ${staffId}`);
   return rows[0];
 }
@@ -42,7 +37,10 @@ async function read(staffId: string, tx: Db | Tx): Promise<Row | undefined> {
  * change decides on, and what its audit entry records.
  */
 export async function reloadActor(actor: StaffActor, tx: Db | Tx = getDb()): Promise<CurrentStaff> {
-  const row = await read(actor.staffId, tx);
+  return asHeld(actor, await read(actor.staffId, tx));
+}
+
+function asHeld(actor: StaffActor, row: Row | undefined): CurrentStaff {
   return {
     ...actor,
     roles: row?.roles ?? [],
@@ -62,7 +60,7 @@ export async function staffActor(
   tx: Db | Tx = getDb(),
 ): Promise<CurrentStaff> {
   const row = await read(staffId, tx);
-  return reloadActor(
+  return asHeld(
     {
       kind: 'staff',
       staffId,
@@ -74,6 +72,6 @@ export async function staffActor(
       client: at.client ?? NO_CLIENT,
       mustChangePassword: false,
     },
-    tx,
+    row,
   );
 }
