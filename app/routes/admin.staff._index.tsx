@@ -4,6 +4,7 @@ import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { guard } from '#app/utils/guard.server.ts';
+import { parseParams } from '#app/utils/forms.server.ts';
 import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { StaffQuerySchema } from '#app/modules/auth/input.server.ts';
@@ -21,12 +22,7 @@ export async function loader(args: LoaderFunctionArgs) {
   const raw = Object.fromEntries(
     [...new URL(args.request.url).searchParams].filter(([, v]) => v !== ''),
   );
-  const parsed = StaffQuerySchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
-  }
-  const query = parsed.data;
+  const query = attempt(() => parseParams(StaffQuerySchema, raw));
   // A cursor made for another sort, or edited by hand, has no timestamp where one is sorted on.
   const after = attempt(() =>
     decodeCursor(

@@ -5,6 +5,8 @@ import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { AuditEntryParamsSchema } from '#app/modules/audit/input.server.ts';
 import { getAuditEntry } from '#app/modules/audit/trail.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
+import { parseParams } from '#app/utils/forms.server.ts';
+import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { utc } from '#app/components/time.tsx';
 
@@ -16,12 +18,8 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
 
 export async function loader(args: LoaderFunctionArgs) {
   await guard(args, access);
-  const parsed = AuditEntryParamsSchema.safeParse(args.params);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
-  }
-  const entry = await getAuditEntry(parsed.data.seq);
+  const { seq } = attempt(() => parseParams(AuditEntryParamsSchema, args.params));
+  const entry = await getAuditEntry(seq);
   if (!entry) throw new Response('No audit entry has this number (yet).', { status: 404 });
   const b64 = (b: Buffer) => b.toString('base64');
   return json({

@@ -17,7 +17,8 @@ import { Time } from '#app/components/time.tsx';
 import { staffNames } from '#app/modules/access/ui-grants.server.ts';
 import { APPROVER_PERMISSIONS } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/utils/guard.server.ts';
-import { answer } from '#app/utils/http.server.ts';
+import { parseParams } from '#app/utils/forms.server.ts';
+import { answer, attempt } from '#app/utils/http.server.ts';
 import { CursorError } from '#app/utils/cursor.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
@@ -45,14 +46,9 @@ const EMPTY: Record<GrantView, string> = {
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   const params = new URL(args.request.url).searchParams;
-  const parsed = GrantQuerySchema.safeParse(
-    Object.fromEntries([...params].filter(([, v]) => v !== '')),
+  const q = attempt(() =>
+    parseParams(GrantQuerySchema, Object.fromEntries([...params].filter(([, v]) => v !== ''))),
   );
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
-  }
-  const q = parsed.data;
   const canDecide = APPROVER_PERMISSIONS.some((p) => me.permissions.has(p));
   const view: GrantView = q.view ?? (canDecide ? 'to_decide' : 'mine');
   let page;

@@ -26,9 +26,10 @@ import { Time } from '#app/components/time.tsx';
 import { unreviewedBreakGlassOf } from '#app/modules/access/ui-grants.server.ts';
 import { GRANT_LIMITS } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/utils/guard.server.ts';
+import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
-import { formObject, parseForm } from '#app/utils/forms.server.ts';
+import { formObject, parseForm, parseParams } from '#app/utils/forms.server.ts';
 
 export const access = requires('grants:break_glass');
 
@@ -45,18 +46,17 @@ const LABELS: Record<string, string> = {
 
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
-  const parsed = BreakGlassSearchSchema.safeParse({
-    user: new URL(args.request.url).searchParams.get('user') || undefined,
-  });
-  if (!parsed.success) {
-    throw new Response(`Invalid user: ${parsed.error.issues[0]!.message}`, { status: 400 });
-  }
+  const search = attempt(() =>
+    parseParams(BreakGlassSearchSchema, {
+      user: new URL(args.request.url).searchParams.get('user') || undefined,
+    }),
+  );
   const [policies, unreviewed] = await Promise.all([
     listPolicies(),
     unreviewedBreakGlassOf(me.staffId),
   ]);
   return json({
-    userId: parsed.data.user ?? '',
+    userId: search.user ?? '',
     policies: policies.map((p) => ({
       category: p.category,
       maxMinutes: Math.min(p.maxDurationMinutes, GRANT_LIMITS.breakGlassMaxMinutes),

@@ -23,11 +23,12 @@ import {
 } from '#app/components/access/grant-ui.tsx';
 import { GRANT_LIMITS, strictestPolicy } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/utils/guard.server.ts';
+import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
 import { UtcDateTimeSchema } from '#app/utils/datetime.server.ts';
-import { formObject, parseForm } from '#app/utils/forms.server.ts';
+import { formObject, parseForm, parseParams } from '#app/utils/forms.server.ts';
 
 export const access = requires('grants:request');
 
@@ -46,17 +47,15 @@ const LABELS: Record<string, string> = {
 export async function loader(args: LoaderFunctionArgs) {
   await guard(args, access);
   const params = new URL(args.request.url).searchParams;
-  const parsed = GrantRequestSearchSchema.safeParse({
-    user: params.get('user') || undefined,
-    category: params.getAll('category').filter(Boolean),
-  });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
-  }
+  const search = attempt(() =>
+    parseParams(GrantRequestSearchSchema, {
+      user: params.get('user') || undefined,
+      category: params.getAll('category').filter(Boolean),
+    }),
+  );
   const pattern = ticketPattern();
   return json({
-    prefill: { userId: parsed.data.user ?? '', categories: parsed.data.category },
+    prefill: { userId: search.user ?? '', categories: search.category },
     policies: (await listPolicies()).map((p) => ({
       category: p.category,
       maxDurationMinutes: p.maxDurationMinutes,

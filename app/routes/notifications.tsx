@@ -13,10 +13,10 @@ import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
 import { notificationsPage } from '#app/modules/access/ui-grants.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
-import { answer } from '#app/utils/http.server.ts';
+import { answer, attempt } from '#app/utils/http.server.ts';
 import { CursorError } from '#app/utils/cursor.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
-import { formObject, parseForm } from '#app/utils/forms.server.ts';
+import { formObject, parseForm, parseParams } from '#app/utils/forms.server.ts';
 
 export const access = signedIn();
 
@@ -25,19 +25,18 @@ export const meta: MetaFunction = () => [{ title: 'Notifications · Custodian' }
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   const params = new URL(args.request.url).searchParams;
-  const parsed = NotificationsQuerySchema.safeParse(
-    Object.fromEntries([...params].filter(([, v]) => v !== '')),
+  const query = attempt(() =>
+    parseParams(
+      NotificationsQuerySchema,
+      Object.fromEntries([...params].filter(([, v]) => v !== '')),
+    ),
   );
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Response(`Invalid ${String(issue.path[0])}: ${issue.message}`, { status: 400 });
-  }
   let page;
   try {
     page = await notificationsPage({
       staffId: me.staffId,
-      unreadOnly: parsed.data.unread === '1',
-      cursor: parsed.data.after,
+      unreadOnly: query.unread === '1',
+      cursor: query.after,
       limit: 25,
     });
   } catch (error) {
@@ -48,7 +47,7 @@ export async function loader(args: LoaderFunctionArgs) {
     rows: page.rows,
     next: page.next ?? null,
     unread: await countUnread(me.staffId),
-    unreadOnly: parsed.data.unread === '1',
+    unreadOnly: query.unread === '1',
   });
 }
 

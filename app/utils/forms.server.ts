@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { InputError } from './errors.ts';
 
 export type FieldErrors = Record<string, string>;
 
@@ -20,6 +21,17 @@ export function parseForm<S extends z.ZodType>(
   for (const issue of result.error.issues)
     fieldErrors[String(issue.path[0] ?? 'form')] ??= issue.message;
   return { ok: false, fieldErrors };
+}
+
+/**
+ * Parses search or route parameters: the value, or an InputError naming the first parameter in
+ * error (routes answer it with a 400 through http.server.ts's answer()/attempt()).
+ */
+export function parseParams<S extends z.ZodType>(schema: S, data: unknown): z.infer<S> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw new InputError(String(issue.path[0]), issue.message);
 }
 
 /** FormData to a plain object; repeated names (checkbox groups) become arrays. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { parseParams } from '#app/utils/forms.server.ts';
 import { getSql } from '#app/db/client.server.ts';
 import { decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
-import { InputError } from '#app/utils/errors.ts';
 import { UtcDateTimeSchema } from '#app/utils/datetime.server.ts';
 import {
   AUDIT_ACTION_CODES,
@@ -256,12 +256,7 @@ export const TrailQuerySchema = z
 /** Parses the trail's search parameters; bad input is a 400 naming the parameter. */
 export function parseTrailQuery(params: URLSearchParams) {
   const raw = Object.fromEntries([...params].filter(([, v]) => v !== ''));
-  const parsed = TrailQuerySchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InputError(String(issue.path[0]), issue.message);
-  }
-  const q = parsed.data;
+  const q = parseParams(TrailQuerySchema, raw);
   const filters: TrailFilters = {
     actorStaffId: q.actor,
     userId: q.user,

@@ -17,6 +17,7 @@ import { createSession } from './session.server.ts';
 import type { VisitorActor } from '#app/modules/actor.ts';
 import type { Role } from './permissions.ts';
 import { getDb } from '#app/db/client.server.ts';
+import { parseForm } from '#app/utils/forms.server.ts';
 
 // remix-auth holds no session: the strategy answers "who is this", and the route stores the
 // session. A second factor or single sign-on becomes another strategy beside this one.
@@ -79,13 +80,9 @@ const authenticator = new Authenticator<SignedInStaff>();
 authenticator.use(
   new FormStrategy(async ({ form }) => {
     const visitor = contexts.getStore()!;
-    const parsed = SignInSchema.safeParse(Object.fromEntries(form));
-    if (!parsed.success) {
-      const fieldErrors: Record<string, string> = {};
-      for (const issue of parsed.error.issues) fieldErrors[String(issue.path[0])] ??= issue.message;
-      throw new SignInError('Check the highlighted fields.', fieldErrors, 400);
-    }
-    const { email, password } = parsed.data;
+    const parsed = parseForm(SignInSchema, Object.fromEntries(form));
+    if (!parsed.ok) throw new SignInError('Check the highlighted fields.', parsed.fieldErrors, 400);
+    const { email, password } = parsed.value;
     const keys = [accountKey(email), addressKey(visitor.client.address || 'unknown')];
 
     const verdict = await checkThrottle(keys);

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { parseParams } from '#app/utils/forms.server.ts';
 import { z } from 'zod';
 import { getDb } from '#app/db/client.server.ts';
 import { grantState } from '#app/modules/access/list.server.ts';
@@ -430,15 +431,11 @@ export const PeriodQuerySchema = z
  */
 export function parsePeriodQuery(params: URLSearchParams) {
   const raw = Object.fromEntries([...params].filter(([, v]) => v !== ''));
-  const parsed = PeriodQuerySchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InputError(String(issue.path[0]), issue.message);
-  }
+  const query = parseParams(PeriodQuerySchema, raw);
   const today = now().toISOString().slice(0, 10);
-  const toDay = parsed.data.to ?? today;
+  const toDay = query.to ?? today;
   const fromDay =
-    parsed.data.from ??
+    query.from ??
     new Date(new Date(`${toDay}T00:00:00Z`).getTime() - 29 * DAY).toISOString().slice(0, 10);
   if (fromDay > toDay) {
     throw new InputError('from', 'From must not be after to');
@@ -447,5 +444,5 @@ export function parsePeriodQuery(params: URLSearchParams) {
     from: new Date(`${fromDay}T00:00:00Z`),
     to: new Date(`${dayAfter(toDay)}T00:00:00Z`),
   };
-  return { fromDay, toDay, period, after: parsed.data.after };
+  return { fromDay, toDay, period, after: query.after };
 }
