@@ -5,7 +5,6 @@ import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { AUDIT_ACTION_CODES, describeAction } from '#app/modules/audit/catalogue.server.ts';
 import {
-  actorChoices,
   encodeTrailCursor,
   listAuditEntries,
   parseTrailQuery,
@@ -13,6 +12,7 @@ import {
 import { guard } from '#app/utils/guard.server.ts';
 import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
+import { staffChoices } from '#app/modules/auth/staff.server.ts';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
 
@@ -32,7 +32,7 @@ export async function loader(args: LoaderFunctionArgs) {
   );
   const [page, actors] = await Promise.all([
     listAuditEntries(filters, { cursor, dir, limit: 50 }),
-    actorChoices(),
+    staffChoices(),
   ]);
   return json({
     rows: page.rows.map((r) => ({

@@ -25,7 +25,8 @@ import {
 } from '#app/components/access/grant-ui.tsx';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time, utc } from '#app/components/time.tsx';
-import { grantClosedAt, staffNames } from '#app/modules/access/ui-grants.server.ts';
+import { grantClosedAt } from '#app/modules/access/ui-grants.server.ts';
+import { staffNames } from '#app/modules/staff-names.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { now } from '#app/modules/clock.server.ts';

@@ -14,7 +14,7 @@ import {
 } from '#app/components/access/grant-ui.tsx';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
-import { staffNames } from '#app/modules/access/ui-grants.server.ts';
+import { staffNames } from '#app/modules/staff-names.server.ts';
 import { APPROVER_PERMISSIONS } from '#app/modules/access/vocabulary.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { parseParams } from '#app/utils/forms.server.ts';

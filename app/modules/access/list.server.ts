@@ -1,14 +1,15 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { getDb } from '#app/db/client.server.ts';
-import { grantDecisions, grants, staff } from '#app/db/schema.ts';
+import { grantDecisions, grants } from '#app/db/schema.ts';
+import { staffName } from '#app/modules/staff-names.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { DATA_CATEGORIES, REASON_CODES, type DataCategory } from '#app/modules/vocabulary.ts';
 import { decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
 import { parseInput } from './run.server.ts';
 import type { StaffActor } from '#app/modules/actor.ts';
-import { textArray, UUID } from './sql.server.ts';
+import { textArray } from '#app/db/arrays.server.ts';
+import { UUID } from './sql.server.ts';
 import {
   GRANT_STATES,
   type Decision,
@@ -75,12 +76,10 @@ export function grantState(
   return g.status as GrantState;
 }
 
-const requester = alias(staff, 'requester');
-
 const rowColumns = (at: string) => ({
   id: grants.id,
   requesterId: grants.requesterId,
-  requesterName: requester.displayName,
+  requesterName: staffName(grants.requesterId),
   userId: grants.userId,
   categories: sql<DataCategory[]>`${grants.categories}`,
   reasonCode: grants.reasonCode,
@@ -186,7 +185,6 @@ export async function listGrants(input: {
   const rows = await getDb()
     .select(rowColumns(at))
     .from(grants)
-    .innerJoin(requester, eq(requester.id, grants.requesterId))
     .where(and(...where))
     .orderBy(order(sortColumn), order(grants.id))
     .limit(limit + 1);
@@ -240,19 +238,17 @@ export async function getGrant(input: {
       decidable: sql<boolean>`(${decidableBy(me, at)})`,
     })
     .from(grants)
-    .innerJoin(requester, eq(requester.id, grants.requesterId))
     .where(eq(grants.id, grantId));
   if (!row) return null;
   const decisions = await getDb()
     .select({
       approverId: grantDecisions.approverId,
-      approverName: staff.displayName,
+      approverName: staffName(grantDecisions.approverId),
       decision: sql<Decision>`${grantDecisions.decision}`,
       comment: grantDecisions.comment,
       decidedAt: grantDecisions.decidedAt,
     })
     .from(grantDecisions)
-    .innerJoin(staff, eq(staff.id, grantDecisions.approverId))
     .where(eq(grantDecisions.grantId, grantId))
     .orderBy(grantDecisions.decidedAt);
   const mine = row.requesterId === me.staffId;

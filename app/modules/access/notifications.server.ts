@@ -6,7 +6,8 @@ import type { Permission } from '#app/modules/auth/permissions.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
 import type { NotificationKind } from './vocabulary.ts';
-import { textArray, UUID, uuidArray } from './sql.server.ts';
+import { UUID } from './sql.server.ts';
+import { activeStaff } from '#app/modules/auth/permissions.server.ts';
 
 // In-console notifications, written to an outbox in the transaction of the change they announce.
 // `delivered_at` is left for a mailer; the console reads the rows directly.
@@ -34,31 +35,20 @@ export interface Notice {
  */
 export async function notify(notice: Notice, tx: Db | Tx = getDb()): Promise<number> {
   const at = now().toISOString();
-  const who: SQL =
-    'staffIds' in notice.to
-      ? sql`st.id = any(${uuidArray(notice.to.staffIds)}) and st.status = 'active'`
-      : sql`st.status = 'active'
-          and st.id <> all(${uuidArray(notice.to.except ?? [])})
-          and (select count(distinct rp.permission_code)
-               from console.staff_roles sr
-               join console.role_permissions rp on rp.role_code = sr.role_code
-               where sr.staff_id = st.id
-                 and rp.permission_code = any(${textArray(notice.to.holdersOf)}))
-              = ${new Set(notice.to.holdersOf).size}`;
   const fresh: SQL = notice.unlessSentSince
     ? sql`and not exists (
         select 1 from console.notifications n
-        where n.recipient_id = st.id and n.kind = ${notice.kind}
+        where n.recipient_id = r.id and n.kind = ${notice.kind}
           and n.subject_staff_id is not distinct from ${notice.subjectStaffId ?? null}::uuid
           and n.grant_id is not distinct from ${notice.grantId ?? null}::uuid
           and n.created_at >= ${notice.unlessSentSince.toISOString()})`
     : sql``;
   const rows = await tx.execute(sql`
     insert into console.notifications (id, recipient_id, kind, grant_id, subject_staff_id, created_at)
-    select gen_random_uuid(), st.id, ${notice.kind}, ${notice.grantId ?? null}::uuid,
+    select gen_random_uuid(), r.id, ${notice.kind}, ${notice.grantId ?? null}::uuid,
            ${notice.subjectStaffId ?? null}::uuid, ${at}
-    from console.staff st
-    where ${who} ${fresh}
+    from ${activeStaff(notice.to)} r
+    where true ${fresh}
     returning id`);
   return rows.length;
 }

@@ -1,24 +1,14 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { getDb } from '#app/db/client.server.ts';
-import { grants, staff } from '#app/db/schema.ts';
+import { grants } from '#app/db/schema.ts';
+import { staffName, staffNames } from '#app/modules/staff-names.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
 import { listNotifications, type NotificationRow } from './notifications.server.ts';
 import { UUID } from './sql.server.ts';
 
-// What the grant pages show beside the domain's own answers (./list.server.ts): names of the staff
-// a grant or a notification mentions, and the break-glass use a person still waits to have
+// What the grant pages show beside the domain's own answers (./list.server.ts): the grant or person
+// a notification mentions (names through staff-names.server.ts), and the break-glass use a person still waits to have
 // reviewed. Plain arguments in, the columns the pages show out.
-
-/** Display names of these staff members, by id (disabled accounts included). */
-export async function staffNames(ids: readonly (string | null | undefined)[]) {
-  const wanted = [...new Set(ids.filter((id): id is string => !!id && UUID.test(id)))];
-  if (wanted.length === 0) return {} as Record<string, string>;
-  const rows = await getDb()
-    .select({ id: staff.id, name: staff.displayName })
-    .from(staff)
-    .where(inArray(staff.id, wanted));
-  return Object.fromEntries(rows.map((r) => [r.id, r.name])) as Record<string, string>;
-}
 
 /** When a grant was closed (withdrawn, denied, revoked, expired), which the queues do not carry. */
 export async function grantClosedAt(grantId: string): Promise<Date | null> {
@@ -70,11 +60,10 @@ export async function notificationsPage(input: {
           userId: grants.userId,
           categories: sql<DataCategory[]>`${grants.categories}`,
           requesterId: grants.requesterId,
-          requesterName: staff.displayName,
+          requesterName: staffName(grants.requesterId),
           breakGlass: grants.breakGlass,
         })
         .from(grants)
-        .innerJoin(staff, eq(staff.id, grants.requesterId))
         .where(inArray(grants.id, grantIds))
     : [];
   const names = await staffNames(page.rows.map((r) => r.subjectStaffId));

@@ -105,3 +105,17 @@ export function strictestPolicy(policies: readonly Omit<GrantPolicy, 'category'>
 }
 
 export const DEFAULT_TICKET_PATTERN = '^[A-Z][A-Z0-9]+-\\d+$';
+
+/**
+ * Why a view of personal data falls outside the grant it names, first rule broken (the security
+ * review lists them; law 2 says there are none).
+ */
+export type OutsideReason =
+  | 'no_grant'
+  | 'other_staff'
+  | 'other_user'
+  | 'category'
+  | 'not_started'
+  | 'before_start'
+  | 'after_end'
+  | 'after_revocation';

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { dataDir, env } from '#app/config.server.ts';
 import { APP_ROLE, getDb, getSql } from '#app/db/client.server.ts';
 import { now } from '#app/modules/clock.server.ts';
+import { staffNameOf } from '#app/modules/staff-names.server.ts';
 import { defineJob, enqueue } from '#app/modules/jobs/queue.server.ts';
 import { loadAuditKeys, type AuditKeys } from './keys.server.ts';
 import { readPublishedCheckpoints, verifyAuditLog, type Problem } from './verify.server.ts';
@@ -203,10 +204,9 @@ export interface VerificationRun {
 export async function latestVerificationRun(): Promise<VerificationRun | null> {
   const sql = getSql();
   const [row] = (await sql`
-    select r.id, r.staff_id, s.display_name as staff_name, r.started_at, r.finished_at, r.total,
-           r.done, r.ok, r.first_bad_seq, r.result
+    select r.id, r.staff_id, ${staffNameOf(sql, 'r.staff_id')} as staff_name, r.started_at,
+           r.finished_at, r.total, r.done, r.ok, r.first_bad_seq, r.result
     from console.verification_runs r
-    left join console.staff s on s.id = r.staff_id
     order by r.started_at desc, r.id desc
     limit 1`) as unknown as {
     id: string;

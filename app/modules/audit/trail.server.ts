@@ -10,6 +10,7 @@ import {
   type AuditAction,
   type AuditCategory,
 } from './catalogue.server.ts';
+import { staffNameOf } from '#app/modules/staff-names.server.ts';
 import { leafHash, verifyInclusion } from './merkle.ts';
 import { openCheckpoint, parseCheckpoint, parseNote } from './note.ts';
 import { checkpointCovering, inclusionProofFor } from './proofs.server.ts';
@@ -140,10 +141,11 @@ async function selectPage(
   let where = whereClause(sql, f, options.cursor, options.dir);
   if (options.through !== undefined) where = sql`${where} and seq <= ${options.through}`;
   const order = options.dir === 'desc' ? sql`seq desc` : sql`seq asc`;
-  // The page is cut first, then joined to staff: a join under the LIMIT could make the planner
+  // The page is cut first, then the names are read: a join under the LIMIT could make the planner
   // give up the index order and sort everything that matches.
   return (await sql`
-    select p.seq, p.occurred_at, p.action, p.outcome, p.actor_staff_id, s.display_name as actor_name,
+    select p.seq, p.occurred_at, p.action, p.outcome, p.actor_staff_id,
+           ${staffNameOf(sql, 'p.actor_staff_id')} as actor_name,
            p.user_id, p.grant_id, p.privacy_request_id,
            p.body::jsonb #>> '{client,address}' as client_address
            ${withUserAgent ? sql`, p.body::jsonb #>> '{client,userAgent}' as client_user_agent` : sql``}
@@ -155,7 +157,6 @@ async function selectPage(
       order by ${order}
       limit ${options.limit}
     ) p
-    left join console.staff s on s.id = p.actor_staff_id
     order by ${order}`) as unknown as RawRow[];
 }
 
@@ -270,18 +271,6 @@ export function parseTrailQuery(params: URLSearchParams) {
   return { filters, dir: q.dir, cursor: decodeTrailCursor(q.after, q.dir) };
 }
 
-/** Staff who can appear as actors, for the filter's choices (disabled accounts included). */
-export async function actorChoices(limit = 1_000) {
-  const rows = (await getSql()`
-    select id, display_name, email from console.staff
-    order by display_name, id limit ${limit}`) as unknown as {
-    id: string;
-    display_name: string;
-    email: string;
-  }[];
-  return rows.map((r) => ({ id: r.id, label: `${r.display_name} (${r.email})` }));
-}
-
 // --- one entry with its proof ------------------------------------------------------------------
 
 export interface EntryBody {
@@ -307,11 +296,10 @@ export async function getAuditEntry(seq: number) {
   const sql = getSql();
   const [row] = (await sql`
     select e.seq, e.body, e.occurred_at, e.outcome, e.action, l.leaf_hash,
-           a.display_name as actor_name, sub.display_name as subject_name
+           ${staffNameOf(sql, 'e.actor_staff_id')} as actor_name,
+           ${staffNameOf(sql, 'e.subject_staff_id')} as subject_name
     from console.audit_entries e
     left join console.audit_leaves l on l.seq = e.seq
-    left join console.staff a on a.id = e.actor_staff_id
-    left join console.staff sub on sub.id = e.subject_staff_id
     where e.seq = ${seq}`) as unknown as {
     seq: string;
     body: string;
@@ -410,8 +398,8 @@ export async function accessHistoryForUser(
   const limit = Math.min(Math.max(options.limit ?? 50, 1), 1_000);
   const sql = getSql();
   const raw = (await sql`
-    select p.seq, p.occurred_at, p.action, p.outcome, p.actor_staff_id, s.display_name as actor_name,
-           p.grant_id, b.doc ->> 'purpose' as purpose, b.doc #>> '{details,category}' as data_category,
+    select p.seq, p.occurred_at, p.action, p.outcome, p.actor_staff_id,
+           ${staffNameOf(sql, 'p.actor_staff_id')} as actor_name, p.grant_id, b.doc ->> 'purpose' as purpose, b.doc #>> '{details,category}' as data_category,
            coalesce(b.doc #>> '{details,field}', b.doc #>> '{details,page}', b.doc #>> '{details,by}') as detail
     from (
       select seq, occurred_at, action, outcome, actor_staff_id, grant_id, body
@@ -422,7 +410,6 @@ export async function accessHistoryForUser(
       limit ${limit + 1}
     ) p
     cross join lateral (select p.body::jsonb as doc) b
-    left join console.staff s on s.id = p.actor_staff_id
     order by p.seq desc`) as unknown as {
     seq: string;
     occurred_at: Date | string;

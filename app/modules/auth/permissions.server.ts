@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { textArray, uuidArray } from '#app/db/arrays.server.ts';
 import type { getSql } from '#app/db/client.server.ts';
 
 // The one reading of what a staff member holds: their roles (sorted) and the distinct permissions
@@ -21,4 +22,28 @@ export function rolesAndPermissions(): SQL {
 /** The same columns in a query of the postgres.js client. */
 export function rolesAndPermissionsOf(client: ReturnType<typeof getSql>) {
   return client.unsafe(ROLES_AND_PERMISSIONS);
+}
+
+/**
+ * The ids of active staff members, as a subquery for a FROM clause (column `id`): those listed,
+ * or those holding every one of `holdersOf` except the ones listed in `except`. How other
+ * capabilities choose whom to tell (access's notifications), without reading auth's tables.
+ */
+export function activeStaff(
+  who:
+    { staffIds: readonly string[] } | { holdersOf: readonly string[]; except?: readonly string[] },
+): SQL {
+  if ('staffIds' in who) {
+    return sql`(select st.id from console.staff st
+                where st.id = any(${uuidArray(who.staffIds)}) and st.status = 'active')`;
+  }
+  return sql`(select st.id from console.staff st
+              where st.status = 'active'
+                and st.id <> all(${uuidArray(who.except ?? [])})
+                and (select count(distinct rp.permission_code)
+                     from console.staff_roles sr
+                     join console.role_permissions rp on rp.role_code = sr.role_code
+                     where sr.staff_id = st.id
+                       and rp.permission_code = any(${textArray(who.holdersOf)}))
+                    = ${new Set(who.holdersOf).size})`;
 }

@@ -294,3 +294,13 @@ export async function listStaff(query: StaffListQuery) {
       : undefined;
   return { rows: page, next };
 }
+
+/** Every staff member as a choice for a filter (disabled accounts included), by name. */
+export async function staffChoices(limit = 1_000) {
+  const rows = await getDb()
+    .select({ id: staff.id, name: staff.displayName, email: staff.email })
+    .from(staff)
+    .orderBy(asc(staff.displayName), asc(staff.id))
+    .limit(limit);
+  return rows.map((r) => ({ id: r.id, label: `${r.name} (${r.email})` }));
+}

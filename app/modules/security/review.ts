@@ -1,5 +1,7 @@
 // What the security review's page and its queries share. Browser-safe: the page renders with it.
 
+import type { OutsideReason } from '#app/modules/access/vocabulary.ts';
+
 const DAY = 86_400_000;
 
 /** The UTC day after `day` (YYYY-MM-DD). */
@@ -17,5 +19,4 @@ export const OUTSIDE_REASONS = {
   before_start: 'before the grant started',
   after_end: 'after the grant ended',
   after_revocation: 'after the grant was revoked',
-} as const;
-export type OutsideReason = keyof typeof OUTSIDE_REASONS;
+} as const satisfies Record<OutsideReason, string>;

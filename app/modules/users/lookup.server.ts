@@ -4,6 +4,7 @@ import { getDb, getSql } from '#app/db/client.server.ts';
 import { notify } from '#app/modules/access/notifications.server.ts';
 import { auditBody, recordAudit } from '#app/modules/audit/writer.server.ts';
 import { now } from '#app/modules/clock.server.ts';
+import { staffNameOf } from '#app/modules/staff-names.server.ts';
 import { emailBlindIndex } from '#app/modules/crypto/envelope.server.ts';
 import { keyRing } from '#app/modules/crypto/keys.server.ts';
 import type { Plan, UserStatus } from '#app/modules/vocabulary.ts';
@@ -222,7 +223,6 @@ async function refuseOverLimit(viewer: StaffActor, query: LookupQuery, day: stri
 export interface LookupLimitHit {
   staffId: string;
   staffName: string;
-  staffEmail: string;
   day: string;
   distinctUsers: number;
   refused: number;
@@ -235,24 +235,21 @@ export async function lookupLimitHits(range: { from: string; to: string }, limit
     {
       staff_id: string;
       display_name: string;
-      email: string;
       day: string;
       distinct_targets: number;
       refused: number;
       first_refused_at: Date | string;
     }[]
   >`
-    select d.staff_id, s.display_name, s.email, d.day::text as day, d.distinct_targets, d.refused,
-           d.first_refused_at
+    select d.staff_id, ${staffNameOf(getSql(), 'd.staff_id')} as display_name, d.day::text as day,
+           d.distinct_targets, d.refused, d.first_refused_at
     from console.user_lookup_days d
-    join console.staff s on s.id = d.staff_id
     where d.refused > 0 and d.day >= ${range.from}::date and d.day < ${range.to}::date
     order by d.day desc, d.first_refused_at desc
     limit ${limit}`;
   return rows.map((r): LookupLimitHit => ({
     staffId: r.staff_id,
     staffName: r.display_name,
-    staffEmail: r.email,
     day: r.day,
     distinctUsers: r.distinct_targets,
     refused: r.refused,
