@@ -83,7 +83,7 @@ async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
     // What the command recorded goes into the log now, not whenever a server next runs.
     const { sequenceBatch, sequencerConnection } =
       await import('#app/modules/audit/sequencer.server.ts');
-    const seq = sequencerConnection(rt.url, 1);
+    const seq = sequencerConnection(rt.sequencerUrl, 1);
     try {
       while ((await sequenceBatch(seq)).appended > 0);
     } finally {
@@ -109,7 +109,7 @@ async function auditCommand(args: string[]) {
   const { getSql } = await import('#app/db/client.server.ts');
   const seqMod = await import('#app/modules/audit/sequencer.server.ts');
   const flushAndCheckpoint = async (rt: Runtime) => {
-    const sql = seqMod.sequencerConnection(rt.url, 1);
+    const sql = seqMod.sequencerConnection(rt.sequencerUrl, 1);
     try {
       while ((await seqMod.sequenceBatch(sql)).appended > 0);
       await seqMod.checkpointIfDue(sql, {
@@ -298,7 +298,7 @@ async function seed(args: string[]) {
       log,
     };
     try {
-      const result = await seedProductData(rt.url, rt.ring, options);
+      const result = await seedProductData(rt.ownerUrl, rt.ring, options);
       await writeMeta('seeded', { at: new Date().toISOString(), ...result });
       log(`Seeded ${JSON.stringify(result)}`);
     } catch (error) {
