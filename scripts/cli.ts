@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { commandLine } from '#app/modules/actor.ts';
 import { ConfigError } from '#app/config.server.ts';
+import { MigrationPrivilegeError } from '#app/db/migrate.server.ts';
 import { MissingKeyError } from '#app/modules/crypto/keys.server.ts';
 import { log, prepareRuntime, writeMeta, type Runtime } from '#app/server/runtime.server.ts';
 
@@ -41,7 +42,8 @@ Commands:
   audit checkpoint      sequence what is queued and sign a checkpoint now
 
 The database is DATABASE_URL, else the embedded server that is running for this data folder
-(CUSTODIAN_DATA_DIR, default .data/), else a new embedded server started for the command.
+(CUSTODIAN_DATA_DIR, default .data/), else a new embedded server started for the command. The
+audit sequencer connects with CUSTODIAN_SEQUENCER_DATABASE_URL (DATABASE_URL when absent).
 `;
 
 function fail(message: string): never {
@@ -413,7 +415,13 @@ async function main(argv: string[]) {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof MissingKeyError) fail(error.message);
+  if (
+    error instanceof ConfigError ||
+    error instanceof MissingKeyError ||
+    error instanceof MigrationPrivilegeError
+  ) {
+    fail(error.message);
+  }
   if (
     error instanceof Error &&
     'code' in error &&

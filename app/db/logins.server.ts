@@ -44,7 +44,10 @@ function readOrCreatePassword(file: string): string {
 export function embeddedLogins(dataDir: string): Logins {
   const keys = path.join(path.resolve(dataDir), 'keys');
   return {
-    app: { user: APP_LOGIN, password: readOrCreatePassword(path.join(keys, 'postgres-app-password')) },
+    app: {
+      user: APP_LOGIN,
+      password: readOrCreatePassword(path.join(keys, 'postgres-app-password')),
+    },
     sequencer: {
       user: SEQUENCER_LOGIN,
       password: readOrCreatePassword(path.join(keys, 'postgres-sequencer-password')),

@@ -84,9 +84,12 @@ BEGIN
     WHERE c.relnamespace = '${JOB_SCHEMA}'::regnamespace
       AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
       AND c.relowner <> 'custodian_app'::regrole
-      AND NOT EXISTS (
+      -- a sequence that belongs to a table's column follows its table
+      AND NOT (c.relkind = 'S' AND EXISTS (
         SELECT 1 FROM pg_depend d
-        WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i'))
+        WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+          AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> c.oid
+          AND d.deptype IN ('a', 'i')))
   LOOP
     EXECUTE format('ALTER %s %s OWNER TO custodian_app',
       CASE o.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'

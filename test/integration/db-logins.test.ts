@@ -113,7 +113,9 @@ describe('privileges on the audit trail', () => {
     await expect(
       as(
         process.env.DATABASE_URL!,
-        (sql) => sql`insert into console.audit_checkpoints (tree_size, root, note, key_name, created_at)
+        (
+          sql,
+        ) => sql`insert into console.audit_checkpoints (tree_size, root, note, key_name, created_at)
                      values (1000000000, ${root}, 'forged', 'x', now())`,
       ),
     ).rejects.toThrow(/permission denied for table audit_checkpoints/);
@@ -208,8 +210,9 @@ describe('one login per role', () => {
       await expect(sql`update console.grants set status = 'approved'`).rejects.toThrow(
         /permission denied/,
       );
-      await expect(sql`insert into console.staff_roles select * from console.staff_roles`).rejects
-        .toThrow(/permission denied/);
+      await expect(
+        sql`insert into console.staff_roles select * from console.staff_roles`,
+      ).rejects.toThrow(/permission denied/);
       await expect(sql`delete from product.users`).rejects.toThrow(/permission denied/);
     });
   });
