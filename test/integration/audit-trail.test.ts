@@ -385,7 +385,8 @@ describe('tamper evidence', () => {
   });
 });
 
-describe('several writers and sequencers', () => {
+// Each child loads TypeScript through tsx: four at once take over 20 s on a loaded 2-core machine.
+describe('several writers and sequencers', { timeout: 120_000 }, () => {
   function child(url: string, count: number, label: string) {
     return spawn(
       process.execPath,
