@@ -103,3 +103,31 @@ export async function ensureLogins(ownerUrl: string, logins: Logins): Promise<vo
     await sql.end();
   }
 }
+
+/**
+ * Why the two logins at these URLs do not separate the roles, or null when they do: each must be
+ * a member of its own role and not of the other's, and neither a superuser (who is every role).
+ */
+export async function separationProblem(
+  appUrl: string,
+  sequencerUrl: string,
+): Promise<string | null> {
+  const problems: string[] = [];
+  for (const [name, url, other] of [
+    ['DATABASE_URL', appUrl, SEQUENCER_ROLE],
+    ['CUSTODIAN_SEQUENCER_DATABASE_URL', sequencerUrl, APP_ROLE],
+  ] as const) {
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await sql<{ login: string; superuser: boolean; other: boolean }[]>`
+        select session_user as login, r.rolsuper as superuser,
+               pg_has_role(session_user, ${other}, 'MEMBER') as other
+        from pg_roles r where r.rolname = session_user`;
+      if (row?.superuser) problems.push(`${name}'s login ${row.login} is a superuser`);
+      else if (row?.other) problems.push(`${name}'s login ${row.login} can act as ${other}`);
+    } finally {
+      await sql.end();
+    }
+  }
+  return problems.length ? problems.join('; ') : null;
+}

@@ -5,7 +5,7 @@ import {
   startEmbeddedPostgres,
   type EmbeddedPostgres,
 } from '#app/db/embedded.server.ts';
-import { embeddedLogins, ensureLogins, urlFor } from '#app/db/logins.server.ts';
+import { embeddedLogins, ensureLogins, separationProblem, urlFor } from '#app/db/logins.server.ts';
 import { runMigrations } from '#app/db/migrate.server.ts';
 import { meta } from '#app/db/schema.ts';
 import { dataDir, env, type Env } from '#app/config.server.ts';
@@ -74,13 +74,20 @@ export async function prepareRuntime(options: { migrate?: boolean; reuseRunning?
     url = urlFor(ownerUrl, logins.app);
     sequencerUrl = urlFor(ownerUrl, logins.sequencer);
   }
-  const rolesSeparated = sequencerUrl !== url;
+  let rolesSeparated = sequencerUrl !== url;
   if (!rolesSeparated) {
     log(
       'Database roles are not separated: CUSTODIAN_SEQUENCER_DATABASE_URL is not set, so the audit ' +
         'sequencer connects with the login of DATABASE_URL too. Give it a login that is a member of ' +
         'custodian_sequencer only (README: "When Custodian does not own the database").',
     );
+  } else if (config.DATABASE_URL) {
+    // Two URLs do not make two roles: an operator's logins are checked, not trusted.
+    const problem = await separationProblem(url, sequencerUrl);
+    if (problem) {
+      rolesSeparated = false;
+      log(`Database roles are not separated: ${problem}.`);
+    }
   }
   process.env.DATABASE_URL = url;
   const runtime: Runtime = {

@@ -108,6 +108,11 @@ describe('npx custodian', SLOW, () => {
     const one = cli(['migrate'], asOwner());
     expect(one.status).toBe(0);
     expect(one.stderr).toContain('Database roles are not separated');
+    // Two URLs are not two roles: a sequencer login that is a superuser is named.
+    const superuser = cli(['migrate'], { CUSTODIAN_SEQUENCER_DATABASE_URL: ownerUrl(url) });
+    expect(superuser.stderr).toMatch(
+      /Database roles are not separated: CUSTODIAN_SEQUENCER_DATABASE_URL's login postgres is a superuser/,
+    );
     // The app's login may not migrate: on a database that needs migrating it says who must.
     const owner = postgres(ownerUrl(url), { max: 1, onnotice: () => {} });
     const empty = `custodian_test_empty_${Date.now()}`;
