@@ -51,9 +51,14 @@ export async function runMigrations(url: string) {
       await sql`select pg_advisory_unlock(727274)`;
     }
   } catch (error) {
-    if ((error as { code?: string }).code === '42501') {
+    // drizzle wraps the driver's error; the SQLSTATE is on it or on its cause.
+    const cause = (error as { cause?: unknown }).cause ?? error;
+    if (
+      (cause as { code?: string }).code === '42501' ||
+      (error as { code?: string }).code === '42501'
+    ) {
       throw new MigrationPrivilegeError(
-        `the database needs migrating and this login may not do it (${(error as Error).message}): ` +
+        `the database needs migrating and this login may not do it (${(cause as Error).message}): ` +
           'run `npx custodian migrate` with DATABASE_URL set to the database owner',
       );
     }
