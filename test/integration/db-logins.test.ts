@@ -92,6 +92,20 @@ describe('privileges on the audit trail', () => {
     expect(found).toEqual(expected);
   });
 
+  it('a new audit_* table, which default privileges would open to the app, gets the rule too', async () => {
+    // What a future migration creating an audit table would get from 0003's default privileges.
+    await owner`create table console.audit_future (seq bigint primary key)`;
+    expect(await held('custodian_app', 'console.audit_future')).toContain('INSERT');
+    // The rule runMigrations() applies after every run that migrates anything.
+    await owner`select console.apply_audit_privileges()`;
+    expect((await held('custodian_app', 'console.audit_future')).sort()).toEqual(['SELECT']);
+    expect((await held('custodian_sequencer', 'console.audit_future')).sort()).toEqual([
+      'INSERT',
+      'SELECT',
+    ]);
+    await owner`drop table console.audit_future`;
+  });
+
   it('the sequencer writes no product or console table outside the audit trail', async () => {
     const tables = await owner<{ name: string }[]>`
       select n.nspname || '.' || c.relname as name from pg_class c
