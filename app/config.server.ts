@@ -11,6 +11,9 @@ function compiles(pattern: string) {
   }
 }
 
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL');
 const port = z.coerce.number().int().min(1).max(65535);
 const base64Key = z
   .string()
@@ -21,10 +24,8 @@ export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
-    .optional(),
+  DATABASE_URL: postgresUrl.optional(),
+  CUSTODIAN_SEQUENCER_DATABASE_URL: postgresUrl.optional(),
   CUSTODIAN_DATA_DIR: z.string().min(1).default('.data'),
   CUSTODIAN_MASTER_KEY: base64Key.optional(),
   CUSTODIAN_INDEX_KEY: base64Key.optional(),
@@ -87,6 +88,11 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     const missing = env.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE';
     throw new ConfigError(
       `Invalid environment variable ${missing}: TLS_CERT_FILE and TLS_KEY_FILE go together`,
+    );
+  }
+  if (env.CUSTODIAN_SEQUENCER_DATABASE_URL && !env.DATABASE_URL) {
+    throw new ConfigError(
+      'Invalid environment variable CUSTODIAN_SEQUENCER_DATABASE_URL: it goes with DATABASE_URL (the embedded default makes its own logins)',
     );
   }
   return env;

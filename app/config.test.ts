@@ -18,6 +18,8 @@ describe('configuration', () => {
     [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
     [{ TLS_CERT_FILE: 'cert.pem' }, 'TLS_KEY_FILE'],
     [{ CUSTODIAN_DEMO_PASSWORD: 'short' }, 'CUSTODIAN_DEMO_PASSWORD'],
+    [{ CUSTODIAN_SEQUENCER_DATABASE_URL: 'mysql://x' }, 'CUSTODIAN_SEQUENCER_DATABASE_URL'],
+    [{ CUSTODIAN_SEQUENCER_DATABASE_URL: 'postgres://s@h/d' }, 'CUSTODIAN_SEQUENCER_DATABASE_URL'],
   ])('names the variable in error: %o', (source, name) => {
     expect(() => parseEnv(source)).toThrow(new RegExp(`^Invalid environment variable ${name}: `));
   });

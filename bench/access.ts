@@ -24,7 +24,7 @@ import { setKeyRing, versioned, type KeyRing } from '#app/modules/crypto/keys.se
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
 import { readConversation } from '#app/modules/users/data.server.ts';
 import { createHttpApp, listen } from '#app/server/http.server.ts';
-import { benchServer, freshDatabase, log, percentile } from './support/database.ts';
+import { benchLogins, benchServer, freshDatabase, log, percentile } from './support/database.ts';
 
 // The JIT access path under load. With 1,000,000 users and 10,000,000 messages (--quick: 20,000
 // users), 16 signed-in support agents (lookup limit raised) drive the real HTTP app: (a) exact-email
@@ -259,7 +259,8 @@ async function main() {
   };
   setKeyRing(ring);
   const url = await freshDatabase(server.adminUrl, 'bench_access');
-  process.env.DATABASE_URL = url;
+  const logins = await benchLogins(url);
+  process.env.DATABASE_URL = logins.app;
   const owner = postgres(url, { max: 2, onnotice: () => {} });
   let httpServer: http.Server | undefined;
   let sequencer: ReturnType<typeof startSequencerThread> | undefined;
@@ -283,7 +284,7 @@ async function main() {
     const baseUrl = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
     const origin = 'custodian.local/audit';
     sequencer = startSequencerThread({
-      url,
+      url: logins.sequencer,
       signer: { name: origin, privateKey: generateKeyPairSync('ed25519').privateKey },
       origin,
       checkpointEveryMs: 10_000,

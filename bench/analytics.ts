@@ -16,7 +16,7 @@ import { now } from '#app/modules/clock.server.ts';
 import { versioned, type KeyRing } from '#app/modules/crypto/keys.server.ts';
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
 import { createHttpApp, listen } from '#app/server/http.server.ts';
-import { benchServer, freshDatabase, log, percentile } from './support/database.ts';
+import { benchLogins, benchServer, freshDatabase, log, percentile } from './support/database.ts';
 
 // The analytics page against the raw query it replaces. 10,000,000 usage events (200,000 users ×
 // 50; --quick: 500,000) are seeded, every release of the last 190 days is built, then:
@@ -106,7 +106,7 @@ async function main() {
   };
   try {
     const url = await freshDatabase(server.adminUrl, 'bench_analytics');
-    process.env.DATABASE_URL = url;
+    process.env.DATABASE_URL = (await benchLogins(url)).app;
     log(`seeding ${USERS.toLocaleString('en')} users × ${EVENTS_PER_USER} usage events…`);
     const seeded = await seedProductData(url, ring, {
       users: USERS,

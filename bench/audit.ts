@@ -18,7 +18,7 @@ import {
 } from '#app/modules/audit/verify.server.ts';
 import { buildEntry, recordAudit, type AuditEvent } from '#app/modules/audit/writer.server.ts';
 import type { StaffActor } from '#app/modules/actor.ts';
-import { benchServer, freshDatabase, log, percentile } from './support/database.ts';
+import { benchLogins, benchServer, freshDatabase, log, percentile } from './support/database.ts';
 
 // Appends: 32 concurrent writers, each entry durably committed (synchronous_commit on) before the
 // writer goes on, through the one audit writer with the sequencer running; against the limit: the
@@ -95,7 +95,8 @@ async function main() {
   try {
     // --- appends -------------------------------------------------------------------------
     const url = await freshDatabase(server.adminUrl, 'bench_audit_appends');
-    process.env.DATABASE_URL = url;
+    const logins = await benchLogins(url);
+    process.env.DATABASE_URL = logins.app;
     process.env.CUSTODIAN_DB_POOL = String(WRITERS + 4);
     const owner = postgres(url, { max: WRITERS + 2, onnotice: () => {} });
     await owner`create table bench_plain (id bigserial primary key, body bytea not null, at timestamptz not null)`;
@@ -111,7 +112,7 @@ async function main() {
       {
         env: {
           ...process.env,
-          DATABASE_URL: url,
+          DATABASE_URL: logins.sequencer,
           AUDIT_SIGNING_KEY: signer.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
         },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -177,7 +178,7 @@ async function main() {
       for (let i = 0; i < rows.length; i += 5_000) {
         await vowner`insert into console.audit_intake ${vowner(rows.slice(i, i + 5_000))}`;
       }
-      const seq = sequencerConnection(vurl, 1);
+      const seq = sequencerConnection((await benchLogins(vurl)).sequencer, 1);
       while ((await sequenceBatch(seq, { limit: 10_000 })).appended > 0);
       if ((done / 10_000) % 10 === 9 || done + 10_000 >= VERIFY_ENTRIES) {
         await checkpointIfDue(seq, { signer, origin: ORIGIN, minIntervalMs: 0, force: true });

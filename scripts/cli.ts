@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { commandLine } from '#app/modules/actor.ts';
 import { ConfigError } from '#app/config.server.ts';
+import { MigrationPrivilegeError } from '#app/db/migrate.server.ts';
 import { MissingKeyError } from '#app/modules/crypto/keys.server.ts';
 import { log, prepareRuntime, writeMeta, type Runtime } from '#app/server/runtime.server.ts';
 
@@ -41,7 +42,8 @@ Commands:
   audit checkpoint      sequence what is queued and sign a checkpoint now
 
 The database is DATABASE_URL, else the embedded server that is running for this data folder
-(CUSTODIAN_DATA_DIR, default .data/), else a new embedded server started for the command.
+(CUSTODIAN_DATA_DIR, default .data/), else a new embedded server started for the command. The
+audit sequencer connects with CUSTODIAN_SEQUENCER_DATABASE_URL (DATABASE_URL when absent).
 `;
 
 function fail(message: string): never {
@@ -83,7 +85,7 @@ async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
     // What the command recorded goes into the log now, not whenever a server next runs.
     const { sequenceBatch, sequencerConnection } =
       await import('#app/modules/audit/sequencer.server.ts');
-    const seq = sequencerConnection(rt.url, 1);
+    const seq = sequencerConnection(rt.sequencerUrl, 1);
     try {
       while ((await sequenceBatch(seq)).appended > 0);
     } finally {
@@ -109,7 +111,7 @@ async function auditCommand(args: string[]) {
   const { getSql } = await import('#app/db/client.server.ts');
   const seqMod = await import('#app/modules/audit/sequencer.server.ts');
   const flushAndCheckpoint = async (rt: Runtime) => {
-    const sql = seqMod.sequencerConnection(rt.url, 1);
+    const sql = seqMod.sequencerConnection(rt.sequencerUrl, 1);
     try {
       while ((await seqMod.sequenceBatch(sql)).appended > 0);
       await seqMod.checkpointIfDue(sql, {
@@ -298,7 +300,7 @@ async function seed(args: string[]) {
       log,
     };
     try {
-      const result = await seedProductData(rt.url, rt.ring, options);
+      const result = await seedProductData(rt.ownerUrl, rt.ring, options);
       await writeMeta('seeded', { at: new Date().toISOString(), ...result });
       log(`Seeded ${JSON.stringify(result)}`);
     } catch (error) {
@@ -413,7 +415,13 @@ async function main(argv: string[]) {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof MissingKeyError) fail(error.message);
+  if (
+    error instanceof ConfigError ||
+    error instanceof MissingKeyError ||
+    error instanceof MigrationPrivilegeError
+  ) {
+    fail(error.message);
+  }
   if (
     error instanceof Error &&
     'code' in error &&

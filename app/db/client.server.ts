@@ -1,11 +1,12 @@
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { APP_ROLE } from './logins.server.ts';
 import * as schema from './schema.ts';
 
 export type Db = PostgresJsDatabase<typeof schema>;
 export type Sql = postgres.Sql;
 
-export const APP_ROLE = 'custodian_app';
+export { APP_ROLE };
 
 interface Connection {
   url: string;
@@ -23,8 +24,10 @@ function open(url: string): Connection {
   const sql = postgres(url, {
     max: Number(process.env.CUSTODIAN_DB_POOL ?? 20),
     onnotice: () => {},
-    // NOTE: the app's queries run as custodian_app, which may only read and insert the audit
-    // tables (drizzle/0003). Migrations, the seed and the job queue use their own connections.
+    // NOTE: DATABASE_URL is the app's login, a member of custodian_app only in the embedded
+    // default (ADR 019); the role is set at connection too, so a login holding more (an external
+    // database whose roles are not separated) still runs the app's queries as custodian_app, which
+    // inserts into the audit intake and only reads the rest of the trail (drizzle/0015).
     connection: { application_name: 'custodian', role: APP_ROLE },
   });
   return { url, sql, db: drizzle(sql, { schema }) };

@@ -21,7 +21,7 @@ async function ensureDemoData(rt: Runtime) {
   const { seedProductData } = await import('#app/modules/seed/seed.server.ts');
   const started = Date.now();
   log(`First start: seeding ${rt.env.CUSTODIAN_DEMO_USERS} demo users…`);
-  const result = await seedProductData(rt.url, rt.ring, {
+  const result = await seedProductData(rt.ownerUrl, rt.ring, {
     users: rt.env.CUSTODIAN_DEMO_USERS,
     messagesPerUser: 10,
     eventsPerUser: 30,

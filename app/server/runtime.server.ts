@@ -5,6 +5,7 @@ import {
   startEmbeddedPostgres,
   type EmbeddedPostgres,
 } from '#app/db/embedded.server.ts';
+import { embeddedLogins, ensureLogins, separationProblem, urlFor } from '#app/db/logins.server.ts';
 import { runMigrations } from '#app/db/migrate.server.ts';
 import { meta } from '#app/db/schema.ts';
 import { dataDir, env, type Env } from '#app/config.server.ts';
@@ -15,12 +16,21 @@ import { startSequencerThread } from '#app/modules/audit/sequencer-thread.server
 import { loadKeyRing, type KeyRing } from '#app/modules/crypto/keys.server.ts';
 
 // Start-up shared by the web server, the worker and the command-line tool: configuration, keys,
-// the database (DATABASE_URL, else the embedded server that is running, else a new one), migrations.
+// the database (DATABASE_URL, else the embedded server that is running, else a new one), migrations,
+// and the logins each part connects with (ADR 019).
 
 export interface Runtime {
   env: Env;
   dataDir: string;
+  /** The app's login (a member of custodian_app): the web pool and the job queue. */
   url: string;
+  /** The audit sequencer's login (a member of custodian_sequencer). */
+  sequencerUrl: string;
+  /** Migrations and the seed's bulk load: the embedded cluster's owner, else DATABASE_URL. */
+  ownerUrl: string;
+  /** False when one login serves the app and the sequencer (an external database without
+   * CUSTODIAN_SEQUENCER_DATABASE_URL). */
+  rolesSeparated: boolean;
   ring: KeyRing;
   audit: AuditKeys;
   embedded?: EmbeddedPostgres;
@@ -43,23 +53,50 @@ export async function prepareRuntime(options: { migrate?: boolean; reuseRunning?
     trustedFile: config.CUSTODIAN_AUDIT_TRUSTED_KEYS,
     log,
   });
-  let url = config.DATABASE_URL;
+  let ownerUrl = config.DATABASE_URL;
   let embedded: EmbeddedPostgres | undefined;
-  if (!url) {
+  if (!ownerUrl) {
     const running = options.reuseRunning ? runningDatabaseUrl(dir) : undefined;
     if (running && (await reachable(running))) {
-      url = running;
+      ownerUrl = running;
     } else {
       embedded = await startEmbeddedPostgres({ dataDir: dir, port: config.CUSTODIAN_PG_PORT, log });
-      url = embedded.url;
+      ownerUrl = embedded.url;
+    }
+  }
+  if (options.migrate !== false) await runMigrations(ownerUrl);
+  let url = ownerUrl;
+  let sequencerUrl = config.CUSTODIAN_SEQUENCER_DATABASE_URL ?? ownerUrl;
+  if (!config.DATABASE_URL) {
+    // The embedded default: the owner makes the two logins, and runs nothing else but the seed.
+    const logins = embeddedLogins(dir);
+    await ensureLogins(ownerUrl, logins);
+    url = urlFor(ownerUrl, logins.app);
+    sequencerUrl = urlFor(ownerUrl, logins.sequencer);
+  }
+  let rolesSeparated = sequencerUrl !== url;
+  if (!rolesSeparated) {
+    log(
+      'Database roles are not separated: CUSTODIAN_SEQUENCER_DATABASE_URL is not set, so the audit ' +
+        'sequencer connects with the login of DATABASE_URL too. Give it a login that is a member of ' +
+        'custodian_sequencer only (README: "When Custodian does not own the database").',
+    );
+  } else if (config.DATABASE_URL) {
+    // Two URLs do not make two roles: an operator's logins are checked, not trusted.
+    const problem = await separationProblem(url, sequencerUrl);
+    if (problem) {
+      rolesSeparated = false;
+      log(`Database roles are not separated: ${problem}.`);
     }
   }
   process.env.DATABASE_URL = url;
-  if (options.migrate !== false) await runMigrations(url);
   const runtime: Runtime = {
     env: config,
     dataDir: dir,
     url,
+    sequencerUrl,
+    ownerUrl,
+    rolesSeparated,
     ring,
     audit,
     embedded,
@@ -107,7 +144,7 @@ export async function writeMeta(key: string, value: unknown) {
  */
 export function startAuditSequencer(rt: Runtime): Sequencer {
   return startSequencerThread({
-    url: rt.url,
+    url: rt.sequencerUrl,
     signer: rt.audit.signer,
     origin: rt.audit.origin,
     checkpointEveryMs: rt.env.CUSTODIAN_AUDIT_CHECKPOINT_SECONDS * 1000,

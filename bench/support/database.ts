@@ -2,7 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+import { randomBytes } from 'node:crypto';
 import { removeCluster, startEmbeddedPostgres } from '#app/db/embedded.server.ts';
+import {
+  APP_LOGIN,
+  ensureLogins,
+  SEQUENCER_LOGIN,
+  urlFor,
+  type Logins,
+} from '#app/db/logins.server.ts';
 import { runMigrations } from '#app/db/migrate.server.ts';
 
 // A PostgreSQL for a benchmark: DATABASE_URL's server, or a throwaway embedded one.
@@ -29,7 +37,24 @@ export function withDatabase(url: string, name: string) {
   return u.toString();
 }
 
-/** A fresh, migrated database on the bench server. */
+let logins: Logins | undefined;
+
+/**
+ * The app's and the sequencer's logins on the database of `ownerUrl` (migrated), as the embedded
+ * default has them (ADR 019): a benchmark measures the app as it runs.
+ */
+export async function benchLogins(ownerUrl: string): Promise<{ app: string; sequencer: string }> {
+  if (!logins) {
+    logins = {
+      app: { user: APP_LOGIN, password: randomBytes(18).toString('base64url') },
+      sequencer: { user: SEQUENCER_LOGIN, password: randomBytes(18).toString('base64url') },
+    };
+    await ensureLogins(ownerUrl, logins);
+  }
+  return { app: urlFor(ownerUrl, logins.app), sequencer: urlFor(ownerUrl, logins.sequencer) };
+}
+
+/** A fresh, migrated database on the bench server (its owner's URL). */
 export async function freshDatabase(adminUrl: string, name: string): Promise<string> {
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {

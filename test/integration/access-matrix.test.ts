@@ -13,7 +13,7 @@ import { seedProductData } from '#app/modules/seed/seed.server.ts';
 import { readConversation } from '#app/modules/users/data.server.ts';
 import { DATA_CATEGORIES, type DataCategory } from '#app/modules/vocabulary.ts';
 import { lastSeq, readAudit, type LoggedEntry } from '../support/audit.ts';
-import { testKeyRing, useTestDatabase } from '../support/db.ts';
+import { ownerUrl, testKeyRing, useTestDatabase } from '../support/db.ts';
 import {
   createStaffWithRoles,
   fetchAs,
@@ -278,7 +278,7 @@ async function entriesOf(staffId: string): Promise<Entry[]> {
 }
 
 beforeAll(async () => {
-  await seedProductData(process.env.DATABASE_URL!, testKeyRing, {
+  await seedProductData(ownerUrl(), testKeyRing, {
     users: 400,
     messagesPerUser: 4,
     eventsPerUser: 3,

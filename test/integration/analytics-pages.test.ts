@@ -1,5 +1,6 @@
 import { readAudit, lastSeq } from '../support/audit.ts';
 import {
+  ownerUrl,
   restoreDatabaseState,
   saveDatabaseState,
   testKeyRing,
@@ -56,7 +57,7 @@ async function pageData(query = ''): Promise<PageData> {
 }
 
 beforeAll(async () => {
-  await seedProductData(process.env.DATABASE_URL!, testKeyRing, {
+  await seedProductData(ownerUrl(), testKeyRing, {
     users: 2000,
     messagesPerUser: 10,
     eventsPerUser: 30,

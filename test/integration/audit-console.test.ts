@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { flushAudit, readAudit } from '../support/audit.ts';
-import { useTestDatabase } from '../support/db.ts';
+import { ownerUrl, sequencerUrl, useTestDatabase } from '../support/db.ts';
 import {
   createStaffWithRoles,
   decodeEntities,
@@ -108,7 +108,7 @@ async function dbSeqs(where: string, params: (string | number)[] = [], order = '
 }
 
 async function signCheckpoint() {
-  const seqSql = sequencerConnection(process.env.DATABASE_URL!, 1);
+  const seqSql = sequencerConnection(sequencerUrl(), 1);
   try {
     await flushAudit();
     return await checkpointIfDue(seqSql, {
@@ -279,7 +279,7 @@ describe('the CSV download (/audit/csv)', () => {
   });
 
   it('fails closed: when the export cannot be audited, nothing is sent', async () => {
-    const owner = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
+    const owner = postgres(ownerUrl(), { max: 1, onnotice: () => {} });
     try {
       await owner`revoke insert on console.audit_intake from custodian_app`;
       const response = await asAuditor('/audit/csv');
@@ -498,7 +498,7 @@ describe('verification runs (/audit/verify)', () => {
       details: { reason: 'x' },
     });
     await flushAudit();
-    const seqSql = sequencerConnection(process.env.DATABASE_URL!, 1);
+    const seqSql = sequencerConnection(sequencerUrl(), 1);
     try {
       const stranger = generateKeyPairSync('ed25519').privateKey;
       await checkpointIfDue(seqSql, {
@@ -523,7 +523,7 @@ describe('verification runs (/audit/verify)', () => {
 
   it('names the first bad entry when a searchable column was changed behind the log', async () => {
     const [target] = await dbSeqs(`action = 'staff.create'`, [], 'asc', 1);
-    const owner = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
+    const owner = postgres(ownerUrl(), { max: 1, onnotice: () => {} });
     try {
       await owner.begin(async (tx) => {
         await tx`alter table console.audit_entries disable trigger audit_entries_append_only`;

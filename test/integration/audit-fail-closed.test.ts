@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { readAudit } from '../support/audit.ts';
-import { useTestDatabase } from '../support/db.ts';
+import { ownerUrl, useTestDatabase } from '../support/db.ts';
 import {
   createStaffWithRoles,
   fetchAs,
@@ -20,7 +20,7 @@ let owner: postgres.Sql;
 
 beforeAll(async () => {
   server = await startTestServer();
-  owner = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
+  owner = postgres(ownerUrl(), { max: 1, onnotice: () => {} });
 });
 afterAll(async () => {
   await owner.end();

@@ -5,7 +5,7 @@ import { startSequencerThread } from '#app/modules/audit/sequencer-thread.server
 import type { Sequencer } from '#app/modules/audit/sequencer.server.ts';
 import { madeUpStaff } from '../support/http.ts';
 import { flushAudit } from '../support/audit.ts';
-import { useTestDatabase } from '../support/db.ts';
+import { ownerUrl, sequencerUrl, useTestDatabase } from '../support/db.ts';
 
 // The web process's sequencer runs on its own thread (ADR 014): entries reach the log without
 // anyone flushing, a flush asked of the thread waits for it, the thread's log lines reach the
@@ -17,7 +17,7 @@ let owner: postgres.Sql;
 let sequencer: Sequencer | undefined;
 
 beforeAll(() => {
-  owner = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
+  owner = postgres(ownerUrl(), { max: 1, onnotice: () => {} });
 });
 afterAll(async () => {
   await sequencer?.stop();
@@ -54,7 +54,7 @@ const entry = (sessionId: string) =>
 it('sequences entries on its own, flushes on request, signs checkpoints and stops', async () => {
   const lines: string[] = [];
   sequencer = startSequencerThread({
-    url: process.env.DATABASE_URL!,
+    url: sequencerUrl(),
     signer: { name: ORIGIN, privateKey: generateKeyPairSync('ed25519').privateKey },
     origin: ORIGIN,
     checkpointEveryMs: 60_000,

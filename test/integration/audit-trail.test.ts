@@ -23,7 +23,7 @@ import {
 import { readPublishedCheckpoints, verifyAuditLog } from '#app/modules/audit/verify.server.ts';
 import { AuditWriteError, buildEntry, recordAudit } from '#app/modules/audit/writer.server.ts';
 import { madeUpStaff, TEST_JOB } from '../support/http.ts';
-import { createTestDatabase, useTestDatabase } from '../support/db.ts';
+import { createTestDatabase, ownerUrl, sequencerUrl, useTestDatabase } from '../support/db.ts';
 
 const { sql } = useTestDatabase();
 
@@ -59,8 +59,8 @@ function entryBody(i: number) {
 async function builtLog() {
   const url = await createTestDatabase();
   const publishDir = fs.mkdtempSync(path.join(os.tmpdir(), 'custodian-published-'));
-  const owner = postgres(url, { max: 1, onnotice: () => {} });
-  const seq = sequencerConnection(url, 1);
+  const owner = postgres(ownerUrl(url), { max: 1, onnotice: () => {} });
+  const seq = sequencerConnection(sequencerUrl(url), 1);
   for (let batch = 0; batch < 4; batch++) {
     for (let i = 0; i < 10; i++) {
       await owner`insert into console.audit_intake (body, enqueued_at) values (${entryBody(batch * 10 + i)}, now())`;
@@ -136,7 +136,7 @@ describe('the audit log', () => {
         details: { by: 'email', found: i % 2 === 0 },
       });
     }
-    const seq = sequencerConnection(process.env.DATABASE_URL!, 1);
+    const seq = sequencerConnection(sequencerUrl(), 1);
     while ((await sequenceBatch(seq, { limit: 7 })).appended > 0);
     await checkpointIfDue(seq, { signer, origin: ORIGIN, minIntervalMs: 0, force: true });
     await seq.end();
@@ -200,14 +200,14 @@ describe('append-only storage', () => {
   });
 
   it('the triggers refuse UPDATE, DELETE and TRUNCATE even for the owner and a superuser', async () => {
-    const owner = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
+    const owner = postgres(ownerUrl(), { max: 1, onnotice: () => {} });
     // Row triggers fire only for rows: make sure every audit table holds some.
     await recordAudit(TEST_JOB, {
       action: 'user.lookup',
       outcome: 'allowed',
       details: { by: 'id', found: false },
     });
-    const seq = sequencerConnection(process.env.DATABASE_URL!, 1);
+    const seq = sequencerConnection(sequencerUrl(), 1);
     await sequenceBatch(seq);
     await recordAudit(TEST_JOB, {
       action: 'user.lookup',
@@ -385,7 +385,8 @@ describe('tamper evidence', () => {
   });
 });
 
-describe('several writers and sequencers', () => {
+// Each child loads TypeScript through tsx: four at once take over 20 s on a loaded 2-core machine.
+describe('several writers and sequencers', { timeout: 120_000 }, () => {
   function child(url: string, count: number, label: string) {
     return spawn(
       process.execPath,
@@ -394,6 +395,7 @@ describe('several writers and sequencers', () => {
         env: {
           ...process.env,
           DATABASE_URL: url,
+          CUSTODIAN_SEQUENCER_DATABASE_URL: sequencerUrl(url),
           AUDIT_TEST_SIGNING_KEY: signer.privateKey
             .export({ format: 'pem', type: 'pkcs8' })
             .toString(),
@@ -420,7 +422,7 @@ describe('several writers and sequencers', () => {
           }),
       ),
     );
-    const seq = sequencerConnection(url, 1);
+    const seq = sequencerConnection(sequencerUrl(url), 1);
     while ((await sequenceBatch(seq)).appended > 0);
     await checkpointIfDue(seq, { signer, origin: ORIGIN, minIntervalMs: 0, force: true });
     await seq.end();
@@ -458,7 +460,7 @@ describe('several writers and sequencers', () => {
     await expect.poll(() => committed.length, { timeout: 30_000 }).toBeGreaterThan(300);
     c.kill('SIGKILL');
     await new Promise((r) => c.once('exit', r));
-    const seq = sequencerConnection(url, 1);
+    const seq = sequencerConnection(sequencerUrl(url), 1);
     while ((await sequenceBatch(seq)).appended > 0);
     await checkpointIfDue(seq, { signer, origin: ORIGIN, minIntervalMs: 0, force: true });
     await seq.end();

@@ -5,12 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { verifyConsistency, verifyInclusion } from '#app/modules/audit/merkle.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { createTestDatabase, ownerUrl, sequencerUrl } from '../support/db.ts';
 
 // The operators' tool, run as operators run it: `node bin/custodian.mjs …` in a child process.
 // Each test gets its own database and data folder, whatever the others did. Every command is a
 // new Node process loading TypeScript through tsx: seconds each, tens of seconds on an overloaded
 // machine (the audit test runs a dozen: 29 s quiet, over 180 s at a load of 20 on 2 cores).
+// The commands connect as production does with an external database whose roles are separated:
+// DATABASE_URL is the app's login, CUSTODIAN_SEQUENCER_DATABASE_URL the sequencer's (ADR 019).
 
 let url: string;
 let dataDir: string;
@@ -22,13 +24,23 @@ const keys = {
 function cli(args: string[], env: Record<string, string | undefined> = {}) {
   const result = spawnSync(process.execPath, ['bin/custodian.mjs', ...args], {
     encoding: 'utf8',
-    env: { ...process.env, DATABASE_URL: url, CUSTODIAN_DATA_DIR: dataDir, ...keys, ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      CUSTODIAN_SEQUENCER_DATABASE_URL: sequencerUrl(url),
+      CUSTODIAN_DATA_DIR: dataDir,
+      ...keys,
+      ...env,
+    },
     timeout: 120_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 const SLOW = { timeout: 600_000 };
+
+/** The seed's bulk load runs as the database owner (it drops and rebuilds indexes). */
+const asOwner = () => ({ DATABASE_URL: ownerUrl(url), CUSTODIAN_SEQUENCER_DATABASE_URL: '' });
 
 beforeEach(async () => {
   url = await createTestDatabase();
@@ -91,6 +103,33 @@ describe('npx custodian', SLOW, () => {
     }
   });
 
+  it('says when the roles are not separated, and asks for the owner when migrations are pending', async () => {
+    expect(cli(['migrate']).stderr).not.toContain('roles are not separated');
+    const one = cli(['migrate'], asOwner());
+    expect(one.status).toBe(0);
+    expect(one.stderr).toContain('Database roles are not separated');
+    // Two URLs are not two roles: a sequencer login that is a superuser is named.
+    const superuser = cli(['migrate'], { CUSTODIAN_SEQUENCER_DATABASE_URL: ownerUrl(url) });
+    expect(superuser.stderr).toMatch(
+      /Database roles are not separated: CUSTODIAN_SEQUENCER_DATABASE_URL's login postgres is a superuser/,
+    );
+    // The app's login may not migrate: on a database that needs migrating it says who must.
+    const owner = postgres(ownerUrl(url), { max: 1, onnotice: () => {} });
+    const empty = `custodian_test_empty_${Date.now()}`;
+    await owner.unsafe(`create database ${empty}`);
+    await owner.end();
+    const emptyUrl = new URL(url);
+    emptyUrl.pathname = `/${empty}`;
+    const refused = cli(['migrate'], {
+      DATABASE_URL: emptyUrl.toString(),
+      CUSTODIAN_SEQUENCER_DATABASE_URL: '',
+    });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim().split('\n').at(-1)).toMatch(
+      /needs migrating and this login may not do it.*DATABASE_URL set to the database owner/,
+    );
+  });
+
   it('adds, lists and disables staff, naming the bad field', () => {
     const add = cli([
       'staff',
@@ -144,15 +183,13 @@ describe('npx custodian', SLOW, () => {
         '2',
         '--demo-staff',
       ],
-      {
-        CUSTODIAN_DEMO_PASSWORD: 'cli-demo-password-1',
-      },
+      { ...asOwner(), CUSTODIAN_DEMO_PASSWORD: 'cli-demo-password-1' },
     );
     expect(seeded.status).toBe(0);
-    const again = cli(['seed', '--users', '10']);
+    const again = cli(['seed', '--users', '10'], asOwner());
     expect(again.status).toBe(2);
     expect(again.stderr).toMatch(/already holds 40 users.*append/);
-    expect(cli(['seed', '--users', '10', '--append', '--seed', '2']).status).toBe(0);
+    expect(cli(['seed', '--users', '10', '--append', '--seed', '2'], asOwner()).status).toBe(0);
     const sql = postgres(url, { max: 1 });
     const [row] = await sql<{ n: number }[]>`select count(*)::int as n from product.users`;
     await sql.end();
@@ -177,6 +214,7 @@ describe('npx custodian', SLOW, () => {
       env: {
         ...process.env,
         DATABASE_URL: fresh,
+        CUSTODIAN_SEQUENCER_DATABASE_URL: sequencerUrl(fresh),
         CUSTODIAN_DATA_DIR: dataDir,
         PORT: String(port),
         CUSTODIAN_WORKERS: '0',
@@ -299,7 +337,7 @@ describe('npx custodian audit', SLOW, () => {
       );
 
       // A superuser edits an entry behind the triggers' back: verify fails and names it.
-      const owner = postgres(url, { max: 1 });
+      const owner = postgres(ownerUrl(url), { max: 1 });
       await owner`alter table console.audit_entries disable trigger user`;
       await owner`update console.audit_entries set body = replace(body, '"outcome":"allowed"', '"outcome":"failed"') where seq = 1`;
       await owner`alter table console.audit_entries enable always trigger audit_entries_append_only`;

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import postgres from 'postgres';
 
 // The embedded default as `npm start` runs it: a 0700 data folder (like a checkout in root's
 // home), first start seeds once, the URL file exists while it runs, the CLI reuses the running
@@ -92,6 +93,48 @@ describe('the embedded default', { timeout: 600_000 }, () => {
       expect(list.status).toBe(0);
       expect(list.stdout).toContain('admin@custodian.test\tactive\tadmin');
       expect(list.stderr).not.toContain('Embedded PostgreSQL on');
+
+      // Two logins (ADR 019): the web pool and the job queue as one, a member of custodian_app
+      // only; the sequencer as another, a member of custodian_sequencer only; neither a superuser.
+      // Their passwords are kept in the data folder like the other secrets.
+      for (const file of ['postgres-app-password', 'postgres-sequencer-password']) {
+        expect(fs.statSync(path.join(dataDir, 'keys', file)).mode & 0o777).toBe(0o600);
+      }
+      const owner = postgres(fs.readFileSync(urlFile, 'utf8'), { max: 1, onnotice: () => {} });
+      try {
+        const logins = await owner<
+          { application_name: string; usename: string; rolsuper: boolean; roles: string[] }[]
+        >`
+          select distinct a.application_name, a.usename::text, r.rolsuper,
+                 array(select g.rolname::text from pg_auth_members m
+                       join pg_roles g on g.oid = m.roleid where m.member = r.oid) as roles
+          from pg_stat_activity a join pg_roles r on r.rolname = a.usename
+          where a.datname = current_database() and a.pid <> pg_backend_pid()
+            and a.application_name in ('custodian', 'custodian-sequencer', 'custodian-jobs')
+          order by 1`;
+        expect(logins).toEqual([
+          {
+            application_name: 'custodian',
+            usename: 'custodian_web',
+            rolsuper: false,
+            roles: ['custodian_app'],
+          },
+          {
+            application_name: 'custodian-jobs',
+            usename: 'custodian_web',
+            rolsuper: false,
+            roles: ['custodian_app'],
+          },
+          {
+            application_name: 'custodian-sequencer',
+            usename: 'custodian_sequencer_login',
+            rolsuper: false,
+            roles: ['custodian_sequencer'],
+          },
+        ]);
+      } finally {
+        await owner.end();
+      }
     } finally {
       await stop(first.child);
     }

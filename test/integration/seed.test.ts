@@ -12,7 +12,7 @@ import {
   type SeedOptions,
 } from '#app/modules/seed/seed.server.ts';
 import { COUNTRIES, LOCALES, PLANS, PURPOSES } from '#app/modules/vocabulary.ts';
-import { createTestDatabase, testKeyRing, useTestDatabase } from '../support/db.ts';
+import { createTestDatabase, ownerUrl, testKeyRing, useTestDatabase } from '../support/db.ts';
 
 const { sql } = useTestDatabase();
 
@@ -91,7 +91,8 @@ async function plainUsers(db: Sql): Promise<PlainUser[]> {
 }
 
 async function withDatabase<T>(run: (url: string, db: Sql) => Promise<T>): Promise<T> {
-  const url = await createTestDatabase();
+  // The seed's bulk load runs as the owner (it drops and rebuilds indexes).
+  const url = ownerUrl(await createTestDatabase());
   const db = postgres(url, { max: 2, onnotice: () => {} });
   try {
     return await run(url, db);
@@ -108,7 +109,7 @@ describe('seedProductData', () => {
   let url: string;
 
   beforeAll(async () => {
-    url = process.env.DATABASE_URL!;
+    url = ownerUrl();
     const result = await seedProductData(url, testKeyRing, { ...OPTIONS, workers: 0 });
     expect(result.users).toBe(300);
   });

@@ -4,7 +4,7 @@ import { now } from '#app/modules/clock.server.ts';
 import { decryptField, unwrapDataKey } from '#app/modules/crypto/envelope.server.ts';
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
-import { testKeyRing } from '../support/db.ts';
+import { ownerUrl, testKeyRing } from '../support/db.ts';
 
 // Shared by the users-*.test.ts files: a small seeded product database, its users in clear (for
 // comparing what pages show), and grant rows written directly in the access module's schema.
@@ -17,7 +17,7 @@ export interface PlainUser {
   phone: string | null;
 }
 
-export async function seedUsers(url = process.env.DATABASE_URL!) {
+export async function seedUsers(url = ownerUrl()) {
   await seedProductData(url, testKeyRing, {
     users: 30,
     messagesPerUser: 5,
@@ -29,7 +29,7 @@ export async function seedUsers(url = process.env.DATABASE_URL!) {
 }
 
 /** The table owner's connection, for setting up and breaking things the app's role may not. */
-export function ownerConnection(url = process.env.DATABASE_URL!) {
+export function ownerConnection(url = ownerUrl()) {
   return postgres(url, { max: 2, onnotice: () => {} });
 }
 

@@ -1,5 +1,6 @@
 // A separate process that appends audit entries (and runs a sequencer), for the concurrency and
-// crash tests: `node --import tsx test/support/audit-child.ts <count> <label>`, with DATABASE_URL.
+// crash tests: `node --import tsx test/support/audit-child.ts <count> <label>`, with DATABASE_URL
+// (the app's login) and CUSTODIAN_SEQUENCER_DATABASE_URL (the sequencer's).
 // It prints `committed <n>` after each entry's transaction has committed.
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import { closeDb } from '#app/db/client.server.ts';
@@ -13,7 +14,7 @@ const signer = {
   privateKey: createPrivateKey(process.env.AUDIT_TEST_SIGNING_KEY!),
 };
 const sequencer = startSequencer({
-  url: process.env.DATABASE_URL!,
+  url: process.env.CUSTODIAN_SEQUENCER_DATABASE_URL!,
   signer,
   origin: 'custodian.local/audit',
   checkpointEveryMs: 60_000,

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { sequenceBatch, sequencerConnection } from '#app/modules/audit/sequencer.server.ts';
+import { sequencerUrl } from './db.ts';
 
 // Audit entries as the log holds them: sequence what is queued, then read the entries back.
 
@@ -17,7 +18,7 @@ export interface LoggedEntry {
 }
 
 export async function flushAudit(url = process.env.DATABASE_URL!) {
-  const sql = sequencerConnection(url, 1);
+  const sql = sequencerConnection(sequencerUrl(url), 1);
   try {
     while ((await sequenceBatch(sql)).appended > 0);
   } finally {

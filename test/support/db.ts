@@ -2,16 +2,38 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { closeDb, getDb, getSql } from '#app/db/client.server.ts';
+import { urlFor } from '#app/db/logins.server.ts';
 import { versioned, setKeyRing, type KeyRing } from '#app/modules/crypto/keys.server.ts';
 import { assertActorRoles } from './actor-roles.ts';
 
 // Each test file gets its own database, cloned from the migrated template, and points the app's
-// one client at it through DATABASE_URL.
+// one client at it through DATABASE_URL, with the app's login (a member of custodian_app only),
+// as in the embedded default. The sequencer's login and the owner's are for the file's database
+// too: sequencerUrl() and ownerUrl().
 
-export function testDatabaseUrl(name: string) {
+function databaseUrl(name: string) {
   const u = new URL(inject('adminUrl'));
   u.pathname = `/${name}`;
   return u.toString();
+}
+
+function databaseName(url: string) {
+  return new URL(url).pathname.slice(1);
+}
+
+/** The app's login on the database `name` (what DATABASE_URL holds in the tests). */
+export function testDatabaseUrl(name: string) {
+  return urlFor(databaseUrl(name), inject('logins').app);
+}
+
+/** The owner's login (a superuser) on the database of `url`: fixtures the app may not write. */
+export function ownerUrl(url = process.env.DATABASE_URL!) {
+  return databaseUrl(databaseName(url));
+}
+
+/** The audit sequencer's login on the database of `url`. */
+export function sequencerUrl(url = process.env.DATABASE_URL!) {
+  return urlFor(databaseUrl(databaseName(url)), inject('logins').sequencer);
 }
 
 /** A new database copied from `template` (no one may be connected to it); its name. */
@@ -37,7 +59,7 @@ export async function createTestDatabase(): Promise<string> {
  */
 export async function saveDatabaseState(): Promise<string> {
   await closeDb();
-  return copyDatabase(new URL(process.env.DATABASE_URL!).pathname.slice(1));
+  return copyDatabase(databaseName(process.env.DATABASE_URL!));
 }
 
 /** Points the app, and a test server sharing its client, at a fresh copy of a saved state. */

@@ -3,14 +3,23 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
+import { randomBytes } from 'node:crypto';
 import { removeCluster, startEmbeddedPostgres } from '../../app/db/embedded.server.ts';
+import {
+  APP_LOGIN,
+  ensureLogins,
+  SEQUENCER_LOGIN,
+  type Logins,
+} from '../../app/db/logins.server.ts';
 import { runMigrations } from '../../app/db/migrate.server.ts';
 import { installActorRoleCheck } from './actor-roles.ts';
 import { ensureFreshBuild } from './build.ts';
 
 // One PostgreSQL server for the whole run: the embedded one, or DATABASE_URL when set. The
 // migrated template database is cloned into one database per test file (see ./db.ts). The server
-// build the tests import is rebuilt first if app/ changed since (see ./build.ts).
+// build the tests import is rebuilt first if app/ changed since (see ./build.ts). The app and the
+// sequencer connect with their own logins, as in the embedded default (ADR 019): the whole suite
+// runs under the real separation of roles.
 
 export const TEMPLATE = 'custodian_test_template';
 
@@ -35,7 +44,13 @@ export default async function setup(project: TestProject) {
   await runMigrations(templateUrl);
   await installActorRoleCheck(templateUrl);
   await admin.end();
+  const logins: Logins = {
+    app: { user: APP_LOGIN, password: randomBytes(18).toString('base64url') },
+    sequencer: { user: SEQUENCER_LOGIN, password: randomBytes(18).toString('base64url') },
+  };
+  await ensureLogins(adminUrl, logins);
   project.provide('adminUrl', adminUrl);
+  project.provide('logins', logins);
   return async () => {
     const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
     const dbs = await sql<{ datname: string }[]>`
@@ -56,5 +71,6 @@ export function withDatabase(url: string, name: string) {
 declare module 'vitest' {
   export interface ProvidedContext {
     adminUrl: string;
+    logins: Logins;
   }
 }
