@@ -312,6 +312,10 @@ describe('npx custodian audit', SLOW, () => {
         verifyBundle('--checkpoint', env.CUSTODIAN_AUDIT_CHECKPOINT_DIR, '--key', logKey.key)
           .status,
       ).toBe(0);
+      // The bundle explains where its trust must come from.
+      const readme = fs.readFileSync(path.join(out, 'README.txt'), 'utf8');
+      expect(readme).toContain("node verify.mjs --key '<the log's verifier key>' .");
+      expect(readme).toMatch(/key must reach you by\s+another channel/);
       const unkeyed = verifyBundle();
       expect(unkeyed.status).toBe(3);
       expect(unkeyed.stdout).toMatch(/^NOT VERIFIED/);
