@@ -369,7 +369,7 @@ export function verifyBundle(dir, { extraCheckpoints = [], trusted: given } = {}
     try {
       const cp = openCheckpoint(fs.readFileSync(file, 'utf8'), trusted);
       if (cp.origin !== origin) throw new Error(`origin is ${cp.origin}, not ${origin}`);
-      const entry = { ...cp, label };
+      const entry = { ...cp, label, extra };
       if (extra && cp.size < firstSeq) {
         // A published checkpoint of the log before this range: nothing here to check it against.
         notes.push(
@@ -484,13 +484,23 @@ export function verifyBundle(dir, { extraCheckpoints = [], trusted: given } = {}
 
   const end = firstSeq + count;
   let reaches = firstSeq;
+  // The bundle's own newest checkpoint: a checkpoint from elsewhere of a larger tree signed before
+  // it proves a cut; one signed after it may also be the log growing after the export, which this
+  // bundle cannot tell from a cut, so it fails all the same and says so.
+  const newest = valid
+    .filter((cp) => !cp.extra && cp.timestamp)
+    .reduce((a, cp) => (!a || cp.timestamp > a ? cp.timestamp : a), undefined);
   for (const cp of valid) {
     reaches = Math.max(reaches, cp.size);
     if (cp.size > end) {
+      const later = cp.extra && newest && cp.timestamp && cp.timestamp > newest;
+      const why = later
+        ? `the log was cut, or it grew after the bundle's newest checkpoint (${newest.toISOString()}): then leave out the checkpoints made after it`
+        : 'the log was cut';
       report(
         end,
         'missing',
-        `entry missing: ${cp.label} covers ${cp.size} entries, the bundle has none from seq ${end} on (the log was cut)`,
+        `entry missing: ${cp.label} covers ${cp.size} entries, the bundle has none from seq ${end} on (${why})`,
       );
     }
   }
