@@ -32,13 +32,16 @@ Commands:
   staff list            list staff accounts
   staff disable --email E
                         disable an account and end its sessions at once
+  audit key [--json]    the log's verifier key and its fingerprint, to hand to auditors by a
+                        channel of their own (with the rotated keys still trusted)
   audit verify [--json] recompute the audit tree from every entry and check every stored and
                         published checkpoint; exit 0 only when all holds
   audit prove --seq N   inclusion proof of entry N against the latest checkpoint (JSON)
   audit prove --from SIZE1 --to SIZE2
                         consistency proof between two tree sizes (JSON)
   audit export --out DIR [--from TIME] [--to TIME]
-                        write a bundle that \`node DIR/verify.mjs DIR\` verifies with Node.js alone
+                        write a bundle that \`node DIR/verify.mjs --key KEY DIR\` verifies with
+                        Node.js alone, against the key \`audit key\` prints
   audit checkpoint      sequence what is queued and sign a checkpoint now
 
 The database is DATABASE_URL, else the embedded server that is running for this data folder
@@ -95,6 +98,40 @@ async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
   }
 }
 
+/** The log's key needs no database: it comes from the environment or the data folder. */
+async function auditKey(json: boolean) {
+  const { dataDir, env } = await import('#app/config.server.ts');
+  const { loadAuditKeys } = await import('#app/modules/audit/keys.server.ts');
+  const { logKeyOf } = await import('#app/modules/audit/publishing.server.ts');
+  const { keyFingerprint } = await import('#app/modules/audit/note.ts');
+  const config = env();
+  const keys = loadAuditKeys({
+    dataDir: dataDir(),
+    production: config.NODE_ENV === 'production',
+    origin: config.CUSTODIAN_AUDIT_ORIGIN,
+    trustedFile: config.CUSTODIAN_AUDIT_TRUSTED_KEYS,
+    log,
+  });
+  const current = logKeyOf(keys);
+  // The first trusted key is the current one; the others are rotated keys, with their periods.
+  const rotated = keys.trusted.slice(1).map((k) => ({
+    key: k.key,
+    fingerprint: keyFingerprint(k.key),
+    ...(k.notBefore ? { notBefore: k.notBefore.toISOString() } : {}),
+    ...(k.notAfter ? { notAfter: k.notAfter.toISOString() } : {}),
+  }));
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ...current, trusted: rotated })}\n`);
+    return;
+  }
+  const lines = [`key          ${current.key}`, `fingerprint  ${current.fingerprint}`];
+  for (const k of rotated) {
+    const period = `${k.notBefore ?? '…'} to ${k.notAfter ?? '…'}`;
+    lines.push(`rotated      ${k.key} ${k.fingerprint} (${period})`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
 async function auditCommand(args: string[]) {
   const [sub, ...rest] = args;
   const { values } = parseArgs({
@@ -108,6 +145,7 @@ async function auditCommand(args: string[]) {
     },
     strict: true,
   });
+  if (sub === 'key') return auditKey(values.json ?? false);
   const { getSql } = await import('#app/db/client.server.ts');
   const seqMod = await import('#app/modules/audit/sequencer.server.ts');
   const flushAndCheckpoint = async (rt: Runtime) => {
@@ -119,11 +157,7 @@ async function auditCommand(args: string[]) {
         origin: rt.audit.origin,
         minIntervalMs: 0,
         force: true,
-        publish: {
-          dir: rt.env.CUSTODIAN_AUDIT_CHECKPOINT_DIR,
-          command: rt.env.CUSTODIAN_AUDIT_CHECKPOINT_COMMAND,
-          log,
-        },
+        publish: { dir: rt.publishing.dir, command: rt.publishing.command, log },
       });
     } finally {
       await sql.end();
@@ -133,13 +167,16 @@ async function auditCommand(args: string[]) {
     const { verifyAuditLog, readPublishedCheckpoints } =
       await import('#app/modules/audit/verify.server.ts');
     const { recordAudit } = await import('#app/modules/audit/writer.server.ts');
+    const { describePublishing, publishesNowhere } =
+      await import('#app/modules/audit/publishing.server.ts');
     let ok = false;
     await withRuntime(async (rt) => {
+      if (publishesNowhere(rt.publishing)) log(describePublishing(rt.publishing));
       const result = await verifyAuditLog({
         sql: getSql(),
         trusted: rt.audit.trusted,
         origin: rt.audit.origin,
-        published: readPublishedCheckpoints(rt.env.CUSTODIAN_AUDIT_CHECKPOINT_DIR),
+        published: readPublishedCheckpoints(rt.publishing.dir),
       });
       await recordAudit(commandLine('audit verify'), {
         action: 'audit.verify',
@@ -210,6 +247,7 @@ async function auditCommand(args: string[]) {
     const from = time('from', values.from);
     const to = time('to', values.to);
     const { exportBundle } = await import('#app/modules/audit/export.server.ts');
+    const { logKeyOf } = await import('#app/modules/audit/publishing.server.ts');
     const { recordAudit } = await import('#app/modules/audit/writer.server.ts');
     await withRuntime(async (rt) => {
       await flushAndCheckpoint(rt);
@@ -227,7 +265,7 @@ async function auditCommand(args: string[]) {
         details: { format: 'bundle', entries: result.entries },
       });
       process.stdout.write(
-        `Wrote ${result.entries} entries from ${result.firstSeq} and ${result.checkpoints} checkpoints to ${result.dir}\nVerify with: node ${path.join(result.dir, 'verify.mjs')} ${result.dir}\n`,
+        `Wrote ${result.entries} entries from ${result.firstSeq} and ${result.checkpoints} checkpoints to ${result.dir}\nVerify with: node ${path.join(result.dir, 'verify.mjs')} --key '${logKeyOf(rt.audit).key}' ${result.dir}\n`,
       );
     });
   } else if (sub === 'checkpoint') {
@@ -238,7 +276,7 @@ async function auditCommand(args: string[]) {
       process.stdout.write(cp ? cp.note : 'The log is empty.\n');
     });
   } else {
-    fail('audit takes verify, prove, export or checkpoint (see --help)');
+    fail('audit takes key, verify, prove, export or checkpoint (see --help)');
   }
 }
 
@@ -252,6 +290,8 @@ async function worker() {
   const { startQueue } = await import('#app/modules/jobs/queue.server.ts');
   const { JOBS } = await import('#app/server/jobs.server.ts');
   const { startAuditSequencer } = await import('#app/server/runtime.server.ts');
+  const { describePublishing } = await import('#app/modules/audit/publishing.server.ts');
+  log(describePublishing(rt.publishing));
   const sequencer = startAuditSequencer(rt);
   const queue = await startQueue({
     url: rt.url,

@@ -12,6 +12,8 @@ import { useEffect } from 'react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { VerifyRequestSchema } from '#app/modules/audit/input.server.ts';
 import { latestVerificationRun, startVerificationRun } from '#app/modules/audit/runs.server.ts';
+import { auditLogTrust } from '#app/modules/audit/trust.server.ts';
+import { LogTrustPanel } from '#app/components/audit/log-trust.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
@@ -25,6 +27,7 @@ export async function loader(args: LoaderFunctionArgs) {
   await guard(args, access);
   const run = await latestVerificationRun();
   return json({
+    trust: auditLogTrust(),
     run: run && {
       id: run.id,
       staffName: run.staffName,
@@ -64,7 +67,7 @@ function Progress({ done, total }: { done: number; total: number }) {
 }
 
 export default function AuditVerifyRoute() {
-  const { run } = useLoaderData<typeof loader>();
+  const { run, trust } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const revalidator = useRevalidator();
@@ -178,6 +181,7 @@ export default function AuditVerifyRoute() {
           </>
         )}
       </section>
+      <LogTrustPanel trust={trust} />
     </>
   );
 }

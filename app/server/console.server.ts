@@ -4,6 +4,7 @@ import type { ServerBuild } from '@remix-run/node';
 import { enqueueFirstAnalyticsBuild } from '#app/modules/analytics/build.server.ts';
 import { ensureDemoStaff, readDemoCredentials } from '#app/modules/auth/demo-staff.server.ts';
 import { JOBS } from '#app/server/jobs.server.ts';
+import { describePublishing, logKeyOf } from '#app/modules/audit/publishing.server.ts';
 import { startQueue, type Queue } from '#app/modules/jobs/queue.server.ts';
 import { createHttpApp, listen } from './http.server.ts';
 import {
@@ -62,6 +63,9 @@ export async function startWebConsole(options: { root: string }) {
 
   const url = `${tls ? 'https' : 'http'}://${rt.env.HOST}:${rt.env.PORT}`;
   const lines = [``, `Custodian is running at ${url}`];
+  // What auditors compare the key they were given with (`npx custodian audit key` prints the key).
+  lines.push(`Audit log key fingerprint: ${logKeyOf(rt.audit).fingerprint}`);
+  lines.push(describePublishing(rt.publishing));
   if (logins.length) {
     lines.push(`Demo staff logins (also in ${path.join(rt.dataDir, 'demo-credentials.txt')}):`);
     for (const l of logins)

@@ -11,6 +11,11 @@ import { meta } from '#app/db/schema.ts';
 import { dataDir, env, type Env } from '#app/config.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { loadAuditKeys, type AuditKeys } from '#app/modules/audit/keys.server.ts';
+import {
+  resolveCheckpointPublishing,
+  setCheckpointPublishing,
+  type CheckpointPublishing,
+} from '#app/modules/audit/publishing.server.ts';
 import type { Sequencer } from '#app/modules/audit/sequencer.server.ts';
 import { startSequencerThread } from '#app/modules/audit/sequencer-thread.server.ts';
 import { loadKeyRing, type KeyRing } from '#app/modules/crypto/keys.server.ts';
@@ -36,6 +41,8 @@ export interface Runtime {
   embedded?: EmbeddedPostgres;
   /** True when DATABASE_URL was not given: the embedded default. */
   isEmbedded: boolean;
+  /** Where checkpoints go outside the database (the embedded default: <data dir>/checkpoints). */
+  publishing: CheckpointPublishing;
   close(): Promise<void>;
 }
 
@@ -90,6 +97,13 @@ export async function prepareRuntime(options: { migrate?: boolean; reuseRunning?
     }
   }
   process.env.DATABASE_URL = url;
+  const publishing = resolveCheckpointPublishing({
+    dir: config.CUSTODIAN_AUDIT_CHECKPOINT_DIR,
+    command: config.CUSTODIAN_AUDIT_CHECKPOINT_COMMAND,
+    dataDir: dir,
+    embedded: !config.DATABASE_URL,
+  });
+  setCheckpointPublishing(publishing);
   const runtime: Runtime = {
     env: config,
     dataDir: dir,
@@ -101,6 +115,7 @@ export async function prepareRuntime(options: { migrate?: boolean; reuseRunning?
     audit,
     embedded,
     isEmbedded: !config.DATABASE_URL,
+    publishing,
     async close() {
       const { closeDb } = await import('#app/db/client.server.ts');
       await closeDb();
@@ -148,10 +163,7 @@ export function startAuditSequencer(rt: Runtime): Sequencer {
     signer: rt.audit.signer,
     origin: rt.audit.origin,
     checkpointEveryMs: rt.env.CUSTODIAN_AUDIT_CHECKPOINT_SECONDS * 1000,
-    publish: {
-      dir: rt.env.CUSTODIAN_AUDIT_CHECKPOINT_DIR,
-      command: rt.env.CUSTODIAN_AUDIT_CHECKPOINT_COMMAND,
-    },
+    publish: { dir: rt.publishing.dir, command: rt.publishing.command },
     log,
   });
 }

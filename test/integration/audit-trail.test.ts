@@ -104,9 +104,15 @@ async function verifyBundle(url: string, publishDir: string) {
   const witnessed = fs
     .readdirSync(publishDir)
     .flatMap((f) => ['--checkpoint', path.join(publishDir, f)]);
-  const run = spawnSync(process.execPath, [path.join(out, 'verify.mjs'), ...witnessed, out], {
-    encoding: 'utf8',
-  });
+  // The log's key comes from outside the bundle, as an auditor's would.
+  const key = ['--key', trusted[0]!.key];
+  const run = spawnSync(
+    process.execPath,
+    [path.join(out, 'verify.mjs'), ...key, ...witnessed, out],
+    {
+      encoding: 'utf8',
+    },
+  );
   fs.rmSync(out, { recursive: true, force: true });
   return { status: run.status, output: run.stdout + run.stderr };
 }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { verifyConsistency, verifyInclusion } from '#app/modules/audit/merkle.ts';
+import { keyFingerprint } from '#app/modules/audit/note.ts';
 import { createTestDatabase, ownerUrl, sequencerUrl } from '../support/db.ts';
 
 // The operators' tool, run as operators run it: `node bin/custodian.mjs …` in a child process.
@@ -325,13 +326,37 @@ describe('npx custodian audit', SLOW, () => {
       expect(consistency.root2).toBe(inclusion.root);
       expect(cli(['audit', 'prove', '--seq', 'x']).stderr).toContain('--seq');
 
+      // The log's key, as an auditor gets it from the operator: the bundle verifies against it,
+      // and without it is never reported OK.
+      const key = cli(['audit', 'key', '--json']);
+      expect(key.status).toBe(0);
+      const logKey = JSON.parse(key.stdout) as { key: string; fingerprint: string };
+      expect(logKey.key).toMatch(/^custodian\.local\/audit\+[0-9a-f]{8}\+/);
+      expect(logKey.fingerprint).toBe(keyFingerprint(logKey.key));
+      expect(cli(['audit', 'key']).stdout).toBe(
+        `key          ${logKey.key}\nfingerprint  ${logKey.fingerprint}\n`,
+      );
       const out = path.join(published, 'bundle');
       expect(cli(['audit', 'export', '--out', out], env).status).toBe(0);
-      const bundle = spawnSync(process.execPath, [path.join(out, 'verify.mjs'), out], {
-        encoding: 'utf8',
-      });
+      const verifyBundle = (...args: string[]) =>
+        spawnSync(process.execPath, [path.join(out, 'verify.mjs'), ...args, out], {
+          encoding: 'utf8',
+        });
+      const bundle = verifyBundle('--key', logKey.key);
       expect(bundle.stdout).toMatch(/^OK: \d+ entries/);
+      expect(bundle.stdout).toContain(logKey.fingerprint);
       expect(bundle.status).toBe(0);
+      expect(
+        verifyBundle('--checkpoint', env.CUSTODIAN_AUDIT_CHECKPOINT_DIR, '--key', logKey.key)
+          .status,
+      ).toBe(0);
+      // The bundle explains where its trust must come from.
+      const readme = fs.readFileSync(path.join(out, 'README.txt'), 'utf8');
+      expect(readme).toContain("node verify.mjs --key '<the log's verifier key>' .");
+      expect(readme).toMatch(/key must reach you by\s+another channel/);
+      const unkeyed = verifyBundle();
+      expect(unkeyed.status).toBe(3);
+      expect(unkeyed.stdout).toMatch(/^NOT VERIFIED/);
       expect(cli(['audit', 'export', '--out', out, '--from', 'yesterday']).stderr).toContain(
         '--from',
       );

@@ -7,11 +7,53 @@ import type { TrustedKey } from './note.ts';
 import { checkpointCovering } from './proofs.server.ts';
 
 // An audit bundle anyone can verify with Node.js alone: entries.jsonl (each line's bytes are the
-// leaf), the checkpoints, the verifier keys, a manifest with the frontier of the entries before the
-// range, the stored leaf hashes (a locator for errors), and verify.mjs.
+// leaf), the checkpoints, the verifier keys (informational: verify.mjs checks against keys given
+// on its command line), a manifest with the frontier of the entries before the range, the stored
+// leaf hashes (a locator for errors), verify.mjs, and a README.txt on the trust model.
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const VERIFIER_SOURCE = path.join(here, 'verify-bundle.mjs');
+
+/** The bundle's own explanation: what it proves, against whom, and where the key must come from. */
+export const BUNDLE_README = `Custodian audit bundle
+======================
+
+entries.jsonl      the log's entries, one JSON object a line; each line's bytes are a leaf of an
+                   RFC 6962 Merkle tree, and each entry links to the previous leaf ("prev")
+checkpoints/       C2SP checkpoints: the tree's size and root, signed with the log's Ed25519 key
+manifest.json      the log's name (origin) and where this range starts
+leaf-hashes.txt    the leaf hash the log recorded for each line (to name an edited entry exactly)
+keys.json          the keys the exporting console trusted: informational only, see below
+verify.mjs         a standalone verifier (Node.js built-ins only)
+
+Verify it
+---------
+
+  node verify.mjs --key '<the log's verifier key>' .
+  node verify.mjs --trusted-keys keys-with-periods.json --checkpoint <published folder> .
+
+Exit codes: 0 intact and signed by a key you gave; 1 a problem found (the first position is
+named first); 2 bad usage; 3 consistent, but no key was given: NOT VERIFIED.
+
+What this proves, and against whom
+----------------------------------
+
+When verify.mjs exits 0, every entry here is exactly what the log held when a checkpoint signed
+with the log's key covered it: nothing was changed, removed, reordered or inserted since, by the
+database's administrators, by whoever stored or sent this bundle, or by anyone else without that
+key. It does not prove that the console recorded every action, nor anything against the holder of
+the signing key. Everything in this folder, verify.mjs and keys.json included, is in the hands of
+whoever handed it to you: a forger can rewrite entries, recompute every hash and root, sign new
+checkpoints with a key of their own and put that key in keys.json. So the key must reach you by
+another channel than the bundle: ask the log's operator for the output of
+\`npx custodian audit key\` (the verifier key, e.g. custodian.local/audit+1a2b3c4d+AX...) in
+person or over a channel you already trust, and compare its fingerprint
+(printf %s "$KEY" | sha256sum) with the one the console shows on /audit/verify and prints at
+start-up. Prefer a verify.mjs you obtained yourself (app/modules/audit/verify-bundle.mjs in the
+Custodian source) to the copy here. A log cut back together with its last checkpoints looks
+intact on its own: pass the checkpoints the console published outside its database with
+--checkpoint FILE or --checkpoint FOLDER to catch that.
+`;
 
 export interface ExportResult {
   dir: string;
@@ -135,5 +177,6 @@ export async function exportBundle(options: {
     )}\n`,
   );
   fs.copyFileSync(VERIFIER_SOURCE, path.join(options.out, 'verify.mjs'));
+  fs.writeFileSync(path.join(options.out, 'README.txt'), BUNDLE_README);
   return { dir: options.out, firstSeq, entries: count, checkpoints: checkpoints.length };
 }

@@ -110,6 +110,15 @@ export function verifierKeyFor(signer: Signer): string {
   return verifierKeyString(signer.name, rawPublicKey(signer.privateKey));
 }
 
+/**
+ * A verifier key's fingerprint, short enough to read out on a call: `SHA256:` and the hex SHA-256 of
+ * the key string (`printf %s "$KEY" | sha256sum` computes it). The key string names the log, so
+ * the fingerprint covers the name as well as the public key.
+ */
+export function keyFingerprint(verifierKey: string): string {
+  return `SHA256:${crypto.createHash('sha256').update(verifierKey, 'utf8').digest('hex')}`;
+}
+
 export function parseVerifierKey(text: string): VerifierKey {
   // The base64 key may itself contain '+', so only the first two separate fields.
   const first = text.indexOf('+');

@@ -8,6 +8,7 @@ import { now } from '#app/modules/clock.server.ts';
 import { staffNameOf } from '#app/modules/staff-names.server.ts';
 import { defineJob, enqueue } from '#app/modules/jobs/queue.server.ts';
 import { loadAuditKeys, type AuditKeys } from './keys.server.ts';
+import { checkpointPublishing } from './publishing.server.ts';
 import { readPublishedCheckpoints, verifyAuditLog, type Problem } from './verify.server.ts';
 import { recordAudit } from './writer.server.ts';
 import { job, type Actor } from '#app/modules/actor.ts';
@@ -123,7 +124,7 @@ export async function runVerification(
       sql: reader,
       trusted: keys.trusted,
       origin: keys.origin,
-      published: readPublishedCheckpoints(env().CUSTODIAN_AUDIT_CHECKPOINT_DIR),
+      published: readPublishedCheckpoints(checkpointPublishing().dir),
       onProgress: async (done, total) => {
         const t = performance.now();
         if (t - lastWrite < PROGRESS_EVERY_MS) return;

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -142,15 +143,38 @@ export interface CheckpointPublisher {
   log?: (line: string) => void;
 }
 
+/**
+ * Links the written file in as `<name>.txt`, never replacing a published checkpoint: a log cut and
+ * grown back to the same size signs another checkpoint of that size, and the one published first
+ * is the evidence. A different note of the same size goes beside it, named by its hash.
+ */
+function publishWithoutOverwriting(tmp: string, dir: string, name: string, note: string) {
+  const digest = createHash('sha256').update(note).digest('hex').slice(0, 16);
+  try {
+    for (const candidate of [`${name}.txt`, `${name}-${digest}.txt`]) {
+      const target = path.join(dir, candidate);
+      try {
+        fs.linkSync(tmp, target);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        if (fs.readFileSync(target, 'utf8') === note) return;
+      }
+    }
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 /** Writes the checkpoint outside the database: a file in a folder, and/or a command's stdin. */
 export async function publishCheckpoint(note: string, treeSize: number, to: CheckpointPublisher) {
   const log = to.log ?? (() => {});
   if (to.dir) {
     fs.mkdirSync(to.dir, { recursive: true });
-    const name = `checkpoint-${String(treeSize).padStart(12, '0')}.txt`;
+    const name = `checkpoint-${String(treeSize).padStart(12, '0')}`;
     const tmp = path.join(to.dir, `.${name}.${process.pid}`);
     fs.writeFileSync(tmp, note);
-    fs.renameSync(tmp, path.join(to.dir, name));
+    publishWithoutOverwriting(tmp, to.dir, name, note);
   }
   if (to.command) {
     await new Promise<void>((resolve) => {

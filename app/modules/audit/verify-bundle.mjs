@@ -3,12 +3,36 @@
 // copied into every bundle as verify.mjs, so it repeats the RFC 6962 hashing and C2SP signed-note
 // checks of app/modules/audit/{merkle,note}.ts instead of importing them.
 //
-//   node verify.mjs [--json] [--checkpoint FILE]... DIR
+//   node verify.mjs [--json] [--key KEY]... [--trusted-keys FILE] [--checkpoint FILE|DIR]... DIR
+//
+// Trust comes from outside the bundle. Everything in DIR (this file included) is in the hands of
+// whoever handed it over: a forger can rewrite entries, recompute every hash, sign new checkpoints
+// with a key of their own and put that key in keys.json. So the checkpoints are checked against
+// the keys given on the command line only, obtained from the log's operator by another channel
+// (`npx custodian audit key` prints it, /audit/verify shows its fingerprint):
+//
+// --key KEY            a verifier key, `<name>+<8 hex digits>+<base64>` (repeatable).
+// --trusted-keys FILE  a JSON file of keys with validity periods, the format of
+//                      CUSTODIAN_AUDIT_TRUSTED_KEYS and keys.json:
+//                      [{ "key": "<verifier key>", "notBefore"?: iso, "notAfter"?: iso }]
+//                      A key with a period counts only for checkpoints whose timestamp falls in it.
+// --checkpoint FILE|DIR  a checkpoint obtained elsewhere (a witness, the folder the console
+//                      publishes to), so that a bundle cut back to an earlier checkpoint is still
+//                      caught. A folder adds every *.txt in it (repeatable). Such a checkpoint older
+//                      than a partial bundle's first entry is skipped; one larger than the bundle
+//                      says the log was cut.
+//
+// keys.json is then ignored, except that a difference from the keys given is reported.
+//
+// Exit codes: 0 intact and signed by a given key; 1 a problem found (the first position first);
+// 2 bad usage (unknown option, unreadable key or file, no DIR); 3 internally consistent, but no
+// key was given, so the bundle was checked against its own keys.json, which proves nothing about
+// who wrote it: never reported as OK.
 //
 // DIR/entries.jsonl    one JSON entry per line; a line's bytes (without its newline) are the leaf.
 //                      Every entry has an integer "seq": its leaf index in the log, counted from 0.
 // DIR/checkpoints/*.txt  C2SP checkpoints (signed notes) of the log.
-// DIR/keys.json        [{ "key": "<name>+<id>+<base64>", "notBefore"?: iso, "notAfter"?: iso }]
+// DIR/keys.json        the keys the exporting console trusted (informational, see above).
 // DIR/manifest.json    { "origin", "firstSeq", "frontier"?: { "size", "hashes": base64[] } }
 //                      A bundle holding a range that starts at firstSeq > 0 carries the frontier of
 //                      the first firstSeq leaves (its right-edge subtree hashes, largest first), enough
@@ -18,18 +42,19 @@
 //                      Only a locator: an edited entry is named exactly. The signed checkpoints
 //                      remain the proof; without this file a mismatch is placed between checkpoints.
 //
-// --checkpoint FILE adds a checkpoint obtained elsewhere (e.g. from a witness), so that a bundle
-// cut back to an earlier checkpoint is still caught.
-//
-// Intact means: every checkpoint is signed by a key in keys.json that was valid at the checkpoint's
+// Intact means: every checkpoint is signed by a trusted key that was valid at the checkpoint's
 // `timestamp` line (keys with no validity window are always valid; keys with one need that line),
 // names the manifest's origin, and has the root recomputed from the entries at its size; seqs run
 // contiguously from firstSeq; and every entry is covered by some checkpoint.
+//
+// A key's fingerprint, as the console shows it, is SHA256: and the hex SHA-256 of the verifier key
+// string: `printf %s "$KEY" | sha256sum` computes it.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const oneShot = typeof crypto.hash === 'function' ? crypto.hash : undefined;
 const sha256 = (data) =>
@@ -78,6 +103,11 @@ function keyId(name, publicKey) {
   return digest.readUInt32BE(0);
 }
 
+/** SHA256: and the hex SHA-256 of the verifier key string, as the console shows it. */
+export function keyFingerprint(key) {
+  return `SHA256:${sha256(Buffer.from(String(key), 'utf8')).toString('hex')}`;
+}
+
 export function parseVerifierKey(text) {
   const m = /^([^+]+)\+([0-9a-fA-F]{8})\+(.+)$/s.exec(String(text));
   const bytes = m && base64Strict(m[3]);
@@ -91,7 +121,7 @@ export function parseVerifierKey(text) {
     key: { kty: 'OKP', crv: 'Ed25519', x: publicKey.toString('base64url') },
     format: 'jwk',
   });
-  return { name: m[1], id, key };
+  return { name: m[1], id, key, text: String(text) };
 }
 
 // C2SP signed-note: returns the note text and the names of the trusted keys that signed it and were
@@ -107,6 +137,7 @@ export function openNote(note, trusted, at) {
   const lines = note.slice(split + 2, -1).split('\n');
   if (lines.length > 100) throw new Error('too many signatures');
   const verified = [];
+  const verifiedKeys = [];
   const outside = [];
   const seen = new Set();
   for (const line of lines) {
@@ -129,8 +160,9 @@ export function openNote(note, trusted, at) {
         (at && (!k.notBefore || at >= k.notBefore) && (!k.notAfter || at <= k.notAfter)),
     );
     (inWindow ? verified : outside).push(m[1]);
+    if (inWindow) verifiedKeys.push(known[0].text);
   }
-  if (verified.length > 0) return { text, verifiedBy: verified };
+  if (verified.length > 0) return { text, verifiedBy: verified, verifiedKeys };
   if (outside.length > 0) {
     const when = at ? `at ${at.toISOString()}` : 'without a timestamp';
     throw new Error(`signed only by keys not valid ${when}: ${outside.join(', ')}`);
@@ -165,8 +197,8 @@ export function parseCheckpoint(text) {
 
 export function openCheckpoint(note, trusted) {
   const checkpoint = parseCheckpoint(note.slice(0, note.lastIndexOf('\n\n') + 1));
-  const { verifiedBy } = openNote(note, trusted, checkpoint.timestamp);
-  return { ...checkpoint, verifiedBy };
+  const { verifiedBy, verifiedKeys } = openNote(note, trusted, checkpoint.timestamp);
+  return { ...checkpoint, verifiedBy, verifiedKeys };
 }
 
 // The lines of a file as raw bytes, read in chunks so that logs larger than memory still verify.
@@ -200,27 +232,40 @@ function readJson(file) {
   }
 }
 
-function loadKeys(file) {
-  const list = readJson(file);
-  if (!Array.isArray(list)) throw new Error('keys.json must be an array');
+// A list of { key, notBefore?, notAfter? } (keys.json, --trusted-keys) as trusted keys.
+export function trustedKeysFrom(list, label) {
+  if (!Array.isArray(list)) throw new Error(`${label} must be a JSON array of { "key": ... }`);
   const keys = list.map((entry, i) => {
+    if (typeof entry?.key !== 'string') throw new Error(`${label}[${i}].key is missing`);
     const date = (field) => {
       if (entry[field] === undefined) return undefined;
       const d = new Date(entry[field]);
-      if (Number.isNaN(d.getTime())) throw new Error(`keys.json[${i}].${field} is not a date`);
+      if (typeof entry[field] !== 'string' || Number.isNaN(d.getTime())) {
+        throw new Error(`${label}[${i}].${field} is not a date`);
+      }
       return d;
     };
-    return {
-      ...parseVerifierKey(entry.key),
-      notBefore: date('notBefore'),
-      notAfter: date('notAfter'),
-    };
+    let parsed;
+    try {
+      parsed = parseVerifierKey(entry.key);
+    } catch (error) {
+      throw new Error(`${label}[${i}].key: ${error.message}`);
+    }
+    return { ...parsed, notBefore: date('notBefore'), notAfter: date('notAfter') };
   });
+  checkNoClash(keys, label);
+  return keys;
+}
+
+function checkNoClash(keys, label) {
   for (const a of keys) {
     const clash = keys.find((b) => b.name === a.name && b.id === a.id && !b.key.equals(a.key));
-    if (clash) throw new Error(`keys.json holds two different keys named ${a.name} with one id`);
+    if (clash) throw new Error(`${label} holds two different keys named ${a.name} with one id`);
   }
-  return keys;
+}
+
+function loadKeys(file) {
+  return trustedKeysFrom(readJson(file), 'keys.json');
 }
 
 function loadManifest(file) {
@@ -240,21 +285,66 @@ function loadManifest(file) {
   return { origin: m.origin, firstSeq: m.firstSeq, frontier: new Frontier(m.firstSeq, hashes) };
 }
 
-export function verifyBundle(dir, { extraCheckpoints = [] } = {}) {
+// What keys.json says against the keys given: informational, keys.json is not trusted.
+function compareKeysJson(dir, trusted) {
+  let listed;
+  try {
+    listed = loadKeys(path.join(dir, 'keys.json'));
+  } catch (error) {
+    return [`keys.json was ignored (${error.message})`];
+  }
+  const given = new Set(trusted.map((k) => k.text));
+  const inFile = new Set(listed.map((k) => k.text));
+  const notes = [];
+  for (const k of inFile) {
+    if (!given.has(k)) {
+      notes.push(`keys.json lists a key that was not given, ignored: ${k} (${keyFingerprint(k)})`);
+    }
+  }
+  for (const k of given) {
+    if (!inFile.has(k))
+      notes.push(`keys.json does not list the given key ${k} (${keyFingerprint(k)})`);
+  }
+  return notes;
+}
+
+/**
+ * Verifies the bundle in `dir`. `trusted` (parsed verifier keys with optional windows) are the
+ * keys checkpoints must be signed by; without them the bundle's own keys.json is used and the
+ * result is at best consistent, never authenticated (`ok` stays false).
+ */
+export function verifyBundle(dir, { extraCheckpoints = [], trusted: given } = {}) {
   const problems = [];
+  const notes = [];
+  const signedBy = new Set();
+  const authenticated = Array.isArray(given) && given.length > 0;
   const report = (seq, kind, message) => problems.push({ seq, kind, message });
   const result = (entries, checkpoints) => {
     problems.sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity));
     const seqs = problems.map((p) => p.seq).filter((s) => s !== null);
     const firstBadSeq = seqs.length > 0 ? seqs[0] : null;
-    return { ok: problems.length === 0, entries, checkpoints, firstBadSeq, problems };
+    return {
+      ok: problems.length === 0 && authenticated,
+      authenticated,
+      entries,
+      checkpoints,
+      firstBadSeq,
+      problems,
+      signedBy: [...signedBy].map((key) => ({ key, fingerprint: keyFingerprint(key) })),
+      notes,
+    };
   };
 
   let manifest;
   let trusted;
   try {
     manifest = loadManifest(path.join(dir, 'manifest.json'));
-    trusted = loadKeys(path.join(dir, 'keys.json'));
+    if (authenticated) {
+      trusted = given;
+      notes.push(...compareKeysJson(dir, given));
+    } else {
+      trusted = loadKeys(path.join(dir, 'keys.json'));
+    }
   } catch (error) {
     report(null, 'bundle', error.message);
     return result(0, 0);
@@ -269,18 +359,26 @@ export function verifyBundle(dir, { extraCheckpoints = [] } = {}) {
           .filter((f) => f.endsWith('.txt'))
           .sort()
       : []
-    ).map((f) => path.join(cpDir, f)),
-    ...extraCheckpoints,
+    ).map((f) => ({ file: path.join(cpDir, f), extra: false })),
+    ...extraCheckpoints.map((file) => ({ file, extra: true })),
   ];
   const bySize = new Map();
   const valid = [];
-  for (const file of cpFiles) {
+  for (const { file, extra } of cpFiles) {
     const label = path.relative(dir, file).startsWith('..') ? file : path.relative(dir, file);
     try {
       const cp = openCheckpoint(fs.readFileSync(file, 'utf8'), trusted);
       if (cp.origin !== origin) throw new Error(`origin is ${cp.origin}, not ${origin}`);
-      const entry = { ...cp, label };
+      const entry = { ...cp, label, extra };
+      if (extra && cp.size < firstSeq) {
+        // A published checkpoint of the log before this range: nothing here to check it against.
+        notes.push(
+          `${label}: size ${cp.size} precedes the bundle's first seq ${firstSeq}, skipped`,
+        );
+        continue;
+      }
       valid.push(entry);
+      for (const key of cp.verifiedKeys) signedBy.add(key);
       if (cp.size < firstSeq) {
         report(
           null,
@@ -386,13 +484,23 @@ export function verifyBundle(dir, { extraCheckpoints = [] } = {}) {
 
   const end = firstSeq + count;
   let reaches = firstSeq;
+  // The bundle's own newest checkpoint: a checkpoint from elsewhere of a larger tree signed before
+  // it proves a cut; one signed after it may also be the log growing after the export, which this
+  // bundle cannot tell from a cut, so it fails all the same and says so.
+  const newest = valid
+    .filter((cp) => !cp.extra && cp.timestamp)
+    .reduce((a, cp) => (!a || cp.timestamp > a ? cp.timestamp : a), undefined);
   for (const cp of valid) {
     reaches = Math.max(reaches, cp.size);
     if (cp.size > end) {
+      const later = cp.extra && newest && cp.timestamp && cp.timestamp > newest;
+      const why = later
+        ? `the log was cut, or it grew after the bundle's newest checkpoint (${newest.toISOString()}): then leave out the checkpoints made after it`
+        : 'the log was cut';
       report(
         end,
         'missing',
-        `entry missing: ${cp.label} covers ${cp.size} entries, the bundle has none from seq ${end} on (the log was cut)`,
+        `entry missing: ${cp.label} covers ${cp.size} entries, the bundle has none from seq ${end} on (${why})`,
       );
     }
   }
@@ -406,34 +514,132 @@ export function verifyBundle(dir, { extraCheckpoints = [] } = {}) {
   return result(count, valid.length);
 }
 
-function main(argv) {
-  const args = argv.slice(2);
-  const json = args.includes('--json');
-  const extraCheckpoints = [];
-  const dirs = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--json') continue;
-    if (args[i] === '--checkpoint' && args[i + 1]) extraCheckpoints.push(args[++i]);
-    else dirs.push(args[i]);
+const USAGE =
+  'usage: node verify.mjs [--json] [--key KEY]... [--trusted-keys FILE] [--checkpoint FILE|DIR]... DIR';
+
+class UsageError extends Error {}
+
+// The command line, checked before anything is verified: a mistake there is exit 2, not a finding.
+export function parseCommandLine(args) {
+  let values;
+  let positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args,
+      options: {
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        key: { type: 'string', multiple: true, default: [] },
+        'trusted-keys': { type: 'string', multiple: true, default: [] },
+        checkpoint: { type: 'string', multiple: true, default: [] },
+      },
+      allowPositionals: true,
+      strict: true,
+    }));
+  } catch (error) {
+    throw new UsageError(error.message);
   }
-  if (dirs.length !== 1 || dirs[0].startsWith('--')) {
-    process.stderr.write('usage: node verify.mjs [--json] [--checkpoint FILE]... DIR\n');
-    return 2;
+  if (values.help) return { help: true };
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      positionals.length === 0
+        ? 'give the bundle folder DIR'
+        : `one DIR only, not ${positionals.length}`,
+    );
   }
-  const res = verifyBundle(dirs[0], { extraCheckpoints });
-  if (json) {
-    process.stdout.write(`${JSON.stringify(res)}\n`);
-  } else if (res.ok) {
-    process.stdout.write(`OK: ${res.entries} entries, ${res.checkpoints} checkpoints\n`);
-  } else {
-    const [first] = res.problems;
-    const where = first.seq === null ? 'FAIL' : `FAIL seq ${first.seq}`;
-    process.stdout.write(`${where}: ${first.message}\n`);
-    if (res.problems.length > 1) {
-      process.stdout.write(`(${res.problems.length - 1} more problems; --json lists them all)\n`);
+  const [dir] = positionals;
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new UsageError(`DIR: ${dir} is not a folder`);
+  }
+  const trusted = [];
+  values.key.forEach((text, i) => {
+    try {
+      trusted.push(parseVerifierKey(text));
+    } catch (error) {
+      throw new UsageError(`--key (${i + 1}): ${error.message}`);
+    }
+  });
+  for (const file of values['trusted-keys']) {
+    let list;
+    try {
+      list = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new UsageError(`--trusted-keys ${file}: cannot read it as JSON: ${error.message}`);
+    }
+    try {
+      const keys = trustedKeysFrom(list, file);
+      if (keys.length === 0) throw new Error('lists no key');
+      trusted.push(...keys);
+    } catch (error) {
+      throw new UsageError(`--trusted-keys ${file}: ${error.message}`);
     }
   }
-  return res.ok ? 0 : 1;
+  try {
+    checkNoClash(trusted, 'the keys given');
+  } catch (error) {
+    throw new UsageError(error.message);
+  }
+  const extraCheckpoints = [];
+  for (const given of values.checkpoint) {
+    if (!fs.existsSync(given)) throw new UsageError(`--checkpoint: ${given} does not exist`);
+    if (fs.statSync(given).isDirectory()) {
+      const files = fs
+        .readdirSync(given)
+        .filter((f) => f.endsWith('.txt') && !f.startsWith('.'))
+        .sort();
+      extraCheckpoints.push(...files.map((f) => path.join(given, f)));
+    } else {
+      extraCheckpoints.push(given);
+    }
+  }
+  return { dir, json: values.json, trusted, extraCheckpoints };
+}
+
+const signers = (res) => res.signedBy.map((k) => `${k.key} (${k.fingerprint})`).join(', ');
+
+function main(argv) {
+  let options;
+  try {
+    options = parseCommandLine(argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`verify.mjs: ${error.message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const res = verifyBundle(options.dir, options);
+  const exit = res.problems.length > 0 ? 1 : res.authenticated ? 0 : 3;
+  const out = [];
+  if (options.json) {
+    out.push(JSON.stringify(res));
+  } else if (exit === 1) {
+    const [first, ...rest] = res.problems;
+    const where = (p) => (p.seq === null ? '' : ` seq ${p.seq}`);
+    out.push(`FAIL${where(first)}: ${first.message}`);
+    for (const p of rest.slice(0, 20)) out.push(`  also${where(p)}: ${p.message}`);
+    if (rest.length > 20) out.push(`  (${rest.length - 20} more problems; --json lists them all)`);
+    if (!res.authenticated) {
+      out.push("(checked against the bundle's own keys.json: give --key to check the signer)");
+    }
+  } else if (exit === 3) {
+    out.push(
+      `NOT VERIFIED: the ${res.entries} entries and ${res.checkpoints} checkpoints agree with each other, but no key was given.`,
+      `The checkpoints were checked against the bundle's own keys.json (${signers(res) || 'no key'}).`,
+      'Whoever can change the bundle can rewrite it, sign it again and replace keys.json, so this',
+      "proves nothing about who wrote the log. Give the log's verifier key, obtained from its",
+      'operator by another channel (npx custodian audit key; the fingerprint on /audit/verify):',
+      '  node verify.mjs --key KEY DIR   or   node verify.mjs --trusted-keys FILE DIR',
+    );
+  } else {
+    const by = res.signedBy.length ? `, signed by ${signers(res)}` : '';
+    out.push(`OK: ${res.entries} entries, ${res.checkpoints} checkpoints${by}`);
+  }
+  if (!options.json) for (const note of res.notes) out.push(`note: ${note}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return exit;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href) {

@@ -6,7 +6,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canonicalize } from './canonical.ts';
 import { MerkleFrontier, leafHash, rootOf } from './merkle.ts';
-import { formatCheckpoint, openNote, signNote, verifierKeyFor } from './note.ts';
+import {
+  formatCheckpoint,
+  keyFingerprint,
+  openNote,
+  parseCheckpoint,
+  parseNote,
+  signNote,
+  verifierKeyFor,
+} from './note.ts';
 import * as standalone from './verify-bundle.mjs';
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'verify-bundle.mjs');
@@ -82,17 +90,28 @@ const entriesOf = (dir: string) =>
 const setEntries = (dir: string, list: string[]) =>
   fs.writeFileSync(path.join(dir, 'entries.jsonl'), list.join('\n') + '\n');
 
+/** verify.mjs as an auditor runs it; `args` go before DIR. */
+function run(...args: string[]) {
+  const result = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
+  return { status: result.status, out: result.stdout, err: result.stderr };
+}
+
+const LOG_KEY = verifierKeyFor(logKey);
+
+/** Verified with the log's real key, given on the command line. */
 function verify(dir: string, ...args: string[]) {
-  const run = spawnSync(process.execPath, [script, ...args, dir], { encoding: 'utf8' });
-  return { status: run.status, out: run.stdout, err: run.stderr };
+  return run('--key', LOG_KEY, ...args, dir);
 }
 
 interface JsonReport {
   ok: boolean;
+  authenticated: boolean;
   entries: number;
   checkpoints: number;
   firstBadSeq: number | null;
   problems: { seq: number | null; kind: string; message: string }[];
+  signedBy: { key: string; fingerprint: string }[];
+  notes: string[];
 }
 
 function verifyJson(dir: string, ...args: string[]): JsonReport {
@@ -103,27 +122,35 @@ function verifyJson(dir: string, ...args: string[]): JsonReport {
 describe('an intact bundle', () => {
   it('verifies with exit 0', () => {
     const dir = writeBundle();
-    expect(verify(dir)).toEqual({ status: 0, out: 'OK: 60 entries, 3 checkpoints\n', err: '' });
+    const signer = `${LOG_KEY} (${keyFingerprint(LOG_KEY)})`;
+    expect(verify(dir)).toEqual({
+      status: 0,
+      out: `OK: 60 entries, 3 checkpoints, signed by ${signer}\n`,
+      err: '',
+    });
     expect(verifyJson(dir)).toEqual({
       ok: true,
+      authenticated: true,
       entries: 60,
       checkpoints: 3,
       firstBadSeq: null,
       problems: [],
+      signedBy: [{ key: LOG_KEY, fingerprint: keyFingerprint(LOG_KEY) }],
+      notes: [],
     });
   });
 
   it('verifies without the leaf-hash file, and as a partial range from a frontier', () => {
     expect(verify(writeBundle({ leafHashes: false })).status).toBe(0);
     const partial = writeBundle({ firstSeq: 20, checkpoints: [20, 45, 60] });
-    expect(verify(partial).out).toBe('OK: 40 entries, 3 checkpoints\n');
+    expect(verify(partial).out).toMatch(/^OK: 40 entries, 3 checkpoints, signed by /);
     expect(verify(writeBundle({ firstSeq: 21, checkpoints: [45, 60] })).status).toBe(0);
   });
 
   it('prints usage for a bad command line', () => {
-    const run = spawnSync(process.execPath, [script], { encoding: 'utf8' });
-    expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/usage/);
+    const bare = run();
+    expect(bare.status).toBe(2);
+    expect(bare.err).toMatch(/usage/);
   });
 });
 
@@ -251,10 +278,13 @@ describe('a tampered bundle', () => {
   });
 
   it('rejects checkpoints signed outside the key window, or for another origin', () => {
-    const expired = writeBundle({
-      keys: [{ key: verifierKeyFor(logKey), notAfter: new Date(start + 30_000).toISOString() }],
-    });
-    const report = verifyJson(expired);
+    const expired = writeBundle();
+    const windowed = path.join(expired, '..', `trusted-${counter}.json`);
+    fs.writeFileSync(
+      windowed,
+      JSON.stringify([{ key: LOG_KEY, notAfter: new Date(start + 30_000).toISOString() }]),
+    );
+    const report = JSON.parse(run('--json', '--trusted-keys', windowed, expired).out) as JsonReport;
     expect(report.ok).toBe(false);
     expect(report.problems.map((p) => p.message).join('\n')).toMatch(
       /000045\.txt: signed only by keys not valid at 2025-01-01T00:00:45\.000Z/,
@@ -342,5 +372,224 @@ describe('agreement with merkle.ts and note.ts', () => {
       );
     }
     expect(outcome(() => standalone.openNote(note, trusted))).toBe('ok');
+  });
+});
+
+// A log as the sequencer writes it: every entry links to the previous leaf (`prev`).
+function chainedBundle() {
+  const dir = path.join(tmp, `chained-${counter++}`);
+  fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
+  const chained: string[] = [];
+  let prev: string | null = null;
+  for (let seq = 0; seq < 40; seq++) {
+    const line = canonicalize({
+      seq,
+      prev,
+      time: new Date(start + seq * 1000).toISOString(),
+      action: 'user.view',
+      outcome: seq === 17 ? 'denied' : 'allowed',
+      details: { n: seq },
+    });
+    chained.push(line);
+    prev = leafHash(Buffer.from(line)).toString('base64');
+  }
+  const leaves = chained.map((l) => leafHash(Buffer.from(l)));
+  fs.writeFileSync(path.join(dir, 'entries.jsonl'), chained.join('\n') + '\n');
+  fs.writeFileSync(
+    path.join(dir, 'leaf-hashes.txt'),
+    leaves.map((h) => h.toString('base64')).join('\n') + '\n',
+  );
+  fs.writeFileSync(
+    path.join(dir, 'manifest.json'),
+    JSON.stringify({ origin: ORIGIN, firstSeq: 0 }),
+  );
+  fs.writeFileSync(path.join(dir, 'keys.json'), JSON.stringify([{ key: LOG_KEY }]));
+  for (const size of [10, 25, 40]) {
+    const text = formatCheckpoint({
+      origin: ORIGIN,
+      size,
+      rootHash: rootOf(leaves.slice(0, size)),
+      timestamp: new Date(start + size * 1000),
+    });
+    writeCheckpoint(dir, size, signNote(text, logKey));
+  }
+  return dir;
+}
+
+/**
+ * What a forger with the bundle in hand does: change one entry, recompute the chain, the leaf
+ * hashes and every checkpoint's root, sign every checkpoint with a key of their own, and put that
+ * key in keys.json. Works on any bundle of a whole log (firstSeq 0), the console's exports too.
+ */
+function forge(from: string, seq: number, edit: (entry: Record<string, unknown>) => void) {
+  const dir = path.join(tmp, `forged-${counter++}`);
+  fs.cpSync(from, dir, { recursive: true });
+  const list = entriesOf(dir);
+  const leaves: Buffer[] = [];
+  for (let i = 0; i < list.length; i++) {
+    if (i >= seq) {
+      const entry = JSON.parse(list[i]!) as Record<string, unknown>;
+      if (i === seq) edit(entry);
+      if ('prev' in entry && i > 0) entry.prev = leaves[i - 1]!.toString('base64');
+      list[i] = canonicalize(entry);
+    }
+    leaves.push(leafHash(Buffer.from(list[i]!)));
+  }
+  setEntries(dir, list);
+  fs.writeFileSync(
+    path.join(dir, 'leaf-hashes.txt'),
+    leaves.map((h) => h.toString('base64')).join('\n') + '\n',
+  );
+  for (const name of fs.readdirSync(path.join(dir, 'checkpoints'))) {
+    const file = path.join(dir, 'checkpoints', name);
+    const cp = parseCheckpoint(parseNote(fs.readFileSync(file, 'utf8')).text);
+    const text = formatCheckpoint({
+      origin: cp.origin,
+      size: cp.size,
+      rootHash: rootOf(leaves.slice(0, cp.size)),
+      timestamp: cp.timestamp,
+      extensions: cp.extensions.filter((l) => !l.startsWith('timestamp ')),
+    });
+    fs.writeFileSync(file, signNote(text, rogueKey));
+  }
+  fs.writeFileSync(
+    path.join(dir, 'keys.json'),
+    JSON.stringify([{ key: verifierKeyFor(rogueKey) }]),
+  );
+  return dir;
+}
+
+describe('trust from outside the bundle', () => {
+  it('a forged bundle is consistent on its own, and fails against the real key', () => {
+    const genuine = chainedBundle();
+    expect(verify(genuine).status).toBe(0);
+    const forged = forge(genuine, 17, (entry) => {
+      entry.outcome = 'allowed';
+    });
+    expect(entriesOf(forged)[17]).toContain('"outcome":"allowed"');
+
+    // Without a key the forgery is internally consistent: exit 3, never "OK".
+    const bare = run(forged);
+    expect(bare.status).toBe(3);
+    expect(bare.out).not.toMatch(/\bOK\b/);
+    expect(bare.out).toMatch(/^NOT VERIFIED: the 40 entries and 3 checkpoints agree/);
+    expect(bare.out).toContain(keyFingerprint(verifierKeyFor(rogueKey)));
+    const bareJson = JSON.parse(run('--json', forged).out) as JsonReport;
+    expect(bareJson).toMatchObject({ ok: false, authenticated: false, problems: [] });
+
+    // With the log's real key: exit 1, naming the problem, first position first.
+    const real = verify(forged);
+    expect(real.status).toBe(1);
+    expect(real.out.split('\n')[0]).toBe(
+      'FAIL seq 0: seq 0 to 39 are not covered by any valid checkpoint',
+    );
+    expect(real.out).toMatch(/checkpoints\/000010\.txt: not signed by any known key/);
+    expect(real.out).toMatch(/note: keys\.json lists a key that was not given, ignored/);
+    expect(real.out).toMatch(/note: keys\.json does not list the given key/);
+    const report = verifyJson(forged);
+    expect(report).toMatchObject({ ok: false, authenticated: true, firstBadSeq: 0 });
+    expect(report.problems.filter((p) => p.kind === 'checkpoint')).toHaveLength(3);
+
+    // The genuine bundle with the rogue key given fails the same way: only given keys count.
+    expect(run('--key', verifierKeyFor(rogueKey), genuine).status).toBe(1);
+    // Several keys may be given; one that signed is enough.
+    expect(run('--key', verifierKeyFor(rogueKey), '--key', LOG_KEY, genuine).status).toBe(0);
+  });
+
+  it('a bundle checked without a key is never OK, even when genuine', () => {
+    const genuine = chainedBundle();
+    const bare = run(genuine);
+    expect(bare.status).toBe(3);
+    expect(bare.out).not.toMatch(/^OK/m);
+    expect(bare.out).toContain('no key was given');
+    // A problem found without a key is still a problem.
+    const list = entriesOf(genuine);
+    list[5] = list[5]!.replace('"n":5', '"n":6');
+    setEntries(genuine, list);
+    const broken = run(genuine);
+    expect(broken.status).toBe(1);
+    expect(broken.out).toMatch(/^FAIL seq 5: /);
+  });
+
+  it('takes keys with validity periods from --trusted-keys', () => {
+    const genuine = chainedBundle();
+    const file = path.join(tmp, `trusted-${counter++}.json`);
+    fs.writeFileSync(
+      file,
+      JSON.stringify([
+        { key: verifierKeyFor(rogueKey), notAfter: '2020-01-01T00:00:00.000Z' },
+        { key: LOG_KEY, notBefore: '2024-01-01T00:00:00.000Z' },
+      ]),
+    );
+    expect(run('--trusted-keys', file, genuine).status).toBe(0);
+    // The rogue key, trusted only until 2020, does not vouch for checkpoints made in 2025.
+    const forged = forge(genuine, 3, (entry) => {
+      entry.details = { n: 99 };
+    });
+    const out = run('--trusted-keys', file, forged);
+    expect(out.status).toBe(1);
+    expect(out.out).toMatch(/signed only by keys not valid at 2025-/);
+  });
+
+  it('takes a folder of published checkpoints with --checkpoint', () => {
+    const genuine = chainedBundle();
+    const published = path.join(tmp, `published-${counter++}`);
+    fs.cpSync(path.join(genuine, 'checkpoints'), published, { recursive: true });
+    // Cut the log back to 25 entries and drop the checkpoint beyond.
+    setEntries(genuine, entriesOf(genuine).slice(0, 25));
+    const hints = fs.readFileSync(path.join(genuine, 'leaf-hashes.txt'), 'utf8').split('\n');
+    fs.writeFileSync(path.join(genuine, 'leaf-hashes.txt'), hints.slice(0, 25).join('\n') + '\n');
+    fs.rmSync(path.join(genuine, 'checkpoints', '000040.txt'));
+    expect(verify(genuine).status).toBe(0);
+    const caught = verify(genuine, '--checkpoint', published);
+    expect(caught.status).toBe(1);
+    expect(caught.out).toMatch(/^FAIL seq 25: entry missing: .*000040\.txt covers 40 entries/);
+    // Signed after the bundle's newest checkpoint, it may also be the log growing since: said so.
+    expect(caught.out).toContain('the log was cut, or it grew after the bundle');
+  });
+
+  it('answers bad usage with exit 2 and a clear message', () => {
+    const dir = chainedBundle();
+    const cases: [string[], RegExp][] = [
+      [['--kee', LOG_KEY, dir], /Unknown option '--kee'/],
+      [['--key', 'not-a-key', dir], /--key \(1\): malformed verifier key "not-a-key"/],
+      [['--key', LOG_KEY.slice(0, -4) + 'AAA=', dir], /--key \(1\): /],
+      [['--key'], /--key/],
+      [['--key', LOG_KEY], /give the bundle folder DIR/],
+      [
+        ['--key', LOG_KEY, path.join(tmp, 'no-such-folder')],
+        /DIR: .*no-such-folder is not a folder/,
+      ],
+      [['--key', LOG_KEY, dir, dir], /one DIR only/],
+      [
+        ['--trusted-keys', path.join(tmp, 'missing.json'), dir],
+        /--trusted-keys .*missing\.json: cannot read/,
+      ],
+      [
+        ['--checkpoint', path.join(tmp, 'missing.txt'), '--key', LOG_KEY, dir],
+        /--checkpoint: .* does not exist/,
+      ],
+    ];
+    const bad = path.join(tmp, `bad-trusted-${counter++}.json`);
+    fs.writeFileSync(bad, JSON.stringify([{ key: LOG_KEY, notAfter: 'soon' }]));
+    cases.push([['--trusted-keys', bad, dir], /\[0\]\.notAfter is not a date/]);
+    const empty = path.join(tmp, `empty-trusted-${counter++}.json`);
+    fs.writeFileSync(empty, '[]');
+    cases.push([['--trusted-keys', empty, dir], /lists no key/]);
+    for (const [args, message] of cases) {
+      const result = run(...args);
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.out).toBe('');
+      expect(result.err).toMatch(message);
+      expect(result.err).toMatch(/usage: node verify\.mjs/);
+    }
+  });
+});
+
+describe('fingerprints', () => {
+  it('are the same in verify.mjs and note.ts, and what sha256sum prints', () => {
+    expect(standalone.keyFingerprint(LOG_KEY)).toBe(keyFingerprint(LOG_KEY));
+    const digest = crypto.createHash('sha256').update(LOG_KEY).digest('hex');
+    expect(keyFingerprint(LOG_KEY)).toBe(`SHA256:${digest}`);
   });
 });
