@@ -55,6 +55,14 @@ function accessProblem(value: unknown): string | undefined {
     }
     return undefined;
   }
+  if (access.kind === 'any-permission') {
+    const unknown = extra(['kind', 'permissions', 'whilePasswordChangeDue']);
+    if (unknown) return `unknown option ${unknown}`;
+    const listed = access.permissions;
+    if (!Array.isArray(listed) || listed.length < 2) return 'lists fewer than two permissions';
+    const bad = listed.find((p) => !(PERMISSION_CODES as unknown[]).includes(p));
+    return bad === undefined ? undefined : `requires an unknown permission ${String(bad)}`;
+  }
   return `unknown access kind ${String(access.kind)}`;
 }
 
@@ -116,7 +124,11 @@ function allows(access: Access, subject: Subject) {
   if (access.kind === 'public') return true;
   if (subject === 'signed out') return false;
   if (access.kind === 'signed-in') return true;
-  return subject !== 'no role' && DEFAULT_ROLE_PERMISSIONS[subject].includes(access.permission);
+  if (subject === 'no role') return false;
+  const held = DEFAULT_ROLE_PERMISSIONS[subject];
+  return access.kind === 'permission'
+    ? held.includes(access.permission)
+    : access.permissions.some((p) => held.includes(p));
 }
 
 /** What the server must answer, computed from the declarations of the routes that run. */

@@ -14,7 +14,9 @@ import { textArray, UUID, uuidArray } from './sql.server.ts';
 export type Recipients =
   | { staffIds: readonly string[] }
   /** Active staff holding every one of these permissions, through any of their roles. */
-  | { holdersOf: readonly Permission[]; except?: readonly string[] };
+  | { holdersOf: readonly Permission[]; except?: readonly string[] }
+  /** Active staff holding at least one of these permissions (a role request's approvers). */
+  | { holdersOfAny: readonly Permission[]; except?: readonly string[] };
 
 export interface Notice {
   kind: NotificationKind;
@@ -37,7 +39,15 @@ export async function notify(notice: Notice, tx: Db | Tx = getDb()): Promise<num
   const who: SQL =
     'staffIds' in notice.to
       ? sql`st.id = any(${uuidArray(notice.to.staffIds)}) and st.status = 'active'`
-      : sql`st.status = 'active'
+      : 'holdersOfAny' in notice.to
+        ? sql`st.status = 'active'
+          and st.id <> all(${uuidArray(notice.to.except ?? [])})
+          and exists (select 1
+               from console.staff_roles sr
+               join console.role_permissions rp on rp.role_code = sr.role_code
+               where sr.staff_id = st.id
+                 and rp.permission_code = any(${textArray(notice.to.holdersOfAny)}))`
+        : sql`st.status = 'active'
           and st.id <> all(${uuidArray(notice.to.except ?? [])})
           and (select count(distinct rp.permission_code)
                from console.staff_roles sr
