@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, gt, ilike, lt, or, sql, type SQL } from 'drizzle-orm';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { and, asc, desc, eq, gt, ilike, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { getDb, type Tx } from '#app/db/client.server.ts';
 import { roleRequests, staff } from '#app/db/schema.ts';
 import type { Actor, StaffActor } from '#app/modules/actor.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
-import { reloadActor } from '#app/modules/auth/actor.server.ts';
+import { reloadActor, staffActor } from '#app/modules/auth/actor.server.ts';
 import { replaceCredentialsWithLink } from '#app/modules/auth/password-links.server.ts';
 import type { Permission, Role } from '#app/modules/auth/permissions.ts';
 import {
@@ -335,4 +335,39 @@ export async function pendingRoleRequestOf(staffId: string) {
     .innerJoin(requester, eq(requester.id, roleRequests.requestedBy))
     .where(and(eq(roleRequests.staffId, staffId), eq(roleRequests.status, 'pending')));
   return row ?? null;
+}
+
+// --- demo data -------------------------------------------------------------------------------
+
+/** The demo's newcomer: asked for by the first demo admin, waiting for a second person. */
+export const DEMO_NEWCOMER = {
+  email: 'newcomer@custodian.test',
+  displayName: 'Noa Newcomer',
+  roles: ['security_auditor'] as Role[],
+  requestedBy: 'admin@custodian.test',
+};
+
+/**
+ * Seeds one pending role request through the real path (the first demo admin adds the newcomer
+ * as a security auditor; the other admin and the auditor are alerted), once.
+ */
+export async function ensureDemoRoleRequest() {
+  const rows = await getDb()
+    .select({ id: staff.id, email: staff.email })
+    .from(staff)
+    .where(inArray(staff.email, [DEMO_NEWCOMER.email, DEMO_NEWCOMER.requestedBy]));
+  const admin = rows.find((r) => r.email === DEMO_NEWCOMER.requestedBy);
+  if (!admin || rows.some((r) => r.email === DEMO_NEWCOMER.email)) return;
+  await addStaff(
+    {
+      email: DEMO_NEWCOMER.email,
+      displayName: DEMO_NEWCOMER.displayName,
+      // Nobody learns it: the approval replaces it with a one-time link.
+      password: randomBytes(18).toString('base64url'),
+      roles: DEMO_NEWCOMER.roles,
+      mustChangePassword: true,
+      isDemo: true,
+    },
+    await staffActor(admin.id),
+  );
 }
