@@ -167,19 +167,23 @@ export async function decideRoleRequest(input: {
   const { requestId, decision } = input;
   return getDb().transaction(async (tx) => {
     const actor = await reloadActor(input.actor, tx);
-    const [request] = await tx
+    const [locked] = await tx
       .select({
         staffId: roleRequests.staffId,
         roles: roleRequests.roles,
         requestedBy: roleRequests.requestedBy,
         status: roleRequests.status,
-        email: staff.email,
-        accountStatus: staff.status,
       })
       .from(roleRequests)
-      .innerJoin(staff, eq(staff.id, roleRequests.staffId))
       .where(eq(roleRequests.id, requestId))
-      .for('update', { of: roleRequests });
+      .for('update');
+    const [account] = locked
+      ? await tx
+          .select({ email: staff.email, accountStatus: staff.status })
+          .from(staff)
+          .where(eq(staff.id, locked.staffId))
+      : [];
+    const request = locked && account ? { ...locked, ...account } : undefined;
     const roles = request ? ([...request.roles].sort() as Role[]) : [];
     const refuse = async (reason: RoleRefusal): Promise<RoleDecisionResult> => {
       await recordAudit(

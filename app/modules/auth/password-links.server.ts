@@ -89,7 +89,15 @@ async function readLink(tx: Tx | ReturnType<typeof getDb>, token: string, lock: 
     .from(passwordLinks)
     .innerJoin(staff, eq(staff.id, passwordLinks.staffId))
     .where(eq(passwordLinks.tokenHash, hashToken(token)));
-  const [row] = (await (lock ? query.for('update', { of: passwordLinks }) : query)) as LinkRow[];
+  if (lock) {
+    // Locks the link's row (a join cannot name a schema-qualified table in FOR UPDATE OF).
+    await tx
+      .select({ id: passwordLinks.id })
+      .from(passwordLinks)
+      .where(eq(passwordLinks.tokenHash, hashToken(token)))
+      .for('update');
+  }
+  const [row] = (await query) as LinkRow[];
   return row;
 }
 
