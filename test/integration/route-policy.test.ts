@@ -10,7 +10,13 @@ import {
   startTestServer,
   type TestServer,
 } from '../support/http.ts';
-import { publicAccess, requires, signedIn, type Access } from '#app/modules/auth/access.ts';
+import {
+  publicAccess,
+  requires,
+  requiresAny,
+  signedIn,
+  type Access,
+} from '#app/modules/auth/access.ts';
 import {
   DEFAULT_ROLE_PERMISSIONS,
   PERMISSION_CODES,
@@ -211,6 +217,8 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/admin.staff._index': requires('staff:manage'),
   'routes/admin.staff.new': requires('staff:manage'),
   'routes/admin.staff.$staffId': requires('staff:manage'),
+  'routes/admin.staff.requests': requiresAny('staff:manage', 'security:review'),
+  'routes/account.setup.$token': publicAccess,
   'routes/audit._index': requires('audit:read'),
   'routes/audit.csv': requires('audit:read'),
   'routes/audit.$seq': requires('audit:read'),
@@ -267,6 +275,9 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
     '/admin/staff': staffOnly('/admin/staff', ['admin']),
     '/admin/staff/new': staffOnly('/admin/staff/new', ['admin']),
     [`/admin/staff/${staffId}`]: staffOnly(`/admin/staff/${staffId}`, ['admin']),
+    '/admin/staff/requests': staffOnly('/admin/staff/requests', ['admin', 'security_auditor']),
+    // An unknown one-time link: the same clear page for everyone.
+    [`/account/setup/${'a'.repeat(43)}`]: () => 404,
     '/audit': staffOnly('/audit', ['security_auditor']),
     '/audit/csv': staffOnly('/audit/csv', ['security_auditor']),
     '/audit/verify': staffOnly('/audit/verify', ['security_auditor']),
