@@ -350,6 +350,8 @@ async function seed(args: string[]) {
     if (values['demo-staff']) {
       const { ensureDemoStaff } = await import('#app/modules/auth/demo-staff.server.ts');
       await ensureDemoStaff({ dataDir: rt.dataDir, password: rt.env.CUSTODIAN_DEMO_PASSWORD });
+      const { ensureDemoRoleRequest } = await import('#app/modules/access/role-requests.server.ts');
+      await ensureDemoRoleRequest();
       log(`Demo staff logins written to ${path.join(rt.dataDir, 'demo-credentials.txt')}`);
     }
   });

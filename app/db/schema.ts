@@ -27,6 +27,7 @@ import {
   REVOKE_BASES,
 } from '#app/modules/access/vocabulary.ts';
 import { DATASETS, RELEASE_KINDS } from '#app/modules/analytics/vocabulary.ts';
+import { ROLE_REQUEST_STATUSES } from '#app/modules/auth/vocabulary.ts';
 import {
   CARD_BRANDS,
   COUNTRIES,
@@ -275,6 +276,63 @@ export const sessions = consoleSchema.table(
   (t) => [
     uniqueIndex('sessions_token_hash_key').on(t.tokenHash),
     index('sessions_staff_idx').on(t.staffId),
+  ],
+);
+
+// Roles that need a second person (ADR 021), asked for and waiting for another admin or a
+// security reviewer. At most one pending request per account.
+export const roleRequests = consoleSchema.table(
+  'role_requests',
+  {
+    id: uuid('id').primaryKey(),
+    staffId: uuid('staff_id')
+      .notNull()
+      .references(() => staff.id),
+    /** The roles to add (those of them not yet held when it is approved). */
+    roles: text('roles').array().notNull(),
+    requestedBy: uuid('requested_by')
+      .notNull()
+      .references(() => staff.id),
+    requestedAt: tstz('requested_at').notNull(),
+    status: text('status').notNull().default('pending'),
+    decidedBy: uuid('decided_by').references(() => staff.id),
+    decidedAt: tstz('decided_at'),
+  },
+  (t) => [
+    check('role_requests_status_check', inList('status', ROLE_REQUEST_STATUSES)),
+    check('role_requests_roles_check', sql`cardinality(roles) between 1 and 16`),
+    // Law 5 in the database too: nobody asks for their own roles, and nobody who asked, nor the
+    // account's holder, decides.
+    check('role_requests_self_check', sql`requested_by <> staff_id`),
+    check(
+      'role_requests_decider_check',
+      sql`status not in ('approved', 'rejected') or (decided_by is not null and decided_by <> requested_by and decided_by <> staff_id)`,
+    ),
+    uniqueIndex('role_requests_pending_key')
+      .on(t.staffId)
+      .where(sql`${t.status} = 'pending'`),
+    index('role_requests_requested_idx').on(t.requestedAt, t.id),
+  ],
+);
+
+// One-time links to set a password (ADR 021): the table holds only the SHA-256 of the link's
+// random token, as for sessions.
+export const passwordLinks = consoleSchema.table(
+  'password_links',
+  {
+    id: uuid('id').primaryKey(),
+    tokenHash: bytea('token_hash').notNull(),
+    staffId: uuid('staff_id')
+      .notNull()
+      .references(() => staff.id),
+    createdBy: uuid('created_by').references(() => staff.id),
+    createdAt: tstz('created_at').notNull(),
+    expiresAt: tstz('expires_at').notNull(),
+    usedAt: tstz('used_at'),
+  },
+  (t) => [
+    uniqueIndex('password_links_token_hash_key').on(t.tokenHash),
+    index('password_links_staff_idx').on(t.staffId),
   ],
 );
 

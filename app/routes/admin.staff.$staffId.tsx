@@ -7,13 +7,12 @@ import { requires } from '#app/modules/auth/access.ts';
 import { disableStaff } from '#app/modules/access/grants.server.ts';
 import { recentSignIns } from '#app/modules/audit/sign-ins.server.ts';
 import { StaffActionSchema, StaffParamsSchema } from '#app/modules/auth/input.server.ts';
-import { ROLE_NAMES, ROLES } from '#app/modules/auth/permissions.ts';
+import { ROLE_NAMES, ROLES, type Role } from '#app/modules/auth/permissions.ts';
+import { getStaffDetail, setStaffStatus, StaffError } from '#app/modules/auth/staff.server.ts';
 import {
-  getStaffDetail,
-  setStaffRoles,
-  setStaffStatus,
-  StaffError,
-} from '#app/modules/auth/staff.server.ts';
+  changeStaffRoles,
+  pendingRoleRequestOf,
+} from '#app/modules/access/role-requests.server.ts';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
 import { utc } from '#app/components/time.tsx';
 
@@ -32,8 +31,16 @@ export async function loader(args: LoaderFunctionArgs) {
   const staffId = staffIdOf(args.params);
   const person = await getStaffDetail(staffId);
   if (!person) throw new Response('No staff member has this id.', { status: 404 });
-  const signIns = await recentSignIns(staffId, 10);
+  const [signIns, pending] = await Promise.all([
+    recentSignIns(staffId, 10),
+    pendingRoleRequestOf(staffId),
+  ]);
   return json({
+    pending: pending && {
+      ...pending,
+      requestedAt: pending.requestedAt.toISOString(),
+      mine: pending.requestedBy === me.staffId,
+    },
     person: {
       ...person,
       createdAt: person.createdAt.toISOString(),
@@ -48,23 +55,29 @@ export async function action(args: ActionFunctionArgs) {
   const me = await guard(args, access);
   const staffId = staffIdOf(args.params);
   const parsed = parseForm(StaffActionSchema, formObject(await args.request.formData(), ['roles']));
-  if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors, done: null }, { status: 400 });
+  if (!parsed.ok) {
+    return json({ fieldErrors: parsed.fieldErrors, done: null, pending: [] }, { status: 400 });
+  }
   try {
     const intent = parsed.value.intent;
-    if (intent === 'roles') await setStaffRoles(staffId, parsed.value.roles, me);
+    let pending: string[] = [];
+    if (intent === 'roles') ({ pending } = await changeStaffRoles(staffId, parsed.value.roles, me));
     else if (intent === 'disable') await disableStaff(staffId, me);
     else await setStaffStatus(staffId, 'active', me);
-    return json({ fieldErrors: {}, done: intent });
+    return json({ fieldErrors: {}, done: intent, pending });
   } catch (error) {
     if (error instanceof StaffError) {
-      return json({ fieldErrors: { [error.field]: error.message }, done: null }, { status: 400 });
+      return json(
+        { fieldErrors: { [error.field]: error.message }, done: null, pending: [] },
+        { status: 400 },
+      );
     }
     throw error;
   }
 }
 
 export default function StaffDetailRoute() {
-  const { person, signIns, isSelf } = useLoaderData<typeof loader>();
+  const { person, signIns, isSelf, pending } = useLoaderData<typeof loader>();
   const data = useActionData<typeof action>();
   const [params] = useSearchParams();
   const errors: Record<string, string | undefined> = data?.fieldErrors ?? {};
@@ -74,7 +87,13 @@ export default function StaffDetailRoute() {
         <Link to="/admin/staff">← All staff</Link>
       </p>
       <h1>{person.displayName}</h1>
-      {params.get('created') ? (
+      {params.get('created') === 'pending' ? (
+        <p className="notice" role="status">
+          Account created. Its roles that reach personal data or decide access wait for a second
+          person; when they are approved, the temporary password stops working and{' '}
+          {person.displayName} sets a password through a one-time link.
+        </p>
+      ) : params.get('created') ? (
         <p className="notice" role="status">
           Account created. Give the temporary password to {person.displayName} through a separate
           channel.
@@ -83,7 +102,9 @@ export default function StaffDetailRoute() {
       {data?.done ? (
         <p className="notice" role="status">
           {data.done === 'roles'
-            ? 'Roles saved.'
+            ? data.pending.length
+              ? `Roles saved. ${data.pending.map((r) => ROLE_NAMES[r as Role] ?? r).join(', ')}: waiting for a second person (another admin or a security reviewer).`
+              : 'Roles saved.'
             : data.done === 'disable'
               ? 'Account disabled; its sessions have ended.'
               : 'Account enabled.'}
@@ -110,6 +131,28 @@ export default function StaffDetailRoute() {
       </section>
       <section className="panel" aria-labelledby="roles-title">
         <h2 id="roles-title">Roles</h2>
+        {pending ? (
+          <div className="notice" role="status" data-testid="pending-roles">
+            Waiting for a second person:{' '}
+            {pending.roles.map((r) => (
+              <span className="badge" key={r}>
+                {ROLE_NAMES[r] ?? r}
+              </span>
+            ))}{' '}
+            asked by {pending.mine ? 'you' : pending.requesterName} on{' '}
+            {utc(pending.requestedAt, 'second')}.{' '}
+            <Link to="/admin/staff/requests">Role requests</Link>
+            {pending.mine ? (
+              <Form method="post" action="/admin/staff/requests" className="inline">
+                <input type="hidden" name="request" value={pending.id} />
+                <input type="hidden" name="intent" value="withdraw" />
+                <button type="submit" className="secondary">
+                  Withdraw
+                </button>
+              </Form>
+            ) : null}
+          </div>
+        ) : null}
         {isSelf ? (
           <p className="muted">Nobody can change their own roles; another admin must.</p>
         ) : null}

@@ -81,9 +81,14 @@ export default function StaffListRoute() {
     <>
       <div className="row spread">
         <h1>Staff</h1>
-        <Link className="button" to="/admin/staff/new">
-          Add staff member
-        </Link>
+        <span className="row">
+          <Link className="button secondary" to="/admin/staff/requests">
+            Role requests
+          </Link>
+          <Link className="button" to="/admin/staff/new">
+            Add staff member
+          </Link>
+        </span>
       </div>
       <Form method="get" className="table-tools" role="search" aria-label="Filter staff">
         <div>

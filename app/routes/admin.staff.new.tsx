@@ -7,7 +7,8 @@ import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { NewStaffSchema } from '#app/modules/auth/input.server.ts';
 import { ROLE_NAMES, ROLES } from '#app/modules/auth/permissions.ts';
-import { createStaff, StaffError } from '#app/modules/auth/staff.server.ts';
+import { StaffError } from '#app/modules/auth/staff.server.ts';
+import { addStaff } from '#app/modules/access/role-requests.server.ts';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 export const access = requires('staff:manage');
@@ -24,8 +25,8 @@ export async function action(args: ActionFunctionArgs) {
   const parsed = parseForm(NewStaffSchema, formObject(await args.request.formData(), ['roles']));
   if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors }, { status: 400 });
   try {
-    const { id } = await createStaff({ ...parsed.value, mustChangePassword: true }, me);
-    return redirect(`/admin/staff/${id}?created=1`);
+    const { id, pending } = await addStaff({ ...parsed.value, mustChangePassword: true }, me);
+    return redirect(`/admin/staff/${id}?created=${pending.length ? 'pending' : '1'}`);
   } catch (error) {
     if (error instanceof StaffError) {
       return json({ fieldErrors: { [error.field]: error.message } }, { status: 400 });
@@ -42,6 +43,8 @@ export default function NewStaffRoute() {
       <h1>Add a staff member</h1>
       <p className="muted">
         They sign in with the temporary password and must choose their own before anything else.
+        Roles that reach personal data or decide access wait for a second person (another admin or a
+        security reviewer); the approval replaces the temporary password with a one-time link.
       </p>
       <Form method="post" className="stack" noValidate>
         <Field label="Email" name="email" type="email" autoComplete="off" error={errors.email} />

@@ -117,6 +117,13 @@ function describe(r: Row) {
           lookups are refused today.
         </>
       );
+    case 'staff.role_requested':
+      return (
+        <>
+          Roles that reach personal data or decide access were asked for{' '}
+          {r.subjectName ?? 'a staff account'}: waiting for a second person.
+        </>
+      );
     default:
       return <>{r.kind}</>;
   }
@@ -133,6 +140,7 @@ function target(r: Row) {
     return <Link to={`/grants/${r.grantId}`}>{label}</Link>;
   }
   if (r.kind === 'lookup.limit') return <Link to="/security/access">Security review</Link>;
+  if (r.kind === 'staff.role_requested') return <Link to="/admin/staff/requests">Decide</Link>;
   return null;
 }
 

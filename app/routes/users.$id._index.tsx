@@ -49,6 +49,16 @@ export async function loader(args: LoaderFunctionArgs) {
   ]);
   // "Why": the reason code and ticket of the grant each view happened under.
   const reasons = await grantReasons(history.rows.flatMap((r) => (r.grantId ? [r.grantId] : [])));
+  // Who else viewed this user is shown only to security reviewers (issue 11): everyone else who
+  // may look users up sees that a staff member did, when, and why (reason and ticket), and their
+  // own views as theirs. The identities never leave the server for them.
+  const seesStaff = me.permissions.has('security:review');
+  const actorOf = (r: (typeof history.rows)[number]) =>
+    seesStaff
+      ? { name: r.actorName, staffId: r.actorStaffId }
+      : r.actorStaffId === me.staffId
+        ? { name: 'You', staffId: null }
+        : null;
   return json({
     card: cardView(found.card),
     categories: DATA_CATEGORIES.map((category) => {
@@ -62,13 +72,13 @@ export async function loader(args: LoaderFunctionArgs) {
       };
     }),
     canRequest: me.permissions.has('grants:request'),
+    seesStaff,
     history: history.rows.map((r) => ({
       seq: r.seq,
       time: r.time.toISOString(),
       description: r.description,
       outcome: r.outcome,
-      actorName: r.actorName,
-      actorStaffId: r.actorStaffId,
+      actor: actorOf(r),
       grantId: r.grantId,
       reasonCode: r.grantId ? (reasons.get(r.grantId)?.reasonCode ?? null) : null,
       ticketRef: r.grantId ? (reasons.get(r.grantId)?.ticketRef ?? null) : null,
@@ -86,12 +96,13 @@ const columns = col.columns([
     header: 'When (UTC)',
     cell: (info) => <Time iso={info.getValue()} seconds zone={false} />,
   }),
-  col.accessor('actorName', {
+  col.accessor('actor', {
     header: 'Who',
-    cell: (info) =>
-      info.getValue() ?? (
-        <span className="muted">{info.row.original.actorStaffId?.slice(0, 8) ?? 'unknown'}</span>
-      ),
+    cell: (info) => {
+      const actor = info.getValue();
+      if (!actor) return <span className="muted">A staff member</span>;
+      return actor.name ?? <span className="muted">{actor.staffId?.slice(0, 8) ?? 'unknown'}</span>;
+    },
   }),
   col.accessor('description', {
     header: 'What',
@@ -139,7 +150,7 @@ const columns = col.columns([
 ]);
 
 export default function UserOverviewRoute() {
-  const { card, categories, canRequest, history, next } = useLoaderData<typeof loader>();
+  const { card, categories, canRequest, history, next, seesStaff } = useLoaderData<typeof loader>();
   const missing = categories.filter((c) => !c.grant).map((c) => c.category);
   return (
     <>
@@ -197,7 +208,10 @@ export default function UserOverviewRoute() {
         <h2 id="history-title">Access history</h2>
         <p className="muted">
           Who looked this user up or viewed their data, when, and under which grant — from the audit
-          trail, newest first.
+          trail, newest first.{' '}
+          {seesStaff
+            ? 'As a security reviewer you see who each staff member was.'
+            : 'Other staff members are shown by name to security reviewers only.'}
         </p>
         <DataTable
           caption="Views, reveals and lookups of this user"

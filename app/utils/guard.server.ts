@@ -1,6 +1,6 @@
 import { json, redirect } from '@remix-run/node';
 import type { AppLoadContext } from '@remix-run/node';
-import type { Access } from '#app/modules/auth/access.ts';
+import { holdsDeclared, type Access } from '#app/modules/auth/access.ts';
 import type { Client, StaffActor, VisitorActor } from '#app/modules/actor.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { findSignedIn } from '#app/modules/auth/session.server.ts';
@@ -56,21 +56,24 @@ export async function guard(args: GuardArgs, access: Access): Promise<StaffActor
   if (actor.mustChangePassword && !access.whilePasswordChangeDue) {
     throw redirect('/account/password');
   }
-  if (access.kind === 'permission' && !actor.permissions.has(access.permission)) {
+  if (!holdsDeclared(access, actor.permissions)) {
+    const needed = access.kind === 'permission' ? access.permission : undefined;
+    const anyOf = access.kind === 'any-permission' ? access.permissions : [];
     // Law 3: a refused attempt is recorded too, and committed before the refusal is sent.
     await recordAudit(actor, {
       action: 'access.denied',
       outcome: 'denied',
       details: {
         reason: 'missing_permission',
-        permission: access.permission,
+        ...(needed ? { permission: needed } : { permissions: [...anyOf] }),
         route: new URL(args.request.url).pathname.slice(0, 200),
       },
     });
+    const named = needed ?? anyOf.join(' or ');
     throw json(
       {
-        message: `Your roles do not include the permission this page needs (${access.permission}).`,
-        permission: access.permission,
+        message: `Your roles do not include the permission this page needs (${named}).`,
+        permission: named,
       },
       { status: 403 },
     );

@@ -10,7 +10,13 @@ import {
   startTestServer,
   type TestServer,
 } from '../support/http.ts';
-import { publicAccess, requires, signedIn, type Access } from '#app/modules/auth/access.ts';
+import {
+  publicAccess,
+  requires,
+  requiresAny,
+  signedIn,
+  type Access,
+} from '#app/modules/auth/access.ts';
 import {
   DEFAULT_ROLE_PERMISSIONS,
   PERMISSION_CODES,
@@ -54,6 +60,14 @@ function accessProblem(value: unknown): string | undefined {
       return `requires an unknown permission ${String(access.permission)}`;
     }
     return undefined;
+  }
+  if (access.kind === 'any-permission') {
+    const unknown = extra(['kind', 'permissions', 'whilePasswordChangeDue']);
+    if (unknown) return `unknown option ${unknown}`;
+    const listed = access.permissions;
+    if (!Array.isArray(listed) || listed.length < 2) return 'lists fewer than two permissions';
+    const bad = listed.find((p) => !(PERMISSION_CODES as unknown[]).includes(p));
+    return bad === undefined ? undefined : `requires an unknown permission ${String(bad)}`;
   }
   return `unknown access kind ${String(access.kind)}`;
 }
@@ -116,7 +130,11 @@ function allows(access: Access, subject: Subject) {
   if (access.kind === 'public') return true;
   if (subject === 'signed out') return false;
   if (access.kind === 'signed-in') return true;
-  return subject !== 'no role' && DEFAULT_ROLE_PERMISSIONS[subject].includes(access.permission);
+  if (subject === 'no role') return false;
+  const held = DEFAULT_ROLE_PERMISSIONS[subject];
+  return access.kind === 'permission'
+    ? held.includes(access.permission)
+    : access.permissions.some((p) => held.includes(p));
 }
 
 /** What the server must answer, computed from the declarations of the routes that run. */
@@ -199,6 +217,8 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/admin.staff._index': requires('staff:manage'),
   'routes/admin.staff.new': requires('staff:manage'),
   'routes/admin.staff.$staffId': requires('staff:manage'),
+  'routes/admin.staff.requests': requiresAny('staff:manage', 'security:review'),
+  'routes/account.setup.$token': publicAccess,
   'routes/audit._index': requires('audit:read'),
   'routes/audit.csv': requires('audit:read'),
   'routes/audit.$seq': requires('audit:read'),
@@ -255,6 +275,9 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
     '/admin/staff': staffOnly('/admin/staff', ['admin']),
     '/admin/staff/new': staffOnly('/admin/staff/new', ['admin']),
     [`/admin/staff/${staffId}`]: staffOnly(`/admin/staff/${staffId}`, ['admin']),
+    '/admin/staff/requests': staffOnly('/admin/staff/requests', ['admin', 'security_auditor']),
+    // An unknown one-time link: the same clear page for everyone.
+    [`/account/setup/${'a'.repeat(43)}`]: () => 404,
     '/audit': staffOnly('/audit', ['security_auditor']),
     '/audit/csv': staffOnly('/audit/csv', ['security_auditor']),
     '/audit/verify': staffOnly('/audit/verify', ['security_auditor']),

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
+import { commandLine } from '#app/modules/actor.ts';
+import { setStaffRoles } from '#app/modules/auth/staff.server.ts';
 import { actorRoleMismatches } from '../support/actor-roles.ts';
 import { readAudit } from '../support/audit.ts';
 import { useTestDatabase } from '../support/db.ts';
@@ -122,7 +124,7 @@ describe('creating staff (POST /admin/staff/new)', () => {
     const response = await asAdmin.post('/admin/staff/new', input);
     expect(response.status).toBe(302);
     const location = response.headers.get('location') ?? '';
-    const id = /^\/admin\/staff\/([0-9a-f-]{36})\?created=1$/.exec(location)?.[1];
+    const id = /^\/admin\/staff\/([0-9a-f-]{36})\?created=pending$/.exec(location)?.[1];
     expect(id).toBeDefined();
     const [row] = await sql()<
       { email: string; display_name: string; must_change_password: boolean; status: string }[]
@@ -134,11 +136,14 @@ describe('creating staff (POST /admin/staff/new)', () => {
       must_change_password: true,
       status: 'active',
     });
-    expect(await rolesOf(id!)).toEqual(['privacy_officer', 'support_agent']);
+    // Both roles reach personal data: they wait for a second person (ADR 021,
+    // test/integration/admin-reach.test.ts).
+    expect(await rolesOf(id!)).toEqual([]);
     const event = (await readAudit()).find(
       (e) => e.action === 'staff.create' && e.subjectStaffId === id,
     );
     expect(event?.actor).toEqual({ staffId: admin.id, roles: ['admin'] });
+    expect(event?.details).toEqual({ roles: [], pending: ['privacy_officer', 'support_agent'] });
 
     const page = await asAdmin.get(location);
     expect(page.status).toBe(200);
@@ -159,30 +164,35 @@ describe('changing roles (POST /admin/staff/<id>, intent=roles)', () => {
   it('saves the roles, records the change and applies at the holder’s next request', async () => {
     const cookie = await signInAs(server.baseUrl, target.email, target.password);
     expect((await fetchAs(cookie, '/admin/staff')).status).toBe(403);
-    const response = await asAdmin.post(`/admin/staff/${target.id}`, {
-      intent: 'roles',
-      roles: ['support_lead', 'admin'],
-    });
-    expect(response.status).toBe(200);
-    expect(await response.text()).toContain('Roles saved.');
+    // Roles that reach personal data or decide access wait for a second person (ADR 021); the
+    // command line gives them at once, as here, and removals apply at once.
+    await setStaffRoles(target.id, ['support_lead', 'admin'], commandLine('test'));
     expect(await rolesOf(target.id)).toEqual(['admin', 'support_lead']);
     const event = (await readAudit()).find(
       (e) => e.action === 'staff.roles_change' && e.subjectStaffId === target.id,
     );
     expect({ actor: event?.actor, details: event?.details }).toEqual({
-      actor: { staffId: admin.id, roles: ['admin'] },
+      actor: null,
       details: { before: ['support_agent'], after: ['admin', 'support_lead'] },
     });
     expect((await fetchAs(cookie, '/admin/staff')).status).toBe(200);
 
     const none = await asAdmin.post(`/admin/staff/${target.id}`, { intent: 'roles' });
     expect(none.status).toBe(200);
+    expect(await none.text()).toContain('Roles saved.');
     expect(await rolesOf(target.id)).toEqual([]);
+    const removal = (await readAudit()).findLast(
+      (e) => e.action === 'staff.roles_change' && e.subjectStaffId === target.id,
+    );
+    expect({ actor: removal?.actor, details: removal?.details }).toEqual({
+      actor: { staffId: admin.id, roles: ['admin'] },
+      details: { before: ['admin', 'support_lead'], after: [] },
+    });
     expect((await fetchAs(cookie, '/admin/staff')).status).toBe(403);
   });
 
   it('refuses an unknown role, leaving the roles as they were', async () => {
-    await asAdmin.post(`/admin/staff/${target.id}`, { intent: 'roles', roles: ['support_agent'] });
+    await setStaffRoles(target.id, ['support_agent'], commandLine('test'));
     const response = await asAdmin.post(`/admin/staff/${target.id}`, {
       intent: 'roles',
       roles: ['support_lead', 'root'],

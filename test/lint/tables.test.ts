@@ -15,6 +15,7 @@ const OWNER: Record<string, string> = {
   staff_roles: 'auth',
   sessions: 'auth',
   sign_in_throttle: 'auth',
+  password_links: 'auth',
   audit_intake: 'audit',
   audit_leaves: 'audit',
   audit_entries: 'audit',
@@ -29,6 +30,8 @@ const OWNER: Record<string, string> = {
   grants: 'access',
   grant_decisions: 'access',
   notifications: 'access',
+  // Role requests need notifications, which auth cannot import: they live in access (ADR 021).
+  role_requests: 'access',
   analytics_contributions: 'analytics',
   analytics_contributors: 'analytics',
   analytics_contribution_models: 'analytics',

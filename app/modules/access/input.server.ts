@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { UtcDateTimeSchema } from '#app/utils/datetime.server.ts';
 import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
 import { GRANT_VIEWS } from './list.server.ts';
+import { ROLE_REQUEST_SORTS } from './role-requests.server.ts';
+import { ROLE_REQUEST_STATUSES } from '#app/modules/auth/vocabulary.ts';
 import { CARD_PLACEHOLDER, redactCardNumbers } from './redact.ts';
 import { GRANT_LIMITS, GRANT_STATES } from './vocabulary.ts';
 
@@ -185,3 +187,20 @@ export const NotificationsActionSchema = z.discriminatedUnion(
   ],
   { error: 'Choose read or read-all' },
 );
+
+// --- role requests (/admin/staff/requests, ADR 021) ---------------------------------------------
+
+/** The search, filter, order and page of /admin/staff/requests; pending requests by default. */
+export const RoleRequestQuerySchema = z.object({
+  status: z.enum([...ROLE_REQUEST_STATUSES, 'all']).default('pending'),
+  q: z.string().trim().max(200, 'Search is at most 200 characters').optional(),
+  sort: z.enum(ROLE_REQUEST_SORTS).default('requested'),
+  dir: z.enum(['asc', 'desc']).default('asc'),
+  after: z.string().max(20_000).optional(),
+});
+
+/** What a role request's decision form sends. */
+export const RoleDecisionSchema = z.object({
+  request: z.uuid('Not a role request id'),
+  intent: z.enum(['approve', 'reject', 'withdraw'], 'Choose approve, reject or withdraw'),
+});

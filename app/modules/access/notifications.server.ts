@@ -15,7 +15,9 @@ import { activeStaff } from '#app/modules/auth/permissions.server.ts';
 export type Recipients =
   | { staffIds: readonly string[] }
   /** Active staff holding every one of these permissions, through any of their roles. */
-  | { holdersOf: readonly Permission[]; except?: readonly string[] };
+  | { holdersOf: readonly Permission[]; except?: readonly string[] }
+  /** Active staff holding at least one of these permissions (a role request's approvers). */
+  | { holdersOfAny: readonly Permission[]; except?: readonly string[] };
 
 export interface Notice {
   kind: NotificationKind;

@@ -36,6 +36,8 @@ const code = z
 const none = z.object({}).strict();
 const category = z.enum(DATA_CATEGORIES);
 const roles = z.array(code).max(16);
+/** The name of a command-line command (`staff add`): lowercase words, digits, spaces and dashes. */
+const command = z.string().regex(/^[a-z0-9 _.:-]{1,64}$/, 'a command name');
 
 export const AUDIT_ACTIONS = {
   'auth.sign_in': {
@@ -66,7 +68,9 @@ export const AUDIT_ACTIONS = {
     description: 'Staff account created',
     category: 'staff',
     refersTo: 'staff',
-    details: z.object({ roles }).strict(),
+    // `roles` are those given at once; `pending` those waiting for a second person (ADR 021);
+    // `command` names the command line that created it (exempt from the second person).
+    details: z.object({ roles, pending: roles.optional(), command: command.optional() }).strict(),
   },
   'staff.disable': {
     description: 'Staff account disabled (its sessions end)',
@@ -85,6 +89,55 @@ export const AUDIT_ACTIONS = {
     category: 'staff',
     refersTo: 'staff',
     details: z.object({ before: roles, after: roles }).strict(),
+  },
+  // Roles that need a second person (ADR 021). Refused attempts are logged under the same action
+  // with outcome `denied` and a `reason` code.
+  'staff.role_request': {
+    description: 'Roles that need a second person requested for a staff account',
+    category: 'staff',
+    refersTo: 'staff',
+    details: z.object({ request: z.uuid(), roles, replaces: z.uuid().optional() }).strict(),
+  },
+  'staff.role_approve': {
+    description: 'Role request approved by a second person (password replaced by a one-time link)',
+    category: 'staff',
+    refersTo: 'staff',
+    details: z
+      .object({
+        request: z.uuid(),
+        roles: roles.optional(),
+        before: roles.optional(),
+        after: roles.optional(),
+        reason: code.optional(),
+      })
+      .strict(),
+  },
+  'staff.role_reject': {
+    description: 'Role request rejected',
+    category: 'staff',
+    refersTo: 'staff',
+    details: z
+      .object({ request: z.uuid(), roles: roles.optional(), reason: code.optional() })
+      .strict(),
+  },
+  'staff.role_withdraw': {
+    description: 'Role request withdrawn or replaced by a newer one',
+    category: 'staff',
+    refersTo: 'staff',
+    details: z
+      .object({
+        request: z.uuid(),
+        roles: roles.optional(),
+        basis: z.enum(['withdrawn', 'superseded']).optional(),
+        reason: code.optional(),
+      })
+      .strict(),
+  },
+  'auth.password_link': {
+    description: 'Password set through a one-time link',
+    category: 'auth',
+    refersTo: 'staff',
+    details: z.object({ reason: code.optional() }).strict(),
   },
   'user.lookup': {
     description: 'End user looked up by exact id or email',
@@ -228,7 +281,13 @@ export const AUDIT_ACTIONS = {
     category: 'denied',
     refersTo: 'none',
     details: z
-      .object({ reason: code, permission: code.optional(), route: z.string().max(200).optional() })
+      .object({
+        reason: code,
+        permission: code.optional(),
+        /** A page that any one of several permissions opens (ADR 021). */
+        permissions: z.array(code).max(8).optional(),
+        route: z.string().max(200).optional(),
+      })
       .strict(),
   },
   'audit.verify': {

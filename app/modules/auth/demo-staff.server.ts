@@ -8,7 +8,7 @@ import type { Role } from './permissions.ts';
 import { commandLine } from '#app/modules/actor.ts';
 import { createStaff } from './staff.server.ts';
 
-// Demo accounts: one per role, plus a second agent and a second lead for four-eyes flows. The
+// Demo accounts: one per role, plus a second agent, lead and admin for four-eyes flows. The
 // second agent's name is hostile on purpose: every page must show it as text.
 export const DEMO_STAFF: { role: Role; email: string; displayName: string }[] = [
   { role: 'support_agent', email: 'agent@custodian.test', displayName: 'Avery Agent' },
@@ -22,6 +22,8 @@ export const DEMO_STAFF: { role: Role; email: string; displayName: string }[] = 
   { role: 'privacy_officer', email: 'privacy@custodian.test', displayName: 'Pat Privacy' },
   { role: 'security_auditor', email: 'auditor@custodian.test', displayName: 'Sam Auditor' },
   { role: 'admin', email: 'admin@custodian.test', displayName: 'Ada Admin' },
+  // A second admin: roles that reach personal data take a second person (ADR 021).
+  { role: 'admin', email: 'admin2@custodian.test', displayName: 'Abe Admin' },
 ];
 
 export interface DemoLogin {

@@ -54,3 +54,17 @@ export const StaffActionSchema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('disable') }),
   z.object({ intent: z.literal('enable') }),
 ]);
+
+/** /account/setup/:token, the one-time link's page: the new password, twice. */
+export const PasswordLinkSchema = z
+  .object({
+    password: z
+      .string()
+      .min(12, 'Password must be at least 12 characters')
+      .max(256, 'Password must be at most 256 characters'),
+    confirm: z.string(),
+  })
+  .refine((v) => v.password === v.confirm, {
+    path: ['confirm'],
+    message: 'The two passwords differ',
+  });

@@ -26,16 +26,28 @@ export function rolesAndPermissionsOf(client: ReturnType<typeof getSql>) {
 
 /**
  * The ids of active staff members, as a subquery for a FROM clause (column `id`): those listed,
- * or those holding every one of `holdersOf` except the ones listed in `except`. How other
+ * or those holding every one of `holdersOf` (or any of `holdersOfAny`) but those in `except`. How other
  * capabilities choose whom to tell (access's notifications), without reading auth's tables.
  */
 export function activeStaff(
   who:
-    { staffIds: readonly string[] } | { holdersOf: readonly string[]; except?: readonly string[] },
+    | { staffIds: readonly string[] }
+    | { holdersOf: readonly string[]; except?: readonly string[] }
+    | { holdersOfAny: readonly string[]; except?: readonly string[] },
 ): SQL {
   if ('staffIds' in who) {
     return sql`(select st.id from console.staff st
                 where st.id = any(${uuidArray(who.staffIds)}) and st.status = 'active')`;
+  }
+  if ('holdersOfAny' in who) {
+    return sql`(select st.id from console.staff st
+                where st.status = 'active'
+                  and st.id <> all(${uuidArray(who.except ?? [])})
+                  and exists (select 1
+                              from console.staff_roles sr
+                              join console.role_permissions rp on rp.role_code = sr.role_code
+                              where sr.staff_id = st.id
+                                and rp.permission_code = any(${textArray(who.holdersOfAny)})))`;
   }
   return sql`(select st.id from console.staff st
               where st.status = 'active'

@@ -72,3 +72,38 @@ export const DEFAULT_ROLE_PERMISSIONS: Record<Role, Permission[]> = {
 export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
 }
+
+// --- what takes a second person (DESIGN law 5, ADR 021) -----------------------------------------
+
+/** The family of a permission: the part before the colon (`grants` of `grants:approve`). */
+type FamilyOf<P> = P extends `${infer F}:${string}` ? F : never;
+export type PermissionFamily = FamilyOf<Permission>;
+
+/**
+ * What each family of permissions reaches. A role holding any permission of a family that
+ * reaches personal data or decides access is given only with a second person's approval. Typed
+ * over every family of the catalogue: a new family does not compile until it is classified here,
+ * and a new permission in a listed family is covered at once.
+ */
+export const FAMILY_REACH: Record<PermissionFamily, 'personal data' | 'access' | 'neither'> = {
+  users: 'personal data',
+  grants: 'access',
+  privacy: 'personal data',
+  audit: 'personal data',
+  security: 'access',
+  // Managing staff decides who holds every other permission (and approves role requests), and
+  // policies decide how grants are approved: an admin given at once could be a second person
+  // made by the first (ADR 021).
+  staff: 'access',
+  policy: 'access',
+  analytics: 'neither',
+};
+
+export function familyOf(permission: Permission): PermissionFamily {
+  return permission.slice(0, permission.indexOf(':')) as PermissionFamily;
+}
+
+/** The permissions that make a role need a second person's approval, from the catalogue. */
+export const SECOND_PERSON_PERMISSIONS: readonly Permission[] = PERMISSION_CODES.filter(
+  (p) => FAMILY_REACH[familyOf(p)] !== 'neither',
+);

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, gt, ilike, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
-import { getDb, type Tx } from '#app/db/client.server.ts';
+import { getDb, type Db, type Tx } from '#app/db/client.server.ts';
 import { staffIdOf, type Actor, type StaffActor } from '#app/modules/actor.ts';
-import { sessions, staff, staffRoles } from '#app/db/schema.ts';
+import { rolePermissions, sessions, staff, staffRoles } from '#app/db/schema.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { hashPassword, passwordProblem } from './password.server.ts';
-import { isRole, type Role } from './permissions.ts';
+import { isRole, SECOND_PERSON_PERMISSIONS, type Role } from './permissions.ts';
 import type { StaffSort } from './staff.ts';
 
 /** Runs `work` in the caller's transaction, or in a new one. */
@@ -36,16 +36,57 @@ function normalEmail(email: string) {
   return email.trim().toLowerCase();
 }
 
-/** Staff accounts are created by an admin (staff:manage) or by the command line on the server. */
-export async function createStaff(input: NewStaff, actor: Actor): Promise<{ id: string }> {
+/**
+ * The roles among `roles` that hold a permission reaching personal data or deciding access, by the
+ * live mapping in the database: given only with a second person's approval (law 5, ADR 021).
+ */
+export async function rolesNeedingSecondPerson(tx: Db | Tx, roles: readonly Role[]) {
+  if (roles.length === 0) return [];
+  const rows = await tx
+    .selectDistinct({ role: rolePermissions.roleCode })
+    .from(rolePermissions)
+    .where(
+      and(
+        inArray(rolePermissions.roleCode, [...roles]),
+        inArray(rolePermissions.permissionCode, [...SECOND_PERSON_PERMISSIONS]),
+      ),
+    );
+  const held = new Set(rows.map((r) => r.role));
+  return roles.filter((r) => held.has(r));
+}
+
+/**
+ * Who may give roles at once: the command line on the server (it bootstraps the first admin and
+ * is run by whoever runs the server) gives any; a staff member only roles that need no second
+ * person, and the rest wait (access/role-requests.server.ts). Anyone else gives none.
+ */
+function exemptFromSecondPerson(actor: Actor) {
+  if (actor.kind === 'command-line') return true;
+  if (actor.kind === 'staff') return false;
+  throw new StaffError('roles', 'Only a staff member or the command line gives roles');
+}
+
+/**
+ * Staff accounts are created by an admin (staff:manage) or by the command line on the server.
+ * Roles an admin may not give alone are not given: they come back as `pending`, for the caller to
+ * ask a second person for in the same transaction.
+ */
+export async function createStaff(
+  input: NewStaff,
+  actor: Actor,
+  outer?: Tx,
+): Promise<{ id: string; pending: Role[] }> {
   const problem = passwordProblem(input.password);
   if (problem) throw new StaffError('password', problem);
-  const roles = [...new Set(input.roles)];
-  if (roles.some((r) => !isRole(r))) throw new StaffError('roles', 'Unknown role');
+  const wanted = [...new Set(input.roles)];
+  if (wanted.some((r) => !isRole(r))) throw new StaffError('roles', 'Unknown role');
+  const exempt = exemptFromSecondPerson(actor);
   const passwordHash = await hashPassword(input.password);
   const id = randomUUID();
   const at = now();
-  return getDb().transaction(async (tx) => {
+  return within(outer, async (tx) => {
+    const pending = exempt ? [] : await rolesNeedingSecondPerson(tx, wanted);
+    const roles = wanted.filter((r) => !pending.includes(r));
     const [taken] = await tx
       .select({ id: staff.id })
       .from(staff)
@@ -73,10 +114,19 @@ export async function createStaff(input: NewStaff, actor: Actor): Promise<{ id: 
     }
     await recordAudit(
       actor,
-      { action: 'staff.create', outcome: 'allowed', subjectStaffId: id, details: { roles } },
+      {
+        action: 'staff.create',
+        outcome: 'allowed',
+        subjectStaffId: id,
+        details: {
+          roles: [...roles].sort(),
+          ...(pending.length ? { pending: [...pending].sort() } : {}),
+          ...(actor.kind === 'command-line' ? { command: actor.name } : {}),
+        },
+      },
       tx,
     );
-    return { id };
+    return { id, pending };
   });
 }
 
@@ -119,12 +169,23 @@ export async function setStaffStatus(
   });
 }
 
-export async function setStaffRoles(staffId: string, roles: Role[], actor: Actor) {
+/**
+ * Sets the account's roles as far as `actor` may alone: removals and roles that need no second
+ * person apply at once; roles that do come back as `pending` (ADR 021), for the caller to ask a
+ * second person for in the same transaction (`outer`).
+ */
+export async function setStaffRoles(
+  staffId: string,
+  roles: Role[],
+  actor: Actor,
+  outer?: Tx,
+): Promise<{ pending: Role[] }> {
   if (staffId === staffIdOf(actor))
     throw new StaffError('roles', 'Nobody can change their own roles');
   const wanted = [...new Set(roles)];
   if (wanted.some((r) => !isRole(r))) throw new StaffError('roles', 'Unknown role');
-  await getDb().transaction(async (tx) => {
+  const exempt = exemptFromSecondPerson(actor);
+  return within(outer, async (tx) => {
     const [row] = await tx
       .select({ id: staff.id })
       .from(staff)
@@ -136,11 +197,19 @@ export async function setStaffRoles(staffId: string, roles: Role[], actor: Actor
         .select({ role: staffRoles.roleCode })
         .from(staffRoles)
         .where(eq(staffRoles.staffId, staffId))
-    ).map((r) => r.role);
+    )
+      .map((r) => r.role as Role)
+      .sort();
+    const added = wanted.filter((r) => !before.includes(r));
+    const pending = exempt ? [] : await rolesNeedingSecondPerson(tx, added);
+    const after = [...before.filter((r) => wanted.includes(r)), ...added]
+      .filter((r) => !pending.includes(r))
+      .sort();
+    if (after.join() === before.join()) return { pending };
     await tx.delete(staffRoles).where(eq(staffRoles.staffId, staffId));
-    if (wanted.length) {
+    if (after.length) {
       await tx.insert(staffRoles).values(
-        wanted.map((roleCode) => ({
+        after.map((roleCode) => ({
           staffId,
           roleCode,
           grantedAt: now(),
@@ -154,11 +223,43 @@ export async function setStaffRoles(staffId: string, roles: Role[], actor: Actor
         action: 'staff.roles_change',
         outcome: 'allowed',
         subjectStaffId: staffId,
-        details: { before: before.sort(), after: wanted.sort() },
+        details: { before, after },
       },
       tx,
     );
+    return { pending };
   });
+}
+
+/**
+ * Adds approved roles to an account (those not held yet), for the approval of a role request
+ * (access/role-requests.server.ts), which checks the second person and records the change.
+ */
+export async function addApprovedRoles(
+  tx: Tx,
+  staffId: string,
+  roles: readonly Role[],
+  approverId: string,
+): Promise<{ before: Role[]; after: Role[] }> {
+  const held = async () =>
+    (
+      await tx
+        .select({ role: staffRoles.roleCode })
+        .from(staffRoles)
+        .where(eq(staffRoles.staffId, staffId))
+    )
+      .map((r) => r.role as Role)
+      .sort();
+  const before = await held();
+  const missing = roles.filter((r) => !before.includes(r));
+  if (missing.length) {
+    await tx
+      .insert(staffRoles)
+      .values(
+        missing.map((roleCode) => ({ staffId, roleCode, grantedAt: now(), grantedBy: approverId })),
+      );
+  }
+  return { before, after: await held() };
 }
 
 /** The staff member changes their own password; their other sessions end. */
@@ -303,4 +404,23 @@ export async function staffChoices(limit = 1_000) {
     .orderBy(asc(staff.displayName), asc(staff.id))
     .limit(limit);
   return rows.map((r) => ({ id: r.id, label: `${r.name} (${r.email})` }));
+}
+
+/** An account's email and status, read in the caller's transaction; null when there is none. */
+export async function accountOf(staffId: string, tx: Db | Tx = getDb()) {
+  const [row] = await tx
+    .select({ email: staff.email, accountStatus: staff.status })
+    .from(staff)
+    .where(eq(staff.id, staffId));
+  return row ?? null;
+}
+
+/** The ids of the accounts with these emails (as stored, lower case), by email. */
+export async function staffIdsByEmail(emails: readonly string[]) {
+  if (emails.length === 0) return new Map<string, string>();
+  const rows = await getDb()
+    .select({ id: staff.id, email: staff.email })
+    .from(staff)
+    .where(inArray(staff.email, [...emails]));
+  return new Map(rows.map((r) => [r.email, r.id]));
 }
