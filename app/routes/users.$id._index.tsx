@@ -21,7 +21,7 @@ import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time, utc } from '#app/components/time.tsx';
 
-export const access = requires('users:lookup');
+export const access = requires('users:lookup', { writesOnGet: true });
 
 export const meta: MetaFunction = () => [{ title: 'User · Custodian' }];
 

@@ -46,9 +46,10 @@ function judge(rows: (typeof signInThrottle.$inferSelect)[], t: number): Throttl
       continue;
     }
     if (t - row.lastFailureAt.getTime() > THROTTLE.windowMs) continue;
-    const ready =
-      row.lastFailureAt.getTime() + delayFor(row.failures, limits(row.key).freeFailures);
-    wait = Math.max(wait, ready - t);
+    const delay = delayFor(row.failures, limits(row.key).freeFailures);
+    // A free attempt waits for nothing (a parallel attempt may have stamped the row a moment
+    // after this one's clock was read).
+    if (delay > 0) wait = Math.max(wait, row.lastFailureAt.getTime() + delay - t);
   }
   return wait > 0 ? { ok: false, retryAfterMs: wait, locked } : { ok: true };
 }
@@ -64,14 +65,15 @@ export type AttemptClaim =
  * attempt has just locked.
  */
 export async function claimAttempt(keys: string[]): Promise<AttemptClaim> {
-  const at = now();
-  const t = at.getTime();
   // One order for every attempt, so two attempts sharing keys cannot deadlock.
   const sorted = [...new Set(keys)].sort();
   return getDb().transaction(async (tx) => {
+    const placed = now();
     await tx
       .insert(signInThrottle)
-      .values(sorted.map((key) => ({ key, failures: 0, firstFailureAt: at, lastFailureAt: at })))
+      .values(
+        sorted.map((key) => ({ key, failures: 0, firstFailureAt: placed, lastFailureAt: placed })),
+      )
       .onConflictDoNothing();
     const rows = await tx
       .select()
@@ -79,6 +81,9 @@ export async function claimAttempt(keys: string[]): Promise<AttemptClaim> {
       .where(inArray(signInThrottle.key, sorted))
       .orderBy(signInThrottle.key)
       .for('update');
+    // Read once the rows are ours: the attempts before this one are all in them.
+    const at = now();
+    const t = at.getTime();
     const verdict = judge(rows, t);
     if (!verdict.ok) return verdict;
     const newlyLocked: string[] = [];
