@@ -3,6 +3,7 @@ import { json } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { StaffName } from '#app/components/isolated-text.tsx';
 import {
   accessHistoryForUser,
   decodeTrailCursor,
@@ -89,8 +90,10 @@ const columns = col.columns([
   col.accessor('actorName', {
     header: 'Who',
     cell: (info) =>
-      info.getValue() ?? (
+      info.getValue() === null ? (
         <span className="muted">{info.row.original.actorStaffId?.slice(0, 8) ?? 'unknown'}</span>
+      ) : (
+        <StaffName name={info.getValue()!} />
       ),
   }),
   col.accessor('description', {
