@@ -13,6 +13,7 @@ import {
 } from '@remix-run/react';
 import type { ReactNode } from 'react';
 import { GeneralErrorBoundary } from './components/error-boundary.tsx';
+import { StaffName } from './components/isolated-text.tsx';
 import { visibleNav } from './components/navigation.ts';
 import { layoutStateOf } from './modules/access/live.server.ts';
 import { guard } from './utils/guard.server.ts';
@@ -137,7 +138,7 @@ function Layout({ children }: { children: ReactNode }) {
             <div className="whoami">
               {me.mustChangePassword ? null : <NotificationsLink unread={unread} />}
               <span className="whoami-name" data-testid="staff-name">
-                {me.displayName}
+                <StaffName name={me.displayName} />
               </span>
               <span className="whoami-role" data-testid="staff-roles">
                 {me.roleNames.join(', ') || 'No role'}

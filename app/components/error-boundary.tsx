@@ -4,8 +4,27 @@ import { isRouteErrorResponse, Link, useRouteError } from '@remix-run/react';
 export function GeneralErrorBoundary() {
   const error = useRouteError();
   if (isRouteErrorResponse(error)) {
-    const data = error.data as { message?: string; permission?: string } | string | undefined;
+    const data = error.data as
+      | { message?: string; permission?: string; kind?: string; continueTo?: string }
+      | string
+      | undefined;
     const message = typeof data === 'string' ? data : data?.message;
+    if (error.status === 403 && typeof data === 'object' && data.kind === 'cross-site') {
+      // A page that records on GET, opened from a link on another site (ADR 020): following the
+      // link below, from this page, is the staff member's own choice.
+      return (
+        <section className="error-page" aria-labelledby="error-title" data-refusal="cross-site">
+          <h1 id="error-title">403 — Opened from another site</h1>
+          <p>{message}</p>
+          <p className="actions">
+            <Link className="button" to={data.continueTo ?? '/'} reloadDocument>
+              Open it anyway
+            </Link>
+            <Link to="/">Back to your home page</Link>
+          </p>
+        </section>
+      );
+    }
     if (error.status === 403) {
       return (
         <section className="error-page" aria-labelledby="error-title">

@@ -3,6 +3,7 @@ import { json } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { isolatedPlainText, StaffName } from '#app/components/isolated-text.tsx';
 import type { StaffActor } from '#app/modules/actor.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
@@ -80,7 +81,7 @@ async function workLines(key: WorkKey | undefined, staff: StaffActor): Promise<W
     case 'to_decide':
       return (await listGrants({ view: 'to_decide', staff, limit: 5 })).rows.map((g) => ({
         href: `/grants/${g.id}`,
-        text: `${g.requesterName} asks for ${g.categories.join(', ')} of user ${short(g.userId)}`,
+        text: `${isolatedPlainText(g.requesterName)} asks for ${g.categories.join(', ')} of user ${short(g.userId)}`,
       }));
     case 'my_grants':
       return (
@@ -99,7 +100,7 @@ async function workLines(key: WorkKey | undefined, staff: StaffActor): Promise<W
         })
       ).rows.map((g) => ({
         href: `/grants/${g.id}`,
-        text: `${g.requesterName} broke glass on user ${short(g.userId)}`,
+        text: `${isolatedPlainText(g.requesterName)} broke glass on user ${short(g.userId)}`,
       }));
     case 'verification': {
       const run = await latestVerificationRun();
@@ -151,7 +152,9 @@ export default function HomeRoute() {
   const { work, signIns, counts, displayName } = useLoaderData<typeof loader>();
   return (
     <>
-      <h1>Welcome, {displayName}</h1>
+      <h1>
+        Welcome, <StaffName name={displayName} />
+      </h1>
       <div className="cards">
         {counts ? (
           <section className="panel" aria-labelledby="staff-accounts">

@@ -2,6 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { json } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { StaffName } from '#app/components/isolated-text.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { disableStaff } from '#app/modules/access/grants.server.ts';
@@ -86,17 +87,19 @@ export default function StaffDetailRoute() {
       <p>
         <Link to="/admin/staff">← All staff</Link>
       </p>
-      <h1>{person.displayName}</h1>
+      <h1>
+        <StaffName name={person.displayName} />
+      </h1>
       {params.get('created') === 'pending' ? (
         <p className="notice" role="status">
           Account created. Its roles that reach personal data or decide access wait for a second
           person; when they are approved, the temporary password stops working and{' '}
-          {person.displayName} sets a password through a one-time link.
+          <StaffName name={person.displayName} /> sets a password through a one-time link.
         </p>
       ) : params.get('created') ? (
         <p className="notice" role="status">
-          Account created. Give the temporary password to {person.displayName} through a separate
-          channel.
+          Account created. Give the temporary password to <StaffName name={person.displayName} />{' '}
+          through a separate channel.
         </p>
       ) : null}
       {data?.done ? (

@@ -3,6 +3,7 @@ import { json } from '@remix-run/node';
 import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { StaffName } from '#app/components/isolated-text.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { parseParams } from '#app/utils/forms.server.ts';
 import { attempt } from '#app/utils/http.server.ts';
@@ -47,7 +48,11 @@ const columns = col.columns([
   col.accessor('displayName', {
     id: 'name',
     header: 'Name',
-    cell: (info) => <Link to={`/admin/staff/${info.row.original.id}`}>{info.getValue()}</Link>,
+    cell: (info) => (
+      <Link to={`/admin/staff/${info.row.original.id}`}>
+        <StaffName name={info.getValue()} />
+      </Link>
+    ),
   }),
   col.accessor('email', { id: 'email', header: 'Email' }),
   col.accessor('roles', {

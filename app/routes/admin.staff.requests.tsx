@@ -8,6 +8,7 @@ import { json } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { StaffName } from '#app/components/isolated-text.tsx';
 import { utc, utcDate } from '#app/components/time.tsx';
 import { RoleDecisionSchema, RoleRequestQuerySchema } from '#app/modules/access/input.server.ts';
 import {
@@ -147,7 +148,9 @@ const columns = col.columns([
     header: 'Account',
     cell: (info) => (
       <>
-        <Link to={`/admin/staff/${info.row.original.staffId}`}>{info.getValue()}</Link>
+        <Link to={`/admin/staff/${info.row.original.staffId}`}>
+          <StaffName name={info.getValue()} />
+        </Link>
         <br />
         <span className="muted">{info.row.original.staffEmail}</span>
       </>
@@ -170,7 +173,7 @@ const columns = col.columns([
         {utcDate(info.getValue())}
         <br />
         <span className="muted">
-          by {info.row.original.mine ? 'you' : info.row.original.requesterName}
+          by {info.row.original.mine ? 'you' : <StaffName name={info.row.original.requesterName} />}
         </span>
       </>
     ),
@@ -186,7 +189,11 @@ const columns = col.columns([
             <>
               <br />
               <span className="muted">
-                {r.deciderName ? `by ${r.deciderName}, ` : ''}
+                {r.deciderName ? (
+                  <>
+                    by <StaffName name={r.deciderName} />,{' '}
+                  </>
+                ) : null}
                 {utc(r.decidedAt)}
               </span>
             </>

@@ -6,7 +6,7 @@ import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { toCsv, type CsvValue } from '#app/utils/csv.ts';
 
-export const access = requires('analytics:read');
+export const access = requires('analytics:read', { writesOnGet: true });
 
 // The released figures of the page's date range, one row per stored cell: only noisy values and
 // their public parameters, never contributions or events (those never leave the build job).

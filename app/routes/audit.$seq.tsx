@@ -2,6 +2,7 @@ import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { StaffName } from '#app/components/isolated-text.tsx';
 import { AuditEntryParamsSchema } from '#app/modules/audit/input.server.ts';
 import { getAuditEntry } from '#app/modules/audit/trail.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
@@ -99,7 +100,12 @@ export default function AuditEntryRoute() {
           <dd>
             {entry.actor ? (
               <>
-                {entry.actorName ?? 'Unknown staff member'} <Id value={entry.actor.staffId} />
+                {entry.actorName === null ? (
+                  'Unknown staff member'
+                ) : (
+                  <StaffName name={entry.actorName} />
+                )}{' '}
+                <Id value={entry.actor.staffId} />
                 {entry.actor.roles.length ? (
                   <span className="muted"> as {entry.actor.roles.join(', ')}</span>
                 ) : null}
@@ -114,7 +120,12 @@ export default function AuditEntryRoute() {
           <dd>
             {entry.subjectStaffId ? (
               <>
-                {entry.subjectName ?? 'Unknown staff member'} <Id value={entry.subjectStaffId} />
+                {entry.subjectName === null ? (
+                  'Unknown staff member'
+                ) : (
+                  <StaffName name={entry.subjectName} />
+                )}{' '}
+                <Id value={entry.subjectStaffId} />
               </>
             ) : (
               <span className="muted">—</span>

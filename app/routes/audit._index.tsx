@@ -3,6 +3,7 @@ import { json } from '@remix-run/node';
 import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { isolatedPlainText, StaffName } from '#app/components/isolated-text.tsx';
 import { AUDIT_ACTION_CODES, describeAction } from '#app/modules/audit/catalogue.server.ts';
 import {
   encodeTrailCursor,
@@ -103,7 +104,7 @@ const columns = col.columns([
       }
       return (
         <Link to={`?actor=${id}`} title={`Show only entries by this staff member (${id})`}>
-          {info.getValue() ?? id.slice(0, 8)}
+          {info.getValue() === null ? id.slice(0, 8) : <StaffName name={info.getValue()!} />}
         </Link>
       );
     },
@@ -160,7 +161,7 @@ export default function AuditTrailRoute() {
             <option value="">Anyone</option>
             {data.actors.map((a) => (
               <option key={a.id} value={a.id}>
-                {a.label}
+                {isolatedPlainText(a.label)}
               </option>
             ))}
           </select>

@@ -12,7 +12,7 @@ import { requires } from '#app/modules/auth/access.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { csvStream, type CsvValue } from '#app/utils/csv.ts';
 
-export const access = requires('audit:read');
+export const access = requires('audit:read', { writesOnGet: true });
 
 // Same filters and order as /audit (TrailQuerySchema); a download holds at most this many entries.
 const CSV_MAX_ROWS = 100_000;

@@ -10,6 +10,7 @@ import {
 } from '@remix-run/react';
 import { useEffect } from 'react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { StaffName } from '#app/components/isolated-text.tsx';
 import { VerifyRequestSchema } from '#app/modules/audit/input.server.ts';
 import { latestVerificationRun, startVerificationRun } from '#app/modules/audit/runs.server.ts';
 import { auditLogTrust } from '#app/modules/audit/trust.server.ts';
@@ -118,7 +119,12 @@ export default function AuditVerifyRoute() {
         ) : running ? (
           <div aria-live="polite">
             <p>
-              Started {utc(run.startedAt, 'second')} by {run.staffName ?? 'an unknown staff member'}
+              Started {utc(run.startedAt, 'second')} by{' '}
+              {run.staffName === null ? (
+                'an unknown staff member'
+              ) : (
+                <StaffName name={run.staffName} />
+              )}
               .
             </p>
             <Progress done={run.done} total={run.total} />
@@ -138,7 +144,12 @@ export default function AuditVerifyRoute() {
               </dd>
               <dt>Started</dt>
               <dd>
-                {utc(run.startedAt, 'second')} by {run.staffName ?? 'an unknown staff member'}
+                {utc(run.startedAt, 'second')} by{' '}
+                {run.staffName === null ? (
+                  'an unknown staff member'
+                ) : (
+                  <StaffName name={run.staffName} />
+                )}
               </dd>
               <dt>Finished</dt>
               <dd>{utc(run.finishedAt, 'second')}</dd>

@@ -3,6 +3,7 @@ import { json } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react';
 import type { ReactNode } from 'react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { StaffName } from '#app/components/isolated-text.tsx';
 import {
   cancelGrant,
   decideGrant,
@@ -133,11 +134,17 @@ function timeline(d: Data): Step[] {
       testId: 'step-requested',
       what: g.breakGlass ? (
         <>
-          <strong>{g.requesterName}</strong> broke glass: access began at once, without approval
+          <strong>
+            <StaffName name={g.requesterName} />
+          </strong>{' '}
+          broke glass: access began at once, without approval
         </>
       ) : (
         <>
-          <strong>{g.requesterName}</strong> requested access
+          <strong>
+            <StaffName name={g.requesterName} />
+          </strong>{' '}
+          requested access
         </>
       ),
     },
@@ -148,7 +155,9 @@ function timeline(d: Data): Step[] {
       testId: `step-${decision.decision}`,
       what: (
         <>
-          <strong>{decision.approverName}</strong>{' '}
+          <strong>
+            <StaffName name={decision.approverName} />
+          </strong>{' '}
           {decision.decision === 'approve' ? 'approved' : 'denied'}:{' '}
           <q className="pre-wrap">{decision.comment}</q>
         </>
@@ -173,7 +182,10 @@ function timeline(d: Data): Step[] {
           {d.revokedByName ? (
             <>
               {' '}
-              by <strong>{d.revokedByName}</strong>
+              by{' '}
+              <strong>
+                <StaffName name={d.revokedByName} />
+              </strong>
             </>
           ) : null}{' '}
           {g.revokeBasis ? `(${REVOKE_BASIS_LABELS[g.revokeBasis] ?? g.revokeBasis})` : null}
@@ -201,7 +213,10 @@ function timeline(d: Data): Step[] {
       testId: 'step-reviewed',
       what: (
         <>
-          Break-glass use reviewed by <strong>{d.reviewedByName ?? 'a reviewer'}</strong>
+          Break-glass use reviewed by{' '}
+          <strong>
+            {d.reviewedByName === null ? 'a reviewer' : <StaffName name={d.reviewedByName} />}
+          </strong>
           {g.reviewComment ? (
             <>
               : <q className="pre-wrap">{g.reviewComment}</q>
@@ -299,7 +314,9 @@ export default function GrantRoute() {
         </h2>
         <dl className="facts">
           <dt>Requested by</dt>
-          <dd>{g.requesterName}</dd>
+          <dd>
+            <StaffName name={g.requesterName} />
+          </dd>
           <dt>End user</dt>
           <dd>
             <Link to={`/users/${g.userId}`}>
@@ -394,8 +411,9 @@ export default function GrantRoute() {
             Your decision
           </h2>
           <p className="muted">
-            {g.requesterName} asks to see {categoryList(g.categories).toLowerCase()} of this user
-            for {minutesText(g.durationMinutes)}.
+            <StaffName name={g.requesterName} /> asks to see{' '}
+            {categoryList(g.categories).toLowerCase()} of this user for{' '}
+            {minutesText(g.durationMinutes)}.
             {pendingFor > 1 ? ` It needs ${pendingFor} more approvals from different people.` : ''}
           </p>
           <Form method="post" className="stack medium" noValidate>
@@ -436,7 +454,7 @@ export default function GrantRoute() {
           <p className="muted">
             Check the justification and what was viewed under this grant in the{' '}
             <Link to={`/audit?grant=${g.id}`}>audit trail</Link>. Until it is reviewed,{' '}
-            {g.requesterName} cannot break glass again.
+            <StaffName name={g.requesterName} /> cannot break glass again.
           </p>
           <Form method="post" className="stack medium" noValidate>
             <CommentField

@@ -3,6 +3,7 @@ import { json } from '@remix-run/node';
 import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { StaffName } from '#app/components/isolated-text.tsx';
 import { GrantQuerySchema } from '#app/modules/access/input.server.ts';
 import { listGrants, type GrantView } from '#app/modules/access/list.server.ts';
 import {
@@ -121,7 +122,12 @@ const columns = col.columns([
   }),
   col.accessor('requesterName', {
     header: 'Requester',
-    cell: (info) => (info.row.original.mine ? <>{info.getValue()} (you)</> : info.getValue()),
+    cell: (info) => (
+      <>
+        <StaffName name={info.getValue()} />
+        {info.row.original.mine ? ' (you)' : null}
+      </>
+    ),
   }),
   col.accessor('userId', {
     header: 'End user',
@@ -283,7 +289,13 @@ export default function GrantsRoute() {
       </Form>
       {params.get('requester') ? (
         <p className="muted">
-          Requested by {data.requesterName ?? 'an unknown staff member'} only.{' '}
+          Requested by{' '}
+          {data.requesterName === null ? (
+            'an unknown staff member'
+          ) : (
+            <StaffName name={data.requesterName} />
+          )}{' '}
+          only.{' '}
           <Link
             to={`?${new URLSearchParams([...params].filter(([k]) => k !== 'requester' && k !== 'after')).toString()}`}
           >

@@ -3,6 +3,7 @@ import { json } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { StaffName } from '#app/components/isolated-text.tsx';
 import {
   NotificationsActionSchema,
   NotificationsQuerySchema,
@@ -76,7 +77,8 @@ function describe(r: Row) {
     case 'grant.requested':
       return (
         <>
-          {g?.requesterName ?? 'Someone'} asks to see {what} {user}: waiting for your decision.
+          {g ? <StaffName name={g.requesterName} /> : 'Someone'} asks to see {what} {user}: waiting
+          for your decision.
         </>
       );
     case 'grant.approved':
@@ -106,15 +108,15 @@ function describe(r: Row) {
     case 'grant.break_glass':
       return (
         <>
-          <strong>Break-glass:</strong> {g?.requesterName ?? 'Someone'} opened {what} {user} without
-          approval. It needs a review.
+          <strong>Break-glass:</strong> {g ? <StaffName name={g.requesterName} /> : 'Someone'}{' '}
+          opened {what} {user} without approval. It needs a review.
         </>
       );
     case 'lookup.limit':
       return (
         <>
-          {r.subjectName ?? 'A staff member'} reached the daily limit of user lookups; further
-          lookups are refused today.
+          {r.subjectName === null ? 'A staff member' : <StaffName name={r.subjectName} />} reached
+          the daily limit of user lookups; further lookups are refused today.
         </>
       );
     case 'staff.role_requested':

@@ -10,7 +10,7 @@ import {
 } from '#app/modules/security/review.server.ts';
 import { csvStream, type CsvValue } from '#app/utils/csv.ts';
 
-export const access = requires('security:review');
+export const access = requires('security:review', { writesOnGet: true });
 
 // Every grant requested in the period, with its decisions, revocation and review: what the
 // security review looks at, for a spreadsheet. Same period parameters as /security/access.

@@ -4,6 +4,7 @@ import { Form, Link, useLoaderData } from '@remix-run/react';
 import type { ReactNode } from 'react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { isolatedPlainText, StaffName } from '#app/components/isolated-text.tsx';
 import { categoryList, REVOKE_BASIS_LABELS, StateBadge } from '#app/components/access/grant-ui.tsx';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
@@ -76,9 +77,9 @@ function staffColumns(fromDay: string, toDay: string) {
       cell: (info) => (
         <Link
           to={history(info.row.original.staffId)}
-          aria-label={`${info.getValue()}: their grants in this period`}
+          aria-label={`${isolatedPlainText(info.getValue())}: their grants in this period`}
         >
-          {info.getValue()}
+          <StaffName name={info.getValue()} />
         </Link>
       ),
     }),
@@ -111,7 +112,10 @@ const waitingColumns = waitingCol.columns([
       </Link>
     ),
   }),
-  waitingCol.accessor('staffName', { header: 'Broke glass' }),
+  waitingCol.accessor('staffName', {
+    header: 'Broke glass',
+    cell: (info) => <StaffName name={info.getValue()} />,
+  }),
   waitingCol.accessor('userId', {
     header: 'End user',
     cell: (info) => <ShortId id={info.getValue()} />,
@@ -146,7 +150,10 @@ const outsideColumns = outsideCol.columns([
   }),
   outsideCol.accessor('actorName', {
     header: 'Staff member',
-    cell: (info) => info.getValue() ?? <span className="muted">unknown</span>,
+    cell: (info) => {
+      const name = info.getValue();
+      return name === null ? <span className="muted">unknown</span> : <StaffName name={name} />;
+    },
   }),
   outsideCol.accessor('action', {
     header: 'What',
@@ -191,9 +198,9 @@ const limitColumns = limitCol.columns([
           from: `${info.row.original.day}T00:00`,
           to: `${dayAfter(info.row.original.day)}T00:00`,
         }).toString()}`}
-        aria-label={`${info.getValue()}: their lookups that day in the audit trail`}
+        aria-label={`${isolatedPlainText(info.getValue())}: their lookups that day in the audit trail`}
       >
-        {info.getValue()}
+        <StaffName name={info.getValue()} />
       </Link>
     ),
   }),
@@ -219,12 +226,19 @@ const revokedColumns = revokedCol.columns([
     header: 'Revoked (UTC)',
     cell: (info) => <Time iso={info.getValue()} />,
   }),
-  revokedCol.accessor('staffName', { header: 'Holder' }),
+  revokedCol.accessor('staffName', {
+    header: 'Holder',
+    cell: (info) => <StaffName name={info.getValue()} />,
+  }),
   revokedCol.accessor('revokedByName', {
     header: 'Revoked by',
     cell: (info) => (
       <>
-        {info.getValue() ?? <span className="muted">the system</span>}{' '}
+        {info.getValue() === null ? (
+          <span className="muted">the system</span>
+        ) : (
+          <StaffName name={info.getValue()!} />
+        )}{' '}
         <span className="muted">
           {info.row.original.basis ? REVOKE_BASIS_LABELS[info.row.original.basis] : null}
         </span>

@@ -34,7 +34,7 @@ import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 // Law 2: besides users:lookup, every request here needs a live grant covering this staff member,
 // this user and this category (checked in openCategory / revealField, before any data is read).
-export const access = requires('users:lookup');
+export const access = requires('users:lookup', { writesOnGet: true });
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `${data ? CATEGORY_INFO[data.category].label : 'User data'} · Custodian` },

@@ -3,6 +3,7 @@ import { json } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { StaffName } from '#app/components/isolated-text.tsx';
 import {
   accessHistoryForUser,
   decodeTrailCursor,
@@ -21,7 +22,7 @@ import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time, utc } from '#app/components/time.tsx';
 
-export const access = requires('users:lookup');
+export const access = requires('users:lookup', { writesOnGet: true });
 
 export const meta: MetaFunction = () => [{ title: 'User · Custodian' }];
 
@@ -101,7 +102,11 @@ const columns = col.columns([
     cell: (info) => {
       const actor = info.getValue();
       if (!actor) return <span className="muted">A staff member</span>;
-      return actor.name ?? <span className="muted">{actor.staffId?.slice(0, 8) ?? 'unknown'}</span>;
+      return actor.name ? (
+        <StaffName name={actor.name} />
+      ) : (
+        <span className="muted">{actor.staffId?.slice(0, 8) ?? 'unknown'}</span>
+      );
     },
   }),
   col.accessor('description', {

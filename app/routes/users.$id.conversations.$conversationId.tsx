@@ -15,7 +15,7 @@ import { encodeCursor } from '#app/utils/cursor.server.ts';
 
 // Law 2: besides users:lookup, a live conversations grant for this user (checked in openCategory,
 // before any data is read). The conversation must belong to the user in the address.
-export const access = requires('users:lookup');
+export const access = requires('users:lookup', { writesOnGet: true });
 
 export const meta: MetaFunction = () => [{ title: 'Conversation · Custodian' }];
 

@@ -15,7 +15,7 @@ import {
 import { UserCardFacts } from '#app/components/users/user-card.tsx';
 import { utc } from '#app/components/time.tsx';
 
-export const access = requires('users:lookup');
+export const access = requires('users:lookup', { writesOnGet: true });
 
 export const meta: MetaFunction = () => [{ title: 'Find a user · Custodian' }];
 

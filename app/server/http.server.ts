@@ -7,6 +7,7 @@ import { createRequestHandler } from '@remix-run/express';
 import type { ServerBuild } from '@remix-run/node';
 import compression from 'compression';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { sameOriginPath } from '#app/utils/paths.ts';
 
 // The HTTP layer around the Remix build: per-request CSP nonces and security headers, the
 // same-origin check on every state-changing request, static files, and HTTP or HTTPS.
@@ -59,6 +60,34 @@ export function isSameOrigin(req: Request, secure: boolean): boolean {
   return false;
 }
 
+/**
+ * Whether a request's path (as sent, percent-encoded) is one the console can answer: it decodes,
+ * and decoded it is still a path of this origin with no control or space characters. `/%5C`
+ * decodes to `/\`, which a browser reads as `//`: the router cannot even build a URL of it.
+ */
+export function isWellFormedPath(rawPath: string): boolean {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    return false;
+  }
+  return sameOriginPath(decoded) !== null;
+}
+
+/**
+ * Every answer of the console itself is `Cache-Control: no-store` unless its route says otherwise:
+ * nearly every page shows personal data, staff data or the audit trail, and no browser, proxy or
+ * shared computer may keep a copy (ADR 020). Static files keep their own caching.
+ */
+export function noStoreByDefault(res: Response) {
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => Response;
+  res.writeHead = ((...args: unknown[]) => {
+    if (!res.hasHeader('Cache-Control')) res.setHeader('Cache-Control', 'no-store');
+    return writeHead(...args);
+  }) as typeof res.writeHead;
+}
+
 export function createHttpApp(options: { build: ServerBuild; secure: boolean; publicDir: string }) {
   const app = express();
   app.disable('x-powered-by');
@@ -75,6 +104,14 @@ export function createHttpApp(options: { build: ServerBuild; secure: boolean; pu
         .status(403)
         .type('text/plain')
         .send('Cross-site request refused (Origin does not match).');
+      return;
+    }
+    if (!isWellFormedPath(req.path)) {
+      res
+        .status(400)
+        .set('Cache-Control', 'no-store')
+        .type('text/plain')
+        .send('This address is malformed: it holds a character no page of the console uses.');
       return;
     }
     next();
@@ -102,6 +139,7 @@ export function createHttpApp(options: { build: ServerBuild; secure: boolean; pu
     }),
   });
   app.all('*', (req, res, next) => {
+    noStoreByDefault(res);
     handleRemix(req, res, next).catch(next);
   });
   return app;

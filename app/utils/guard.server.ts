@@ -4,6 +4,7 @@ import { holdsDeclared, type Access } from '#app/modules/auth/access.ts';
 import type { Client, StaffActor, VisitorActor } from '#app/modules/actor.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { findSignedIn } from '#app/modules/auth/session.server.ts';
+import { sameOriginPath } from './paths.ts';
 
 // The one permission check, and the one place a request becomes an Actor (ADR 015). It speaks
 // HTTP (it redirects and refuses), so it lives beside the routes, not in a domain module.
@@ -35,6 +36,32 @@ function signInRedirect(request: Request) {
 }
 
 /**
+ * Whether the browser says the request comes from another site (a link or a form elsewhere).
+ * Without the header (scripts, the command line, old browsers) it is judged as before.
+ */
+export function isCrossSite(request: Request): boolean {
+  return request.headers.get('Sec-Fetch-Site') === 'cross-site';
+}
+
+/** What a cross-site request for a page that acts on GET is answered with (ADR 020). */
+export interface CrossSiteRefusal {
+  kind: 'cross-site';
+  message: string;
+  continueTo: string;
+}
+
+function crossSiteRefusal(request: Request): never {
+  const url = new URL(request.url);
+  const refusal: CrossSiteRefusal = {
+    kind: 'cross-site',
+    message:
+      'This page was opened from another site. Opening it records what you see in the audit trail in your name, so the console does not open it for a link from elsewhere. Nothing has been recorded.',
+    continueTo: sameOriginPath(`${url.pathname}${url.search}`) ?? '/',
+  };
+  throw json(refusal, { status: 403 });
+}
+
+/**
  * Every loader and action begins with it, passing its route's declared `access`. It reads the
  * session, roles and permissions from the database on every request and returns the staff
  * member as the Actor every module takes; a public route gets null when nobody is signed in.
@@ -45,6 +72,9 @@ export async function guard(
 ): Promise<StaffActor | null>;
 export async function guard(args: GuardArgs, access: Access): Promise<StaffActor>;
 export async function guard(args: GuardArgs, access: Access): Promise<StaffActor | null> {
+  const crossSite = isCrossSite(args.request);
+  // Before anything is read or written: a link on another site must not act in anyone's name.
+  if (access.kind !== 'public' && access.writesOnGet && crossSite) crossSiteRefusal(args.request);
   const session = await findSignedIn(args.request);
   const actor: StaffActor | null = session && {
     kind: 'staff',
@@ -59,6 +89,11 @@ export async function guard(args: GuardArgs, access: Access): Promise<StaffActor
   if (!holdsDeclared(access, actor.permissions)) {
     const needed = access.kind === 'permission' ? access.permission : undefined;
     const anyOf = access.kind === 'any-permission' ? access.permissions : [];
+    const named = needed ?? anyOf.join(' or ');
+    const message = `Your roles do not include the permission this page needs (${named}).`;
+    // A link on another site is not the staff member's attempt: refused, not recorded in their
+    // name (ADR 020).
+    if (crossSite) throw json({ message, permission: named }, { status: 403 });
     // Law 3: a refused attempt is recorded too, and committed before the refusal is sent.
     await recordAudit(actor, {
       action: 'access.denied',
@@ -69,14 +104,7 @@ export async function guard(args: GuardArgs, access: Access): Promise<StaffActor
         route: new URL(args.request.url).pathname.slice(0, 200),
       },
     });
-    const named = needed ?? anyOf.join(' or ');
-    throw json(
-      {
-        message: `Your roles do not include the permission this page needs (${named}).`,
-        permission: named,
-      },
-      { status: 403 },
-    );
+    throw json({ message, permission: named }, { status: 403 });
   }
   return actor;
 }

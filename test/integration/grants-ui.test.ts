@@ -180,7 +180,7 @@ describe('deciding and revoking', () => {
     const queue = await pageText(await fetchAs(lead.cookie, '/grants?view=to_decide'));
     expect(queue).toContain(`/grants/${grantId}`);
     const notes = await pageText(await fetchAs(lead.cookie, '/notifications'));
-    expect(notes).toContain('Agent Approved asks to see conversations');
+    expect(notes).toContain('Agent Approved</bdi> asks to see conversations');
 
     const detail = await pageText(await fetchAs(lead.cookie, `/grants/${grantId}`));
     expect(detail).toContain('Your decision');
@@ -344,7 +344,7 @@ describe('break-glass', () => {
     expect(reviewerHome).not.toContain('data-testid="break-glass-banner"');
     expect(reviewerHome).toContain('data-unread="1"');
     const notes = await pageText(await fetchAs(reviewer.cookie, '/notifications'));
-    expect(notes).toContain('Breaker Auditor opened payments');
+    expect(notes).toContain('Breaker Auditor</bdi> opened payments');
 
     // A second break-glass waits for the review of the first.
     const again = await fetchAs(breaker.cookie, '/grants/break-glass');

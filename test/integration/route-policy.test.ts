@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerBuild } from '@remix-run/node';
+import { lastSeq, readAudit } from '../support/audit.ts';
 import { useTestDatabase } from '../support/db.ts';
 import {
   createStaffWithRoles,
@@ -46,15 +47,16 @@ function accessProblem(value: unknown): string | undefined {
   if (access.kind === 'public') {
     return extra(['kind']) ? `public access has an unknown option ${extra(['kind'])}` : undefined;
   }
-  const flag = access.whilePasswordChangeDue;
-  if (flag !== undefined && typeof flag !== 'boolean')
-    return 'whilePasswordChangeDue is not a boolean';
+  for (const flag of ['whilePasswordChangeDue', 'writesOnGet']) {
+    if (access[flag] !== undefined && typeof access[flag] !== 'boolean')
+      return `${flag} is not a boolean`;
+  }
   if (access.kind === 'signed-in') {
-    const unknown = extra(['kind', 'whilePasswordChangeDue']);
+    const unknown = extra(['kind', 'whilePasswordChangeDue', 'writesOnGet']);
     return unknown ? `unknown option ${unknown}` : undefined;
   }
   if (access.kind === 'permission') {
-    const unknown = extra(['kind', 'permission', 'whilePasswordChangeDue']);
+    const unknown = extra(['kind', 'permission', 'whilePasswordChangeDue', 'writesOnGet']);
     if (unknown) return `unknown option ${unknown}`;
     if (!(PERMISSION_CODES as unknown[]).includes(access.permission)) {
       return `requires an unknown permission ${String(access.permission)}`;
@@ -198,6 +200,8 @@ describe('every route declares its access (law 1)', () => {
     );
     expect(accessProblem({ kind: 'permission' })).toMatch(/unknown permission/);
     expect(accessProblem({ kind: 'signed-in', whilePasswordChangeDue: 'yes' })).toBeDefined();
+    expect(accessProblem({ kind: 'public', writesOnGet: true })).toBeDefined();
+    expect(accessProblem(requires('users:lookup', { writesOnGet: true }))).toBeUndefined();
     expect(accessProblem(publicAccess)).toBeUndefined();
     expect(accessProblem(signedIn({ whilePasswordChangeDue: true }))).toBeUndefined();
     expect(accessProblem(requires('audit:read'))).toBeUndefined();
@@ -220,15 +224,15 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/admin.staff.requests': requiresAny('staff:manage', 'security:review'),
   'routes/account.setup.$token': publicAccess,
   'routes/audit._index': requires('audit:read'),
-  'routes/audit.csv': requires('audit:read'),
+  'routes/audit.csv': requires('audit:read', { writesOnGet: true }),
   'routes/audit.$seq': requires('audit:read'),
   'routes/audit.verify': requires('audit:verify'),
   'routes/analytics._index': requires('analytics:read'),
-  'routes/analytics.csv': requires('analytics:read'),
-  'routes/users._index': requires('users:lookup'),
-  'routes/users.$id._index': requires('users:lookup'),
-  'routes/users.$id.$category': requires('users:lookup'),
-  'routes/users.$id.conversations.$conversationId': requires('users:lookup'),
+  'routes/analytics.csv': requires('analytics:read', { writesOnGet: true }),
+  'routes/users._index': requires('users:lookup', { writesOnGet: true }),
+  'routes/users.$id._index': requires('users:lookup', { writesOnGet: true }),
+  'routes/users.$id.$category': requires('users:lookup', { writesOnGet: true }),
+  'routes/users.$id.conversations.$conversationId': requires('users:lookup', { writesOnGet: true }),
   'routes/grants._index': requires('grants:request'),
   'routes/grants.new': requires('grants:request'),
   'routes/grants.$grantId': requires('grants:request'),
@@ -236,7 +240,7 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/notifications': signedIn(),
   'routes/admin.policies': requires('policy:manage'),
   'routes/security.access': requires('security:review'),
-  'routes/security.access.csv': requires('security:review'),
+  'routes/security.access.csv': requires('security:review', { writesOnGet: true }),
 };
 
 // Law 2 puts a second gate behind the declared permission on the user data pages: a holder of the
@@ -418,6 +422,83 @@ describe('every route with a loader answers each role as its declaration says', 
     const response = await fetchAs(cookies.get(subject)!, '/nothing-lives-here/at-all');
     expect(response.status).toBe(404);
     expect(await response.text()).toContain('404 — Not found');
+  });
+});
+
+describe("a GET from another site acts in nobody's name (ADR 020)", () => {
+  const withLoader = ROUTES.filter((r) => r.module.loader && !isSplat(r));
+  const writesOnGet = (route: Route) => {
+    const access = accessOf(route);
+    return access.kind !== 'public' && access.writesOnGet === true;
+  };
+
+  it('the routes that write or audit on GET declare it', () => {
+    expect(
+      withLoader
+        .filter(writesOnGet)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([
+      'routes/analytics.csv',
+      'routes/audit.csv',
+      'routes/security.access.csv',
+      'routes/users.$id.$category',
+      'routes/users.$id._index',
+      'routes/users.$id.conversations.$conversationId',
+      'routes/users._index',
+    ]);
+  });
+
+  // The net under the declaration: a route whose GET records anything cross-site has forgotten it.
+  it.each(SUBJECTS)(
+    'as %s: refused where declared, and nothing recorded anywhere',
+    async (subject) => {
+      const mismatches: string[] = [];
+      const before = await lastSeq();
+      for (const route of withLoader) {
+        const target = landing(route);
+        if (!target) continue;
+        const path =
+          concretePath(target, params) +
+          (target.id === 'routes/users._index' ? '?q=nobody%40example.com' : '');
+        const response = await fetchAs(cookies.get(subject)!, path, {
+          headers: { 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate' },
+        });
+        const body = await response.text();
+        if (response.status >= 500) mismatches.push(`${route.id} (${path}): ${response.status}`);
+        if (matched(target).some(writesOnGet)) {
+          const refused =
+            response.status === 403 &&
+            (route.module.default === undefined || body.includes('data-refusal="cross-site"'));
+          if (!refused) mismatches.push(`${route.id} (${path}): not refused, ${response.status}`);
+        }
+      }
+      for (const entry of await readAudit(before)) {
+        mismatches.push(`recorded ${entry.action}: ${JSON.stringify(entry.details)}`);
+      }
+      expect(mismatches).toEqual([]);
+    },
+  );
+
+  it('the same GETs without the header, or from the console itself, act as before', async () => {
+    const agent = cookies.get('support_agent')!;
+    for (const site of [undefined, 'same-origin', 'none']) {
+      const headers: Record<string, string> = site ? { 'Sec-Fetch-Site': site } : {};
+      const before = await lastSeq();
+      const response = await fetchAs(agent, '/users?q=nobody%40example.com', { headers });
+      expect(response.status).toBe(200);
+      expect(await lastSeq()).toBe(before + 1);
+    }
+  });
+
+  it('the refusal offers the same address, to open from the console itself', async () => {
+    const response = await fetchAs(cookies.get('support_agent')!, '/users?q=nobody%40example.com', {
+      headers: { 'Sec-Fetch-Site': 'cross-site' },
+    });
+    expect(response.status).toBe(403);
+    const html = await response.text();
+    expect(html).toContain('403 — Opened from another site');
+    expect(html).toContain('href="/users?q=nobody%40example.com"');
   });
 });
 

@@ -281,3 +281,164 @@ describe('redirectTo', () => {
     expect(home.headers.get('location')).toBe('/admin/staff');
   });
 });
+
+describe('redirectTo that leaves the console', () => {
+  let who: TestStaff;
+  beforeAll(async () => {
+    who = await createStaffWithRoles(['admin']);
+  });
+
+  // Browsers drop tabs and newlines from a URL and read a backslash as a slash: each of these
+  // would take the staff member to another site (or, with a control character, fail the answer).
+  const OFF_SITE = [
+    '/\t/evil.example/',
+    '/\n/evil.example/',
+    '/\r/evil.example/',
+    '/\v/evil.example/',
+    '/\f/evil.example/',
+    '/ /evil.example/',
+    '/\u00a0/evil.example/',
+    '/\u2028/evil.example/',
+    '/\u202e/evil.example/',
+    '/\\evil.example',
+    '/\\/evil.example',
+    '\\\\evil.example',
+    '//evil.example',
+    '//evil\u3002example',
+    '/\u0000/evil.example',
+    '/\t\\evil.example',
+    'http://evil.example/',
+    'https:evil.example',
+    ' /admin',
+    'admin/staff',
+    '',
+  ];
+
+  it.each(OFF_SITE)('a POST sign-in ignores %j and goes home, with its cookie', async (target) => {
+    const answer = await attempt(who.email, who.password, target);
+    expect(answer.status).not.toBe(500);
+    // A NUL is refused as bad input (400 naming the field); everything else signs in and goes home.
+    if (target.includes('\u0000')) {
+      expect(answer.status).toBe(400);
+      expect(answer.html).toContain('redirectTo');
+      expect(answer.cookie).toBeUndefined();
+      return;
+    }
+    expect(answer.status).toBe(302);
+    expect(answer.location).toBe('/');
+    expect(answer.cookie).toBeDefined();
+  });
+
+  it.each(OFF_SITE)('a signed-in GET /login ignores %j', async (target) => {
+    const cookie = await signInAs(server.baseUrl, who.email, who.password);
+    const response = await fetchAs(cookie, `/login?redirectTo=${encodeURIComponent(target)}`);
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe('/');
+  });
+
+  it('the raw %09 of the report is refused both ways', async () => {
+    const cookie = await signInAs(server.baseUrl, who.email, who.password);
+    const response = await fetchAs(cookie, '/login?redirectTo=/%09/evil.example/');
+    expect(response.headers.get('location')).toBe('/');
+  });
+
+  it.each([
+    ['/grants/new?user=abc&category=profile', '/grants/new?user=abc&category=profile'],
+    ['/admin/staff#top', '/admin/staff#top'],
+    ['/audit/../admin/staff', '/admin/staff'],
+    // Characters outside ASCII are sent percent-encoded: a Location header is bytes.
+    ['/\u3002', '/%E3%80%82'],
+    ['/users?q=\u00e9', '/users?q=%C3%A9'],
+  ])('a same-site %j is kept, as %j', async (target, location) => {
+    const answer = await attempt(who.email, who.password, target);
+    expect(answer.status).toBe(302);
+    expect(answer.location).toBe(location);
+    expect(answer.cookie).toBeDefined();
+    const cookie = await signInAs(server.baseUrl, who.email, who.password);
+    const response = await fetchAs(cookie, `/login?redirectTo=${encodeURIComponent(target)}`);
+    expect(response.headers.get('location')).toBe(location);
+  });
+
+  it('every session opened is sent (no Location that cannot be a header)', async () => {
+    const before = await sql()`select count(*)::int as n from console.sessions`;
+    for (const target of ['/\n', '/\r', '/\v', '/\u3002']) {
+      const answer = await attempt(who.email, who.password, target);
+      expect(answer.status).toBe(302);
+      expect(answer.cookie).toBeDefined();
+    }
+    const after = await sql()`select count(*)::int as n from console.sessions`;
+    expect(after[0]!.n - before[0]!.n).toBe(4);
+  });
+});
+
+describe('a burst of parallel sign-ins', () => {
+  // Each request comes from its own address (127.0.0.2, .3, …), as a distributed guesser's would.
+  function fromAddress(i: number, email: string, password: string) {
+    return requestFrom(`127.0.0.${i + 2}`, `${server.baseUrl}/login`, {
+      method: 'POST',
+      headers: { origin: server.baseUrl, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ email, password }).toString(),
+    });
+  }
+
+  async function passwordChecks(staffId: string, since: number) {
+    return (await readAudit(since)).filter(
+      (e) =>
+        e.action === 'auth.sign_in' &&
+        e.subjectStaffId === staffId &&
+        (e.outcome === 'allowed' || e.details.reason === 'bad_password_or_disabled'),
+    ).length;
+  }
+
+  it('checks at most 3 passwords of one account, then refuses even the right one', async () => {
+    const who = await createStaffWithRoles(['support_agent']);
+    const before = (await readAudit()).at(-1)?.seq ?? -1;
+    const burst = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => fromAddress(i, who.email, `wrong-password-${i}`)),
+    );
+    const statuses = burst.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 401)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(21);
+    expect(await passwordChecks(who.id, before)).toBe(3);
+
+    // The limit is reached: a second burst, the right password inside it, signs nobody in.
+    const second = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        fromAddress(i, who.email, i === 11 ? who.password : `wrong-password-${i}`),
+      ),
+    );
+    expect(second.map((r) => r.status)).toEqual(Array(24).fill(429));
+    expect(second.every((r) => r.headers['set-cookie'] === undefined)).toBe(true);
+    expect(await passwordChecks(who.id, before)).toBe(3);
+  });
+
+  it('checks at most 10 passwords from one address, across accounts', async () => {
+    const burst = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        requestFrom('127.0.0.99', `${server.baseUrl}/login`, {
+          method: 'POST',
+          headers: {
+            origin: server.baseUrl,
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: new URLSearchParams({
+            email: `guess-${i}@elsewhere.test`,
+            password: 'wrong-password!',
+          }).toString(),
+        }),
+      ),
+    );
+    const statuses = burst.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(14);
+  });
+
+  it('a success does not count against its address', async () => {
+    const who = await createStaffWithRoles(['support_agent']);
+    for (let i = 0; i < 12; i++) expect((await attempt(who.email, who.password)).status).toBe(302);
+    // Ten failures are still free for this address: the successes did not use them up.
+    for (let i = 0; i < 10; i++) {
+      expect((await attempt(`nobody-${i}@elsewhere.test`, 'wrong-password!')).status).toBe(401);
+    }
+  });
+});

@@ -402,7 +402,7 @@ describe('hostile values', () => {
     expect(longHtml).toMatch(/<bdi class="user-text" data-testid="display-name">/);
     // …and that class wraps anywhere and isolates bidirectional text.
     expect(readFileSync('app/styles.css', 'utf8')).toMatch(
-      /\.user-text \{\s*overflow-wrap: anywhere;\s*unicode-bidi: isolate;\s*\}/,
+      /\.user-text,?[^{]*\{\s*overflow-wrap: anywhere;\s*unicode-bidi: isolate;\s*\}/,
     );
     // Bidirectional overrides and invisible characters are shown, not obeyed.
     // (The page's data for hydration holds the value as it is, inside a script: only the rendered

@@ -1,5 +1,5 @@
 import { Link, useActionData, useFetcher } from '@remix-run/react';
-import type { ReactNode } from 'react';
+import { IsolatedText } from '#app/components/isolated-text.tsx';
 import { ShortId } from '#app/components/short-id.tsx';
 import { utc } from '#app/components/time.tsx';
 import { DATA_CATEGORIES, type DataCategory } from '#app/modules/vocabulary.ts';
@@ -7,56 +7,12 @@ import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import { fieldLabel, type RevealField } from '#app/modules/users/fields.ts';
 
 // Pieces shared by the user data pages. Every value from the product database is rendered as
-// text (React escapes it), isolated for bidirectional text (<bdi>) and allowed to wrap anywhere, so
+// text, isolated for bidirectional text and allowed to wrap anywhere (isolated-text.tsx), so
 // markup, right-to-left overrides and 5,000-character strings stay inside their box.
-
-// Bidirectional controls and invisible characters in user data are shown as visible tokens: a
-// right-to-left override can make "gnp.exe" read as "exe.png", and staff must see what is there.
-// (Zero-width joiners are left alone: emoji sequences need them.)
-const HIDDEN = /[\u061C\u200B\u200E\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/gu;
-const HIDDEN_NAMES: Record<string, string> = {
-  '\u061C': 'ALM',
-  '\u200B': 'ZWSP',
-  '\u200E': 'LRM',
-  '\u200F': 'RLM',
-  '\u202A': 'LRE',
-  '\u202B': 'RLE',
-  '\u202C': 'PDF',
-  '\u202D': 'LRO',
-  '\u202E': 'RLO',
-  '\u2060': 'WJ',
-  '\u2066': 'LRI',
-  '\u2067': 'RLI',
-  '\u2068': 'FSI',
-  '\u2069': 'PDI',
-  '\uFEFF': 'BOM',
-};
 
 /** A value from the product database, as text, its invisible controls made visible. */
 export function UserText({ value, testId }: { value: string; testId?: string }) {
-  const parts: ReactNode[] = [];
-  let last = 0;
-  for (const match of value.matchAll(HIDDEN)) {
-    const char = match[0];
-    const code = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-    if (match.index > last) parts.push(value.slice(last, match.index));
-    parts.push(
-      <abbr
-        key={match.index}
-        title={`Invisible character ${code} (${HIDDEN_NAMES[char] ?? 'control'})`}
-        className="hidden-char"
-      >
-        [{HIDDEN_NAMES[char] ?? code}]
-      </abbr>,
-    );
-    last = match.index + char.length;
-  }
-  if (last < value.length) parts.push(value.slice(last));
-  return (
-    <bdi className="user-text" data-testid={testId}>
-      {parts}
-    </bdi>
-  );
+  return <IsolatedText value={value} className="user-text" testId={testId} />;
 }
 
 export interface GrantView {

@@ -2,22 +2,29 @@ import type { Permission } from './permissions.ts';
 
 // What a route requires, declared once per route module as `export const access = …`. The route
 // policy test walks every route and fails for one that declares nothing.
+//
+// `writesOnGet`: the route's GET writes or audits in the staff member's name (a lookup counted
+// against the daily limit, a view of personal data recorded, a download on record). guard()
+// refuses such a GET when the browser says it comes from another site (`Sec-Fetch-Site:
+// cross-site`), so a link elsewhere cannot act in a staff member's name (ADR 020). The route
+// policy test requests every route cross-site and fails for one that audits without it.
+export interface AccessOptions {
+  whilePasswordChangeDue?: boolean;
+  writesOnGet?: boolean;
+}
+
 export type Access =
   | { kind: 'public' }
-  | { kind: 'signed-in'; whilePasswordChangeDue?: boolean }
-  | { kind: 'permission'; permission: Permission; whilePasswordChangeDue?: boolean }
+  | ({ kind: 'signed-in' } & AccessOptions)
+  | ({ kind: 'permission'; permission: Permission } & AccessOptions)
   /** Any one of several permissions (the approvers of a role request: ADR 021). */
-  | {
-      kind: 'any-permission';
-      permissions: readonly Permission[];
-      whilePasswordChangeDue?: boolean;
-    };
+  | ({ kind: 'any-permission'; permissions: readonly Permission[] } & AccessOptions);
 
 export const publicAccess = { kind: 'public' } as const satisfies Access;
-export const signedIn = (options: { whilePasswordChangeDue?: boolean } = {}) =>
+export const signedIn = (options: AccessOptions = {}) =>
   ({ kind: 'signed-in', ...options }) as const satisfies Access;
-export const requires = (permission: Permission) =>
-  ({ kind: 'permission', permission }) as const satisfies Access;
+export const requires = (permission: Permission, options: AccessOptions = {}) =>
+  ({ kind: 'permission', permission, ...options }) as const satisfies Access;
 export const requiresAny = (...permissions: Permission[]) =>
   ({ kind: 'any-permission', permissions }) as const satisfies Access;
 

@@ -8,9 +8,8 @@ import { findStaffForSignIn } from './staff.server.ts';
 import {
   accountKey,
   addressKey,
-  checkThrottle,
-  clearThrottle,
-  recordFailure,
+  claimAttempt,
+  settleSuccess,
   throttleMessage,
 } from './throttle.server.ts';
 import { createSession } from './session.server.ts';
@@ -18,6 +17,7 @@ import type { VisitorActor } from '#app/modules/actor.ts';
 import type { Role } from './permissions.ts';
 import { getDb } from '#app/db/client.server.ts';
 import { parseForm } from '#app/utils/forms.server.ts';
+import { sameOriginPath } from '#app/utils/paths.ts';
 
 // remix-auth holds no session: the strategy answers "who is this", and the route stores the
 // session. A second factor or single sign-on becomes another strategy beside this one.
@@ -81,43 +81,57 @@ authenticator.use(
   new FormStrategy(async ({ form }) => {
     const visitor = contexts.getStore()!;
     const parsed = parseForm(SignInSchema, Object.fromEntries(form));
-    if (!parsed.ok) throw new SignInError('Check the highlighted fields.', parsed.fieldErrors, 400);
+    if (!parsed.ok) {
+      // A field the page does not show (redirectTo) is named in the message itself.
+      const hidden = Object.entries(parsed.fieldErrors).find(
+        ([field]) => field !== 'email' && field !== 'password',
+      );
+      throw new SignInError(
+        hidden ? `Invalid ${hidden[0]}: ${hidden[1]}` : 'Check the highlighted fields.',
+        parsed.fieldErrors,
+        400,
+      );
+    }
     const { email, password } = parsed.value;
-    const keys = [accountKey(email), addressKey(visitor.client.address || 'unknown')];
+    const byAccount = accountKey(email);
+    const byAddress = addressKey(visitor.client.address || 'unknown');
 
-    const verdict = await checkThrottle(keys);
-    if (!verdict.ok) {
+    // Counted before the password is checked, atomically: a burst of parallel attempts gets no
+    // more password checks than the limits allow (ADR 020).
+    const claim = await claimAttempt([byAccount, byAddress]);
+    if (!claim.ok) {
       await recordAudit(visitor, {
         action: 'auth.sign_in',
         outcome: 'denied',
-        details: { reason: verdict.locked ? 'locked' : 'throttled' },
+        details: { reason: claim.locked ? 'locked' : 'throttled' },
       });
-      throw new SignInError(throttleMessage(verdict), {}, 429);
+      throw new SignInError(throttleMessage(claim), {}, 429);
     }
 
     const account = await findStaffForSignIn(email);
     const ok = account
       ? (await verifyPassword(account.passwordHash, password)) && account.status === 'active'
       : await verifyAgainstNothing(password);
+    // A lock of the account this attempt set is lifted by its success; any other stands.
+    const locked = ok ? claim.newlyLocked.filter((k) => k !== byAccount) : claim.newlyLocked;
     if (!ok || !account) {
-      const locked = await recordFailure(keys);
       await recordAudit(visitor, {
         action: 'auth.sign_in',
         outcome: 'denied',
         subjectStaffId: account?.id ?? null,
         details: { reason: account ? 'bad_password_or_disabled' : 'no_account' },
       });
-      for (const key of locked) {
-        await recordAudit(visitor, {
-          action: 'auth.lock',
-          outcome: 'allowed',
-          subjectStaffId: key.startsWith('account:') ? (account?.id ?? null) : null,
-          details: { scope: key.startsWith('account:') ? 'account' : 'address' },
-        });
-      }
-      throw new SignInError(GENERIC_FAILURE);
     }
-    await clearThrottle(keys[0]!);
+    for (const key of locked) {
+      await recordAudit(visitor, {
+        action: 'auth.lock',
+        outcome: 'allowed',
+        subjectStaffId: key.startsWith('account:') ? (account?.id ?? null) : null,
+        details: { scope: key.startsWith('account:') ? 'account' : 'address' },
+      });
+    }
+    if (!ok || !account) throw new SignInError(GENERIC_FAILURE);
+    await settleSuccess(byAccount, byAddress);
     return {
       staffId: account.id,
       email: account.email,
@@ -133,15 +147,10 @@ export async function authenticateStaff(request: Request, visitor: VisitorActor)
   return contexts.run(visitor, () => authenticator.authenticate('form', request));
 }
 
-/** Only same-site paths: never an open redirect to another origin. */
+/**
+ * Only paths that stay on the console's own origin, as the browser will read them (ADR 020): never
+ * an open redirect to another origin, and never a Location header that cannot be sent.
+ */
 export function safeRedirect(to: FormDataEntryValue | string | null | undefined, fallback = '/') {
-  if (
-    typeof to !== 'string' ||
-    !to.startsWith('/') ||
-    to.startsWith('//') ||
-    to.startsWith('/\\')
-  ) {
-    return fallback;
-  }
-  return to;
+  return sameOriginPath(to) ?? fallback;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { getDb } from '#app/db/client.server.ts';
 import { signInThrottle } from '#app/db/schema.ts';
 import { now } from '#app/modules/clock.server.ts';
@@ -35,64 +35,88 @@ function delayFor(failures: number, free: number) {
   return Math.min(THROTTLE.maxDelayMs, 1000 * 2 ** (failures - free));
 }
 
-/** Whether a sign-in may be tried now for all of these keys. */
-export async function checkThrottle(keys: string[]): Promise<ThrottleVerdict> {
-  const rows = await getDb()
-    .select()
-    .from(signInThrottle)
-    .where(sql`${signInThrottle.key} in ${keys}`);
-  const t = now().getTime();
+/** Whether the rows (of the keys of one attempt) let a sign-in be tried at `t`. */
+function judge(rows: (typeof signInThrottle.$inferSelect)[], t: number): ThrottleVerdict {
   let wait = 0;
   let locked = false;
   for (const row of rows) {
-    if (t - row.lastFailureAt.getTime() > THROTTLE.windowMs && !row.lockedUntil) continue;
     if (row.lockedUntil && row.lockedUntil.getTime() > t) {
       wait = Math.max(wait, row.lockedUntil.getTime() - t);
       locked = true;
       continue;
     }
-    const ready =
-      row.lastFailureAt.getTime() + delayFor(row.failures, limits(row.key).freeFailures);
-    wait = Math.max(wait, ready - t);
+    if (t - row.lastFailureAt.getTime() > THROTTLE.windowMs) continue;
+    const delay = delayFor(row.failures, limits(row.key).freeFailures);
+    // A free attempt waits for nothing (a parallel attempt may have stamped the row a moment
+    // after this one's clock was read).
+    if (delay > 0) wait = Math.max(wait, row.lastFailureAt.getTime() + delay - t);
   }
   return wait > 0 ? { ok: false, retryAfterMs: wait, locked } : { ok: true };
 }
 
-/** Counts a failure against each key; returns the keys that have just become locked. */
-export async function recordFailure(keys: string[]): Promise<string[]> {
-  const at = now();
-  const newlyLocked: string[] = [];
-  for (const key of keys) {
-    const windowStart = new Date(at.getTime() - THROTTLE.windowMs);
-    const lockUntil = new Date(at.getTime() + THROTTLE.lockMs);
-    const { lockAfter } = limits(key);
-    // One statement: concurrent failures cannot lose a count.
-    const [row] = await getDb()
+export type AttemptClaim =
+  { ok: true; newlyLocked: string[] } | Extract<ThrottleVerdict, { ok: false }>;
+
+/**
+ * Counts a sign-in attempt against every key *before* its password is checked, or refuses it,
+ * in one transaction holding the keys' rows locked: parallel attempts queue on the rows, so no
+ * more passwords are checked than the limits allow, however many arrive at once (ADR 020). An
+ * attempt is counted as a failure until settleSuccess() gives it back. Returns the keys this
+ * attempt has just locked.
+ */
+export async function claimAttempt(keys: string[]): Promise<AttemptClaim> {
+  // One order for every attempt, so two attempts sharing keys cannot deadlock.
+  const sorted = [...new Set(keys)].sort();
+  return getDb().transaction(async (tx) => {
+    const placed = now();
+    await tx
       .insert(signInThrottle)
-      .values({ key, failures: 1, firstFailureAt: at, lastFailureAt: at })
-      .onConflictDoUpdate({
-        target: signInThrottle.key,
-        set: {
-          // Raw sql parameters get no column mapping: pass timestamps as ISO strings, not Dates.
-          failures: sql`case when ${signInThrottle.lastFailureAt} < ${windowStart.toISOString()} and (${signInThrottle.lockedUntil} is null or ${signInThrottle.lockedUntil} < ${at.toISOString()}) then 1 else ${signInThrottle.failures} + 1 end`,
-          firstFailureAt: sql`case when ${signInThrottle.lastFailureAt} < ${windowStart.toISOString()} then ${at.toISOString()}::timestamptz else ${signInThrottle.firstFailureAt} end`,
-          lastFailureAt: at,
-        },
-      })
-      .returning();
-    if (row && row.failures >= lockAfter && !(row.lockedUntil && row.lockedUntil > at)) {
-      await getDb()
+      .values(
+        sorted.map((key) => ({ key, failures: 0, firstFailureAt: placed, lastFailureAt: placed })),
+      )
+      .onConflictDoNothing();
+    const rows = await tx
+      .select()
+      .from(signInThrottle)
+      .where(inArray(signInThrottle.key, sorted))
+      .orderBy(signInThrottle.key)
+      .for('update');
+    // Read once the rows are ours: the attempts before this one are all in them.
+    const at = now();
+    const t = at.getTime();
+    const verdict = judge(rows, t);
+    if (!verdict.ok) return verdict;
+    const newlyLocked: string[] = [];
+    for (const row of rows) {
+      // judge() let the attempt through, so no lock of these rows is running.
+      const fresh = t - row.lastFailureAt.getTime() > THROTTLE.windowMs;
+      const failures = fresh ? 1 : row.failures + 1;
+      const lock = failures >= limits(row.key).lockAfter;
+      if (lock) newlyLocked.push(row.key);
+      await tx
         .update(signInThrottle)
-        .set({ lockedUntil: lockUntil, failures: 0 })
-        .where(eq(signInThrottle.key, key));
-      newlyLocked.push(key);
+        .set({
+          failures: lock ? 0 : failures,
+          firstFailureAt: fresh ? at : row.firstFailureAt,
+          lastFailureAt: at,
+          lockedUntil: lock ? new Date(t + THROTTLE.lockMs) : null,
+        })
+        .where(eq(signInThrottle.key, row.key));
     }
-  }
-  return newlyLocked;
+    return { ok: true, newlyLocked };
+  });
 }
 
-export async function clearThrottle(key: string) {
-  await getDb().delete(signInThrottle).where(eq(signInThrottle.key, key));
+/**
+ * The attempt signed in: the account starts again from nothing, and the address gets back the
+ * attempt claimAttempt() counted (unless that attempt locked it).
+ */
+export async function settleSuccess(account: string, address: string) {
+  await getDb().delete(signInThrottle).where(eq(signInThrottle.key, account));
+  await getDb()
+    .update(signInThrottle)
+    .set({ failures: sql`greatest(${signInThrottle.failures} - 1, 0)` })
+    .where(and(eq(signInThrottle.key, address), isNull(signInThrottle.lockedUntil)));
 }
 
 export function throttleMessage(verdict: Exclude<ThrottleVerdict, { ok: true }>) {
