@@ -41,6 +41,7 @@ export const NOTIFICATION_KINDS = [
   'grant.expired',
   'grant.break_glass',
   'lookup.limit',
+  'audit.invalid_entry',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
