@@ -11,7 +11,11 @@ import {
 import { useEffect } from 'react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { VerifyRequestSchema } from '#app/modules/audit/input.server.ts';
-import { latestVerificationRun, startVerificationRun } from '#app/modules/audit/runs.server.ts';
+import {
+  currentIntake,
+  latestVerificationRun,
+  startVerificationRun,
+} from '#app/modules/audit/runs.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
@@ -23,8 +27,9 @@ export const meta: MetaFunction = () => [{ title: 'Verify the audit trail · Cus
 
 export async function loader(args: LoaderFunctionArgs) {
   await guard(args, access);
-  const run = await latestVerificationRun();
+  const [run, intake] = await Promise.all([latestVerificationRun(), currentIntake()]);
   return json({
+    intake,
     run: run && {
       id: run.id,
       staffName: run.staffName,
@@ -64,7 +69,7 @@ function Progress({ done, total }: { done: number; total: number }) {
 }
 
 export default function AuditVerifyRoute() {
-  const { run } = useLoaderData<typeof loader>();
+  const { run, intake } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const revalidator = useRevalidator();
@@ -106,6 +111,14 @@ export default function AuditVerifyRoute() {
           {running ? 'Verification in progress…' : 'Verify now'}
         </button>
       </Form>
+      <p data-testid="intake">
+        Waiting for the sequencer: {intake.depth.toLocaleString('en')}{' '}
+        {intake.depth === 1 ? 'entry' : 'entries'}
+        {intake.oldestSeconds !== null ? (
+          <>, the oldest for {intake.oldestSeconds.toLocaleString('en')} s</>
+        ) : null}
+        . <span className="muted">A queue that only grows means the sequencer has stopped.</span>
+      </p>
       <section className="panel spaced-top" aria-labelledby="run-title">
         <h2 id="run-title" className="panel-heading">
           {running ? 'Verification in progress' : 'Latest verification'}

@@ -117,6 +117,14 @@ function describe(r: Row) {
           lookups are refused today.
         </>
       );
+    case 'audit.invalid_entry':
+      return (
+        <>
+          <strong>Audit trail:</strong> entry #{r.auditSeq} is not a valid audit entry (it did not
+          come through the audit writer, or was damaged). It is logged as it was queued; see which
+          entries are affected on the verification page.
+        </>
+      );
     default:
       return <>{r.kind}</>;
   }
@@ -133,6 +141,9 @@ function target(r: Row) {
     return <Link to={`/grants/${r.grantId}`}>{label}</Link>;
   }
   if (r.kind === 'lookup.limit') return <Link to="/security/access">Security review</Link>;
+  if (r.kind === 'audit.invalid_entry' && r.auditSeq !== null) {
+    return <Link to={`/audit/${r.auditSeq}`}>Open the entry</Link>;
+  }
   return null;
 }
 
