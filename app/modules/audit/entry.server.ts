@@ -110,6 +110,9 @@ export function checkLoggedEntry(entry: unknown): EntryCheck {
     return { ok: false, reason: 'not a JSON object' };
   }
   const { seq, prev, ...rest } = entry as Record<string, unknown>;
-  if (seq === undefined || prev === undefined) return { ok: false, reason: 'no seq or prev' };
-  return checkEntry(rest);
+  const checked = checkEntry(rest);
+  if (!checked.ok) return checked;
+  return seq === undefined || prev === undefined
+    ? { ok: false, reason: 'no seq or prev' }
+    : checked;
 }
