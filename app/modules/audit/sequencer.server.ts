@@ -132,19 +132,13 @@ async function storedTree(
   log: (line: string) => void,
   reported?: Set<string>,
 ) {
-  const [{ size: sizeText }] = (await tx`
-    select coalesce(max(seq) + 1, 0)::bigint as size from console.audit_leaves`) as unknown as [
-    { size: string },
-  ];
-  const size = Number(sizeText);
+  const [last] = (await tx`
+    select seq, leaf_hash from console.audit_leaves order by seq desc limit 1`) as unknown as {
+    seq: string;
+    leaf_hash: Buffer;
+  }[];
+  const size = last ? Number(last.seq) + 1 : 0;
   const frontier = await frontierAt(tx as unknown as postgres.Sql, size);
-  const [last] =
-    size === 0
-      ? []
-      : ((await tx`
-          select leaf_hash from console.audit_leaves where seq = ${size - 1}`) as unknown as {
-          leaf_hash: Buffer;
-        }[]);
   const heads = (await tx`
     select tree_size, root, frontier from console.audit_tree_heads
     where tree_size >= ${size} order by tree_size limit 10`) as unknown as {
@@ -304,6 +298,11 @@ export async function publishCheckpoint(note: string, treeSize: number, to: Chec
   }
 }
 
+interface VerifiedCheckpoint {
+  treeSize: number;
+  createdAt: Date;
+}
+
 /** Stored checkpoints looked at, newest first, before the sequencer gives up on finding one. */
 const CHECKPOINTS_CONSIDERED = 100;
 
@@ -321,8 +320,9 @@ async function lastVerifiedCheckpoint(
     origin: string;
     log: (line: string) => void;
     reported?: Set<string>;
+    verified?: Map<string, VerifiedCheckpoint>;
   },
-): Promise<{ treeSize: number; createdAt: Date } | null> {
+): Promise<VerifiedCheckpoint | null> {
   const refuse = (row: StoredCheckpointRow, why: string) =>
     sayOnce(
       options.log,
@@ -333,23 +333,35 @@ async function lastVerifiedCheckpoint(
     select id, tree_size, root, note, key_name, created_at from console.audit_checkpoints
     where tree_size > ${size} order by tree_size desc, id desc limit 10`) as unknown as StoredCheckpointRow[];
   for (const row of beyond) refuse(row, `the log holds ${size} entries`);
-  const rows = (await tx`
-    select id, tree_size, root, note, key_name, created_at from console.audit_checkpoints
-    where tree_size <= ${size} order by tree_size desc, id desc
-    limit ${CHECKPOINTS_CONSIDERED}`) as unknown as StoredCheckpointRow[];
-  for (const row of rows) {
-    try {
-      const checkpoint = openStoredCheckpoint(row, options.trusted, options.origin);
-      if (
-        checkpoint.size > 0 &&
-        !(await rootAt(tx as unknown as postgres.Sql, checkpoint.size)).equals(checkpoint.rootHash)
-      ) {
-        throw new Error("its signed root is not the stored tree's root at that size");
+  // The newest row first: almost always the one this process signed or checked a moment ago.
+  let offset = 0;
+  for (const limit of [1, CHECKPOINTS_CONSIDERED - 1]) {
+    const rows = (await tx`
+      select id, tree_size, root, note, key_name, created_at from console.audit_checkpoints
+      where tree_size <= ${size} order by tree_size desc, id desc
+      offset ${offset} limit ${limit}`) as unknown as StoredCheckpointRow[];
+    for (const row of rows) {
+      const known = options.verified?.get(row.id);
+      if (known) return known;
+      try {
+        const checkpoint = openStoredCheckpoint(row, options.trusted, options.origin);
+        if (
+          checkpoint.size > 0 &&
+          !(await rootAt(tx as unknown as postgres.Sql, checkpoint.size)).equals(
+            checkpoint.rootHash,
+          )
+        ) {
+          throw new Error("its signed root is not the stored tree's root at that size");
+        }
+        const good = { treeSize: checkpoint.size, createdAt: new Date(row.created_at) };
+        options.verified?.set(row.id, good);
+        return good;
+      } catch (error) {
+        refuse(row, (error as Error).message);
       }
-      return { treeSize: checkpoint.size, createdAt: new Date(row.created_at) };
-    } catch (error) {
-      refuse(row, (error as Error).message);
     }
+    if (rows.length < limit) return null;
+    offset += limit;
   }
   return null;
 }
@@ -371,6 +383,8 @@ export async function checkpointIfDue(
     trusted?: readonly TrustedKey[];
     log?: (line: string) => void;
     reported?: Set<string>;
+    /** Stored checkpoints this process has verified, by id (rows never change). */
+    verified?: Map<string, VerifiedCheckpoint>;
   },
 ): Promise<{ note: string; treeSize: number } | null> {
   const now = options.now ?? (() => new Date());
@@ -388,6 +402,7 @@ export async function checkpointIfDue(
       origin: options.origin,
       log: options.log ?? options.publish?.log ?? (() => {}),
       reported: options.reported,
+      verified: options.verified,
     });
     if (last && last.treeSize >= size) return null;
     const at = now();
@@ -399,9 +414,11 @@ export async function checkpointIfDue(
       formatCheckpoint({ origin: options.origin, size, rootHash: root, timestamp: at }),
       options.signer,
     );
-    await tx`
+    const [row] = (await tx`
       insert into console.audit_checkpoints (tree_size, root, note, key_name, created_at)
-      values (${size}, ${root}, ${note}, ${options.signer.name}, ${at})`;
+      values (${size}, ${root}, ${note}, ${options.signer.name}, ${at})
+      returning id`) as unknown as { id: string }[];
+    options.verified?.set(row!.id, { treeSize: size, createdAt: at });
     return { note, treeSize: size };
   });
   if (made && options.publish) await publishCheckpoint(made.note, made.treeSize, options.publish);
@@ -433,6 +450,7 @@ export function startSequencer(options: SequencerOptions): Sequencer {
   let running: Promise<void> = Promise.resolve();
   // What was already said about refused rows: once per process, not ten times a second.
   const reported = new Set<string>();
+  const verified = new Map<string, VerifiedCheckpoint>();
   const cycle = async (force: boolean) => {
     for (;;) {
       const { appended } = await sequenceBatch(sql, { log, reported });
@@ -447,6 +465,7 @@ export function startSequencer(options: SequencerOptions): Sequencer {
       trusted: options.trusted,
       log,
       reported,
+      verified,
     });
   };
   const tick = () => {
