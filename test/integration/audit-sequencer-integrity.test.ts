@@ -161,7 +161,7 @@ describe('one bad intake row does not stop the log', () => {
 
   it('an entry that bypassed the writer, with an undeclared details.email, is logged invalid and reviewers are alerted', async () => {
     // The file's database, where the staff accounts are.
-    log = await freshLog(process.env.DATABASE_URL!);
+    log = await freshLog(process.env.DATABASE_URL);
     const reviewer = await createStaffWithRoles(['security_auditor']);
     const bystander = await createStaffWithRoles(['support_agent']);
     // As the app's role would: someone else's name on it, and a field the catalogue forbids.
