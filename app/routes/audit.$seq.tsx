@@ -89,7 +89,8 @@ export default function AuditEntryRoute() {
           <dd>{utc(entry.time, 'millisecond')}</dd>
           <dt>Action</dt>
           <dd>
-            <code>{entry.action}</code> <span className="muted">({entry.category})</span>
+            <code>{entry.action}</code>{' '}
+            {entry.category ? <span className="muted">({entry.category})</span> : null}
           </dd>
           <dt>Outcome</dt>
           <dd>
@@ -157,10 +158,12 @@ export default function AuditEntryRoute() {
             security reviewers were alerted.
           </p>
         ) : null}
-        <p className="muted">
-          The entry is stored as canonical JSON ({entry.bytes} bytes); its leaf hash is computed
-          over those exact bytes. Shown here indented for reading.
-        </p>
+        {entry.invalid ? null : (
+          <p className="muted">
+            The entry is stored as canonical JSON ({entry.bytes} bytes); its leaf hash is computed
+            over those exact bytes. Shown here indented for reading.
+          </p>
+        )}
         <pre className="code-block" data-testid="entry-body">
           {entry.pretty}
         </pre>
