@@ -36,5 +36,5 @@ CREATE UNIQUE INDEX "password_links_token_hash_key" ON "console"."password_links
 CREATE INDEX "password_links_staff_idx" ON "console"."password_links" USING btree ("staff_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "role_requests_pending_key" ON "console"."role_requests" USING btree ("staff_id") WHERE "console"."role_requests"."status" = 'pending';--> statement-breakpoint
 CREATE INDEX "role_requests_requested_idx" ON "console"."role_requests" USING btree ("requested_at","id");--> statement-breakpoint
-ALTER TABLE "console"."notifications" ADD CONSTRAINT "notifications_kind_check" CHECK (kind in ('grant.requested', 'grant.approved', 'grant.denied', 'grant.revoked', 'grant.expired', 'grant.break_glass', 'lookup.limit', 'staff.role_requested'));--> statement-breakpoint
+ALTER TABLE "console"."notifications" ADD CONSTRAINT "notifications_kind_check" CHECK (kind in ('grant.requested', 'grant.approved', 'grant.denied', 'grant.revoked', 'grant.expired', 'grant.break_glass', 'lookup.limit', 'staff.role_requested', 'audit.invalid_entry'));--> statement-breakpoint
 GRANT SELECT, INSERT, UPDATE, DELETE ON console.role_requests, console.password_links TO custodian_app;

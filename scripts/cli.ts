@@ -36,6 +36,9 @@ Commands:
                         channel of their own (with the rotated keys still trusted)
   audit verify [--json] recompute the audit tree from every entry and check every stored and
                         published checkpoint; exit 0 only when all holds
+      --max-intake-age S      also fail when an entry has waited in the intake longer than S
+                              seconds (the sequencer is stuck); without it the intake's depth
+                              and age are only reported
   audit prove --seq N   inclusion proof of entry N against the latest checkpoint (JSON)
   audit prove --from SIZE1 --to SIZE2
                         consistency proof between two tree sizes (JSON)
@@ -142,6 +145,7 @@ async function auditCommand(args: string[]) {
       from: { type: 'string' },
       to: { type: 'string' },
       out: { type: 'string' },
+      'max-intake-age': { type: 'string' },
     },
     strict: true,
   });
@@ -169,6 +173,10 @@ async function auditCommand(args: string[]) {
     const { recordAudit } = await import('#app/modules/audit/writer.server.ts');
     const { describePublishing, publishesNowhere } =
       await import('#app/modules/audit/publishing.server.ts');
+    const maxAge = values['max-intake-age'];
+    if (maxAge !== undefined && !/^\d+$/.test(maxAge)) {
+      fail('--max-intake-age must be a whole number of seconds');
+    }
     let ok = false;
     await withRuntime(async (rt) => {
       if (publishesNowhere(rt.publishing)) log(describePublishing(rt.publishing));
@@ -177,6 +185,7 @@ async function auditCommand(args: string[]) {
         trusted: rt.audit.trusted,
         origin: rt.audit.origin,
         published: readPublishedCheckpoints(rt.publishing.dir),
+        maxIntakeAgeSeconds: maxAge === undefined ? undefined : Number(maxAge),
       });
       await recordAudit(commandLine('audit verify'), {
         action: 'audit.verify',
@@ -189,10 +198,13 @@ async function auditCommand(args: string[]) {
         },
       });
       ok = result.ok;
+      const waiting = `intake: ${result.intake.depth} queued${result.intake.oldestSeconds === null ? '' : `, the oldest for ${result.intake.oldestSeconds} s`}\n`;
       if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
       else if (result.ok) {
         process.stdout.write(`OK: ${result.entries} entries, ${result.checkpoints} checkpoints\n`);
+        process.stdout.write(waiting);
       } else {
+        process.stdout.write(waiting);
         process.stdout.write(`FAIL: first bad entry ${result.firstBadSeq ?? '(none located)'}\n`);
         for (const p of result.problems)
           process.stdout.write(`  ${p.seq ?? '-'}\t${p.kind}\t${p.message}\n`);

@@ -377,10 +377,12 @@ export const auditEntries = consoleSchema.table(
     // as text (byte-exact for valid UTF-8, which canonical JSON always is) rather than bytea: half
     // the bytes on the wire and no hex step, which is what bounds verification. Never re-derived
     // from jsonb.
-    body: text('body').notNull(),
-    occurredAt: tstz('occurred_at').notNull(),
-    action: text('action').notNull(),
-    outcome: text('outcome').notNull(),
+    // Null for an invalid entry (drizzle/0016), whose leaf is `raw`.
+    body: text('body'),
+    // The columns below are derived from `body`, for search; an invalid entry leaves them empty.
+    occurredAt: tstz('occurred_at'),
+    action: text('action'),
+    outcome: text('outcome'),
     actorStaffId: uuid('actor_staff_id'),
     // The staff member an entry is about (a sign-in attempt, a role change), when not the actor.
     subjectStaffId: uuid('subject_staff_id'),
@@ -388,6 +390,10 @@ export const auditEntries = consoleSchema.table(
     grantId: uuid('grant_id'),
     privacyRequestId: uuid('privacy_request_id'),
     sessionId: uuid('session_id'),
+    // An intake row that is not a valid entry of the catalogue: its bytes as committed (the leaf)
+    // and why it failed (ADR 018).
+    raw: bytea('raw'),
+    invalid: text('invalid'),
   },
   (t) => [
     index('audit_entries_time_idx').on(t.occurredAt, t.seq),
@@ -401,6 +407,13 @@ export const auditEntries = consoleSchema.table(
     index('audit_entries_not_allowed_idx')
       .on(t.outcome, t.seq)
       .where(sql`${t.outcome} <> 'allowed'`),
+    index('audit_entries_invalid_idx')
+      .on(t.seq)
+      .where(sql`${t.invalid} is not null`),
+    check(
+      'audit_entries_valid_or_raw',
+      sql`(${t.invalid} is null and ${t.raw} is null and ${t.body} is not null and ${t.occurredAt} is not null and ${t.action} is not null and ${t.outcome} is not null) or (${t.invalid} is not null and ${t.raw} is not null and ${t.body} is null and ${t.occurredAt} is null and ${t.action} is null and ${t.outcome} is null and ${t.actorStaffId} is null and ${t.subjectStaffId} is null and ${t.userId} is null and ${t.grantId} is null and ${t.privacyRequestId} is null and ${t.sessionId} is null)`,
+    ),
   ],
 );
 
@@ -659,6 +672,8 @@ export const notifications = consoleSchema.table(
     grantId: uuid('grant_id').references(() => grants.id),
     // Whom an alert is about (the staff member over their lookup limit), when not a grant.
     subjectStaffId: uuid('subject_staff_id').references(() => staff.id),
+    // The audit entry an alert is about (an invalid entry, drizzle/0016).
+    auditSeq: bigint('audit_seq', { mode: 'number' }),
     createdAt: tstz('created_at').notNull(),
     readAt: tstz('read_at'),
     deliveredAt: tstz('delivered_at'),

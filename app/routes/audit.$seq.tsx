@@ -26,23 +26,25 @@ export async function loader(args: LoaderFunctionArgs) {
   return json({
     entry: {
       seq: entry.seq,
-      time: entry.time.toISOString(),
+      time: entry.time?.toISOString() ?? null,
       action: entry.action,
       description: entry.description,
-      category: entry.body.category,
+      invalid: entry.invalid,
+      category: entry.body?.category ?? null,
       outcome: entry.outcome,
-      actor: entry.body.actor,
+      actor: entry.body?.actor ?? null,
       actorName: entry.actorName,
-      subjectStaffId: entry.body.subjectStaffId,
+      subjectStaffId: entry.body?.subjectStaffId ?? null,
       subjectName: entry.subjectName,
-      userId: entry.body.userId,
-      grantId: entry.body.grantId,
-      privacyRequestId: entry.body.privacyRequestId,
-      sessionId: entry.body.sessionId,
-      purpose: entry.body.purpose,
-      client: entry.body.client,
-      pretty: JSON.stringify(entry.body, null, 2),
-      bytes: Buffer.byteLength(entry.text),
+      userId: entry.body?.userId ?? null,
+      grantId: entry.body?.grantId ?? null,
+      privacyRequestId: entry.body?.privacyRequestId ?? null,
+      sessionId: entry.body?.sessionId ?? null,
+      purpose: entry.body?.purpose ?? null,
+      client: entry.body?.client ?? { address: null, userAgent: null },
+      // An invalid entry's bytes, decoded and quoted (control characters escaped), never parsed.
+      pretty: entry.body ? JSON.stringify(entry.body, null, 2) : JSON.stringify(entry.text),
+      bytes: entry.bytes,
     },
     leafHash: b64(entry.leafHash),
     leafHashHex: entry.leafHash.toString('hex'),
@@ -88,7 +90,8 @@ export default function AuditEntryRoute() {
           <dd>{utc(entry.time, 'millisecond')}</dd>
           <dt>Action</dt>
           <dd>
-            <code>{entry.action}</code> <span className="muted">({entry.category})</span>
+            <code>{entry.action}</code>{' '}
+            {entry.category ? <span className="muted">({entry.category})</span> : null}
           </dd>
           <dt>Outcome</dt>
           <dd>
@@ -159,10 +162,19 @@ export default function AuditEntryRoute() {
         <h2 id="content-title" className="panel-heading">
           Content as recorded
         </h2>
-        <p className="muted">
-          The entry is stored as canonical JSON ({entry.bytes} bytes); its leaf hash is computed
-          over those exact bytes. Shown here indented for reading.
-        </p>
+        {entry.invalid ? (
+          <p className="form-error" role="alert" data-testid="entry-invalid">
+            Not a valid entry of the catalogue ({entry.invalid}). It is kept in the log as the bytes
+            that were queued, shown below as a quoted string; its searchable columns are empty and
+            security reviewers were alerted.
+          </p>
+        ) : null}
+        {entry.invalid ? null : (
+          <p className="muted">
+            The entry is stored as canonical JSON ({entry.bytes} bytes); its leaf hash is computed
+            over those exact bytes. Shown here indented for reading.
+          </p>
+        )}
         <pre className="code-block" data-testid="entry-body">
           {entry.pretty}
         </pre>

@@ -38,8 +38,8 @@ export async function loader(args: LoaderFunctionArgs) {
   return json({
     rows: page.rows.map((r) => ({
       ...r,
-      time: r.time.toISOString(),
-      description: describeAction(r.action).description,
+      time: r.time?.toISOString() ?? null,
+      description: r.invalid ? `Invalid entry: ${r.invalid}` : describeAction(r.action).description,
     })),
     next: encodeTrailCursor(page.next, dir),
     dir,

@@ -37,7 +37,7 @@ function record(r: ExportRow): CsvValue[] {
     r.seq,
     r.time,
     r.action,
-    describeAction(r.action).description,
+    r.invalid ? `Invalid entry: ${r.invalid}` : describeAction(r.action).description,
     r.outcome,
     r.actorStaffId,
     r.actorName,

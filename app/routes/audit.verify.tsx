@@ -12,7 +12,11 @@ import { useEffect } from 'react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { StaffName } from '#app/components/isolated-text.tsx';
 import { VerifyRequestSchema } from '#app/modules/audit/input.server.ts';
-import { latestVerificationRun, startVerificationRun } from '#app/modules/audit/runs.server.ts';
+import {
+  currentIntake,
+  latestVerificationRun,
+  startVerificationRun,
+} from '#app/modules/audit/runs.server.ts';
 import { auditLogTrust } from '#app/modules/audit/trust.server.ts';
 import { LogTrustPanel } from '#app/components/audit/log-trust.tsx';
 import { guard } from '#app/utils/guard.server.ts';
@@ -26,9 +30,10 @@ export const meta: MetaFunction = () => [{ title: 'Verify the audit trail · Cus
 
 export async function loader(args: LoaderFunctionArgs) {
   await guard(args, access);
-  const run = await latestVerificationRun();
+  const [run, intake] = await Promise.all([latestVerificationRun(), currentIntake()]);
   return json({
     trust: auditLogTrust(),
+    intake,
     run: run && {
       id: run.id,
       staffName: run.staffName,
@@ -68,7 +73,7 @@ function Progress({ done, total }: { done: number; total: number }) {
 }
 
 export default function AuditVerifyRoute() {
-  const { run, trust } = useLoaderData<typeof loader>();
+  const { run, trust, intake } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const revalidator = useRevalidator();
@@ -110,6 +115,14 @@ export default function AuditVerifyRoute() {
           {running ? 'Verification in progress…' : 'Verify now'}
         </button>
       </Form>
+      <p data-testid="intake">
+        Waiting for the sequencer: {intake.depth.toLocaleString('en')}{' '}
+        {intake.depth === 1 ? 'entry' : 'entries'}
+        {intake.oldestSeconds !== null ? (
+          <>, the oldest for {intake.oldestSeconds.toLocaleString('en')} s</>
+        ) : null}
+        . <span className="muted">A queue that only grows means the sequencer has stopped.</span>
+      </p>
       <section className="panel spaced-top" aria-labelledby="run-title">
         <h2 id="run-title" className="panel-heading">
           {running ? 'Verification in progress' : 'Latest verification'}

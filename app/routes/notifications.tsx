@@ -126,6 +126,14 @@ function describe(r: Row) {
           {r.subjectName ?? 'a staff account'}: waiting for a second person.
         </>
       );
+    case 'audit.invalid_entry':
+      return (
+        <>
+          <strong>Audit trail:</strong> entry #{r.auditSeq} is not a valid audit entry (it did not
+          come through the audit writer, or was damaged). It is logged as it was queued; see which
+          entries are affected on the verification page.
+        </>
+      );
     default:
       return <>{r.kind}</>;
   }
@@ -143,6 +151,9 @@ function target(r: Row) {
   }
   if (r.kind === 'lookup.limit') return <Link to="/security/access">Security review</Link>;
   if (r.kind === 'staff.role_requested') return <Link to="/admin/staff/requests">Decide</Link>;
+  if (r.kind === 'audit.invalid_entry' && r.auditSeq !== null) {
+    return <Link to={`/audit/${r.auditSeq}`}>Open the entry</Link>;
+  }
   return null;
 }
 

@@ -162,6 +162,7 @@ export function startAuditSequencer(rt: Runtime): Sequencer {
     url: rt.sequencerUrl,
     signer: rt.audit.signer,
     origin: rt.audit.origin,
+    trusted: rt.audit.trusted,
     checkpointEveryMs: rt.env.CUSTODIAN_AUDIT_CHECKPOINT_SECONDS * 1000,
     publish: { dir: rt.publishing.dir, command: rt.publishing.command },
     log,

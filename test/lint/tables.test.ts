@@ -23,6 +23,10 @@ const OWNER: Record<string, string> = {
   audit_tree_heads: 'audit',
   audit_checkpoints: 'audit',
   verification_runs: 'audit',
+  // Functions the sequencer's and the app's logins may call instead of reading the tables (ADR 018);
+  // the alert inserts the reviewers' notifications with its owner's rights.
+  audit_intake_status: 'audit',
+  alert_invalid_audit_entry: 'audit',
   user_lookup_days: 'users',
   user_lookup_targets: 'users',
   record_lookup: 'users',

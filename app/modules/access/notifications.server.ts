@@ -60,6 +60,8 @@ export interface NotificationRow {
   kind: NotificationKind;
   grantId: string | null;
   subjectStaffId: string | null;
+  /** The audit entry an alert is about (an invalid entry). */
+  auditSeq: number | null;
   createdAt: Date;
   readAt: Date | null;
 }
@@ -95,6 +97,7 @@ export async function listNotifications(input: {
       kind: notifications.kind,
       grantId: notifications.grantId,
       subjectStaffId: notifications.subjectStaffId,
+      auditSeq: notifications.auditSeq,
       createdAt: notifications.createdAt,
       readAt: notifications.readAt,
     })

@@ -42,6 +42,7 @@ export const NOTIFICATION_KINDS = [
   'grant.break_glass',
   'lookup.limit',
   'staff.role_requested',
+  'audit.invalid_entry',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

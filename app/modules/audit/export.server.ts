@@ -99,16 +99,19 @@ export async function exportBundle(options: {
   let count = 0;
   while (after + 1 < end) {
     const rows = (await sql`
-      select e.seq, e.body, l.leaf_hash from console.audit_entries e
+      select e.seq, e.body, e.raw, l.leaf_hash from console.audit_entries e
       join console.audit_leaves l using (seq)
       where e.seq > ${after} and e.seq < ${end} order by e.seq limit 20000`) as unknown as {
       seq: string;
-      body: string;
+      body: string | null;
+      raw: Buffer | null;
       leaf_hash: Buffer;
     }[];
     if (rows.length === 0) break;
     for (const row of rows) {
-      if (!entriesFile.write(`${row.body}\n`)) {
+      // An invalid entry (ADR 018) is written as the bytes that were queued, which are its leaf.
+      const line = row.body ?? Buffer.concat([row.raw ?? Buffer.alloc(0), Buffer.from('\n')]);
+      if (!entriesFile.write(typeof line === 'string' ? `${line}\n` : line)) {
         await new Promise<void>((r) => entriesFile.once('drain', () => r()));
       }
       hashes.push(row.leaf_hash.toString('base64'));

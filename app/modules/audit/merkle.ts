@@ -400,6 +400,18 @@ export class MerkleFrontier {
   }
 }
 
+/** Whether a stored frontier (JSON, as a tree-head row holds it) is exactly this one. */
+export function sameFrontier(stored: unknown, frontier: MerkleFrontier): boolean {
+  const { size, hashes } = (stored ?? {}) as { size?: unknown; hashes?: unknown };
+  const expected = frontier.toJSON();
+  return (
+    size === expected.size &&
+    Array.isArray(hashes) &&
+    hashes.length === expected.hashes.length &&
+    hashes.every((h, i) => h === expected.hashes[i])
+  );
+}
+
 /** Standard base64 with padding, and only its canonical form (no stray bits, no whitespace). */
 export function decodeBase64Strict(text: string): Buffer | undefined {
   if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;

@@ -3,6 +3,7 @@ import {
   assembleProof,
   consistencyProofNodes,
   inclusionProofNodes,
+  MerkleFrontier,
   nodeHash,
   rangeNodes,
   type NodeId,
@@ -89,4 +90,11 @@ export async function rootAt(sql: postgres.Sql, size: number): Promise<Buffer> {
   for (let i = nodes.length - 2; i >= 0; i--)
     root = nodeHash(hashAt(nodes[i]!.level, nodes[i]!.index), root);
   return root;
+}
+
+/** The frontier of the first `size` entries, from the stored perfect-subtree hashes. */
+export async function frontierAt(sql: postgres.Sql, size: number): Promise<MerkleFrontier> {
+  if (size === 0) return new MerkleFrontier();
+  const nodes = rangeNodes(0, size);
+  return MerkleFrontier.fromHashAt(await fetchNodes(sql, [nodes]), size);
 }

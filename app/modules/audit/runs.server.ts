@@ -9,7 +9,13 @@ import { staffNameOf } from '#app/modules/staff-names.server.ts';
 import { defineJob, enqueue } from '#app/modules/jobs/queue.server.ts';
 import { loadAuditKeys, type AuditKeys } from './keys.server.ts';
 import { checkpointPublishing } from './publishing.server.ts';
-import { readPublishedCheckpoints, verifyAuditLog, type Problem } from './verify.server.ts';
+import {
+  intakeStatus,
+  readPublishedCheckpoints,
+  verifyAuditLog,
+  type IntakeStatus,
+  type Problem,
+} from './verify.server.ts';
 import { recordAudit } from './writer.server.ts';
 import { job, type Actor } from '#app/modules/actor.ts';
 import type { Tx } from '#app/db/client.server.ts';
@@ -48,6 +54,11 @@ export interface RunResult {
 }
 
 const RunPayload = z.object({ runId: z.uuid() });
+
+/** Entries waiting for the sequencer now: how many, and how long the oldest has waited. */
+export function currentIntake(): Promise<IntakeStatus> {
+  return intakeStatus(getSql());
+}
 
 // A run that was started and never finished (its worker died, no worker runs) stops counting as
 // "in progress" after this long, so a new one may start.

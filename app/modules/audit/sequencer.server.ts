@@ -4,8 +4,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { canonicalBytes } from './canonical.ts';
-import { leafHash, MerkleFrontier } from './merkle.ts';
-import { formatCheckpoint, signNote, type Signer } from './note.ts';
+import { checkIntakeBody } from './entry.server.ts';
+import { leafHash, sameFrontier } from './merkle.ts';
+import {
+  formatCheckpoint,
+  signNote,
+  verifierKeyFor,
+  type Signer,
+  type TrustedKey,
+} from './note.ts';
+import { frontierAt, rootAt } from './proofs.server.ts';
+import { openStoredCheckpoint, type StoredCheckpointRow } from './stored-checkpoint.server.ts';
 
 // The sequencer moves queued entries into the log: it gives each its position (seq, from 0, no
 // gaps), links it to the previous leaf, extends the Merkle tree and records the new tree head, all
@@ -34,16 +43,18 @@ interface IntakeRow {
 
 interface EntryColumns {
   seq: number;
-  body: string;
-  occurred_at: string;
-  action: string;
-  outcome: string;
+  body: string | null;
+  occurred_at: string | null;
+  action: string | null;
+  outcome: string | null;
   actor_staff_id: string | null;
   subject_staff_id: string | null;
   user_id: string | null;
   grant_id: string | null;
   privacy_request_id: string | null;
   session_id: string | null;
+  raw: Buffer | null;
+  invalid: string | null;
 }
 
 /** The indexed columns of an entry, read from its bytes (verification re-derives them too). */
@@ -71,6 +82,27 @@ export function entryColumns(seq: number, body: string, parsed?: unknown): Entry
     grant_id: e.grantId,
     privacy_request_id: e.privacyRequestId,
     session_id: e.sessionId,
+    raw: null,
+    invalid: null,
+  };
+}
+
+/** An entry that is not one of the catalogue: its bytes as committed, nothing derived (ADR 018). */
+function invalidColumns(seq: number, bytes: Buffer, reason: string): EntryColumns {
+  return {
+    seq,
+    body: null,
+    occurred_at: null,
+    action: null,
+    outcome: null,
+    actor_staff_id: null,
+    subject_staff_id: null,
+    user_id: null,
+    grant_id: null,
+    privacy_request_id: null,
+    session_id: null,
+    raw: bytes,
+    invalid: reason,
   };
 }
 
@@ -79,45 +111,116 @@ export interface TreeHead {
   root: Buffer;
 }
 
+/**
+ * Says a problem once per process (the loop runs ten times a second): `reported` remembers what
+ * was said; without it every call says it again.
+ */
+function sayOnce(log: (line: string) => void, reported: Set<string> | undefined, key: string) {
+  return (line: string) => {
+    if (reported?.has(key)) return;
+    reported?.add(key);
+    log(line);
+  };
+}
+
+/**
+ * The tree the log holds: its size from the stored leaves, its frontier from the stored
+ * perfect-subtree hashes. A stored tree head is only a record of it; one that disagrees (or lies
+ * beyond the log) is refused, said loudly, and never built on.
+ */
+async function storedTree(
+  tx: postgres.TransactionSql,
+  log: (line: string) => void,
+  reported?: Set<string>,
+) {
+  const [last] = (await tx`
+    select seq, leaf_hash from console.audit_leaves order by seq desc limit 1`) as unknown as {
+    seq: string;
+    leaf_hash: Buffer;
+  }[];
+  const size = last ? Number(last.seq) + 1 : 0;
+  const frontier = await frontierAt(tx as unknown as postgres.Sql, size);
+  const heads = (await tx`
+    select tree_size, root, frontier from console.audit_tree_heads
+    where tree_size >= ${size} order by tree_size limit 10`) as unknown as {
+    tree_size: string;
+    root: Buffer;
+    frontier: unknown;
+  }[];
+  for (const head of heads) {
+    const at = Number(head.tree_size);
+    const say = sayOnce(log, reported, `head:${at}:${head.root.toString('hex')}`);
+    if (at > size) {
+      say(
+        `audit sequencer: REFUSING stored tree head ${at}: the log holds ${size} entries; sequencing from ${size}`,
+      );
+    } else if (!head.root.equals(frontier.root()) || !sameFrontier(head.frontier, frontier)) {
+      say(
+        `audit sequencer: REFUSING stored tree head ${at}: its root or frontier is not the stored tree's; sequencing from the stored leaves and subtree hashes`,
+      );
+    }
+  }
+  return { frontier, prev: last?.leaf_hash ?? null };
+}
+
 /** Moves up to `limit` queued entries into the log. Returns how many, and the new head. */
 export async function sequenceBatch(
   sql: SequencerSql,
-  options: { limit?: number; now?: () => Date } = {},
-): Promise<{ appended: number; head: TreeHead | null }> {
+  options: {
+    limit?: number;
+    now?: () => Date;
+    log?: (line: string) => void;
+    /** Problems already said (see sayOnce). */
+    reported?: Set<string>;
+  } = {},
+): Promise<{ appended: number; head: TreeHead | null; invalid: number }> {
   const limit = options.limit ?? 5_000;
   const now = options.now ?? (() => new Date());
+  const log = options.log ?? (() => {});
   return sql.begin(async (tx) => {
     const [{ locked }] = (await tx`select pg_try_advisory_xact_lock(${LOCK}) as locked`) as [
       { locked: boolean },
     ];
-    if (!locked) return { appended: 0, head: null };
+    if (!locked) return { appended: 0, head: null, invalid: 0 };
     const queued = (await tx`
       select id, body from console.audit_intake order by id limit ${limit}`) as unknown as IntakeRow[];
-    if (queued.length === 0) return { appended: 0, head: null };
+    if (queued.length === 0) return { appended: 0, head: null, invalid: 0 };
 
-    const [head] = (await tx`
-      select h.tree_size, h.frontier, l.leaf_hash as last_leaf
-      from console.audit_tree_heads h
-      left join console.audit_leaves l on l.seq = h.tree_size - 1
-      order by h.tree_size desc limit 1`) as unknown as {
-      tree_size: string;
-      frontier: unknown;
-      last_leaf: Buffer | null;
-    }[];
-    const frontier = head ? MerkleFrontier.fromJSON(head.frontier) : new MerkleFrontier();
-    let prev: Buffer | null = head?.last_leaf ?? null;
+    const tree = await storedTree(tx, log, options.reported);
+    const frontier = tree.frontier;
+    let prev: Buffer | null = tree.prev;
 
     const leaves: { seq: number; leaf_hash: Buffer }[] = [];
     const entries: EntryColumns[] = [];
     const nodes: { level: number; idx: number; hash: Buffer }[] = [];
+    const invalid: { seq: number; reason: string }[] = [];
     for (const row of queued) {
       const seq = frontier.size;
-      const entry = JSON.parse(row.body.toString('utf8')) as Record<string, unknown>;
-      const bytes = canonicalBytes({ ...entry, seq, prev: prev ? prev.toString('base64') : null });
+      // Content never stops the log: an entry that is not one of the catalogue is logged as the
+      // bytes that were committed, and said.
+      let bytes: Buffer = row.body;
+      let columns: EntryColumns;
+      const checked = checkIntakeBody(row.body);
+      if (checked.ok) {
+        try {
+          bytes = canonicalBytes({
+            ...checked.entry,
+            seq,
+            prev: prev ? prev.toString('base64') : null,
+          });
+          columns = entryColumns(seq, bytes.toString('utf8'), { ...checked.entry, seq });
+        } catch (error) {
+          bytes = row.body;
+          columns = invalidColumns(seq, bytes, `not canonical JSON: ${(error as Error).message}`);
+        }
+      } else {
+        columns = invalidColumns(seq, bytes, checked.reason);
+      }
+      if (columns.invalid !== null) invalid.push({ seq, reason: columns.invalid });
       const leaf = leafHash(bytes);
       frontier.append(leaf, (level, idx, hash) => nodes.push({ level, idx, hash }));
       leaves.push({ seq, leaf_hash: leaf });
-      entries.push(entryColumns(seq, bytes.toString('utf8'), { ...entry, seq }));
+      entries.push(columns);
       prev = leaf;
     }
     for (let i = 0; i < leaves.length; i += INSERT_CHUNK) {
@@ -128,12 +231,34 @@ export async function sequenceBatch(
       await tx`insert into console.audit_nodes ${tx(nodes.slice(i, i + INSERT_CHUNK))}`;
     }
     const root = frontier.root();
-    await tx`
+    // A head row already stored at this size was written by someone else before these entries
+    // existed: it is kept (the table is append-only) and refused, and verification reports it.
+    const [written] = await tx`
       insert into console.audit_tree_heads (tree_size, root, frontier, created_at)
-      values (${frontier.size}, ${root}, ${tx.json(frontier.toJSON() as unknown as postgres.JSONValue)}, ${now()})`;
+      values (${frontier.size}, ${root}, ${tx.json(frontier.toJSON() as unknown as postgres.JSONValue)}, ${now()})
+      on conflict (tree_size) do nothing
+      returning tree_size`;
+    if (!written) {
+      log(
+        `audit sequencer: REFUSING stored tree head ${frontier.size}: it was stored before the entries it covers; kept as it is, not built on`,
+      );
+    }
+    if (invalid.length) {
+      for (const { seq, reason } of invalid.slice(0, 10)) {
+        log(
+          `audit sequencer: entry ${seq} is not a valid audit entry (${reason}); logged as queued`,
+        );
+      }
+      if (invalid.length > 10) log(`audit sequencer: ${invalid.length - 10} more invalid entries`);
+      await tx`select console.alert_invalid_audit_entry(${invalid[0]!.seq}, ${now()})`;
+    }
     const ids = queued.map((r) => r.id);
     await tx`delete from console.audit_intake where id = any(${ids}::bigint[])`;
-    return { appended: queued.length, head: { treeSize: frontier.size, root } };
+    return {
+      appended: queued.length,
+      head: { treeSize: frontier.size, root },
+      invalid: invalid.length,
+    };
   });
 }
 
@@ -197,9 +322,77 @@ export async function publishCheckpoint(note: string, treeSize: number, to: Chec
   }
 }
 
+interface VerifiedCheckpoint {
+  treeSize: number;
+  createdAt: Date;
+}
+
+/** Stored checkpoints looked at, newest first, before the sequencer gives up on finding one. */
+const CHECKPOINTS_CONSIDERED = 100;
+
 /**
- * Signs a checkpoint of the latest tree head when the log has grown since the last one and
- * `minIntervalMs` has passed (or always, with `force`). Returns the note, or null.
+ * The newest stored checkpoint the sequencer can stand behind: its note signed by a trusted key,
+ * every column as the note says, and the note's root the stored tree's at that size. Rows that
+ * fail are refused and said loudly (once each with `reported`); a row beyond the log never
+ * counts, so one inserted row with a huge tree size cannot stop the signing.
+ */
+async function lastVerifiedCheckpoint(
+  tx: postgres.TransactionSql,
+  size: number,
+  options: {
+    trusted: readonly TrustedKey[];
+    origin: string;
+    log: (line: string) => void;
+    reported?: Set<string>;
+    verified?: Map<string, VerifiedCheckpoint>;
+  },
+): Promise<VerifiedCheckpoint | null> {
+  const refuse = (row: StoredCheckpointRow, why: string) =>
+    sayOnce(
+      options.log,
+      options.reported,
+      `checkpoint:${row.id}`,
+    )(`audit sequencer: REFUSING stored checkpoint ${row.id} (tree size ${row.tree_size}): ${why}`);
+  const beyond = (await tx`
+    select id, tree_size, root, note, key_name, created_at from console.audit_checkpoints
+    where tree_size > ${size} order by tree_size desc, id desc limit 10`) as unknown as StoredCheckpointRow[];
+  for (const row of beyond) refuse(row, `the log holds ${size} entries`);
+  // The newest row first: almost always the one this process signed or checked a moment ago.
+  let offset = 0;
+  for (const limit of [1, CHECKPOINTS_CONSIDERED - 1]) {
+    const rows = (await tx`
+      select id, tree_size, root, note, key_name, created_at from console.audit_checkpoints
+      where tree_size <= ${size} order by tree_size desc, id desc
+      offset ${offset} limit ${limit}`) as unknown as StoredCheckpointRow[];
+    for (const row of rows) {
+      const known = options.verified?.get(row.id);
+      if (known) return known;
+      try {
+        const checkpoint = openStoredCheckpoint(row, options.trusted, options.origin);
+        if (
+          checkpoint.size > 0 &&
+          !(await rootAt(tx as unknown as postgres.Sql, checkpoint.size)).equals(
+            checkpoint.rootHash,
+          )
+        ) {
+          throw new Error("its signed root is not the stored tree's root at that size");
+        }
+        const good = { treeSize: checkpoint.size, createdAt: new Date(row.created_at) };
+        options.verified?.set(row.id, good);
+        return good;
+      } catch (error) {
+        refuse(row, (error as Error).message);
+      }
+    }
+    if (rows.length < limit) return null;
+    offset += limit;
+  }
+  return null;
+}
+
+/**
+ * Signs a checkpoint of the stored tree when it has grown since the last checkpoint the sequencer
+ * can verify and `minIntervalMs` has passed (or always, with `force`). Returns the note, or null.
  */
 export async function checkpointIfDue(
   sql: SequencerSql,
@@ -210,38 +403,46 @@ export async function checkpointIfDue(
     force?: boolean;
     now?: () => Date;
     publish?: CheckpointPublisher;
+    /** Keys whose checkpoints count (default: the signer's own). */
+    trusted?: readonly TrustedKey[];
+    log?: (line: string) => void;
+    reported?: Set<string>;
+    /** Stored checkpoints this process has verified, by id (rows never change). */
+    verified?: Map<string, VerifiedCheckpoint>;
   },
 ): Promise<{ note: string; treeSize: number } | null> {
   const now = options.now ?? (() => new Date());
   const made = await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${LOCK + 1})`;
-    const [head] = (await tx`
-      select tree_size, root from console.audit_tree_heads order by tree_size desc limit 1`) as unknown as {
-      tree_size: string;
-      root: Buffer;
-    }[];
-    if (!head) return null;
-    const [last] = (await tx`
-      select tree_size, created_at from console.audit_checkpoints order by tree_size desc, id desc limit 1`) as unknown as {
-      tree_size: string;
-      created_at: Date;
-    }[];
-    const size = Number(head.tree_size);
-    if (last && Number(last.tree_size) >= size) return null;
-    if (
-      !options.force &&
-      last &&
-      now().getTime() - last.created_at.getTime() < options.minIntervalMs
-    ) {
+    // The tree as the leaves and subtree hashes hold it, not as a tree-head row says.
+    const [{ size: sizeText }] = (await tx`
+      select coalesce(max(seq) + 1, 0)::bigint as size from console.audit_leaves`) as unknown as [
+      { size: string },
+    ];
+    const size = Number(sizeText);
+    if (size === 0) return null;
+    const last = await lastVerifiedCheckpoint(tx, size, {
+      trusted: options.trusted ?? [{ key: verifierKeyFor(options.signer) }],
+      origin: options.origin,
+      log: options.log ?? options.publish?.log ?? (() => {}),
+      reported: options.reported,
+      verified: options.verified,
+    });
+    if (last && last.treeSize >= size) return null;
+    const at = now();
+    if (!options.force && last && at.getTime() - last.createdAt.getTime() < options.minIntervalMs) {
       return null;
     }
+    const root = await rootAt(tx as unknown as postgres.Sql, size);
     const note = signNote(
-      formatCheckpoint({ origin: options.origin, size, rootHash: head.root, timestamp: now() }),
+      formatCheckpoint({ origin: options.origin, size, rootHash: root, timestamp: at }),
       options.signer,
     );
-    await tx`
+    const [row] = (await tx`
       insert into console.audit_checkpoints (tree_size, root, note, key_name, created_at)
-      values (${size}, ${head.root}, ${note}, ${options.signer.name}, ${now()})`;
+      values (${size}, ${root}, ${note}, ${options.signer.name}, ${at})
+      returning id`) as unknown as { id: string }[];
+    options.verified?.set(row!.id, { treeSize: size, createdAt: at });
     return { note, treeSize: size };
   });
   if (made && options.publish) await publishCheckpoint(made.note, made.treeSize, options.publish);
@@ -258,6 +459,8 @@ export interface SequencerOptions {
   url: string;
   signer: Signer;
   origin: string;
+  /** Keys whose stored checkpoints the sequencer accepts (default: the signer's own). */
+  trusted?: TrustedKey[];
   checkpointEveryMs: number;
   publish?: CheckpointPublisher;
   pollMs?: number;
@@ -269,9 +472,12 @@ export function startSequencer(options: SequencerOptions): Sequencer {
   const log = options.log ?? (() => {});
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
+  // What was already said about refused rows: once per process, not ten times a second.
+  const reported = new Set<string>();
+  const verified = new Map<string, VerifiedCheckpoint>();
   const cycle = async (force: boolean) => {
     for (;;) {
-      const { appended } = await sequenceBatch(sql);
+      const { appended } = await sequenceBatch(sql, { log, reported });
       if (appended === 0) break;
     }
     await checkpointIfDue(sql, {
@@ -280,6 +486,10 @@ export function startSequencer(options: SequencerOptions): Sequencer {
       minIntervalMs: options.checkpointEveryMs,
       force,
       publish: { ...options.publish, log },
+      trusted: options.trusted,
+      log,
+      reported,
+      verified,
     });
   };
   const tick = () => {

@@ -20,8 +20,14 @@ export async function recentSignIns(staffId: string, limit = 5) {
     )
     .orderBy(desc(auditEntries.seq))
     .limit(limit);
-  return rows.map(({ body, ...row }) => {
-    const entry = JSON.parse(body) as { client?: { address?: string | null } };
-    return { ...row, clientAddress: entry.client?.address ?? null };
+  // Only valid entries have an action, so these rows all have a body and a time.
+  return rows.map(({ body, occurredAt, action, outcome }) => {
+    const entry = JSON.parse(body!) as { client?: { address?: string | null } };
+    return {
+      occurredAt: occurredAt!,
+      action: action!,
+      outcome: outcome!,
+      clientAddress: entry.client?.address ?? null,
+    };
   });
 }

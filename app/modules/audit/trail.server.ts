@@ -40,9 +40,13 @@ export type TrailDir = 'asc' | 'desc';
 
 export interface TrailRow {
   seq: number;
-  time: Date;
+  /** Null for an invalid entry, which has no derived columns. */
+  time: Date | null;
+  /** `invalid` for an invalid entry. */
   action: string;
   outcome: string;
+  /** Why the sequencer found the entry invalid (ADR 018), else null. */
+  invalid: string | null;
   actorStaffId: string | null;
   actorName: string | null;
   userId: string | null;
@@ -95,9 +99,10 @@ function whereClause(sql: Sql, f: TrailFilters, cursor: number | undefined, dir:
 
 interface RawRow {
   seq: string;
-  occurred_at: Date | string;
-  action: string;
-  outcome: string;
+  occurred_at: Date | string | null;
+  action: string | null;
+  outcome: string | null;
+  invalid: string | null;
   actor_staff_id: string | null;
   actor_name: string | null;
   user_id: string | null;
@@ -110,9 +115,10 @@ interface RawRow {
 function toRow(r: RawRow): TrailRow {
   return {
     seq: Number(r.seq),
-    time: asDate(r.occurred_at),
-    action: r.action,
-    outcome: r.outcome,
+    time: r.occurred_at === null ? null : asDate(r.occurred_at),
+    action: r.action ?? 'invalid',
+    outcome: r.outcome ?? 'invalid',
+    invalid: r.invalid,
     actorStaffId: r.actor_staff_id,
     actorName: r.actor_name,
     userId: r.user_id,
@@ -146,12 +152,12 @@ async function selectPage(
   return (await sql`
     select p.seq, p.occurred_at, p.action, p.outcome, p.actor_staff_id,
            ${staffNameOf(sql, 'p.actor_staff_id')} as actor_name,
-           p.user_id, p.grant_id, p.privacy_request_id,
+           p.user_id, p.grant_id, p.privacy_request_id, p.invalid,
            p.body::jsonb #>> '{client,address}' as client_address
            ${withUserAgent ? sql`, p.body::jsonb #>> '{client,userAgent}' as client_user_agent` : sql``}
     from (
       select seq, occurred_at, action, outcome, actor_staff_id, user_id, grant_id,
-             privacy_request_id, body
+             privacy_request_id, body, invalid
       from console.audit_entries
       where ${where}
       order by ${order}
@@ -295,25 +301,29 @@ export interface EntryBody {
 export async function getAuditEntry(seq: number) {
   const sql = getSql();
   const [row] = (await sql`
-    select e.seq, e.body, e.occurred_at, e.outcome, e.action, l.leaf_hash,
+    select e.seq, e.body, e.raw, e.invalid, e.occurred_at, e.outcome, e.action, l.leaf_hash,
            ${staffNameOf(sql, 'e.actor_staff_id')} as actor_name,
            ${staffNameOf(sql, 'e.subject_staff_id')} as subject_name
     from console.audit_entries e
     left join console.audit_leaves l on l.seq = e.seq
     where e.seq = ${seq}`) as unknown as {
     seq: string;
-    body: string;
-    occurred_at: Date | string;
-    outcome: string;
-    action: string;
+    body: string | null;
+    raw: Buffer | null;
+    invalid: string | null;
+    occurred_at: Date | string | null;
+    outcome: string | null;
+    action: string | null;
     leaf_hash: Buffer | null;
     actor_name: string | null;
     subject_name: string | null;
   }[];
   if (!row) return null;
-  const text = row.body;
-  const body = JSON.parse(text) as EntryBody;
-  const leaf = leafHash(Buffer.from(row.body, 'utf8'));
+  // An invalid entry's leaf is its bytes as committed (ADR 018): shown decoded, never parsed.
+  const bytes = row.body === null ? (row.raw ?? Buffer.alloc(0)) : Buffer.from(row.body, 'utf8');
+  const text = row.body ?? bytes.toString('utf8');
+  const body = row.body === null ? null : (JSON.parse(row.body) as EntryBody);
+  const leaf = leafHash(bytes);
   const covering = await checkpointCovering(sql, seq);
   let proof: {
     treeSize: number;
@@ -348,10 +358,14 @@ export async function getAuditEntry(seq: number) {
   }
   return {
     seq: Number(row.seq),
-    time: asDate(row.occurred_at),
-    action: row.action,
-    outcome: row.outcome,
-    description: describeAction(row.action).description,
+    time: row.occurred_at === null ? null : asDate(row.occurred_at),
+    action: row.action ?? 'invalid',
+    outcome: row.outcome ?? 'invalid',
+    invalid: row.invalid,
+    description: row.invalid
+      ? `Invalid entry: ${row.invalid}`
+      : describeAction(row.action ?? '').description,
+    bytes: bytes.length,
     actorName: row.actor_name,
     subjectName: row.subject_name,
     body,

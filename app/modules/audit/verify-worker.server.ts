@@ -1,42 +1,9 @@
 import { Worker } from 'node:worker_threads';
 
-// Hashing and parsing entries is most of verification's CPU; a worker thread does it for one chunk
-// while the main thread receives the next from PostgreSQL. The worker is plain JavaScript given as
-// source, so it runs the same from the TypeScript sources and from the Remix server build.
-
-const SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const crypto = require('node:crypto');
-const ZERO = Buffer.from([0]);
-const field = (v) => (v === null || v === undefined ? '\\u0002' : String(v));
-parentPort.on('message', ({ id, bodies, offsets, signatures, signatureOffsets }) => {
-  const all = Buffer.from(bodies);
-  const sigs = Buffer.from(signatures);
-  const n = offsets.length - 1;
-  const hashes = Buffer.alloc(32 * n);
-  const seqs = new Float64Array(n).fill(NaN);
-  const prevs = new Array(n);
-  const flags = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const body = all.subarray(offsets[i], offsets[i + 1]);
-    crypto.createHash('sha256').update(ZERO).update(body).digest().copy(hashes, 32 * i);
-    let e;
-    try {
-      e = JSON.parse(body.toString('utf8'));
-    } catch {
-      continue;
-    }
-    if (e === null || typeof e !== 'object') continue;
-    flags[i] |= 1;
-    if (typeof e.seq === 'number') seqs[i] = e.seq;
-    prevs[i] = e.prev;
-    const signature = [Date.parse(e.time), e.action, e.outcome, e.actor && e.actor.staffId,
-      e.subjectStaffId, e.userId, e.grantId, e.privacyRequestId, e.sessionId].map(field).join('\\u0001');
-    if (signature === sigs.toString('utf8', signatureOffsets[i], signatureOffsets[i + 1])) flags[i] |= 2;
-  }
-  parentPort.postMessage({ id, hashes, seqs, prevs, flags }, [hashes.buffer, seqs.buffer, flags.buffer]);
-});
-`;
+// Hashing, parsing and checking entries against the catalogue is most of verification's CPU; a
+// worker thread (verify-thread.mjs) does it for one chunk while the main thread receives the next
+// from PostgreSQL. The thread loads the catalogue through tsx, so verification runs from the
+// TypeScript sources (the command line and the job runner), as the sequencer's thread does.
 
 export interface CheckedChunk {
   /** SHA-256(0x00 ‖ body) of each row, 32 bytes each. */
@@ -45,12 +12,17 @@ export interface CheckedChunk {
   seqs: Float64Array;
   /** The `prev` the body claims. */
   prevs: unknown[];
-  /** Bit 1: the body is a JSON object; bit 2: its searchable columns match the row's. */
+  /**
+   * Bit 1: the body is a JSON object; bit 2: its searchable columns match the row's; bit 4: it is
+   * a valid entry of the catalogue; bit 8: the row's searchable columns are all empty.
+   */
   flags: Uint8Array;
+  /** Why an entry is not valid, else null. */
+  reasons: (string | null)[];
 }
 
 export class EntryChecker {
-  #worker = new Worker(SOURCE, { eval: true });
+  #worker = new Worker(new URL('./verify-thread.mjs', import.meta.url));
   #next = 0;
   #waiting = new Map<
     number,

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type postgres from 'postgres';
-import { MerkleFrontier } from './merkle.ts';
 import { openCheckpoint, type TrustedKey } from './note.ts';
+import { storedCheckpointMismatch, type StoredCheckpointRow } from './stored-checkpoint.server.ts';
+import { MerkleFrontier, sameFrontier } from './merkle.ts';
 import { EntryChecker, type CheckedChunk } from './verify-worker.server.ts';
 
 // Verification recomputes everything from the entries' bytes: each leaf hash, the link to the
@@ -20,12 +21,27 @@ export type ProblemKind =
   | 'root'
   | 'truncated'
   | 'signature'
-  | 'fork';
+  | 'fork'
+  /** An entry that is not one of the catalogue (ADR 018): logged as queued, never derived. */
+  | 'invalid_entry'
+  /** A stored checkpoint row whose columns are not what its signed note says. */
+  | 'checkpoint'
+  /** A stored tree head that is not the recomputed tree at its size (or lies beyond the log). */
+  | 'tree_head'
+  /** The oldest queued entry waited longer than allowed (only with maxIntakeAgeSeconds). */
+  | 'intake';
 
 export interface Problem {
   seq: number | null;
   kind: ProblemKind;
   message: string;
+}
+
+/** Entries queued but not yet in the log: a liveness figure, not an integrity one. */
+export interface IntakeStatus {
+  depth: number;
+  /** How long the oldest queued entry has waited, in whole seconds; null when none waits. */
+  oldestSeconds: number | null;
 }
 
 export interface VerifyResult {
@@ -34,6 +50,20 @@ export interface VerifyResult {
   checkpoints: number;
   firstBadSeq: number | null;
   problems: Problem[];
+  intake: IntakeStatus;
+}
+
+/** The intake's depth and age, through the one function the app's role may call on it. */
+export async function intakeStatus(sql: postgres.Sql): Promise<IntakeStatus> {
+  const [row] = (await sql`
+    select depth::text as depth,
+           floor(extract(epoch from (now() - oldest)))::text as age
+    from console.audit_intake_status()`) as unknown as { depth: string; age: string | null }[];
+  return {
+    depth: Number(row?.depth ?? 0),
+    oldestSeconds:
+      row?.age === null || row?.age === undefined ? null : Math.max(0, Number(row.age)),
+  };
 }
 
 interface KnownCheckpoint {
@@ -48,8 +78,11 @@ export const VERIFY_DEPTH = 4;
 /** Hashing threads: the cores left beside this thread (PostgreSQL usually shares the machine). */
 const CHECKERS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
 
-/** A row as PostgreSQL sent it (`.raw()`): seq, leaf_hash (`\\x` and hex), body, signature. */
-export type RawRow = [Buffer, Buffer, Buffer | null, Buffer | null];
+/**
+ * A row as PostgreSQL sent it (`.raw()`): seq, leaf_hash (`\\x` and hex), body, signature, and for
+ * an invalid entry its bytes (`\\x` and hex) and whether it is marked invalid (`t`/`f`).
+ */
+export type RawRow = [Buffer, Buffer, Buffer | null, Buffer | null, Buffer | null, Buffer | null];
 
 /** How many chunks cover positions 0 to maxSeq. */
 export const verifyChunks = (maxSeq: number, size = VERIFY_CHUNK) =>
@@ -75,13 +108,34 @@ export function fetchVerifyChunk(
              coalesce(e.actor_staff_id::text, chr(2)), coalesce(e.subject_staff_id::text, chr(2)),
              coalesce(e.user_id::text, chr(2)), coalesce(e.grant_id::text, chr(2)),
              coalesce(e.privacy_request_id::text, chr(2)), coalesce(e.session_id::text, chr(2))
-           ) as signature
+           ) as signature,
+           e.raw, e.invalid is not null as marked
     from console.audit_leaves l
     left join console.audit_entries e
       on e.seq = l.seq and e.seq >= ${from} and e.seq < ${from + size}
     where l.seq >= ${from} and l.seq < ${from + size}
     order by l.seq`.raw() as unknown as Promise<RawRow[]>;
 }
+
+interface HeadRow {
+  root: Buffer;
+  frontier: unknown;
+}
+
+/** The stored tree heads of sizes from+1 to from+size (the sizes a chunk's entries reach). */
+async function fetchHeads(sql: postgres.Sql, from: number, size: number) {
+  const rows = (await sql`
+    select tree_size::text as size, root, frontier from console.audit_tree_heads
+    where tree_size > ${from} and tree_size <= ${from + size}`) as unknown as {
+    size: string;
+    root: Buffer;
+    frontier: unknown;
+  }[];
+  return new Map(rows.map((r) => [Number(r.size), { root: r.root, frontier: r.frontier }]));
+}
+
+/** A raw bytea column (`\\x` and hex) as its bytes. */
+const rawBytea = (hex: Buffer) => Buffer.from(hex.toString('latin1', 2), 'hex');
 
 /** The decimal digits of a raw bigint column. */
 function rawInteger(digits: Buffer): number {
@@ -111,6 +165,8 @@ export async function verifyAuditLog(options: {
   onProgress?: (done: number, total: number) => void | Promise<void>;
   /** Positions per chunk (tests use small ones to cross many chunk boundaries). */
   chunkSize?: number;
+  /** A queued entry older than this is a problem (`intake`); without it the intake is reported only. */
+  maxIntakeAgeSeconds?: number;
 }): Promise<VerifyResult> {
   const { sql } = options;
   const problems: Problem[] = [];
@@ -118,36 +174,52 @@ export async function verifyAuditLog(options: {
     if (problems.length < MAX_PROBLEMS) problems.push(p);
   };
 
+  // 0. The intake: measured first, as verification itself takes a while.
+  const intake = await intakeStatus(sql);
+  const maxAge = options.maxIntakeAgeSeconds;
+  if (maxAge !== undefined && intake.oldestSeconds !== null && intake.oldestSeconds > maxAge) {
+    add({
+      seq: null,
+      kind: 'intake',
+      message: `the oldest of ${intake.depth} queued entries has waited ${intake.oldestSeconds} s, more than ${maxAge} s: the sequencer is stuck or not running`,
+    });
+  }
+
   // 1. Every checkpoint, stored and published, must be signed by a trusted key.
   const stored = (await sql`
-    select id, note from console.audit_checkpoints order by tree_size, id`) as unknown as {
-    id: string;
-    note: string;
-  }[];
+    select id, tree_size, root, note, key_name, created_at
+    from console.audit_checkpoints order by tree_size, id`) as unknown as StoredCheckpointRow[];
   const notes = [
-    ...stored.map((r) => ({ note: r.note, source: `stored checkpoint ${r.id}` })),
-    ...(options.published ?? []),
+    ...stored.map((r) => ({ note: r.note, source: `stored checkpoint ${r.id}`, row: r })),
+    ...(options.published ?? []).map((p) => ({ ...p, row: undefined })),
   ];
   const bySize = new Map<number, KnownCheckpoint>();
-  for (const { note, source } of notes) {
+  for (const { note, source, row } of notes) {
+    let opened: ReturnType<typeof openCheckpoint>;
     try {
-      const { checkpoint } = openCheckpoint(note, options.trusted, { origin: options.origin });
-      const known = bySize.get(checkpoint.size);
-      if (known && !known.root.equals(checkpoint.rootHash)) {
-        add({
-          seq: null,
-          kind: 'fork',
-          message: `${source} and ${known.source} sign different roots for tree size ${checkpoint.size}`,
-        });
-      }
-      bySize.set(checkpoint.size, {
-        size: checkpoint.size,
-        root: Buffer.from(checkpoint.rootHash),
-        source,
-      });
+      opened = openCheckpoint(note, options.trusted, { origin: options.origin });
     } catch (error) {
       add({ seq: null, kind: 'signature', message: `${source}: ${(error as Error).message}` });
+      continue;
     }
+    const { checkpoint } = opened;
+    // The note is what was signed; a row's columns must say the same, or the row is not a
+    // checkpoint (a tree size nobody signed would stop the sequencer signing: ADR 018).
+    const mismatch = row ? storedCheckpointMismatch(row, opened) : null;
+    if (mismatch) add({ seq: null, kind: 'checkpoint', message: `${source}: ${mismatch}` });
+    const known = bySize.get(checkpoint.size);
+    if (known && !known.root.equals(checkpoint.rootHash)) {
+      add({
+        seq: null,
+        kind: 'fork',
+        message: `${source} and ${known.source} sign different roots for tree size ${checkpoint.size}`,
+      });
+    }
+    bySize.set(checkpoint.size, {
+      size: checkpoint.size,
+      root: Buffer.from(checkpoint.rootHash),
+      source,
+    });
   }
   const checkpoints = [...bySize.values()].sort((a, b) => a.size - b.size);
 
@@ -163,7 +235,25 @@ export async function verifyAuditLog(options: {
   let lastGoodCheckpoint = 0;
   let broken = false; // after a gap the recomputed tree no longer matches any position
   let nextCheckpoint = 0;
+  // Tree heads: each one must be the recomputed tree at its size. Once one differs, the ones after
+  // it differ too until one matches again: only the first of such a run is reported.
+  let heads = new Map<number, HeadRow>();
+  let headDiverged = false;
+  const checkHead = () => {
+    const head = heads.get(frontier.size);
+    if (!head || broken) return;
+    const agrees = head.root.equals(frontier.root()) && sameFrontier(head.frontier, frontier);
+    if (!agrees && !headDiverged) {
+      add({
+        seq: null,
+        kind: 'tree_head',
+        message: `stored tree head ${frontier.size}: its root or frontier is not the tree recomputed from the entries`,
+      });
+    }
+    headDiverged = !agrees;
+  };
   const checkRoots = () => {
+    checkHead();
     while (
       nextCheckpoint < checkpoints.length &&
       checkpoints[nextCheckpoint]!.size <= frontier.size
@@ -188,13 +278,19 @@ export async function verifyAuditLog(options: {
   const checkers = Array.from({ length: CHECKERS }, () => new EntryChecker());
   const chunkSize = options.chunkSize ?? VERIFY_CHUNK;
   const chunks = verifyChunks(maxSeq, chunkSize);
-  const inFlight = new Map<number, Promise<{ rows: RawRow[]; checked: CheckedChunk | null }>>();
+  const inFlight = new Map<
+    number,
+    Promise<{ rows: RawRow[]; checked: CheckedChunk | null; heads: Map<number, HeadRow> }>
+  >();
   const start = (k: number) => {
+    const heads = fetchHeads(sql, k * chunkSize, chunkSize);
+    heads.catch(() => {});
     const chunk = fetchVerifyChunk(sql, k * chunkSize, chunkSize).then(async (rows) => ({
       rows,
+      heads: await heads,
       checked: rows.length
         ? await checkers[k % CHECKERS]!.check(
-            rows.map((r) => r[2]),
+            rows.map((r) => r[2] ?? (r[4] ? rawBytea(r[4]) : null)),
             rows.map((r) => r[3]),
           )
         : null,
@@ -205,8 +301,9 @@ export async function verifyAuditLog(options: {
   for (let k = 0; k < Math.min(VERIFY_DEPTH, chunks); k++) start(k);
   try {
     for (let k = 0; k < chunks; k++) {
-      const { rows, checked } = await inFlight.get(k)!;
+      const { rows, checked, heads: chunkHeads } = await inFlight.get(k)!;
       inFlight.delete(k);
+      heads = chunkHeads;
       if (k + VERIFY_DEPTH < chunks) start(k + VERIFY_DEPTH);
       if (!checked) continue;
       const stored = Buffer.alloc(32 * rows.length);
@@ -227,7 +324,7 @@ export async function verifyAuditLog(options: {
           broken = true;
           expected = seq;
         }
-        if (!row[2]) {
+        if (!row[2] && !row[4]) {
           add({ seq, kind: 'missing', message: `entry ${seq} has a leaf hash but no content` });
           broken = true;
           expected++;
@@ -242,8 +339,35 @@ export async function verifyAuditLog(options: {
           });
         }
         const flags = checked.flags[i]!;
-        if (!(flags & 1))
-          add({ seq, kind: 'content', message: `entry ${seq} is not a JSON object` });
+        const marked = row[5]?.[0] === 116; // 't'
+        if (!(flags & 4)) {
+          // Logged as it was queued: it claims no position, and its columns stay empty (an entry
+          // logged before ADR 018 may still carry columns derived from it).
+          add({
+            seq,
+            kind: 'invalid_entry',
+            message: `entry ${seq} is not a valid audit entry: ${checked.reasons[i] ?? 'unknown'}`,
+          });
+          if (!(flags & 8) && !(flags & 2)) {
+            add({
+              seq,
+              kind: 'columns',
+              message: `entry ${seq}: its searchable columns differ from its content`,
+            });
+          }
+          frontier.append(hash);
+          prev = hash;
+          expected++;
+          checkRoots();
+          continue;
+        }
+        if (marked || row[2] === null) {
+          add({
+            seq,
+            kind: 'columns',
+            message: `entry ${seq} is marked invalid but is a valid entry`,
+          });
+        }
         const claimed = checked.seqs[i]!;
         if (claimed !== seq) {
           add({
@@ -286,6 +410,23 @@ export async function verifyAuditLog(options: {
       message: `${largest.source} covers ${largest.size} entries but the log holds ${expected}: entries from ${expected} are missing`,
     });
   }
+  // A tree head of a size the entries do not reach (or of no entries at all) is not the log's. The
+  // log may have grown since the walk began: one statement compares heads and leaves as of now.
+  const stray = (await sql`
+    select h.tree_size::text as size, n.size::text as held
+    from console.audit_tree_heads h,
+         (select coalesce(max(seq) + 1, 0) as size from console.audit_leaves) n
+    where h.tree_size > n.size or h.tree_size < 1 order by h.tree_size limit 10`) as unknown as {
+    size: string;
+    held: string;
+  }[];
+  for (const { size, held } of stray) {
+    add({
+      seq: null,
+      kind: 'tree_head',
+      message: `stored tree head ${size}: the log holds ${held} entries`,
+    });
+  }
   // An entry-level finding names the position exactly; a root or length mismatch only bounds it.
   const exact = problems.filter(
     (p) => p.seq !== null && p.kind !== 'root' && p.kind !== 'truncated',
@@ -299,5 +440,6 @@ export async function verifyAuditLog(options: {
     checkpoints: checkpoints.length,
     firstBadSeq: seqs.length ? Math.min(...seqs) : null,
     problems: problems.sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity)),
+    intake,
   };
 }

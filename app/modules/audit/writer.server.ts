@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { now } from '#app/modules/clock.server.ts';
 import { canonicalBytes } from './canonical.ts';
 import { AUDIT_ACTIONS, type AuditAction } from './catalogue.server.ts';
+import { EnvelopeSchema } from './entry.server.ts';
 import { batched } from '#app/db/batch.server.ts';
 import type { Actor } from '#app/modules/actor.ts';
 
@@ -23,22 +24,6 @@ export type AuditEvent<A extends AuditAction = AuditAction> = {
   purpose?: string | null;
   details: z.input<(typeof AUDIT_ACTIONS)[A]['details']>;
 };
-
-const id = z.uuid().nullable();
-const EnvelopeSchema = z.object({
-  outcome: z.enum(['allowed', 'denied', 'failed']),
-  actor: z.object({ staffId: z.uuid(), roles: z.array(z.string().max(64)).max(16) }).nullable(),
-  subjectStaffId: id,
-  userId: id,
-  grantId: id,
-  privacyRequestId: id,
-  sessionId: id,
-  purpose: z.string().max(64).nullable(),
-  client: z.object({
-    address: z.string().max(64).nullable(),
-    userAgent: z.string().max(256).nullable(),
-  }),
-});
 
 export class AuditWriteError extends Error {}
 
