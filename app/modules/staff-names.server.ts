@@ -1,4 +1,4 @@
-import { inArray, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { Column, getTableName, inArray, is, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { getDb, type getSql } from '#app/db/client.server.ts';
 import { staff } from '#app/db/schema.ts';
 
@@ -13,7 +13,16 @@ import { staff } from '#app/db/schema.ts';
  * as text for a column that references console.staff; a null id gives null.
  */
 export function staffName(id: SQL | AnyColumn): SQL<string> {
-  return sql<string>`(select st.display_name from console.staff st where st.id = ${id})`;
+  return sql<string>`(select st.display_name from console.staff st where st.id = ${qualified(id)})`;
+}
+
+/**
+ * A column named with its table. Drizzle writes a column bare in a one-table query, and a bare
+ * name inside a subquery binds to the subquery's own table first when it has such a column.
+ */
+export function qualified(id: SQL | AnyColumn): SQL {
+  if (!is(id, Column)) return sql`${id}`;
+  return sql`${sql.identifier(getTableName(id.table))}.${sql.identifier(id.name)}`;
 }
 
 const COLUMN = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
