@@ -29,6 +29,15 @@ import {
 import { DATASETS, RELEASE_KINDS } from '#app/modules/analytics/vocabulary.ts';
 import { ROLE_REQUEST_STATUSES } from '#app/modules/auth/vocabulary.ts';
 import {
+  CHANNELS,
+  HOLD_REASONS,
+  PROPOSALS,
+  REGIMES,
+  REQUEST_SOURCES,
+  REQUEST_STATES,
+  REQUEST_TYPES,
+} from '#app/modules/privacy/vocabulary.ts';
+import {
   CARD_BRANDS,
   COUNTRIES,
   DATA_CATEGORIES,
@@ -824,5 +833,114 @@ export const analyticsLedger = consoleSchema.table(
     index('analytics_ledger_period_idx').on(t.kind, t.periodStart, t.id),
     check('analytics_ledger_outcome_check', sql`outcome in ('spent', 'refused')`),
     check('analytics_ledger_release_check', sql`(outcome = 'spent') = (release_id is not null)`),
+  ],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Privacy requests (app/modules/privacy, ADR 022). The user id is kept after an erasure: it is a
+// pseudonym whose data is gone, and the request is the record the law asks for.
+// ---------------------------------------------------------------------------------------------
+export const privacyRequests = consoleSchema.table(
+  'privacy_requests',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id').notNull(),
+    type: text('type').notNull(),
+    state: text('state').notNull(),
+    source: text('source').notNull(),
+    channel: text('channel'),
+    createdBy: uuid('created_by').references(() => staff.id),
+    verified: boolean('verified').notNull(),
+    verifiedAt: tstz('verified_at'),
+    verificationMethod: text('verification_method'),
+    // What the user asked (rectification's new values, objection's grounds): personal data,
+    // AES-256-GCM under the user's data key, so erasing the key erases it.
+    detailsEnc: bytea('details_enc'),
+    // Restriction and objection purposes: codes, not personal data.
+    purposes: text('purposes')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    regime: text('regime').notNull(),
+    country: text('country'),
+    receivedAt: tstz('received_at').notNull(),
+    dueDay: date('due_day', { mode: 'string' }).notNull(),
+    extendedDueDay: date('extended_due_day', { mode: 'string' }),
+    extensionReason: text('extension_reason'),
+    acknowledgeBy: date('acknowledge_by', { mode: 'string' }),
+    pausedDays: integer('paused_days').notNull().default(0),
+    pausedSince: tstz('paused_since'),
+    heldFrom: text('held_from'),
+    holdReason: text('hold_reason'),
+    proposal: text('proposal'),
+    proposedBy: uuid('proposed_by').references(() => staff.id),
+    assigneeId: uuid('assignee_id').references(() => staff.id),
+    completedAt: tstz('completed_at'),
+    closedAt: tstz('closed_at'),
+    progressStep: text('progress_step'),
+    progressDone: bigint('progress_done', { mode: 'number' }).notNull().default(0),
+    progressTotal: bigint('progress_total', { mode: 'number' }).notNull().default(0),
+    createdAt: tstz('created_at').notNull(),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [
+    check('privacy_requests_type_check', inList('type', REQUEST_TYPES)),
+    check('privacy_requests_state_check', inList('state', REQUEST_STATES)),
+    check('privacy_requests_source_check', inList('source', REQUEST_SOURCES)),
+    check('privacy_requests_regime_check', inList('regime', REGIMES)),
+    check(
+      'privacy_requests_channel_check',
+      sql.raw(`channel is null or channel in (${quoted(CHANNELS)})`),
+    ),
+    check(
+      'privacy_requests_hold_check',
+      sql.raw(
+        `(state = 'on_hold') = (held_from is not null and hold_reason is not null) and (hold_reason is null or hold_reason in (${quoted(HOLD_REASONS)}))`,
+      ),
+    ),
+    check(
+      'privacy_requests_proposal_check',
+      sql.raw(
+        `(proposal is null) = (proposed_by is null) and (proposal is null or proposal in (${quoted(PROPOSALS)}))`,
+      ),
+    ),
+    check(
+      'privacy_requests_purposes_check',
+      sql.raw(`purposes <@ array[${quoted(PURPOSES)}]::text[]`),
+    ),
+    check('privacy_requests_verified_check', sql`not verified or verified_at is not null`),
+    check(
+      'privacy_requests_progress_check',
+      sql`progress_done >= 0 and progress_total >= 0 and paused_days >= 0`,
+    ),
+    // The queue: open requests by deadline; closed ones by when they closed.
+    index('privacy_requests_due_idx').on(t.dueDay, t.id),
+    index('privacy_requests_state_due_idx').on(t.state, t.dueDay, t.id),
+    index('privacy_requests_assignee_idx').on(t.assigneeId, t.dueDay, t.id),
+    index('privacy_requests_user_idx').on(t.userId, t.type, t.createdAt),
+  ],
+);
+
+// Each request's timeline: every move, with who and why. The audit trail holds the same moves;
+// this is what the request page reads.
+export const privacyRequestEvents = consoleSchema.table(
+  'privacy_request_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    requestId: uuid('request_id')
+      .notNull()
+      .references(() => privacyRequests.id),
+    at: tstz('at').notNull(),
+    actorStaffId: uuid('actor_staff_id').references(() => staff.id),
+    // Who acted when no staff member did: a service token's name, a job, the command line.
+    actorLabel: text('actor_label').notNull(),
+    kind: text('kind').notNull(),
+    fromState: text('from_state'),
+    toState: text('to_state'),
+    note: text('note'),
+  },
+  (t) => [
+    index('privacy_request_events_request_idx').on(t.requestId, t.id),
+    check('privacy_request_events_note_check', sql`char_length(coalesce(note, '')) <= 2000`),
   ],
 );

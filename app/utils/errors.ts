@@ -28,3 +28,19 @@ export class GoneError extends Error {
     this.name = 'GoneError';
   }
 }
+
+/** The thing exists but cannot make this move in its current state (a request already closed): 409. */
+export class ConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+/** The actor may not do this, whatever the input (four eyes, a missing permission): 403. */
+export class ForbiddenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ForbiddenError';
+  }
+}

@@ -1,6 +1,6 @@
 import { json } from '@remix-run/node';
 import type { GrantRefusal } from '#app/modules/access/errors.ts';
-import { GoneError, InputError, NotFoundError } from './errors.ts';
+import { ConflictError, ForbiddenError, GoneError, InputError, NotFoundError } from './errors.ts';
 
 // How routes turn what modules return or throw into HTTP (ADR 015): the one place besides guard()
 // that throws Responses. Modules never import it.
@@ -20,7 +20,8 @@ export function invariantResponse(
 }
 
 /**
- * The domain's errors as answers: bad input 400 (naming the field), not found 404, gone 410.
+ * The domain's errors as answers: bad input 400 (naming the field), forbidden 403, not found 404,
+ * a move the state forbids 409, gone 410.
  * Anything else is rethrown as it is (a 500 through the error boundary). Use as `.catch(answer)`.
  */
 export function answer(error: unknown): never {
@@ -29,6 +30,8 @@ export function answer(error: unknown): never {
   }
   if (error instanceof NotFoundError) invariantResponse(false, error.message, { status: 404 });
   if (error instanceof GoneError) invariantResponse(false, error.message, { status: 410 });
+  if (error instanceof ForbiddenError) invariantResponse(false, error.message, { status: 403 });
+  if (error instanceof ConflictError) invariantResponse(false, error.message, { status: 409 });
   throw error;
 }
 

@@ -43,6 +43,8 @@ const OWNER: Record<string, string> = {
   analytics_cells: 'analytics',
   analytics_budgets: 'analytics',
   analytics_ledger: 'analytics',
+  privacy_requests: 'privacy',
+  privacy_request_events: 'privacy',
   // Read by app/db/ (the schema version), never by a module.
   meta: 'db',
 };

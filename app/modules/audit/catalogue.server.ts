@@ -246,8 +246,37 @@ export const AUDIT_ACTIONS = {
       })
       .strict(),
   },
+  'privacy.request': {
+    description: 'Privacy request received',
+    category: 'privacy',
+    refersTo: 'privacy_request',
+    details: z
+      .object({
+        type: code,
+        source: code,
+        verified: z.boolean(),
+        regime: code,
+        // The names of the fields a rectification asks to change, never their values.
+        fields: z.array(code).max(16).optional(),
+      })
+      .strict(),
+  },
   'privacy.transition': {
     description: 'Privacy request changed state',
+    category: 'privacy',
+    refersTo: 'privacy_request',
+    details: z
+      .object({ from: code, to: code, step: code.optional(), reason: code.optional() })
+      .strict(),
+  },
+  'privacy.assign': {
+    description: 'Privacy request assigned',
+    category: 'privacy',
+    refersTo: 'privacy_request',
+    details: z.object({ assignee: z.uuid().nullable() }).strict(),
+  },
+  'privacy.extend': {
+    description: 'Privacy request deadline extended',
     category: 'privacy',
     refersTo: 'privacy_request',
     details: z.object({ from: code, to: code }).strict(),

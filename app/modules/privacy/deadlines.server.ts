@@ -1,4 +1,5 @@
 import Holidays from 'date-holidays';
+import { REGIMES, type Regime } from './vocabulary.ts';
 
 // When a privacy request is due, by the regime of the user's country (ADR 022). Days are UTC
 // calendar days written YYYY-MM-DD; a request is due at the end of its due day.
@@ -14,8 +15,7 @@ import Holidays from 'date-holidays';
 // The clock pauses while the user's identity or a clarification is awaited: each paused day moves
 // the start of the period by a day.
 
-export const REGIMES = ['gdpr', 'ccpa', 'service'] as const;
-export type Regime = (typeof REGIMES)[number];
+export { REGIMES, type Regime };
 
 interface Period {
   months?: number;

@@ -2,52 +2,27 @@
 // Browser-safe (the pages label states with it). The one function `step()` decides every move;
 // the request's module applies what it returns in the transaction that records it (ADR 022).
 
-export const REQUEST_TYPES = [
-  'access',
-  'portability',
-  'rectification',
-  'erasure',
-  'restriction',
-  'objection',
-] as const;
-export type RequestType = (typeof REQUEST_TYPES)[number];
+import {
+  FINAL_STATES,
+  STATE_LABELS,
+  type HoldReason,
+  type Proposal,
+  type RequestState,
+  type RequestType,
+} from './vocabulary.ts';
 
-export const REQUEST_STATES = [
-  'received',
-  'verifying',
-  'awaiting_approval',
-  'approved',
-  'denied',
-  'processing',
-  'completed',
-  'failed',
-  'on_hold',
-  'canceled',
-] as const;
-export type RequestState = (typeof REQUEST_STATES)[number];
-
-export const STATE_LABELS: Record<RequestState, string> = {
-  received: 'Received',
-  verifying: 'Verifying identity',
-  awaiting_approval: 'Awaiting approval',
-  approved: 'Approved',
-  denied: 'Denied',
-  processing: 'Processing',
-  completed: 'Completed',
-  failed: 'Failed (retryable)',
-  on_hold: 'On hold',
-  canceled: 'Canceled',
-};
-
-export const FINAL_STATES: readonly RequestState[] = ['completed', 'denied', 'canceled'];
-
-/** Why a request is on hold: a legal hold blocks it; awaited information pauses its clock too. */
-export const HOLD_REASONS = ['legal_hold', 'awaiting_information'] as const;
-export type HoldReason = (typeof HOLD_REASONS)[number];
-
-/** What is proposed for a second person's approval. */
-export const PROPOSALS = ['erasure', 'denial'] as const;
-export type Proposal = (typeof PROPOSALS)[number];
+export {
+  FINAL_STATES,
+  HOLD_REASONS,
+  PROPOSALS,
+  REQUEST_STATES,
+  REQUEST_TYPES,
+  STATE_LABELS,
+  type HoldReason,
+  type Proposal,
+  type RequestState,
+  type RequestType,
+} from './vocabulary.ts';
 
 /** The part of a request the rules read. */
 export interface RequestFacts {

@@ -1,6 +1,11 @@
 import { getSql } from '#app/db/client.server.ts';
 import { redactCardNumbers } from '#app/modules/access/redact.ts';
-import { decryptField, unwrapDataKey, type DataKey } from '#app/modules/crypto/envelope.server.ts';
+import {
+  decryptField,
+  encryptField,
+  unwrapDataKey,
+  type DataKey,
+} from '#app/modules/crypto/envelope.server.ts';
 import { keyRing } from '#app/modules/crypto/keys.server.ts';
 import { decodeCursor, KeysetCursorSchema, type KeysetCursor } from '#app/utils/cursor.server.ts';
 import type {
@@ -405,3 +410,31 @@ export async function readPreferences(userId: string) {
     })),
   };
 }
+
+// --- for other capabilities: what a privacy request needs to know of its user -----------------
+
+export interface UserFacts {
+  id: string;
+  country: string;
+  status: UserStatus;
+}
+
+/** The user's country and status, or null when there is no such user. Reads no personal data. */
+export async function userFacts(userId: string): Promise<UserFacts | null> {
+  if (!UUID.test(userId)) return null;
+  const [row] = await getSql()<{ id: string; country: string; status: UserStatus }[]>`
+    select id, country, status from product.users where id = ${userId}`;
+  return row ?? null;
+}
+
+/** `value` sealed under the user's data key, bound to (field, row); gone if the key is. */
+export async function sealForUser(userId: string, field: string, rowId: string, value: string) {
+  return encryptField(await requireDataKey(userId), field, rowId, value);
+}
+
+/** What sealForUser() sealed; gone if the user's key is. */
+export async function openForUser(userId: string, field: string, rowId: string, sealed: Buffer) {
+  return decryptField(await requireDataKey(userId), field, rowId, sealed);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,0 +1,655 @@
+import { randomUUID } from 'node:crypto';
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  getTableColumns,
+  gt,
+  isNull,
+  lte,
+  or,
+  sql,
+  type SQL,
+} from 'drizzle-orm';
+import { z } from 'zod';
+import { getDb, type Tx } from '#app/db/client.server.ts';
+import { privacyRequestEvents, privacyRequests } from '#app/db/schema.ts';
+import { staffIdOf, type Actor } from '#app/modules/actor.ts';
+import { recordAudit } from '#app/modules/audit/writer.server.ts';
+import { now } from '#app/modules/clock.server.ts';
+import { qualified, staffName } from '#app/modules/staff-names.server.ts';
+import { openForUser, sealForUser, userFacts } from '#app/modules/users/data.server.ts';
+import { decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  GoneError,
+  InputError,
+  NotFoundError,
+} from '#app/utils/errors.ts';
+import { parseParams } from '#app/utils/forms.server.ts';
+import { deadline, pausedDaysBetween, regimeOf } from './deadlines.server.ts';
+import { DetailsSchemas, NewRequestSchema, QueueQuerySchema } from './input.server.ts';
+import { clockRuns, step, type RequestFacts, type Step } from './lifecycle.ts';
+import {
+  DUE_SOON_DAYS,
+  FINAL_STATES,
+  type HoldReason,
+  type Proposal,
+  type Regime,
+  type RequestSource,
+  type RequestState,
+  type RequestType,
+} from './vocabulary.ts';
+
+// Privacy requests: received (from the product's API or a privacy officer's intake), moved through
+// their lifecycle by step() (lifecycle.ts), each move on the request's timeline and in the audit
+// trail in one transaction. Deadlines come from deadlines.server.ts (ADR 022).
+
+const DETAILS_FIELD = 'privacy_requests.details';
+
+function actorLabel(actor: Actor): string {
+  if (actor.kind === 'staff') return actor.displayName;
+  if (actor.kind === 'visitor') return 'visitor';
+  return `${actor.kind}: ${actor.name}`;
+}
+
+function requirePermission(actor: Actor, permission: 'privacy:process' | 'privacy:approve') {
+  if (actor.kind === 'staff' && !actor.permissions.has(permission)) {
+    throw new ForbiddenError(`This takes the ${permission} permission`);
+  }
+}
+
+// --- intake ----------------------------------------------------------------------------------
+
+export interface NewRequest {
+  userId: string;
+  type: RequestType;
+  details?: unknown;
+  channel?: string;
+}
+
+export interface CreatedRequest {
+  id: string;
+  type: RequestType;
+  state: RequestState;
+  verified: boolean;
+  receivedAt: Date;
+  dueDay: string;
+}
+
+/**
+ * A request received: from the product (an API token's actor: its signed-in user, so verified)
+ * or entered by a privacy officer (unverified until the user confirms, so its clock waits).
+ * Details are checked against the type's schema; personal values are sealed under the user's key.
+ */
+export async function createRequest(input: NewRequest, actor: Actor): Promise<CreatedRequest> {
+  requirePermission(actor, 'privacy:process');
+  const base = parseParams(NewRequestSchema, input);
+  const details = parseDetails(base.type, base.details);
+  const user = await userFacts(base.userId);
+  if (!user) throw new NotFoundError('No user has this id');
+  const source: RequestSource = actor.kind === 'staff' ? 'staff' : 'api';
+  if (source === 'staff' && !base.channel) {
+    throw new InputError('channel', 'Say how the request was received');
+  }
+  const verified = source === 'api';
+  const id = randomUUID();
+  const at = now();
+  const regime = regimeOf(user.country);
+  const due = deadline({ regime, country: user.country, receivedAt: at });
+  const personal =
+    'changes' in details
+      ? JSON.stringify(details.changes)
+      : 'grounds' in details
+        ? details.grounds
+        : null;
+  const detailsEnc =
+    personal === null ? null : await sealForUser(user.id, DETAILS_FIELD, id, personal);
+  const state: RequestState = verified ? 'received' : 'verifying';
+  await getDb().transaction(async (tx) => {
+    await tx.insert(privacyRequests).values({
+      id,
+      userId: user.id,
+      type: base.type,
+      state,
+      source,
+      channel: base.channel ?? null,
+      createdBy: staffIdOf(actor),
+      verified,
+      verifiedAt: verified ? at : null,
+      verificationMethod: verified ? 'product_session' : null,
+      detailsEnc,
+      purposes: 'purposes' in details ? details.purposes : [],
+      regime,
+      country: user.country,
+      receivedAt: at,
+      dueDay: due.dueDay,
+      extendedDueDay: null,
+      acknowledgeBy: due.acknowledgeBy,
+      pausedSince: verified ? null : at,
+      createdAt: at,
+      updatedAt: at,
+    });
+    await tx.insert(privacyRequestEvents).values({
+      requestId: id,
+      at,
+      actorStaffId: staffIdOf(actor),
+      actorLabel: actorLabel(actor),
+      kind: 'received',
+      fromState: null,
+      toState: state,
+      note: source === 'staff' ? `Entered by staff (${base.channel})` : 'From the product',
+    });
+    await recordAudit(
+      actor,
+      {
+        action: 'privacy.request',
+        outcome: 'allowed',
+        userId: user.id,
+        privacyRequestId: id,
+        details: {
+          type: base.type,
+          source,
+          verified,
+          regime,
+          ...('changes' in details ? { fields: Object.keys(details.changes).sort() } : {}),
+        },
+      },
+      tx,
+    );
+  });
+  return { id, type: base.type, state, verified, receivedAt: at, dueDay: due.dueDay };
+}
+
+type Details =
+  | Record<string, never>
+  | { changes: Partial<Record<string, string>> }
+  | { purposes: string[] }
+  | { purposes: string[]; grounds: string };
+
+function parseDetails(type: RequestType, raw: unknown): Details {
+  const schema = DetailsSchemas[type] as z.ZodType<Details>;
+  const parsed = schema.safeParse(raw ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const path = ['details', ...issue.path.map(String)];
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const what = issue.path.length ? 'change' : `${type} request's details`;
+    throw new InputError([...path, key].join('.'), `A ${what} cannot name "${key}"`);
+  }
+  throw new InputError(path.join('.'), issue.message);
+}
+
+// --- moves -----------------------------------------------------------------------------------
+
+type Row = typeof privacyRequests.$inferSelect;
+
+const factsOf = (row: Row): RequestFacts => ({
+  type: row.type as RequestType,
+  state: row.state as RequestState,
+  heldFrom: row.heldFrom as RequestState | null,
+  holdReason: row.holdReason as HoldReason | null,
+  proposal: row.proposal as Proposal | null,
+  proposedBy: row.proposedBy,
+});
+
+export type StepInput =
+  | { kind: 'verify'; evidence: string }
+  | { kind: 'ask_verification' }
+  | { kind: 'propose'; proposal: Proposal; note: string }
+  | { kind: 'approve'; note?: string }
+  | { kind: 'reject'; note: string }
+  | { kind: 'start' }
+  | { kind: 'complete' }
+  | { kind: 'fail'; note?: string }
+  | { kind: 'retry' }
+  | { kind: 'hold'; reason: HoldReason; note: string }
+  | { kind: 'resume' }
+  | { kind: 'cancel'; note: string };
+
+const PERMISSION: Record<StepInput['kind'], 'privacy:process' | 'privacy:approve'> = {
+  verify: 'privacy:process',
+  ask_verification: 'privacy:process',
+  propose: 'privacy:process',
+  approve: 'privacy:approve',
+  reject: 'privacy:approve',
+  start: 'privacy:process',
+  complete: 'privacy:process',
+  fail: 'privacy:process',
+  retry: 'privacy:process',
+  hold: 'privacy:process',
+  resume: 'privacy:process',
+  cancel: 'privacy:process',
+};
+
+function noteOf(input: StepInput): string | null {
+  const note = 'note' in input ? input.note : 'evidence' in input ? input.evidence : undefined;
+  if (note === undefined) return null;
+  const trimmed = note.trim();
+  if (!trimmed) throw new InputError('note', 'Say why');
+  if (trimmed.length > 2_000) throw new InputError('note', 'The note is at most 2000 characters');
+  return trimmed;
+}
+
+/**
+ * One move of a request, decided by step() on the row locked in this transaction, and recorded
+ * on its timeline and in the audit trail with it. A move the state forbids is a ConflictError
+ * with step()'s reason; four eyes is a ForbiddenError.
+ */
+export async function moveRequest(
+  requestId: string,
+  input: StepInput,
+  actor: Actor,
+  options: { tx?: Tx } = {},
+): Promise<{ from: RequestState; to: RequestState }> {
+  requirePermission(actor, PERMISSION[input.kind]);
+  const note = noteOf(input);
+  const by = staffIdOf(actor) ?? actorLabel(actor);
+  const move: Step =
+    input.kind === 'propose'
+      ? { kind: 'propose', proposal: input.proposal, by }
+      : input.kind === 'approve' || input.kind === 'reject'
+        ? { kind: input.kind, by }
+        : input.kind === 'hold'
+          ? { kind: 'hold', reason: input.reason }
+          : { kind: input.kind };
+  const work = async (tx: Tx) => {
+    const row = await lockRequest(tx, requestId);
+    const facts = factsOf(row);
+    const result = step(facts, move);
+    if (!result.ok) {
+      if (/second person/.test(result.message)) throw new ForbiddenError(result.message);
+      throw new ConflictError(result.message);
+    }
+    const next = result.next;
+    const at = now();
+    // The clock: paused time moves the deadline when the clock starts again.
+    let pausedDays = row.pausedDays;
+    let pausedSince = row.pausedSince;
+    const ranBefore = clockRuns(facts);
+    const runsAfter = clockRuns(next);
+    if (ranBefore && !runsAfter) pausedSince = at;
+    if (!ranBefore && runsAfter && pausedSince) {
+      pausedDays += pausedDaysBetween(pausedSince, at);
+      pausedSince = null;
+    }
+    const due = deadline({
+      regime: row.regime as Regime,
+      country: row.country,
+      receivedAt: row.receivedAt,
+      pausedDays,
+    });
+    const closing = FINAL_STATES.includes(next.state);
+    await tx
+      .update(privacyRequests)
+      .set({
+        state: next.state,
+        heldFrom: next.heldFrom,
+        holdReason: next.holdReason,
+        proposal: next.proposal,
+        proposedBy: next.proposal ? next.proposedBy : null,
+        pausedDays,
+        pausedSince,
+        dueDay: due.dueDay,
+        extendedDueDay: row.extendedDueDay ? due.extendedDueDay : null,
+        ...(input.kind === 'verify'
+          ? { verified: true, verifiedAt: at, verificationMethod: 'staff_evidence' }
+          : {}),
+        ...(next.state === 'completed' ? { completedAt: at } : {}),
+        ...(closing ? { closedAt: at } : {}),
+        updatedAt: at,
+      })
+      .where(eq(privacyRequests.id, row.id));
+    await tx.insert(privacyRequestEvents).values({
+      requestId: row.id,
+      at,
+      actorStaffId: staffIdOf(actor),
+      actorLabel: actorLabel(actor),
+      kind: input.kind,
+      fromState: facts.state,
+      toState: next.state,
+      note,
+    });
+    await recordAudit(
+      actor,
+      {
+        action: 'privacy.transition',
+        outcome: 'allowed',
+        userId: row.userId,
+        privacyRequestId: row.id,
+        details: {
+          from: facts.state,
+          to: next.state,
+          step: input.kind,
+          ...(input.kind === 'hold' ? { reason: input.reason } : {}),
+          ...(input.kind === 'propose' ? { reason: input.proposal } : {}),
+        },
+      },
+      tx,
+    );
+    return { from: facts.state, to: next.state };
+  };
+  return options.tx ? work(options.tx) : getDb().transaction(work);
+}
+
+async function lockRequest(tx: Tx, requestId: string): Promise<Row> {
+  if (!z.uuid().safeParse(requestId).success) throw new NotFoundError('No such privacy request');
+  const [row] = await tx
+    .select()
+    .from(privacyRequests)
+    .where(eq(privacyRequests.id, requestId))
+    .for('update');
+  if (!row) throw new NotFoundError('No such privacy request');
+  return row;
+}
+
+/** Assigns the request to an officer (or to nobody); audited. */
+export async function assignRequest(requestId: string, assigneeId: string | null, actor: Actor) {
+  requirePermission(actor, 'privacy:process');
+  if (assigneeId !== null && !z.uuid().safeParse(assigneeId).success) {
+    throw new InputError('assignee', 'Not a staff id');
+  }
+  await getDb().transaction(async (tx) => {
+    const row = await lockRequest(tx, requestId);
+    if (FINAL_STATES.includes(row.state as RequestState)) {
+      throw new ConflictError('The request is closed');
+    }
+    const at = now();
+    await tx
+      .update(privacyRequests)
+      .set({ assigneeId, updatedAt: at })
+      .where(eq(privacyRequests.id, row.id));
+    await tx.insert(privacyRequestEvents).values({
+      requestId: row.id,
+      at,
+      actorStaffId: staffIdOf(actor),
+      actorLabel: actorLabel(actor),
+      kind: 'assign',
+      note: assigneeId ? null : 'Unassigned',
+    });
+    await recordAudit(
+      actor,
+      {
+        action: 'privacy.assign',
+        outcome: 'allowed',
+        userId: row.userId,
+        privacyRequestId: row.id,
+        details: { assignee: assigneeId },
+      },
+      tx,
+    );
+  });
+}
+
+/**
+ * The regime's one extension, with its reason, sent before the first deadline passes: the due
+ * day becomes the extended one.
+ */
+export async function extendRequest(requestId: string, reason: string, actor: Actor) {
+  requirePermission(actor, 'privacy:process');
+  const note = reason.trim();
+  if (!note) throw new InputError('reason', 'Say why the request needs more time');
+  if (note.length > 2_000) throw new InputError('reason', 'The reason is at most 2000 characters');
+  return getDb().transaction(async (tx) => {
+    const row = await lockRequest(tx, requestId);
+    if (FINAL_STATES.includes(row.state as RequestState)) {
+      throw new ConflictError('The request is closed');
+    }
+    if (row.extendedDueDay) throw new ConflictError('The deadline was already extended once');
+    const at = now();
+    const due = deadline({
+      regime: row.regime as Regime,
+      country: row.country,
+      receivedAt: row.receivedAt,
+      pausedDays: row.pausedDays,
+    });
+    if (!due.extendedDueDay) {
+      throw new ConflictError('This regime allows no extension');
+    }
+    if (at.toISOString().slice(0, 10) > row.dueDay) {
+      throw new ConflictError('An extension must be sent before the first deadline');
+    }
+    await tx
+      .update(privacyRequests)
+      .set({
+        extendedDueDay: due.extendedDueDay,
+        dueDay: due.extendedDueDay,
+        extensionReason: note,
+        updatedAt: at,
+      })
+      .where(eq(privacyRequests.id, row.id));
+    await tx.insert(privacyRequestEvents).values({
+      requestId: row.id,
+      at,
+      actorStaffId: staffIdOf(actor),
+      actorLabel: actorLabel(actor),
+      kind: 'extend',
+      note,
+    });
+    await recordAudit(
+      actor,
+      {
+        action: 'privacy.extend',
+        outcome: 'allowed',
+        userId: row.userId,
+        privacyRequestId: row.id,
+        details: { from: row.dueDay, to: due.extendedDueDay },
+      },
+      tx,
+    );
+    return { dueDay: due.extendedDueDay };
+  });
+}
+
+// --- reading ---------------------------------------------------------------------------------
+
+export interface QueueRow {
+  id: string;
+  userId: string;
+  type: RequestType;
+  state: RequestState;
+  regime: Regime;
+  source: RequestSource;
+  verified: boolean;
+  receivedAt: Date;
+  dueDay: string;
+  extended: boolean;
+  assigneeId: string | null;
+  assigneeName: string | null;
+  overdue: boolean;
+  dueSoon: boolean;
+  /** Another open request of the same type for the same user was received earlier. */
+  duplicateOf: string | null;
+}
+
+const CursorSchema = z
+  .tuple([z.iso.date(), z.uuid()])
+  .transform(([dueDay, id]) => ({ dueDay, id }));
+
+const OPEN_STATES = sql.raw(`('${FINAL_STATES.join("', '")}')`);
+
+/** The queue, by deadline (earliest first), keyset-paged, filtered; open requests by default. */
+export async function listRequests(
+  params: Record<string, string | undefined>,
+  viewer: Actor,
+  limit = 50,
+): Promise<{ rows: QueueRow[]; next: string | null }> {
+  const query = parseParams(QueueQuerySchema, params);
+  const cursor = decodeCursor(CursorSchema, query.after, 'after');
+  const today = now().toISOString().slice(0, 10);
+  const soon = new Date(`${today}T00:00:00Z`);
+  soon.setUTCDate(soon.getUTCDate() + DUE_SOON_DAYS);
+  const soonDay = soon.toISOString().slice(0, 10);
+  const where: (SQL | undefined)[] = [];
+  const state = query.state ?? 'open';
+  if (state === 'open') where.push(sql`${privacyRequests.state} not in ${OPEN_STATES}`);
+  else if (state !== 'all') where.push(eq(privacyRequests.state, state));
+  if (query.type) where.push(eq(privacyRequests.type, query.type));
+  if (query.regime) where.push(eq(privacyRequests.regime, query.regime));
+  if (query.assignee === 'none') where.push(isNull(privacyRequests.assigneeId));
+  else if (query.assignee === 'me') {
+    const me = staffIdOf(viewer);
+    where.push(me ? eq(privacyRequests.assigneeId, me) : sql`false`);
+  } else if (query.assignee) where.push(eq(privacyRequests.assigneeId, query.assignee));
+  if (query.due === 'overdue') {
+    where.push(sql`${privacyRequests.dueDay} < ${today}::date`);
+    where.push(sql`${privacyRequests.state} not in ${OPEN_STATES}`);
+  } else if (query.due === 'soon') {
+    where.push(
+      and(sql`${privacyRequests.dueDay} >= ${today}::date`, lte(privacyRequests.dueDay, soonDay)),
+    );
+    where.push(sql`${privacyRequests.state} not in ${OPEN_STATES}`);
+  }
+  if (cursor) {
+    where.push(
+      or(
+        gt(privacyRequests.dueDay, cursor.dueDay),
+        and(eq(privacyRequests.dueDay, cursor.dueDay), gt(privacyRequests.id, cursor.id)),
+      ),
+    );
+  }
+  const rows = await getDb()
+    .select({
+      id: privacyRequests.id,
+      userId: privacyRequests.userId,
+      type: privacyRequests.type,
+      state: privacyRequests.state,
+      regime: privacyRequests.regime,
+      source: privacyRequests.source,
+      verified: privacyRequests.verified,
+      receivedAt: privacyRequests.receivedAt,
+      dueDay: privacyRequests.dueDay,
+      extendedDueDay: privacyRequests.extendedDueDay,
+      assigneeId: privacyRequests.assigneeId,
+      assigneeName: staffName(privacyRequests.assigneeId),
+      duplicateOf: sql<string | null>`(
+        select d.id from console.privacy_requests d
+        where d.user_id = ${qualified(privacyRequests.userId)}
+          and d.type = ${qualified(privacyRequests.type)}
+          and d.id <> ${qualified(privacyRequests.id)} and d.state not in ${OPEN_STATES}
+          and (d.created_at, d.id)
+              < (${qualified(privacyRequests.createdAt)}, ${qualified(privacyRequests.id)})
+        order by d.created_at limit 1)`,
+    })
+    .from(privacyRequests)
+    .where(and(...where))
+    .orderBy(asc(privacyRequests.dueDay), asc(privacyRequests.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit).map((r): QueueRow => {
+    const open = !FINAL_STATES.includes(r.state as RequestState);
+    return {
+      id: r.id,
+      userId: r.userId,
+      type: r.type as RequestType,
+      state: r.state as RequestState,
+      regime: r.regime as Regime,
+      source: r.source as RequestSource,
+      verified: r.verified,
+      receivedAt: r.receivedAt,
+      dueDay: r.dueDay,
+      extended: r.extendedDueDay !== null,
+      assigneeId: r.assigneeId,
+      assigneeName: r.assigneeId ? r.assigneeName : null,
+      overdue: open && r.dueDay < today,
+      dueSoon: open && r.dueDay >= today && r.dueDay <= soonDay,
+      duplicateOf: r.duplicateOf,
+    };
+  });
+  const last = page[page.length - 1];
+  return {
+    rows: page,
+    next: rows.length > limit && last ? encodeCursor([last.dueDay, last.id]) : null,
+  };
+}
+
+export interface RequestEvent {
+  id: number;
+  at: Date;
+  actorLabel: string;
+  kind: string;
+  fromState: RequestState | null;
+  toState: RequestState | null;
+  note: string | null;
+}
+
+export interface RequestDetail {
+  request: Omit<Row, 'detailsEnc'> & { assigneeName: string | null };
+  events: RequestEvent[];
+}
+
+/** One request with its timeline (newest last), or a NotFoundError. No personal details. */
+export async function getRequest(requestId: string): Promise<RequestDetail> {
+  if (!z.uuid().safeParse(requestId).success) throw new NotFoundError('No such privacy request');
+  const { detailsEnc: _sealed, ...columns } = getTableColumns(privacyRequests);
+  const [row] = await getDb()
+    .select({ ...columns, assigneeName: staffName(privacyRequests.assigneeId) })
+    .from(privacyRequests)
+    .where(eq(privacyRequests.id, requestId));
+  if (!row) throw new NotFoundError('No such privacy request');
+  const events = await getDb()
+    .select({
+      id: privacyRequestEvents.id,
+      at: privacyRequestEvents.at,
+      actorLabel: privacyRequestEvents.actorLabel,
+      kind: privacyRequestEvents.kind,
+      fromState: privacyRequestEvents.fromState,
+      toState: privacyRequestEvents.toState,
+      note: privacyRequestEvents.note,
+    })
+    .from(privacyRequestEvents)
+    .where(eq(privacyRequestEvents.requestId, requestId))
+    .orderBy(asc(privacyRequestEvents.id));
+  return {
+    request: { ...row, assigneeName: row.assigneeId ? row.assigneeName : null },
+    events: events.map((e) => ({
+      ...e,
+      fromState: e.fromState as RequestState | null,
+      toState: e.toState as RequestState | null,
+    })),
+  };
+}
+
+/**
+ * What a rectification or an objection asked, opened under the user's key. Only for the code
+ * that carries the request out (and its tests): the pages never show it without a grant bound to
+ * the request.
+ */
+export async function requestDetails(requestId: string): Promise<unknown> {
+  const [row] = await getDb()
+    .select({
+      userId: privacyRequests.userId,
+      type: privacyRequests.type,
+      detailsEnc: privacyRequests.detailsEnc,
+    })
+    .from(privacyRequests)
+    .where(eq(privacyRequests.id, requestId));
+  if (!row) throw new NotFoundError('No such privacy request');
+  if (!row.detailsEnc) return null;
+  try {
+    const text = await openForUser(row.userId, DETAILS_FIELD, requestId, row.detailsEnc);
+    return row.type === 'rectification' ? JSON.parse(text) : text;
+  } catch (error) {
+    if (error instanceof GoneError) return null;
+    throw error;
+  }
+}
+
+/** Requests per user, newest first (the user page lists them). */
+export async function requestsOfUser(userId: string, limit = 20) {
+  if (!z.uuid().safeParse(userId).success) return [];
+  return getDb()
+    .select({
+      id: privacyRequests.id,
+      type: privacyRequests.type,
+      state: privacyRequests.state,
+      receivedAt: privacyRequests.receivedAt,
+      dueDay: privacyRequests.dueDay,
+    })
+    .from(privacyRequests)
+    .where(eq(privacyRequests.userId, userId))
+    .orderBy(desc(privacyRequests.createdAt))
+    .limit(limit);
+}

@@ -1,0 +1,80 @@
+// The words of privacy requests, shared by the schema, the rules and the pages. Browser-safe.
+
+export const REQUEST_TYPES = [
+  'access',
+  'portability',
+  'rectification',
+  'erasure',
+  'restriction',
+  'objection',
+] as const;
+export type RequestType = (typeof REQUEST_TYPES)[number];
+
+export const REQUEST_STATES = [
+  'received',
+  'verifying',
+  'awaiting_approval',
+  'approved',
+  'denied',
+  'processing',
+  'completed',
+  'failed',
+  'on_hold',
+  'canceled',
+] as const;
+export type RequestState = (typeof REQUEST_STATES)[number];
+
+export const STATE_LABELS: Record<RequestState, string> = {
+  received: 'Received',
+  verifying: 'Verifying identity',
+  awaiting_approval: 'Awaiting approval',
+  approved: 'Approved',
+  denied: 'Denied',
+  processing: 'Processing',
+  completed: 'Completed',
+  failed: 'Failed (retryable)',
+  on_hold: 'On hold',
+  canceled: 'Canceled',
+};
+
+export const FINAL_STATES: readonly RequestState[] = ['completed', 'denied', 'canceled'];
+
+/** Why a request is on hold: a legal hold blocks it; awaited information pauses its clock too. */
+export const HOLD_REASONS = ['legal_hold', 'awaiting_information'] as const;
+export type HoldReason = (typeof HOLD_REASONS)[number];
+
+/** What is proposed for a second person's approval. */
+export const PROPOSALS = ['erasure', 'denial'] as const;
+export type Proposal = (typeof PROPOSALS)[number];
+
+/** The legal regime that sets a request's deadline (deadlines.server.ts, ADR 022). */
+export const REGIMES = ['gdpr', 'ccpa', 'service'] as const;
+export type Regime = (typeof REGIMES)[number];
+
+export const TYPE_LABELS: Record<RequestType, string> = {
+  access: 'Access (a copy)',
+  portability: 'Portability (a download)',
+  rectification: 'Rectification',
+  erasure: 'Erasure',
+  restriction: 'Restriction (opt-out)',
+  objection: 'Objection',
+};
+
+/** How a request arrived: from the product (its signed-in user, so verified) or entered by staff. */
+export const REQUEST_SOURCES = ['api', 'staff'] as const;
+export type RequestSource = (typeof REQUEST_SOURCES)[number];
+
+/** How a staff-entered request was received. */
+export const CHANNELS = ['email', 'letter', 'phone', 'other'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+/** The profile fields a rectification may change. */
+export const RECTIFIABLE_FIELDS = ['display_name', 'email', 'phone', 'country', 'locale'] as const;
+export type RectifiableField = (typeof RECTIFIABLE_FIELDS)[number];
+
+/** Queue filters on the deadline. */
+export const DUE_FILTERS = ['overdue', 'soon'] as const;
+export type DueFilter = (typeof DUE_FILTERS)[number];
+
+/** A request is "due soon" within this many days of its deadline. */
+export const DUE_SOON_DAYS = 7;
