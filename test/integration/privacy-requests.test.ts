@@ -211,7 +211,7 @@ describe('moves', () => {
       'complete:completed',
     ]);
     const trail = await readAudit({ action: 'privacy.transition', privacyRequestId: id });
-    expect(trail.map((e) => `${e.details.from}>${e.details.to}`)).toEqual([
+    expect(trail.map((e) => `${String(e.details.from)}>${String(e.details.to)}`)).toEqual([
       'verifying>received',
       'received>awaiting_approval',
       'awaiting_approval>approved',
