@@ -216,6 +216,29 @@ const INPUTS: Input[] = [
     fields: ['intent', 'roles'],
   },
   {
+    route: 'routes/admin.staff.requests',
+    path: '/admin/staff/requests',
+    method: 'GET',
+    as: 'admin',
+    fields: ['status', 'q', 'sort', 'dir', 'after'],
+  },
+  {
+    route: 'routes/admin.staff.requests',
+    path: '/admin/staff/requests',
+    method: 'POST',
+    as: 'admin',
+    base: { request: SOME_ID, intent: 'approve' },
+    fields: ['request', 'intent'],
+  },
+  {
+    route: 'routes/account.setup.$token',
+    path: '/account/setup/not-a-real-token',
+    method: 'POST',
+    as: null,
+    base: { password: 'a-long-new-password-1', confirm: 'x' },
+    fields: ['password', 'confirm'],
+  },
+  {
     route: 'routes/admin.policies',
     path: '/admin/policies',
     method: 'POST',
@@ -362,9 +385,12 @@ function names(field: string, body: string) {
     const data = JSON.parse(body) as {
       fieldErrors?: Record<string, unknown>;
       error?: unknown;
+      field?: unknown;
       message?: unknown;
     };
     if (data.fieldErrors && field in data.fieldErrors) return true;
+    // A one-error answer that says which field it is about: `{ error, field }`.
+    if (data.field === field && typeof data.error === 'string') return true;
     // The user search answers its one field's error beside the field itself.
     if (field === 'q' && typeof data.error === 'string') return true;
     if (typeof data.message === 'string' && data.message.includes(field)) return true;

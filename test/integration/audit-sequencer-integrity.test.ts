@@ -14,7 +14,8 @@ import {
 } from '#app/modules/audit/sequencer.server.ts';
 import { verifyAuditLog } from '#app/modules/audit/verify.server.ts';
 import { buildEntry, recordAudit } from '#app/modules/audit/writer.server.ts';
-import { createTestDatabase, useTestDatabase } from '../support/db.ts';
+import { createTestDatabase, ownerUrl, sequencerUrl, useTestDatabase } from '../support/db.ts';
+import { APP_ROLE } from '#app/db/client.server.ts';
 import {
   createStaffWithRoles,
   fetchAs,
@@ -37,8 +38,8 @@ const trusted = [{ key: verifierKeyFor(signer) }];
 /** A database of its own (or `url`), its owner's connection (a superuser) and the sequencer's. */
 async function freshLog(url?: string) {
   url ??= await createTestDatabase();
-  const owner = postgres(url, { max: 1, onnotice: () => {} });
-  const seq = sequencerConnection(url, 1);
+  const owner = postgres(ownerUrl(url), { max: 1, onnotice: () => {} });
+  const seq = sequencerConnection(sequencerUrl(url), 1);
   const lines: string[] = [];
   const log = (line: string) => lines.push(line);
   return {
@@ -76,7 +77,11 @@ async function freshLog(url?: string) {
       return checkpointIfDue(seq, { signer, origin: ORIGIN, minIntervalMs: 0, force, log });
     },
     async verify(extra: { maxIntakeAgeSeconds?: number } = {}) {
-      const reader = postgres(url, { max: 2, onnotice: () => {} });
+      const reader = postgres(url, {
+        max: 2,
+        onnotice: () => {},
+        connection: { role: APP_ROLE },
+      });
       try {
         return await verifyAuditLog({ sql: reader, trusted, origin: ORIGIN, ...extra });
       } finally {
@@ -266,6 +271,7 @@ describe('the intake as verification sees it', () => {
         env: {
           ...process.env,
           DATABASE_URL: log!.url,
+          CUSTODIAN_SEQUENCER_DATABASE_URL: sequencerUrl(log!.url),
           CUSTODIAN_DATA_DIR: dataDir,
           CUSTODIAN_MASTER_KEY: Buffer.alloc(32, 5).toString('base64'),
           CUSTODIAN_INDEX_KEY: Buffer.alloc(32, 6).toString('base64'),

@@ -282,6 +282,7 @@ describe('npx custodian audit', SLOW, () => {
         'checkpoints',
         'entries',
         'firstBadSeq',
+        'intake',
         'ok',
         'problems',
       ]);

@@ -204,7 +204,8 @@ describe('staff names are isolated like end users’ text', () => {
     ['/audit', () => auditor],
     ['/security/access', () => auditor],
     ['/admin/staff', () => admin],
-    ['/users/:user', () => agent],
+    // Staff identities in a user's access history are for security:review holders (ADR 021).
+    ['/users/:user', () => auditor],
   ])('on %s', async (path, cookie) => {
     const html = await rendered(cookie(), path.replace(':id', grantId).replace(':user', userId));
     expect(html).not.toContain('\u202E');
