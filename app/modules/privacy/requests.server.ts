@@ -469,7 +469,8 @@ const CursorSchema = z
   .tuple([z.iso.date(), z.uuid()])
   .transform(([dueDay, id]) => ({ dueDay, id }));
 
-const OPEN_STATES = sql.raw(`('${FINAL_STATES.join("', '")}')`);
+// The final states as an SQL list: `state not in ${FINAL_STATE_LIST}` is an open request.
+const FINAL_STATE_LIST = sql.raw(`('${FINAL_STATES.join("', '")}')`);
 
 /** The queue, by deadline (earliest first), keyset-paged, filtered; open requests by default. */
 export async function listRequests(
@@ -485,7 +486,7 @@ export async function listRequests(
   const soonDay = soon.toISOString().slice(0, 10);
   const where: (SQL | undefined)[] = [];
   const state = query.state ?? 'open';
-  if (state === 'open') where.push(sql`${privacyRequests.state} not in ${OPEN_STATES}`);
+  if (state === 'open') where.push(sql`${privacyRequests.state} not in ${FINAL_STATE_LIST}`);
   else if (state !== 'all') where.push(eq(privacyRequests.state, state));
   if (query.type) where.push(eq(privacyRequests.type, query.type));
   if (query.regime) where.push(eq(privacyRequests.regime, query.regime));
@@ -496,12 +497,12 @@ export async function listRequests(
   } else if (query.assignee) where.push(eq(privacyRequests.assigneeId, query.assignee));
   if (query.due === 'overdue') {
     where.push(sql`${privacyRequests.dueDay} < ${today}::date`);
-    where.push(sql`${privacyRequests.state} not in ${OPEN_STATES}`);
+    where.push(sql`${privacyRequests.state} not in ${FINAL_STATE_LIST}`);
   } else if (query.due === 'soon') {
     where.push(
       and(sql`${privacyRequests.dueDay} >= ${today}::date`, lte(privacyRequests.dueDay, soonDay)),
     );
-    where.push(sql`${privacyRequests.state} not in ${OPEN_STATES}`);
+    where.push(sql`${privacyRequests.state} not in ${FINAL_STATE_LIST}`);
   }
   if (cursor) {
     where.push(
@@ -529,7 +530,7 @@ export async function listRequests(
         select d.id from console.privacy_requests d
         where d.user_id = ${qualified(privacyRequests.userId)}
           and d.type = ${qualified(privacyRequests.type)}
-          and d.id <> ${qualified(privacyRequests.id)} and d.state not in ${OPEN_STATES}
+          and d.id <> ${qualified(privacyRequests.id)} and d.state not in ${FINAL_STATE_LIST}
           and (d.created_at, d.id)
               < (${qualified(privacyRequests.createdAt)}, ${qualified(privacyRequests.id)})
         order by d.created_at limit 1)`,
