@@ -216,6 +216,21 @@ const INPUTS: Input[] = [
     fields: ['intent', 'roles'],
   },
   {
+    route: 'routes/privacy._index',
+    path: '/privacy',
+    method: 'GET',
+    as: 'privacy_officer',
+    fields: ['state', 'type', 'regime', 'assignee', 'due', 'after'],
+  },
+  {
+    route: 'routes/privacy.$requestId',
+    path: '/privacy/:id',
+    method: 'POST',
+    as: 'privacy_officer',
+    base: { intent: 'hold', reason: 'legal_hold', note: 'Litigation hold' },
+    fields: ['intent', 'reason', 'note', 'proposal'],
+  },
+  {
     route: 'routes/admin.staff.requests',
     path: '/admin/staff/requests',
     method: 'GET',

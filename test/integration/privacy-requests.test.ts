@@ -14,7 +14,16 @@ import { job } from '#app/modules/actor.ts';
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from '#app/utils/errors.ts';
 import { readAudit as readAll, type LoggedEntry } from '../support/audit.ts';
 import { useTestDatabase } from '../support/db.ts';
-import { createStaffWithRoles, type TestStaff } from '../support/http.ts';
+import {
+  createStaffWithRoles,
+  fetchAs,
+  htmlText,
+  postForm,
+  signInAs,
+  startTestServer,
+  type TestServer,
+  type TestStaff,
+} from '../support/http.ts';
 import { ownerConnection, plainUsers, seedUsers, type PlainUser } from './users-fixtures.ts';
 
 // Privacy requests as the module carries them (ADR 022): intake from the product and from staff,
@@ -332,5 +341,68 @@ describe('the queue', () => {
     expect(overdue.rows.every((r) => r.overdue)).toBe(true);
     await expect(listRequests({ state: 'nonsense' }, me)).rejects.toMatchObject({ field: 'state' });
     await expect(listRequests({ after: 'garbage' }, me)).rejects.toMatchObject({ field: 'after' });
+  });
+});
+
+describe('the pages', () => {
+  let server: TestServer;
+  let one: string;
+  let two: string;
+  let agentCookie: string;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    one = await signInAs(server.baseUrl, officer.email, officer.password);
+    two = await signInAs(server.baseUrl, officer2.email, officer2.password);
+    agentCookie = await signInAs(server.baseUrl, agent.email, agent.password);
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  test('the queue lists open requests by deadline, filters them, and names a bad filter', async () => {
+    const { id } = await createRequest({ userId: users[9]!.id, type: 'portability' }, PRODUCT);
+    const page = await fetchAs(one, '/privacy?type=portability');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    const html = await page.text();
+    expect(html).toContain(`/privacy/${id}`);
+    const bad = await fetchAs(one, '/privacy?due=yesterday');
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/due/);
+    expect((await fetchAs(agentCookie, '/privacy')).status).toBe(403);
+  });
+
+  test('an erasure worked through the request page, with the second officer’s approval', async () => {
+    const { id } = await createRequest({ userId: users[10]!.id, type: 'erasure' }, PRODUCT);
+    const path = `/privacy/${id}`;
+    const proposeWithoutNote = await postForm(one, path, {
+      intent: 'propose',
+      proposal: 'erasure',
+    });
+    expect(proposeWithoutNote.status).toBe(400);
+    expect(htmlText(await proposeWithoutNote.text())).toContain('note: Say why');
+    const proposed = await postForm(one, path, {
+      intent: 'propose',
+      proposal: 'erasure',
+      note: 'No hold; account closed by the user',
+    });
+    expect(proposed.status).toBe(200);
+    // The proposer is offered no approval, and is refused one.
+    expect(htmlText(await (await fetchAs(one, path)).text())).toContain(
+      'You proposed it: a second officer decides.',
+    );
+    expect((await postForm(one, path, { intent: 'approve' })).status).toBe(403);
+    const page = htmlText(await (await fetchAs(two, path)).text());
+    expect(page).toContain('Approve the erasure');
+    expect((await postForm(two, path, { intent: 'approve' })).status).toBe(200);
+    expect((await postForm(two, path, { intent: 'approve' })).status).toBe(409);
+    expect((await postForm(one, path, { intent: 'start' })).status).toBe(200);
+    const after = htmlText(await (await fetchAs(one, path)).text());
+    expect(after).toContain('Processing');
+    expect(after).toMatch(/Awaiting approval → Approved/);
+    expect((await postForm(one, path, { intent: 'launch' })).status).toBe(400);
+    expect((await fetchAs(one, '/privacy/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
 });

@@ -234,6 +234,8 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/users.$id.$category': requires('users:lookup', { writesOnGet: true }),
   'routes/users.$id.conversations.$conversationId': requires('users:lookup', { writesOnGet: true }),
   'routes/grants._index': requires('grants:request'),
+  'routes/privacy._index': requires('privacy:process'),
+  'routes/privacy.$requestId': requires('privacy:process'),
   'routes/grants.new': requires('grants:request'),
   'routes/grants.$grantId': requires('grants:request'),
   'routes/grants.break-glass': requires('grants:break_glass'),
@@ -295,6 +297,14 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
           ? 400
           : 403,
     '/grants': staffOnly('/grants', REQUEST_ROLES),
+    '/privacy': staffOnly('/privacy', ['privacy_officer']),
+    // No such request: 404 to officers, 403 to the others.
+    [`/privacy/${NO_USER}`]: (subject) =>
+      subject === 'signed out'
+        ? { redirect: signInLocation(`/privacy/${NO_USER}`) }
+        : subject === 'privacy_officer'
+          ? 404
+          : 403,
     '/grants?view=history': staffOnly('/grants?view=history', REQUEST_ROLES),
     '/grants/new': staffOnly('/grants/new', REQUEST_ROLES),
     // Nobody has this grant: 404 to those who may hold grants.

@@ -1,0 +1,390 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json } from '@remix-run/node';
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react';
+import { z } from 'zod';
+import { columnHelper, DataTable } from '#app/components/data-table.tsx';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { StaffName } from '#app/components/isolated-text.tsx';
+import { ShortId } from '#app/components/short-id.tsx';
+import { Time } from '#app/components/time.tsx';
+import { requires } from '#app/modules/auth/access.ts';
+import { REGIME_RULES } from '#app/modules/privacy/deadlines.server.ts';
+import { step, type RequestFacts } from '#app/modules/privacy/lifecycle.ts';
+import {
+  assignRequest,
+  extendRequest,
+  getRequest,
+  moveRequest,
+  type StepInput,
+} from '#app/modules/privacy/requests.server.ts';
+import {
+  HOLD_REASONS,
+  PROPOSALS,
+  STATE_LABELS,
+  TYPE_LABELS,
+  type HoldReason,
+  type Proposal,
+  type RequestState,
+  type RequestType,
+} from '#app/modules/privacy/vocabulary.ts';
+import { ConflictError, ForbiddenError, InputError } from '#app/utils/errors.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
+import { guard } from '#app/utils/guard.server.ts';
+import { answer } from '#app/utils/http.server.ts';
+
+export const access = requires('privacy:process');
+
+export const meta: MetaFunction = () => [{ title: 'Privacy request · Custodian' }];
+
+/** The moves an officer makes on this page; completion and failure belong to the jobs. */
+const OFFICER_STEPS = [
+  'verify',
+  'propose',
+  'approve',
+  'reject',
+  'start',
+  'hold',
+  'resume',
+  'cancel',
+] as const;
+
+const ActionSchema = z.object({
+  intent: z.enum([...OFFICER_STEPS, 'assign_me', 'unassign', 'extend'], {
+    message: 'Choose an action',
+  }),
+  note: z.string().max(2_000, 'The note is at most 2000 characters').optional(),
+  proposal: z.enum(PROPOSALS, { message: 'Propose an erasure or a denial' }).optional(),
+  reason: z.enum(HOLD_REASONS, { message: 'Choose why the request is on hold' }).optional(),
+});
+
+export async function loader(args: LoaderFunctionArgs) {
+  const me = await guard(args, access);
+  const { request, events } = await getRequest(args.params.requestId ?? '').catch(answer);
+  const facts: RequestFacts = {
+    type: request.type as RequestType,
+    state: request.state as RequestState,
+    heldFrom: request.heldFrom as RequestState | null,
+    holdReason: request.holdReason as HoldReason | null,
+    proposal: request.proposal as Proposal | null,
+    proposedBy: request.proposedBy,
+  };
+  // What the page offers: the moves step() allows now, for this officer.
+  const by = me.staffId;
+  const offered = OFFICER_STEPS.filter((kind) => {
+    if ((kind === 'approve' || kind === 'reject') && !me.permissions.has('privacy:approve')) {
+      return false;
+    }
+    const probe =
+      kind === 'propose'
+        ? step(facts, { kind, proposal: 'denial', by })
+        : kind === 'approve' || kind === 'reject'
+          ? step(facts, { kind, by })
+          : kind === 'hold'
+            ? step(facts, { kind, reason: 'legal_hold' })
+            : step(facts, { kind });
+    return probe.ok;
+  });
+  return json({
+    request: {
+      ...request,
+      receivedAt: request.receivedAt.toISOString(),
+      verifiedAt: request.verifiedAt?.toISOString() ?? null,
+      closedAt: request.closedAt?.toISOString() ?? null,
+      regimeLabel: REGIME_RULES[request.regime as keyof typeof REGIME_RULES]?.label,
+      canExtend:
+        !request.extendedDueDay &&
+        !request.closedAt &&
+        REGIME_RULES[request.regime as keyof typeof REGIME_RULES]?.extendedPeriod !== null,
+      mine: request.assigneeId === me.staffId,
+      proposedByMe: request.proposedBy === me.staffId,
+    },
+    events: events.map((e) => ({ ...e, id: String(e.id), at: e.at.toISOString() })),
+    offered,
+  });
+}
+
+export async function action(args: ActionFunctionArgs) {
+  const me = await guard(args, access);
+  const requestId = args.params.requestId ?? '';
+  const parsed = parseForm(ActionSchema, formObject(await args.request.formData()));
+  if (!parsed.ok) {
+    const [field, error] = Object.entries(parsed.fieldErrors)[0]!;
+    return json({ error, field }, { status: 400 });
+  }
+  const { intent, note, proposal, reason } = parsed.value;
+  try {
+    if (intent === 'assign_me' || intent === 'unassign') {
+      await assignRequest(requestId, intent === 'assign_me' ? me.staffId : null, me);
+      return json({ done: intent === 'assign_me' ? 'Assigned to you.' : 'Unassigned.' });
+    }
+    if (intent === 'extend') {
+      const { dueDay } = await extendRequest(requestId, note ?? '', me);
+      return json({ done: `Extended: now due ${dueDay}.` });
+    }
+    const move: StepInput | null =
+      intent === 'verify'
+        ? { kind: 'verify', evidence: note ?? '' }
+        : intent === 'propose'
+          ? proposal
+            ? { kind: 'propose', proposal, note: note ?? '' }
+            : null
+          : intent === 'hold'
+            ? reason
+              ? { kind: 'hold', reason, note: note ?? '' }
+              : null
+            : intent === 'reject' || intent === 'cancel'
+              ? { kind: intent, note: note ?? '' }
+              : intent === 'approve'
+                ? { kind: 'approve', ...(note ? { note } : {}) }
+                : { kind: intent };
+    if (!move) {
+      const field = intent === 'propose' ? 'proposal' : 'reason';
+      return json({ error: 'Choose one', field }, { status: 400 });
+    }
+    const moved = await moveRequest(requestId, move, me);
+    return json({ done: `${STATE_LABELS[moved.from]} → ${STATE_LABELS[moved.to]}.` });
+  } catch (error) {
+    if (error instanceof InputError) {
+      return json({ error: error.message, field: error.field }, { status: 400 });
+    }
+    if (error instanceof ForbiddenError) return json({ error: error.message }, { status: 403 });
+    if (error instanceof ConflictError) return json({ error: error.message }, { status: 409 });
+    return answer(error);
+  }
+}
+
+type Event = ReturnType<typeof useLoaderData<typeof loader>>['events'][number];
+const col = columnHelper<Event>();
+const timeline = col.columns([
+  col.accessor('at', {
+    header: 'When (UTC)',
+    cell: (info) => <Time iso={info.getValue()} seconds zone={false} />,
+  }),
+  col.accessor('actorLabel', {
+    header: 'Who',
+    cell: (info) => <StaffName name={info.getValue()} />,
+  }),
+  col.accessor('kind', { header: 'What' }),
+  col.accessor('toState', {
+    header: 'State',
+    cell: (info) => {
+      const { fromState, toState } = info.row.original;
+      if (!toState) return <span className="muted">—</span>;
+      return fromState && fromState !== toState
+        ? `${STATE_LABELS[fromState]} → ${STATE_LABELS[toState]}`
+        : STATE_LABELS[toState];
+    },
+  }),
+  col.accessor('note', {
+    header: 'Note',
+    cell: (info) => info.getValue() ?? <span className="muted">—</span>,
+  }),
+]);
+
+function NoteField({ label, required = true }: { label: string; required?: boolean }) {
+  return (
+    <label>
+      {label}
+      <input name="note" type="text" maxLength={2000} required={required} />
+    </label>
+  );
+}
+
+export default function PrivacyRequestRoute() {
+  const { request: r, events, offered } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const can = (kind: (typeof OFFICER_STEPS)[number]) => offered.includes(kind);
+  return (
+    <main>
+      <p>
+        <Link to="/privacy">← Privacy requests</Link>
+      </p>
+      <h1>
+        {TYPE_LABELS[r.type as RequestType]} request <ShortId id={r.id} />
+      </h1>
+      {result && 'done' in result ? (
+        <p className="notice" role="status">
+          {result.done}
+        </p>
+      ) : null}
+      {result && 'error' in result ? (
+        <p className="form-error" role="alert">
+          {'field' in result && typeof result.field === 'string' ? `${result.field}: ` : ''}
+          {result.error}
+        </p>
+      ) : null}
+      <section className="panel">
+        <dl className="facts">
+          <dt>State</dt>
+          <dd>
+            <span className="badge">{STATE_LABELS[r.state as RequestState]}</span>
+            {r.holdReason ? ` (${r.holdReason.replace('_', ' ')})` : null}
+            {r.proposal ? ` — ${r.proposal} proposed` : null}
+          </dd>
+          <dt>User</dt>
+          <dd>
+            <Link to={`/users/${r.userId}`}>
+              <ShortId id={r.userId} />
+            </Link>
+          </dd>
+          <dt>Due (UTC)</dt>
+          <dd>
+            {r.dueDay}
+            {r.extendedDueDay ? ` (extended: ${r.extensionReason ?? ''})` : null} · {r.regimeLabel}
+            {r.country ? `, ${r.country}` : null}
+            {r.pausedDays ? ` · clock paused ${r.pausedDays} day(s)` : null}
+            {r.acknowledgeBy ? ` · acknowledge by ${r.acknowledgeBy}` : null}
+          </dd>
+          <dt>Received</dt>
+          <dd>
+            <Time iso={r.receivedAt} zone={false} /> ·{' '}
+            {r.source === 'api' ? 'from the product' : `entered by staff (${r.channel})`}
+          </dd>
+          <dt>Identity</dt>
+          <dd>{r.verified ? `verified (${r.verificationMethod})` : 'not yet verified'}</dd>
+          <dt>Assignee</dt>
+          <dd>
+            {r.assigneeName ? (
+              <StaffName name={r.assigneeName} />
+            ) : (
+              <span className="muted">nobody</span>
+            )}{' '}
+            {r.closedAt ? null : (
+              <Form method="post" className="inline">
+                <button
+                  type="submit"
+                  name="intent"
+                  value={r.mine ? 'unassign' : 'assign_me'}
+                  className="secondary"
+                >
+                  {r.mine ? 'Unassign' : 'Assign to me'}
+                </button>
+              </Form>
+            )}
+          </dd>
+          <dt>Progress</dt>
+          <dd>
+            {r.progressTotal > 0 ? (
+              <progress value={r.progressDone} max={r.progressTotal}>
+                {r.progressDone} of {r.progressTotal}
+              </progress>
+            ) : (
+              <span className="muted">not started</span>
+            )}
+          </dd>
+        </dl>
+      </section>
+
+      {offered.length || r.canExtend ? (
+        <section className="panel">
+          <h2>Next steps</h2>
+          {can('verify') ? (
+            <Form method="post" className="row">
+              <NoteField label="Evidence of identity (what was checked, ticket)" />
+              <button type="submit" name="intent" value="verify">
+                Record verification
+              </button>
+            </Form>
+          ) : null}
+          {can('start') ? (
+            <Form method="post" className="row">
+              <button type="submit" name="intent" value="start">
+                Start processing
+              </button>
+            </Form>
+          ) : null}
+          {can('propose') ? (
+            <Form method="post" className="row">
+              <label>
+                Propose
+                <select name="proposal" required defaultValue="">
+                  <option value="" disabled>
+                    Choose…
+                  </option>
+                  {r.type === 'erasure' ? <option value="erasure">the erasure</option> : null}
+                  <option value="denial">a denial</option>
+                </select>
+              </label>
+              <NoteField label="Why (the second officer reads it)" />
+              <button type="submit" name="intent" value="propose">
+                Propose for approval
+              </button>
+            </Form>
+          ) : null}
+          {can('approve') ? (
+            <Form method="post" className="row">
+              <button type="submit" name="intent" value="approve">
+                Approve the {r.proposal}
+              </button>
+            </Form>
+          ) : r.proposal && r.proposedByMe ? (
+            <p className="muted">You proposed it: a second officer decides.</p>
+          ) : null}
+          {can('reject') ? (
+            <Form method="post" className="row">
+              <NoteField label="Why it is rejected" />
+              <button type="submit" name="intent" value="reject" className="secondary">
+                Reject the proposal
+              </button>
+            </Form>
+          ) : null}
+          {can('hold') ? (
+            <Form method="post" className="row">
+              <label>
+                Hold for
+                <select name="reason" required defaultValue="">
+                  <option value="" disabled>
+                    Choose…
+                  </option>
+                  <option value="legal_hold">a legal hold</option>
+                  <option value="awaiting_information">
+                    information from the user (pauses the clock)
+                  </option>
+                </select>
+              </label>
+              <NoteField label="Why" />
+              <button type="submit" name="intent" value="hold" className="secondary">
+                Put on hold
+              </button>
+            </Form>
+          ) : null}
+          {can('resume') ? (
+            <Form method="post" className="row">
+              <button type="submit" name="intent" value="resume">
+                Resume
+              </button>
+            </Form>
+          ) : null}
+          {r.canExtend ? (
+            <Form method="post" className="row">
+              <NoteField label="Reason for the extension (sent to the user)" />
+              <button type="submit" name="intent" value="extend" className="secondary">
+                Extend the deadline once
+              </button>
+            </Form>
+          ) : null}
+          {can('cancel') ? (
+            <Form method="post" className="row">
+              <NoteField label="Why it is canceled" />
+              <button type="submit" name="intent" value="cancel" className="danger">
+                Cancel the request
+              </button>
+            </Form>
+          ) : null}
+        </section>
+      ) : null}
+
+      <DataTable
+        caption="Timeline, oldest first"
+        columns={timeline}
+        data={events}
+        getRowId={(e) => e.id}
+        empty="Nothing has happened yet."
+      />
+    </main>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
