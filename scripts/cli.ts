@@ -364,6 +364,8 @@ async function seed(args: string[]) {
       await ensureDemoStaff({ dataDir: rt.dataDir, password: rt.env.CUSTODIAN_DEMO_PASSWORD });
       const { ensureDemoRoleRequest } = await import('#app/modules/access/role-requests.server.ts');
       await ensureDemoRoleRequest();
+      const { ensureDemoPrivacyRequests } = await import('#app/modules/privacy/demo.server.ts');
+      await ensureDemoPrivacyRequests();
       log(`Demo staff logins written to ${path.join(rt.dataDir, 'demo-credentials.txt')}`);
     }
   });

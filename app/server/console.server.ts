@@ -4,6 +4,7 @@ import type { ServerBuild } from '@remix-run/node';
 import { enqueueFirstAnalyticsBuild } from '#app/modules/analytics/build.server.ts';
 import { ensureDemoStaff, readDemoCredentials } from '#app/modules/auth/demo-staff.server.ts';
 import { ensureDemoRoleRequest } from '#app/modules/access/role-requests.server.ts';
+import { ensureDemoPrivacyRequests } from '#app/modules/privacy/demo.server.ts';
 import { JOBS } from '#app/server/jobs.server.ts';
 import { describePublishing, logKeyOf } from '#app/modules/audit/publishing.server.ts';
 import { startQueue, type Queue } from '#app/modules/jobs/queue.server.ts';
@@ -36,6 +37,7 @@ async function ensureDemoData(rt: Runtime) {
     password: rt.env.CUSTODIAN_DEMO_PASSWORD,
   });
   await ensureDemoRoleRequest();
+  await ensureDemoPrivacyRequests();
   await writeMeta('seeded', { at: new Date().toISOString(), ...result });
   log(`Seeded demo data in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return logins;

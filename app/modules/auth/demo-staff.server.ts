@@ -20,6 +20,8 @@ export const DEMO_STAFF: { role: Role; email: string; displayName: string }[] = 
   { role: 'support_lead', email: 'lead@custodian.test', displayName: 'Lee Lead' },
   { role: 'support_lead', email: 'lead2@custodian.test', displayName: 'Morgan Lead' },
   { role: 'privacy_officer', email: 'privacy@custodian.test', displayName: 'Pat Privacy' },
+  // A second officer: erasures and denials take a second person (ADR 022).
+  { role: 'privacy_officer', email: 'privacy2@custodian.test', displayName: 'Quinn Privacy' },
   { role: 'security_auditor', email: 'auditor@custodian.test', displayName: 'Sam Auditor' },
   { role: 'admin', email: 'admin@custodian.test', displayName: 'Ada Admin' },
   // A second admin: roles that reach personal data take a second person (ADR 021).

@@ -84,7 +84,12 @@ export interface CreatedRequest {
  * or entered by a privacy officer (unverified until the user confirms, so its clock waits).
  * Details are checked against the type's schema; personal values are sealed under the user's key.
  */
-export async function createRequest(input: NewRequest, actor: Actor): Promise<CreatedRequest> {
+export async function createRequest(
+  input: NewRequest,
+  actor: Actor,
+  /** When it was received, if not now: the demo seed's past requests. */
+  options: { receivedAt?: Date } = {},
+): Promise<CreatedRequest> {
   requirePermission(actor, 'privacy:process');
   const base = parseParams(NewRequestSchema, input);
   const details = parseDetails(base.type, base.details);
@@ -96,7 +101,7 @@ export async function createRequest(input: NewRequest, actor: Actor): Promise<Cr
   }
   const verified = source === 'api';
   const id = randomUUID();
-  const at = now();
+  const at = options.receivedAt ?? now();
   const regime = regimeOf(user.country);
   const due = deadline({ regime, country: user.country, receivedAt: at });
   const personal =

@@ -438,3 +438,9 @@ export async function openForUser(userId: string, field: string, rowId: string, 
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The first users by creation time with their country (the demo seed picks from them). */
+export async function firstUsers(limit: number): Promise<{ id: string; country: string }[]> {
+  return getSql()<{ id: string; country: string }[]>`
+    select id, country from product.users order by created_at, id limit ${limit}`;
+}

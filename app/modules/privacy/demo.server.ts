@@ -1,0 +1,148 @@
+import { getDb } from '#app/db/client.server.ts';
+import { privacyRequests } from '#app/db/schema.ts';
+import { commandLine } from '#app/modules/actor.ts';
+import { staffActor } from '#app/modules/auth/actor.server.ts';
+import { staffIdsByEmail } from '#app/modules/auth/staff.server.ts';
+import { now } from '#app/modules/clock.server.ts';
+import { firstUsers } from '#app/modules/users/data.server.ts';
+import { regimeOf } from './deadlines.server.ts';
+import { createRequest, moveRequest, type NewRequest, type StepInput } from './requests.server.ts';
+import type { Regime } from './vocabulary.ts';
+
+// The demo's privacy requests, made through the real paths on the first start so the queue is
+// alive: every type, most states, the three regimes, some overdue and some due soon.
+
+const DAY = 86_400_000;
+
+interface DemoRequest {
+  regime: Regime;
+  request: Omit<NewRequest, 'userId'>;
+  daysAgo: number;
+  /** Moves after intake, by the first officer (`one`) or the second (`two`). */
+  moves: [who: 'one' | 'two', StepInput][];
+}
+
+const DEMO: DemoRequest[] = [
+  { regime: 'gdpr', request: { type: 'access' }, daysAgo: 2, moves: [] },
+  { regime: 'gdpr', request: { type: 'portability' }, daysAgo: 26, moves: [] },
+  { regime: 'ccpa', request: { type: 'access' }, daysAgo: 50, moves: [] },
+  {
+    regime: 'gdpr',
+    request: { type: 'erasure' },
+    daysAgo: 10,
+    moves: [
+      [
+        'one',
+        { kind: 'propose', proposal: 'erasure', note: 'No hold; the user closed the account' },
+      ],
+    ],
+  },
+  {
+    regime: 'ccpa',
+    request: { type: 'erasure' },
+    daysAgo: 5,
+    moves: [
+      ['one', { kind: 'propose', proposal: 'erasure', note: 'Verified through the product' }],
+      ['two', { kind: 'approve' }],
+    ],
+  },
+  {
+    regime: 'service',
+    request: { type: 'restriction', details: { purposes: ['training', 'marketing'] } },
+    daysAgo: 3,
+    moves: [['one', { kind: 'start' }]],
+  },
+  {
+    regime: 'gdpr',
+    request: {
+      type: 'objection',
+      details: { purposes: ['analytics'], grounds: 'I never agreed to being profiled.' },
+    },
+    daysAgo: 12,
+    moves: [
+      [
+        'one',
+        { kind: 'hold', reason: 'awaiting_information', note: 'Asked which analytics they mean' },
+      ],
+    ],
+  },
+  {
+    regime: 'gdpr',
+    request: { type: 'erasure' },
+    daysAgo: 8,
+    moves: [
+      [
+        'one',
+        { kind: 'hold', reason: 'legal_hold', note: 'Litigation hold L-2026-17 on this account' },
+      ],
+    ],
+  },
+  {
+    regime: 'ccpa',
+    request: {
+      type: 'rectification',
+      details: { changes: { display_name: 'Jordan <b>Q</b>. Public' } },
+    },
+    daysAgo: 40,
+    moves: [],
+  },
+  {
+    regime: 'service',
+    request: { type: 'access' },
+    daysAgo: 20,
+    moves: [
+      [
+        'one',
+        {
+          kind: 'propose',
+          proposal: 'denial',
+          note: 'Manifestly excessive: the fifth identical request this month',
+        },
+      ],
+      ['two', { kind: 'approve' }],
+    ],
+  },
+  {
+    regime: 'gdpr',
+    request: { type: 'portability' },
+    daysAgo: 6,
+    moves: [['one', { kind: 'cancel', note: 'The user withdrew the request by email' }]],
+  },
+  { regime: 'gdpr', request: { type: 'access', channel: 'letter' }, daysAgo: 1, moves: [] },
+];
+
+/** Seeds the demo requests once (when there are none and both demo officers exist). */
+export async function ensureDemoPrivacyRequests() {
+  const [any] = await getDb().select({ id: privacyRequests.id }).from(privacyRequests).limit(1);
+  if (any) return 0;
+  const ids = await staffIdsByEmail(['privacy@custodian.test', 'privacy2@custodian.test']);
+  const oneId = ids.get('privacy@custodian.test');
+  const twoId = ids.get('privacy2@custodian.test');
+  if (!oneId || !twoId) return 0;
+  const one = await staffActor(oneId);
+  const two = await staffActor(twoId);
+  const users = await firstUsers(400);
+  const used = new Set<string>();
+  const pick = (regime: Regime) => {
+    const user =
+      users.find((u) => !used.has(u.id) && regimeOf(u.country) === regime) ??
+      users.find((u) => !used.has(u.id));
+    if (user) used.add(user.id);
+    return user;
+  };
+  const product = commandLine('seed: product API');
+  let made = 0;
+  for (const demo of DEMO) {
+    const user = pick(demo.regime);
+    if (!user) break;
+    const staffEntered = Boolean(demo.request.channel);
+    const { id } = await createRequest(
+      { ...demo.request, userId: user.id },
+      staffEntered ? one : product,
+      { receivedAt: new Date(now().getTime() - demo.daysAgo * DAY) },
+    );
+    for (const [who, move] of demo.moves) await moveRequest(id, move, who === 'one' ? one : two);
+    made += 1;
+  }
+  return made;
+}
