@@ -12,14 +12,19 @@ export function ShortId({
   filter?: { param: string; what: string };
 }) {
   if (!id) return <span className="muted">—</span>;
-  if (!filter) return <code title={id}>{id.slice(0, 8)}</code>;
+  if (!filter)
+    return (
+      <code className="short-id" title={id}>
+        {id.slice(0, 8)}
+      </code>
+    );
   return (
     <Link
       to={`?${filter.param}=${id}`}
       title={`Show only entries about ${filter.what} ${id}`}
       aria-label={`${filter.what} ${id}: show only its entries`}
     >
-      <code>{id.slice(0, 8)}</code>
+      <code className="short-id">{id.slice(0, 8)}</code>
     </Link>
   );
 }

@@ -1,7 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react';
-import { z } from 'zod';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { StaffName } from '#app/components/isolated-text.tsx';
@@ -17,9 +16,9 @@ import {
   moveRequest,
   type StepInput,
 } from '#app/modules/privacy/requests.server.ts';
+import { RequestActionSchema as ActionSchema } from '#app/modules/privacy/input.server.ts';
 import {
-  HOLD_REASONS,
-  PROPOSALS,
+  OFFICER_MOVES,
   STATE_LABELS,
   TYPE_LABELS,
   type HoldReason,
@@ -36,26 +35,7 @@ export const access = requires('privacy:process');
 
 export const meta: MetaFunction = () => [{ title: 'Privacy request · Custodian' }];
 
-/** The moves an officer makes on this page; completion and failure belong to the jobs. */
-const OFFICER_STEPS = [
-  'verify',
-  'propose',
-  'approve',
-  'reject',
-  'start',
-  'hold',
-  'resume',
-  'cancel',
-] as const;
-
-const ActionSchema = z.object({
-  intent: z.enum([...OFFICER_STEPS, 'assign_me', 'unassign', 'extend'], {
-    message: 'Choose an action',
-  }),
-  note: z.string().max(2_000, 'The note is at most 2000 characters').optional(),
-  proposal: z.enum(PROPOSALS, { message: 'Propose an erasure or a denial' }).optional(),
-  reason: z.enum(HOLD_REASONS, { message: 'Choose why the request is on hold' }).optional(),
-});
+const OFFICER_STEPS = OFFICER_MOVES;
 
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
@@ -219,7 +199,8 @@ export default function PrivacyRequestRoute() {
           <dd>
             <span className="badge">{STATE_LABELS[r.state as RequestState]}</span>
             {r.holdReason ? ` (${r.holdReason.replace('_', ' ')})` : null}
-            {r.proposal ? ` — ${r.proposal} proposed` : null}
+            {r.proposal && r.state === 'awaiting_approval' ? ` — ${r.proposal} proposed` : null}
+            {r.proposal && r.state === 'approved' ? ` — ${r.proposal} approved` : null}
           </dd>
           <dt>User</dt>
           <dd>

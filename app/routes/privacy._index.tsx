@@ -114,10 +114,10 @@ export default function PrivacyQueueRoute() {
         the service’s terms) and pause while the user is awaited. Erasures and denials take a second
         officer’s approval.
       </p>
-      <Form method="get" className="filters">
-        <label>
-          State
-          <select name="state" defaultValue={params.get('state') ?? 'open'}>
+      <Form method="get" className="table-tools" role="search" aria-label="Filter privacy requests">
+        <div>
+          <label htmlFor="state">State</label>
+          <select id="state" name="state" defaultValue={params.get('state') ?? 'open'}>
             <option value="open">Open</option>
             <option value="all">All</option>
             {REQUEST_STATES.map((s) => (
@@ -126,10 +126,10 @@ export default function PrivacyQueueRoute() {
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          Type
-          <select name="type" defaultValue={params.get('type') ?? ''}>
+        </div>
+        <div>
+          <label htmlFor="type">Type</label>
+          <select id="type" name="type" defaultValue={params.get('type') ?? ''}>
             <option value="">Any</option>
             {REQUEST_TYPES.map((t) => (
               <option key={t} value={t}>
@@ -137,10 +137,10 @@ export default function PrivacyQueueRoute() {
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          Regime
-          <select name="regime" defaultValue={params.get('regime') ?? ''}>
+        </div>
+        <div>
+          <label htmlFor="regime">Regime</label>
+          <select id="regime" name="regime" defaultValue={params.get('regime') ?? ''}>
             <option value="">Any</option>
             {REGIMES.map((r) => (
               <option key={r} value={r}>
@@ -148,23 +148,23 @@ export default function PrivacyQueueRoute() {
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          Assignee
-          <select name="assignee" defaultValue={params.get('assignee') ?? ''}>
+        </div>
+        <div>
+          <label htmlFor="assignee">Assignee</label>
+          <select id="assignee" name="assignee" defaultValue={params.get('assignee') ?? ''}>
             <option value="">Anyone</option>
             <option value="me">Me</option>
             <option value="none">Nobody</option>
           </select>
-        </label>
-        <label>
-          Deadline
-          <select name="due" defaultValue={params.get('due') ?? ''}>
+        </div>
+        <div>
+          <label htmlFor="due">Deadline</label>
+          <select id="due" name="due" defaultValue={params.get('due') ?? ''}>
             <option value="">Any</option>
             <option value="overdue">Overdue</option>
             <option value="soon">Due within 7 days</option>
           </select>
-        </label>
+        </div>
         <button type="submit">Filter</button>
         {filtered ? <Link to="/privacy">Clear</Link> : null}
       </Form>

@@ -3,6 +3,9 @@ import { PURPOSES } from '#app/modules/vocabulary.ts';
 import {
   CHANNELS,
   DUE_FILTERS,
+  HOLD_REASONS,
+  OFFICER_MOVES,
+  PROPOSALS,
   RECTIFIABLE_FIELDS,
   REGIMES,
   REQUEST_STATES,
@@ -50,4 +53,14 @@ export const QueueQuerySchema = z.object({
   assignee: z.union([z.uuid('Not a staff id'), z.literal('me'), z.literal('none')]).optional(),
   due: z.enum(DUE_FILTERS).optional(),
   after: z.string().max(200, 'The page cursor is too long').optional(),
+});
+
+/** What the request page's forms send. */
+export const RequestActionSchema = z.object({
+  intent: z.enum([...OFFICER_MOVES, 'assign_me', 'unassign', 'extend'], {
+    message: 'Choose an action',
+  }),
+  note: z.string().max(2_000, 'The note is at most 2000 characters').optional(),
+  proposal: z.enum(PROPOSALS, { message: 'Propose an erasure or a denial' }).optional(),
+  reason: z.enum(HOLD_REASONS, { message: 'Choose why the request is on hold' }).optional(),
 });

@@ -78,3 +78,15 @@ export type DueFilter = (typeof DUE_FILTERS)[number];
 
 /** A request is "due soon" within this many days of its deadline. */
 export const DUE_SOON_DAYS = 7;
+
+/** The moves an officer makes on a request's page; completion and failure belong to the jobs. */
+export const OFFICER_MOVES = [
+  'verify',
+  'propose',
+  'approve',
+  'reject',
+  'start',
+  'hold',
+  'resume',
+  'cancel',
+] as const;
