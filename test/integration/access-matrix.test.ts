@@ -334,7 +334,7 @@ describe.each(SUBJECTS)('%s', (subject) => {
           shows = value === expected ? `the ${cell.field}` : `not the ${cell.field}: ${value}`;
         } else if (allowed) {
           const banner = new RegExp(
-            `Shown under grant <code title="${me.live}">${me.live.slice(0, 8)}</code>`,
+            `Shown under grant <code[^>]*title="${me.live}">${me.live.slice(0, 8)}</code>`,
           ).test(body);
           shows = banner ? 'the page under its grant' : 'a page without its grant banner';
         }
