@@ -137,11 +137,9 @@ export async function createRequest(
       createdAt: at,
       updatedAt: at,
     });
-    await tx.insert(privacyRequestEvents).values({
+    await addEvent(tx, actor, {
       requestId: id,
       at,
-      actorStaffId: staffIdOf(actor),
-      actorLabel: actorLabel(actor),
       kind: 'received',
       fromState: null,
       toState: state,
@@ -308,11 +306,9 @@ export async function moveRequest(
         updatedAt: at,
       })
       .where(eq(privacyRequests.id, row.id));
-    await tx.insert(privacyRequestEvents).values({
+    await addEvent(tx, actor, {
       requestId: row.id,
       at,
-      actorStaffId: staffIdOf(actor),
-      actorLabel: actorLabel(actor),
       kind: input.kind,
       fromState: facts.state,
       toState: next.state,
@@ -340,6 +336,33 @@ export async function moveRequest(
   return options.tx ? work(options.tx) : getDb().transaction(work);
 }
 
+/** One line of the request's timeline, written in the transaction of the change it records. */
+async function addEvent(
+  tx: Tx,
+  actor: Actor,
+  event: {
+    requestId: string;
+    at: Date;
+    kind: string;
+    fromState?: RequestState | null;
+    toState?: RequestState | null;
+    note?: string | null;
+  },
+) {
+  await tx
+    .insert(privacyRequestEvents)
+    .values({ ...event, actorStaffId: staffIdOf(actor), actorLabel: actorLabel(actor) });
+}
+
+/** The request locked in this transaction, refused when it is already closed. */
+async function lockOpenRequest(tx: Tx, requestId: string): Promise<Row> {
+  const row = await lockRequest(tx, requestId);
+  if (FINAL_STATES.includes(row.state as RequestState)) {
+    throw new ConflictError('The request is closed');
+  }
+  return row;
+}
+
 async function lockRequest(tx: Tx, requestId: string): Promise<Row> {
   if (!z.uuid().safeParse(requestId).success) throw new NotFoundError('No such privacy request');
   const [row] = await tx
@@ -358,20 +381,15 @@ export async function assignRequest(requestId: string, assigneeId: string | null
     throw new InputError('assignee', 'Not a staff id');
   }
   await getDb().transaction(async (tx) => {
-    const row = await lockRequest(tx, requestId);
-    if (FINAL_STATES.includes(row.state as RequestState)) {
-      throw new ConflictError('The request is closed');
-    }
+    const row = await lockOpenRequest(tx, requestId);
     const at = now();
     await tx
       .update(privacyRequests)
       .set({ assigneeId, updatedAt: at })
       .where(eq(privacyRequests.id, row.id));
-    await tx.insert(privacyRequestEvents).values({
+    await addEvent(tx, actor, {
       requestId: row.id,
       at,
-      actorStaffId: staffIdOf(actor),
-      actorLabel: actorLabel(actor),
       kind: 'assign',
       note: assigneeId ? null : 'Unassigned',
     });
@@ -399,10 +417,7 @@ export async function extendRequest(requestId: string, reason: string, actor: Ac
   if (!note) throw new InputError('reason', 'Say why the request needs more time');
   if (note.length > 2_000) throw new InputError('reason', 'The reason is at most 2000 characters');
   return getDb().transaction(async (tx) => {
-    const row = await lockRequest(tx, requestId);
-    if (FINAL_STATES.includes(row.state as RequestState)) {
-      throw new ConflictError('The request is closed');
-    }
+    const row = await lockOpenRequest(tx, requestId);
     if (row.extendedDueDay) throw new ConflictError('The deadline was already extended once');
     const at = now();
     const due = deadline({
@@ -426,11 +441,9 @@ export async function extendRequest(requestId: string, reason: string, actor: Ac
         updatedAt: at,
       })
       .where(eq(privacyRequests.id, row.id));
-    await tx.insert(privacyRequestEvents).values({
+    await addEvent(tx, actor, {
       requestId: row.id,
       at,
-      actorStaffId: staffIdOf(actor),
-      actorLabel: actorLabel(actor),
       kind: 'extend',
       note,
     });
