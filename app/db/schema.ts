@@ -880,6 +880,8 @@ export const privacyRequests = consoleSchema.table(
     progressStep: text('progress_step'),
     progressDone: bigint('progress_done', { mode: 'number' }).notNull().default(0),
     progressTotal: bigint('progress_total', { mode: 'number' }).notNull().default(0),
+    /** Until when a worker holds the request's job (work.server.ts); a crashed worker's lapses. */
+    workLeaseUntil: tstz('work_lease_until'),
     createdAt: tstz('created_at').notNull(),
     updatedAt: tstz('updated_at').notNull(),
   },

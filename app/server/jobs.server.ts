@@ -4,6 +4,7 @@ import { auditVerifyJob } from '#app/modules/audit/runs.server.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
 import { sessionHousekeeping } from '#app/modules/auth/jobs.server.ts';
 import type { JobDefinition } from '#app/modules/jobs/queue.server.ts';
+import { privacyResumeJob, privacyWorkJob } from '#app/modules/privacy/work.server.ts';
 
 // The job catalogue: where the capabilities' jobs meet the one queue. It lives with the server's
 // start-up, above the modules, because it depends on all of them while each of them depends on
@@ -15,4 +16,6 @@ export const JOBS: JobDefinition[] = [
   auditVerifyJob((staffId, tx) => staffActor(staffId, {}, tx)),
   grantExpiryJob,
   analyticsBuildJob,
+  privacyWorkJob,
+  privacyResumeJob,
 ];

@@ -18,6 +18,7 @@ import { privacyRequestEvents, privacyRequests } from '#app/db/schema.ts';
 import { staffIdOf, type Actor } from '#app/modules/actor.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { now } from '#app/modules/clock.server.ts';
+import { enqueue } from '#app/modules/jobs/queue.server.ts';
 import { qualified, staffName } from '#app/modules/staff-names.server.ts';
 import { openForUser, sealForUser, userFacts } from '#app/modules/users/data.server.ts';
 import { decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
@@ -333,7 +334,32 @@ export async function moveRequest(
     );
     return { from: facts.state, to: next.state };
   };
-  return options.tx ? work(options.tx) : getDb().transaction(work);
+  if (options.tx) return work(options.tx);
+  const moved = await getDb().transaction(work);
+  if (moved.to === 'processing') await startWork(requestId);
+  return moved;
+}
+
+/** The job kind that carries out a processing request (work.server.ts). */
+export const WORK_JOB = 'privacy.work';
+
+/**
+ * Queues the work of a request that has just moved to processing, after its transaction. The
+ * request's state is the truth and the queued job only a nudge: should the queue refuse it, or
+ * this process stop in between, `privacy.resume` (every minute) finds the request processing with
+ * no worker and queues it again. A caller that moves a request inside its own transaction calls
+ * this once it has committed.
+ */
+export async function startWork(requestId: string): Promise<boolean> {
+  try {
+    await enqueue(WORK_JOB, { requestId });
+    return true;
+  } catch (error) {
+    process.stderr.write(
+      `privacy: could not queue the work of request ${requestId} (privacy.resume will): ${(error as Error).message}\n`,
+    );
+    return false;
+  }
 }
 
 /** One line of the request's timeline, written in the transaction of the change it records. */

@@ -1,0 +1,1 @@
+ALTER TABLE "console"."privacy_requests" ADD COLUMN "work_lease_until" timestamp with time zone;
