@@ -294,6 +294,10 @@ describe('moves', () => {
     await expect(extendRequest(id, 'Again', me)).rejects.toBeInstanceOf(ConflictError);
     const [entry] = await readAudit({ action: 'privacy.extend', privacyRequestId: id });
     expect(entry?.details).toEqual({ from: dueDay, to: extended.dueDay });
+    // A later move keeps the extended deadline: the queue sorts and flags by it.
+    await moveRequest(id, { kind: 'hold', reason: 'legal_hold', note: 'Litigation hold L-8' }, me);
+    await moveRequest(id, { kind: 'resume' }, me);
+    expect((await getRequest(id)).request).toMatchObject({ dueDay: extended.dueDay });
   });
 
   test('an unknown or malformed request id is not found', async () => {

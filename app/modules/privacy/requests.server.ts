@@ -297,7 +297,8 @@ export async function moveRequest(
         proposedBy: next.proposal ? next.proposedBy : null,
         pausedDays,
         pausedSince,
-        dueDay: due.dueDay,
+        // An extended request stays due on its extended day (which the pause moves too).
+        dueDay: row.extendedDueDay && due.extendedDueDay ? due.extendedDueDay : due.dueDay,
         extendedDueDay: row.extendedDueDay ? due.extendedDueDay : null,
         ...(input.kind === 'verify'
           ? { verified: true, verifiedAt: at, verificationMethod: 'staff_evidence' }
