@@ -27,7 +27,6 @@ import {
   REVOKE_BASES,
 } from '#app/modules/access/vocabulary.ts';
 import { DATASETS, RELEASE_KINDS } from '#app/modules/analytics/vocabulary.ts';
-import { SCOPES } from '#app/modules/api/vocabulary.ts';
 import { ROLE_REQUEST_STATUSES } from '#app/modules/auth/vocabulary.ts';
 import {
   CHANNELS,
@@ -50,6 +49,7 @@ import {
   PREFERENCE_SOURCES,
   PURPOSES,
   REASON_CODES,
+  SCOPES,
   STAFF_STATUSES,
   USAGE_KINDS,
   USER_STATUSES,

@@ -1,14 +1,10 @@
-// The words of the service API (ADR 023), shared by the schema, the command line and the routes.
-// Browser-safe. A new scope (`inquiries:write`) is one more entry here, and a route that asks for
-// it; the database's check constraint is generated from this list by the next migration.
+import { SCOPES, type Scope } from '#app/modules/vocabulary.ts';
 
-/** What a service token may do: one scope per kind of call the product makes. */
-export const SCOPES = [
-  'privacy-requests:write',
-  'privacy-requests:read',
-  'access-history:read',
-] as const;
-export type Scope = (typeof SCOPES)[number];
+// The words of the service API (ADR 023), shared by the command line and the routes.
+// Browser-safe. The scopes live with the other fixed vocabularies (app/modules/vocabulary.ts), so
+// the audit catalogue and the route declarations read them without depending on this module.
+
+export { SCOPES, type Scope };
 
 export function isScope(value: string): value is Scope {
   return (SCOPES as readonly string[]).includes(value);
