@@ -28,6 +28,11 @@ const ACTION_WORDS: Record<string, string> = {
 // [seq] of the page's last entry.
 const HistoryCursorSchema = z.tuple([z.number().int().nonnegative()]);
 
+/** Checks a page cursor of the access history without reading anything: an InputError on `after`. */
+export function checkHistoryCursor(after: string | undefined): void {
+  decodeCursor(HistoryCursorSchema, after, 'after');
+}
+
 /**
  * One page of a user's access history, newest first; `next` is the cursor of the following page
  * (pass it as `after`), null on the last. A cursor not made here is an InputError on `after`.

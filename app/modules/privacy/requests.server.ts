@@ -176,6 +176,16 @@ export async function createRequest(
   return { id, type: base.type, state, verified, receivedAt: at, dueDay: due.dueDay };
 }
 
+/**
+ * Checks a new request's input as createRequest() will, reading nothing: an InputError naming
+ * the field (`details.changes.email`). The service API checks the body before it looks the user
+ * up, so a bad body is a 400 whether or not the user exists.
+ */
+export function checkNewRequest(input: NewRequest): void {
+  const base = parseParams(NewRequestSchema, input);
+  parseDetails(base.type, base.details);
+}
+
 type Details =
   | Record<string, never>
   | { changes: Partial<Record<string, string>> }
