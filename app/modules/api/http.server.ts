@@ -83,7 +83,11 @@ export interface EndpointSpec<P = unknown, Q = unknown, B = unknown, S = unknown
   handle: (call: Call<P, Q, B, S>, tx: Tx | null) => Promise<Answer>;
 }
 
-type Args = { request: Request; params: Record<string, string | undefined>; context: AppLoadContext };
+type Args = {
+  request: Request;
+  params: Record<string, string | undefined>;
+  context: AppLoadContext;
+};
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -176,8 +180,7 @@ function zodErrors(error: z.ZodError, prefix: string | null): Errors {
     let path = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') path = [...path, issue.keys[0]!];
     const field = [prefix, ...path].filter(Boolean).join('.') || prefix || 'body';
-    const message =
-      issue.code === 'unrecognized_keys' ? `Not a field of this call` : issue.message;
+    const message = issue.code === 'unrecognized_keys' ? `Not a field of this call` : issue.message;
     errors[field] ??= message;
   }
   return errors;
@@ -252,8 +255,15 @@ async function storedAnswer(tokenId: string, key: string) {
   return row ?? null;
 }
 
-const isUniqueViolation = (error: unknown) =>
-  typeof error === 'object' && error !== null && (error as { code?: string }).code === '23505';
+/** A unique violation, as the driver throws it or as drizzle wraps it (its `cause`). */
+function isUniqueViolation(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 4; depth++) {
+    if (typeof e !== 'object') return false;
+    if ((e as { code?: string }).code === '23505') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
 
 // --- the route ---------------------------------------------------------------------------------
 
@@ -350,7 +360,8 @@ async function run<P, Q, B, S>(
     if (!stored) return json(500, { errors: { server: 'The first answer was not found' } });
     if (!stored.requestHash.equals(hash!)) {
       throw new ApiError(409, {
-        'Idempotency-Key': 'This key was used with another request: use a new key for a new request',
+        'Idempotency-Key':
+          'This key was used with another request: use a new key for a new request',
       });
     }
     await recordAudit(actor, {

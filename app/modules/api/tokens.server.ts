@@ -6,7 +6,14 @@ import type { Client, ServiceActor, SystemActor } from '#app/modules/actor.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { ConflictError, InputError, NotFoundError } from '#app/utils/errors.ts';
-import { isScope, SCOPES, TOKEN_FORMAT, TOKEN_NAME, TOKEN_PREFIX, type Scope } from './vocabulary.ts';
+import {
+  isScope,
+  SCOPES,
+  TOKEN_FORMAT,
+  TOKEN_NAME,
+  TOKEN_PREFIX,
+  type Scope,
+} from './vocabulary.ts';
 
 // Service tokens (ADR 023): made, listed and revoked from the command line, presented by the
 // product as `Authorization: Bearer cst_…`. The table keeps only the SHA-256 of each token: the
@@ -103,10 +110,7 @@ export async function revokeToken(name: string, actor: SystemActor): Promise<{ i
       .for('update');
     if (!row) throw new NotFoundError(`No token is named "${name.trim()}"`);
     if (row.revokedAt) throw new ConflictError(`The token "${name.trim()}" is revoked already`);
-    await tx
-      .update(serviceTokens)
-      .set({ revokedAt: now() })
-      .where(eq(serviceTokens.id, row.id));
+    await tx.update(serviceTokens).set({ revokedAt: now() }).where(eq(serviceTokens.id, row.id));
     await recordAudit(
       actor,
       {
@@ -151,7 +155,10 @@ export async function touchToken(tokenId: string): Promise<void> {
         eq(serviceTokens.id, tokenId),
         or(
           isNull(serviceTokens.lastUsedAt),
-          lt(serviceTokens.lastUsedAt, sql`${at.toISOString()}::timestamptz - ${TOUCH_EVERY}::interval`),
+          lt(
+            serviceTokens.lastUsedAt,
+            sql`${at.toISOString()}::timestamptz - ${TOUCH_EVERY}::interval`,
+          ),
         ),
       ),
     );

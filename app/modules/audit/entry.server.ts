@@ -16,7 +16,9 @@ export const EnvelopeSchema = z.object({
   actor: z
     .union([
       z.object({ staffId: z.uuid(), roles: z.array(z.string().max(64)).max(16) }).strict(),
-      z.object({ service: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/), tokenId: z.uuid() }).strict(),
+      z
+        .object({ service: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/), tokenId: z.uuid() })
+        .strict(),
     ])
     .nullable(),
   subjectStaffId: id,
