@@ -323,6 +323,11 @@ describe('unknown subjects: 404, nothing written', () => {
     expect((await answer(del)).status).toBe(405);
     const put = await call('PUT', '/api/v1/privacy-requests', { body: NEW() });
     expect((await answer(put)).status).toBe(405);
+    const patch = await call('PATCH', `/api/v1/privacy-requests/${randomUUID()}`);
+    expect((await answer(patch)).status).toBe(405);
+    // OPTIONS is no method of the router's: still JSON, never the console's HTML.
+    const options = await call('OPTIONS', `/api/v1/privacy-requests/${randomUUID()}`);
+    expect((await answer(options)).status).toBeLessThan(500);
   });
 });
 
