@@ -32,6 +32,15 @@ Commands:
   staff list            list staff accounts
   staff disable --email E
                         disable an account and end its sessions at once
+  token create --name NAME --scope SCOPE [SCOPE…]
+                        create a service-API token (several scopes after one --scope, or
+                        --scope repeated: privacy-requests:write, privacy-requests:read,
+                        access-history:read); the token is printed once, as the last line,
+                        and only its hash is kept
+  token list            list service-API tokens: name, scopes, created, last used, revoked
+                        (never the token)
+  token revoke --name NAME
+                        revoke a token at once: its next call is refused (401)
   audit key [--json]    the log's verifier key and its fingerprint, to hand to auditors by a
                         channel of their own (with the rotated keys still trusted)
   audit verify [--json] recompute the audit tree from every entry and check every stored and
@@ -441,6 +450,97 @@ async function staffCommand(args: string[]) {
   }
 }
 
+/**
+ * `--scope a b --scope c`: the values after each --scope up to the next option. Any other bare
+ * word is an error naming it.
+ */
+function tokenArgs(args: string[]): { name?: string; scopes: string[] } {
+  const { tokens } = parseArgs({
+    args,
+    options: { name: { type: 'string' }, scope: { type: 'string', multiple: true } },
+    strict: true,
+    allowPositionals: true,
+    tokens: true,
+  });
+  let name: string | undefined;
+  const scopes: string[] = [];
+  let inScopes = false;
+  for (const t of tokens) {
+    if (t.kind === 'option') {
+      inScopes = t.name === 'scope';
+      if (t.name === 'name') name = t.value;
+      if (t.name === 'scope' && t.value !== undefined) scopes.push(t.value);
+    } else if (t.kind === 'positional') {
+      if (!inScopes) fail(`unexpected "${t.value}" (see --help)`);
+      scopes.push(t.value);
+    } else {
+      inScopes = false;
+    }
+  }
+  return { name, scopes };
+}
+
+async function tokenCommand(args: string[]) {
+  const [sub, ...rest] = args;
+  const { checkTokenInput, createToken, listTokens, revokeToken } =
+    await import('#app/modules/api/tokens.server.ts');
+  const { InputError, ConflictError, NotFoundError } = await import('#app/utils/errors.ts');
+  const failOn = (error: unknown): never => {
+    if (error instanceof InputError) fail(`--${error.field}: ${error.message}`);
+    if (error instanceof ConflictError || error instanceof NotFoundError) fail(error.message);
+    throw error;
+  };
+  if (sub === 'create') {
+    const { name, scopes } = tokenArgs(rest);
+    if (name === undefined) fail('--name: give the token a name (e.g. chat-app)');
+    // Checked before any database is reached: a typo costs no start-up.
+    try {
+      checkTokenInput({ name, scopes });
+    } catch (error) {
+      failOn(error);
+    }
+    await withRuntime(async () => {
+      try {
+        const made = await createToken({ name, scopes }, commandLine('token create'));
+        process.stdout.write(
+          `Created the token "${made.name}" (${made.scopes.join(', ')}). It is shown once, now; only its hash is kept:\n${made.token}\n`,
+        );
+      } catch (error) {
+        failOn(error);
+      }
+    });
+  } else if (sub === 'list') {
+    parseArgs({ args: rest, options: {}, strict: true });
+    await withRuntime(async () => {
+      const rows = await listTokens();
+      const when = (d: Date | null) => (d ? d.toISOString() : '-');
+      process.stdout.write('name\tscopes\tcreated\tlast used\trevoked\n');
+      for (const r of rows) {
+        process.stdout.write(
+          `${r.name}\t${r.scopes.join(',')}\t${when(r.createdAt)}\t${when(r.lastUsedAt)}\t${when(r.revokedAt)}\n`,
+        );
+      }
+    });
+  } else if (sub === 'revoke') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { name: { type: 'string' } },
+      strict: true,
+    });
+    if (!values.name) fail('--name: give the name of the token to revoke');
+    await withRuntime(async () => {
+      try {
+        await revokeToken(values.name!, commandLine('token revoke'));
+        process.stdout.write(`Revoked the token "${values.name}".\n`);
+      } catch (error) {
+        failOn(error);
+      }
+    });
+  } else {
+    fail('token takes create, list or revoke (see --help)');
+  }
+}
+
 async function main(argv: string[]) {
   const [command, ...args] = argv;
   switch (command) {
@@ -465,6 +565,8 @@ async function main(argv: string[]) {
       return staffCommand(args);
     case 'audit':
       return auditCommand(args);
+    case 'token':
+      return tokenCommand(args);
     default:
       fail(`unknown command "${command}" (see --help)`);
   }

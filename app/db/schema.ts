@@ -49,6 +49,7 @@ import {
   PREFERENCE_SOURCES,
   PURPOSES,
   REASON_CODES,
+  SCOPES,
   STAFF_STATUSES,
   USAGE_KINDS,
   USER_STATUSES,
@@ -944,5 +945,58 @@ export const privacyRequestEvents = consoleSchema.table(
   (t) => [
     index('privacy_request_events_request_idx').on(t.requestId, t.id),
     check('privacy_request_events_note_check', sql`char_length(coalesce(note, '')) <= 2000`),
+  ],
+);
+
+// ---------------------------------------------------------------------------------------------
+// The service API (app/modules/api, ADR 023): the product's tokens and the answers it may replay.
+// ---------------------------------------------------------------------------------------------
+
+// A token is kept after it is revoked, and never deleted: its name is the actor of its calls in
+// the audit trail, so a name names one token for good.
+export const serviceTokens = consoleSchema.table(
+  'service_tokens',
+  {
+    id: uuid('id').primaryKey(),
+    name: text('name').notNull(),
+    /** SHA-256 of the token (32 random bytes): a copy of the table calls nothing. */
+    tokenHash: bytea('token_hash').notNull(),
+    scopes: text('scopes').array().notNull(),
+    createdAt: tstz('created_at').notNull(),
+    revokedAt: tstz('revoked_at'),
+    lastUsedAt: tstz('last_used_at'),
+  },
+  (t) => [
+    uniqueIndex('service_tokens_name_key').on(t.name),
+    uniqueIndex('service_tokens_token_hash_key').on(t.tokenHash),
+    check('service_tokens_name_check', sql`name ~ '^[a-z0-9][a-z0-9._-]{0,62}$'`),
+    check(
+      'service_tokens_scopes_check',
+      sql.raw(
+        `cardinality(scopes) > 0 and scopes <@ array[${SCOPES.map((s) => `'${s}'`).join(', ')}]::text[]`,
+      ),
+    ),
+    check('service_tokens_hash_check', sql`octet_length(token_hash) = 32`),
+  ],
+);
+
+// The first answer to each Idempotency-Key of a token, replayed when the same call comes again.
+// It holds a hash of the call (method, path and canonical body), never the body: the body may
+// carry personal data (a rectification's new values); the answer does not.
+export const apiIdempotency = consoleSchema.table(
+  'api_idempotency',
+  {
+    tokenId: uuid('token_id')
+      .notNull()
+      .references(() => serviceTokens.id),
+    key: text('key').notNull(),
+    requestHash: bytea('request_hash').notNull(),
+    status: smallint('status').notNull(),
+    response: text('response').notNull(),
+    createdAt: tstz('created_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tokenId, t.key] }),
+    check('api_idempotency_hash_check', sql`octet_length(request_hash) = 32`),
   ],
 );

@@ -2,7 +2,8 @@ import type { Permission, Role } from './auth/permissions.ts';
 
 // Who acts: the one type every module takes and the one audit writer records (ADR 015). A staff
 // member comes from guard(), which reads the session, roles and permissions at every request;
-// Custodian itself acts from its command line or a background job. Nothing else builds one.
+// Custodian itself acts from its command line or a background job; the product acts through the
+// service API with a token (api/auth.server.ts). Nothing else builds one.
 
 /** Where a request came from, as the audit trail records it. */
 export interface Client {
@@ -32,13 +33,25 @@ export interface SystemActor {
   client: Client;
 }
 
+/**
+ * The product (the chat service) calling the service API with a token (ADR 023). Its scopes were
+ * checked by the API layer before any module sees it; the audit trail records the token's name.
+ */
+export interface ServiceActor {
+  kind: 'service';
+  /** The token's name, e.g. `chat-app`: a code, never a person's name. */
+  name: string;
+  tokenId: string;
+  client: Client;
+}
+
 /** Someone not signed in: a sign-in attempt, a public page. */
 export interface VisitorActor {
   kind: 'visitor';
   client: Client;
 }
 
-export type Actor = StaffActor | SystemActor | VisitorActor;
+export type Actor = StaffActor | SystemActor | ServiceActor | VisitorActor;
 
 export const NO_CLIENT: Client = Object.freeze({ address: null, userAgent: null });
 

@@ -71,3 +71,15 @@ export type DataCategory = (typeof DATA_CATEGORIES)[number];
 export type ReasonCode = (typeof REASON_CODES)[number];
 export type Country = (typeof COUNTRIES)[number];
 export type Locale = (typeof LOCALES)[number];
+
+/**
+ * What a service-API token may do (ADR 023): one scope per kind of call the product makes. A new
+ * one (`inquiries:write`) is one more entry here and a route that asks for it; the database's
+ * check on console.service_tokens is generated from this list by the next migration.
+ */
+export const SCOPES = [
+  'privacy-requests:write',
+  'privacy-requests:read',
+  'access-history:read',
+] as const;
+export type Scope = (typeof SCOPES)[number];

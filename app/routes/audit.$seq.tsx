@@ -101,7 +101,12 @@ export default function AuditEntryRoute() {
           </dd>
           <dt>Actor</dt>
           <dd>
-            {entry.actor ? (
+            {entry.actor && 'service' in entry.actor ? (
+              <>
+                Service token <code>{entry.actor.service}</code> <Id value={entry.actor.tokenId} />
+                <span className="muted"> (the product, through the service API)</span>
+              </>
+            ) : entry.actor ? (
               <>
                 {entry.actorName === null ? (
                   'Unknown staff member'

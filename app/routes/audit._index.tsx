@@ -92,6 +92,14 @@ const columns = col.columns([
     header: 'Actor',
     cell: (info) => {
       const id = info.row.original.actorStaffId;
+      const service = info.row.original.actorService;
+      if (service) {
+        return (
+          <span title="A service token: the product, through the service API">
+            service <code>{service}</code>
+          </span>
+        );
+      }
       if (!id) {
         return (
           <span

@@ -30,6 +30,7 @@ const HEADER = [
   'privacy_request_id',
   'client_address',
   'client_user_agent',
+  'actor_service',
 ];
 
 function record(r: ExportRow): CsvValue[] {
@@ -46,6 +47,7 @@ function record(r: ExportRow): CsvValue[] {
     r.privacyRequestId,
     r.clientAddress,
     r.clientUserAgent,
+    r.actorService,
   ];
 }
 

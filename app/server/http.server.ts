@@ -61,6 +61,22 @@ export function isSameOrigin(req: Request, secure: boolean): boolean {
 }
 
 /**
+ * Whether a request is for the service API (`/api/v1/…`, ADR 023), which takes only a bearer
+ * token and never the session cookie, so the same-origin check does not apply to it. Judged on
+ * the path as the router will see it (dot segments resolved, `%2e` included), so that
+ * `/api/v1/../admin/staff/new` is not exempt: it is the console's page, cookie and all.
+ */
+export function isServiceApiPath(originalUrl: string): boolean {
+  let resolved: string;
+  try {
+    resolved = new URL(originalUrl, 'http://custodian.invalid').pathname;
+  } catch {
+    return false;
+  }
+  return resolved.startsWith('/api/v1/') && originalUrl.startsWith('/api/v1/');
+}
+
+/**
  * Whether a request's path (as sent, percent-encoded) is one the console can answer: it decodes,
  * and decoded it is still a path of this origin with no control or space characters. `/%5C`
  * decodes to `/\`, which a browser reads as `//`: the router cannot even build a URL of it.
@@ -99,7 +115,8 @@ export function createHttpApp(options: { build: ServerBuild; secure: boolean; pu
     const nonce = randomBytes(16).toString('base64');
     res.locals.nonce = nonce;
     res.set(securityHeaders(nonce, options.secure));
-    if (!SAFE_METHODS.has(req.method) && !isSameOrigin(req, options.secure)) {
+    const api = isServiceApiPath(req.originalUrl);
+    if (!api && !SAFE_METHODS.has(req.method) && !isSameOrigin(req, options.secure)) {
       res
         .status(403)
         .type('text/plain')
@@ -107,6 +124,13 @@ export function createHttpApp(options: { build: ServerBuild; secure: boolean; pu
       return;
     }
     if (!isWellFormedPath(req.path)) {
+      if (api) {
+        res
+          .status(400)
+          .set('Cache-Control', 'no-store')
+          .json({ errors: { path: 'This address is malformed' } });
+        return;
+      }
       res
         .status(400)
         .set('Cache-Control', 'no-store')

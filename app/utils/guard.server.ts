@@ -1,6 +1,6 @@
 import { json, redirect } from '@remix-run/node';
 import type { AppLoadContext } from '@remix-run/node';
-import { holdsDeclared, type Access } from '#app/modules/auth/access.ts';
+import { holdsDeclared, type StaffAccess } from '#app/modules/auth/access.ts';
 import type { Client, StaffActor, VisitorActor } from '#app/modules/actor.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { findSignedIn } from '#app/modules/auth/session.server.ts';
@@ -68,10 +68,10 @@ function crossSiteRefusal(request: Request): never {
  */
 export async function guard(
   args: GuardArgs,
-  access: Access & { kind: 'public' },
+  access: StaffAccess & { kind: 'public' },
 ): Promise<StaffActor | null>;
-export async function guard(args: GuardArgs, access: Access): Promise<StaffActor>;
-export async function guard(args: GuardArgs, access: Access): Promise<StaffActor | null> {
+export async function guard(args: GuardArgs, access: StaffAccess): Promise<StaffActor>;
+export async function guard(args: GuardArgs, access: StaffAccess): Promise<StaffActor | null> {
   const crossSite = isCrossSite(args.request);
   // Before anything is read or written: a link on another site must not act in anyone's name.
   if (access.kind !== 'public' && access.writesOnGet && crossSite) crossSiteRefusal(args.request);

@@ -10,7 +10,10 @@ import {
   startTestServer,
   type TestServer,
 } from '../support/http.ts';
+import { commandLine } from '#app/modules/actor.ts';
+import { createToken } from '#app/modules/api/tokens.server.ts';
 import type { Role } from '#app/modules/auth/permissions.ts';
+import { SCOPES } from '#app/modules/vocabulary.ts';
 
 // Law 7 over every input the console takes from a browser (issue 11): every query parameter and
 // every field of every form action, given hostile strings (NUL, lone surrogates, control and bidi
@@ -36,7 +39,11 @@ beforeAll(async () => {
     cookies.set(role, await signInAs(server.baseUrl, who.email, who.password));
   }
   target = await createStaffWithRoles(['support_agent']);
+  serviceToken = (
+    await createToken({ name: 'adversary', scopes: [...SCOPES] }, commandLine('test'))
+  ).token;
 });
+let serviceToken: string;
 
 afterAll(async () => {
   await server?.close();
@@ -47,7 +54,8 @@ interface Input {
   /** The address; `:id` and `:staff` are filled in. */
   path: string;
   method: 'GET' | 'POST';
-  as: Role | null;
+  /** `token`: the service API (ADR 023), with a token holding every scope; POSTs send JSON. */
+  as: Role | null | 'token';
   /** The fields sent besides the one under attack (valid values, so that one is reached). */
   base?: Record<string, string | string[]>;
   fields: string[];
@@ -316,6 +324,22 @@ const INPUTS: Input[] = [
     base: { intent: 'reveal', field: 'email' },
     fields: ['intent', 'field'],
   },
+  // The service API.
+  {
+    route: 'routes/api.v1.privacy-requests',
+    path: '/api/v1/privacy-requests',
+    method: 'POST',
+    as: 'token',
+    base: { userId: SOME_ID, type: 'access' },
+    fields: ['userId', 'type', 'details'],
+  },
+  {
+    route: 'routes/api.v1.users.$id.access-history',
+    path: '/api/v1/users/:id/access-history',
+    method: 'GET',
+    as: 'token',
+    fields: ['after', 'limit'],
+  },
 ];
 
 // Routes with nothing to attack but their address (ids in the path, tested below), or nothing.
@@ -332,6 +356,9 @@ const NO_INPUT = new Set([
   'routes/account.password',
   'routes/admin.policies',
   'routes/admin.staff.$staffId',
+  'routes/api.v1.$',
+  'routes/api.v1.privacy-requests.$id',
+  'routes/api.v1.privacy-requests.$id.verify',
 ]);
 
 const ONE_OF = [
@@ -398,12 +425,19 @@ function dataUrl(input: Input, query: string) {
 function names(field: string, body: string) {
   try {
     const data = JSON.parse(body) as {
+      errors?: Record<string, unknown>;
       fieldErrors?: Record<string, unknown>;
       error?: unknown;
       field?: unknown;
       message?: unknown;
     };
     if (data.fieldErrors && field in data.fieldErrors) return true;
+    // The service API's errors (ADR 023), by field or by a path inside it (`details.x`).
+    if (
+      data.errors &&
+      Object.keys(data.errors).some((k) => k === field || k.startsWith(`${field}.`))
+    )
+      return true;
     // A one-error answer that says which field it is about: `{ error, field }`.
     if (data.field === field && typeof data.error === 'string') return true;
     // The user search answers its one field's error beside the field itself.
@@ -419,6 +453,18 @@ function names(field: string, body: string) {
 }
 
 async function send(input: Input, field: string, value: string) {
+  if (input.as === 'token') {
+    const headers: Record<string, string> = { authorization: `Bearer ${serviceToken}` };
+    if (input.method === 'GET') {
+      const query = new URLSearchParams({ [field]: value }).toString();
+      return fetchAs(null, `${fill(input.path)}?${query}`, { headers });
+    }
+    return fetchAs(null, fill(input.path), {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: JSON.stringify({ ...input.base, [field]: value }),
+    });
+  }
   const cookie = input.as ? cookies.get(input.as)! : null;
   if (input.method === 'GET') {
     const query = new URLSearchParams({ [field]: value }).toString();
@@ -472,7 +518,14 @@ describe.each(INPUTS.map((i) => [`${i.method} ${i.path}`, i] as const))('%s', (_
 });
 
 describe('hostile ids in the address', () => {
-  it.each(['/grants/', '/audit/', '/users/', '/admin/staff/', '/users/' + SOME_ID + '/'])(
+  it.each([
+    '/grants/',
+    '/audit/',
+    '/users/',
+    '/admin/staff/',
+    '/users/' + SOME_ID + '/',
+    '/api/v1/privacy-requests/',
+  ])(
     '%s…: never a 5xx',
     async (prefix) => {
       await fc.assert(

@@ -250,7 +250,7 @@ describe('the CSV download (/audit/csv)', () => {
     const text = (await response.text()).replace(/^\uFEFF/, '');
     const lines = text.split('\r\n').filter(Boolean);
     expect(lines[0]).toBe(
-      'seq,time_utc,action,description,outcome,actor_staff_id,actor_name,user_id,grant_id,privacy_request_id,client_address,client_user_agent',
+      'seq,time_utc,action,description,outcome,actor_staff_id,actor_name,user_id,grant_id,privacy_request_id,client_address,client_user_agent,actor_service',
     );
     expect(lines).toHaveLength(2);
     const row = lines[1]!;

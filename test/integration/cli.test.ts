@@ -64,6 +64,9 @@ describe('npx custodian', SLOW, () => {
       'staff add',
       'staff list',
       'staff disable',
+      'token create',
+      'token list',
+      'token revoke',
     ]) {
       expect(stdout).toContain(command);
     }
@@ -170,6 +173,76 @@ describe('npx custodian', SLOW, () => {
     expect(cli(['staff', 'disable', '--email', 'nobody@custodian.test']).stderr).toContain(
       '--email',
     );
+  });
+
+  it('creates, lists and revokes service tokens: shown once, stored hashed, audited', async () => {
+    const made = cli([
+      'token',
+      'create',
+      '--name',
+      'chat-app',
+      '--scope',
+      'privacy-requests:write',
+      'privacy-requests:read',
+      '--scope',
+      'access-history:read',
+    ]);
+    expect(made.status, made.stderr).toBe(0);
+    const token = made.stdout.trim().split('\n').at(-1)!;
+    expect(token).toMatch(/^cst_[A-Za-z0-9_-]{43}$/);
+    const unknown = cli([
+      'token',
+      'create',
+      '--name',
+      'other',
+      '--scope',
+      'privacy-requests:delete',
+    ]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('--scope');
+    expect(unknown.stderr).toContain('privacy-requests:delete');
+    expect(
+      cli(['token', 'create', '--name', 'Bad Name', '--scope', 'access-history:read']).stderr,
+    ).toContain('--name');
+    expect(cli(['token', 'create', '--name', 'none']).stderr).toContain('--scope');
+    const again = cli(['token', 'create', '--name', 'chat-app', '--scope', 'access-history:read']);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain('chat-app');
+
+    const list = cli(['token', 'list']);
+    expect(list.status).toBe(0);
+    expect(list.stdout).not.toContain(token);
+    const line = list.stdout.split('\n').find((l) => l.startsWith('chat-app\t'))!;
+    expect(line.split('\t').slice(0, 2)).toEqual([
+      'chat-app',
+      'access-history:read,privacy-requests:read,privacy-requests:write',
+    ]);
+    expect(line.split('\t')[4]).toBe('-');
+
+    expect(cli(['token', 'revoke', '--name', 'chat-app']).status).toBe(0);
+    const revokedLine = cli(['token', 'list'])
+      .stdout.split('\n')
+      .find((l) => l.startsWith('chat-app\t'))!;
+    expect(revokedLine.split('\t')[4]).toMatch(/^\d{4}-/);
+    expect(cli(['token', 'revoke', '--name', 'nobody']).status).toBe(2);
+
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await sql<{ token_hash: Buffer }[]>`
+        select token_hash from console.service_tokens where name = 'chat-app'`;
+      const { createHash } = await import('node:crypto');
+      expect(row!.token_hash.equals(createHash('sha256').update(token).digest())).toBe(true);
+      const entries = await sql<{ body: string }[]>`
+        select body from console.audit_entries where action like 'api.token_%' order by seq`;
+      const bodies = entries.map((e) => JSON.parse(e.body) as Record<string, unknown>);
+      expect(bodies.map((b) => [b.action, b.actor, (b.details as { name: string }).name])).toEqual([
+        ['api.token_create', null, 'chat-app'],
+        ['api.token_revoke', null, 'chat-app'],
+      ]);
+      for (const e of entries) expect(e.body).not.toContain(token);
+    } finally {
+      await sql.end();
+    }
   });
 
   it('seeds, refuses a second seed without --append, and writes demo logins with --demo-staff', async () => {

@@ -15,9 +15,11 @@ import {
   publicAccess,
   requires,
   requiresAny,
+  serviceToken,
   signedIn,
   type Access,
 } from '#app/modules/auth/access.ts';
+import { SCOPES } from '#app/modules/vocabulary.ts';
 import {
   DEFAULT_ROLE_PERMISSIONS,
   PERMISSION_CODES,
@@ -46,6 +48,12 @@ function accessProblem(value: unknown): string | undefined {
   const extra = (allowed: string[]) => Object.keys(access).find((k) => !allowed.includes(k));
   if (access.kind === 'public') {
     return extra(['kind']) ? `public access has an unknown option ${extra(['kind'])}` : undefined;
+  }
+  if (access.kind === 'service') {
+    if (extra(['kind', 'scope'])) return `unknown option ${extra(['kind', 'scope'])}`;
+    return (SCOPES as readonly unknown[]).includes(access.scope)
+      ? undefined
+      : `requires an unknown scope ${String(access.scope)}`;
   }
   for (const flag of ['whilePasswordChangeDue', 'writesOnGet']) {
     if (access[flag] !== undefined && typeof access[flag] !== 'boolean')
@@ -131,6 +139,8 @@ function concretePath(route: Route, params: Record<string, string>) {
 function allows(access: Access, subject: Subject) {
   if (access.kind === 'public') return true;
   if (subject === 'signed out') return false;
+  // A service-API route takes a bearer token only: no staff session reaches it (ADR 023).
+  if (access.kind === 'service') return false;
   if (access.kind === 'signed-in') return true;
   if (subject === 'no role') return false;
   const held = DEFAULT_ROLE_PERMISSIONS[subject];
@@ -139,8 +149,15 @@ function allows(access: Access, subject: Subject) {
     : access.permissions.some((p) => held.includes(p));
 }
 
+/** Service-API routes (ADR 023): resource routes whose own declaration alone applies. */
+const isService = (route: Route) => accessOf(route).kind === 'service';
+
 /** What the server must answer, computed from the declarations of the routes that run. */
-function expected(routes: Route[], subject: Subject): 'allowed' | 'sign-in' | 'forbidden' {
+function expected(
+  routes: Route[],
+  subject: Subject,
+): 'allowed' | 'sign-in' | 'forbidden' | 'no-token' {
+  if (routes.length && isService(routes[routes.length - 1]!)) return 'no-token';
   const declared = routes.map(accessOf);
   if (subject === 'signed out') {
     return declared.every((a) => a.kind === 'public') ? 'allowed' : 'sign-in';
@@ -205,6 +222,10 @@ describe('every route declares its access (law 1)', () => {
     expect(accessProblem(publicAccess)).toBeUndefined();
     expect(accessProblem(signedIn({ whilePasswordChangeDue: true }))).toBeUndefined();
     expect(accessProblem(requires('audit:read'))).toBeUndefined();
+    expect(accessProblem(serviceToken('access-history:read'))).toBeUndefined();
+    expect(accessProblem({ kind: 'service', scope: 'inquiries:everything' })).toMatch(
+      /unknown scope/,
+    );
   });
 });
 
@@ -243,6 +264,11 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/admin.policies': requires('policy:manage'),
   'routes/security.access': requires('security:review'),
   'routes/security.access.csv': requires('security:review', { writesOnGet: true }),
+  'routes/api.v1.$': publicAccess,
+  'routes/api.v1.privacy-requests': serviceToken('privacy-requests:write'),
+  'routes/api.v1.privacy-requests.$id': serviceToken('privacy-requests:read'),
+  'routes/api.v1.privacy-requests.$id.verify': serviceToken('privacy-requests:write'),
+  'routes/api.v1.users.$id.access-history': serviceToken('access-history:read'),
 };
 
 // Law 2 puts a second gate behind the declared permission on the user data pages: a holder of the
@@ -345,6 +371,11 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
     '/logout': (subject) =>
       subject === 'signed out' ? { redirect: signInLocation('/logout') } : { redirect: '/' },
     '/no/such/page': () => 404,
+    // The service API answers a staff session as it answers nobody: 401 (ADR 023).
+    '/api/v1/privacy-requests/00000000-0000-4000-8000-000000000000': () => 401,
+    [`/api/v1/users/${NO_USER}/access-history`]: () => 401,
+    '/api/v1/privacy-requests': () => 405,
+    '/api/v1/no/such/endpoint': () => 404,
   };
 }
 
@@ -396,23 +427,29 @@ describe('every route with a loader answers each role as its declaration says', 
       const problem =
         response.status >= 500
           ? `server error ${response.status}`
-          : want === 'sign-in'
-            ? response.status !== 302 || location !== signInLocation(path)
-              ? `wanted a redirect to sign in, got ${response.status} ${location ?? ''}`
+          : want === 'no-token'
+            ? // A cookie is no token: 401 (or 405 where the route takes no GET), in JSON.
+              ![401, 405].includes(response.status) ||
+              !response.headers.get('content-type')?.startsWith('application/json')
+              ? `wanted a JSON 401, got ${response.status}`
               : undefined
-            : want === 'forbidden'
-              ? // A page shows the 403 page; a resource route (a download) answers a bare 403.
-                response.status !== 403 ||
-                (route.module.default !== undefined && !body.includes('403 — Not allowed'))
-                ? `wanted the 403 page, got ${response.status} ${location ?? ''}`
+            : want === 'sign-in'
+              ? response.status !== 302 || location !== signInLocation(path)
+                ? `wanted a redirect to sign in, got ${response.status} ${location ?? ''}`
                 : undefined
-              : response.status === 403 &&
-                  GRANT_GATED.has(route.id) &&
-                  body.includes('data-refusal="grant"')
-                ? undefined
-                : response.status === 403 || location?.startsWith('/login')
-                  ? `wanted access, got ${response.status} ${location ?? ''}`
-                  : undefined;
+              : want === 'forbidden'
+                ? // A page shows the 403 page; a resource route (a download) answers a bare 403.
+                  response.status !== 403 ||
+                  (route.module.default !== undefined && !body.includes('403 — Not allowed'))
+                  ? `wanted the 403 page, got ${response.status} ${location ?? ''}`
+                  : undefined
+                : response.status === 403 &&
+                    GRANT_GATED.has(route.id) &&
+                    body.includes('data-refusal="grant"')
+                  ? undefined
+                  : response.status === 403 || location?.startsWith('/login')
+                    ? `wanted access, got ${response.status} ${location ?? ''}`
+                    : undefined;
       if (problem) mismatches.push(`${route.id} (${path}): ${problem}`);
     }
     expect(mismatches).toEqual([]);
@@ -439,7 +476,7 @@ describe("a GET from another site acts in nobody's name (ADR 020)", () => {
   const withLoader = ROUTES.filter((r) => r.module.loader && !isSplat(r));
   const writesOnGet = (route: Route) => {
     const access = accessOf(route);
-    return access.kind !== 'public' && access.writesOnGet === true;
+    return access.kind !== 'public' && access.kind !== 'service' && access.writesOnGet === true;
   };
 
   it('the routes that write or audit on GET declare it', () => {
@@ -532,6 +569,9 @@ describe('every route with an action refuses a POST it does not allow', () => {
       await response.arrayBuffer();
       if (want === 'sign-in' && (response.status !== 302 || location !== signInLocation(path))) {
         mismatches.push(`${route.id}: wanted a redirect to sign in, got ${response.status}`);
+      }
+      if (want === 'no-token' && ![401, 405].includes(response.status)) {
+        mismatches.push(`${route.id}: wanted 401 (no token), got ${response.status}`);
       }
       if (want === 'forbidden' && response.status !== 403) {
         mismatches.push(`${route.id}: wanted 403, got ${response.status} ${location ?? ''}`);

@@ -43,6 +43,8 @@ const OWNER: Record<string, string> = {
   analytics_cells: 'analytics',
   analytics_budgets: 'analytics',
   analytics_ledger: 'analytics',
+  service_tokens: 'api',
+  api_idempotency: 'api',
   privacy_requests: 'privacy',
   privacy_request_events: 'privacy',
   // Read by app/db/ (the schema version), never by a module.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DATA_CATEGORIES, PURPOSES } from '#app/modules/vocabulary.ts';
+import { DATA_CATEGORIES, PURPOSES, SCOPES } from '#app/modules/vocabulary.ts';
 
 // The catalogue of audit actions: code → what it means, its category, what it refers to, and the
 // exact shape of its details. Details hold identifiers and codes, never personal data values
@@ -18,6 +18,7 @@ export const AUDIT_CATEGORIES = [
   'denied',
   'audit',
   'analytics',
+  'api',
 ] as const;
 export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
 
@@ -367,6 +368,37 @@ export const AUDIT_ACTIONS = {
         rows: z.number().int().nonnegative(),
       })
       .strict(),
+  },
+  // The service API (ADR 023). Every answered call is one `api.call` entry with the token as
+  // its actor, besides the entry of what the call did (a privacy request received, verified).
+  'api.call': {
+    description: 'Service API call answered',
+    category: 'api',
+    refersTo: 'none',
+    details: z
+      .object({
+        endpoint: code,
+        status: z.number().int().min(200).max(299),
+        /** The answer was the stored first answer to the same Idempotency-Key and body. */
+        replay: z.boolean().optional(),
+        /** How many items a list answered. */
+        items: z.number().int().nonnegative().optional(),
+      })
+      .strict(),
+  },
+  'api.token_create': {
+    description: 'Service API token created',
+    category: 'api',
+    refersTo: 'none',
+    details: z
+      .object({ token: z.uuid(), name: code, scopes: z.array(z.enum(SCOPES)).min(1).max(16) })
+      .strict(),
+  },
+  'api.token_revoke': {
+    description: 'Service API token revoked',
+    category: 'api',
+    refersTo: 'none',
+    details: z.object({ token: z.uuid(), name: code }).strict(),
   },
 } as const satisfies Record<string, ActionSpec>;
 

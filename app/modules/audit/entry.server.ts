@@ -11,9 +11,15 @@ const id = z.uuid().nullable();
 /** Everything of an entry but its time, action, category and details. */
 export const EnvelopeSchema = z.object({
   outcome: z.enum(['allowed', 'denied', 'failed']),
+  // A staff member, or a service token by its name (ADR 023); null for Custodian itself (its
+  // command line, a job) and for visitors.
   actor: z
-    .object({ staffId: z.uuid(), roles: z.array(z.string().max(64)).max(16) })
-    .strict()
+    .union([
+      z.object({ staffId: z.uuid(), roles: z.array(z.string().max(64)).max(16) }).strict(),
+      z
+        .object({ service: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/), tokenId: z.uuid() })
+        .strict(),
+    ])
     .nullable(),
   subjectStaffId: id,
   userId: id,

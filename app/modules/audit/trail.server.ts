@@ -49,6 +49,8 @@ export interface TrailRow {
   invalid: string | null;
   actorStaffId: string | null;
   actorName: string | null;
+  /** The service token's name when the product acted through the service API (ADR 023). */
+  actorService: string | null;
   userId: string | null;
   grantId: string | null;
   privacyRequestId: string | null;
@@ -105,6 +107,7 @@ interface RawRow {
   invalid: string | null;
   actor_staff_id: string | null;
   actor_name: string | null;
+  actor_service: string | null;
   user_id: string | null;
   grant_id: string | null;
   privacy_request_id: string | null;
@@ -121,6 +124,7 @@ function toRow(r: RawRow): TrailRow {
     invalid: r.invalid,
     actorStaffId: r.actor_staff_id,
     actorName: r.actor_name,
+    actorService: r.actor_service,
     userId: r.user_id,
     grantId: r.grant_id,
     privacyRequestId: r.privacy_request_id,
@@ -152,6 +156,7 @@ async function selectPage(
   return (await sql`
     select p.seq, p.occurred_at, p.action, p.outcome, p.actor_staff_id,
            ${staffNameOf(sql, 'p.actor_staff_id')} as actor_name,
+           p.body::jsonb #>> '{actor,service}' as actor_service,
            p.user_id, p.grant_id, p.privacy_request_id, p.invalid,
            p.body::jsonb #>> '{client,address}' as client_address
            ${withUserAgent ? sql`, p.body::jsonb #>> '{client,userAgent}' as client_user_agent` : sql``}
@@ -287,7 +292,7 @@ export interface EntryBody {
   action: string;
   category: string;
   outcome: string;
-  actor: { staffId: string; roles: string[] } | null;
+  actor: { staffId: string; roles: string[] } | { service: string; tokenId: string } | null;
   subjectStaffId: string | null;
   userId: string | null;
   grantId: string | null;
@@ -450,4 +455,56 @@ export async function accessHistoryForUser(
     detail: r.detail,
   }));
   return { rows, next: raw.length > limit ? rows[rows.length - 1]!.seq : null };
+}
+
+/** One access to a user's data with no staff identity in it: what the user may be shown. */
+export interface AnonymousAccess {
+  seq: number;
+  time: Date;
+  action: string;
+  /** The data category viewed or revealed (null for a lookup). */
+  dataCategory: string | null;
+  grantId: string | null;
+}
+
+/**
+ * The allowed accesses to a user's data, newest first, keyset-paged by seq: the same entries as
+ * accessHistoryForUser() but without who (no staff id, name, session or address is read), for
+ * what the product shows its signed-in user (the service API, ADR 023).
+ */
+export async function accessesOfUser(
+  userId: string,
+  options: { before?: number; limit?: number } = {},
+): Promise<{ rows: AnonymousAccess[]; more: boolean }> {
+  const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
+  const sql = getSql();
+  const raw = (await sql`
+    select p.seq, p.occurred_at, p.action, p.grant_id,
+           p.body::jsonb #>> '{details,category}' as data_category
+    from (
+      select seq, occurred_at, action, grant_id, body
+      from console.audit_entries
+      where user_id = ${userId} and action = any(${ACCESS_ACTIONS}::text[])
+        and outcome = 'allowed'
+        ${options.before !== undefined ? sql`and seq < ${options.before}` : sql``}
+      order by seq desc
+      limit ${limit + 1}
+    ) p
+    order by p.seq desc`) as unknown as {
+    seq: string;
+    occurred_at: Date | string;
+    action: string;
+    grant_id: string | null;
+    data_category: string | null;
+  }[];
+  return {
+    rows: raw.slice(0, limit).map((r) => ({
+      seq: Number(r.seq),
+      time: asDate(r.occurred_at),
+      action: r.action,
+      dataCategory: r.data_category,
+      grantId: r.grant_id,
+    })),
+    more: raw.length > limit,
+  };
 }

@@ -30,7 +30,8 @@ export class AuditWriteError extends Error {}
 /**
  * The entry as queued: everything but its position (`seq`) and the previous leaf (`prev`). The
  * actor, its session and its client come from the one Actor; Custodian itself (the command line,
- * a job) and a visitor who is not signed in are recorded with no staff actor.
+ * a job) and a visitor who is not signed in are recorded with no actor; a service token by its
+ * name and id.
  */
 export function buildEntry(actor: Actor, event: AuditEvent, at: Date) {
   const spec = AUDIT_ACTIONS[event.action];
@@ -44,7 +45,11 @@ export function buildEntry(actor: Actor, event: AuditEvent, at: Date) {
   const envelope = EnvelopeSchema.safeParse({
     outcome: event.outcome,
     actor:
-      actor.kind === 'staff' ? { staffId: actor.staffId, roles: [...actor.roles].sort() } : null,
+      actor.kind === 'staff'
+        ? { staffId: actor.staffId, roles: [...actor.roles].sort() }
+        : actor.kind === 'service'
+          ? { service: actor.name, tokenId: actor.tokenId }
+          : null,
     subjectStaffId: event.subjectStaffId ?? null,
     userId: event.userId ?? null,
     grantId: event.grantId ?? null,

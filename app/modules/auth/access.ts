@@ -1,3 +1,4 @@
+import type { Scope } from '#app/modules/vocabulary.ts';
 import type { Permission } from './permissions.ts';
 
 // What a route requires, declared once per route module as `export const access = …`. The route
@@ -13,12 +14,25 @@ export interface AccessOptions {
   writesOnGet?: boolean;
 }
 
-export type Access =
+/** What a console route (a staff member's page or download) requires: guard() checks it. */
+export type StaffAccess =
   | { kind: 'public' }
   | ({ kind: 'signed-in' } & AccessOptions)
   | ({ kind: 'permission'; permission: Permission } & AccessOptions)
   /** Any one of several permissions (the approvers of a role request: ADR 021). */
   | ({ kind: 'any-permission'; permissions: readonly Permission[] } & AccessOptions);
+
+/**
+ * A service-API route (`/api/v1/…`, ADR 023): only a service token that holds `scope`, presented
+ * as `Authorization: Bearer`; the staff session cookie counts for nothing there. The API layer
+ * (api/http.server.ts) checks it, never guard().
+ */
+export interface ServiceAccess {
+  kind: 'service';
+  scope: Scope;
+}
+
+export type Access = StaffAccess | ServiceAccess;
 
 export const publicAccess = { kind: 'public' } as const satisfies Access;
 export const signedIn = (options: AccessOptions = {}) =>
@@ -27,9 +41,11 @@ export const requires = (permission: Permission, options: AccessOptions = {}) =>
   ({ kind: 'permission', permission, ...options }) as const satisfies Access;
 export const requiresAny = (...permissions: Permission[]) =>
   ({ kind: 'any-permission', permissions }) as const satisfies Access;
+export const serviceToken = (scope: Scope) =>
+  ({ kind: 'service', scope }) as const satisfies ServiceAccess;
 
 /** Whether the holder of `held` passes a permission declaration (true for the other kinds). */
-export function holdsDeclared(access: Access, held: ReadonlySet<Permission>): boolean {
+export function holdsDeclared(access: StaffAccess, held: ReadonlySet<Permission>): boolean {
   if (access.kind === 'permission') return held.has(access.permission);
   if (access.kind === 'any-permission') return access.permissions.some((p) => held.has(p));
   return true;

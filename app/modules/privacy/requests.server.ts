@@ -56,6 +56,10 @@ function actorLabel(actor: Actor): string {
   return `${actor.kind}: ${actor.name}`;
 }
 
+/**
+ * A staff member needs the permission; Custodian itself (a job, the command line) acts on its
+ * own authority; a service token was authorized by its scope in the API layer (ADR 023).
+ */
 function requirePermission(actor: Actor, permission: 'privacy:process' | 'privacy:approve') {
   if (actor.kind === 'staff' && !actor.permissions.has(permission)) {
     throw new ForbiddenError(`This takes the ${permission} permission`);
@@ -88,8 +92,11 @@ export interface CreatedRequest {
 export async function createRequest(
   input: NewRequest,
   actor: Actor,
-  /** When it was received, if not now: the demo seed's past requests. */
-  options: { receivedAt?: Date } = {},
+  /**
+   * When it was received, if not now (the demo seed's past requests); the transaction to write
+   * in, when the caller commits more with it (the service API's idempotency record).
+   */
+  options: { receivedAt?: Date; tx?: Tx } = {},
 ): Promise<CreatedRequest> {
   requirePermission(actor, 'privacy:process');
   const base = parseParams(NewRequestSchema, input);
@@ -114,7 +121,7 @@ export async function createRequest(
   const detailsEnc =
     personal === null ? null : await sealForUser(user.id, DETAILS_FIELD, id, personal);
   const state: RequestState = verified ? 'received' : 'verifying';
-  await getDb().transaction(async (tx) => {
+  const write = async (tx: Tx) => {
     await tx.insert(privacyRequests).values({
       id,
       userId: user.id,
@@ -163,8 +170,20 @@ export async function createRequest(
       },
       tx,
     );
-  });
+  };
+  if (options.tx) await write(options.tx);
+  else await getDb().transaction(write);
   return { id, type: base.type, state, verified, receivedAt: at, dueDay: due.dueDay };
+}
+
+/**
+ * Checks a new request's input as createRequest() will, reading nothing: an InputError naming
+ * the field (`details.changes.email`). The service API checks the body before it looks the user
+ * up, so a bad body is a 400 whether or not the user exists.
+ */
+export function checkNewRequest(input: NewRequest): void {
+  const base = parseParams(NewRequestSchema, input);
+  parseDetails(base.type, base.details);
 }
 
 type Details =
@@ -202,6 +221,8 @@ const factsOf = (row: Row): RequestFacts => ({
 
 export type StepInput =
   | { kind: 'verify'; evidence: string }
+  /** The product reports that the account's owner signed in and confirmed (the service API). */
+  | { kind: 'verify'; method: 'product_confirmation' }
   | { kind: 'ask_verification' }
   | { kind: 'propose'; proposal: Proposal; note: string }
   | { kind: 'approve'; note?: string }
@@ -230,6 +251,7 @@ const PERMISSION: Record<StepInput['kind'], 'privacy:process' | 'privacy:approve
 };
 
 function noteOf(input: StepInput): string | null {
+  if (input.kind === 'verify' && 'method' in input) return 'Confirmed by the user in the product';
   const note = 'note' in input ? input.note : 'evidence' in input ? input.evidence : undefined;
   if (note === undefined) return null;
   const trimmed = note.trim();
@@ -301,7 +323,11 @@ export async function moveRequest(
         dueDay: row.extendedDueDay && due.extendedDueDay ? due.extendedDueDay : due.dueDay,
         extendedDueDay: row.extendedDueDay ? due.extendedDueDay : null,
         ...(input.kind === 'verify'
-          ? { verified: true, verifiedAt: at, verificationMethod: 'staff_evidence' }
+          ? {
+              verified: true,
+              verifiedAt: at,
+              verificationMethod: 'method' in input ? input.method : 'staff_evidence',
+            }
           : {}),
         ...(next.state === 'completed' ? { completedAt: at } : {}),
         ...(closing ? { closedAt: at } : {}),
@@ -655,6 +681,52 @@ export async function getRequest(requestId: string): Promise<RequestDetail> {
       fromState: e.fromState as RequestState | null,
       toState: e.toState as RequestState | null,
     })),
+  };
+}
+
+export interface RequestStatus {
+  id: string;
+  userId: string;
+  type: RequestType;
+  state: RequestState;
+  verified: boolean;
+  receivedAt: Date;
+  dueDay: string;
+  extendedDueDay: string | null;
+  completedAt: Date | null;
+  progress: { step: string | null; done: number; total: number };
+}
+
+/** Where a request stands, as the product may know it (the service API); null when unknown. */
+export async function requestStatus(
+  requestId: string,
+  db: Tx | ReturnType<typeof getDb> = getDb(),
+): Promise<RequestStatus | null> {
+  if (!z.uuid().safeParse(requestId).success) return null;
+  const [row] = await db
+    .select({
+      id: privacyRequests.id,
+      userId: privacyRequests.userId,
+      type: privacyRequests.type,
+      state: privacyRequests.state,
+      verified: privacyRequests.verified,
+      receivedAt: privacyRequests.receivedAt,
+      dueDay: privacyRequests.dueDay,
+      extendedDueDay: privacyRequests.extendedDueDay,
+      completedAt: privacyRequests.completedAt,
+      step: privacyRequests.progressStep,
+      done: privacyRequests.progressDone,
+      total: privacyRequests.progressTotal,
+    })
+    .from(privacyRequests)
+    .where(eq(privacyRequests.id, requestId));
+  if (!row) return null;
+  const { step, done, total, ...rest } = row;
+  return {
+    ...rest,
+    type: row.type as RequestType,
+    state: row.state as RequestState,
+    progress: { step, done, total },
   };
 }
 
