@@ -45,6 +45,7 @@ const OWNER: Record<string, string> = {
   analytics_ledger: 'analytics',
   privacy_requests: 'privacy',
   privacy_request_events: 'privacy',
+  user_outbox: 'privacy',
   // Read by app/db/ (the schema version), never by a module.
   meta: 'db',
 };
