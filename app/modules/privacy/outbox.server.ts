@@ -9,6 +9,7 @@ import { job, type Actor } from '#app/modules/actor.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { defineJob, enqueue } from '#app/modules/jobs/queue.server.ts';
+import { DecryptionError } from '#app/modules/crypto/envelope.server.ts';
 import { contactAddress, openForUser, sealForUserIn } from '#app/modules/users/data.server.ts';
 import { GoneError } from '#app/utils/errors.ts';
 import { renderMessage } from './messages.server.ts';
@@ -287,13 +288,19 @@ export async function sendQueuedMessages(
         if (!to) throw new Undeliverable('no_user');
         await transport.sendMail({ from, to, subject, text: body });
       } catch (error) {
-        const permanent = error instanceof Undeliverable || error instanceof GoneError;
+        // Only the mail server's refusals are worth another try.
         const code =
           error instanceof Undeliverable
             ? error.code
             : error instanceof GoneError
               ? 'user_erased'
-              : errorCode(error);
+              : error instanceof DecryptionError
+                ? 'undecryptable'
+                : errorCode(error);
+        const permanent =
+          error instanceof Undeliverable ||
+          error instanceof GoneError ||
+          error instanceof DecryptionError;
         const gaveUp = permanent || message.attempts >= MAX_ATTEMPTS;
         await recordFailure(message, code, gaveUp);
         if (gaveUp) counts.failed += 1;
@@ -322,7 +329,9 @@ async function recordSent(message: Claimed) {
     if (message.template === 'acknowledgement' || message.template === 'confirm_request') {
       await tx
         .update(privacyRequests)
-        .set({ acknowledgedAt: sql`coalesce(${privacyRequests.acknowledgedAt}, ${at})` })
+        .set({
+          acknowledgedAt: sql`coalesce(${privacyRequests.acknowledgedAt}, ${at.toISOString()}::timestamptz)`,
+        })
         .where(eq(privacyRequests.id, message.requestId));
     }
     await addEvent(tx, SENDER, {
