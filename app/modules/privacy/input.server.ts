@@ -104,9 +104,11 @@ export const IntakeFormSchema = z
       });
     } else query = lookup.data.q;
     const type = form.type as RequestType;
+    // An empty input is one the officer left alone; anything else (even blanks) was typed, and
+    // is checked, so an error names the field it was typed into.
     const text = (name: string) => {
       const value = (form as Record<string, unknown>)[name];
-      return typeof value === 'string' && value.trim() ? value : undefined;
+      return typeof value === 'string' && value !== '' ? value : undefined;
     };
     const changes = Object.fromEntries(
       RECTIFIABLE_FIELDS.flatMap((f) => {
