@@ -3,11 +3,12 @@ import { json, redirect } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { requires } from '#app/modules/auth/access.ts';
-import { INTAKE_DETAIL_FIELDS, IntakeFormSchema } from '#app/modules/privacy/input.server.ts';
+import { IntakeFormSchema } from '#app/modules/privacy/input.server.ts';
 import { mailConfigured } from '#app/modules/privacy/outbox.server.ts';
 import { createRequest } from '#app/modules/privacy/requests.server.ts';
 import {
   CHANNELS,
+  INTAKE_DETAIL_FIELDS,
   RECTIFIABLE_FIELDS,
   REQUEST_TYPES,
   TYPE_LABELS,

@@ -6,6 +6,7 @@ import {
   CHANNELS,
   DUE_FILTERS,
   HOLD_REASONS,
+  INTAKE_DETAIL_FIELDS,
   OFFICER_MOVES,
   PROPOSALS,
   RECTIFIABLE_FIELDS,
@@ -62,13 +63,6 @@ export const QueueQuerySchema = z.object({
 
 // --- the staff intake form (/privacy/new) ------------------------------------------------------
 
-/** The intake form's fields for a type's details: named as the errors createRequest() names. */
-export const INTAKE_DETAIL_FIELDS = {
-  grounds: 'details.grounds',
-  purposes: 'details.purposes',
-  change: (field: (typeof RECTIFIABLE_FIELDS)[number]) => `details.changes.${field}` as const,
-};
-
 const optionalText = z.string().max(4_000, 'At most 4000 characters').optional();
 
 /**
@@ -79,7 +73,21 @@ const optionalText = z.string().max(4_000, 'At most 4000 characters').optional()
  */
 export const IntakeFormSchema = z
   .object({
-    user: z.string('Enter the user’s exact id or email address').max(320, 'At most 320 characters'),
+    user: z
+      .string('Enter the user’s exact id or email address')
+      .max(320, 'At most 320 characters')
+      .transform((value, ctx): LookupQuery => {
+        const lookup = LookupQuerySchema.safeParse({ q: value });
+        const query = lookup.success ? lookup.data.q : null;
+        if (query) return query;
+        ctx.addIssue({
+          code: 'custom',
+          message: lookup.success
+            ? 'Enter the user’s exact id or email address'
+            : lookup.error.issues[0]!.message,
+        });
+        return z.NEVER;
+      }),
     type: z.enum(REQUEST_TYPES, { message: 'Choose the type of request' }),
     channel: z.enum(CHANNELS, { message: 'Say how the request was received' }),
     [INTAKE_DETAIL_FIELDS.grounds]: optionalText,
@@ -92,17 +100,7 @@ export const IntakeFormSchema = z
     ),
   })
   .transform((form, ctx) => {
-    const lookup = LookupQuerySchema.safeParse({ q: form.user });
-    let query: LookupQuery | null = null;
-    if (!lookup.success) {
-      ctx.addIssue({ code: 'custom', path: ['user'], message: lookup.error.issues[0]!.message });
-    } else if (!lookup.data.q) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['user'],
-        message: 'Enter the user’s exact id or email address',
-      });
-    } else query = lookup.data.q;
+    const query = form.user as LookupQuery;
     const type = form.type as RequestType;
     // An empty input is one the officer left alone; anything else (even blanks) was typed, and
     // is checked, so an error names the field it was typed into.
@@ -116,7 +114,7 @@ export const IntakeFormSchema = z
         return value === undefined ? [] : [[f, value]];
       }),
     );
-    const purposes = form[INTAKE_DETAIL_FIELDS.purposes] ?? [];
+    const purposes = (form[INTAKE_DETAIL_FIELDS.purposes] as string[] | undefined) ?? [];
     const grounds = text(INTAKE_DETAIL_FIELDS.grounds);
     const takes = {
       changes: type === 'rectification',
@@ -152,7 +150,7 @@ export const IntakeFormSchema = z
         });
       }
     }
-    if (!query || !checked.success) return z.NEVER;
+    if (!checked.success) return z.NEVER;
     return { query, type, channel: form.channel as Channel, details: checked.data };
   });
 

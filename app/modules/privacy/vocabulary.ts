@@ -115,6 +115,13 @@ export type OutboxState = (typeof OUTBOX_STATES)[number];
 export const RECTIFIABLE_FIELDS = ['display_name', 'email', 'phone', 'country', 'locale'] as const;
 export type RectifiableField = (typeof RECTIFIABLE_FIELDS)[number];
 
+/** The intake form's fields for a type's details: named as the errors createRequest() names. */
+export const INTAKE_DETAIL_FIELDS = {
+  grounds: 'details.grounds',
+  purposes: 'details.purposes',
+  change: (field: RectifiableField) => `details.changes.${field}` as const,
+};
+
 /** Queue filters on the deadline. */
 export const DUE_FILTERS = ['overdue', 'soon'] as const;
 export type DueFilter = (typeof DUE_FILTERS)[number];
