@@ -65,6 +65,15 @@ export const EnvSchema = z.object({
   CUSTODIAN_AUDIT_CHECKPOINT_DIR: z.string().min(1).optional(),
   CUSTODIAN_AUDIT_CHECKPOINT_COMMAND: z.string().min(1).optional(),
   CUSTODIAN_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  // The end-user outbox's mail server (privacy/outbox.server.ts); without it messages stay queued.
+  CUSTODIAN_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^\s]+$/, 'must be an smtp:// or smtps:// URL, e.g. smtp://127.0.0.1:2525')
+    .optional(),
+  CUSTODIAN_MAIL_FROM: z
+    .string()
+    .regex(/^[^\r\n]{3,320}$/, 'must be one line, e.g. Privacy team <privacy@example.com>')
+    .default('Privacy team <privacy@custodian.invalid>'),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
 });

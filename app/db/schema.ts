@@ -31,11 +31,13 @@ import { ROLE_REQUEST_STATUSES } from '#app/modules/auth/vocabulary.ts';
 import {
   CHANNELS,
   HOLD_REASONS,
+  OUTBOX_STATES,
   PROPOSALS,
   REGIMES,
   REQUEST_SOURCES,
   REQUEST_STATES,
   REQUEST_TYPES,
+  USER_MESSAGES,
 } from '#app/modules/privacy/vocabulary.ts';
 import {
   CARD_BRANDS,
@@ -869,6 +871,8 @@ export const privacyRequests = consoleSchema.table(
     extendedDueDay: date('extended_due_day', { mode: 'string' }),
     extensionReason: text('extension_reason'),
     acknowledgeBy: date('acknowledge_by', { mode: 'string' }),
+    /** When the user was first told the request was received (its first message sent, ADR 024). */
+    acknowledgedAt: tstz('acknowledged_at'),
     pausedDays: integer('paused_days').notNull().default(0),
     pausedSince: tstz('paused_since'),
     heldFrom: text('held_from'),
@@ -998,5 +1002,43 @@ export const apiIdempotency = consoleSchema.table(
   (t) => [
     primaryKey({ columns: [t.tokenId, t.key] }),
     check('api_idempotency_hash_check', sql`octet_length(request_hash) = 32`),
+  ],
+);
+
+// The end-user outbox (app/modules/privacy/outbox.server.ts, ADR 024): messages to a request's
+// user. The subject and body are AES-256-GCM under the user's data key, so erasing the key erases
+// them; the address is read from the user's profile when the message is sent, never stored here.
+// `last_error` holds an error code only (no '@', so never an address).
+export const userOutbox = consoleSchema.table(
+  'user_outbox',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id').notNull(),
+    requestId: uuid('request_id')
+      .notNull()
+      .references(() => privacyRequests.id),
+    template: text('template').notNull(),
+    contentEnc: bytea('content_enc').notNull(),
+    state: text('state').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: tstz('next_attempt_at').notNull(),
+    createdAt: tstz('created_at').notNull(),
+    sentAt: tstz('sent_at'),
+    lastError: text('last_error'),
+  },
+  (t) => [
+    check('user_outbox_template_check', inList('template', USER_MESSAGES)),
+    check('user_outbox_state_check', inList('state', OUTBOX_STATES)),
+    check('user_outbox_sent_check', sql`(state = 'sent') = (sent_at is not null)`),
+    check('user_outbox_attempts_check', sql`attempts >= 0`),
+    check(
+      'user_outbox_last_error_check',
+      sql.raw(`last_error is null or last_error ~ '^[A-Za-z0-9_ .:-]{1,120}$'`),
+    ),
+    index('user_outbox_due_idx')
+      .on(t.nextAttemptAt, t.id)
+      .where(sql`${t.state} = 'queued'`),
+    index('user_outbox_request_idx').on(t.requestId, t.createdAt),
+    index('user_outbox_user_idx').on(t.userId),
   ],
 );

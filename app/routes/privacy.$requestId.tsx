@@ -17,10 +17,14 @@ import {
   type StepInput,
 } from '#app/modules/privacy/requests.server.ts';
 import { RequestActionSchema as ActionSchema } from '#app/modules/privacy/input.server.ts';
+import { mailConfigured, messagesOfRequest } from '#app/modules/privacy/outbox.server.ts';
 import {
   OFFICER_MOVES,
   STATE_LABELS,
   TYPE_LABELS,
+  USER_MESSAGE_LABELS,
+  VERIFICATION_METHOD_LABELS,
+  VERIFICATION_METHODS,
   type HoldReason,
   type Proposal,
   type RequestState,
@@ -40,6 +44,7 @@ const OFFICER_STEPS = OFFICER_MOVES;
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   const { request, events } = await getRequest(args.params.requestId ?? '').catch(answer);
+  const messages = await messagesOfRequest(request.id);
   const facts: RequestFacts = {
     type: request.type as RequestType,
     state: request.state as RequestState,
@@ -69,6 +74,7 @@ export async function loader(args: LoaderFunctionArgs) {
       ...request,
       receivedAt: request.receivedAt.toISOString(),
       verifiedAt: request.verifiedAt?.toISOString() ?? null,
+      acknowledgedAt: request.acknowledgedAt?.toISOString() ?? null,
       closedAt: request.closedAt?.toISOString() ?? null,
       regimeLabel: REGIME_RULES[request.regime as keyof typeof REGIME_RULES]?.label,
       canExtend:
@@ -79,6 +85,19 @@ export async function loader(args: LoaderFunctionArgs) {
       proposedByMe: request.proposedBy === me.staffId,
     },
     events: events.map((e) => ({ ...e, id: String(e.id), at: e.at.toISOString() })),
+    // The messages to the user: which, and where they stand; never their text or address.
+    messages: messages.map((m) => ({
+      id: m.id,
+      template: m.template,
+      state: m.state,
+      attempts: m.attempts,
+      createdAt: m.createdAt.toISOString(),
+      sentAt: m.sentAt?.toISOString() ?? null,
+      nextAttemptAt: m.state === 'queued' ? m.nextAttemptAt.toISOString() : null,
+      lastError: m.lastError,
+    })),
+    mailConfigured: mailConfigured(),
+    entered: new URL(args.request.url).searchParams.get('entered') === '1',
     offered,
   });
 }
@@ -91,7 +110,7 @@ export async function action(args: ActionFunctionArgs) {
     const [field, error] = Object.entries(parsed.fieldErrors)[0]!;
     return json({ error, field }, { status: 400 });
   }
-  const { intent, note, proposal, reason } = parsed.value;
+  const { intent, note, proposal, reason, method } = parsed.value;
   try {
     if (intent === 'assign_me' || intent === 'unassign') {
       await assignRequest(requestId, intent === 'assign_me' ? me.staffId : null, me);
@@ -101,9 +120,15 @@ export async function action(args: ActionFunctionArgs) {
       const { dueDay } = await extendRequest(requestId, note ?? '', me);
       return json({ done: `Extended: now due ${dueDay}.` });
     }
+    if (intent === 'verify' && !method) {
+      return json(
+        { error: 'Choose how the identity was verified', field: 'method' },
+        { status: 400 },
+      );
+    }
     const move: StepInput | null =
       intent === 'verify'
-        ? { kind: 'verify', evidence: note ?? '' }
+        ? { kind: 'verify', evidence: note ?? '', ...(method ? { method } : {}) }
         : intent === 'propose'
           ? proposal
             ? { kind: 'propose', proposal, note: note ?? '' }
@@ -161,6 +186,47 @@ const timeline = col.columns([
   }),
 ]);
 
+type Message = ReturnType<typeof useLoaderData<typeof loader>>['messages'][number];
+const mcol = columnHelper<Message>();
+const outbox = mcol.columns([
+  mcol.accessor('createdAt', {
+    header: 'Queued (UTC)',
+    cell: (info) => <Time iso={info.getValue()} seconds zone={false} />,
+  }),
+  mcol.accessor('template', {
+    header: 'Message',
+    cell: (info) => USER_MESSAGE_LABELS[info.getValue()],
+  }),
+  mcol.accessor('state', {
+    header: 'State',
+    cell: (info) => {
+      const m = info.row.original;
+      return (
+        <>
+          <span className={`badge${m.state === 'failed' ? ' danger' : ''}`}>{m.state}</span>
+          {m.sentAt ? (
+            <>
+              {' '}
+              <Time iso={m.sentAt} seconds zone={false} />
+            </>
+          ) : null}
+          {m.nextAttemptAt && m.attempts > 0 ? (
+            <span className="muted">
+              {' '}
+              next attempt <Time iso={m.nextAttemptAt} seconds zone={false} />
+            </span>
+          ) : null}
+        </>
+      );
+    },
+  }),
+  mcol.accessor('attempts', { header: 'Attempts' }),
+  mcol.accessor('lastError', {
+    header: 'Last error',
+    cell: (info) => info.getValue() ?? <span className="muted">—</span>,
+  }),
+]);
+
 function NoteField({ label, required = true }: { label: string; required?: boolean }) {
   return (
     <label>
@@ -171,7 +237,14 @@ function NoteField({ label, required = true }: { label: string; required?: boole
 }
 
 export default function PrivacyRequestRoute() {
-  const { request: r, events, offered } = useLoaderData<typeof loader>();
+  const {
+    request: r,
+    events,
+    messages,
+    mailConfigured,
+    entered,
+    offered,
+  } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const can = (kind: (typeof OFFICER_STEPS)[number]) => offered.includes(kind);
   return (
@@ -182,6 +255,12 @@ export default function PrivacyRequestRoute() {
       <h1>
         {TYPE_LABELS[r.type as RequestType]} request <ShortId id={r.id} />
       </h1>
+      {entered && !result ? (
+        <p className="notice" role="status">
+          Request entered. The user is asked to sign in to the product and confirm it; or record how
+          you verified their identity below.
+        </p>
+      ) : null}
       {result && 'done' in result ? (
         <p className="notice" role="status">
           {result.done}
@@ -215,6 +294,15 @@ export default function PrivacyRequestRoute() {
             {r.country ? `, ${r.country}` : null}
             {r.pausedDays ? ` · clock paused ${r.pausedDays} day(s)` : null}
             {r.acknowledgeBy ? ` · acknowledge by ${r.acknowledgeBy}` : null}
+            {r.acknowledgeBy && !r.acknowledgedAt ? ' (not yet acknowledged)' : null}
+          </dd>
+          <dt>Acknowledged</dt>
+          <dd>
+            {r.acknowledgedAt ? (
+              <Time iso={r.acknowledgedAt} zone={false} />
+            ) : (
+              <span className="muted">no message has reached the mail server yet</span>
+            )}
           </dd>
           <dt>Received</dt>
           <dd>
@@ -261,6 +349,19 @@ export default function PrivacyRequestRoute() {
           <h2>Next steps</h2>
           {can('verify') ? (
             <Form method="post" className="row">
+              <label>
+                Verified by
+                <select name="method" required defaultValue="">
+                  <option value="" disabled>
+                    Choose…
+                  </option>
+                  {VERIFICATION_METHODS.map((m) => (
+                    <option key={m} value={m}>
+                      {VERIFICATION_METHOD_LABELS[m]}
+                    </option>
+                  ))}
+                </select>
+              </label>
               <NoteField label="Evidence of identity (what was checked, ticket)" />
               <button type="submit" name="intent" value="verify">
                 Record verification
@@ -286,7 +387,7 @@ export default function PrivacyRequestRoute() {
                   <option value="denial">a denial</option>
                 </select>
               </label>
-              <NoteField label="Why (the second officer reads it)" />
+              <NoteField label="Why (the second officer reads it; a denial’s reasons go to the user)" />
               <button type="submit" name="intent" value="propose">
                 Propose for approval
               </button>
@@ -354,6 +455,26 @@ export default function PrivacyRequestRoute() {
           ) : null}
         </section>
       ) : null}
+
+      <section className="panel" aria-labelledby="messages-title">
+        <h2 id="messages-title" className="panel-heading">
+          Messages to the user
+        </h2>
+        <p className="muted">
+          What was sent and when, never its text or address: the text is encrypted under the user’s
+          key and read only by the sender.
+          {mailConfigured
+            ? null
+            : ' Mail is not configured (CUSTODIAN_SMTP_URL is not set): messages stay queued until it is.'}
+        </p>
+        <DataTable
+          caption="Messages, oldest first"
+          columns={outbox}
+          data={messages}
+          getRowId={(m) => m.id}
+          empty="No message to the user yet."
+        />
+      </section>
 
       <DataTable
         caption="Timeline, oldest first"

@@ -108,7 +108,12 @@ export default function PrivacyQueueRoute() {
   const filtered = FILTER_KEYS.some((k) => params.get(k));
   return (
     <main>
-      <h1>Privacy requests</h1>
+      <div className="row spread">
+        <h1>Privacy requests</h1>
+        <Link className="button" to="/privacy/new">
+          New request
+        </Link>
+      </div>
       <p className="muted">
         Open requests by deadline, earliest first. Deadlines follow the user’s regime (GDPR, CCPA or
         the service’s terms) and pause while the user is awaited. Erasures and denials take a second

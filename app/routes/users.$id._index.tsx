@@ -73,6 +73,7 @@ export async function loader(args: LoaderFunctionArgs) {
       };
     }),
     canRequest: me.permissions.has('grants:request'),
+    canEnterPrivacyRequest: me.permissions.has('privacy:process'),
     seesStaff,
     history: history.rows.map((r) => ({
       seq: r.seq,
@@ -155,7 +156,8 @@ const columns = col.columns([
 ]);
 
 export default function UserOverviewRoute() {
-  const { card, categories, canRequest, history, next, seesStaff } = useLoaderData<typeof loader>();
+  const { card, categories, canRequest, canEnterPrivacyRequest, history, next, seesStaff } =
+    useLoaderData<typeof loader>();
   const missing = categories.filter((c) => !c.grant).map((c) => c.category);
   return (
     <>
@@ -170,6 +172,11 @@ export default function UserOverviewRoute() {
           Lookup card
         </h2>
         <UserCardFacts card={card} />
+        {canEnterPrivacyRequest ? (
+          <p className="flush-bottom">
+            <Link to={`/privacy/new?user=${card.id}`}>Enter a privacy request for this user</Link>
+          </p>
+        ) : null}
       </section>
       <section className="panel" aria-labelledby="access-title">
         <h2 id="access-title" className="panel-heading">

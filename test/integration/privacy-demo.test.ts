@@ -1,4 +1,5 @@
 import { ensureDemoPrivacyRequests } from '#app/modules/privacy/demo.server.ts';
+import { messagesOfRequest } from '#app/modules/privacy/outbox.server.ts';
 import { listRequests } from '#app/modules/privacy/requests.server.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
 import { useTestDatabase } from '../support/db.ts';
@@ -39,4 +40,9 @@ test('seeds requests across types, states and regimes once, some overdue and som
   const open = (await listRequests({}, me)).rows;
   expect(open.some((r) => r.overdue)).toBe(true);
   expect(open.some((r) => r.dueSoon)).toBe(true);
+  // The outbox shows the demo's messages: acknowledgements, a confirmation request, a denial.
+  const messages = (await Promise.all(rows.map((r) => messagesOfRequest(r.id)))).flat();
+  expect(new Set(messages.map((m) => m.template))).toEqual(
+    new Set(['acknowledgement', 'confirm_request', 'denial']),
+  );
 });

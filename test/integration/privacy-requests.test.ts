@@ -91,7 +91,11 @@ describe('intake', () => {
     expect(created).toMatchObject({ state: 'received', verified: true, dueDay: '2026-04-02' });
     const { request, events } = await getRequest(created.id);
     expect(request).toMatchObject({ regime: 'gdpr', source: 'api', country: 'DE' });
-    expect(events.map((e) => [e.kind, e.toState])).toEqual([['received', 'received']]);
+    // The user is told it arrived (the end-user outbox, ADR 024).
+    expect(events.map((e) => [e.kind, e.toState])).toEqual([
+      ['received', 'received'],
+      ['message', null],
+    ]);
     const [entry] = await readAudit({ action: 'privacy.request', privacyRequestId: created.id });
     expect(entry?.details).toEqual({
       type: 'access',
@@ -213,6 +217,7 @@ describe('moves', () => {
     expect(done.request.completedAt).not.toBeNull();
     expect(done.events.map((e) => `${e.kind}:${e.toState}`)).toEqual([
       'received:verifying',
+      'message:null',
       'verify:received',
       'propose:awaiting_approval',
       'approve:approved',

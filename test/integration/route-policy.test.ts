@@ -257,6 +257,7 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/grants._index': requires('grants:request'),
   'routes/privacy._index': requires('privacy:process'),
   'routes/privacy.$requestId': requires('privacy:process'),
+  'routes/privacy.new': requires('privacy:process'),
   'routes/grants.new': requires('grants:request'),
   'routes/grants.$grantId': requires('grants:request'),
   'routes/grants.break-glass': requires('grants:break_glass'),
@@ -324,6 +325,7 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
           : 403,
     '/grants': staffOnly('/grants', REQUEST_ROLES),
     '/privacy': staffOnly('/privacy', ['privacy_officer']),
+    '/privacy/new': staffOnly('/privacy/new', ['privacy_officer']),
     // No such request: 404 to officers, 403 to the others.
     [`/privacy/${NO_USER}`]: (subject) =>
       subject === 'signed out'

@@ -47,6 +47,7 @@ const OWNER: Record<string, string> = {
   api_idempotency: 'api',
   privacy_requests: 'privacy',
   privacy_request_events: 'privacy',
+  user_outbox: 'privacy',
   // Read by app/db/ (the schema version), never by a module.
   meta: 'db',
 };

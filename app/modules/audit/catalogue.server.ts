@@ -288,6 +288,20 @@ export const AUDIT_ACTIONS = {
     refersTo: 'privacy_request',
     details: z.object({ artifact: code }).strict(),
   },
+  'privacy.message': {
+    description: 'Message to a privacy request’s user handed to the mail server, or not',
+    category: 'privacy',
+    refersTo: 'privacy_request',
+    // The template and what became of this attempt; never the address or the text.
+    details: z
+      .object({
+        template: code,
+        result: z.enum(['sent', 'retry', 'failed']),
+        attempt: z.number().int().positive(),
+        error: code.optional(),
+      })
+      .strict(),
+  },
   'preferences.change': {
     description: 'Data-use preference changed',
     category: 'privacy',

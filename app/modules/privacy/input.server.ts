@@ -1,15 +1,21 @@
 import { z } from 'zod';
+import { LookupQuerySchema } from '#app/modules/users/input.server.ts';
+import type { LookupQuery } from '#app/modules/users/lookup.ts';
 import { PURPOSES } from '#app/modules/vocabulary.ts';
 import {
   CHANNELS,
   DUE_FILTERS,
   HOLD_REASONS,
+  INTAKE_DETAIL_FIELDS,
   OFFICER_MOVES,
   PROPOSALS,
   RECTIFIABLE_FIELDS,
   REGIMES,
   REQUEST_STATES,
   REQUEST_TYPES,
+  VERIFICATION_METHODS,
+  type Channel,
+  type RequestType,
 } from './vocabulary.ts';
 
 // What a privacy request may say, from the service API or the staff intake form: one schema per
@@ -55,6 +61,108 @@ export const QueueQuerySchema = z.object({
   after: z.string().max(200, 'The page cursor is too long').optional(),
 });
 
+// --- the staff intake form (/privacy/new) ------------------------------------------------------
+
+const optionalText = z.string().max(4_000, 'At most 4000 characters').optional();
+
+/**
+ * The intake form: who (an exact user id or email, found as the lookup finds them), what type, how
+ * it arrived, and the type's details. Fields another type takes are refused when filled (rather
+ * than silently dropped), and the details are checked with the type's own schema, so every error
+ * names its field before anything is looked up or written.
+ */
+export const IntakeFormSchema = z
+  .object({
+    user: z
+      .string('Enter the user’s exact id or email address')
+      .max(320, 'At most 320 characters')
+      .transform((value, ctx): LookupQuery => {
+        const lookup = LookupQuerySchema.safeParse({ q: value });
+        const query = lookup.success ? lookup.data.q : null;
+        if (query) return query;
+        ctx.addIssue({
+          code: 'custom',
+          message: lookup.success
+            ? 'Enter the user’s exact id or email address'
+            : lookup.error.issues[0]!.message,
+        });
+        return z.NEVER;
+      }),
+    type: z.enum(REQUEST_TYPES, { message: 'Choose the type of request' }),
+    channel: z.enum(CHANNELS, { message: 'Say how the request was received' }),
+    [INTAKE_DETAIL_FIELDS.grounds]: optionalText,
+    [INTAKE_DETAIL_FIELDS.purposes]: z
+      .array(z.string().max(64, 'Not a purpose'))
+      .max(16)
+      .optional(),
+    ...Object.fromEntries(
+      RECTIFIABLE_FIELDS.map((f) => [INTAKE_DETAIL_FIELDS.change(f), optionalText]),
+    ),
+  })
+  .transform((form, ctx) => {
+    const query = form.user as LookupQuery;
+    const type = form.type as RequestType;
+    // An empty input is one the officer left alone; anything else (even blanks) was typed, and
+    // is checked, so an error names the field it was typed into.
+    const text = (name: string) => {
+      const value = (form as Record<string, unknown>)[name];
+      return typeof value === 'string' && value !== '' ? value : undefined;
+    };
+    const changes = Object.fromEntries(
+      RECTIFIABLE_FIELDS.flatMap((f) => {
+        const value = text(INTAKE_DETAIL_FIELDS.change(f));
+        return value === undefined ? [] : [[f, value]];
+      }),
+    );
+    const purposes = (form[INTAKE_DETAIL_FIELDS.purposes] as string[] | undefined) ?? [];
+    const grounds = text(INTAKE_DETAIL_FIELDS.grounds);
+    const takes = {
+      changes: type === 'rectification',
+      purposes: type === 'restriction' || type === 'objection',
+      grounds: type === 'objection',
+    };
+    const refuse = (field: string, what: string) =>
+      ctx.addIssue({
+        code: 'custom',
+        path: [field],
+        message: `${TYPE_NAMES[type]} request takes no ${what}: clear it or choose another type`,
+      });
+    for (const f of RECTIFIABLE_FIELDS) {
+      if (!takes.changes && text(INTAKE_DETAIL_FIELDS.change(f)) !== undefined) {
+        refuse(INTAKE_DETAIL_FIELDS.change(f), 'changes');
+      }
+    }
+    if (!takes.purposes && purposes.length) refuse(INTAKE_DETAIL_FIELDS.purposes, 'purposes');
+    if (!takes.grounds && grounds !== undefined) refuse(INTAKE_DETAIL_FIELDS.grounds, 'grounds');
+    const details = {
+      ...(takes.changes ? { changes } : {}),
+      ...(takes.purposes ? { purposes } : {}),
+      ...(takes.grounds ? { grounds: grounds ?? '' } : {}),
+    };
+    const checked = DetailsSchemas[type].safeParse(details);
+    if (!checked.success) {
+      for (const issue of checked.error.issues) {
+        const [head, key] = issue.path.map(String);
+        ctx.addIssue({
+          code: 'custom',
+          path: [head === 'changes' && key ? `details.changes.${key}` : `details.${head ?? ''}`],
+          message: issue.message,
+        });
+      }
+    }
+    if (!checked.success) return z.NEVER;
+    return { query, type, channel: form.channel as Channel, details: checked.data };
+  });
+
+const TYPE_NAMES: Record<RequestType, string> = {
+  access: 'An access',
+  portability: 'A portability',
+  rectification: 'A rectification',
+  erasure: 'An erasure',
+  restriction: 'A restriction',
+  objection: 'An objection',
+};
+
 /** What the request page's forms send. */
 export const RequestActionSchema = z.object({
   intent: z.enum([...OFFICER_MOVES, 'assign_me', 'unassign', 'extend'], {
@@ -63,4 +171,7 @@ export const RequestActionSchema = z.object({
   note: z.string().max(2_000, 'The note is at most 2000 characters').optional(),
   proposal: z.enum(PROPOSALS, { message: 'Propose an erasure or a denial' }).optional(),
   reason: z.enum(HOLD_REASONS, { message: 'Choose why the request is on hold' }).optional(),
+  method: z
+    .enum(VERIFICATION_METHODS, { message: 'Choose how the identity was verified' })
+    .optional(),
 });

@@ -33,6 +33,7 @@ import { parseParams } from '#app/utils/forms.server.ts';
 import { deadline, pausedDaysBetween, regimeOf } from './deadlines.server.ts';
 import { DetailsSchemas, NewRequestSchema, QueueQuerySchema } from './input.server.ts';
 import { clockRuns, step, type RequestFacts, type Step } from './lifecycle.ts';
+import { nudgeOutbox, queueUserMessage } from './outbox.server.ts';
 import {
   DUE_SOON_DAYS,
   FINAL_STATES,
@@ -42,6 +43,7 @@ import {
   type RequestSource,
   type RequestState,
   type RequestType,
+  type VerificationMethod,
 } from './vocabulary.ts';
 
 // Privacy requests: received (from the product's API or a privacy officer's intake), moved through
@@ -170,9 +172,21 @@ export async function createRequest(
       },
       tx,
     );
+    // From the product: the user is told it arrived. Entered by staff: the user is asked to sign
+    // in to the product and confirm it (ADR 024).
+    await queueUserMessage(tx, {
+      userId: user.id,
+      requestId: id,
+      template: verified ? 'acknowledgement' : 'confirm_request',
+    });
   };
-  if (options.tx) await write(options.tx);
-  else await getDb().transaction(write);
+  if (options.tx) {
+    // The caller commits; the outbox's every-minute run sends the message then.
+    await write(options.tx);
+  } else {
+    await getDb().transaction(write);
+    await nudgeOutbox();
+  }
   return { id, type: base.type, state, verified, receivedAt: at, dueDay: due.dueDay };
 }
 
@@ -220,7 +234,8 @@ const factsOf = (row: Row): RequestFacts => ({
 });
 
 export type StepInput =
-  | { kind: 'verify'; evidence: string }
+  /** An officer verified the identity: the evidence, and how (ADR 024). */
+  | { kind: 'verify'; evidence: string; method?: VerificationMethod }
   /** The product reports that the account's owner signed in and confirmed (the service API). */
   | { kind: 'verify'; method: 'product_confirmation' }
   | { kind: 'ask_verification' }
@@ -251,7 +266,8 @@ const PERMISSION: Record<StepInput['kind'], 'privacy:process' | 'privacy:approve
 };
 
 function noteOf(input: StepInput): string | null {
-  if (input.kind === 'verify' && 'method' in input) return 'Confirmed by the user in the product';
+  if (input.kind === 'verify' && input.method === 'product_confirmation')
+    return 'Confirmed by the user in the product';
   const note = 'note' in input ? input.note : 'evidence' in input ? input.evidence : undefined;
   if (note === undefined) return null;
   const trimmed = note.trim();
@@ -323,11 +339,7 @@ export async function moveRequest(
         dueDay: row.extendedDueDay && due.extendedDueDay ? due.extendedDueDay : due.dueDay,
         extendedDueDay: row.extendedDueDay ? due.extendedDueDay : null,
         ...(input.kind === 'verify'
-          ? {
-              verified: true,
-              verifiedAt: at,
-              verificationMethod: 'method' in input ? input.method : 'staff_evidence',
-            }
+          ? { verified: true, verifiedAt: at, verificationMethod: input.method ?? 'staff_evidence' }
           : {}),
         ...(next.state === 'completed' ? { completedAt: at } : {}),
         ...(closing ? { closedAt: at } : {}),
@@ -359,12 +371,35 @@ export async function moveRequest(
       },
       tx,
     );
+    if (next.state === 'denied') {
+      // The user is told, with the reasons the approved proposal gave and where to complain.
+      await queueUserMessage(tx, {
+        userId: row.userId,
+        requestId: row.id,
+        template: 'denial',
+        vars: { reason: (await proposalNote(tx, row.id)) ?? 'Not given.' },
+      });
+    }
     return { from: facts.state, to: next.state };
   };
   if (options.tx) return work(options.tx);
   const moved = await getDb().transaction(work);
   if (moved.to === 'processing') await startWork(requestId);
+  if (moved.to === 'denied') await nudgeOutbox();
   return moved;
+}
+
+/** Why the request's pending proposal was made: the note of its latest `propose` step. */
+async function proposalNote(tx: Tx, requestId: string): Promise<string | null> {
+  const [event] = await tx
+    .select({ note: privacyRequestEvents.note })
+    .from(privacyRequestEvents)
+    .where(
+      and(eq(privacyRequestEvents.requestId, requestId), eq(privacyRequestEvents.kind, 'propose')),
+    )
+    .orderBy(desc(privacyRequestEvents.id))
+    .limit(1);
+  return event?.note ?? null;
 }
 
 /** The job kind that carries out a processing request (work.server.ts). */
@@ -390,7 +425,7 @@ export async function startWork(requestId: string): Promise<boolean> {
 }
 
 /** One line of the request's timeline, written in the transaction of the change it records. */
-async function addEvent(
+export async function addEvent(
   tx: Tx,
   actor: Actor,
   event: {
@@ -469,7 +504,7 @@ export async function extendRequest(requestId: string, reason: string, actor: Ac
   const note = reason.trim();
   if (!note) throw new InputError('reason', 'Say why the request needs more time');
   if (note.length > 2_000) throw new InputError('reason', 'The reason is at most 2000 characters');
-  return getDb().transaction(async (tx) => {
+  const extended = await getDb().transaction(async (tx) => {
     const row = await lockOpenRequest(tx, requestId);
     if (row.extendedDueDay) throw new ConflictError('The deadline was already extended once');
     const at = now();
@@ -511,8 +546,17 @@ export async function extendRequest(requestId: string, reason: string, actor: Ac
       },
       tx,
     );
+    // The notice, with its reason, leaves before the first deadline (the check above).
+    await queueUserMessage(tx, {
+      userId: row.userId,
+      requestId: row.id,
+      template: 'extension',
+      vars: { reason: note },
+    });
     return { dueDay: due.extendedDueDay };
   });
+  await nudgeOutbox();
+  return extended;
 }
 
 // --- reading ---------------------------------------------------------------------------------

@@ -68,9 +68,59 @@ export type RequestSource = (typeof REQUEST_SOURCES)[number];
 export const CHANNELS = ['email', 'letter', 'phone', 'other'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
+/**
+ * How an officer verified the identity of a staff-entered request's user, when the user did not
+ * confirm it by signing in to the product (ADR 024). The evidence itself goes in the note.
+ */
+export const VERIFICATION_METHODS = [
+  'signed_letter',
+  'registered_email',
+  'phone_callback',
+  'identity_document',
+  'other',
+] as const;
+export type VerificationMethod = (typeof VERIFICATION_METHODS)[number];
+
+export const VERIFICATION_METHOD_LABELS: Record<VerificationMethod, string> = {
+  signed_letter: 'A signed letter matching the account',
+  registered_email: 'An email from the account’s registered address',
+  phone_callback: 'A call back to the account’s registered phone number',
+  identity_document: 'An identity document checked against the account',
+  other: 'Other (describe it in the evidence)',
+};
+
+/** Messages to a request's user (the end-user outbox, ADR 024). */
+export const USER_MESSAGES = [
+  'acknowledgement',
+  'confirm_request',
+  'extension',
+  'completion',
+  'denial',
+] as const;
+export type UserMessage = (typeof USER_MESSAGES)[number];
+
+export const USER_MESSAGE_LABELS: Record<UserMessage, string> = {
+  acknowledgement: 'Acknowledgement',
+  confirm_request: 'Request to sign in and confirm',
+  extension: 'Extension notice',
+  completion: 'Completion notice',
+  denial: 'Denial',
+};
+
+/** Where an outbox message stands. */
+export const OUTBOX_STATES = ['queued', 'sent', 'failed'] as const;
+export type OutboxState = (typeof OUTBOX_STATES)[number];
+
 /** The profile fields a rectification may change. */
 export const RECTIFIABLE_FIELDS = ['display_name', 'email', 'phone', 'country', 'locale'] as const;
 export type RectifiableField = (typeof RECTIFIABLE_FIELDS)[number];
+
+/** The intake form's fields for a type's details: named as the errors createRequest() names. */
+export const INTAKE_DETAIL_FIELDS = {
+  grounds: 'details.grounds',
+  purposes: 'details.purposes',
+  change: (field: RectifiableField) => `details.changes.${field}` as const,
+};
 
 /** Queue filters on the deadline. */
 export const DUE_FILTERS = ['overdue', 'soon'] as const;

@@ -1,4 +1,5 @@
-import { getSql } from '#app/db/client.server.ts';
+import { sql as dsql } from 'drizzle-orm';
+import { getSql, type Tx } from '#app/db/client.server.ts';
 import { redactCardNumbers } from '#app/modules/access/redact.ts';
 import {
   decryptField,
@@ -430,6 +431,44 @@ export async function userFacts(userId: string): Promise<UserFacts | null> {
 /** `value` sealed under the user's data key, bound to (field, row); gone if the key is. */
 export async function sealForUser(userId: string, field: string, rowId: string, value: string) {
   return encryptField(await requireDataKey(userId), field, rowId, value);
+}
+
+/**
+ * sealForUser() inside a transaction: the key is read through `tx`, so a key destroyed earlier in
+ * the same transaction (an erasure) is gone here too, and no second connection is taken.
+ */
+export async function sealForUserIn(
+  tx: Tx,
+  userId: string,
+  field: string,
+  rowId: string,
+  value: string,
+) {
+  const rows = await tx.execute<{
+    key_version: number;
+    master_key_id: string;
+    wrapped_key: Buffer;
+  }>(dsql`select key_version, master_key_id, wrapped_key from product.user_keys
+          where user_id = ${userId}`);
+  return encryptField(
+    await requireDataKey(userId, unwrapRowKey(userId, rows[0])),
+    field,
+    rowId,
+    value,
+  );
+}
+
+/**
+ * The address to write to the user at: their profile's email, decrypted. Only the end-user
+ * outbox's sender calls it, at the moment it hands a message to the mail server (ADR 024); the
+ * address goes nowhere else. Null when there is no such user; gone when their key is.
+ */
+export async function contactAddress(userId: string): Promise<string | null> {
+  if (!UUID.test(userId)) return null;
+  const [row] = await getSql()<{ email_enc: Buffer }[]>`
+    select email_enc from product.users where id = ${userId}`;
+  if (!row) return null;
+  return decryptField(await requireDataKey(userId), 'users.email', userId, row.email_enc);
 }
 
 /** What sealForUser() sealed; gone if the user's key is. */
