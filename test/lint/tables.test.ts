@@ -45,6 +45,8 @@ const OWNER: Record<string, string> = {
   analytics_ledger: 'analytics',
   privacy_requests: 'privacy',
   privacy_request_events: 'privacy',
+  export_packages: 'privacy',
+  export_chunks: 'privacy',
   // Read by app/db/ (the schema version), never by a module.
   meta: 'db',
 };
