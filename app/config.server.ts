@@ -65,6 +65,14 @@ export const EnvSchema = z.object({
   CUSTODIAN_AUDIT_CHECKPOINT_DIR: z.string().min(1).optional(),
   CUSTODIAN_AUDIT_CHECKPOINT_COMMAND: z.string().min(1).optional(),
   CUSTODIAN_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  // Access and portability packages: days a package and its link live (ADR 025).
+  CUSTODIAN_EXPORT_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+  // The console's address as its users reach it, for links in messages to them (an export's
+  // download link). Default: http://HOST:PORT.
+  CUSTODIAN_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/?#]+$/, 'must be an origin such as https://custodian.example.com')
+    .optional(),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
 });

@@ -4,6 +4,7 @@ import { auditVerifyJob } from '#app/modules/audit/runs.server.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
 import { sessionHousekeeping } from '#app/modules/auth/jobs.server.ts';
 import type { JobDefinition } from '#app/modules/jobs/queue.server.ts';
+import { exportExpiryJob } from '#app/modules/privacy/export.server.ts';
 import { privacyResumeJob, privacyWorkJob } from '#app/modules/privacy/work.server.ts';
 
 // The job catalogue: where the capabilities' jobs meet the one queue. It lives with the server's
@@ -18,4 +19,5 @@ export const JOBS: JobDefinition[] = [
   analyticsBuildJob,
   privacyWorkJob,
   privacyResumeJob,
+  exportExpiryJob,
 ];

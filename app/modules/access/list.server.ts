@@ -270,15 +270,25 @@ export async function getGrant(input: {
   };
 }
 
-/** The reason code and ticket of each grant (for "why" in a user's access history). */
+/** The reason code, ticket and break-glass flag of each grant (for "why" in a user's access history). */
 export async function grantReasons(ids: readonly string[]) {
   const unique = [...new Set(ids)].filter((id) => UUID.test(id));
   if (unique.length === 0) {
-    return new Map<string, { reasonCode: string; ticketRef: string | null }>();
+    return new Map<string, { reasonCode: string; ticketRef: string | null; breakGlass: boolean }>();
   }
   const rows = await getDb()
-    .select({ id: grants.id, reasonCode: grants.reasonCode, ticketRef: grants.ticketRef })
+    .select({
+      id: grants.id,
+      reasonCode: grants.reasonCode,
+      ticketRef: grants.ticketRef,
+      breakGlass: grants.breakGlass,
+    })
     .from(grants)
     .where(inArray(grants.id, unique));
-  return new Map(rows.map((r) => [r.id, { reasonCode: r.reasonCode, ticketRef: r.ticketRef }]));
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      { reasonCode: r.reasonCode, ticketRef: r.ticketRef, breakGlass: r.breakGlass },
+    ]),
+  );
 }
