@@ -254,6 +254,14 @@ const INPUTS: Input[] = [
     fields: ['password', 'confirm'],
   },
   {
+    // A package's download link: the token is in the address (below); a query is ignored.
+    route: 'routes/export.$token',
+    path: '/export/not-a-real-token',
+    method: 'GET',
+    as: null,
+    fields: ['token'],
+  },
+  {
     route: 'routes/admin.policies',
     path: '/admin/policies',
     method: 'POST',
@@ -472,7 +480,14 @@ describe.each(INPUTS.map((i) => [`${i.method} ${i.path}`, i] as const))('%s', (_
 });
 
 describe('hostile ids in the address', () => {
-  it.each(['/grants/', '/audit/', '/users/', '/admin/staff/', '/users/' + SOME_ID + '/'])(
+  it.each([
+    '/grants/',
+    '/audit/',
+    '/users/',
+    '/admin/staff/',
+    '/users/' + SOME_ID + '/',
+    '/export/',
+  ])(
     '%s…: never a 5xx',
     async (prefix) => {
       await fc.assert(
