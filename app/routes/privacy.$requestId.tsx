@@ -3,11 +3,13 @@ import { json } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { PackagePanel } from '#app/components/privacy/package-panel.tsx';
 import { StaffName } from '#app/components/isolated-text.tsx';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
 import { requires } from '#app/modules/auth/access.ts';
 import { REGIME_RULES } from '#app/modules/privacy/deadlines.server.ts';
+import { packageView } from '#app/modules/privacy/package.server.ts';
 import { step, type RequestFacts } from '#app/modules/privacy/lifecycle.ts';
 import {
   assignRequest,
@@ -80,6 +82,11 @@ export async function loader(args: LoaderFunctionArgs) {
     },
     events: events.map((e) => ({ ...e, id: String(e.id), at: e.at.toISOString() })),
     offered,
+    // Access and portability: the package's manifest and the work's progress (ADR 025).
+    pkg:
+      request.type === 'access' || request.type === 'portability'
+        ? await packageView(request.id)
+        : null,
   });
 }
 
@@ -171,7 +178,7 @@ function NoteField({ label, required = true }: { label: string; required?: boole
 }
 
 export default function PrivacyRequestRoute() {
-  const { request: r, events, offered } = useLoaderData<typeof loader>();
+  const { request: r, events, offered, pkg } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const can = (kind: (typeof OFFICER_STEPS)[number]) => offered.includes(kind);
   return (
@@ -353,6 +360,14 @@ export default function PrivacyRequestRoute() {
             </Form>
           ) : null}
         </section>
+      ) : null}
+
+      {r.type === 'access' || r.type === 'portability' ? (
+        <PackagePanel
+          pkg={pkg}
+          processing={r.state === 'processing'}
+          progress={{ step: r.progressStep, done: r.progressDone, total: r.progressTotal }}
+        />
       ) : null}
 
       <DataTable

@@ -474,6 +474,23 @@ export interface PackageSummary {
   manifest: Manifest | null;
 }
 
+/** The summary as the request page shows it: dates as text, the manifest's files only. */
+export async function packageView(requestId: string) {
+  const pkg = await packageOfRequest(requestId);
+  if (!pkg) return null;
+  return {
+    state: pkg.state,
+    bytes: pkg.bytes,
+    sha256: pkg.sha256,
+    createdAt: pkg.createdAt.toISOString(),
+    readyAt: pkg.readyAt?.toISOString() ?? null,
+    expiresAt: pkg.expiresAt?.toISOString() ?? null,
+    expiredAt: pkg.expiredAt?.toISOString() ?? null,
+    downloads: pkg.downloads,
+    files: pkg.manifest?.files ?? [],
+  };
+}
+
 export async function packageOfRequest(requestId: string): Promise<PackageSummary | null> {
   if (!z.uuid().safeParse(requestId).success) return null;
   const [row] = await getDb()
