@@ -96,8 +96,8 @@ async function insertHistory(user: string, messages: number, conversations: numb
   const convIds = Array.from({ length: conversations }, () => randomUUID());
   await owner`
     insert into product.conversations (id, user_id, title_enc, model, created_at, updated_at)
-    select c.id, ${user}, c.title, 'chat-large', '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z'
-    from unnest(${convIds}::uuid[], ${convIds.map((id, i) => encryptField(key, 'conversations.title', id, `${HOSTILE[i % HOSTILE.length]} #${i}`))}::bytea[]) as c(id, title)`;
+    select c.id, ${user}, decode(c.title, 'hex'), 'orca-2', '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z'
+    from unnest(${convIds}::uuid[], ${convIds.map((id, i) => encryptField(key, 'conversations.title', id, `${HOSTILE[i % HOSTILE.length]} #${i}`).toString('hex'))}::text[]) as c(id, title)`;
   for (let start = 0; start < messages; start += 20_000) {
     const n = Math.min(20_000, messages - start);
     const ids = Array.from({ length: n }, () => randomUUID());
@@ -107,17 +107,17 @@ async function insertHistory(user: string, messages: number, conversations: numb
         'messages.content',
         id,
         `${HOSTILE[(start + i) % HOSTILE.length]} ${start + i}`,
-      ),
+      ).toString('hex'),
     );
     // The ids and ciphertexts come from here (each is bound to its row); the rest is generated.
     await owner`
       insert into product.messages (id, user_id, conversation_id, role, content_enc, token_count, created_at)
-      select m.id, ${user}, (${convIds}::uuid[])[1 + (g.i % ${conversations})],
+      select m.id, ${user}, (${convIds}::uuid[])[1 + (g.i % ${conversations}::int)],
              case when g.i % 2 = 0 then 'user'::product.message_role else 'assistant'::product.message_role end,
-             m.sealed, g.i % 500,
+             decode(m.sealed, 'hex'), g.i % 500,
              timestamptz '2026-01-01T00:00:00Z' + make_interval(secs => g.i)
-      from unnest(${ids}::uuid[], ${sealed}::bytea[]) with ordinality as m(id, sealed, i)
-      join generate_series(${start + 1}, ${start + n}) as g(i) on g.i = m.i + ${start}`;
+      from unnest(${ids}::uuid[], ${sealed}::text[]) with ordinality as m(id, sealed, i)
+      join generate_series(${start + 1}::int, ${start + n}::int) as g(i) on g.i = m.i + ${start}::int`;
   }
 }
 
