@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import zlib from 'node:zlib';
@@ -97,7 +99,18 @@ async function processingRequest(userId: string): Promise<string> {
 /** The child: one export of `userId`, then its peak resident set. */
 async function child(userId: string) {
   const requestId = await processingRequest(userId);
+  // CUSTODIAN_BENCH_PROFILE=export writes this child's CPU profile to bench-export-<pid>.cpuprofile.
+  const session = process.env.CUSTODIAN_BENCH_PROFILE === 'export' ? new Session() : null;
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
   const outcome = await runWork(requestId);
+  if (session) {
+    const { profile } = await session.post('Profiler.stop');
+    fs.writeFileSync(`bench-export-${process.pid}.cpuprofile`, JSON.stringify(profile));
+  }
   if (outcome !== 'done') throw new Error(`the export ended ${outcome}`);
   process.stdout.write(`${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS })}\n`);
   await closeDb();
