@@ -983,7 +983,9 @@ export const exportPackages = consoleSchema.table(
     uniqueIndex('export_packages_request_key').on(t.requestId),
     uniqueIndex('export_packages_token_key').on(t.tokenHash),
     index('export_packages_user_idx').on(t.userId),
-    index('export_packages_expires_idx').on(t.expiresAt).where(sql`state = 'ready'`),
+    index('export_packages_expires_idx')
+      .on(t.expiresAt)
+      .where(sql`state = 'ready'`),
   ],
 );
 
