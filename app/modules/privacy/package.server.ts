@@ -242,10 +242,16 @@ function progressOf(ctx: WorkContext, counts: SnapshotCounts): Progress {
     2 * (counts.usageEvents + counts.payments + counts.preferenceChanges) +
     2 * counts.conversations;
   let done = 0;
+  let reportedAt = 0;
   return {
     total,
     async add(rows, step) {
       done = Math.min(total, done + rows);
+      // One round trip a second at most: far inside the lease, and a small history is not
+      // slowed by a report per batch.
+      const at = performance.now();
+      if (at - reportedAt < PROGRESS_EVERY_MS && done < total) return;
+      reportedAt = at;
       await ctx.progress(step, done, total);
     },
     report: (step, at, tx) => ctx.progress(step, at, total, tx),
@@ -253,6 +259,7 @@ function progressOf(ctx: WorkContext, counts: SnapshotCounts): Progress {
 }
 
 const PIECE_BYTES = 64 * 1024;
+const PROGRESS_EVERY_MS = 1_000;
 
 /** The file's text as byte pieces, hashed and measured as they pass; listed in `b.files` at its end. */
 async function* hashed(
