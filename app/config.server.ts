@@ -74,6 +74,14 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^[^\r\n]{3,320}$/, 'must be one line, e.g. Privacy team <privacy@example.com>')
     .default('Privacy team <privacy@custodian.invalid>'),
+  // Access and portability packages: days a package and its link live (ADR 025).
+  CUSTODIAN_EXPORT_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+  // The console's address as its users reach it, for links in messages to them (an export's
+  // download link). Default: http://HOST:PORT.
+  CUSTODIAN_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/?#]+$/, 'must be an origin such as https://custodian.example.com')
+    .optional(),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
 });

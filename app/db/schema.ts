@@ -1042,3 +1042,58 @@ export const userOutbox = consoleSchema.table(
     index('user_outbox_user_idx').on(t.userId),
   ],
 );
+
+// Access and portability packages (app/modules/privacy/package.server.ts, ADR 025): one ZIP per
+// request, stored in chunks sealed under the user's data key (so erasing the key, or the rows,
+// erases it), reached by the user through a link whose token is stored hashed. The row outlives
+// its chunks: once expired, the chunks are deleted and the link answers 410, not 404.
+export const exportPackages = consoleSchema.table(
+  'export_packages',
+  {
+    id: uuid('id').primaryKey(),
+    requestId: uuid('request_id')
+      .notNull()
+      .references(() => privacyRequests.id),
+    userId: uuid('user_id').notNull(),
+    state: text('state').notNull(),
+    // SHA-256 of the link's random token; null while the package is being built.
+    tokenHash: bytea('token_hash'),
+    fileName: text('file_name').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull().default(0),
+    sha256: text('sha256'),
+    chunks: integer('chunks').notNull().default(0),
+    // File names, sizes, hashes and row counts: no contents.
+    manifest: jsonb('manifest'),
+    createdAt: tstz('created_at').notNull(),
+    readyAt: tstz('ready_at'),
+    expiresAt: tstz('expires_at'),
+    expiredAt: tstz('expired_at'),
+    downloads: integer('downloads').notNull().default(0),
+  },
+  (t) => [
+    check('export_packages_state_check', sql`state in ('building', 'ready', 'expired')`),
+    check(
+      'export_packages_ready_check',
+      sql`(state = 'building') = (token_hash is null) and (state = 'building' or (ready_at is not null and expires_at is not null and sha256 is not null))`,
+    ),
+    uniqueIndex('export_packages_request_key').on(t.requestId),
+    uniqueIndex('export_packages_token_key').on(t.tokenHash),
+    index('export_packages_user_idx').on(t.userId),
+    index('export_packages_expires_idx')
+      .on(t.expiresAt)
+      .where(sql`state = 'ready'`),
+  ],
+);
+
+export const exportChunks = consoleSchema.table(
+  'export_chunks',
+  {
+    packageId: uuid('package_id')
+      .notNull()
+      .references(() => exportPackages.id, { onDelete: 'cascade' }),
+    idx: integer('idx').notNull(),
+    // AES-256-GCM under the user's data key, bound to (package, chunk index).
+    data: bytea('data').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.packageId, t.idx] })],
+);

@@ -3,11 +3,13 @@ import { json } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { PackagePanel } from '#app/components/privacy/package-panel.tsx';
 import { StaffName } from '#app/components/isolated-text.tsx';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
 import { requires } from '#app/modules/auth/access.ts';
 import { REGIME_RULES } from '#app/modules/privacy/deadlines.server.ts';
+import { packageView } from '#app/modules/privacy/package.server.ts';
 import { step, type RequestFacts } from '#app/modules/privacy/lifecycle.ts';
 import {
   assignRequest,
@@ -99,6 +101,11 @@ export async function loader(args: LoaderFunctionArgs) {
     mailConfigured: mailConfigured(),
     entered: new URL(args.request.url).searchParams.get('entered') === '1',
     offered,
+    // Access and portability: the package's manifest and the work's progress (ADR 025).
+    pkg:
+      request.type === 'access' || request.type === 'portability'
+        ? await packageView(request.id)
+        : null,
   });
 }
 
@@ -244,6 +251,7 @@ export default function PrivacyRequestRoute() {
     mailConfigured,
     entered,
     offered,
+    pkg,
   } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const can = (kind: (typeof OFFICER_STEPS)[number]) => offered.includes(kind);
@@ -475,6 +483,14 @@ export default function PrivacyRequestRoute() {
           empty="No message to the user yet."
         />
       </section>
+
+      {r.type === 'access' || r.type === 'portability' ? (
+        <PackagePanel
+          pkg={pkg}
+          processing={r.state === 'processing'}
+          progress={{ step: r.progressStep, done: r.progressDone, total: r.progressTotal }}
+        />
+      ) : null}
 
       <DataTable
         caption="Timeline, oldest first"

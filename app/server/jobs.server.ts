@@ -5,6 +5,7 @@ import { staffActor } from '#app/modules/auth/actor.server.ts';
 import { sessionHousekeeping } from '#app/modules/auth/jobs.server.ts';
 import type { JobDefinition } from '#app/modules/jobs/queue.server.ts';
 import { privacyOutboxJob } from '#app/modules/privacy/outbox.server.ts';
+import { exportExpiryJob } from '#app/modules/privacy/export.server.ts';
 import { privacyResumeJob, privacyWorkJob } from '#app/modules/privacy/work.server.ts';
 
 // The job catalogue: where the capabilities' jobs meet the one queue. It lives with the server's
@@ -20,4 +21,5 @@ export const JOBS: JobDefinition[] = [
   privacyWorkJob,
   privacyResumeJob,
   privacyOutboxJob,
+  exportExpiryJob,
 ];

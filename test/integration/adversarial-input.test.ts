@@ -284,6 +284,14 @@ const INPUTS: Input[] = [
     fields: ['password', 'confirm'],
   },
   {
+    // A package's download link: the token is in the address (below); a query is ignored.
+    route: 'routes/export.$token',
+    path: '/export/not-a-real-token',
+    method: 'GET',
+    as: null,
+    fields: ['token'],
+  },
+  {
     route: 'routes/admin.policies',
     path: '/admin/policies',
     method: 'POST',
@@ -547,6 +555,7 @@ describe('hostile ids in the address', () => {
     '/admin/staff/',
     '/users/' + SOME_ID + '/',
     '/api/v1/privacy-requests/',
+    '/export/',
   ])(
     '%s…: never a 5xx',
     async (prefix) => {

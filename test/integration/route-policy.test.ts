@@ -244,6 +244,7 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/admin.staff.$staffId': requires('staff:manage'),
   'routes/admin.staff.requests': requiresAny('staff:manage', 'security:review'),
   'routes/account.setup.$token': publicAccess,
+  'routes/export.$token': publicAccess,
   'routes/audit._index': requires('audit:read'),
   'routes/audit.csv': requires('audit:read', { writesOnGet: true }),
   'routes/audit.$seq': requires('audit:read'),
@@ -311,6 +312,8 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
     '/admin/staff/requests': staffOnly('/admin/staff/requests', ['admin', 'security_auditor']),
     // An unknown one-time link: the same clear page for everyone.
     [`/account/setup/${'a'.repeat(43)}`]: () => 404,
+    // An unknown package link: 404 for everyone, signed in or not (the link is the user's).
+    [`/export/${'a'.repeat(43)}`]: () => 404,
     '/audit': staffOnly('/audit', ['security_auditor']),
     '/audit/csv': staffOnly('/audit/csv', ['security_auditor']),
     '/audit/verify': staffOnly('/audit/verify', ['security_auditor']),

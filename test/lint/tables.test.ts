@@ -48,6 +48,8 @@ const OWNER: Record<string, string> = {
   privacy_requests: 'privacy',
   privacy_request_events: 'privacy',
   user_outbox: 'privacy',
+  export_packages: 'privacy',
+  export_chunks: 'privacy',
   // Read by app/db/ (the schema version), never by a module.
   meta: 'db',
 };

@@ -286,7 +286,28 @@ export const AUDIT_ACTIONS = {
     description: 'Privacy request package downloaded',
     category: 'privacy',
     refersTo: 'privacy_request',
-    details: z.object({ artifact: code }).strict(),
+    // `via`: the user's link, or the service API (the product handing it to its user).
+    details: z.object({ artifact: code, via: z.enum(['link', 'api']).optional() }).strict(),
+  },
+  'privacy.package': {
+    description: 'Access or portability package made',
+    category: 'privacy',
+    refersTo: 'privacy_request',
+    // Counts and sizes only: the package's contents never reach the trail.
+    details: z
+      .object({
+        files: z.number().int().nonnegative(),
+        bytes: z.number().int().nonnegative(),
+        rows: z.number().int().nonnegative(),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      })
+      .strict(),
+  },
+  'privacy.package_delete': {
+    description: 'Access or portability package deleted',
+    category: 'privacy',
+    refersTo: 'privacy_request',
+    details: z.object({ reason: z.enum(['expired', 'erased']) }).strict(),
   },
   'privacy.message': {
     description: 'Message to a privacy request’s user handed to the mail server, or not',

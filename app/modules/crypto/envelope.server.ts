@@ -35,7 +35,7 @@ function fieldAad(field: string, userId: string, rowId: string) {
   return Buffer.from(`custodian:field:v1|${field}|${userId}|${rowId}`);
 }
 
-function seal(key: Buffer, plaintext: Buffer, aad: Buffer, iv = randomBytes(IV_BYTES)) {
+function seal(key: Buffer, plaintext: Uint8Array, aad: Buffer, iv = randomBytes(IV_BYTES)) {
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(aad);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
@@ -82,18 +82,23 @@ export function unwrapDataKey(wrapped: WrappedDataKey, ring: KeyRing): DataKey {
 }
 
 export function encryptField(dataKey: DataKey, field: string, rowId: string, value: string) {
-  const { iv, body, tag } = seal(
-    dataKey.key,
-    Buffer.from(value, 'utf8'),
-    fieldAad(field, dataKey.userId, rowId),
-  );
+  return encryptBytes(dataKey, field, rowId, Buffer.from(value, 'utf8'));
+}
+
+export function decryptField(dataKey: DataKey, field: string, rowId: string, sealed: Buffer) {
+  return decryptBytes(dataKey, field, rowId, sealed).toString('utf8');
+}
+
+/** Bytes sealed as a field is (same layout and binding): an export package's chunk. */
+export function encryptBytes(dataKey: DataKey, field: string, rowId: string, value: Uint8Array) {
+  const { iv, body, tag } = seal(dataKey.key, value, fieldAad(field, dataKey.userId, rowId));
   const header = Buffer.alloc(3);
   header[0] = FORMAT;
   header.writeUInt16BE(dataKey.version, 1);
   return Buffer.concat([header, iv, body, tag]);
 }
 
-export function decryptField(dataKey: DataKey, field: string, rowId: string, sealed: Buffer) {
+export function decryptBytes(dataKey: DataKey, field: string, rowId: string, sealed: Buffer) {
   if (sealed.length < HEADER + TAG_BYTES || sealed[0] !== FORMAT) {
     throw new DecryptionError(`${field}: not a Custodian ciphertext`);
   }
@@ -107,7 +112,7 @@ export function decryptField(dataKey: DataKey, field: string, rowId: string, sea
     sealed.subarray(HEADER, sealed.length - TAG_BYTES),
     sealed.subarray(sealed.length - TAG_BYTES),
     fieldAad(field, dataKey.userId, rowId),
-  ).toString('utf8');
+  );
 }
 
 export function normaliseEmail(email: string): string {

@@ -2,7 +2,9 @@ import { sql as dsql } from 'drizzle-orm';
 import { getSql, type Tx } from '#app/db/client.server.ts';
 import { redactCardNumbers } from '#app/modules/access/redact.ts';
 import {
+  decryptBytes,
   decryptField,
+  encryptBytes,
   encryptField,
   unwrapDataKey,
   type DataKey,
@@ -70,7 +72,8 @@ async function dataKeyOf(userId: string): Promise<DataKey | null> {
   return unwrapRowKey(userId, row);
 }
 
-async function requireDataKey(userId: string, known?: DataKey | null): Promise<DataKey> {
+/** The user's data key, or a GoneError when it was destroyed (the user is erased). */
+export async function requireDataKey(userId: string, known?: DataKey | null): Promise<DataKey> {
   const key = known === undefined ? await dataKeyOf(userId) : known;
   // A user row without its key has been crypto-shredded mid-erasure: nothing can be shown.
   if (!key) throw new GoneError('This user’s data key is gone (erased).');
@@ -474,6 +477,16 @@ export async function contactAddress(userId: string): Promise<string | null> {
 /** What sealForUser() sealed; gone if the user's key is. */
 export async function openForUser(userId: string, field: string, rowId: string, sealed: Buffer) {
   return decryptField(await requireDataKey(userId), field, rowId, sealed);
+}
+
+/** Bytes sealed under the user's data key, bound to (field, row): an export package's chunk. */
+export function sealBytesForUser(key: DataKey, field: string, rowId: string, value: Uint8Array) {
+  return encryptBytes(key, field, rowId, value);
+}
+
+/** What sealBytesForUser() sealed. */
+export function openBytesForUser(key: DataKey, field: string, rowId: string, sealed: Buffer) {
+  return decryptBytes(key, field, rowId, sealed);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
