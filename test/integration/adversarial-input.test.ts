@@ -332,6 +332,7 @@ const NO_INPUT = new Set([
   'routes/account.password',
   'routes/admin.policies',
   'routes/admin.staff.$staffId',
+  'routes/privacy.$requestId.certificate',
 ]);
 
 const ONE_OF = [

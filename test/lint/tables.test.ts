@@ -45,6 +45,12 @@ const OWNER: Record<string, string> = {
   analytics_ledger: 'analytics',
   privacy_requests: 'privacy',
   privacy_request_events: 'privacy',
+  legal_holds: 'privacy',
+  erasure_tombstones: 'privacy',
+  erasure_runs: 'privacy',
+  erasure_tallies: 'privacy',
+  erasure_retained_payments: 'privacy',
+  erasure_certificates: 'privacy',
   // Read by app/db/ (the schema version), never by a module.
   meta: 'db',
 };
