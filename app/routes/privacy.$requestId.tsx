@@ -346,7 +346,9 @@ export default function PrivacyRequestRoute() {
         )}
         {r.state === 'completed' && r.type === 'erasure' ? null : (
           <Form method="post" className="row">
-            <NoteField label={activeHold ? 'Why the hold is lifted' : 'Why the data must be kept'} />
+            <NoteField
+              label={activeHold ? 'Why the hold is lifted' : 'Why the data must be kept'}
+            />
             <button
               type="submit"
               name="intent"

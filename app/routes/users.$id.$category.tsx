@@ -46,7 +46,11 @@ async function paramsOf(params: unknown) {
   invariantResponse(parsed.success, 'There is no page at this address.', { status: 404 });
   const userId = parsed.data.id.toLowerCase();
   // An erased user's id answers gone (ADR 026), whatever grant still names it.
-  invariantResponse(!(await isErased(userId)), 'This user was erased: their data is gone for good.', { status: 410 });
+  invariantResponse(
+    !(await isErased(userId)),
+    'This user was erased: their data is gone for good.',
+    { status: 410 },
+  );
   return { userId, category: parsed.data.category };
 }
 

@@ -33,7 +33,11 @@ export async function loader(args: LoaderFunctionArgs) {
   invariantResponse(id.success, 'No user has this id.', { status: 404 });
   const userId = id.data.toLowerCase();
   // An erased user's id answers gone, before any lookup (ADR 026).
-  invariantResponse(!(await isErased(userId)), 'This user was erased: their data is gone for good.', { status: 410 });
+  invariantResponse(
+    !(await isErased(userId)),
+    'This user was erased: their data is gone for good.',
+    { status: 410 },
+  );
   const after = new URL(args.request.url).searchParams.get('after') ?? undefined;
   const cursor = attempt(() => decodeTrailCursor(after, 'desc'));
   // Opening a user by address is a lookup by id: audited, and counted against the daily limit.

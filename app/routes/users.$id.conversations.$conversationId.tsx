@@ -25,7 +25,11 @@ export async function loader(args: LoaderFunctionArgs) {
   const parsed = ConversationParamsSchema.safeParse(args.params);
   invariantResponse(parsed.success, 'There is no page at this address.', { status: 404 });
   const userId = parsed.data.id.toLowerCase();
-  invariantResponse(!(await isErased(userId)), 'This user was erased: their data is gone for good.', { status: 410 });
+  invariantResponse(
+    !(await isErased(userId)),
+    'This user was erased: their data is gone for good.',
+    { status: 410 },
+  );
   const conversationId = parsed.data.conversationId.toLowerCase();
   const url = new URL(args.request.url);
   const after = attempt(() => parseKeysetCursor(url.searchParams.get('after')));

@@ -338,8 +338,18 @@ async function removeEverything(ctx: WorkContext) {
     },
     once,
   );
-  await inBatches(ctx, 'console.export_packages', (tx) => eraseExportPackages(tx, ctx.userId), once);
-  await inBatches(ctx, 'console.outbox_messages', (tx) => eraseOutboxMessages(tx, ctx.userId), once);
+  await inBatches(
+    ctx,
+    'console.export_packages',
+    (tx) => eraseExportPackages(tx, ctx.userId),
+    once,
+  );
+  await inBatches(
+    ctx,
+    'console.outbox_messages',
+    (tx) => eraseOutboxMessages(tx, ctx.userId),
+    once,
+  );
   await inBatches(ctx, 'product.users', (tx, limit) =>
     deleteUserRows(tx, 'product.users', ctx.userId, limit),
   );
@@ -356,14 +366,21 @@ export interface Leftover {
  * read path of the user, and returns what it still finds. Only what was kept may remain, and it
  * does not live in these places.
  */
-export async function findLeftovers(userId: string, emailIndex: Buffer | null): Promise<Leftover[]> {
+export async function findLeftovers(
+  userId: string,
+  emailIndex: Buffer | null,
+): Promise<Leftover[]> {
   const found: Leftover[] = [];
   const tables = await rowsLeftOfUser(userId, emailIndex);
-  for (const [table, rows] of Object.entries(tables)) if (rows > 0) found.push({ where: table, rows });
+  for (const [table, rows] of Object.entries(tables))
+    if (rows > 0) found.push({ where: table, rows });
   const paths: [string, () => Promise<number>][] = [
     ['users.readProfile', async () => ((await readProfile(userId)) ? 1 : 0)],
     ['users.userFacts', async () => ((await userFacts(userId)) ? 1 : 0)],
-    ['users.readRevealedField(email)', async () => ((await readRevealedField(userId, 'email')) ? 1 : 0)],
+    [
+      'users.readRevealedField(email)',
+      async () => ((await readRevealedField(userId, 'email')) ? 1 : 0),
+    ],
     ['users.readConversations', async () => (await readConversations(userId)).rows.length],
     ['users.readPayments', async () => (await readPayments(userId)).length],
     [

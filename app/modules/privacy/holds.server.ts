@@ -8,7 +8,13 @@ import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { staffName } from '#app/modules/staff-names.server.ts';
 import { userFacts } from '#app/modules/users/data.server.ts';
-import { ConflictError, ForbiddenError, GoneError, InputError, NotFoundError } from '#app/utils/errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  GoneError,
+  InputError,
+  NotFoundError,
+} from '#app/utils/errors.ts';
 import { isErased } from './tombstones.server.ts';
 
 // Legal holds (ADR 026): a privacy officer puts a user's data under a hold (litigation, an

@@ -19,10 +19,7 @@ export function idTombstone(index: VersionedKey, userId: string): Buffer {
 
 /** The tombstone hash of an email's blind index (the blind index, never the email). */
 export function emailTombstone(index: VersionedKey, emailIndex: Uint8Array): Buffer {
-  return createHmac('sha256', index.key)
-    .update('tombstone|email|')
-    .update(emailIndex)
-    .digest();
+  return createHmac('sha256', index.key).update('tombstone|email|').update(emailIndex).digest();
 }
 
 /** Whether this user id belonged to a user who was erased (or whose erasure has begun). */

@@ -36,7 +36,13 @@ const USER_COLUMN: Record<ErasableTable, string> = {
   'product.users': 'id',
 };
 
-const ident = (table: string) => sql.raw(table.split('.').map((p) => `"${p}"`).join('.'));
+const ident = (table: string) =>
+  sql.raw(
+    table
+      .split('.')
+      .map((p) => `"${p}"`)
+      .join('.'),
+  );
 
 /** How many rows of the user each erasable table holds now. */
 export async function countUserRows(
