@@ -140,13 +140,11 @@ export async function outboxMessagesLeft(userId: string): Promise<number> {
 // --- the run ---------------------------------------------------------------------------------------
 
 /** What the tallies count besides the product tables. */
-const CONSOLE_PARTS = [
-  'console.analytics_contributions',
-  'console.privacy_requests.details',
-  'console.export_packages',
-  'console.outbox_messages',
-] as const;
-type ConsolePart = (typeof CONSOLE_PARTS)[number];
+type ConsolePart =
+  | 'console.analytics_contributions'
+  | 'console.privacy_requests.details'
+  | 'console.export_packages'
+  | 'console.outbox_messages';
 type Part = ErasableTable | ConsolePart;
 
 const STEP_OF: Record<Part, string> = {
