@@ -212,7 +212,7 @@ describe('an erasure end to end', () => {
     const after = await productRows(user.id);
     expect(Object.values(after).every((n) => n === 0)).toBe(true);
     const index = emailBlindIndex(testKeyRing.index, user.email);
-    expect(await findLeftovers(user.id, index)).toEqual([]);
+    expect((await findLeftovers(user.id, index)).found).toEqual([]);
     const [analytics] = await owner<{ n: number }[]>`
       select ((select count(*) from console.analytics_contributions where user_id = ${user.id})
             + (select count(*) from console.analytics_contributors where user_id = ${user.id}))::int as n`;

@@ -36,6 +36,7 @@ import {
   erasureFacts,
   rowsLeftOfUser,
   takePaymentReferences,
+  userRowAddresses,
   type ErasableTable,
 } from '#app/modules/users/erasure.server.ts';
 import { NotFoundError } from '#app/utils/errors.ts';
@@ -250,24 +251,42 @@ async function plan(ctx: WorkContext): Promise<void> {
   });
 }
 
-/** Runs `work` in batch transactions until a batch removes fewer rows than asked. */
-async function inBatches(
+/** One batch transaction: the hold checked, `work` done, its rows counted, progress reported. */
+async function batch(ctx: WorkContext, part: Part, work: (tx: Tx) => Promise<number>) {
+  return getDb().transaction(async (tx) => {
+    // NOTE: a batch need not wait for its commit to reach the disk: should the server crash, the
+    // batch and its tally are lost together and the next run deletes the rows again.
+    await tx.execute(sql`set local synchronous_commit = off`);
+    // A hold set while the run goes stops it at the next batch.
+    await refuseIfHeld(ctx.userId, tx);
+    const n = await work(tx);
+    await countRemoved(tx, ctx.requestId, part, n);
+    const t = await tallies(tx, ctx.requestId);
+    await ctx.progress(STEP_OF[part], t.done, t.total, tx);
+    return n;
+  });
+}
+
+/**
+ * Empties one product table of the user: reads the addresses of their rows, deletes them in
+ * batch transactions, and reads again until none is left (rows the product added meanwhile).
+ */
+async function eraseTable(
   ctx: WorkContext,
-  part: Part,
-  work: (tx: Tx, limit: number) => Promise<number>,
-  limit = batchSize(),
+  table: ErasableTable,
+  work: (tx: Tx, addresses: string[]) => Promise<number>,
 ) {
-  for (;;) {
-    const removed = await getDb().transaction(async (tx) => {
-      // A hold set while the run goes stops it at the next batch.
-      await refuseIfHeld(ctx.userId, tx);
-      const n = await work(tx, limit);
-      await countRemoved(tx, ctx.requestId, part, n);
-      const t = await tallies(tx, ctx.requestId);
-      await ctx.progress(STEP_OF[part], t.done, t.total, tx);
-      return n;
-    });
-    if (removed < limit) return;
+  const size = batchSize();
+  for (let pass = 0; ; pass++) {
+    const addresses = await userRowAddresses(table, ctx.userId);
+    if (addresses.length === 0) {
+      if (pass === 0) await batch(ctx, table, () => Promise.resolve(0));
+      return;
+    }
+    if (pass >= 10) throw new Error(`Rows of ${table} keep appearing: stopped after 10 passes`);
+    for (let i = 0; i < addresses.length; i += size) {
+      await batch(ctx, table, (tx) => work(tx, addresses.slice(i, i + size)));
+    }
   }
 }
 
@@ -282,8 +301,8 @@ async function removeEverything(ctx: WorkContext) {
   for (const table of ERASABLE_TABLES) {
     if (table === 'product.users') continue;
     if (table === 'product.payment_references') {
-      await inBatches(ctx, table, async (tx, limit) => {
-        const taken = await takePaymentReferences(tx, ctx.userId, limit);
+      await eraseTable(ctx, table, async (tx, addresses) => {
+        const taken = await takePaymentReferences(tx, ctx.userId, addresses);
         if (taken.length) {
           await tx
             .insert(erasureRetainedPayments)
@@ -304,8 +323,8 @@ async function removeEverything(ctx: WorkContext) {
       });
       continue;
     }
-    await inBatches(ctx, table, async (tx, limit) => {
-      const n = await deleteUserRows(tx, table, ctx.userId, limit);
+    await eraseTable(ctx, table, async (tx, addresses) => {
+      const n = await deleteUserRows(tx, table, ctx.userId, addresses);
       if (table === 'product.user_keys' && n > 0) {
         await tx
           .update(erasureRuns)
@@ -315,41 +334,22 @@ async function removeEverything(ctx: WorkContext) {
       return n;
     });
   }
-  // The console's copies: each step deletes all it finds at once (a handful of rows per user).
-  const once = Number.MAX_SAFE_INTEGER;
-  await inBatches(
-    ctx,
-    'console.analytics_contributions',
-    (tx) => purgeUserContributions(tx, ctx.userId),
-    once,
+  // The console's copies: each a handful of rows per user, deleted in one batch each.
+  await batch(ctx, 'console.analytics_contributions', (tx) =>
+    purgeUserContributions(tx, ctx.userId),
   );
-  await inBatches(
-    ctx,
-    'console.privacy_requests.details',
-    async (tx) => {
-      const rows = await tx
-        .update(privacyRequests)
-        .set({ detailsEnc: null })
-        .where(and(eq(privacyRequests.userId, ctx.userId), isNotNull(privacyRequests.detailsEnc)))
-        .returning({ id: privacyRequests.id });
-      return rows.length;
-    },
-    once,
-  );
-  await inBatches(
-    ctx,
-    'console.export_packages',
-    (tx) => eraseExportPackages(tx, ctx.userId),
-    once,
-  );
-  await inBatches(
-    ctx,
-    'console.outbox_messages',
-    (tx) => eraseOutboxMessages(tx, ctx.userId),
-    once,
-  );
-  await inBatches(ctx, 'product.users', (tx, limit) =>
-    deleteUserRows(tx, 'product.users', ctx.userId, limit),
+  await batch(ctx, 'console.privacy_requests.details', async (tx) => {
+    const rows = await tx
+      .update(privacyRequests)
+      .set({ detailsEnc: null })
+      .where(and(eq(privacyRequests.userId, ctx.userId), isNotNull(privacyRequests.detailsEnc)))
+      .returning({ id: privacyRequests.id });
+    return rows.length;
+  });
+  await batch(ctx, 'console.export_packages', (tx) => eraseExportPackages(tx, ctx.userId));
+  await batch(ctx, 'console.outbox_messages', (tx) => eraseOutboxMessages(tx, ctx.userId));
+  await eraseTable(ctx, 'product.users', (tx, addresses) =>
+    deleteUserRows(tx, 'product.users', ctx.userId, addresses),
   );
 }
 
@@ -367,7 +367,7 @@ export interface Leftover {
 export async function findLeftovers(
   userId: string,
   emailIndex: Buffer | null,
-): Promise<Leftover[]> {
+): Promise<{ found: Leftover[]; tablesChecked: string[] }> {
   const found: Leftover[] = [];
   const tables = await rowsLeftOfUser(userId, emailIndex);
   for (const [table, rows] of Object.entries(tables))
@@ -411,7 +411,7 @@ export async function findLeftovers(
     const rows = await read();
     if (rows > 0) found.push({ where, rows });
   }
-  return found;
+  return { found, tablesChecked: Object.keys(tables) };
 }
 
 export const READ_PATHS_CHECKED = [
@@ -459,13 +459,12 @@ async function certify(ctx: WorkContext) {
     .from(erasureRuns)
     .where(eq(erasureRuns.requestId, ctx.requestId));
   if (!run) throw new Error('The erasure has no plan');
-  const found = await findLeftovers(ctx.userId, run.emailIndex);
+  const { found, tablesChecked } = await findLeftovers(ctx.userId, run.emailIndex);
   if (found.length) {
     throw new Error(
       `The check found data of the user left: ${found.map((f) => `${f.where} (${f.rows})`).join(', ')}`,
     );
   }
-  const tablesChecked = Object.keys(await rowsLeftOfUser(ctx.userId, null));
   const counts = await getDb()
     .select()
     .from(erasureTallies)
