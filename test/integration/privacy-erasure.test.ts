@@ -279,7 +279,7 @@ describe('an erasure end to end', () => {
         rowsLeft: 0,
       });
     }
-    expect(body.tables.find((t) => t.table === 'console.analytics_contributions')).toMatchObject({
+    expect(body.tables.find((t) => t.table === 'analytics:contributions')).toMatchObject({
       rowsBefore: 3,
       rowsRemoved: 3,
     });

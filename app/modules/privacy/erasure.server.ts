@@ -84,23 +84,23 @@ export const TAX_RULE =
 /** The console records that keep an erased user's id, and the rule that keeps each. */
 export const KEPT_RECORDS = [
   {
-    what: 'console.privacy_requests and their timeline',
+    what: 'privacy requests and their timeline (console schema)',
     reason:
       'The record of the request and how it was answered (GDPR Art. 5(2), 12; CCPA regulations ' +
       '§7101: records of requests kept 24 months). Sealed details are removed.',
   },
   {
-    what: 'console.audit_entries',
+    what: 'audit entries (console schema)',
     reason:
       'The append-only audit trail of staff access (the policy’s security audits; GDPR Art. 32). ' +
       'Entries hold ids and codes, never personal values.',
   },
   {
-    what: 'console.grants and console.user_lookup_targets',
+    what: 'grants and lookup counters (console schema)',
     reason: 'Who was allowed to see the user’s data, and who looked them up: part of the trail.',
   },
   {
-    what: 'console.erasure_tombstones',
+    what: 'erasure tombstones (console schema)',
     reason:
       'Keyed hashes of the id and of the email’s blind index, so the account is never restored ' +
       'or re-seeded by mistake.',
@@ -142,10 +142,10 @@ export async function outboxMessagesLeft(userId: string): Promise<number> {
 
 /** What the tallies count besides the product tables. */
 type ConsolePart =
-  | 'console.analytics_contributions'
-  | 'console.privacy_requests.details'
-  | 'console.export_packages'
-  | 'console.outbox_messages';
+  | 'analytics:contributions'
+  | 'privacy:request_details'
+  | 'privacy:export_packages'
+  | 'privacy:outbox_messages';
 type Part = ErasableTable | ConsolePart;
 
 const STEP_OF: Record<Part, string> = {
@@ -157,10 +157,10 @@ const STEP_OF: Record<Part, string> = {
   'product.data_use_preferences': 'deleting preferences',
   'product.payment_references': 'retaining payment references for tax',
   'product.users': 'deleting the account',
-  'console.analytics_contributions': 'purging analytics contributions',
-  'console.privacy_requests.details': 'removing request details',
-  'console.export_packages': 'deleting export packages',
-  'console.outbox_messages': 'deleting messages to the user',
+  'analytics:contributions': 'purging analytics contributions',
+  'privacy:request_details': 'removing request details',
+  'privacy:export_packages': 'deleting export packages',
+  'privacy:outbox_messages': 'deleting messages to the user',
 };
 
 interface Tallies {
@@ -212,13 +212,13 @@ async function plan(ctx: WorkContext): Promise<void> {
     const counts = await countUserRows(ctx.userId, tx);
     const before: Record<Part, number> = {
       ...counts,
-      'console.analytics_contributions': await userContributionsLeft(ctx.userId),
-      'console.privacy_requests.details': await tx.$count(
+      'analytics:contributions': await userContributionsLeft(ctx.userId),
+      'privacy:request_details': await tx.$count(
         privacyRequests,
         and(eq(privacyRequests.userId, ctx.userId), isNotNull(privacyRequests.detailsEnc)),
       ),
-      'console.export_packages': await exportPackagesLeft(ctx.userId),
-      'console.outbox_messages': await outboxMessagesLeft(ctx.userId),
+      'privacy:export_packages': await exportPackagesLeft(ctx.userId),
+      'privacy:outbox_messages': await outboxMessagesLeft(ctx.userId),
     };
     await tx.insert(erasureRuns).values({
       requestId: ctx.requestId,
@@ -335,10 +335,8 @@ async function removeEverything(ctx: WorkContext) {
     });
   }
   // The console's copies: each a handful of rows per user, deleted in one batch each.
-  await batch(ctx, 'console.analytics_contributions', (tx) =>
-    purgeUserContributions(tx, ctx.userId),
-  );
-  await batch(ctx, 'console.privacy_requests.details', async (tx) => {
+  await batch(ctx, 'analytics:contributions', (tx) => purgeUserContributions(tx, ctx.userId));
+  await batch(ctx, 'privacy:request_details', async (tx) => {
     const rows = await tx
       .update(privacyRequests)
       .set({ detailsEnc: null })
@@ -346,8 +344,8 @@ async function removeEverything(ctx: WorkContext) {
       .returning({ id: privacyRequests.id });
     return rows.length;
   });
-  await batch(ctx, 'console.export_packages', (tx) => eraseExportPackages(tx, ctx.userId));
-  await batch(ctx, 'console.outbox_messages', (tx) => eraseOutboxMessages(tx, ctx.userId));
+  await batch(ctx, 'privacy:export_packages', (tx) => eraseExportPackages(tx, ctx.userId));
+  await batch(ctx, 'privacy:outbox_messages', (tx) => eraseOutboxMessages(tx, ctx.userId));
   await eraseTable(ctx, 'product.users', (tx, addresses) =>
     deleteUserRows(tx, 'product.users', ctx.userId, addresses),
   );
@@ -506,7 +504,7 @@ async function certify(ctx: WorkContext) {
     })),
     kept: [
       {
-        what: 'console.erasure_retained_payments (payment references without card fields)',
+        what: 'retained payment references, without card fields (console schema)',
         rows: retained?.rows ?? 0,
         ...(retained?.until ? { retainedUntil: retained.until } : {}),
         reason: TAX_RULE,
