@@ -1097,3 +1097,117 @@ export const exportChunks = consoleSchema.table(
   },
   (t) => [primaryKey({ columns: [t.packageId, t.idx] })],
 );
+
+// ---------------------------------------------------------------------------------------------
+// Erasure (app/modules/privacy/erasure.server.ts, ADR 026, docs/erasure.md).
+// ---------------------------------------------------------------------------------------------
+
+// Legal holds on a user, set and lifted by a privacy officer with a reason: an active one (not
+// lifted) blocks every erasure of the user. At most one active hold per user.
+export const legalHolds = consoleSchema.table(
+  'legal_holds',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id').notNull(),
+    reason: text('reason').notNull(),
+    setBy: uuid('set_by').references(() => staff.id),
+    setAt: tstz('set_at').notNull(),
+    liftedBy: uuid('lifted_by').references(() => staff.id),
+    liftedAt: tstz('lifted_at'),
+    liftReason: text('lift_reason'),
+  },
+  (t) => [
+    uniqueIndex('legal_holds_active_key')
+      .on(t.userId)
+      .where(sql`${t.liftedAt} is null`),
+    index('legal_holds_user_idx').on(t.userId, t.setAt),
+    check(
+      'legal_holds_reason_check',
+      sql`char_length(reason) between 1 and 2000 and char_length(coalesce(lift_reason, '')) <= 2000`,
+    ),
+    check('legal_holds_lifted_check', sql`(lifted_at is null) = (lift_reason is null)`),
+  ],
+);
+
+// Tombstones of erased users: keyed hashes (HMAC-SHA-256 under the index key) of the user id and
+// of the email's blind index, so the account is not restored or re-seeded by mistake, without
+// keeping the email. Append-only for the app's role (drizzle/0023).
+export const erasureTombstones = consoleSchema.table(
+  'erasure_tombstones',
+  {
+    idHash: bytea('id_hash').primaryKey(),
+    emailHash: bytea('email_hash'),
+    indexKeyId: text('index_key_id').notNull(),
+    requestId: uuid('request_id')
+      .notNull()
+      .references(() => privacyRequests.id),
+    erasedAt: tstz('erased_at').notNull(),
+  },
+  (t) => [index('erasure_tombstones_email_idx').on(t.emailHash)],
+);
+
+// One erasure run per request: what it found when it started (the wrapped key's version, the
+// email's blind index for the final check — cleared when the run completes), and when the key
+// was destroyed.
+export const erasureRuns = consoleSchema.table('erasure_runs', {
+  requestId: uuid('request_id')
+    .primaryKey()
+    .references(() => privacyRequests.id),
+  userId: uuid('user_id').notNull(),
+  startedAt: tstz('started_at').notNull(),
+  keyVersion: smallint('key_version'),
+  masterKeyId: text('master_key_id'),
+  keyDestroyedAt: tstz('key_destroyed_at'),
+  emailIndex: bytea('email_index'),
+  finishedAt: tstz('finished_at'),
+});
+
+// Rows found and removed per product table, counted in the transaction of each batch, so a run
+// resumed after a crash neither counts a row twice nor misses one.
+export const erasureTallies = consoleSchema.table(
+  'erasure_tallies',
+  {
+    requestId: uuid('request_id')
+      .notNull()
+      .references(() => privacyRequests.id),
+    tableName: text('table_name').notNull(),
+    rowsBefore: bigint('rows_before', { mode: 'number' }).notNull(),
+    rowsRemoved: bigint('rows_removed', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.requestId, t.tableName] }),
+    check('erasure_tallies_counts_check', sql`rows_before >= 0 and rows_removed >= 0`),
+  ],
+);
+
+// What the law makes us keep of an erased user: payment references for tax, without their card
+// fields, until the end of the retention period, with the rule that keeps them.
+export const erasureRetainedPayments = consoleSchema.table(
+  'erasure_retained_payments',
+  {
+    id: uuid('id').primaryKey(),
+    requestId: uuid('request_id')
+      .notNull()
+      .references(() => privacyRequests.id),
+    provider: text('provider').notNull(),
+    customerToken: text('customer_token').notNull(),
+    createdAt: tstz('created_at').notNull(),
+    retainedUntil: date('retained_until', { mode: 'string' }).notNull(),
+    reason: text('reason').notNull(),
+  },
+  (t) => [
+    index('erasure_retained_payments_request_idx').on(t.requestId),
+    index('erasure_retained_payments_until_idx').on(t.retainedUntil),
+  ],
+);
+
+// The signed erasure certificate of each completed erasure (a C2SP signed note under the audit
+// log's key); its SHA-256 is in the audit trail. Append-only for the app's role.
+export const erasureCertificates = consoleSchema.table('erasure_certificates', {
+  requestId: uuid('request_id')
+    .primaryKey()
+    .references(() => privacyRequests.id),
+  note: text('note').notNull(),
+  sha256: bytea('sha256').notNull(),
+  issuedAt: tstz('issued_at').notNull(),
+});

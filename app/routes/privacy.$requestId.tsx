@@ -10,6 +10,8 @@ import { Time } from '#app/components/time.tsx';
 import { requires } from '#app/modules/auth/access.ts';
 import { REGIME_RULES } from '#app/modules/privacy/deadlines.server.ts';
 import { packageView } from '#app/modules/privacy/package.server.ts';
+import { erasureManifest } from '#app/modules/privacy/erasure.server.ts';
+import { holdsOfUser, liftLegalHold, setLegalHold } from '#app/modules/privacy/holds.server.ts';
 import { step, type RequestFacts } from '#app/modules/privacy/lifecycle.ts';
 import {
   assignRequest,
@@ -71,7 +73,28 @@ export async function loader(args: LoaderFunctionArgs) {
             : step(facts, { kind });
     return probe.ok;
   });
+  const [holds, manifest] = await Promise.all([
+    holdsOfUser(request.userId),
+    request.type === 'erasure' ? erasureManifest(request.id) : null,
+  ]);
   return json({
+    holds: holds.map((h) => ({
+      id: h.id,
+      reason: h.reason,
+      setAt: h.setAt.toISOString(),
+      setByName: h.setByName,
+      liftedAt: h.liftedAt?.toISOString() ?? null,
+      liftReason: h.liftReason,
+      liftedByName: h.liftedByName,
+    })),
+    manifest: manifest && {
+      ...manifest,
+      keyDestroyedAt: manifest.keyDestroyedAt?.toISOString() ?? null,
+      certificate: manifest.certificate && {
+        sha256: manifest.certificate.sha256,
+        issuedAt: manifest.certificate.issuedAt.toISOString(),
+      },
+    },
     request: {
       ...request,
       receivedAt: request.receivedAt.toISOString(),
@@ -122,6 +145,12 @@ export async function action(args: ActionFunctionArgs) {
     if (intent === 'assign_me' || intent === 'unassign') {
       await assignRequest(requestId, intent === 'assign_me' ? me.staffId : null, me);
       return json({ done: intent === 'assign_me' ? 'Assigned to you.' : 'Unassigned.' });
+    }
+    if (intent === 'set_hold' || intent === 'lift_hold') {
+      const { request } = await getRequest(requestId);
+      if (intent === 'set_hold') await setLegalHold(request.userId, note ?? '', me);
+      else await liftLegalHold(request.userId, note ?? '', me);
+      return json({ done: intent === 'set_hold' ? 'Legal hold set.' : 'Legal hold lifted.' });
     }
     if (intent === 'extend') {
       const { dueDay } = await extendRequest(requestId, note ?? '', me);
@@ -252,7 +281,10 @@ export default function PrivacyRequestRoute() {
     entered,
     offered,
     pkg,
+    holds,
+    manifest,
   } = useLoaderData<typeof loader>();
+  const activeHold = holds.find((h) => !h.liftedAt);
   const result = useActionData<typeof action>();
   const can = (kind: (typeof OFFICER_STEPS)[number]) => offered.includes(kind);
   return (
@@ -350,6 +382,93 @@ export default function PrivacyRequestRoute() {
             )}
           </dd>
         </dl>
+      </section>
+
+      {manifest ? (
+        <section className="panel" aria-labelledby="erasure-title">
+          <h2 id="erasure-title">Erasure</h2>
+          <p className="muted">
+            Counts only: what each table held of the user when the erasure began, and what it
+            removed.
+            {manifest.keyDestroyedAt
+              ? ` Data key destroyed ${manifest.keyDestroyedAt.slice(0, 19).replace('T', ' ')} UTC.`
+              : ''}
+            {manifest.retainedPayments
+              ? ` ${manifest.retainedPayments} payment reference(s) kept for tax, without card fields.`
+              : ''}
+          </p>
+          <table data-testid="erasure-tallies">
+            <thead>
+              <tr>
+                <th>Where</th>
+                <th>Rows found</th>
+                <th>Rows removed</th>
+              </tr>
+            </thead>
+            <tbody>
+              {manifest.tables.map((t) => (
+                <tr key={t.table}>
+                  <td>
+                    <code>{t.table}</code>
+                  </td>
+                  <td>{t.rowsBefore}</td>
+                  <td>{t.rowsRemoved}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {manifest.certificate ? (
+            <p>
+              <a href={`/privacy/${r.id}/certificate`} download>
+                Download the signed erasure certificate
+              </a>{' '}
+              <span className="muted">
+                (SHA-256 <code>{manifest.certificate.sha256.slice(0, 16)}…</code>, in the audit
+                trail)
+              </span>
+            </p>
+          ) : null}
+        </section>
+      ) : null}
+
+      <section className="panel" aria-labelledby="holds-title">
+        <h2 id="holds-title">Legal hold on this user</h2>
+        {activeHold ? (
+          <p className="form-error" role="status" data-testid="legal-hold">
+            Under a legal hold since {activeHold.setAt.slice(0, 10)}
+            {activeHold.setByName ? ` (set by ${activeHold.setByName})` : ''}: {activeHold.reason}.
+            No erasure of this user can run until it is lifted.
+          </p>
+        ) : (
+          <p className="muted">No legal hold: nothing blocks an erasure.</p>
+        )}
+        {r.state === 'completed' && r.type === 'erasure' ? null : (
+          <Form method="post" className="row">
+            <NoteField
+              label={activeHold ? 'Why the hold is lifted' : 'Why the data must be kept'}
+            />
+            <button
+              type="submit"
+              name="intent"
+              value={activeHold ? 'lift_hold' : 'set_hold'}
+              className="secondary"
+            >
+              {activeHold ? 'Lift the legal hold' : 'Set a legal hold'}
+            </button>
+          </Form>
+        )}
+        {holds.filter((h) => h.liftedAt).length ? (
+          <ul className="muted">
+            {holds
+              .filter((h) => h.liftedAt)
+              .map((h) => (
+                <li key={h.id}>
+                  Held {h.setAt.slice(0, 10)} to {h.liftedAt?.slice(0, 10)}: {h.reason} — lifted:{' '}
+                  {h.liftReason}
+                </li>
+              ))}
+          </ul>
+        ) : null}
       </section>
 
       {offered.length || r.canExtend ? (

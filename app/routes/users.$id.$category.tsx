@@ -6,6 +6,7 @@ import { guard } from '#app/utils/guard.server.ts';
 import { answer, attempt, invariantResponse, refused } from '#app/utils/http.server.ts';
 import { NotFoundError } from '#app/utils/errors.ts';
 import { openCategory, revealField } from '#app/modules/access/gate.server.ts';
+import { isErased } from '#app/modules/privacy/erasure.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import {
@@ -40,10 +41,17 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `${data ? CATEGORY_INFO[data.category].label : 'User data'} · Custodian` },
 ];
 
-function paramsOf(params: unknown) {
+async function paramsOf(params: unknown) {
   const parsed = CategoryPageParamsSchema.safeParse(params);
   invariantResponse(parsed.success, 'There is no page at this address.', { status: 404 });
-  return { userId: parsed.data.id.toLowerCase(), category: parsed.data.category };
+  const userId = parsed.data.id.toLowerCase();
+  // An erased user's id answers gone (ADR 026), whatever grant still names it.
+  invariantResponse(
+    !(await isErased(userId)),
+    'This user was erased: their data is gone for good.',
+    { status: 410 },
+  );
+  return { userId, category: parsed.data.category };
 }
 
 async function readView(category: DataCategory, userId: string, after?: KeysetCursor) {
@@ -70,7 +78,7 @@ async function readView(category: DataCategory, userId: string, after?: KeysetCu
 
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
-  const { userId, category } = paramsOf(args.params);
+  const { userId, category } = await paramsOf(args.params);
   const url = new URL(args.request.url);
   const after =
     category === 'conversations' || category === 'usage'
@@ -98,7 +106,7 @@ export async function loader(args: LoaderFunctionArgs) {
 
 export async function action(args: ActionFunctionArgs) {
   const me = await guard(args, access);
-  const { userId, category } = paramsOf(args.params);
+  const { userId, category } = await paramsOf(args.params);
   const parsed = parseForm(RevealSchema, formObject(await args.request.formData()));
   if (!parsed.ok) return json({ fieldErrors: parsed.fieldErrors }, { status: 400 });
   const field = parsed.value.field as RevealField;

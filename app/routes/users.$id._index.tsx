@@ -13,6 +13,7 @@ import { guard } from '#app/utils/guard.server.ts';
 import { attempt, invariantResponse } from '#app/utils/http.server.ts';
 import { grantReasons } from '#app/modules/access/list.server.ts';
 import { liveGrantsFor } from '#app/modules/access/live.server.ts';
+import { isErased } from '#app/modules/privacy/erasure.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { CATEGORY_INFO, requestGrantHref } from '#app/modules/users/categories.ts';
 import { USER_ID_PARAM } from '#app/modules/users/input.server.ts';
@@ -31,6 +32,12 @@ export async function loader(args: LoaderFunctionArgs) {
   const id = USER_ID_PARAM.safeParse(args.params.id);
   invariantResponse(id.success, 'No user has this id.', { status: 404 });
   const userId = id.data.toLowerCase();
+  // An erased user's id answers gone, before any lookup (ADR 026).
+  invariantResponse(
+    !(await isErased(userId)),
+    'This user was erased: their data is gone for good.',
+    { status: 410 },
+  );
   const after = new URL(args.request.url).searchParams.get('after') ?? undefined;
   const cursor = attempt(() => decodeTrailCursor(after, 'desc'));
   // Opening a user by address is a lookup by id: audited, and counted against the daily limit.

@@ -5,6 +5,7 @@ import { Pager } from '#app/components/data-table.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { answer, attempt, invariantResponse, refused } from '#app/utils/http.server.ts';
 import { openCategory } from '#app/modules/access/gate.server.ts';
+import { isErased } from '#app/modules/privacy/erasure.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { parseKeysetCursor, readConversation } from '#app/modules/users/data.server.ts';
 import { UserDataErrorBoundary } from '#app/components/users/grant-refusal.tsx';
@@ -24,6 +25,11 @@ export async function loader(args: LoaderFunctionArgs) {
   const parsed = ConversationParamsSchema.safeParse(args.params);
   invariantResponse(parsed.success, 'There is no page at this address.', { status: 404 });
   const userId = parsed.data.id.toLowerCase();
+  invariantResponse(
+    !(await isErased(userId)),
+    'This user was erased: their data is gone for good.',
+    { status: 410 },
+  );
   const conversationId = parsed.data.conversationId.toLowerCase();
   const url = new URL(args.request.url);
   const after = attempt(() => parseKeysetCursor(url.searchParams.get('after')));

@@ -389,6 +389,7 @@ const NO_INPUT = new Set([
   'routes/api.v1.$',
   'routes/api.v1.privacy-requests.$id',
   'routes/api.v1.privacy-requests.$id.verify',
+  'routes/privacy.$requestId.certificate',
 ]);
 
 const ONE_OF = [

@@ -259,6 +259,7 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/privacy._index': requires('privacy:process'),
   'routes/privacy.$requestId': requires('privacy:process'),
   'routes/privacy.new': requires('privacy:process'),
+  'routes/privacy.$requestId.certificate': requires('privacy:process', { writesOnGet: true }),
   'routes/grants.new': requires('grants:request'),
   'routes/grants.$grantId': requires('grants:request'),
   'routes/grants.break-glass': requires('grants:break_glass'),
@@ -333,6 +334,13 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
     [`/privacy/${NO_USER}`]: (subject) =>
       subject === 'signed out'
         ? { redirect: signInLocation(`/privacy/${NO_USER}`) }
+        : subject === 'privacy_officer'
+          ? 404
+          : 403,
+    // No such certificate: 404 to officers, 403 to the others.
+    [`/privacy/${NO_USER}/certificate`]: (subject) =>
+      subject === 'signed out'
+        ? { redirect: signInLocation(`/privacy/${NO_USER}/certificate`) }
         : subject === 'privacy_officer'
           ? 404
           : 403,
@@ -493,6 +501,7 @@ describe("a GET from another site acts in nobody's name (ADR 020)", () => {
     ).toEqual([
       'routes/analytics.csv',
       'routes/audit.csv',
+      'routes/privacy.$requestId.certificate',
       'routes/security.access.csv',
       'routes/users.$id.$category',
       'routes/users.$id._index',

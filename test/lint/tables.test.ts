@@ -50,6 +50,12 @@ const OWNER: Record<string, string> = {
   user_outbox: 'privacy',
   export_packages: 'privacy',
   export_chunks: 'privacy',
+  legal_holds: 'privacy',
+  erasure_tombstones: 'privacy',
+  erasure_runs: 'privacy',
+  erasure_tallies: 'privacy',
+  erasure_retained_payments: 'privacy',
+  erasure_certificates: 'privacy',
   // Read by app/db/ (the schema version), never by a module.
   meta: 'db',
 };

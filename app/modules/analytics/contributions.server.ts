@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { getDb } from '#app/db/client.server.ts';
+import { getDb, type Tx } from '#app/db/client.server.ts';
 import { MODELS } from '#app/modules/vocabulary.ts';
 import type { AnalyticsConfig } from './config.server.ts';
 import { addDays, dayStart } from './periods.server.ts';
@@ -136,4 +136,34 @@ export async function purgeContributions(keepFrom: string): Promise<number> {
       select ((select count(*) from models) + (select count(*) from days))::int as n`);
     return (gone?.n ?? 0) + (old?.n ?? 0);
   });
+}
+
+/**
+ * An erasure's share: every contribution row of one user (their days, their models, their line in
+ * the contributors table), in the erasure's transaction. Returns how many rows went. Releases
+ * already made keep their noisy figures: they hold no row of anyone.
+ */
+export async function purgeUserContributions(tx: Tx, userId: string): Promise<number> {
+  const [row] = await tx.execute<{ n: number }>(sql`
+    with models as (
+      delete from console.analytics_contribution_models where user_id = ${userId} returning 1
+    ),
+    days as (
+      delete from console.analytics_contributions where user_id = ${userId} returning 1
+    ),
+    users as (
+      delete from console.analytics_contributors where user_id = ${userId} returning 1
+    )
+    select ((select count(*) from models) + (select count(*) from days)
+            + (select count(*) from users))::int as n`);
+  return row?.n ?? 0;
+}
+
+/** How many contribution rows of one user are left (an erasure's final check). */
+export async function userContributionsLeft(userId: string): Promise<number> {
+  const [row] = await getDb().execute<{ n: number }>(sql`
+    select ((select count(*) from console.analytics_contribution_models where user_id = ${userId})
+          + (select count(*) from console.analytics_contributions where user_id = ${userId})
+          + (select count(*) from console.analytics_contributors where user_id = ${userId}))::int as n`);
+  return row?.n ?? 0;
 }

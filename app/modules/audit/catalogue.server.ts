@@ -323,6 +323,26 @@ export const AUDIT_ACTIONS = {
       })
       .strict(),
   },
+  'privacy.legal_hold': {
+    description: 'Legal hold set or lifted on a user',
+    category: 'privacy',
+    refersTo: 'user',
+    // The hold's reason stays in its table: free text is never copied into the trail.
+    details: z.object({ hold: z.uuid(), change: z.enum(['set', 'lift']) }).strict(),
+  },
+  'privacy.erasure_certificate': {
+    description: 'Erasure certificate signed',
+    category: 'privacy',
+    refersTo: 'privacy_request',
+    details: z
+      .object({
+        sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 in hex'),
+        rowsRemoved: z.number().int().nonnegative(),
+        rowsKept: z.number().int().nonnegative(),
+        keyDestroyed: z.boolean(),
+      })
+      .strict(),
+  },
   'preferences.change': {
     description: 'Data-use preference changed',
     category: 'privacy',

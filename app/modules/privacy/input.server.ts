@@ -165,7 +165,7 @@ const TYPE_NAMES: Record<RequestType, string> = {
 
 /** What the request page's forms send. */
 export const RequestActionSchema = z.object({
-  intent: z.enum([...OFFICER_MOVES, 'assign_me', 'unassign', 'extend'], {
+  intent: z.enum([...OFFICER_MOVES, 'assign_me', 'unassign', 'extend', 'set_hold', 'lift_hold'], {
     message: 'Choose an action',
   }),
   note: z.string().max(2_000, 'The note is at most 2000 characters').optional(),

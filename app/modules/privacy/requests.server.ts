@@ -31,9 +31,11 @@ import {
 } from '#app/utils/errors.ts';
 import { parseParams } from '#app/utils/forms.server.ts';
 import { deadline, pausedDaysBetween, regimeOf } from './deadlines.server.ts';
+import { refuseIfHeld } from './holds.server.ts';
 import { DetailsSchemas, NewRequestSchema, QueueQuerySchema } from './input.server.ts';
 import { clockRuns, step, type RequestFacts, type Step } from './lifecycle.ts';
 import { nudgeOutbox, queueUserMessage } from './outbox.server.ts';
+import { isErased } from './tombstones.server.ts';
 import {
   DUE_SOON_DAYS,
   FINAL_STATES,
@@ -103,6 +105,8 @@ export async function createRequest(
   requirePermission(actor, 'privacy:process');
   const base = parseParams(NewRequestSchema, input);
   const details = parseDetails(base.type, base.details);
+  // An erased user's id is a pseudonym whose data is gone: gone (410), not unknown (404).
+  if (await isErased(base.userId)) throw new GoneError('This user was erased');
   const user = await userFacts(base.userId);
   if (!user) throw new NotFoundError('No user has this id');
   const source: RequestSource = actor.kind === 'staff' ? 'staff' : 'api';
@@ -302,6 +306,10 @@ export async function moveRequest(
     const row = await lockRequest(tx, requestId);
     const facts = factsOf(row);
     const result = step(facts, move);
+    // A legal hold on the user blocks their erasure from starting (ADR 026).
+    if (result.ok && result.next.state === 'processing' && facts.type === 'erasure') {
+      await refuseIfHeld(row.userId, tx);
+    }
     if (!result.ok) {
       if (/second person/.test(result.message)) throw new ForbiddenError(result.message);
       throw new ConflictError(result.message);

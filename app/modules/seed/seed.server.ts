@@ -11,6 +11,7 @@ import {
   type DataKey,
 } from '#app/modules/crypto/envelope.server.ts';
 import type { KeyRing } from '#app/modules/crypto/keys.server.ts';
+import { readTombstones, type Tombstones } from '#app/modules/privacy/tombstones.server.ts';
 import { CopyWriter, SEED_TABLE_NAMES, type SeedTable } from './copy.ts';
 import {
   blockCount,
@@ -96,6 +97,7 @@ function usersRows(
   ring: KeyRing,
   registry: EmailRegistry,
   out: CopyWriter,
+  tombstones: Tombstones | null,
 ): Uint8Array {
   let headStart = 0;
   for (let k = 0; k < users.ids.length; k++) {
@@ -113,6 +115,15 @@ function usersRows(
     for (let n = 2; !registry.add(index); n++) {
       email = `${local}${n}@${domain}`;
       index = emailBlindIndex(ring.index, email);
+    }
+    // An erased account is never brought back by a seed (its tombstone, ADR 026): the whole load
+    // is refused and rolled back, not the one user skipped, so nobody mistakes the result.
+    const erased = tombstones?.match(id, index);
+    if (erased) {
+      throw new SeedRefusedError(
+        `user ${id} was erased (its ${erased === 'id' ? 'id' : 'email'} matches a tombstone): ` +
+          'refusing to seed it again',
+      );
     }
     const headEnd = users.headEnds[k]!;
     out
@@ -209,13 +220,14 @@ async function produce(
   workers: number,
   log: (line: string) => void,
   write: (table: SeedTable, bytes: Uint8Array) => Promise<void>,
+  tombstones: Tombstones | null = null,
 ): Promise<Tally> {
   const tally: Tally = { users: 0, conversations: 0, messages: 0, events: 0, payments: 0 };
   const started = performance.now();
   let lastLog = started;
   const usersWriter = new CopyWriter();
   for await (const block of produceBlocks(params, workers)) {
-    await write('users', usersRows(block.users, ring, registry, usersWriter));
+    await write('users', usersRows(block.users, ring, registry, usersWriter, tombstones));
     for (const table of SEED_TABLE_NAMES) {
       const chunk = block.chunks[table];
       if (chunk) await write(table, chunk);
@@ -279,8 +291,10 @@ export async function seedProductData(
   const registry = new EmailRegistry();
   let existing = 0;
   let salt = 0;
+  let tombstones: Tombstones | null = null;
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
+    tombstones = await readTombstones(sql, ring.index);
     const [row] = await sql<{ count: number; max_id: string | null }[]>`
       select count(*)::int as count,
              (select id::text from product.users order by id desc limit 1) as max_id
@@ -325,8 +339,14 @@ export async function seedProductData(
   const loader = await BulkLoader.open(url, { dropIndexes, log });
   let tally: Tally;
   try {
-    tally = await produce(params, ring, registry, workers, log, (table, bytes) =>
-      loader.write(table, bytes),
+    tally = await produce(
+      params,
+      ring,
+      registry,
+      workers,
+      log,
+      (table, bytes) => loader.write(table, bytes),
+      tombstones.size > 0 ? tombstones : null,
     );
   } catch (error) {
     await loader.abort(error);
