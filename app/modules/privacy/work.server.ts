@@ -121,7 +121,9 @@ export async function resumeWork(): Promise<number> {
 async function takeLease(requestId: string) {
   const [row] = await getDb()
     .update(privacyRequests)
-    .set({ workLeaseUntil: sql`${now()}::timestamptz + make_interval(secs => ${LEASE_SECONDS})` })
+    .set({
+      workLeaseUntil: sql`${now().toISOString()}::timestamptz + make_interval(secs => ${LEASE_SECONDS})`,
+    })
     .where(
       and(
         eq(privacyRequests.id, requestId),
@@ -146,7 +148,7 @@ async function report(
       progressStep: step,
       progressDone: done,
       progressTotal: total,
-      workLeaseUntil: sql`${now()}::timestamptz + make_interval(secs => ${LEASE_SECONDS})`,
+      workLeaseUntil: sql`${now().toISOString()}::timestamptz + make_interval(secs => ${LEASE_SECONDS})`,
     })
     .where(and(eq(privacyRequests.id, requestId), eq(privacyRequests.state, 'processing')))
     .returning({ id: privacyRequests.id });
