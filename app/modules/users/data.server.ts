@@ -47,14 +47,14 @@ export function parseKeysetCursor(raw: string | null): KeysetCursor | undefined 
   return decodeCursor(TimestampCursorSchema, raw);
 }
 
-interface WrappedKeyRow {
+export interface WrappedKeyRow {
   key_version: number | null;
   master_key_id: string | null;
   wrapped_key: Buffer | null;
 }
 
 /** The user's data key from a row that selected their `product.user_keys` columns (or nulls). */
-function unwrapRowKey(userId: string, row: WrappedKeyRow | undefined): DataKey | null {
+export function unwrapRowKey(userId: string, row: WrappedKeyRow | undefined): DataKey | null {
   if (!row?.wrapped_key || row.key_version === null || row.master_key_id === null) return null;
   return unwrapDataKey(
     {
