@@ -235,7 +235,9 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/users.$id.conversations.$conversationId': requires('users:lookup', { writesOnGet: true }),
   'routes/grants._index': requires('grants:request'),
   'routes/privacy._index': requires('privacy:process'),
-  'routes/privacy.$requestId': requires('privacy:process'),
+  'routes/privacy.$requestId': requires('privacy:process', { writesOnGet: true }),
+  'routes/privacy.metrics': requires('privacy:process'),
+  'routes/privacy.metrics[.]csv': requires('privacy:process'),
   'routes/grants.new': requires('grants:request'),
   'routes/grants.$grantId': requires('grants:request'),
   'routes/grants.break-glass': requires('grants:break_glass'),
@@ -298,6 +300,15 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
           : 403,
     '/grants': staffOnly('/grants', REQUEST_ROLES),
     '/privacy': staffOnly('/privacy', ['privacy_officer']),
+    '/privacy/metrics': staffOnly('/privacy/metrics', ['privacy_officer']),
+    '/privacy/metrics.csv': staffOnly('/privacy/metrics.csv', ['privacy_officer']),
+    // A bad month is named and answered 400, to privacy officers.
+    '/privacy/metrics?from=13-2026': (subject) =>
+      subject === 'signed out'
+        ? { redirect: signInLocation('/privacy/metrics?from=13-2026') }
+        : subject === 'privacy_officer'
+          ? 400
+          : 403,
     // No such request: 404 to officers, 403 to the others.
     [`/privacy/${NO_USER}`]: (subject) =>
       subject === 'signed out'
@@ -451,6 +462,7 @@ describe("a GET from another site acts in nobody's name (ADR 020)", () => {
     ).toEqual([
       'routes/analytics.csv',
       'routes/audit.csv',
+      'routes/privacy.$requestId',
       'routes/security.access.csv',
       'routes/users.$id.$category',
       'routes/users.$id._index',
