@@ -388,7 +388,7 @@ export default function PrivacyRequestRoute() {
                 Shown under your grant of the profile; this view is in the audit trail. Start
                 processing applies the requested values.
               </p>
-              <table className="diff">
+              <table className="data diff">
                 <thead>
                   <tr>
                     <th scope="col">Field</th>
