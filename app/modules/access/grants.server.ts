@@ -255,23 +255,12 @@ export async function decideGrant(input: {
     }
     // The policy as requested, tightened by any change since: the stricter of the two binds. A
     // grant bound to a privacy request is approved like the request itself (ADR 027): by a
-    // holder of privacy:approve, whatever the category's usual approvers, and only while the
-    // request is open (closing it revokes or withdraws its grants in the same transaction).
+    // holder of privacy:approve, whatever the category's usual approvers. Only while the request
+    // is open: closing it withdraws its pending grants in the same transaction, so a closed
+    // request's grant is no longer pending here (the row lock above orders the two).
     let required: string[];
     let needed: number;
     if (grant.privacyRequestId) {
-      if (!(await purposeOpen(tx, grant.privacyRequestId))) {
-        return refuse(
-          tx,
-          actor,
-          event,
-          new GrantRefusedError(
-            'The privacy request this grant serves is closed.',
-            409,
-            'purpose_closed',
-          ),
-        );
-      }
       required = [...grant.approverPermissions];
       needed = grant.approvalsNeeded;
     } else {
@@ -546,13 +535,6 @@ async function revokeGrantsOfStaff(
 /** Who approves a grant bound to a privacy request: a privacy approver, as for the request. */
 export const PURPOSE_APPROVER = 'privacy:approve';
 const PURPOSE_CATEGORIES: DataCategory[] = ['profile'];
-
-/** Whether the privacy request a grant serves is still open (read, not locked: see decideGrant). */
-async function purposeOpen(tx: Tx, privacyRequestId: string): Promise<boolean> {
-  const rows = await tx.execute<{ open: boolean }>(sql`
-    select closed_at is null as open from console.privacy_requests where id = ${privacyRequestId}`);
-  return rows[0]?.open === true;
-}
 
 export interface PurposeGrant {
   grantId: string;

@@ -768,8 +768,7 @@ export async function reviewRectification(
   const { request } = await getRequest(requestId);
   if (request.type !== 'rectification') throw new ConflictError('Not a rectification');
   const target = { userId: request.userId, category: 'profile' as const };
-  const fieldsOf = (changes: unknown) =>
-    Object.keys((changes ?? {})).sort() as ProfileField[];
+  const fieldsOf = (changes: unknown) => Object.keys(changes ?? {}).sort() as ProfileField[];
   const live = await findLiveGrant({ staffId: actor.staffId, ...target });
   if (!live) {
     // The names of the fields are in the audit trail already (privacy.request); not the values.
