@@ -55,6 +55,10 @@ Commands:
                         write a bundle that \`node DIR/verify.mjs --key KEY DIR\` verifies with
                         Node.js alone, against the key \`audit key\` prints
   audit checkpoint      sequence what is queued and sign a checkpoint now
+  training-export --out FILE
+                        write the conversations the service may train on as JSONL, one
+                        conversation a line: users who opted out of or objected to training,
+                        asked for erasure, or were erased are left out (audited)
 
 The database is DATABASE_URL, else the embedded server that is running for this data folder
 (CUSTODIAN_DATA_DIR, default .data/), else a new embedded server started for the command. The
@@ -541,6 +545,21 @@ async function tokenCommand(args: string[]) {
   }
 }
 
+async function trainingExport(args: string[]) {
+  const { values } = parseArgs({ args, options: { out: { type: 'string' } }, strict: true });
+  if (!values.out) fail('--out: give the file to write the conversations to');
+  const out = path.resolve(values.out);
+  if (!fs.existsSync(path.dirname(out)))
+    fail(`--out: the folder ${path.dirname(out)} does not exist`);
+  const { writeTrainingExport } = await import('#app/modules/privacy/training.server.ts');
+  await withRuntime(async () => {
+    const result = await writeTrainingExport(out, commandLine('training-export'));
+    process.stdout.write(
+      `Wrote ${result.conversations} conversations (${result.messages} messages) of ${result.users} users to ${result.file}; left out ${result.excludedUsers} users who opted out, objected or asked for erasure.\n`,
+    );
+  });
+}
+
 async function main(argv: string[]) {
   const [command, ...args] = argv;
   switch (command) {
@@ -567,6 +586,8 @@ async function main(argv: string[]) {
       return auditCommand(args);
     case 'token':
       return tokenCommand(args);
+    case 'training-export':
+      return trainingExport(args);
     default:
       fail(`unknown command "${command}" (see --help)`);
   }

@@ -582,9 +582,16 @@ export const grants = consoleSchema.table(
     reviewedAt: tstz('reviewed_at'),
     reviewedBy: uuid('reviewed_by').references(() => staff.id),
     reviewComment: text('review_comment'),
+    // The privacy request this grant serves (a rectification's review, ADR 027): it is approved
+    // by a privacy approver, opens the profile only, and is revoked when the request closes.
+    privacyRequestId: uuid('privacy_request_id').references(() => privacyRequests.id),
   },
   (t) => [
     check('grants_status_check', inList('status', GRANT_STATUSES)),
+    check(
+      'grants_privacy_request_check',
+      sql`privacy_request_id is null or (reason_code = 'privacy_request' and categories = array['profile']::text[] and not break_glass)`,
+    ),
     check('grants_reason_code_check', inList('reason_code', REASON_CODES)),
     check(
       'grants_categories_check',
@@ -635,6 +642,9 @@ export const grants = consoleSchema.table(
     index('grants_requester_idx').on(t.requesterId, t.createdAt, t.id),
     index('grants_user_idx').on(t.userId, t.createdAt, t.id),
     index('grants_created_idx').on(t.createdAt, t.id),
+    index('grants_privacy_request_idx')
+      .on(t.privacyRequestId)
+      .where(sql`${t.privacyRequestId} is not null`),
     index('grants_pending_idx')
       .on(t.requestExpiresAt)
       .where(sql`${t.status} = 'pending'`),

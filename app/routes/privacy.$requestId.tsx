@@ -8,16 +8,20 @@ import { StaffName } from '#app/components/isolated-text.tsx';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
 import { requires } from '#app/modules/auth/access.ts';
+import { now } from '#app/modules/clock.server.ts';
 import { REGIME_RULES } from '#app/modules/privacy/deadlines.server.ts';
 import { packageView } from '#app/modules/privacy/package.server.ts';
 import { erasureManifest } from '#app/modules/privacy/erasure.server.ts';
 import { holdsOfUser, liftLegalHold, setLegalHold } from '#app/modules/privacy/holds.server.ts';
 import { step, type RequestFacts } from '#app/modules/privacy/lifecycle.ts';
 import {
+  askReviewGrant,
   assignRequest,
   extendRequest,
   getRequest,
   moveRequest,
+  purposeGrants,
+  reviewRectification,
   type StepInput,
 } from '#app/modules/privacy/requests.server.ts';
 import { RequestActionSchema as ActionSchema } from '#app/modules/privacy/input.server.ts';
@@ -39,7 +43,7 @@ import { formObject, parseForm } from '#app/utils/forms.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { answer } from '#app/utils/http.server.ts';
 
-export const access = requires('privacy:process');
+export const access = requires('privacy:process', { writesOnGet: true });
 
 export const meta: MetaFunction = () => [{ title: 'Privacy request · Custodian' }];
 
@@ -77,6 +81,12 @@ export async function loader(args: LoaderFunctionArgs) {
     holdsOfUser(request.userId),
     request.type === 'erasure' ? erasureManifest(request.id) : null,
   ]);
+  // A rectification's diff: values only under a live grant of the profile (an audited view).
+  const [review, grants] =
+    request.type === 'rectification'
+      ? await Promise.all([reviewRectification(request.id, me), purposeGrants(request.id)])
+      : [null, []];
+  const at = now().getTime();
   return json({
     holds: holds.map((h) => ({
       id: h.id,
@@ -95,6 +105,14 @@ export async function loader(args: LoaderFunctionArgs) {
         issuedAt: manifest.certificate.issuedAt.toISOString(),
       },
     },
+    review,
+    grants: grants.map((g) => ({
+      grantId: g.grantId,
+      status:
+        g.status === 'approved' && g.endsAt && g.endsAt.getTime() <= at ? 'expired' : g.status,
+      mine: g.requesterId === me.staffId,
+      endsAt: g.endsAt?.toISOString() ?? null,
+    })),
     request: {
       ...request,
       receivedAt: request.receivedAt.toISOString(),
@@ -151,6 +169,12 @@ export async function action(args: ActionFunctionArgs) {
       if (intent === 'set_hold') await setLegalHold(request.userId, note ?? '', me);
       else await liftLegalHold(request.userId, note ?? '', me);
       return json({ done: intent === 'set_hold' ? 'Legal hold set.' : 'Legal hold lifted.' });
+    }
+    if (intent === 'ask_grant') {
+      const grant = await askReviewGrant(requestId, me);
+      return json({
+        done: `Grant ${grant.grantId.slice(0, 8)} asked for: a second privacy officer approves it.`,
+      });
     }
     if (intent === 'extend') {
       const { dueDay } = await extendRequest(requestId, note ?? '', me);
@@ -283,6 +307,8 @@ export default function PrivacyRequestRoute() {
     pkg,
     holds,
     manifest,
+    review,
+    grants,
   } = useLoaderData<typeof loader>();
   const activeHold = holds.find((h) => !h.liftedAt);
   const result = useActionData<typeof action>();
@@ -609,6 +635,74 @@ export default function PrivacyRequestRoute() {
           processing={r.state === 'processing'}
           progress={{ step: r.progressStep, done: r.progressDone, total: r.progressTotal }}
         />
+      ) : null}
+
+      {review ? (
+        <section className="panel" aria-labelledby="review-title">
+          <h2 id="review-title">The requested change</h2>
+          {review.open ? (
+            <>
+              <p className="muted">
+                Shown under your grant of the profile; this view is in the audit trail. Start
+                processing applies the requested values.
+              </p>
+              <table className="data diff">
+                <thead>
+                  <tr>
+                    <th scope="col">Field</th>
+                    <th scope="col">Now</th>
+                    <th scope="col">Requested</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {review.lines.map((line) => (
+                    <tr key={line.field} data-changed={line.current !== line.requested}>
+                      <th scope="row">{line.field}</th>
+                      <td>
+                        {line.current === null ? (
+                          <span className="muted">none</span>
+                        ) : (
+                          <del>{line.current}</del>
+                        )}
+                      </td>
+                      <td>
+                        <ins>{line.requested}</ins>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          ) : (
+            <p>
+              Fields to change: {review.fields.join(', ')}. Their values are personal data: to
+              review them, ask for a grant of the profile bound to this request. A privacy officer
+              other than you approves it; it ends when the request closes.
+            </p>
+          )}
+          {!review.open &&
+          !r.closedAt &&
+          !grants.some((g) => g.mine && (g.status === 'pending' || g.status === 'approved')) ? (
+            <Form method="post" className="row">
+              <button type="submit" name="intent" value="ask_grant">
+                Ask for a review grant
+              </button>
+            </Form>
+          ) : null}
+          {grants.length ? (
+            <ul className="plain">
+              {grants.map((g) => (
+                <li key={g.grantId}>
+                  <Link to={`/grants/${g.grantId}`}>
+                    Grant <ShortId id={g.grantId} />
+                  </Link>{' '}
+                  <span className="badge">{g.status}</span>
+                  {g.mine ? ' (yours)' : null}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </section>
       ) : null}
 
       <DataTable

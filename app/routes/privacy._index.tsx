@@ -119,6 +119,9 @@ export default function PrivacyQueueRoute() {
         the service’s terms) and pause while the user is awaited. Erasures and denials take a second
         officer’s approval.
       </p>
+      <p>
+        <Link to="/privacy/metrics">Metrics: received, completed, denied, days to complete</Link>
+      </p>
       <Form method="get" className="table-tools" role="search" aria-label="Filter privacy requests">
         <div>
           <label htmlFor="state">State</label>

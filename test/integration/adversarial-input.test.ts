@@ -231,6 +231,20 @@ const INPUTS: Input[] = [
     fields: ['state', 'type', 'regime', 'assignee', 'due', 'after'],
   },
   {
+    route: 'routes/privacy.metrics',
+    path: '/privacy/metrics',
+    method: 'GET',
+    as: 'privacy_officer',
+    fields: ['from', 'to'],
+  },
+  {
+    route: 'routes/privacy.metrics[.]csv',
+    path: '/privacy/metrics.csv',
+    method: 'GET',
+    as: 'privacy_officer',
+    fields: ['from', 'to'],
+  },
+  {
     route: 'routes/privacy.$requestId',
     path: '/privacy/:id',
     method: 'POST',

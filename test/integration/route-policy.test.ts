@@ -257,9 +257,11 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/users.$id.conversations.$conversationId': requires('users:lookup', { writesOnGet: true }),
   'routes/grants._index': requires('grants:request'),
   'routes/privacy._index': requires('privacy:process'),
-  'routes/privacy.$requestId': requires('privacy:process'),
+  'routes/privacy.$requestId': requires('privacy:process', { writesOnGet: true }),
   'routes/privacy.new': requires('privacy:process'),
   'routes/privacy.$requestId.certificate': requires('privacy:process', { writesOnGet: true }),
+  'routes/privacy.metrics': requires('privacy:process'),
+  'routes/privacy.metrics[.]csv': requires('privacy:process'),
   'routes/grants.new': requires('grants:request'),
   'routes/grants.$grantId': requires('grants:request'),
   'routes/grants.break-glass': requires('grants:break_glass'),
@@ -330,6 +332,15 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
     '/grants': staffOnly('/grants', REQUEST_ROLES),
     '/privacy': staffOnly('/privacy', ['privacy_officer']),
     '/privacy/new': staffOnly('/privacy/new', ['privacy_officer']),
+    '/privacy/metrics': staffOnly('/privacy/metrics', ['privacy_officer']),
+    '/privacy/metrics.csv': staffOnly('/privacy/metrics.csv', ['privacy_officer']),
+    // A bad month is named and answered 400, to privacy officers.
+    '/privacy/metrics?from=13-2026': (subject) =>
+      subject === 'signed out'
+        ? { redirect: signInLocation('/privacy/metrics?from=13-2026') }
+        : subject === 'privacy_officer'
+          ? 400
+          : 403,
     // No such request: 404 to officers, 403 to the others.
     [`/privacy/${NO_USER}`]: (subject) =>
       subject === 'signed out'
@@ -502,6 +513,7 @@ describe("a GET from another site acts in nobody's name (ADR 020)", () => {
       'routes/analytics.csv',
       'routes/audit.csv',
       'routes/privacy.$requestId.certificate',
+      'routes/privacy.$requestId',
       'routes/security.access.csv',
       'routes/users.$id.$category',
       'routes/users.$id._index',

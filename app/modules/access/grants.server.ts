@@ -10,6 +10,7 @@ import { reloadActor } from '#app/modules/auth/actor.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
+import { ConflictError, ForbiddenError } from '#app/utils/errors.ts';
 import { GrantInputError, GrantNotFoundError, GrantRefusedError } from './errors.ts';
 import { breakGlassSchema, commentSchema, grantRequestSchema } from './input.server.ts';
 import { notify } from './notifications.server.ts';
@@ -252,10 +253,21 @@ export async function decideGrant(input: {
         ),
       );
     }
-    // The policy as requested, tightened by any change since: the stricter of the two binds.
-    const current = strictestPolicy(await getPolicies(grant.categories as DataCategory[], tx));
-    const required = [...new Set([...grant.approverPermissions, ...current.approverPermissions])];
-    const needed = Math.max(grant.approvalsNeeded, current.approvalsNeeded);
+    // The policy as requested, tightened by any change since: the stricter of the two binds. A
+    // grant bound to a privacy request is approved like the request itself (ADR 027): by a
+    // holder of privacy:approve, whatever the category's usual approvers. Only while the request
+    // is open: closing it withdraws its pending grants in the same transaction, so a closed
+    // request's grant is no longer pending here (the row lock above orders the two).
+    let required: string[];
+    let needed: number;
+    if (grant.privacyRequestId) {
+      required = [...grant.approverPermissions];
+      needed = grant.approvalsNeeded;
+    } else {
+      const current = strictestPolicy(await getPolicies(grant.categories as DataCategory[], tx));
+      required = [...new Set([...grant.approverPermissions, ...current.approverPermissions])];
+      needed = Math.max(grant.approvalsNeeded, current.approvalsNeeded);
+    }
     for (const permission of required.sort()) {
       const missing = lacks(actor, permission);
       if (missing) return refuse(tx, actor, event, missing);
@@ -512,6 +524,158 @@ async function revokeGrantsOfStaff(
     );
   }
   return { revoked: revoked.length, cancelled: cancelled.length };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grants bound to a privacy request (ADR 027). The privacy module asks for one, in the
+// transaction that holds the request locked, to let an officer review a rectification; and ends
+// them, in the transaction that closes the request. The live-grant check needs nothing more: a
+// bound grant is an ordinary grant of the profile, revoked when its purpose closes.
+
+/** Who approves a grant bound to a privacy request: a privacy approver, as for the request. */
+export const PURPOSE_APPROVER = 'privacy:approve';
+const PURPOSE_CATEGORIES: DataCategory[] = ['profile'];
+
+export interface PurposeGrant {
+  grantId: string;
+  status: GrantStatus;
+  requesterId: string;
+  startsAt: Date | null;
+  endsAt: Date | null;
+}
+
+/**
+ * Asks, for `requester`, a grant of the user's profile bound to an open privacy request, for the
+ * profile policy's longest duration. Pending until a holder of privacy:approve other than the
+ * requester approves it. Refused while the requester already has one pending or live for it.
+ * Run inside the caller's transaction, which holds the request locked and open.
+ */
+export async function requestPurposeGrant(
+  tx: Tx,
+  input: { requester: StaffActor; userId: string; privacyRequestId: string },
+): Promise<PurposeGrant> {
+  const actor = await reloadActor(input.requester, tx);
+  const at = now();
+  const event = {
+    action: 'grant.request' as const,
+    userId: input.userId,
+    privacyRequestId: input.privacyRequestId,
+    details: { categories: PURPOSE_CATEGORIES, reasonCode: 'privacy_request' },
+  };
+  // Refusals here throw and roll back the caller's transaction: the privacy module has checked
+  // privacy:process before, so these are a stale session's or a double click's.
+  const refusal = lacks(actor, 'grants:request');
+  if (refusal) throw new ForbiddenError(refusal.message);
+  const [held] = await tx
+    .select({ id: grants.id })
+    .from(grants)
+    .where(
+      and(
+        eq(grants.privacyRequestId, input.privacyRequestId),
+        eq(grants.requesterId, actor.staffId),
+        sql`(${grants.status} = 'pending' or (${grants.status} = 'approved' and ${grants.endsAt} > ${at.toISOString()}))`,
+      ),
+    );
+  if (held) throw new ConflictError('You already have a grant for this request, pending or live.');
+  const [policy] = await getPolicies(PURPOSE_CATEGORIES, tx);
+  const grantId = randomUUID();
+  await tx.insert(grants).values({
+    id: grantId,
+    requesterId: actor.staffId,
+    userId: input.userId,
+    categories: PURPOSE_CATEGORIES,
+    reasonCode: 'privacy_request',
+    // Codes and ids only: the grant's reason is the request, whose page says the rest.
+    justification: `Review of privacy request ${input.privacyRequestId}`,
+    ticketRef: null,
+    durationMinutes: policy!.maxDurationMinutes,
+    requestedStartAt: null,
+    approvalsNeeded: 1,
+    approverPermissions: [PURPOSE_APPROVER],
+    status: 'pending',
+    createdAt: at,
+    requestExpiresAt: new Date(at.getTime() + GRANT_LIMITS.requestTtlMs),
+    privacyRequestId: input.privacyRequestId,
+  });
+  await notify(
+    {
+      kind: 'grant.requested',
+      to: { holdersOf: [PURPOSE_APPROVER], except: [actor.staffId] },
+      grantId,
+    },
+    tx,
+  );
+  await recordAudit(
+    actor,
+    {
+      ...event,
+      outcome: 'allowed',
+      grantId,
+      details: { ...event.details, durationMinutes: policy!.maxDurationMinutes },
+    },
+    tx,
+  );
+  return { grantId, status: 'pending', requesterId: actor.staffId, startsAt: null, endsAt: null };
+}
+
+/** The grants bound to a privacy request, newest first (the request page shows them). */
+export async function purposeGrants(privacyRequestId: string): Promise<PurposeGrant[]> {
+  if (!z.uuid().safeParse(privacyRequestId).success) return [];
+  const rows = await getDb()
+    .select({
+      grantId: grants.id,
+      status: grants.status,
+      requesterId: grants.requesterId,
+      startsAt: grants.startsAt,
+      endsAt: grants.endsAt,
+    })
+    .from(grants)
+    .where(eq(grants.privacyRequestId, privacyRequestId))
+    .orderBy(sql`${grants.createdAt} desc`, grants.id);
+  return rows.map((r) => ({ ...r, status: r.status as GrantStatus }));
+}
+
+/**
+ * The privacy request closed: every grant bound to it ends in this transaction, the caller's,
+ * which closes the request. Approved grants not yet past their end are revoked (basis
+ * `purpose_closed`), pending ones withdrawn; each audited. One statement decides both, so a grant
+ * approved concurrently is re-read after that approval commits and revoked all the same.
+ */
+export async function closePurposeGrants(
+  tx: Tx,
+  privacyRequestId: string,
+  actor: Actor,
+): Promise<{ revoked: number; cancelled: number }> {
+  const at = now().toISOString();
+  const by = staffIdOf(actor);
+  const ended = await tx.execute<{ id: string; user_id: string; status: GrantStatus }>(sql`
+    update console.grants
+    set status = case when status = 'pending' then 'cancelled' else 'revoked' end,
+        revoked_at = case when status = 'pending' then null else ${at}::timestamptz end,
+        revoked_by = case when status = 'pending' then null else ${by}::uuid end,
+        revoke_basis = case when status = 'pending' then null else 'purpose_closed' end,
+        closed_at = ${at}
+    where privacy_request_id = ${privacyRequestId}
+      and (status = 'pending' or (status = 'approved' and ends_at > ${at}))
+    returning id, user_id, status`);
+  let revoked = 0;
+  for (const row of ended) {
+    const isRevoked = row.status === 'revoked';
+    if (isRevoked) revoked++;
+    await recordAudit(
+      actor,
+      {
+        action: isRevoked ? 'grant.revoke' : 'grant.cancel',
+        outcome: 'allowed',
+        grantId: row.id,
+        userId: row.user_id,
+        privacyRequestId,
+        details: isRevoked ? { basis: 'purpose_closed' } : { reason: 'purpose_closed' },
+      },
+      tx,
+    );
+  }
+  return { revoked, cancelled: ended.length - revoked };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -113,15 +113,19 @@ function oversees(me: StaffActor) {
   return OVERSEERS.some((p) => me.permissions.has(p));
 }
 
-/** Pending, undecided by me, not mine, and I hold every permission its policies ask (as requested and as now). */
+/**
+ * Pending, undecided by me, not mine, and I hold every permission its policies ask (as requested
+ * and as now); a grant bound to a privacy request asks only what it was requested with (ADR 027).
+ */
 function decidableBy(me: StaffActor, at: string): SQL {
   const mine = textArray([...me.permissions]);
   return sql`${grants.status} = 'pending' and ${grants.requestExpiresAt} > ${at}
     and ${grants.requesterId} <> ${me.staffId}
     and ${grants.approverPermissions} <@ ${mine}
-    and not exists (select 1 from console.grant_policies p
-                    where p.category = any(${grants.categories})
-                      and not (p.approver_permission = any(${mine})))
+    and (${grants.privacyRequestId} is not null
+         or not exists (select 1 from console.grant_policies p
+                        where p.category = any(${grants.categories})
+                          and not (p.approver_permission = any(${mine}))))
     and not exists (select 1 from console.grant_decisions d
                     where d.grant_id = ${grants.id} and d.approver_id = ${me.staffId})`;
 }

@@ -30,7 +30,14 @@ export type GrantState = (typeof GRANT_STATES)[number];
 export const DECISIONS = ['approve', 'deny'] as const;
 export type Decision = (typeof DECISIONS)[number];
 
-export const REVOKE_BASES = ['requester', 'approver', 'revoke_any', 'staff_disabled'] as const;
+// `purpose_closed`: the privacy request a grant was bound to closed (privacyPurposeClosed()).
+export const REVOKE_BASES = [
+  'requester',
+  'approver',
+  'revoke_any',
+  'staff_disabled',
+  'purpose_closed',
+] as const;
 export type RevokeBasis = (typeof REVOKE_BASES)[number];
 
 export const NOTIFICATION_KINDS = [

@@ -343,6 +343,13 @@ export const AUDIT_ACTIONS = {
       })
       .strict(),
   },
+  'privacy.rectify': {
+    description: 'Rectification applied to a user’s profile',
+    category: 'privacy',
+    refersTo: 'privacy_request',
+    // The names of the fields written, never their values.
+    details: z.object({ fields: z.array(code).min(1).max(16) }).strict(),
+  },
   'preferences.change': {
     description: 'Data-use preference changed',
     category: 'privacy',
@@ -354,6 +361,20 @@ export const AUDIT_ACTIONS = {
     category: 'export',
     refersTo: 'none',
     details: z.object({ kind: code, rows: z.number().int().nonnegative() }).strict(),
+  },
+  'export.training': {
+    description:
+      'Conversations exported for training (opted-out, objecting and erased users left out)',
+    category: 'export',
+    refersTo: 'none',
+    details: z
+      .object({
+        conversations: z.number().int().nonnegative(),
+        messages: z.number().int().nonnegative(),
+        users: z.number().int().nonnegative(),
+        excludedUsers: z.number().int().nonnegative(),
+      })
+      .strict(),
   },
   'retention.purge': {
     description: 'Retention purge run',

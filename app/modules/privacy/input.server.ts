@@ -165,9 +165,12 @@ const TYPE_NAMES: Record<RequestType, string> = {
 
 /** What the request page's forms send. */
 export const RequestActionSchema = z.object({
-  intent: z.enum([...OFFICER_MOVES, 'assign_me', 'unassign', 'extend', 'set_hold', 'lift_hold'], {
-    message: 'Choose an action',
-  }),
+  intent: z.enum(
+    [...OFFICER_MOVES, 'assign_me', 'unassign', 'extend', 'set_hold', 'lift_hold', 'ask_grant'],
+    {
+      message: 'Choose an action',
+    },
+  ),
   note: z.string().max(2_000, 'The note is at most 2000 characters').optional(),
   proposal: z.enum(PROPOSALS, { message: 'Propose an erasure or a denial' }).optional(),
   reason: z.enum(HOLD_REASONS, { message: 'Choose why the request is on hold' }).optional(),
@@ -175,3 +178,24 @@ export const RequestActionSchema = z.object({
     .enum(VERIFICATION_METHODS, { message: 'Choose how the identity was verified' })
     .optional(),
 });
+
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** The metrics page's range: whole months, `YYYY-MM`, at most five years. */
+export const MetricsQuerySchema = z
+  .object({
+    from: z.string().regex(MONTH, 'A month is written YYYY-MM').optional(),
+    to: z.string().regex(MONTH, 'A month is written YYYY-MM').optional(),
+  })
+  .refine((q) => !q.from || !q.to || q.from <= q.to, {
+    path: ['from'],
+    message: 'The first month comes before the last',
+  })
+  .refine(
+    (q) => {
+      if (!q.from || !q.to) return true;
+      const months = (m: string) => Number(m.slice(0, 4)) * 12 + Number(m.slice(5, 7));
+      return months(q.to) - months(q.from) < 60;
+    },
+    { path: ['to'], message: 'At most 60 months at a time' },
+  );

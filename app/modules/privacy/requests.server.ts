@@ -15,12 +15,26 @@ import {
 import { z } from 'zod';
 import { getDb, type Tx } from '#app/db/client.server.ts';
 import { privacyRequestEvents, privacyRequests } from '#app/db/schema.ts';
-import { staffIdOf, type Actor } from '#app/modules/actor.ts';
+import { staffIdOf, type Actor, type StaffActor } from '#app/modules/actor.ts';
+import {
+  closePurposeGrants,
+  purposeGrants,
+  requestPurposeGrant,
+  type PurposeGrant,
+} from '#app/modules/access/grants.server.ts';
+import { findLiveGrant } from '#app/modules/access/live.server.ts';
+import { openCategory } from '#app/modules/access/gate.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { enqueue } from '#app/modules/jobs/queue.server.ts';
 import { qualified, staffName } from '#app/modules/staff-names.server.ts';
-import { openForUser, sealForUser, userFacts } from '#app/modules/users/data.server.ts';
+import {
+  openForUser,
+  readProfileFields,
+  sealForUser,
+  userFacts,
+  type ProfileField,
+} from '#app/modules/users/data.server.ts';
 import { decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
 import {
   ConflictError,
@@ -362,6 +376,8 @@ export async function moveRequest(
       toState: next.state,
       note,
     });
+    // Law 2: a grant bound to this request ends with it, in this transaction (ADR 027).
+    if (closing) await closePurposeGrants(tx, row.id, actor);
     await recordAudit(
       actor,
       {
@@ -822,4 +838,89 @@ export async function requestsOfUser(userId: string, limit = 20) {
     .where(eq(privacyRequests.userId, userId))
     .orderBy(desc(privacyRequests.createdAt))
     .limit(limit);
+}
+
+// --- reviewing a rectification under a grant bound to the request (ADR 027) ---------------------
+
+/**
+ * A privacy officer asks for a grant of the user's profile bound to this rectification, to review
+ * its before/after diff. A holder of privacy:approve other than the officer approves it; it ends
+ * at the profile policy's longest duration or when the request closes, whichever comes first.
+ */
+export async function askReviewGrant(requestId: string, actor: StaffActor): Promise<PurposeGrant> {
+  requirePermission(actor, 'privacy:process');
+  return getDb().transaction(async (tx) => {
+    const row = await lockOpenRequest(tx, requestId);
+    if (row.type !== 'rectification') {
+      throw new ConflictError('Only a rectification is reviewed under a grant of the profile');
+    }
+    const grant = await requestPurposeGrant(tx, {
+      requester: actor,
+      userId: row.userId,
+      privacyRequestId: row.id,
+    });
+    await addEvent(tx, actor, {
+      requestId: row.id,
+      at: now(),
+      kind: 'review_grant',
+      note: `Asked for a grant of the profile to review the change (grant ${grant.grantId.slice(0, 8)})`,
+    });
+    return grant;
+  });
+}
+
+export { purposeGrants };
+
+export interface RectificationLine {
+  field: ProfileField;
+  current: string | null;
+  requested: string;
+}
+
+export type RectificationReview =
+  { open: true; lines: RectificationLine[] } | { open: false; fields: ProfileField[] };
+
+/**
+ * What a rectification asks, field by field: with a live grant of the user's profile, the current
+ * value beside the requested one (an audited view of the profile); without one, only the names of
+ * the fields (no personal data, nothing audited).
+ */
+export async function reviewRectification(
+  requestId: string,
+  actor: StaffActor,
+): Promise<RectificationReview> {
+  requirePermission(actor, 'privacy:process');
+  const { request } = await getRequest(requestId);
+  if (request.type !== 'rectification') throw new ConflictError('Not a rectification');
+  const target = { userId: request.userId, category: 'profile' as const };
+  const fieldsOf = (changes: unknown) => Object.keys(changes ?? {}).sort() as ProfileField[];
+  const live = await findLiveGrant({ staffId: actor.staffId, ...target });
+  if (!live) {
+    // The names of the fields are in the audit trail already (privacy.request); not the values.
+    return { open: false, fields: fieldsOf(await namesOnly(requestId)) };
+  }
+  const gated = await openCategory(
+    actor,
+    { ...target, route: `/privacy/${requestId}`, page: 'privacy_review' },
+    async () => {
+      const [changes, current] = await Promise.all([
+        requestDetails(requestId),
+        readProfileFields(request.userId),
+      ]);
+      const asked = (changes ?? {}) as Partial<Record<ProfileField, string>>;
+      return fieldsOf(asked).map((field) => ({
+        field,
+        current: current?.[field] ?? null,
+        requested: asked[field] ?? '',
+      }));
+    },
+  );
+  if (!gated.open) return { open: false, fields: fieldsOf(await namesOnly(requestId)) };
+  return { open: true, lines: gated.data };
+}
+
+/** The rectification's field names, opened from its details without keeping the values. */
+async function namesOnly(requestId: string): Promise<Record<string, true>> {
+  const changes = (await requestDetails(requestId)) as Record<string, unknown> | null;
+  return Object.fromEntries(Object.keys(changes ?? {}).map((k) => [k, true] as const));
 }

@@ -1,11 +1,14 @@
-import { sql as dsql } from 'drizzle-orm';
+import { sql as dsql, type SQL } from 'drizzle-orm';
 import { getSql, type Tx } from '#app/db/client.server.ts';
 import { redactCardNumbers } from '#app/modules/access/redact.ts';
 import {
   decryptBytes,
   decryptField,
   encryptBytes,
+  emailBlindIndex,
   encryptField,
+  maskEmail,
+  normaliseEmail,
   unwrapDataKey,
   type DataKey,
 } from '#app/modules/crypto/envelope.server.ts';
@@ -22,7 +25,8 @@ import type {
   UserStatus,
 } from '#app/modules/vocabulary.ts';
 import { maskPhone, type RevealField } from './fields.ts';
-import { GoneError } from '#app/utils/errors.ts';
+import { ConflictError, GoneError, InputError } from '#app/utils/errors.ts';
+import { COUNTRIES, LOCALES } from '#app/modules/vocabulary.ts';
 
 // The data of each category, read and decrypted. These functions check nothing and audit nothing:
 // routes call them only through the personal-data gate (access/gate.server.ts), which finds the
@@ -45,14 +49,14 @@ export function parseKeysetCursor(raw: string | null): KeysetCursor | undefined 
   return decodeCursor(TimestampCursorSchema, raw);
 }
 
-interface WrappedKeyRow {
+export interface WrappedKeyRow {
   key_version: number | null;
   master_key_id: string | null;
   wrapped_key: Buffer | null;
 }
 
 /** The user's data key from a row that selected their `product.user_keys` columns (or nulls). */
-function unwrapRowKey(userId: string, row: WrappedKeyRow | undefined): DataKey | null {
+export function unwrapRowKey(userId: string, row: WrappedKeyRow | undefined): DataKey | null {
   if (!row?.wrapped_key || row.key_version === null || row.master_key_id === null) return null;
   return unwrapDataKey(
     {
@@ -495,4 +499,150 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function firstUsers(limit: number): Promise<{ id: string; country: string }[]> {
   return getSql()<{ id: string; country: string }[]>`
     select id, country from product.users order by created_at, id limit ${limit}`;
+}
+
+// --- for privacy requests: a rectification's fields and a restriction's preferences -----------
+
+/** The profile fields a rectification may change, with the column and the sealed field of each. */
+const RECTIFIABLE = {
+  display_name: { column: 'display_name_enc', sealed: 'users.display_name' },
+  email: { column: 'email_enc', sealed: 'users.email' },
+  phone: { column: 'phone_enc', sealed: 'users.phone' },
+  country: { column: 'country', sealed: null },
+  locale: { column: 'locale', sealed: null },
+} as const;
+export type ProfileField = keyof typeof RECTIFIABLE;
+
+/**
+ * The current clear values of the rectifiable profile fields (null when the user has none), or
+ * null when there is no such user. Checks nothing, audits nothing: only through the gate.
+ */
+export async function readProfileFields(
+  userId: string,
+): Promise<Record<ProfileField, string | null> | null> {
+  if (!UUID.test(userId)) return null;
+  const [row] = await getSql()<
+    {
+      display_name_enc: Buffer;
+      email_enc: Buffer;
+      phone_enc: Buffer | null;
+      country: string;
+      locale: string;
+    }[]
+  >`select display_name_enc, email_enc, phone_enc, country, locale
+    from product.users where id = ${userId}`;
+  if (!row) return null;
+  const key = await requireDataKey(userId);
+  return {
+    display_name: decryptField(key, 'users.display_name', userId, row.display_name_enc),
+    email: decryptField(key, 'users.email', userId, row.email_enc),
+    phone: row.phone_enc ? decryptField(key, 'users.phone', userId, row.phone_enc) : null,
+    country: row.country,
+    locale: row.locale,
+  };
+}
+
+/** Why a new value cannot be written (a message naming no value), or null when it can. */
+function profileValueProblem(field: ProfileField, value: string): string | null {
+  if (field === 'country' && !(COUNTRIES as readonly string[]).includes(value)) {
+    return 'Not a country code the service knows';
+  }
+  if (field === 'locale' && !(LOCALES as readonly string[]).includes(value)) {
+    return 'Not a locale the service knows';
+  }
+  if (field === 'email' && !EMAIL.test(normaliseEmail(value))) return 'Not an email address';
+  if (field === 'phone' && !PHONE.test(value)) return 'Not a phone number';
+  if (field === 'display_name' && !value.trim()) return 'A name cannot be empty';
+  return null;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const PHONE = /^\+?[0-9 ().-]{4,32}$/;
+
+/**
+ * Writes a rectification's new values to the user's profile in the caller's transaction: sealed
+ * under the user's key, and for an email its blind index and masked form too. Writing the same
+ * values again changes nothing, so a rerun after a crash is harmless. Returns the fields applied.
+ * A value the profile cannot hold is an InputError naming `details.changes.<field>`; an email
+ * another account already has is a ConflictError (neither message carries the value).
+ */
+export async function rectifyProfile(
+  tx: Tx,
+  userId: string,
+  changes: Partial<Record<string, string>>,
+): Promise<ProfileField[]> {
+  const fields = Object.keys(changes)
+    .filter((f): f is ProfileField => f in RECTIFIABLE)
+    .sort();
+  if (fields.length !== Object.keys(changes).length) {
+    const bad = Object.keys(changes).find((f) => !(f in RECTIFIABLE))!;
+    throw new InputError(`details.changes.${bad}`, 'Not a field a rectification may change');
+  }
+  const key = await requireDataKey(userId);
+  const set: SQL[] = [];
+  for (const field of fields) {
+    const value = changes[field]!.trim();
+    const problem = profileValueProblem(field, value);
+    if (problem) throw new InputError(`details.changes.${field}`, problem);
+    const spec = RECTIFIABLE[field];
+    if (field === 'email') {
+      const index = emailBlindIndex(keyRing().index, value);
+      const taken = await tx.execute(
+        dsql`select 1 from product.users where email_index = ${index} and id <> ${userId}`,
+      );
+      if (taken.length > 0) {
+        throw new ConflictError('Another account already has the requested email address');
+      }
+      set.push(
+        dsql`email_index = ${index}`,
+        dsql`email_index_key_id = ${keyRing().index.id}`,
+        dsql`email_masked = ${maskEmail(value)}`,
+      );
+    }
+    set.push(
+      spec.sealed
+        ? dsql`${dsql.identifier(spec.column)} = ${encryptField(key, spec.sealed, userId, value)}`
+        : dsql`${dsql.identifier(spec.column)} = ${value}`,
+    );
+  }
+  const updated = await tx.execute(
+    dsql`update product.users set ${dsql.join(set, dsql`, `)} where id = ${userId} returning id`,
+  );
+  if (updated.length === 0) throw new GoneError('This user no longer exists');
+  return fields;
+}
+
+/**
+ * Sets the user's data-use preference for each purpose, with its history (source
+ * `privacy_request`), in the caller's transaction. A purpose already at that value gets no new
+ * history line, so a rerun after a crash changes nothing. Returns the purposes it changed.
+ */
+export async function setPurposePreferences(
+  tx: Tx,
+  userId: string,
+  purposes: readonly Purpose[],
+  allowed: boolean,
+  at: Date,
+): Promise<Purpose[]> {
+  if (purposes.length === 0) return [];
+  const iso = at.toISOString();
+  // One statement: upsert where different, then a history line for each row that changed.
+  const rows = await tx.execute<{ purpose: Purpose }>(dsql`
+    with wanted as (
+      select unnest(string_to_array(${purposes.join(',')}, ',')::product.purpose[]) as purpose
+    ), changed as (
+      insert into product.data_use_preferences as p (user_id, purpose, allowed, updated_at)
+      select ${userId}::uuid, w.purpose, ${allowed}, ${iso}::timestamptz from wanted w
+      on conflict (user_id, purpose) do update set allowed = excluded.allowed,
+                                                   updated_at = excluded.updated_at
+        where p.allowed is distinct from excluded.allowed
+      returning p.purpose
+    ), logged as (
+      insert into product.data_use_preference_changes (id, user_id, purpose, allowed, source, changed_at)
+      select gen_random_uuid(), ${userId}::uuid, c.purpose, ${allowed}, 'privacy_request', ${iso}::timestamptz
+      from changed c
+      returning purpose
+    )
+    select purpose from logged order by purpose`);
+  return rows.map((r) => r.purpose);
 }

@@ -1,0 +1,6 @@
+ALTER TABLE "console"."grants" DROP CONSTRAINT "grants_revoked_check";--> statement-breakpoint
+ALTER TABLE "console"."grants" ADD COLUMN "privacy_request_id" uuid;--> statement-breakpoint
+ALTER TABLE "console"."grants" ADD CONSTRAINT "grants_privacy_request_id_privacy_requests_id_fk" FOREIGN KEY ("privacy_request_id") REFERENCES "console"."privacy_requests"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "grants_privacy_request_idx" ON "console"."grants" USING btree ("privacy_request_id") WHERE "console"."grants"."privacy_request_id" is not null;--> statement-breakpoint
+ALTER TABLE "console"."grants" ADD CONSTRAINT "grants_privacy_request_check" CHECK (privacy_request_id is null or (reason_code = 'privacy_request' and categories = array['profile']::text[] and not break_glass));--> statement-breakpoint
+ALTER TABLE "console"."grants" ADD CONSTRAINT "grants_revoked_check" CHECK ((status = 'revoked') = (revoked_at is not null) and (revoke_basis is null or revoke_basis in ('requester', 'approver', 'revoke_any', 'staff_disabled', 'purpose_closed')));
