@@ -6,8 +6,10 @@ import { parseArgs } from 'node:util';
 import { commandLine } from '#app/modules/actor.ts';
 import { ConfigError } from '#app/config.server.ts';
 import { MigrationPrivilegeError } from '#app/db/migrate.server.ts';
+import { EmbeddedStartError } from '#app/db/embedded.server.ts';
 import { MissingKeyError } from '#app/modules/crypto/keys.server.ts';
 import { log, prepareRuntime, writeMeta, type Runtime } from '#app/server/runtime.server.ts';
+import { ResetRefusedError } from '#app/server/reset.server.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -59,6 +61,8 @@ Commands:
                         write the conversations the service may train on as JSONL, one
                         conversation a line: users who opted out of or objected to training,
                         asked for erasure, or were erased are left out (audited)
+  reset [--yes]         stop the console and workers running on this data folder, then remove
+                        the folder and its PostgreSQL cluster (asks first; --yes does not)
 
 The database is DATABASE_URL, else the embedded server that is running for this data folder
 (CUSTODIAN_DATA_DIR, default .data/), else a new embedded server started for the command. The
@@ -318,6 +322,10 @@ async function worker() {
   const { describePublishing } = await import('#app/modules/audit/publishing.server.ts');
   log(describePublishing(rt.publishing));
   const sequencer = startAuditSequencer(rt);
+  if (rt.isEmbedded) {
+    const { registerProcess } = await import('#app/server/reset.server.ts');
+    registerProcess(rt.dataDir, 'a worker');
+  }
   const queue = await startQueue({
     url: rt.url,
     jobs: JOBS,
@@ -560,6 +568,35 @@ async function trainingExport(args: string[]) {
   });
 }
 
+/** Removes the embedded default's data folder and cluster, after stopping what uses them. */
+async function reset(args: string[]) {
+  const { values } = parseArgs({ args, options: { yes: { type: 'boolean', default: false } } });
+  if (process.env.DATABASE_URL) {
+    fail('reset removes the embedded database, and DATABASE_URL points elsewhere: nothing done');
+  }
+  const { dataDir } = await import('#app/config.server.ts');
+  const { resetDataFolder, resetPlan } = await import('#app/server/reset.server.ts');
+  const plan = resetPlan(dataDir());
+  if (!values.yes) {
+    if (!process.stdin.isTTY) {
+      process.stderr.write(
+        'custodian: reset asks before it removes anything; give --yes to confirm without a terminal\n',
+      );
+      process.exit(1);
+    }
+    const { createInterface } = await import('node:readline/promises');
+    const prompt = createInterface({ input: process.stdin, output: process.stdout });
+    const what = plan.cluster ? `${plan.dataDir} and the cluster ${plan.cluster}` : plan.dataDir;
+    const answer = await prompt.question(`Stop Custodian and remove ${what}? Type "yes": `);
+    prompt.close();
+    if (answer.trim().toLowerCase() !== 'yes') {
+      log('Nothing removed.');
+      process.exit(1);
+    }
+  }
+  await resetDataFolder(plan.dataDir, log);
+}
+
 async function main(argv: string[]) {
   const [command, ...args] = argv;
   switch (command) {
@@ -588,6 +625,8 @@ async function main(argv: string[]) {
       return tokenCommand(args);
     case 'training-export':
       return trainingExport(args);
+    case 'reset':
+      return reset(args);
     default:
       fail(`unknown command "${command}" (see --help)`);
   }
@@ -597,7 +636,9 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   if (
     error instanceof ConfigError ||
     error instanceof MissingKeyError ||
-    error instanceof MigrationPrivilegeError
+    error instanceof MigrationPrivilegeError ||
+    error instanceof EmbeddedStartError ||
+    error instanceof ResetRefusedError
   ) {
     fail(error.message);
   }

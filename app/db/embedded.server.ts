@@ -10,7 +10,9 @@ import postgres from 'postgres';
 // docs/decisions/002-embedded-postgres-outside-the-checkout.md for why, as root, the cluster and a
 // copy of the binaries live under /var/lib/custodian-pg rather than inside the checkout.
 
-const SYSTEM_ROOT = '/var/lib/custodian-pg';
+/** Where clusters live when Custodian runs as root (PostgreSQL refuses to run as root). */
+export const CLUSTER_ROOT = '/var/lib/custodian-pg';
+const SYSTEM_ROOT = CLUSTER_ROOT;
 const DB_NAME = 'custodian';
 const DB_USER = 'postgres';
 
@@ -86,8 +88,81 @@ function ensureSystemUser(): { uid: number; gid: number } {
   return { uid, gid };
 }
 
+/** The file in a data folder that names its cluster, and the one in a cluster naming its folder. */
+const ID_FILE = 'cluster-id';
+const OWNER_FILE = 'data-dir.json';
+const SET_ASIDE = path.join(SYSTEM_ROOT, 'set-aside');
+
+export class EmbeddedStartError extends Error {}
+
+/**
+ * The id of the data folder's cluster: random, written into the folder when the folder gets its
+ * first cluster, so a new folder at the same path (`rm -rf .data`) gets a new cluster rather than
+ * the old one, whose password went with the old keys. A folder from before these ids keeps the
+ * cluster named after its path; a new folder finding such a cluster at its path sets it aside.
+ */
+function clusterId(dataDir: string, log: Log): string {
+  const file = path.join(dataDir, ID_FILE);
+  if (fs.existsSync(file)) {
+    const id = fs.readFileSync(file, 'utf8').trim();
+    if (/^[0-9a-f]{16}$/.test(id)) return id;
+    throw new EmbeddedStartError(`${file} does not hold a cluster id; remove it or the folder`);
+  }
+  const legacy = createHash('sha256').update(fs.realpathSync(dataDir)).digest('hex').slice(0, 16);
+  const keyed = fs.existsSync(path.join(dataDir, 'keys', 'postgres-password'));
+  const id = keyed ? legacy : randomBytes(8).toString('hex');
+  if (!keyed) setAside(path.join(SYSTEM_ROOT, `cluster-${legacy}`), dataDir, log);
+  fs.writeFileSync(file, `${id}\n`, { mode: 0o600 });
+  return id;
+}
+
+/** Clusters whose data folder is gone or was replaced: moved aside, never deleted. */
+function setAsideOrphans(log: Log) {
+  for (const name of fs.readdirSync(SYSTEM_ROOT)) {
+    if (!name.startsWith('cluster-')) continue;
+    const home = path.join(SYSTEM_ROOT, name);
+    let owner: { dataDir: string; id: string };
+    try {
+      owner = JSON.parse(fs.readFileSync(path.join(home, OWNER_FILE), 'utf8')) as typeof owner;
+    } catch {
+      continue; // made before clusters named their folder, or being made right now
+    }
+    let current: string | undefined;
+    try {
+      current = fs.readFileSync(path.join(owner.dataDir, ID_FILE), 'utf8').trim();
+    } catch {
+      current = undefined;
+    }
+    if (current !== owner.id) setAside(home, owner.dataDir, log);
+  }
+}
+
+function setAside(home: string, dataDir: string, log: Log) {
+  if (!fs.existsSync(home)) return;
+  if (runningPid(path.join(home, 'data')) !== undefined) {
+    log(
+      `The cluster ${home} outlived its data folder (${dataDir}) but is still running; left as is`,
+    );
+    return;
+  }
+  fs.mkdirSync(SET_ASIDE, { recursive: true, mode: 0o700 });
+  const to = path.join(
+    SET_ASIDE,
+    `${path.basename(home)}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+  );
+  try {
+    fs.renameSync(home, to);
+  } catch {
+    return; // another start moved or removed it first
+  }
+  log(
+    `The PostgreSQL cluster of a data folder that is gone (${dataDir}) was moved to ${to}; ` +
+      'remove it once nothing in it matters (its audit trail, data under keys kept elsewhere)',
+  );
+}
+
 /** As root: a copy of the binaries and the cluster in a folder the postgres user can reach. */
-function rootLayout(dataDir: string): Layout {
+function rootLayout(dataDir: string, log: Log): Layout {
   const { uid, gid } = ensureSystemUser();
   fs.mkdirSync(SYSTEM_ROOT, { recursive: true, mode: 0o755 });
   fs.chmodSync(SYSTEM_ROOT, 0o755);
@@ -104,10 +179,17 @@ function rootLayout(dataDir: string): Layout {
     fs.renameSync(tmp, runtime);
     spawnSync('chmod', ['-R', 'a+rX', runtime]);
   }
-  const tie = createHash('sha256').update(fs.realpathSync(dataDir)).digest('hex').slice(0, 16);
+  const tie = clusterId(dataDir, log);
+  setAsideOrphans(log);
   const home = path.join(SYSTEM_ROOT, `cluster-${tie}`);
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   fs.chownSync(home, uid, gid);
+  // Which folder this cluster belongs to, so a cluster whose folder is gone can be told apart.
+  fs.writeFileSync(
+    path.join(home, OWNER_FILE),
+    `${JSON.stringify({ dataDir: fs.realpathSync(dataDir), id: tie })}\n`,
+    { mode: 0o600 },
+  );
   const socketDir = path.join(home, 'socket');
   fs.mkdirSync(socketDir, { recursive: true, mode: 0o700 });
   fs.chownSync(socketDir, uid, gid);
@@ -166,25 +248,58 @@ function readPassword(layout: Layout, dataDir: string): string {
   return password;
 }
 
-/** The port of a server already running on this cluster (left by a crashed or parallel start). */
-function runningPort(layout: Layout): number | undefined {
-  const pidFile = path.join(layout.cluster, 'postmaster.pid');
-  if (!fs.existsSync(pidFile)) return undefined;
-  const lines = fs.readFileSync(pidFile, 'utf8').split('\n');
+/** The server running on a cluster folder: its process id and port, if it is alive. */
+export function runningPid(cluster: string): { pid: number; port: number } | undefined {
+  const pidFile = path.join(cluster, 'postmaster.pid');
+  let lines: string[];
+  try {
+    lines = fs.readFileSync(pidFile, 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
     process.kill(pid, 0);
-    return port;
+    return { pid, port };
   } catch {
     return undefined;
   }
 }
 
+/** The port of a server already running on this cluster (left by a crashed or parallel start). */
+function runningPort(layout: Layout): number | undefined {
+  return runningPid(layout.cluster)?.port;
+}
+
+/** Connection errors of a server that is still starting (or not listening yet). */
+const STARTING = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  '57P03',
+]);
+
+function refusal(url: string, error: Error, code: string): string {
+  const port = new URL(url).port;
+  if (code === '28P01') {
+    return (
+      `the PostgreSQL server on port ${port} refuses this data folder's password ` +
+      '(keys/postgres-password): its cluster belongs to other keys. Stop that server, or run ' +
+      '`npx custodian reset` to start from an empty data folder'
+    );
+  }
+  return `the PostgreSQL server on port ${port} refused the connection: ${error.message}`;
+}
+
 async function waitReady(url: string, child: ChildProcess | undefined, output: () => string) {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child && child.exitCode !== null) throw new Error(`postgres exited: ${output()}`);
+    if (child && child.exitCode !== null) {
+      throw new EmbeddedStartError(`PostgreSQL exited while starting: ${output().trim()}`);
+    }
     const sql = postgres(url.replace(/\/[^/]*$/, '/postgres'), { max: 1, onnotice: () => {} });
     try {
       await sql`select 1`;
@@ -192,7 +307,14 @@ async function waitReady(url: string, child: ChildProcess | undefined, output: (
       return;
     } catch (error) {
       await sql.end({ timeout: 0 });
-      if (Date.now() > deadline) throw error;
+      const code = (error as { code?: string }).code ?? '';
+      // Only "not up yet" is worth waiting for; a refusal (a wrong password) will not change.
+      if (!STARTING.has(code)) throw new EmbeddedStartError(refusal(url, error as Error, code));
+      if (Date.now() > deadline) {
+        throw new EmbeddedStartError(
+          `PostgreSQL did not accept connections within a minute: ${(error as Error).message}`,
+        );
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -221,7 +343,7 @@ export async function startEmbeddedPostgres(options: {
   const dataDir = path.resolve(options.dataDir);
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const isRoot = process.getuid?.() === 0;
-  const layout = isRoot ? rootLayout(dataDir) : userLayout(dataDir);
+  const layout = isRoot ? rootLayout(dataDir, log) : userLayout(dataDir);
   const password = readPassword(layout, dataDir);
   const urlFile = path.join(dataDir, 'database-url');
   fs.writeFileSync(path.join(dataDir, 'cluster-path'), `${layout.home}\n`);
@@ -297,8 +419,20 @@ export async function startEmbeddedPostgres(options: {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const url = makeUrl(port);
-  await waitReady(url, child, () => output);
-  await ensureDatabase(url, DB_NAME);
+  try {
+    await waitReady(url, child, () => output);
+    await ensureDatabase(url, DB_NAME);
+  } catch (error) {
+    // A failed start stops what it started: no server is left running without its parent.
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      await exited;
+    }
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    throw error;
+  }
   fs.writeFileSync(urlFile, url, { mode: 0o600 });
   log(`Embedded PostgreSQL on 127.0.0.1:${port}, cluster in ${layout.home}`);
 

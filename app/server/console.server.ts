@@ -9,6 +9,7 @@ import { JOBS } from '#app/server/jobs.server.ts';
 import { describePublishing, logKeyOf } from '#app/modules/audit/publishing.server.ts';
 import { startQueue, type Queue } from '#app/modules/jobs/queue.server.ts';
 import { createHttpApp, listen } from './http.server.ts';
+import { registerProcess } from './reset.server.ts';
 import {
   log,
   prepareRuntime,
@@ -64,6 +65,7 @@ export async function startWebConsole(options: { root: string }) {
     publicDir: path.join(options.root, 'public'),
   });
   const server = await listen(app, { host: rt.env.HOST, port: rt.env.PORT, tls });
+  if (rt.isEmbedded) registerProcess(rt.dataDir, 'the console');
 
   const url = `${tls ? 'https' : 'http'}://${rt.env.HOST}:${rt.env.PORT}`;
   const lines = [``, `Custodian is running at ${url}`];
