@@ -1,0 +1,3 @@
+CREATE INDEX "privacy_requests_open_due_idx" ON "console"."privacy_requests" USING btree ("due_day","id") WHERE state not in ('completed', 'denied', 'canceled');--> statement-breakpoint
+CREATE INDEX "privacy_requests_open_assignee_idx" ON "console"."privacy_requests" USING btree ("assignee_id","due_day","id") WHERE state not in ('completed', 'denied', 'canceled');--> statement-breakpoint
+CREATE INDEX "privacy_requests_open_user_idx" ON "console"."privacy_requests" USING btree ("user_id","type","created_at","id") WHERE state not in ('completed', 'denied', 'canceled');
