@@ -403,6 +403,7 @@ const NO_INPUT = new Set([
   'routes/api.v1.$',
   'routes/api.v1.privacy-requests.$id',
   'routes/api.v1.privacy-requests.$id.verify',
+  'routes/api.v1.privacy-requests.$id.export',
   'routes/privacy.$requestId.certificate',
 ]);
 

@@ -273,6 +273,7 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/api.v1.privacy-requests': serviceToken('privacy-requests:write'),
   'routes/api.v1.privacy-requests.$id': serviceToken('privacy-requests:read'),
   'routes/api.v1.privacy-requests.$id.verify': serviceToken('privacy-requests:write'),
+  'routes/api.v1.privacy-requests.$id.export': serviceToken('privacy-requests:read'),
   'routes/api.v1.users.$id.access-history': serviceToken('access-history:read'),
 };
 
@@ -397,6 +398,7 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
     '/no/such/page': () => 404,
     // The service API answers a staff session as it answers nobody: 401 (ADR 023).
     '/api/v1/privacy-requests/00000000-0000-4000-8000-000000000000': () => 401,
+    '/api/v1/privacy-requests/00000000-0000-4000-8000-000000000000/export': () => 401,
     [`/api/v1/users/${NO_USER}/access-history`]: () => 401,
     '/api/v1/privacy-requests': () => 405,
     '/api/v1/no/such/endpoint': () => 404,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { checkHistoryCursor, userAccessHistory } from '#app/modules/access/history.server.ts';
 import { isErased } from '#app/modules/privacy/erasure.server.ts';
+import { openExportPackage } from '#app/modules/privacy/package.server.ts';
 import {
   checkNewRequest,
   createRequest,
@@ -10,6 +11,7 @@ import {
 } from '#app/modules/privacy/requests.server.ts';
 import { REQUEST_TYPES } from '#app/modules/privacy/vocabulary.ts';
 import { userFacts } from '#app/modules/users/data.server.ts';
+import { GoneError } from '#app/utils/errors.ts';
 import { ApiError, defineEndpoint } from './http.server.ts';
 
 // The endpoints of the service API v1 (ADR 023, README "Service API"): each one's scope, input,
@@ -98,6 +100,39 @@ export const getPrivacyRequest = defineEndpoint({
       body: statusView(subject),
       refs: { privacyRequestId: subject.id, userId: subject.userId },
     }),
+});
+
+export const exportOfPrivacyRequest = defineEndpoint({
+  endpoint: 'privacy-requests.export',
+  scope: 'privacy-requests:read',
+  params: RequestParams,
+  notFound: NO_REQUEST,
+  subject: ({ params }) => requireRequest(params.id),
+  // 404 until the package is ready (another type, or not completed yet); 410 once it expired
+  // or the user was erased. The download itself is audited as `privacy.download` (via: api).
+  handle: async ({ actor, subject }) => {
+    if (subject.type !== 'access' && subject.type !== 'portability') {
+      throw new ApiError(404, { id: 'Only an access or portability request has a package' });
+    }
+    if (await isErased(subject.userId)) {
+      throw new ApiError(410, { userId: 'This user was erased, and their packages with them' });
+    }
+    if (subject.state !== 'completed') {
+      throw new ApiError(404, { id: 'The package is ready once the request is completed' });
+    }
+    try {
+      const pkg = await openExportPackage(subject.id, actor);
+      return {
+        status: 200,
+        body: null,
+        file: { stream: pkg.stream, type: 'application/zip', name: pkg.fileName, bytes: pkg.bytes },
+        refs: { privacyRequestId: subject.id, userId: subject.userId },
+      };
+    } catch (error) {
+      if (error instanceof GoneError) throw new ApiError(410, { id: error.message });
+      throw error;
+    }
+  },
 });
 
 export const verifyPrivacyRequest = defineEndpoint({

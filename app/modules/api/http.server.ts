@@ -49,7 +49,9 @@ export class ApiError extends Error {
 /** What an endpoint answers: a status and a JSON value. */
 export interface Answer {
   status: number;
+  /** A JSON answer's body; or a file, streamed as it is read (a package download). */
   body: unknown;
+  file?: { stream: ReadableStream<Uint8Array>; type: string; name: string; bytes: number };
   /** How many items a list holds (recorded in the call's audit entry). */
   items?: number;
   /** What the call was about, for its audit entry. */
@@ -351,6 +353,17 @@ async function run<P, Q, B, S>(
       },
     });
     await touchToken(actor.tokenId);
+    if (answer.file) {
+      return new Response(answer.file.stream, {
+        status: answer.status,
+        headers: {
+          'Content-Type': answer.file.type,
+          'Content-Length': String(answer.file.bytes),
+          'Content-Disposition': `attachment; filename="${answer.file.name}"`,
+          'Cache-Control': 'no-store',
+        },
+      });
+    }
     return json(answer.status, answer.body);
   }
 
