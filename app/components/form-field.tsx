@@ -25,3 +25,31 @@ export function Field({
     </div>
   );
 }
+
+/** A filter's or form's drop-down: its label, and its options as [value, label] pairs in order. */
+export function SelectField({
+  label,
+  name,
+  options,
+  defaultValue,
+  className,
+}: {
+  label: string;
+  name: string;
+  options: readonly (readonly [value: string, label: string])[];
+  defaultValue: string;
+  className?: string;
+}) {
+  return (
+    <div className={className}>
+      <label htmlFor={name}>{label}</label>
+      <select id={name} name={name} defaultValue={defaultValue}>
+        {options.map(([value, text]) => (
+          <option key={value} value={value}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}

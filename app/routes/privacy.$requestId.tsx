@@ -296,6 +296,50 @@ function NoteField({ label, required = true }: { label: string; required?: boole
   );
 }
 
+/** One step an officer can take: an optional choice, an optional note, and its button. */
+function StepForm({
+  intent,
+  button,
+  choice,
+  note,
+  secondary = false,
+}: {
+  intent: string;
+  button: string;
+  choice?: { name: string; label: string; options: readonly (readonly [string, string])[] };
+  note?: string;
+  secondary?: boolean;
+}) {
+  return (
+    <Form method="post" className="row">
+      {choice ? (
+        <label>
+          {choice.label}
+          <select name={choice.name} required defaultValue="">
+            <option value="" disabled>
+              Choose…
+            </option>
+            {choice.options.map(([value, text]) => (
+              <option key={value} value={value}>
+                {text}
+              </option>
+            ))}
+          </select>
+        </label>
+      ) : null}
+      {note ? <NoteField label={note} /> : null}
+      <button
+        type="submit"
+        name="intent"
+        value={intent}
+        className={secondary ? 'secondary' : undefined}
+      >
+        {button}
+      </button>
+    </Form>
+  );
+}
+
 export default function PrivacyRequestRoute() {
   const {
     request: r,
@@ -501,102 +545,72 @@ export default function PrivacyRequestRoute() {
         <section className="panel">
           <h2>Next steps</h2>
           {can('verify') ? (
-            <Form method="post" className="row">
-              <label>
-                Verified by
-                <select name="method" required defaultValue="">
-                  <option value="" disabled>
-                    Choose…
-                  </option>
-                  {VERIFICATION_METHODS.map((m) => (
-                    <option key={m} value={m}>
-                      {VERIFICATION_METHOD_LABELS[m]}
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <NoteField label="Evidence of identity (what was checked, ticket)" />
-              <button type="submit" name="intent" value="verify">
-                Record verification
-              </button>
-            </Form>
+            <StepForm
+              intent="verify"
+              button="Record verification"
+              choice={{
+                name: 'method',
+                label: 'Verified by',
+                options: VERIFICATION_METHODS.map(
+                  (m) => [m, VERIFICATION_METHOD_LABELS[m]] as const,
+                ),
+              }}
+              note="Evidence of identity (what was checked, ticket)"
+            />
           ) : null}
-          {can('start') ? (
-            <Form method="post" className="row">
-              <button type="submit" name="intent" value="start">
-                Start processing
-              </button>
-            </Form>
-          ) : null}
+          {can('start') ? <StepForm intent="start" button="Start processing" /> : null}
           {can('propose') ? (
-            <Form method="post" className="row">
-              <label>
-                Propose
-                <select name="proposal" required defaultValue="">
-                  <option value="" disabled>
-                    Choose…
-                  </option>
-                  {r.type === 'erasure' ? <option value="erasure">the erasure</option> : null}
-                  <option value="denial">a denial</option>
-                </select>
-              </label>
-              <NoteField label="Why (the second officer reads it; a denial’s reasons go to the user)" />
-              <button type="submit" name="intent" value="propose">
-                Propose for approval
-              </button>
-            </Form>
+            <StepForm
+              intent="propose"
+              button="Propose for approval"
+              choice={{
+                name: 'proposal',
+                label: 'Propose',
+                options: [
+                  ...(r.type === 'erasure' ? [['erasure', 'the erasure'] as const] : []),
+                  ['denial', 'a denial'],
+                ],
+              }}
+              note="Why (the second officer reads it; a denial’s reasons go to the user)"
+            />
           ) : null}
           {can('approve') ? (
-            <Form method="post" className="row">
-              <button type="submit" name="intent" value="approve">
-                Approve the {r.proposal}
-              </button>
-            </Form>
+            <StepForm intent="approve" button={`Approve the ${r.proposal ?? 'proposal'}`} />
           ) : r.proposal && r.proposedByMe ? (
             <p className="muted">You proposed it: a second officer decides.</p>
           ) : null}
           {can('reject') ? (
-            <Form method="post" className="row">
-              <NoteField label="Why it is rejected" />
-              <button type="submit" name="intent" value="reject" className="secondary">
-                Reject the proposal
-              </button>
-            </Form>
+            <StepForm
+              intent="reject"
+              button="Reject the proposal"
+              note="Why it is rejected"
+              secondary
+            />
           ) : null}
           {can('hold') ? (
-            <Form method="post" className="row">
-              <label>
-                Hold for
-                <select name="reason" required defaultValue="">
-                  <option value="" disabled>
-                    Choose…
-                  </option>
-                  <option value="legal_hold">a legal hold</option>
-                  <option value="awaiting_information">
-                    information from the user (pauses the clock)
-                  </option>
-                </select>
-              </label>
-              <NoteField label="Why" />
-              <button type="submit" name="intent" value="hold" className="secondary">
-                Put on hold
-              </button>
-            </Form>
+            <StepForm
+              intent="hold"
+              button="Put on hold"
+              choice={{
+                name: 'reason',
+                label: 'Hold for',
+                options: [
+                  ['legal_hold', 'a legal hold'],
+                  ['awaiting_information', 'information from the user (pauses the clock)'],
+                ],
+              }}
+              note="Why"
+              secondary
+            />
           ) : null}
-          {can('resume') ? (
-            <Form method="post" className="row">
-              <button type="submit" name="intent" value="resume">
-                Resume
-              </button>
-            </Form>
-          ) : null}
+          {can('resume') ? <StepForm intent="resume" button="Resume" /> : null}
           {r.canExtend ? (
-            <Form method="post" className="row">
-              <NoteField label="Reason for the extension (sent to the user)" />
-              <button type="submit" name="intent" value="extend" className="secondary">
-                Extend the deadline once
-              </button>
-            </Form>
+            <StepForm
+              intent="extend"
+              button="Extend the deadline once"
+              note="Reason for the extension (sent to the user)"
+              secondary
+            />
           ) : null}
           {can('cancel') ? (
             <Form method="post" className="row">

@@ -3,6 +3,7 @@ import { json } from '@remix-run/node';
 import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { SelectField } from '#app/components/form-field.tsx';
 import { StaffName } from '#app/components/isolated-text.tsx';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
@@ -123,56 +124,48 @@ export default function PrivacyQueueRoute() {
         <Link to="/privacy/metrics">Metrics: received, completed, denied, days to complete</Link>
       </p>
       <Form method="get" className="table-tools" role="search" aria-label="Filter privacy requests">
-        <div>
-          <label htmlFor="state">State</label>
-          <select id="state" name="state" defaultValue={params.get('state') ?? 'open'}>
-            <option value="open">Open</option>
-            <option value="all">All</option>
-            {REQUEST_STATES.map((s) => (
-              <option key={s} value={s}>
-                {STATE_LABELS[s]}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label htmlFor="type">Type</label>
-          <select id="type" name="type" defaultValue={params.get('type') ?? ''}>
-            <option value="">Any</option>
-            {REQUEST_TYPES.map((t) => (
-              <option key={t} value={t}>
-                {TYPE_LABELS[t]}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label htmlFor="regime">Regime</label>
-          <select id="regime" name="regime" defaultValue={params.get('regime') ?? ''}>
-            <option value="">Any</option>
-            {REGIMES.map((r) => (
-              <option key={r} value={r}>
-                {data.regimeLabels[r]}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label htmlFor="assignee">Assignee</label>
-          <select id="assignee" name="assignee" defaultValue={params.get('assignee') ?? ''}>
-            <option value="">Anyone</option>
-            <option value="me">Me</option>
-            <option value="none">Nobody</option>
-          </select>
-        </div>
-        <div>
-          <label htmlFor="due">Deadline</label>
-          <select id="due" name="due" defaultValue={params.get('due') ?? ''}>
-            <option value="">Any</option>
-            <option value="overdue">Overdue</option>
-            <option value="soon">Due within 7 days</option>
-          </select>
-        </div>
+        <SelectField
+          label="State"
+          name="state"
+          defaultValue={params.get('state') ?? 'open'}
+          options={[
+            ['open', 'Open'],
+            ['all', 'All'],
+            ...REQUEST_STATES.map((s) => [s, STATE_LABELS[s]] as const),
+          ]}
+        />
+        <SelectField
+          label="Type"
+          name="type"
+          defaultValue={params.get('type') ?? ''}
+          options={[['', 'Any'], ...REQUEST_TYPES.map((t) => [t, TYPE_LABELS[t]] as const)]}
+        />
+        <SelectField
+          label="Regime"
+          name="regime"
+          defaultValue={params.get('regime') ?? ''}
+          options={[['', 'Any'], ...REGIMES.map((r) => [r, data.regimeLabels[r] ?? r] as const)]}
+        />
+        <SelectField
+          label="Assignee"
+          name="assignee"
+          defaultValue={params.get('assignee') ?? ''}
+          options={[
+            ['', 'Anyone'],
+            ['me', 'Me'],
+            ['none', 'Nobody'],
+          ]}
+        />
+        <SelectField
+          label="Deadline"
+          name="due"
+          defaultValue={params.get('due') ?? ''}
+          options={[
+            ['', 'Any'],
+            ['overdue', 'Overdue'],
+            ['soon', 'Due within 7 days'],
+          ]}
+        />
         <button type="submit">Filter</button>
         {filtered ? <Link to="/privacy">Clear</Link> : null}
       </Form>

@@ -514,8 +514,8 @@ describe("a GET from another site acts in nobody's name (ADR 020)", () => {
     ).toEqual([
       'routes/analytics.csv',
       'routes/audit.csv',
-      'routes/privacy.$requestId.certificate',
       'routes/privacy.$requestId',
+      'routes/privacy.$requestId.certificate',
       'routes/security.access.csv',
       'routes/users.$id.$category',
       'routes/users.$id._index',

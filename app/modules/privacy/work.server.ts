@@ -103,6 +103,14 @@ export async function runWork(requestId: string): Promise<'done' | 'failed' | 's
   return 'done';
 }
 
+/**
+ * The end of a lease taken or renewed now. The instant goes to the driver as ISO text: a Date in
+ * a raw sql template is refused.
+ */
+function leaseUntil() {
+  return sql`${now().toISOString()}::timestamptz + make_interval(secs => ${LEASE_SECONDS})`;
+}
+
 /** Queues again the processing requests whose lease lapsed or that were never taken. */
 export async function resumeWork(): Promise<number> {
   const stalled = await getDb()
@@ -122,7 +130,7 @@ async function takeLease(requestId: string) {
   const [row] = await getDb()
     .update(privacyRequests)
     .set({
-      workLeaseUntil: sql`${now().toISOString()}::timestamptz + make_interval(secs => ${LEASE_SECONDS})`,
+      workLeaseUntil: leaseUntil(),
     })
     .where(
       and(
@@ -148,7 +156,7 @@ async function report(
       progressStep: step,
       progressDone: done,
       progressTotal: total,
-      workLeaseUntil: sql`${now().toISOString()}::timestamptz + make_interval(secs => ${LEASE_SECONDS})`,
+      workLeaseUntil: leaseUntil(),
     })
     .where(and(eq(privacyRequests.id, requestId), eq(privacyRequests.state, 'processing')))
     .returning({ id: privacyRequests.id });
