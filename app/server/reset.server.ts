@@ -19,12 +19,23 @@ export function registerProcess(dataDir: string, role: string) {
 
 export class ResetRefusedError extends Error {}
 
+/**
+ * Whether the process still runs. A zombie (exited, not yet reaped by its parent) has stopped:
+ * signals reach it but it never goes away until its parent waits, so counting it as alive would
+ * wait forever (a console started by a parent that is itself busy, e.g. blocked on this command).
+ */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state …: the state follows the last ')' (comm may hold spaces or parentheses).
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: the signal's answer stands
   }
 }
 
