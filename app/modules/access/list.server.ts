@@ -130,22 +130,17 @@ function decidableBy(me: StaffActor, at: string): SQL {
                     where d.grant_id = ${grants.id} and d.approver_id = ${me.staffId})`;
 }
 
-/** One page of a grant queue, for this staff member. */
-export async function listGrants(input: {
-  view: GrantView;
-  staff: StaffActor;
-  filters?: GrantFilters;
-  cursor?: string | null;
-  limit?: number;
-}) {
-  const view = parseInput(z.enum(GRANT_VIEWS, 'Not a grant queue'), input.view);
-  const filters = parseInput(GrantFiltersSchema, input.filters ?? {});
-  const limit = Math.min(Math.max(input.limit ?? 25, 1), 100);
-  const me = input.staff;
-  const at = now().toISOString();
+type SortColumn = typeof grants.createdAt | typeof grants.endsAt;
 
+/** What a grant queue holds for this staff member, and its order. */
+function queueOf(
+  view: GrantView,
+  me: StaffActor,
+  filters: z.output<typeof GrantFiltersSchema>,
+  at: string,
+) {
   const where: (SQL | undefined)[] = [];
-  let sortColumn: typeof grants.createdAt | typeof grants.endsAt = grants.createdAt;
+  let sortColumn: SortColumn = grants.createdAt;
   let direction: 'asc' | 'desc' = 'desc';
   switch (view) {
     case 'mine':
@@ -178,6 +173,45 @@ export async function listGrants(input: {
   }
   if (filters.from) where.push(gte(grants.createdAt, filters.from));
   if (filters.to) where.push(lt(grants.createdAt, filters.to));
+  return { where, sortColumn, direction };
+}
+
+/** Counting stops here: a tab or a card says "1,000+" rather than count a long history. */
+export const COUNT_CAP = 1_000;
+
+/** How many grants a queue holds for this staff member, up to COUNT_CAP (then COUNT_CAP). */
+export async function countGrants(input: {
+  view: GrantView;
+  staff: StaffActor;
+  filters?: GrantFilters;
+}): Promise<number> {
+  const view = parseInput(z.enum(GRANT_VIEWS, 'Not a grant queue'), input.view);
+  const filters = parseInput(GrantFiltersSchema, input.filters ?? {});
+  const { where } = queueOf(view, input.staff, filters, now().toISOString());
+  const capped = getDb()
+    .select({ one: sql`1` })
+    .from(grants)
+    .where(and(...where))
+    .limit(COUNT_CAP)
+    .as('capped');
+  const [row] = await getDb().select({ n: sql<number>`count(*)::int` }).from(capped);
+  return row?.n ?? 0;
+}
+
+/** One page of a grant queue, for this staff member. */
+export async function listGrants(input: {
+  view: GrantView;
+  staff: StaffActor;
+  filters?: GrantFilters;
+  cursor?: string | null;
+  limit?: number;
+}) {
+  const view = parseInput(z.enum(GRANT_VIEWS, 'Not a grant queue'), input.view);
+  const filters = parseInput(GrantFiltersSchema, input.filters ?? {});
+  const limit = Math.min(Math.max(input.limit ?? 25, 1), 100);
+  const me = input.staff;
+  const at = now().toISOString();
+  const { where, sortColumn, direction } = queueOf(view, me, filters, at);
   if (input.cursor) {
     const after = decodeCursor(GrantCursorSchema, input.cursor, 'cursor')!;
     const cmp = direction === 'asc' ? gt : lt;

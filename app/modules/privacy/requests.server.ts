@@ -924,3 +924,27 @@ async function namesOnly(requestId: string): Promise<Record<string, true>> {
   const changes = (await requestDetails(requestId)) as Record<string, unknown> | null;
   return Object.fromEntries(Object.keys(changes ?? {}).map((k) => [k, true] as const));
 }
+
+/** What waits on a privacy officer: the counts behind the home page's card. */
+export interface PrivacyWorklist {
+  assignedToMe: number;
+  unassigned: number;
+  toApprove: number;
+  overdue: number;
+}
+
+/** Counts over open requests only (their partial indexes; the closed history is not read). */
+export async function privacyWorklist(viewer: StaffActor): Promise<PrivacyWorklist> {
+  const today = now().toISOString().slice(0, 10);
+  const [row] = await getDb()
+    .select({
+      assignedToMe: sql<number>`count(*) filter (where ${privacyRequests.assigneeId} = ${viewer.staffId})::int`,
+      unassigned: sql<number>`count(*) filter (where ${privacyRequests.assigneeId} is null)::int`,
+      toApprove: sql<number>`count(*) filter (where ${privacyRequests.state} = 'awaiting_approval'
+        and ${privacyRequests.proposedBy} is distinct from ${viewer.staffId})::int`,
+      overdue: sql<number>`count(*) filter (where ${privacyRequests.dueDay} < ${today}::date)::int`,
+    })
+    .from(privacyRequests)
+    .where(sql`${privacyRequests.state} not in ${FINAL_STATE_LIST}`);
+  return row ?? { assignedToMe: 0, unassigned: 0, toApprove: 0, overdue: 0 };
+}
