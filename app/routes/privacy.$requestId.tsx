@@ -49,6 +49,14 @@ export const meta: MetaFunction = () => [{ title: 'Privacy request · Custodian'
 
 const OFFICER_STEPS = OFFICER_MOVES;
 
+/** How the identity was verified, in words: the officers' methods and the product's own. */
+const VERIFIED_BY: Record<string, string> = {
+  ...VERIFICATION_METHOD_LABELS,
+  product_session: 'the user was signed in to the product',
+  product_confirmation: 'the user confirmed it in the product',
+  staff_evidence: 'evidence recorded by staff',
+};
+
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   const { request, events } = await getRequest(args.params.requestId ?? '').catch(answer);
@@ -376,7 +384,11 @@ export default function PrivacyRequestRoute() {
             {r.source === 'api' ? 'from the product' : `entered by staff (${r.channel})`}
           </dd>
           <dt>Identity</dt>
-          <dd>{r.verified ? `verified (${r.verificationMethod})` : 'not yet verified'}</dd>
+          <dd>
+            {r.verified
+              ? `verified: ${VERIFIED_BY[r.verificationMethod ?? ''] ?? r.verificationMethod ?? 'how is not recorded'}`
+              : 'not yet verified'}
+          </dd>
           <dt>Assignee</dt>
           <dd>
             {r.assigneeName ? (
