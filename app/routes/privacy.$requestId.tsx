@@ -435,12 +435,12 @@ export default function PrivacyRequestRoute() {
               ? ` ${manifest.retainedPayments} payment reference(s) kept for tax, without card fields.`
               : ''}
           </p>
-          <table data-testid="erasure-tallies">
+          <table className="data" data-testid="erasure-tallies">
             <thead>
               <tr>
-                <th>Where</th>
-                <th>Rows found</th>
-                <th>Rows removed</th>
+                <th scope="col">Where</th>
+                <th scope="col">Rows found</th>
+                <th scope="col">Rows removed</th>
               </tr>
             </thead>
             <tbody>

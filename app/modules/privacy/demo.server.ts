@@ -171,7 +171,14 @@ export async function ensureDemoPrivacyRequests(
       staffEntered ? one : product,
       { receivedAt: new Date(now().getTime() - demo.daysAgo * DAY) },
     );
-    for (const [who, move] of demo.moves) await moveRequest(id, move, who === 'one' ? one : two);
+    for (const [who, move] of demo.moves) {
+      const actor = who === 'one' ? one : two;
+      // The queue is not running yet on the first start: a move to processing queues no job
+      // here, and privacy.resume (every minute) hands the request to a worker.
+      if (move.kind === 'start') {
+        await getDb().transaction((tx) => moveRequest(id, move, actor, { tx }));
+      } else await moveRequest(id, move, actor);
+    }
     if (demo.legalHold) await setLegalHold(user.id, demo.legalHold, one);
     if (demo.reviewGrant) await askReviewGrant(id, one);
     if (demo.carryOut) await carryOut(id, one);
