@@ -412,9 +412,16 @@ export default function PrivacyRequestRoute() {
           <dt>Progress</dt>
           <dd>
             {r.progressTotal > 0 ? (
-              <progress value={r.progressDone} max={r.progressTotal}>
-                {r.progressDone} of {r.progressTotal}
-              </progress>
+              <>
+                <progress value={r.progressDone} max={r.progressTotal} aria-label="Work done">
+                  {r.progressDone} of {r.progressTotal}
+                </progress>{' '}
+                <span className="muted" data-testid="progress-text">
+                  {r.progressDone.toLocaleString('en')} of {r.progressTotal.toLocaleString('en')} (
+                  {Math.floor((100 * r.progressDone) / r.progressTotal)}%)
+                  {r.progressStep ? ` · ${r.progressStep}` : ''}
+                </span>
+              </>
             ) : (
               <span className="muted">not started</span>
             )}

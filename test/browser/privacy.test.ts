@@ -131,12 +131,12 @@ describe('a privacy request from the API to the certificate', () => {
       one.page.waitForURL((u) => u.pathname === requestPath),
       one.page.locator(`a[href="${requestPath}"]`).click(),
     ]);
-    expect(await state(one.page)).toContain('Received');
+    await expect.poll(() => state(one.page)).toContain('Received');
     await submit(one.page, 'Assign to me', 'Assigned to you.');
     await one.page.getByLabel('Propose').selectOption('erasure');
     await one.page.getByLabel(/^Why \(the second officer/).fill('Verified in the product; no hold');
     await submit(one.page, 'Propose for approval', 'Received → Awaiting approval.');
-    expect(await state(one.page)).toContain('Awaiting approval');
+    await expect.poll(() => state(one.page)).toContain('Awaiting approval');
     // Four eyes: the proposer is offered no approval.
     expect(await one.page.getByRole('button', { name: /^Approve/ }).count()).toBe(0);
 
@@ -144,7 +144,7 @@ describe('a privacy request from the API to the certificate', () => {
     const two = await signedIn('privacy2@custodian.test');
     await two.page.goto(`${baseUrl}${requestPath}`);
     await submit(two.page, 'Approve the erasure', 'Awaiting approval → Approved.');
-    expect(await state(two.page)).toContain('Approved');
+    await expect.poll(() => state(two.page)).toContain('Approved');
 
     // The first officer starts it; the console's worker (CUSTODIAN_WORKERS=1) carries it out.
     await one.page.goto(`${baseUrl}${requestPath}`);
@@ -172,7 +172,7 @@ describe('a privacy request from the API to the certificate', () => {
       one.page.waitForEvent('download'),
       one.page.getByRole('link', { name: 'Download the signed erasure certificate' }).click(),
     ]);
-    const note = fs.readFileSync((await download.path())!, 'utf8');
+    const note = fs.readFileSync(await download.path(), 'utf8');
     const opened = openNote(note, [logKey]);
     const certificate = JSON.parse(opened.text.slice(opened.text.indexOf('\n') + 1)) as {
       requestId: string;
@@ -248,6 +248,9 @@ describe('a privacy request from the API to the certificate', () => {
     const bar = one.page.locator('.facts progress');
     expect(await bar.getAttribute('value')).toBe('46');
     expect(await bar.getAttribute('max')).toBe('120');
+    expect(await one.page.getByTestId('progress-text').textContent()).toBe(
+      '46 of 120 (38%) · conversations.json',
+    );
     expect(await one.page.locator('#package-heading + p').textContent()).toContain(
       'conversations.json',
     );
