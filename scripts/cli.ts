@@ -386,7 +386,8 @@ async function seed(args: string[]) {
       const { ensureDemoRoleRequest } = await import('#app/modules/access/role-requests.server.ts');
       await ensureDemoRoleRequest();
       const { ensureDemoPrivacyRequests } = await import('#app/modules/privacy/demo.server.ts');
-      await ensureDemoPrivacyRequests();
+      const { appendDemoUser } = await import('#app/modules/seed/demo-user.server.ts');
+      await ensureDemoPrivacyRequests({ makeUser: () => appendDemoUser(rt.ownerUrl, rt.ring) });
       log(`Demo staff logins written to ${path.join(rt.dataDir, 'demo-credentials.txt')}`);
     }
   });

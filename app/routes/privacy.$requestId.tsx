@@ -49,6 +49,14 @@ export const meta: MetaFunction = () => [{ title: 'Privacy request · Custodian'
 
 const OFFICER_STEPS = OFFICER_MOVES;
 
+/** How the identity was verified, in words: the officers' methods and the product's own. */
+const VERIFIED_BY: Record<string, string> = {
+  ...VERIFICATION_METHOD_LABELS,
+  product_session: 'the user was signed in to the product',
+  product_confirmation: 'the user confirmed it in the product',
+  staff_evidence: 'evidence recorded by staff',
+};
+
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   const { request, events } = await getRequest(args.params.requestId ?? '').catch(answer);
@@ -420,7 +428,11 @@ export default function PrivacyRequestRoute() {
             {r.source === 'api' ? 'from the product' : `entered by staff (${r.channel})`}
           </dd>
           <dt>Identity</dt>
-          <dd>{r.verified ? `verified (${r.verificationMethod})` : 'not yet verified'}</dd>
+          <dd>
+            {r.verified
+              ? `verified: ${VERIFIED_BY[r.verificationMethod ?? ''] ?? r.verificationMethod ?? 'how is not recorded'}`
+              : 'not yet verified'}
+          </dd>
           <dt>Assignee</dt>
           <dd>
             {r.assigneeName ? (
@@ -444,9 +456,16 @@ export default function PrivacyRequestRoute() {
           <dt>Progress</dt>
           <dd>
             {r.progressTotal > 0 ? (
-              <progress value={r.progressDone} max={r.progressTotal}>
-                {r.progressDone} of {r.progressTotal}
-              </progress>
+              <>
+                <progress value={r.progressDone} max={r.progressTotal} aria-label="Work done">
+                  {r.progressDone} of {r.progressTotal}
+                </progress>{' '}
+                <span className="muted" data-testid="progress-text">
+                  {r.progressDone.toLocaleString('en')} of {r.progressTotal.toLocaleString('en')} (
+                  {Math.floor((100 * r.progressDone) / r.progressTotal)}%)
+                  {r.progressStep ? ` · ${r.progressStep}` : ''}
+                </span>
+              </>
             ) : (
               <span className="muted">not started</span>
             )}
@@ -467,12 +486,12 @@ export default function PrivacyRequestRoute() {
               ? ` ${manifest.retainedPayments} payment reference(s) kept for tax, without card fields.`
               : ''}
           </p>
-          <table data-testid="erasure-tallies">
+          <table className="data" data-testid="erasure-tallies">
             <thead>
               <tr>
-                <th>Where</th>
-                <th>Rows found</th>
-                <th>Rows removed</th>
+                <th scope="col">Where</th>
+                <th scope="col">Rows found</th>
+                <th scope="col">Rows removed</th>
               </tr>
             </thead>
             <tbody>

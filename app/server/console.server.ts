@@ -38,7 +38,8 @@ async function ensureDemoData(rt: Runtime) {
     password: rt.env.CUSTODIAN_DEMO_PASSWORD,
   });
   await ensureDemoRoleRequest();
-  await ensureDemoPrivacyRequests();
+  const { appendDemoUser } = await import('#app/modules/seed/demo-user.server.ts');
+  await ensureDemoPrivacyRequests({ makeUser: () => appendDemoUser(rt.ownerUrl, rt.ring) });
   await writeMeta('seeded', { at: new Date().toISOString(), ...result });
   log(`Seeded demo data in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return logins;
