@@ -194,7 +194,9 @@ export async function countGrants(input: {
     .where(and(...where))
     .limit(COUNT_CAP)
     .as('capped');
-  const [row] = await getDb().select({ n: sql<number>`count(*)::int` }).from(capped);
+  const [row] = await getDb()
+    .select({ n: sql<number>`count(*)::int` })
+    .from(capped);
   return row?.n ?? 0;
 }
 
