@@ -119,9 +119,10 @@ test('an agent sees the cards of what an agent does, with true counts', async ()
 });
 
 test('the analytics card says nothing was released, or how many releases and up to which day', async () => {
-  const [{ n }] = await owner<
+  const [counted] = await owner<
     { n: number }[]
   >`select count(*)::int as n from console.analytics_releases`;
+  const n = counted!.n;
   const card = (await cardsOf(officer)).get('analytics')!;
   expect(card).toMatchObject({ more: '/analytics', count: null });
   if (n === 0) expect(card.lines).toEqual([]);
@@ -134,10 +135,9 @@ test('the analytics card says nothing was released, or how many releases and up 
               now())`;
   }
   const after = (await cardsOf(officer)).get('analytics')!;
-  const [{ last }] = (await owner<{ last: string }[]>`
-    select (max(period_end) - 1)::text as last from console.analytics_releases`) as [
-    { last: string },
-  ];
+  const [latest] = await owner<{ last: string }[]>`
+    select (max(period_end) - 1)::text as last from console.analytics_releases`;
+  const last = latest!.last;
   expect(after.lines).toEqual([
     {
       href: '/analytics',
