@@ -11,7 +11,9 @@ export async function releaseSummary(): Promise<{
   const [row] = await getDb()
     .select({
       releases: sql<number>`count(*)::int`,
-      latestDay: sql<string | null>`(max(${analyticsReleases.periodEnd}) - 1)::text`,
+      // The daily releases say which day the figures reach (a month's release covers days to come).
+      latestDay: sql<string | null>`(max(${analyticsReleases.periodEnd})
+        filter (where ${analyticsReleases.kind} = 'daily') - 1)::text`,
       latestReleasedAt: sql<string | null>`max(${analyticsReleases.releasedAt})`,
     })
     .from(analyticsReleases);
