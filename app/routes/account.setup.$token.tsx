@@ -31,7 +31,9 @@ export const headers: HeadersFunction = ({ actionHeaders, loaderHeaders }) =>
 export const meta: MetaFunction = () => [{ title: 'Set your password · Custodian' }];
 
 // The token is a credential: the page is never stored, and its address never sent onwards.
-const HEADERS = { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' };
+// same-origin, not no-referrer: the link's token never leaves for another site, and the form's
+// POST keeps its Origin (no-referrer makes it `null`, which the same-origin check refuses).
+const HEADERS = { 'Cache-Control': 'no-store', 'Referrer-Policy': 'same-origin' };
 
 function statusOf(state: LinkState['state']) {
   return state === 'valid' ? 200 : state === 'unknown' ? 404 : 410;

@@ -30,7 +30,10 @@ export function securityHeaders(nonce: string, secure: boolean): Record<string, 
       "frame-ancestors 'none'",
     ].join('; '),
     'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
+    // Nothing leaves for another site (addresses hold user ids), but the console's own forms keep
+    // their Origin: under no-referrer a browser sends `Origin: null` with a form posted before the
+    // page's script has loaded (or without script), and the same-origin check refuses it.
+    'Referrer-Policy': 'same-origin',
     'X-Frame-Options': 'DENY',
     'Cross-Origin-Opener-Policy': 'same-origin',
     'Cross-Origin-Resource-Policy': 'same-origin',

@@ -104,11 +104,11 @@ describe('security headers', () => {
     },
   );
 
-  it('every response carries nosniff, no-referrer, a Permissions-Policy and no HSTS over HTTP', async () => {
+  it('every response carries nosniff, same-origin referrers, a Permissions-Policy and no HSTS over HTTP', async () => {
     for (const path of ['/login', '/healthz', '/no/such/page']) {
       const response = await fetchAs(null, path);
       expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
-      expect(response.headers.get('referrer-policy'), path).toBe('no-referrer');
+      expect(response.headers.get('referrer-policy'), path).toBe('same-origin');
       expect(response.headers.get('permissions-policy'), path).toMatch(/camera=\(\)/);
       expect(response.headers.get('permissions-policy'), path).toMatch(/geolocation=\(\)/);
       expect(cspOf(response).get('frame-ancestors'), path).toEqual(["'none'"]);
