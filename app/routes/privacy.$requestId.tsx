@@ -412,7 +412,7 @@ export default function PrivacyRequestRoute() {
             {r.country ? `, ${r.country}` : null}
             {r.pausedDays ? ` · clock paused ${r.pausedDays} day(s)` : null}
             {r.acknowledgeBy ? ` · acknowledge by ${r.acknowledgeBy}` : null}
-            {r.acknowledgeBy && !r.acknowledgedAt ? ' (not yet acknowledged)' : null}
+            {r.acknowledgeBy && !r.acknowledgedAt && !r.closedAt ? ' (not yet acknowledged)' : null}
           </dd>
           <dt>Acknowledged</dt>
           <dd>
