@@ -9,7 +9,7 @@ import { staffActor } from '#app/modules/auth/actor.server.ts';
 import { createStaff } from '#app/modules/auth/staff.server.ts';
 import { setKeyRing, versioned, type KeyRing } from '#app/modules/crypto/keys.server.ts';
 import { erasureSteps } from '#app/modules/privacy/erasure.server.ts';
-import { createRequest, moveRequest } from '#app/modules/privacy/requests.server.ts';
+import { createRequest, getRequest, moveRequest } from '#app/modules/privacy/requests.server.ts';
 import { runWork } from '#app/modules/privacy/work.server.ts';
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
 import {
@@ -139,7 +139,10 @@ export async function measureErasure(options: {
     const outcome = await runWork(id);
     const eraseMs = performance.now() - started;
     diagnostics.unsubscribe(erasureSteps.name, listen);
-    if (outcome !== 'done') throw new Error(`bench: the erasure ended ${outcome}`);
+    if (outcome !== 'done') {
+      const { events } = await getRequest(id);
+      throw new Error(`bench: the erasure ended ${outcome}: ${events.at(-1)?.note ?? ''}`);
+    }
 
     log('bench erasure: deleting the second with plain DELETEs…');
     const deleteMs = await plainDelete(owner, options.deleted);
