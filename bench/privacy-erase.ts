@@ -8,7 +8,7 @@ import { commandLine, job } from '#app/modules/actor.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
 import { createStaff } from '#app/modules/auth/staff.server.ts';
 import { setKeyRing, versioned, type KeyRing } from '#app/modules/crypto/keys.server.ts';
-import { erasureSteps } from '#app/modules/privacy/erasure.server.ts';
+import { erasureBatchSize, erasureSteps } from '#app/modules/privacy/erasure.server.ts';
 import { createRequest, getRequest, moveRequest } from '#app/modules/privacy/requests.server.ts';
 import { runWork } from '#app/modules/privacy/work.server.ts';
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
@@ -17,6 +17,7 @@ import {
   ERASABLE_TABLES,
   takePaymentReferences,
   userRowBatches,
+  type RowBatch,
 } from '#app/modules/users/erasure.server.ts';
 import { log } from './support/database.ts';
 import { benchScratch } from './support/scratch.ts';
@@ -69,13 +70,11 @@ async function plainDelete(owner: postgres.Sql, userId: string): Promise<number>
 
 /** The user's product rows in the erasure's batches, each its own transaction, and nothing else. */
 async function batchesAlone(userId: string): Promise<number> {
-  const size = Number(process.env.CUSTODIAN_ERASURE_BATCH ?? 5_000);
   const started = performance.now();
   for (const table of ERASABLE_TABLES) {
-    const batches = await userRowBatches(table, userId, size);
-    const each =
-      batches.length === 1 ? ['all' as const] : batches.map((addresses) => ({ addresses }));
-    for (const rows of each) {
+    const batches = await userRowBatches(table, userId, erasureBatchSize());
+    for (const [i, addresses] of batches.entries()) {
+      const rows: RowBatch = i === batches.length - 1 ? 'all' : { addresses };
       await getDb().transaction(async (tx) => {
         await tx.execute(sql`set local synchronous_commit = off`);
         if (table === 'product.payment_references') await takePaymentReferences(tx, userId, rows);

@@ -70,9 +70,9 @@ export { isErased } from './tombstones.server.ts';
 // An active legal hold stops the run before any batch (the request fails with the hold's reason).
 
 /** Rows per batch transaction (CUSTODIAN_ERASURE_BATCH; a test makes it small to stop mid-way). */
-function batchSize(): number {
-  const raw = Number(process.env.CUSTODIAN_ERASURE_BATCH ?? 5_000);
-  return Number.isSafeInteger(raw) && raw >= 1 && raw <= 100_000 ? raw : 5_000;
+export function erasureBatchSize(): number {
+  const raw = Number(process.env.CUSTODIAN_ERASURE_BATCH ?? 25_000);
+  return Number.isSafeInteger(raw) && raw >= 1 && raw <= 100_000 ? raw : 25_000;
 }
 
 /** How long payment references are kept after an erasure, in years (the tax rule). */
@@ -317,28 +317,21 @@ async function batch(ctx: WorkContext, works: [Part, (tx: Tx) => Promise<number>
 }
 
 /**
- * Empties one product table of the user: reads the addresses of their rows, deletes them in
- * batch transactions, and reads again until none is left (rows the product added meanwhile).
- * A table holding no more than one batch of the user's rows is emptied by one delete of all of
- * them, which also takes any row added since the read: nothing is left to read again for.
+ * Empties one product table of the user: reads the addresses of their rows and deletes them in
+ * batch transactions. The last batch deletes every row of the user left in the table, by their
+ * id rather than by address, so rows the product added since the read go with it and nothing is
+ * left to read again for (the final check still looks); a table holding no more than one batch
+ * of the user's rows is one such delete.
  */
 async function eraseTable(
   ctx: WorkContext,
   table: ErasableTable,
   work: (tx: Tx, batch: RowBatch) => Promise<number>,
 ) {
-  const size = batchSize();
-  for (let pass = 0; ; pass++) {
-    const batches = await userRowBatches(table, ctx.userId, size);
-    if (batches.length === 0) return;
-    if (pass >= 10) throw new Error(`Rows of ${table} keep appearing: stopped after 10 passes`);
-    if (batches.length === 1) {
-      await batch(ctx, [[table, (tx) => work(tx, 'all')]]);
-      return;
-    }
-    for (const addresses of batches) {
-      await batch(ctx, [[table, (tx) => work(tx, { addresses })]]);
-    }
+  const batches = await userRowBatches(table, ctx.userId, erasureBatchSize());
+  for (const [i, addresses] of batches.entries()) {
+    const rows: RowBatch = i === batches.length - 1 ? 'all' : { addresses };
+    await batch(ctx, [[table, (tx) => work(tx, rows)]]);
   }
 }
 

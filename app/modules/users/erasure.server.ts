@@ -95,15 +95,15 @@ export async function erasureFacts(userId: string, tx?: Tx): Promise<ErasureFact
 }
 
 /**
- * The physical addresses (ctid) of the user's rows in one table, read in one index scan and cut
- * into batches of at most `size` by the database: each batch is one text of space-separated
- * addresses, ready to be sent back as it is (a hundred thousand addresses cross the wire as a few
- * long texts, not as a hundred thousand rows to parse). An erasure deletes by these in batches:
- * deleting "the next N rows of the user" instead would walk the index entries of every row
- * already deleted again at each batch (they stay until VACUUM), which made batches cost more and
- * more. An address is only a hint: the delete also requires the user's id, so an address reused
- * by another row is never a reason to delete that row, and rows moved or added meanwhile are
- * found by the next read.
+ * The physical addresses (ctid) of the user's rows in one table, read in one index scan as one
+ * text and cut here into batches of at most `size`: each batch is a text of space-separated
+ * addresses, sent back as it is (a hundred thousand addresses as rows, or as an array, cost the
+ * driver more to parse than the read costs the database). An erasure deletes by these in
+ * batches: deleting "the next N rows of the user" instead would walk the index entries of every
+ * row already deleted again at each batch (they stay until VACUUM), which made batches cost more
+ * and more. An address is only a hint: the delete also requires the user's id, so an address
+ * reused by another row is never a reason to delete that row, and rows moved or added meanwhile
+ * are found by the next read.
  */
 export async function userRowBatches(
   table: ErasableTable,
@@ -111,16 +111,21 @@ export async function userRowBatches(
   size: number,
 ): Promise<string[]> {
   if (!Number.isSafeInteger(size) || size < 1) throw new Error('not a batch size');
-  const rows = await getSql()
-    .unsafe(
-      `select string_agg(a, ' ') from (
-         select ctid::text as a, (row_number() over () - 1) / $2 as g
-         from ${table} where ${USER_COLUMN[table]} = $1) s
-       group by g order by g`,
-      [userId, size],
-    )
+  const [row] = await getSql()
+    .unsafe(`select string_agg(ctid::text, ' ') from ${table} where ${USER_COLUMN[table]} = $1`, [
+      userId,
+    ])
     .values();
-  return rows.map((r) => r[0] as string);
+  const all = (row?.[0] as string | null) ?? '';
+  const batches: string[] = [];
+  for (let start = 0; start < all.length;) {
+    let end = start;
+    for (let n = 0; n < size && end !== -1; n++) end = all.indexOf(' ', end + 1);
+    if (end === -1) end = all.length;
+    batches.push(all.slice(start, end));
+    start = end + 1;
+  }
+  return batches;
 }
 
 /** Which rows a batch deletes: those at these addresses, or every row of the user that is left. */
