@@ -3,7 +3,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { pathToFileURL } from 'node:url';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { closeDb, getDb } from '#app/db/client.server.ts';
+import { closeDb, getDb, type Tx } from '#app/db/client.server.ts';
 import { commandLine, job } from '#app/modules/actor.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
 import { createStaff } from '#app/modules/auth/staff.server.ts';
@@ -13,6 +13,7 @@ import { createRequest, getRequest, moveRequest } from '#app/modules/privacy/req
 import { runWork } from '#app/modules/privacy/work.server.ts';
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
 import {
+  countUserRows,
   deleteUserRows,
   ERASABLE_TABLES,
   takePaymentReferences,
@@ -32,8 +33,10 @@ import { benchScratch } from './support/scratch.ts';
 // - `delete_s`: the second's rows go in one plain `DELETE` per table, in one transaction: the
 //   product tables and the console's copies (its export package, its outbox messages);
 // - where the erasure's time goes, from the run itself (`erase_steps`, seconds): the plan and
-//   tombstone, each product table's counted batches, the console's copies, the final check, and
-//   the certificate's transaction (signature, audit entry, completion);
+//   tombstone, the batch of the tables with at most one batch of rows (the key among them), each
+//   larger table's counted batches, the console's copies with the account, the final check, and
+//   the certificate's transaction (signature, audit entry, completion); `erase_fixed_s` is all
+//   but the larger tables' batches;
 // - the floor of batching (`batches_s`): a third user's product rows (the same rows again, when
 //   given) deleted in the erasure's own batches, one short transaction each, by the same delete
 //   statements, with nothing else — no tallies, hold check, progress or lease.
@@ -44,7 +47,11 @@ export interface ErasureFigures {
   erase_ratio: number;
   /** Per step of the erasure's run, in seconds. */
   erase_steps: Record<string, number>;
-  /** The run less its product-table batches: the part that does not grow with the rows. */
+  /**
+   * The run less the batches of the tables larger than one batch: the part that does not grow
+   * with the rows (plan, the small tables' batch, the console's copies and the account, the
+   * check, the certificate).
+   */
   erase_fixed_s: number;
   batches_s?: number;
   batches_ratio?: number;
@@ -68,20 +75,38 @@ async function plainDelete(owner: postgres.Sql, userId: string): Promise<number>
   return performance.now() - started;
 }
 
-/** The user's product rows in the erasure's batches, each its own transaction, and nothing else. */
+/**
+ * The user's product rows in the erasure's batches, each its own transaction, and nothing else:
+ * the tables with at most one batch of rows together, each larger table in batches by address
+ * (its last batch by the user's id), the account row last.
+ */
 async function batchesAlone(userId: string): Promise<number> {
   const started = performance.now();
-  for (const table of ERASABLE_TABLES) {
-    const batches = await userRowBatches(table, userId, erasureBatchSize());
+  const size = erasureBatchSize();
+  const counts = await countUserRows(userId);
+  const tables = ERASABLE_TABLES.filter((t) => t !== 'product.users');
+  const remove = (tx: Tx, table: (typeof tables)[number], rows: RowBatch) =>
+    table === 'product.payment_references'
+      ? takePaymentReferences(tx, userId, rows)
+      : deleteUserRows(tx, table, userId, rows);
+  const inBatch = (work: (tx: Tx) => Promise<unknown>) =>
+    getDb().transaction(async (tx) => {
+      await tx.execute(sql`set local synchronous_commit = off`);
+      await work(tx);
+    });
+  await inBatch(async (tx) => {
+    for (const table of tables) {
+      if (counts[table] > 0 && counts[table] <= size) await remove(tx, table, 'all');
+    }
+  });
+  for (const table of tables) {
+    if (counts[table] <= size) continue;
+    const batches = await userRowBatches(table, userId, size);
     for (const [i, addresses] of batches.entries()) {
-      const rows: RowBatch = i === batches.length - 1 ? 'all' : { addresses };
-      await getDb().transaction(async (tx) => {
-        await tx.execute(sql`set local synchronous_commit = off`);
-        if (table === 'product.payment_references') await takePaymentReferences(tx, userId, rows);
-        else await deleteUserRows(tx, table, userId, rows);
-      });
+      await inBatch((tx) => remove(tx, table, i === batches.length - 1 ? 'all' : { addresses }));
     }
   }
+  await inBatch((tx) => deleteUserRows(tx, 'product.users', userId, 'all'));
   return performance.now() - started;
 }
 

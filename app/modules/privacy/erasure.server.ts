@@ -341,50 +341,65 @@ function retainedUntil(createdAt: Date): string {
   return until.toISOString().slice(0, 10);
 }
 
-/** Steps 2 to 5. */
-async function removeEverything(ctx: WorkContext) {
-  for (const table of ERASABLE_TABLES) {
-    if (table === 'product.users') continue;
+/** Deletes one batch of the user's rows from one product table (not the account); the count. */
+function eraseRows(ctx: WorkContext, table: Exclude<ErasableTable, 'product.users'>) {
+  return async (tx: Tx, rows: RowBatch): Promise<number> => {
     if (table === 'product.payment_references') {
-      await step(table, () =>
-        eraseTable(ctx, table, async (tx, rows) => {
-          const taken = await takePaymentReferences(tx, ctx.userId, rows);
-          if (taken.length) {
-            await tx
-              .insert(erasureRetainedPayments)
-              .values(
-                taken.map((p) => ({
-                  id: p.id,
-                  requestId: ctx.requestId,
-                  provider: p.provider,
-                  customerToken: p.customerToken,
-                  createdAt: p.createdAt,
-                  retainedUntil: retainedUntil(p.createdAt),
-                  reason: TAX_RULE,
-                })),
-              )
-              .onConflictDoNothing();
-          }
-          return taken.length;
-        }),
-      );
-      continue;
+      const taken = await takePaymentReferences(tx, ctx.userId, rows);
+      if (taken.length) {
+        await tx
+          .insert(erasureRetainedPayments)
+          .values(
+            taken.map((p) => ({
+              id: p.id,
+              requestId: ctx.requestId,
+              provider: p.provider,
+              customerToken: p.customerToken,
+              createdAt: p.createdAt,
+              retainedUntil: retainedUntil(p.createdAt),
+              reason: TAX_RULE,
+            })),
+          )
+          .onConflictDoNothing();
+      }
+      return taken.length;
     }
-    await step(table, () =>
-      eraseTable(ctx, table, async (tx, rows) => {
-        const n = await deleteUserRows(tx, table, ctx.userId, rows);
-        if (table === 'product.user_keys' && n > 0) {
-          await tx
-            .update(erasureRuns)
-            .set({ keyDestroyedAt: now() })
-            .where(eq(erasureRuns.requestId, ctx.requestId));
-        }
-        return n;
-      }),
+    const n = await deleteUserRows(tx, table, ctx.userId, rows);
+    if (table === 'product.user_keys' && n > 0) {
+      await tx
+        .update(erasureRuns)
+        .set({ keyDestroyedAt: now() })
+        .where(eq(erasureRuns.requestId, ctx.requestId));
+    }
+    return n;
+  };
+}
+
+/**
+ * Steps 2 to 5. The tables holding no more than one batch of the user's rows go together in the
+ * first batch transaction, the key first (so the key is destroyed at the first commit, before any
+ * other table's batch); each larger table then goes in its own batches; the console's copies and
+ * the account row, last, go in the final batch. Every part is counted in the transaction that
+ * removes it, so a run resumed at any point counts each row once.
+ */
+async function removeEverything(ctx: WorkContext) {
+  const size = erasureBatchSize();
+  const counts = await countUserRows(ctx.userId);
+  const tables = ERASABLE_TABLES.filter((t) => t !== 'product.users');
+  const small = tables.filter((t) => counts[t] > 0 && counts[t] <= size);
+  if (small.length) {
+    await step('small tables', () =>
+      batch(
+        ctx,
+        small.map((table) => [table, (tx) => eraseRows(ctx, table)(tx, 'all')]),
+      ),
     );
   }
-  // The console's copies: each a handful of rows per user, all in one batch.
-  await step('console', () =>
+  for (const table of tables) {
+    if (counts[table] > size)
+      await step(table, () => eraseTable(ctx, table, eraseRows(ctx, table)));
+  }
+  await step('console and account', () =>
     batch(ctx, [
       ['analytics:contributions', (tx) => purgeUserContributions(tx, ctx.userId)],
       [
@@ -402,12 +417,8 @@ async function removeEverything(ctx: WorkContext) {
       ],
       ['privacy:export_packages', (tx) => eraseExportPackages(tx, ctx.userId)],
       ['privacy:outbox_messages', (tx) => eraseOutboxMessages(tx, ctx.userId)],
+      ['product.users', (tx) => deleteUserRows(tx, 'product.users', ctx.userId, 'all')],
     ]),
-  );
-  await step('product.users', () =>
-    eraseTable(ctx, 'product.users', (tx, rows) =>
-      deleteUserRows(tx, 'product.users', ctx.userId, rows),
-    ),
   );
 }
 
