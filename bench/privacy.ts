@@ -22,7 +22,8 @@ import { benchScratch } from './support/scratch.ts';
 //   and stored as the privacy.work job does it (`export_s`), against `COPY (the same messages)
 //   TO STDOUT` piped through the same compression, raw deflate at level 6 as yazl uses (`copy_s`).
 // - Memory: the peak RSS of a whole export at 10,000 and at 100,000 messages (--quick: 2,000 and
-//   20,000), each in a child process of its own so the two do not share a heap.
+//   20,000), each in a child process of its own so the two do not share a heap
+//   (CUSTODIAN_BENCH_MEMORY=1: each child also prints its peaks of heap, external and buffers).
 // - Erasure (bench/privacy-erase.ts): the exported user erased through the job (`erase_s`)
 //   against the same rows of the user whose export was measured for memory, in one plain DELETE
 //   per table (`delete_s`); where the erasure's time goes (`erase_steps`, `erase_fixed_s`), and
@@ -112,7 +113,18 @@ async function child(userId: string) {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
+  const peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    for (const k of Object.keys(peak) as (keyof typeof peak)[]) peak[k] = Math.max(peak[k], m[k]);
+  }, 20);
   const outcome = await runWork(requestId);
+  clearInterval(sampler);
+  if (process.env.CUSTODIAN_BENCH_MEMORY) {
+    log(
+      `memory peaks (MB): ${JSON.stringify(Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, Math.round(v / 1048576)])))}`,
+    );
+  }
   if (session) {
     const { profile } = await session.post('Profiler.stop');
     fs.writeFileSync(`bench-export-${process.pid}.cpuprofile`, JSON.stringify(profile));
