@@ -58,12 +58,13 @@ export { isErased } from './tombstones.server.ts';
 // next worker finishes from where the database says it stands:
 //   1. plan: count the user's rows per table, note the key's version, write the tombstone;
 //   2. destroy the wrapped data key (crypto-shredding: every ciphertext of the user is unreadable
-//      from this commit on, including export packages and messages to the user);
-//   3. delete the user's rows table by table in batches, each batch counted in its transaction;
+//      from this commit on, including export packages and messages to the user), in the first
+//      batch, with the other tables that hold at most one batch of the user's rows;
+//   3. delete the rows of the larger tables in batches, each batch counted in its transaction;
 //      payment references become retained records without their card fields (the tax rule);
 //   4. the console's copies: analytics contributions, the requests' sealed details, export
 //      packages and outbox messages;
-//   5. the users row, last;
+//   5. the users row, last (4 and 5 are the last batch);
 //   6. the check: every product table that names users, and every read path, must find nothing;
 //   7. the certificate, signed with the audit log's key, its hash in the trail, the request
 //      completed — one transaction.
