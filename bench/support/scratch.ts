@@ -24,15 +24,24 @@ export interface Scratch {
 }
 
 const stack: (() => Promise<void> | void)[] = [];
+let unwinding: Promise<void> | undefined;
 
-async function unwind() {
-  for (const step of stack.splice(0).reverse()) {
-    try {
-      await step();
-    } catch (error) {
-      log(`bench: cleanup step failed: ${String(error)}`);
+/**
+ * Runs the cleanup steps once, in reverse order, each whatever the others did. NOTE: a second
+ * caller (the bench's own `finally` after a signal broke its work) gets the same promise, so it
+ * waits for the cleanup instead of exiting in the middle of it.
+ */
+function unwind(): Promise<void> {
+  unwinding ??= (async () => {
+    for (const step of stack.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        log(`bench: cleanup step failed: ${String(error)}`);
+      }
     }
-  }
+  })();
+  return unwinding;
 }
 
 let signalled = false;
