@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { pipeline } from 'node:stream/promises';
@@ -13,17 +13,24 @@ import { setKeyRing, versioned, type KeyRing } from '#app/modules/crypto/keys.se
 import { createRequest, moveRequest } from '#app/modules/privacy/requests.server.ts';
 import { runWork } from '#app/modules/privacy/work.server.ts';
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
-import { benchLogins, benchServer, freshDatabase, log } from './support/database.ts';
+import { measureErasure } from './privacy-erase.ts';
+import { log } from './support/database.ts';
+import { benchScratch } from './support/scratch.ts';
 
 // Privacy requests carried out, against the raw PostgreSQL limit in the same run.
 // - Export: the access package of a user with 100,000 messages (--quick: 20,000), built, sealed
 //   and stored as the privacy.work job does it (`export_s`), against `COPY (the same messages)
 //   TO STDOUT` piped through the same compression, raw deflate at level 6 as yazl uses (`copy_s`).
 // - Memory: the peak RSS of a whole export at 10,000 and at 100,000 messages (--quick: 2,000 and
-//   20,000), each in a child process of its own so the two do not share a heap.
-// - Erasure: written by the erasure part in bench/privacy-erase.ts (erase_s, delete_s); joined
-//   below, where ERASURE marks it.
-// Last line of stdout: one JSON object.
+//   20,000), each in a child process of its own so the two do not share a heap
+//   (CUSTODIAN_BENCH_MEMORY=1: each child also prints its peaks of heap, external and buffers).
+// - Erasure (bench/privacy-erase.ts): the exported user erased through the job (`erase_s`)
+//   against the same rows of the user whose export was measured for memory, in one plain DELETE
+//   per table (`delete_s`); where the erasure's time goes (`erase_steps`, `erase_fixed_s`), and
+//   the floor of its batching: a fourth user's same rows deleted in the erasure's batches alone
+//   (`batches_s`).
+// Its own data folder, database and logins, removed at the end (bench/support/scratch.ts): a
+// console running beside it is not touched. Last line of stdout: one JSON object.
 
 const quick = process.argv.includes('--quick');
 const BIG = quick ? 20_000 : 100_000;
@@ -106,7 +113,18 @@ async function child(userId: string) {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
+  const peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    for (const k of Object.keys(peak) as (keyof typeof peak)[]) peak[k] = Math.max(peak[k], m[k]);
+  }, 20);
   const outcome = await runWork(requestId);
+  clearInterval(sampler);
+  if (process.env.CUSTODIAN_BENCH_MEMORY) {
+    log(
+      `memory peaks (MB): ${JSON.stringify(Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, Math.round(v / 1048576)])))}`,
+    );
+  }
   if (session) {
     const { profile } = await session.post('Profiler.stop');
     fs.writeFileSync(`bench-export-${process.pid}.cpuprofile`, JSON.stringify(profile));
@@ -164,14 +182,17 @@ async function copyLimit(url: string, userId: string): Promise<{ ms: number; byt
 }
 
 async function main() {
-  const server = await benchServer();
+  // The certificate's signature: a throwaway key (production mode takes it from the environment).
+  process.env.CUSTODIAN_AUDIT_SIGNING_KEY = generateKeyPairSync('ed25519')
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
+  const scratch = await benchScratch('privacy', closeDb);
   try {
-    const ownerUrl = await freshDatabase(server.adminUrl, 'custodian_bench_privacy');
-    const logins = await benchLogins(ownerUrl);
-    process.env.DATABASE_URL = logins.app;
-    log('bench privacy: seeding three users…');
+    const ownerUrl = scratch.ownerUrl;
+    process.env.DATABASE_URL = scratch.appUrl;
+    log('bench privacy: seeding four users…');
     await seedProductData(ownerUrl, ring, {
-      users: 3,
+      users: 4,
       messagesPerUser: 1,
       eventsPerUser: 20,
       seed: 1,
@@ -179,18 +200,19 @@ async function main() {
       workers: 0,
     });
     const owner = postgres(ownerUrl, { max: 2, onnotice: () => {} });
-    const [big, small, bigForRss] = await owner<{ id: string }[]>`
+    const [big, small, bigForRss, batched] = await owner<{ id: string }[]>`
       select id from product.users order by created_at, id`;
-    log(`bench privacy: ${BIG} messages for two users, ${SMALL} for one…`);
+    log(`bench privacy: ${BIG} messages for three users, ${SMALL} for one…`);
     await insertHistory(owner, big!.id, BIG);
     await insertHistory(owner, bigForRss!.id, BIG);
+    await insertHistory(owner, batched!.id, BIG);
     await insertHistory(owner, small!.id, SMALL);
     await owner`vacuum analyze product.messages`;
     await owner.end();
 
     log('bench privacy: the limit, COPY through deflate (once to warm, once measured)…');
-    await copyLimit(logins.app, big!.id);
-    const copy = await copyLimit(logins.app, big!.id);
+    await copyLimit(scratch.appUrl, big!.id);
+    const copy = await copyLimit(scratch.appUrl, big!.id);
 
     log('bench privacy: the export…');
     const requestId = await processingRequest(big!.id);
@@ -203,12 +225,15 @@ async function main() {
     const rssSmall = await rssOf(small!.id);
     const rssBig = await rssOf(bigForRss!.id);
 
-    // ERASURE: the lead joins bench/privacy-erase.ts here, e.g.
-    //   const erasure = await eraseArm({ ownerUrl, appUrl: logins.app, messages: BIG });
-    // and spreads its { erase_s, delete_s, erase_ratio } into the figures below.
-    const erasure = {};
+    // The exported user and the one exported for memory hold the same rows, an export package
+    // each: one is erased, the other deleted plainly.
+    const erasure = await measureErasure({
+      ownerUrl,
+      erased: big!.id,
+      deleted: bigForRss!.id,
+      batched: batched!.id,
+    });
 
-    await closeDb();
     const figures = {
       bench: 'privacy',
       messages: BIG,
@@ -222,9 +247,10 @@ async function main() {
       rss_delta_mb: mb(rssBig - rssSmall),
       ...erasure,
     };
+    await scratch.cleanup();
     process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {
-    await server.stop();
+    await scratch.cleanup();
   }
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import diagnostics from 'node:diagnostics_channel';
 import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { getDb, type Tx } from '#app/db/client.server.ts';
@@ -38,8 +39,9 @@ import {
   erasureFacts,
   rowsLeftOfUser,
   takePaymentReferences,
-  userRowAddresses,
+  userRowBatches,
   type ErasableTable,
+  type RowBatch,
 } from '#app/modules/users/erasure.server.ts';
 import { NotFoundError } from '#app/utils/errors.ts';
 import { refuseIfHeld } from './holds.server.ts';
@@ -56,21 +58,22 @@ export { isErased } from './tombstones.server.ts';
 // next worker finishes from where the database says it stands:
 //   1. plan: count the user's rows per table, note the key's version, write the tombstone;
 //   2. destroy the wrapped data key (crypto-shredding: every ciphertext of the user is unreadable
-//      from this commit on, including export packages and messages to the user);
-//   3. delete the user's rows table by table in batches, each batch counted in its transaction;
+//      from this commit on, including export packages and messages to the user), in the first
+//      batch, with the other tables that hold at most one batch of the user's rows;
+//   3. delete the rows of the larger tables in batches, each batch counted in its transaction;
 //      payment references become retained records without their card fields (the tax rule);
 //   4. the console's copies: analytics contributions, the requests' sealed details, export
 //      packages and outbox messages;
-//   5. the users row, last;
+//   5. the users row, last (4 and 5 are the last batch);
 //   6. the check: every product table that names users, and every read path, must find nothing;
 //   7. the certificate, signed with the audit log's key, its hash in the trail, the request
 //      completed — one transaction.
 // An active legal hold stops the run before any batch (the request fails with the hold's reason).
 
 /** Rows per batch transaction (CUSTODIAN_ERASURE_BATCH; a test makes it small to stop mid-way). */
-function batchSize(): number {
-  const raw = Number(process.env.CUSTODIAN_ERASURE_BATCH ?? 5_000);
-  return Number.isSafeInteger(raw) && raw >= 1 && raw <= 100_000 ? raw : 5_000;
+export function erasureBatchSize(): number {
+  const raw = Number(process.env.CUSTODIAN_ERASURE_BATCH ?? 25_000);
+  return Number.isSafeInteger(raw) && raw >= 1 && raw <= 100_000 ? raw : 25_000;
 }
 
 /** How long payment references are kept after an erasure, in years (the tax rule). */
@@ -175,6 +178,54 @@ interface Tallies {
   total: number;
 }
 
+/**
+ * Adds what a batch removed to its parts' tallies and returns the request's progress, in one
+ * statement of the batch's transaction. It also turns off the wait for the commit to reach the
+ * disk (for this transaction only). NOTE: a batch need not wait: should the server crash, the
+ * batch and its tally are lost together and the next run deletes the rows again.
+ */
+async function countRemoved(
+  tx: Tx,
+  requestId: string,
+  removed: { part: Part; rows: number }[],
+): Promise<Tallies> {
+  const [row] = await tx.execute<{ done: string; total: string }>(sql`
+    with added as (
+      select * from json_to_recordset(${JSON.stringify(removed)}::json) as a(part text, rows bigint)
+      where rows > 0
+    ),
+    counted as (
+      update ${erasureTallies} t set rows_removed = t.rows_removed + added.rows
+      from added where t.request_id = ${requestId} and t.table_name = added.part
+      returning t.table_name, t.rows_before, t.rows_removed
+    ),
+    now_ as (
+      select table_name, rows_before, rows_removed from counted
+      union all
+      select table_name, rows_before, rows_removed from ${erasureTallies}
+      where request_id = ${requestId}
+        and table_name not in (select table_name from counted)
+    )
+    select coalesce(sum(rows_removed), 0)::text as done,
+           coalesce(sum(greatest(rows_before, rows_removed)), 0)::text as total,
+           set_config('synchronous_commit', 'off', true) as sync
+    from now_`);
+  return { done: Number(row?.done ?? 0), total: Number(row?.total ?? 0) };
+}
+
+/** Timings of the steps, for the benchmark (bench/privacy-erase.ts); nothing when unheard. */
+export const erasureSteps = diagnostics.channel('custodian:privacy:erasure-step');
+
+async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
+  if (!erasureSteps.hasSubscribers) return run();
+  const started = performance.now();
+  try {
+    return await run();
+  } finally {
+    erasureSteps.publish({ step: name, ms: performance.now() - started });
+  }
+}
+
 async function tallies(tx: Tx, requestId: string): Promise<Tallies> {
   const [row] = await tx
     .select({
@@ -184,14 +235,6 @@ async function tallies(tx: Tx, requestId: string): Promise<Tallies> {
     .from(erasureTallies)
     .where(eq(erasureTallies.requestId, requestId));
   return { done: Number(row?.done ?? 0), total: Number(row?.total ?? 0) };
-}
-
-async function countRemoved(tx: Tx, requestId: string, part: Part, rows: number) {
-  if (rows === 0) return;
-  await tx
-    .update(erasureTallies)
-    .set({ rowsRemoved: sql`${erasureTallies.rowsRemoved} + ${rows}` })
-    .where(and(eq(erasureTallies.requestId, requestId), eq(erasureTallies.tableName, part)));
 }
 
 /** Step 1, once per request: the plan, the tallies' starting counts and the tombstone. */
@@ -258,42 +301,38 @@ async function plan(ctx: WorkContext): Promise<void> {
   });
 }
 
-/** One batch transaction: the hold checked, `work` done, its rows counted, progress reported. */
-async function batch(ctx: WorkContext, part: Part, work: (tx: Tx) => Promise<number>) {
+/**
+ * One batch transaction: the hold checked, each part's work done and its rows counted, progress
+ * reported (under the last part's step).
+ */
+async function batch(ctx: WorkContext, works: [Part, (tx: Tx) => Promise<number>][]) {
   return getDb().transaction(async (tx) => {
-    // NOTE: a batch need not wait for its commit to reach the disk: should the server crash, the
-    // batch and its tally are lost together and the next run deletes the rows again.
-    await tx.execute(sql`set local synchronous_commit = off`);
     // A hold set while the run goes stops it at the next batch.
     await refuseIfHeld(ctx.userId, tx);
-    const n = await work(tx);
-    await countRemoved(tx, ctx.requestId, part, n);
-    const t = await tallies(tx, ctx.requestId);
-    await ctx.progress(STEP_OF[part], t.done, t.total, tx);
-    return n;
+    const removed: { part: Part; rows: number }[] = [];
+    for (const [part, work] of works) removed.push({ part, rows: await work(tx) });
+    const t = await countRemoved(tx, ctx.requestId, removed);
+    await ctx.progress(STEP_OF[works.at(-1)![0]], t.done, t.total, tx);
+    return removed.reduce((a, r) => a + r.rows, 0);
   });
 }
 
 /**
- * Empties one product table of the user: reads the addresses of their rows, deletes them in
- * batch transactions, and reads again until none is left (rows the product added meanwhile).
+ * Empties one product table of the user: reads the addresses of their rows and deletes them in
+ * batch transactions. The last batch deletes every row of the user left in the table, by their
+ * id rather than by address, so rows the product added since the read go with it and nothing is
+ * left to read again for (the final check still looks); a table holding no more than one batch
+ * of the user's rows is one such delete.
  */
 async function eraseTable(
   ctx: WorkContext,
   table: ErasableTable,
-  work: (tx: Tx, addresses: string[]) => Promise<number>,
+  work: (tx: Tx, batch: RowBatch) => Promise<number>,
 ) {
-  const size = batchSize();
-  for (let pass = 0; ; pass++) {
-    const addresses = await userRowAddresses(table, ctx.userId);
-    if (addresses.length === 0) {
-      if (pass === 0) await batch(ctx, table, () => Promise.resolve(0));
-      return;
-    }
-    if (pass >= 10) throw new Error(`Rows of ${table} keep appearing: stopped after 10 passes`);
-    for (let i = 0; i < addresses.length; i += size) {
-      await batch(ctx, table, (tx) => work(tx, addresses.slice(i, i + size)));
-    }
+  const batches = await userRowBatches(table, ctx.userId, erasureBatchSize());
+  for (const [i, addresses] of batches.entries()) {
+    const rows: RowBatch = i === batches.length - 1 ? 'all' : { addresses };
+    await batch(ctx, [[table, (tx) => work(tx, rows)]]);
   }
 }
 
@@ -303,58 +342,84 @@ function retainedUntil(createdAt: Date): string {
   return until.toISOString().slice(0, 10);
 }
 
-/** Steps 2 to 5. */
-async function removeEverything(ctx: WorkContext) {
-  for (const table of ERASABLE_TABLES) {
-    if (table === 'product.users') continue;
+/** Deletes one batch of the user's rows from one product table (not the account); the count. */
+function eraseRows(ctx: WorkContext, table: Exclude<ErasableTable, 'product.users'>) {
+  return async (tx: Tx, rows: RowBatch): Promise<number> => {
     if (table === 'product.payment_references') {
-      await eraseTable(ctx, table, async (tx, addresses) => {
-        const taken = await takePaymentReferences(tx, ctx.userId, addresses);
-        if (taken.length) {
-          await tx
-            .insert(erasureRetainedPayments)
-            .values(
-              taken.map((p) => ({
-                id: p.id,
-                requestId: ctx.requestId,
-                provider: p.provider,
-                customerToken: p.customerToken,
-                createdAt: p.createdAt,
-                retainedUntil: retainedUntil(p.createdAt),
-                reason: TAX_RULE,
-              })),
-            )
-            .onConflictDoNothing();
-        }
-        return taken.length;
-      });
-      continue;
-    }
-    await eraseTable(ctx, table, async (tx, addresses) => {
-      const n = await deleteUserRows(tx, table, ctx.userId, addresses);
-      if (table === 'product.user_keys' && n > 0) {
+      const taken = await takePaymentReferences(tx, ctx.userId, rows);
+      if (taken.length) {
         await tx
-          .update(erasureRuns)
-          .set({ keyDestroyedAt: now() })
-          .where(eq(erasureRuns.requestId, ctx.requestId));
+          .insert(erasureRetainedPayments)
+          .values(
+            taken.map((p) => ({
+              id: p.id,
+              requestId: ctx.requestId,
+              provider: p.provider,
+              customerToken: p.customerToken,
+              createdAt: p.createdAt,
+              retainedUntil: retainedUntil(p.createdAt),
+              reason: TAX_RULE,
+            })),
+          )
+          .onConflictDoNothing();
       }
-      return n;
-    });
+      return taken.length;
+    }
+    const n = await deleteUserRows(tx, table, ctx.userId, rows);
+    if (table === 'product.user_keys' && n > 0) {
+      await tx
+        .update(erasureRuns)
+        .set({ keyDestroyedAt: now() })
+        .where(eq(erasureRuns.requestId, ctx.requestId));
+    }
+    return n;
+  };
+}
+
+/**
+ * Steps 2 to 5. The tables holding no more than one batch of the user's rows go together in the
+ * first batch transaction, the key first (so the key is destroyed at the first commit, before any
+ * other table's batch); each larger table then goes in its own batches; the console's copies and
+ * the account row, last, go in the final batch. Every part is counted in the transaction that
+ * removes it, so a run resumed at any point counts each row once.
+ */
+async function removeEverything(ctx: WorkContext) {
+  const size = erasureBatchSize();
+  const counts = await countUserRows(ctx.userId);
+  const tables = ERASABLE_TABLES.filter((t) => t !== 'product.users');
+  const small = tables.filter((t) => counts[t] > 0 && counts[t] <= size);
+  if (small.length) {
+    await step('small tables', () =>
+      batch(
+        ctx,
+        small.map((table) => [table, (tx) => eraseRows(ctx, table)(tx, 'all')]),
+      ),
+    );
   }
-  // The console's copies: each a handful of rows per user, deleted in one batch each.
-  await batch(ctx, 'analytics:contributions', (tx) => purgeUserContributions(tx, ctx.userId));
-  await batch(ctx, 'privacy:request_details', async (tx) => {
-    const rows = await tx
-      .update(privacyRequests)
-      .set({ detailsEnc: null })
-      .where(and(eq(privacyRequests.userId, ctx.userId), isNotNull(privacyRequests.detailsEnc)))
-      .returning({ id: privacyRequests.id });
-    return rows.length;
-  });
-  await batch(ctx, 'privacy:export_packages', (tx) => eraseExportPackages(tx, ctx.userId));
-  await batch(ctx, 'privacy:outbox_messages', (tx) => eraseOutboxMessages(tx, ctx.userId));
-  await eraseTable(ctx, 'product.users', (tx, addresses) =>
-    deleteUserRows(tx, 'product.users', ctx.userId, addresses),
+  for (const table of tables) {
+    if (counts[table] > size)
+      await step(table, () => eraseTable(ctx, table, eraseRows(ctx, table)));
+  }
+  await step('console and account', () =>
+    batch(ctx, [
+      ['analytics:contributions', (tx) => purgeUserContributions(tx, ctx.userId)],
+      [
+        'privacy:request_details',
+        async (tx) => {
+          const rows = await tx
+            .update(privacyRequests)
+            .set({ detailsEnc: null })
+            .where(
+              and(eq(privacyRequests.userId, ctx.userId), isNotNull(privacyRequests.detailsEnc)),
+            )
+            .returning({ id: privacyRequests.id });
+          return rows.length;
+        },
+      ],
+      ['privacy:export_packages', (tx) => eraseExportPackages(tx, ctx.userId)],
+      ['privacy:outbox_messages', (tx) => eraseOutboxMessages(tx, ctx.userId)],
+      ['product.users', (tx) => deleteUserRows(tx, 'product.users', ctx.userId, 'all')],
+    ]),
   );
 }
 
@@ -464,7 +529,9 @@ async function certify(ctx: WorkContext) {
     .from(erasureRuns)
     .where(eq(erasureRuns.requestId, ctx.requestId));
   if (!run) throw new Error('The erasure has no plan');
-  const { found, tablesChecked } = await findLeftovers(ctx.userId, run.emailIndex);
+  const { found, tablesChecked } = await step('check', () =>
+    findLeftovers(ctx.userId, run.emailIndex),
+  );
   if (found.length) {
     throw new Error(
       `The check found data of the user left: ${found.map((f) => `${f.where} (${f.rows})`).join(', ')}`,
@@ -564,9 +631,9 @@ async function certify(ctx: WorkContext) {
  */
 export async function carryOutErasure(ctx: WorkContext): Promise<void> {
   await refuseIfHeld(ctx.userId);
-  await plan(ctx);
+  await step('plan', () => plan(ctx));
   await removeEverything(ctx);
-  await certify(ctx);
+  await step('certificate', () => certify(ctx));
 }
 
 // --- reading -------------------------------------------------------------------------------------

@@ -95,63 +95,85 @@ export async function erasureFacts(userId: string, tx?: Tx): Promise<ErasureFact
 }
 
 /**
- * The physical addresses (ctid) of the user's rows in one table, read in one index scan. An
- * erasure deletes by these in batches: deleting "the next N rows of the user" instead would walk
- * the index entries of every row already deleted again at each batch (they stay until VACUUM),
- * which made batches cost more and more. An address is only a hint: the delete also requires the
- * user's id, so an address reused by another row is never a reason to delete that row, and rows
- * moved or added meanwhile are found by the next read.
+ * The physical addresses (ctid) of the user's rows in one table, read in one index scan as one
+ * text and cut here into batches of at most `size`: each batch is a text of space-separated
+ * addresses, sent back as it is (a hundred thousand addresses as rows, or as an array, cost the
+ * driver more to parse than the read costs the database). An erasure deletes by these in
+ * batches: deleting "the next N rows of the user" instead would walk the index entries of every
+ * row already deleted again at each batch (they stay until VACUUM), which made batches cost more
+ * and more. An address is only a hint: the delete also requires the user's id, so an address
+ * reused by another row is never a reason to delete that row, and rows moved or added meanwhile
+ * are found by the next read.
  */
-export async function userRowAddresses(table: ErasableTable, userId: string): Promise<string[]> {
-  // postgres.js directly, in its raw (array) mode: a hundred thousand addresses in one reply.
-  const rows = await getSql()
-    .unsafe(`select ctid::text from ${table} where ${USER_COLUMN[table]} = $1`, [userId])
+export async function userRowBatches(
+  table: ErasableTable,
+  userId: string,
+  size: number,
+): Promise<string[]> {
+  if (!Number.isSafeInteger(size) || size < 1) throw new Error('not a batch size');
+  const [row] = await getSql()
+    .unsafe(`select string_agg(ctid::text, ' ') from ${table} where ${USER_COLUMN[table]} = $1`, [
+      userId,
+    ])
     .values();
-  return rows.map((r) => r[0] as string);
+  const all = (row?.[0] as string | null) ?? '';
+  const batches: string[] = [];
+  for (let start = 0; start < all.length;) {
+    let end = start;
+    for (let n = 0; n < size && end !== -1; n++) end = all.indexOf(' ', end + 1);
+    if (end === -1) end = all.length;
+    batches.push(all.slice(start, end));
+    start = end + 1;
+  }
+  return batches;
 }
 
-const TID = /^\(\d+,\d+\)$/;
-const tids = (addresses: string[]) => {
-  if (!addresses.every((a) => TID.test(a))) throw new Error('not a row address');
-  return sql`string_to_array(${addresses.join(' ')}, ' ')::tid[]`;
+/** Which rows a batch deletes: those at these addresses, or every row of the user that is left. */
+export type RowBatch = { addresses: string } | 'all';
+
+const ADDRESSES = /^\(\d+,\d+\)(?: \(\d+,\d+\))*$/;
+const tids = (addresses: string) => {
+  if (!ADDRESSES.test(addresses)) throw new Error('not a list of row addresses');
+  return sql`string_to_array(${addresses}, ' ')::tid[]`;
 };
 
 /**
- * Runs one delete by row addresses as a TID scan. NOTE: left to itself the planner prefers the
- * user_id index (it cannot tell that the addresses are a few pages of a large range) and walks
- * every index entry of the user, dead ones included, at each batch — the cost the addresses are
- * there to avoid. Index and sequential scans are turned off for that one statement only (SET
- * LOCAL, then back on), so the other statements of the batch's transaction keep their indexes.
+ * The condition of one delete. By addresses, it runs as a TID scan. NOTE: left to itself the
+ * planner prefers the user_id index (it cannot tell that the addresses are a few pages of a large
+ * range) and walks every index entry of the user, dead ones included, at each batch — the cost
+ * the addresses are there to avoid. Index and sequential scans are turned off for that one
+ * statement only: SET LOCAL before it, and back on by the statement itself once planned (its
+ * `restore` column), so the batch's other statements keep their indexes, with no round trip
+ * spent on either.
  */
-async function byAddress<T>(tx: Tx, run: () => Promise<T>): Promise<T> {
+async function planned(tx: Tx, table: ErasableTable, userId: string, batch: RowBatch) {
+  const mine = sql`${sql.raw(USER_COLUMN[table])} = ${userId}`;
+  if (batch === 'all') return { where: mine, restore: sql`null` };
   await tx.execute(
     sql`select set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)`,
   );
-  const result = await run();
-  await tx.execute(
-    sql`select set_config('enable_indexscan', 'on', true), set_config('enable_bitmapscan', 'on', true), set_config('enable_seqscan', 'on', true)`,
-  );
-  return result;
+  return {
+    where: sql`ctid = any(${tids(batch.addresses)}) and ${mine}`,
+    restore: sql`(select set_config('enable_indexscan', 'on', true) || set_config('enable_bitmapscan', 'on', true) || set_config('enable_seqscan', 'on', true))`,
+  };
 }
 
 /**
- * Deletes the user's rows at these addresses from one table (not payment references: see
- * takePaymentReferences), in the caller's transaction; the number removed.
+ * Deletes the user's rows of this batch from one table (not payment references: see
+ * takePaymentReferences), in the caller's transaction; the number removed, counted by the
+ * database (no row comes back).
  */
 export async function deleteUserRows(
   tx: Tx,
   table: Exclude<ErasableTable, 'product.payment_references'>,
   userId: string,
-  addresses: string[],
+  batch: RowBatch,
 ): Promise<number> {
-  if (addresses.length === 0) return 0;
-  return byAddress(tx, async () => {
-    const rows = await tx.execute(sql`
-      delete from ${ident(table)}
-      where ctid = any(${tids(addresses)}) and ${sql.raw(USER_COLUMN[table])} = ${userId}
-      returning 1`);
-    return rows.length;
-  });
+  const { where, restore } = await planned(tx, table, userId, batch);
+  const [row] = await tx.execute<{ n: number }>(sql`
+    with gone as (delete from ${ident(table)} where ${where} returning 1)
+    select count(*)::int as n, ${restore} as restored from gone`);
+  return row?.n ?? 0;
 }
 
 export interface TakenPaymentReference {
@@ -162,32 +184,29 @@ export interface TakenPaymentReference {
 }
 
 /**
- * Deletes the user's payment references at these addresses and returns what the tax rule keeps
- * of them (the provider and its customer reference, and when it was created); the card's brand,
+ * Deletes the user's payment references of this batch and returns what the tax rule keeps of
+ * them (the provider and its customer reference, and when it was created); the card's brand,
  * last four digits and expiry go with the row.
  */
 export async function takePaymentReferences(
   tx: Tx,
   userId: string,
-  addresses: string[],
+  batch: RowBatch,
 ): Promise<TakenPaymentReference[]> {
-  if (addresses.length === 0) return [];
-  const rows = await byAddress(tx, () =>
-    tx.execute<{
-      id: string;
-      provider: string;
-      customer_token: string;
-      created_at: Date | string;
-    }>(sql`
-    delete from product.payment_references
-    where ctid = any(${tids(addresses)}) and user_id = ${userId}
-    returning id, provider::text as provider, customer_token, created_at`),
-  );
-  return rows.map((r) => ({
+  const { where, restore } = await planned(tx, 'product.payment_references', userId, batch);
+  // One row back whatever the batch holds, so the statement always restores the planner.
+  const [row] = await tx.execute<{
+    taken: { id: string; provider: string; customer_token: string; created_at: string }[];
+  }>(sql`
+    with gone as (
+      delete from product.payment_references where ${where}
+      returning id, provider::text as provider, customer_token, created_at)
+    select coalesce(json_agg(gone), '[]'::json) as taken, ${restore} as restored from gone`);
+  return (row?.taken ?? []).map((r) => ({
     id: r.id,
     provider: r.provider,
     customerToken: r.customer_token,
-    createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
+    createdAt: new Date(r.created_at),
   }));
 }
 
