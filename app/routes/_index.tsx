@@ -279,8 +279,8 @@ export default function HomeRoute() {
                 ))}
               </ul>
             )}
-            <Link to={w.more} aria-label={`Open: ${w.title}`}>
-              Open the list
+            <Link to={w.more}>
+              Open the list<span className="visually-hidden">: {w.title}</span>
             </Link>
           </section>
         ))}
