@@ -104,8 +104,11 @@ describe('/analytics in the browser', () => {
       page.getByRole('button', { name: 'Show' }).click(),
     ]);
     const csv = page.getByRole('link', { name: 'Download the released figures (CSV)' });
-    await expect.poll(() => csv.getAttribute('href')).toBe(`/analytics/csv?from=${from}&to=${to}`);
-    await expect.poll(drawnOrEmpty(page)).toBe(10);
+    // The demo's daily figures are above k now: four more charts to draw after the navigation.
+    await expect
+      .poll(() => csv.getAttribute('href'), { timeout: 15_000 })
+      .toBe(`/analytics/csv?from=${from}&to=${to}`);
+    await expect.poll(drawnOrEmpty(page), { timeout: 15_000 }).toBe(10);
     expect(await page.locator('figure[data-chart="dau"] tbody tr').count()).toBe(30);
     await screenshot(page, 'analytics-lead-30-days');
 
