@@ -59,7 +59,7 @@ const USAGE_WINDOW = 180 * DAY;
  * at a time (more only once every day has one): it covers the analytics page's default 90 days,
  * so that its daily figures rise well above their noise (ADR 029).
  */
-export const DENSE_DAYS = 100;
+export const DENSE_DAYS = 92;
 /** The share of a still-active user's conversations that fall in those days. */
 const DENSE_SHARE = 0.95;
 /**
@@ -114,8 +114,23 @@ export interface BlockOutput {
   counts: BlockCounts;
 }
 
-export function blockCount(users: number): number {
-  return Math.ceil(users / BLOCK_SIZE);
+/** About how many rows a block holds at most: small blocks let the COPY start early. */
+const BLOCK_ROWS = 50_000;
+
+/**
+ * Users per block: BLOCK_SIZE, or fewer when each user brings many rows (the demo's 250
+ * messages), so that generating the next blocks overlaps loading the first. It depends on the
+ * run's parameters only, so the data stays the same with or without worker threads.
+ */
+export function blockSize(params: Pick<GenerateParams, 'messagesPerUser' | 'eventsPerUser'>) {
+  const rowsPerUser = 10 + 2 * params.messagesPerUser + params.eventsPerUser;
+  return Math.max(50, Math.min(BLOCK_SIZE, Math.floor(BLOCK_ROWS / rowsPerUser)));
+}
+
+export function blockCount(
+  params: Pick<GenerateParams, 'users' | 'messagesPerUser' | 'eventsPerUser'>,
+): number {
+  return Math.ceil(params.users / blockSize(params));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -500,8 +515,9 @@ export function generateBlock(params: GenerateParams, index: number): BlockOutpu
   // Seeds beyond 32 bits keep their high bits.
   const seedLow = params.seed >>> 0;
   const seedHigh = Math.floor(params.seed / 4294967296) >>> 0;
-  const start = index * BLOCK_SIZE;
-  const end = Math.min(params.users, start + BLOCK_SIZE);
+  const size = blockSize(params);
+  const start = index * size;
+  const end = Math.min(params.users, start + size);
   const count = end - start;
 
   const profiles: Profile[] = [];
@@ -529,7 +545,10 @@ export function generateBlock(params: GenerateParams, index: number): BlockOutpu
   // who have gone quiet chatted less, in bursts. Most messages are therefore recent.
   const messageWeights = profiles.map((p) =>
     recent(p)
-      ? Math.min(4, blockRng.logNormal(1, 0.6)) * Math.sqrt(PLAN_ACTIVITY[p.plan])
+      ? Math.min(4, blockRng.logNormal(1, 0.6)) *
+        Math.sqrt(PLAN_ACTIVITY[p.plan]) *
+        // As much a day whenever they joined: a user of ten days has a tenth of the window's share.
+        Math.max(0.05, Math.min(1, (anchorMs - p.createdMs) / (DENSE_DAYS * DAY)))
       : chats(p)
         ? Math.min(60, blockRng.logNormal(1, 1.5)) * PLAN_ACTIVITY[p.plan] * 0.1
         : 0,

@@ -57,8 +57,8 @@ export class SeedRefusedError extends Error {}
  * The demo's activity per user on the first start: enough that most daily
  * analytics figures of the last 90 days rise well above their noise (ADR 029).
  */
-export const DEMO_MESSAGES_PER_USER = 300;
-export const DEMO_EVENTS_PER_USER = 30;
+export const DEMO_MESSAGES_PER_USER = 250;
+export const DEMO_EVENTS_PER_USER = 20;
 
 const LARGE_LOAD = 50_000;
 const LARGE_VOLUME = 500_000;
@@ -151,7 +151,7 @@ async function* produceBlocks(
   params: GenerateParams,
   workers: number,
 ): AsyncGenerator<BlockOutput> {
-  const total = blockCount(params.users);
+  const total = blockCount(params);
   if (workers <= 0) {
     for (let index = 0; index < total; index++) yield generateBlock(params, index);
     return;
