@@ -301,6 +301,12 @@ export default function AnalyticsRoute() {
         intervals; a category is shown only when its noisy count of distinct users is at least k ={' '}
         {k ?? 50}. Users who objected to analytics are left out.
       </p>
+      <p className="flush-top" data-testid="band-meaning">
+        Every figure has random noise added so that no single person can be picked out of it; the
+        shaded band (or error bar) around a figure is the range that noise stays within 95 times out
+        of 100, so the true figure lies inside it with at least 95% probability, and figures and
+        bands are never shown below zero, since no count can be.
+      </p>
       <Form method="get" className="table-tools" role="search" aria-label="Date range">
         <div className="field-md">
           <label htmlFor="from">From (UTC day)</label>

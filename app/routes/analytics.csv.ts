@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs } from '@remix-run/node';
-import { parseRange, releasedCells } from '#app/modules/analytics/read.server.ts';
+import { parseRange, releasedCells, shownFigure } from '#app/modules/analytics/read.server.ts';
 import { formatEpsilonMicros } from '#app/modules/analytics/release.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
@@ -36,20 +36,24 @@ export async function loader(args: LoaderFunctionArgs) {
   }
   const { range } = parsed;
   const { releases, cells } = await releasedCells(range);
-  const rows: CsvValue[][] = cells.map((c) => [
-    c.kind,
-    c.periodStart,
-    c.periodEnd,
-    c.metric,
-    c.category,
-    c.value,
-    c.value - c.halfWidth,
-    c.value + c.halfWidth,
-    c.lowPrecision,
-    formatEpsilonMicros(c.epsilonMicros),
-    c.minCohort,
-    c.releasedAt,
-  ]);
+  const rows: CsvValue[][] = cells.map((c) => {
+    // The figures as the page shows them: clamped at zero (the stored cell stays as drawn).
+    const shown = shownFigure(c);
+    return [
+      c.kind,
+      c.periodStart,
+      c.periodEnd,
+      c.metric,
+      c.category,
+      shown.value,
+      shown.low,
+      shown.high,
+      shown.lowPrecision,
+      formatEpsilonMicros(c.epsilonMicros),
+      c.minCohort,
+      c.releasedAt,
+    ];
+  });
   // Audit, then show: the download is on record before its first byte leaves.
   await recordAudit(me, {
     action: 'analytics.export',

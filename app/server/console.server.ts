@@ -22,13 +22,15 @@ import {
 /** Seeds the embedded default once: the marker lives in the database, not in a folder. */
 async function ensureDemoData(rt: Runtime) {
   if (await readMeta('seeded')) return readDemoCredentials(rt.dataDir);
-  const { seedProductData } = await import('#app/modules/seed/seed.server.ts');
+  const { seedProductData, DEMO_EVENTS_PER_USER, DEMO_MESSAGES_PER_USER } =
+    await import('#app/modules/seed/seed.server.ts');
   const started = Date.now();
   log(`First start: seeding ${rt.env.CUSTODIAN_DEMO_USERS} demo users…`);
   const result = await seedProductData(rt.ownerUrl, rt.ring, {
     users: rt.env.CUSTODIAN_DEMO_USERS,
-    messagesPerUser: 10,
-    eventsPerUser: 30,
+    // Enough for the analytics threshold: most daily figures precise (ADR 029).
+    messagesPerUser: DEMO_MESSAGES_PER_USER,
+    eventsPerUser: DEMO_EVENTS_PER_USER,
     seed: 1,
     append: false,
     log,

@@ -120,7 +120,11 @@ describe('seedProductData', () => {
     expect(await count('users')).toBe(300);
     expect(await count('user_keys')).toBe(300);
     expect(await count('messages')).toBe(300 * 6);
-    expect(await count('usage_events')).toBe(300 * 5);
+    // Drawn events (sessions, uploads, voice) plus one per conversation and per message sent.
+    const [derived] = await sql()<{ n: number }[]>`
+      select ((select count(*) from product.messages where role = 'user')
+            + (select count(*) from product.conversations))::int as n`;
+    expect(await count('usage_events')).toBe(300 * 5 + derived!.n);
     expect(await count('data_use_preferences')).toBe(300 * PURPOSES.length);
     expect(await count('data_use_preference_changes')).toBeGreaterThanOrEqual(
       300 * PURPOSES.length,
@@ -171,6 +175,45 @@ describe('seedProductData', () => {
       select count(*)::int as n from product.usage_events e join product.users u on u.id = e.user_id
        where e.country <> u.country`;
     expect(countries!.n).toBe(0);
+  });
+
+  it('gives every message a user sent its `message` event, every conversation its start', async () => {
+    // Per user, the usage events agree with the messages and conversations (ADR 029).
+    const [disagree] = await sql()<{ users: number; messages: number; conversations: number }[]>`
+      with m as (select user_id, count(*) as n from product.messages where role = 'user'
+                  group by user_id),
+           c as (select user_id, count(*) as n from product.conversations group by user_id),
+           e as (select user_id, count(*) filter (where kind = 'message') as messages,
+                        count(*) filter (where kind = 'conversation_start') as conversations
+                   from product.usage_events group by user_id)
+      select count(*)::int as users,
+             count(*) filter (where coalesce(m.n, 0) <> coalesce(e.messages, 0))::int as messages,
+             count(*) filter (where coalesce(c.n, 0) <> coalesce(e.conversations, 0))::int
+               as conversations
+        from product.users u
+        left join m on m.user_id = u.id
+        left join c on c.user_id = u.id
+        left join e on e.user_id = u.id`;
+    expect(disagree).toEqual({ users: 300, messages: 0, conversations: 0 });
+    // Each event is at its message's time, with its conversation's model; a message event's
+    // tokens cover at least the message and its answer.
+    const [unmatched] = await sql()<{ messages: number; starts: number }[]>`
+      select (select count(*) from product.messages m
+                join product.conversations c on c.id = m.conversation_id
+               where m.role = 'user'
+                 and not exists (
+                   select 1 from product.usage_events e
+                    where e.user_id = m.user_id and e.kind = 'message'
+                      and e.occurred_at = m.created_at and e.model = c.model
+                      and e.tokens >= m.token_count)
+             )::int as messages,
+             (select count(*) from product.conversations c
+               where not exists (
+                 select 1 from product.usage_events e
+                  where e.user_id = c.user_id and e.kind = 'conversation_start'
+                    and e.occurred_at = c.created_at and e.model = c.model)
+             )::int as starts`;
+    expect(unmatched).toEqual({ messages: 0, starts: 0 });
   });
 
   it('is deterministic: the same seed gives the same users, with or without worker threads', async () => {

@@ -93,7 +93,9 @@ export function IntervalLineChart(props: {
         width={56}
         tick={{ fontSize: 12 }}
         tickFormatter={(n: number) => formatCount(n)}
-        domain={[(min: number) => Math.min(0, min), 'auto']}
+        // Released counts and sums are shown clamped at zero, so the axis starts there too.
+        domain={[0, 'auto']}
+        allowDataOverflow
       />
       <Tooltip
         content={(p) => <IntervalTooltip active={p.active} payload={p.payload} unit={props.unit} />}

@@ -156,15 +156,24 @@ export async function releasedCells(range: Range): Promise<{
   return { releases: releases.size, cells, params };
 }
 
-const figureOf = (c: ReleasedCellRow | undefined): Figure | null =>
-  c
-    ? {
-        value: c.value,
-        low: c.value - c.halfWidth,
-        high: c.value + c.halfWidth,
-        lowPrecision: c.lowPrecision,
-      }
-    : null;
+/**
+ * A stored cell as it is shown (page, charts, CSV): every released figure is a count or a sum, so
+ * the value and both ends of its interval are clamped at zero. This is post-processing of an
+ * already private output, so it costs no privacy budget (ADR 029); the stored cell keeps the value
+ * as drawn. A clamped figure keeps its low-precision mark (a drawn value ≤ 0 always has one).
+ */
+export function shownFigure(
+  c: Pick<ReleasedCellRow, 'value' | 'halfWidth' | 'lowPrecision'>,
+): Figure {
+  return {
+    value: Math.max(0, c.value),
+    low: Math.max(0, c.value - c.halfWidth),
+    high: Math.max(0, c.value + c.halfWidth),
+    lowPrecision: c.lowPrecision,
+  };
+}
+
+const figureOf = (c: ReleasedCellRow | undefined): Figure | null => (c ? shownFigure(c) : null);
 
 export interface BudgetRow {
   dataset: Dataset;
@@ -278,7 +287,7 @@ export async function loadAnalyticsView(range: Range) {
             optedOut && population && population.value > 0
               ? {
                   value: optedOut.value / population.value,
-                  low: Math.max(0, optedOut.low) / population.value,
+                  low: optedOut.low / population.value,
                   high: optedOut.high / population.value,
                   lowPrecision: optedOut.lowPrecision,
                 }

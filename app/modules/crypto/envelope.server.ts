@@ -35,7 +35,24 @@ function fieldAad(field: string, userId: string, rowId: string) {
   return Buffer.from(`custodian:field:v1|${field}|${userId}|${rowId}`);
 }
 
-function seal(key: Buffer, plaintext: Uint8Array, aad: Buffer, iv = randomBytes(IV_BYTES)) {
+// IVs are slices of a pooled buffer of CSPRNG bytes: one call for 1,024 IVs instead of one per
+// value (a third of the seed's time went to that per-call overhead). A slice is handed out once
+// and the pool is never refilled in place, so no IV is ever reused.
+const IV_POOL_BYTES = IV_BYTES * 1024;
+let ivPool = Buffer.alloc(0);
+let ivOffset = 0;
+
+function freshIv(): Buffer {
+  if (ivOffset + IV_BYTES > ivPool.length) {
+    ivPool = randomBytes(IV_POOL_BYTES);
+    ivOffset = 0;
+  }
+  const iv = ivPool.subarray(ivOffset, ivOffset + IV_BYTES);
+  ivOffset += IV_BYTES;
+  return iv;
+}
+
+function seal(key: Buffer, plaintext: Uint8Array, aad: Buffer, iv = freshIv()) {
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(aad);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);

@@ -31,6 +31,17 @@ describe('envelope encryption', () => {
     );
   });
 
+  it('never reuses an IV, across the pooled buffer it draws them from', () => {
+    // Layout: format (1) | key version (2) | IV (12) | … ; 5,000 values span several pools.
+    const key = newDataKey(userA);
+    const ivs = new Set<string>();
+    for (let i = 0; i < 5_000; i++) {
+      const sealed = encryptField(key, 'users.email', userA, 'same text');
+      ivs.add(sealed.subarray(3, 15).toString('hex'));
+    }
+    expect(ivs.size).toBe(5_000);
+  });
+
   it('refuses a ciphertext copied to another field, row or user', () => {
     const key = newDataKey(userA);
     const sealed = encryptField(key, 'users.email', userA, 'jane@example.com');

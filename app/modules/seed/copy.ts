@@ -195,8 +195,10 @@ export class CopyWriter {
 
   /** The rows written so far, in a buffer of their own (transferable), and a fresh start. */
   take(): Uint8Array {
-    const out = new Uint8Array(this.pos);
-    out.set(this.buf.subarray(0, this.pos));
+    // The buffer itself is handed over (its own ArrayBuffer, transferable without a copy) and a
+    // fresh one of the same size takes its place.
+    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.pos);
+    this.buf = Buffer.allocUnsafeSlow(this.buf.length);
     this.pos = 0;
     this.rows = 0;
     return out;

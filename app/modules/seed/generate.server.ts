@@ -54,6 +54,20 @@ export const BLOCK_SIZE = 1000;
 const DAY = 86_400_000;
 const YEAR = 365.25 * DAY;
 const USAGE_WINDOW = 180 * DAY;
+/**
+ * The recent past in which users who are still around chat on most days, one conversation a day
+ * at a time (more only once every day has one): it covers the analytics page's default 90 days,
+ * so that its daily figures rise well above their noise (ADR 029).
+ */
+export const DENSE_DAYS = 92;
+/** The share of a still-active user's conversations that fall in those days. */
+const DENSE_SHARE = 0.95;
+/**
+ * Tokens the model reads at every turn besides the conversation: the service's own instructions,
+ * never stored as a message. A `message` event's tokens are those plus the conversation so far,
+ * the message and its answer.
+ */
+export const INSTRUCTION_TOKENS = 3_000;
 const DATA_KEY_BYTES = 32;
 
 export interface GenerateParams {
@@ -100,8 +114,23 @@ export interface BlockOutput {
   counts: BlockCounts;
 }
 
-export function blockCount(users: number): number {
-  return Math.ceil(users / BLOCK_SIZE);
+/** About how many rows a block holds at most: small blocks let the COPY start early. */
+const BLOCK_ROWS = 50_000;
+
+/**
+ * Users per block: BLOCK_SIZE, or fewer when each user brings many rows (the demo's 250
+ * messages), so that generating the next blocks overlaps loading the first. It depends on the
+ * run's parameters only, so the data stays the same with or without worker threads.
+ */
+export function blockSize(params: Pick<GenerateParams, 'messagesPerUser' | 'eventsPerUser'>) {
+  const rowsPerUser = 10 + 2 * params.messagesPerUser + params.eventsPerUser;
+  return Math.max(50, Math.min(BLOCK_SIZE, Math.floor(BLOCK_ROWS / rowsPerUser)));
+}
+
+export function blockCount(
+  params: Pick<GenerateParams, 'users' | 'messagesPerUser' | 'eventsPerUser'>,
+): number {
+  return Math.ceil(params.users / blockSize(params));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +194,10 @@ const planModels = new Map<Plan, Weighted<Model>>(
   ]),
 );
 const statusWeights = Weighted.of<UserStatus>({ active: 94, suspended: 2, closed: 4 });
-const kindWeights = Weighted.of(USAGE_KIND_WEIGHTS);
+// `message` and `conversation_start` events come from the messages and conversations themselves;
+// the other kinds are drawn.
+const { message: _message, conversation_start: _start, ...OTHER_KINDS } = USAGE_KIND_WEIGHTS;
+const kindWeights = Weighted.of(OTHER_KINDS);
 const domainWeights = Weighted.of<string>(EMAIL_DOMAINS);
 const emailStyles = Weighted.of({
   'first.last': 30,
@@ -397,12 +429,20 @@ function topicFor(rng: Rng, locale: Locale): readonly [string, string, boolean] 
   return [title, phrase, false];
 }
 
-/** Splits a user's messages into conversations: mostly a few exchanges, sometimes long ones. */
-function conversationLengths(rng: Rng, messages: number, hostile: boolean): number[] {
+/**
+ * Splits a user's messages into conversations: mostly a few exchanges, sometimes long ones (a
+ * daily habit makes shorter ones: `meanExtraPairs` is the mean number of exchanges after the first).
+ */
+function conversationLengths(
+  rng: Rng,
+  messages: number,
+  hostile: boolean,
+  meanExtraPairs: number,
+): number[] {
   const lengths: number[] = [];
   let left = messages;
   while (left > 0) {
-    let pairs = 1 + Math.floor(rng.exponential(2.3));
+    let pairs = 1 + Math.floor(rng.exponential(meanExtraPairs));
     if (hostile && lengths.length === 0) pairs = Math.max(pairs, 2);
     let length = pairs * 2 - (rng.chance(0.06) ? 1 : 0);
     length = Math.max(1, Math.min(left, length));
@@ -434,14 +474,50 @@ function brandFor(rng: Rng, country: Country): CardBrand {
   return brandWeights.pick(rng);
 }
 
+/**
+ * The day each conversation of a user starts on, as the start of a window to draw the time in, or
+ * null for "any time in the user's life". A still-active user's conversations mostly fall in the
+ * last DENSE_DAYS, each on a day of its own until every day has one.
+ */
+function conversationWindows(
+  rng: Rng,
+  p: Profile,
+  conversations: number,
+  dense: boolean,
+  anchorMs: number,
+): (readonly [number, number] | null)[] {
+  const windows: (readonly [number, number] | null)[] = [];
+  const from = Math.max(p.createdMs, anchorMs - DENSE_DAYS * DAY);
+  const firstDay = Math.floor(from / DAY);
+  const days = Math.floor(anchorMs / DAY) - firstDay;
+  const order: number[] = [];
+  for (let c = 0; c < conversations; c++) {
+    if (!dense || days <= 0 || !rng.chance(DENSE_SHARE)) {
+      windows.push(null);
+      continue;
+    }
+    if (order.length === 0) {
+      for (let d = 0; d < days; d++) order.push(d);
+      for (let i = days - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+    }
+    const dayMs = (firstDay + order.pop()!) * DAY;
+    windows.push([Math.max(from, dayMs), dayMs + DAY]);
+  }
+  return windows;
+}
+
 /** Generates block `index` of a run: users, keys and everything the users own. */
 export function generateBlock(params: GenerateParams, index: number): BlockOutput {
   const { salt, anchorMs } = params;
   // Seeds beyond 32 bits keep their high bits.
   const seedLow = params.seed >>> 0;
   const seedHigh = Math.floor(params.seed / 4294967296) >>> 0;
-  const start = index * BLOCK_SIZE;
-  const end = Math.min(params.users, start + BLOCK_SIZE);
+  const size = blockSize(params);
+  const start = index * size;
+  const end = Math.min(params.users, start + size);
   const count = end - start;
 
   const profiles: Profile[] = [];
@@ -465,8 +541,17 @@ export function generateBlock(params: GenerateParams, index: number): BlockOutpu
     if (first.createdMs > first.lastActiveMs) first.createdMs = first.lastActiveMs - DAY;
   }
   const blockRng = new Rng(seedLow, seedHigh, salt, index, 0xb10c);
+  // Users still around chat on most days (a milder tail: a daily habit more than bursts); those
+  // who have gone quiet chatted less, in bursts. Most messages are therefore recent.
   const messageWeights = profiles.map((p) =>
-    chats(p) ? Math.min(60, blockRng.logNormal(1, 1.5)) * PLAN_ACTIVITY[p.plan] : 0,
+    recent(p)
+      ? Math.min(4, blockRng.logNormal(1, 0.6)) *
+        Math.sqrt(PLAN_ACTIVITY[p.plan]) *
+        // As much a day whenever they joined: a user of ten days has a tenth of the window's share.
+        Math.max(0.05, Math.min(1, (anchorMs - p.createdMs) / (DENSE_DAYS * DAY)))
+      : chats(p)
+        ? Math.min(60, blockRng.logNormal(1, 1.5)) * PLAN_ACTIVITY[p.plan] * 0.1
+        : 0,
   );
   const eventWeights = profiles.map((p) =>
     recent(p) ? Math.min(40, blockRng.logNormal(1, 1.1)) * Math.sqrt(PLAN_ACTIVITY[p.plan]) : 0,
@@ -500,12 +585,20 @@ export function generateBlock(params: GenerateParams, index: number): BlockOutpu
     ids.push(id);
     locals.push(p.local);
     domains.push(p.domain);
-    // Conversations and messages.
+    // Conversations and messages, each of the user's messages with its `message` usage event and
+    // each conversation with its `conversation_start` (the figures of analytics agree with them).
     const activeUntil = p.lastActiveMs ?? p.createdMs;
     const models = planModels.get(p.plan)!;
     let hostileUsed = false;
     let lastMessageMs = 0;
-    for (const length of conversationLengths(rng, messageCounts[k]!, p.hostile >= 0)) {
+    const lengths = conversationLengths(
+      rng,
+      messageCounts[k]!,
+      p.hostile >= 0,
+      recent(p) ? 1.5 : 2.3,
+    );
+    const windows = conversationWindows(rng, p, lengths.length, recent(p), anchorMs);
+    lengths.forEach((length, c) => {
       const conversationId = rng.uuid();
       const model = models.pick(rng);
       const [topicTitle, phrase, local] = topicFor(rng, p.locale);
@@ -525,7 +618,10 @@ export function generateBlock(params: GenerateParams, index: number): BlockOutpu
           (m + (system ? 1 : 0)) % 2 === 0 ? rng.range(2_000, 40_000) : rng.range(20_000, 900_000);
       }
       const span = offsets[offsets.length - 1] ?? 0;
-      const startMs = between(rng, p.createdMs, activeUntil - span);
+      const window = windows[c];
+      const startMs = window
+        ? between(rng, window[0], Math.min(window[1], anchorMs - 1) - span)
+        : between(rng, p.createdMs, activeUntil - span);
       let title = topicTitle;
       const titleRoll = rng.float();
       if (hostileHere) title = HOSTILE_VALUES[p.hostile]!;
@@ -541,6 +637,18 @@ export function generateBlock(params: GenerateParams, index: number): BlockOutpu
         .time(startMs)
         .time(endMs)
         .end();
+      w.usage_events
+        .ascii(rng.uuid())
+        .ascii(id)
+        .ascii('conversation_start')
+        .ascii(model)
+        .int(0)
+        .ascii(p.country)
+        .time(startMs)
+        .end();
+      const roles: string[] = [];
+      const tokens: number[] = [];
+      const times: number[] = [];
       let userTurns = 0;
       for (let m = 0; m < length; m++) {
         const messageId = rng.uuid();
@@ -558,33 +666,49 @@ export function generateBlock(params: GenerateParams, index: number): BlockOutpu
           } else content = rng.pick(FOLLOW_UPS);
           userTurns++;
         } else content = answer(rng);
+        const tokenCountOf = tokenCount(rng, content, role === 'assistant' ? 3.8 : 4);
+        const at = Math.min(anchorMs - 1, startMs + offsets[m]!);
         w.messages
           .ascii(messageId)
           .ascii(id)
           .ascii(conversationId)
           .ascii(role)
           .bytea(encryptField(key, 'messages.content', messageId, content))
-          .int(tokenCount(rng, content, role === 'assistant' ? 3.8 : 4))
-          .time(Math.min(anchorMs - 1, startMs + offsets[m]!))
+          .int(tokenCountOf)
+          .time(at)
           .end();
+        roles.push(role);
+        tokens.push(tokenCountOf);
+        times.push(at);
+      }
+      // One `message` event per message the user sent: the tokens of its turn are what the model
+      // read and wrote (its instructions, the conversation so far, the message, the answer).
+      let context = 0;
+      for (let m = 0; m < length; m++) {
+        if (roles[m] === 'user') {
+          const answered = roles[m + 1] === 'assistant' ? tokens[m + 1]! : 0;
+          w.usage_events
+            .ascii(rng.uuid())
+            .ascii(id)
+            .ascii('message')
+            .ascii(model)
+            .int(INSTRUCTION_TOKENS + context + tokens[m]! + answered)
+            .ascii(p.country)
+            .time(times[m]!)
+            .end();
+        }
+        context += tokens[m]!;
       }
       if (hostileHere) hostileUsed = true;
-    }
+    });
 
-    // Usage events, within the last 180 days of activity.
+    // Other usage events (sessions, uploads, voice), within the last 180 days of activity.
     const eventFrom = Math.max(p.createdMs, windowStart);
+    const eventUntil = Math.max(activeUntil, lastMessageMs);
     for (let e = 0; e < eventCounts[k]!; e++) {
       const kind = kindWeights.pick(rng);
-      const model = kind === 'message' || kind === 'conversation_start' ? models.pick(rng) : null;
-      const tokens = kind === 'message' ? Math.round(5 + rng.logNormal(700, 1)) : 0;
-      w.usage_events.ascii(rng.uuid()).ascii(id).ascii(kind);
-      if (model === null) w.usage_events.nul();
-      else w.usage_events.ascii(model);
-      w.usage_events
-        .int(tokens)
-        .ascii(p.country)
-        .time(between(rng, eventFrom, activeUntil))
-        .end();
+      w.usage_events.ascii(rng.uuid()).ascii(id).ascii(kind).nul().int(0).ascii(p.country);
+      w.usage_events.time(between(rng, eventFrom, eventUntil)).end();
     }
 
     // Written after the messages: a long conversation may end after the drawn last activity.

@@ -53,7 +53,15 @@ export interface SeedResult {
 
 export class SeedRefusedError extends Error {}
 
+/**
+ * The demo's activity per user on the first start: enough that most daily
+ * analytics figures of the last 90 days rise well above their noise (ADR 029).
+ */
+export const DEMO_MESSAGES_PER_USER = 250;
+export const DEMO_EVENTS_PER_USER = 20;
+
 const LARGE_LOAD = 50_000;
+const LARGE_VOLUME = 500_000;
 
 /** Blind-index prefixes (64 bits) already taken: a compact open-addressing set. */
 class EmailRegistry {
@@ -143,7 +151,7 @@ async function* produceBlocks(
   params: GenerateParams,
   workers: number,
 ): AsyncGenerator<BlockOutput> {
-  const total = blockCount(params.users);
+  const total = blockCount(params);
   if (workers <= 0) {
     for (let index = 0; index < total; index++) yield generateBlock(params, index);
     return;
@@ -265,9 +273,15 @@ function validate(options: SeedOptions) {
   }
 }
 
+/** Rows the generator writes, roughly: what decides whether threads and index rebuilds pay. */
+const volume = (options: SeedOptions) =>
+  options.users * (10 + 2 * options.messagesPerUser + options.eventsPerUser);
+
 function defaultWorkers(options: SeedOptions): number {
   if (options.workers !== undefined) return options.workers;
-  return options.users >= 5_000 ? Math.max(1, os.availableParallelism()) : 0;
+  return options.users >= 5_000 || volume(options) >= LARGE_VOLUME
+    ? Math.max(1, os.availableParallelism())
+    : 0;
 }
 
 function anchorMs(): number {
@@ -329,7 +343,9 @@ export async function seedProductData(
     master: ring.master,
   };
   const dropIndexes =
-    options.dropIndexes ?? (options.users >= LARGE_LOAD && options.users >= existing);
+    options.dropIndexes ??
+    ((options.users >= LARGE_LOAD && options.users >= existing) ||
+      (existing === 0 && volume(options) >= LARGE_VOLUME));
   const workers = defaultWorkers(options);
   log(
     `seed: ${options.users.toLocaleString('en')} users (seed ${options.seed}` +
