@@ -48,7 +48,7 @@ describe('/analytics in the browser', () => {
   it('draws every chart from the released figures, passes axe, and its range picker works', async () => {
     const lead = DEMO_STAFF.find((d) => d.role === 'support_lead')!;
     const context = await browser.newContext({
-      viewport: { width: 1280, height: 900 },
+      viewport: { width: 1366, height: 900 },
       reducedMotion: 'reduce',
     });
     const page = await context.newPage();

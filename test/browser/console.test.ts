@@ -71,7 +71,7 @@ describe.each(DEMO_STAFF.filter((d, i) => DEMO_STAFF.findIndex((x) => x.role ===
   'signed in as $role',
   ({ role, email, displayName }) => {
     it('sees exactly the navigation of its permissions, its pages pass axe, and signs out', async () => {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const context = await browser.newContext({ viewport: { width: 1366, height: 800 } });
       const page = await context.newPage();
       const problems = watch(page);
       await signIn(page, baseUrl, email, DEMO_PASSWORD);
@@ -214,7 +214,7 @@ describe('admin staff management', () => {
 describe('the audit trail, as the security auditor', () => {
   it('lists sign-ins, shows an entry with a proof that verifies, and verifies the trail', async () => {
     const auditor = DEMO_STAFF.find((d) => d.role === 'security_auditor')!;
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
     const page = await context.newPage();
     const problems = watch(page);
     await signIn(page, baseUrl, auditor.email, DEMO_PASSWORD);

@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 async function signedIn(email: string) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   const page = await context.newPage();
   const problems = watch(page);
   await signIn(page, baseUrl, demo(email).email, DEMO_PASSWORD);

@@ -36,7 +36,7 @@ afterAll(async () => {
 
 async function as(role: 'support_agent' | 'support_lead' | 'security_auditor') {
   const who = DEMO_STAFF.find((d) => d.role === role)!;
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   const page = await context.newPage();
   const problems = watch(page);
   await signIn(page, baseUrl, who.email, DEMO_PASSWORD);
