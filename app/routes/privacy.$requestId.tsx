@@ -658,7 +658,11 @@ export default function PrivacyRequestRoute() {
           columns={outbox}
           data={messages}
           getRowId={(m) => m.id}
-          empty="No message to the user yet."
+          empty={
+            manifest?.keyDestroyedAt
+              ? 'None: the messages to this user were erased with the rest of their data.'
+              : 'No message to the user yet.'
+          }
         />
       </section>
 
