@@ -1,0 +1,205 @@
+import type postgres from 'postgres';
+import { useTestDatabase } from '../support/db.ts';
+import {
+  createStaffWithRoles,
+  fetchAs,
+  postForm,
+  signInAs,
+  startTestServer,
+  type TestServer,
+  pageText,
+} from '../support/http.ts';
+import type { Role } from '#app/modules/auth/permissions.ts';
+import { ownerConnection, seedUsers } from './users-fixtures.ts';
+
+// Issue 13, "Queues and forms": the grant queue (why in each row, approve and deny in place, counts
+// on the tabs, the tab matching the view), over HTTP against the real build.
+
+useTestDatabase();
+let server: TestServer;
+let owner: postgres.Sql;
+let userIds: string[];
+
+beforeAll(async () => {
+  await seedUsers();
+  owner = ownerConnection();
+  userIds = (
+    await owner<{ id: string }[]>`select id from product.users order by created_at, id`
+  ).map((r) => r.id);
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await owner?.end();
+  await server?.close();
+});
+
+interface Member {
+  id: string;
+  displayName: string;
+  cookie: string;
+}
+
+async function member(role: Role, displayName?: string): Promise<Member> {
+  const who = await createStaffWithRoles([role], { displayName });
+  return { ...who, cookie: await signInAs(server.baseUrl, who.email, who.password) };
+}
+
+let nextUser = 0;
+const freshUser = () => userIds[nextUser++ % userIds.length]!;
+
+async function request(
+  who: Member,
+  overrides: Record<string, string | string[]> = {},
+): Promise<string> {
+  const response = await postForm(who.cookie, '/grants/new', {
+    userId: freshUser(),
+    categories: ['profile'],
+    reasonCode: 'support_inquiry',
+    justification: 'The customer cannot change the email address on their profile page',
+    ticketRef: 'SUP-2207',
+    durationMinutes: '30',
+    startsAt: '',
+    ...overrides,
+  });
+  expect(response.status).toBe(302);
+  const match = /^\/grants\/([0-9a-f-]{36})\?requested=1$/.exec(
+    response.headers.get('location') ?? '',
+  );
+  expect(match).not.toBeNull();
+  return match![1]!;
+}
+
+async function statusOf(grantId: string) {
+  const [row] = await owner<{ status: string }[]>`
+    select status from console.grants where id = ${grantId}`;
+  return row!.status;
+}
+
+/** The `<tr>` of the queue that links to this grant. */
+function rowOf(html: string, grantId: string) {
+  const rows = html.split('<tr').filter((r) => r.includes(`/grants/${grantId}"`));
+  expect(rows).toHaveLength(1);
+  return rows[0]!;
+}
+
+function tabCount(html: string, view: string) {
+  const match = new RegExp(`data-testid="tab-count-${view}">([^<]*)<`).exec(html);
+  return match ? match[1] : null;
+}
+
+/** The grant page's action as a fetcher of the queue calls it (Remix's `_data` request). */
+const FETCHER = '?_data=routes%2Fgrants.%24grantId';
+
+describe('the grant queue', () => {
+  it('shows the reason, the ticket and the justification in each row', async () => {
+    const agent = await member('support_agent');
+    const lead = await member('support_lead');
+    const long = `The customer writes that the profile shows an old address; ${'details '.repeat(60)}end`;
+    const grantId = await request(agent, { justification: long, ticketRef: 'SUP-7781' });
+    const html = await pageText(await fetchAs(lead.cookie, '/grants?view=to_decide'));
+    const row = rowOf(html, grantId);
+    expect(row).toContain('Support inquiry');
+    expect(row).toMatch(/data-testid="grant-ticket">SUP-7781</);
+    expect(row).toContain('The customer writes that the profile shows an old address');
+    // Long text is cut (the page has all of it), never the whole.
+    expect(row).not.toContain('details end');
+    expect(row).toContain('…');
+    const mine = await pageText(await fetchAs(agent.cookie, '/grants?view=mine'));
+    expect(rowOf(mine, grantId)).toContain('SUP-7781');
+  });
+
+  it('approves and denies from the list through the grant page’s action; deny asks for its comment', async () => {
+    const agent = await member('support_agent', 'Agent Queue');
+    const lead = await member('support_lead');
+    const toApprove = await request(agent);
+    const toDeny = await request(agent);
+    const html = await pageText(await fetchAs(lead.cookie, '/grants?view=to_decide'));
+    for (const id of [toApprove, toDeny]) {
+      const row = rowOf(html, id);
+      expect(row).toContain(`action="/grants/${id}"`);
+      expect(row).toMatch(
+        /<label[^>]*for="decide-[^"]+"[^>]*>Comment on the request by Agent Queue/,
+      );
+      expect(row).toMatch(/name="comment"/);
+      expect(row).toMatch(/<button[^>]*name="intent"[^>]*value="approve"[^>]*>Approve</);
+      expect(row).toMatch(/<button[^>]*name="intent"[^>]*value="deny"[^>]*>Deny</);
+    }
+    // Other queues have no decision forms.
+    const mine = await pageText(await fetchAs(agent.cookie, '/grants?view=mine'));
+    expect(mine).not.toContain('data-testid="row-decision"');
+
+    // Deny without a comment: refused, naming the field, nothing decided.
+    const bare = await postForm(lead.cookie, `/grants/${toDeny}${FETCHER}`, {
+      intent: 'deny',
+      comment: '',
+    });
+    expect(bare.status).toBe(400);
+    const refused = (await bare.json()) as { ok: boolean; fieldErrors: Record<string, string> };
+    expect(refused.ok).toBe(false);
+    expect(refused.fieldErrors.comment).toBe('Comment is required');
+    expect(await statusOf(toDeny)).toBe('pending');
+
+    const deny = await postForm(lead.cookie, `/grants/${toDeny}${FETCHER}`, {
+      intent: 'deny',
+      comment: 'No ticket matches this request',
+    });
+    expect(deny.status).toBe(200);
+    expect(await deny.json()).toMatchObject({ ok: true, done: 'deny', status: 'denied' });
+    const approve = await postForm(lead.cookie, `/grants/${toApprove}${FETCHER}`, {
+      intent: 'approve',
+      comment: 'Matches the ticket',
+    });
+    expect(await approve.json()).toMatchObject({ ok: true, done: 'approve', status: 'approved' });
+    expect(await statusOf(toDeny)).toBe('denied');
+    expect(await statusOf(toApprove)).toBe('approved');
+
+    // Decided rows leave the queue.
+    const after = await pageText(await fetchAs(lead.cookie, '/grants?view=to_decide'));
+    expect(after).not.toContain(`/grants/${toApprove}"`);
+    expect(after).not.toContain(`/grants/${toDeny}"`);
+  });
+
+  it('counts each tab’s grants, and says 1,000+ past the cap', async () => {
+    const agent = await member('support_agent');
+    const lead = await member('support_lead');
+    const before = await pageText(await fetchAs(lead.cookie, '/grants'));
+    const waiting = Number((tabCount(before, 'to_decide') ?? 'x').replace(/,/g, ''));
+    expect(Number.isInteger(waiting)).toBe(true);
+    const first = await request(agent);
+    await request(agent);
+    const after = await pageText(await fetchAs(lead.cookie, '/grants'));
+    expect(tabCount(after, 'to_decide')).toBe(String(waiting + 2));
+    const agentPage = await pageText(await fetchAs(agent.cookie, '/grants'));
+    expect(tabCount(agentPage, 'mine')).toBe('2');
+    expect(tabCount(agentPage, 'active')).toBe('0');
+    expect(tabCount(agentPage, 'history')).toBe('2');
+
+    // 1,000 more of the agent's requests (copies of the first, straight into the table).
+    await owner`
+      insert into console.grants
+      select (jsonb_populate_record(g, jsonb_build_object('id', gen_random_uuid()))).*
+      from console.grants g, generate_series(1, 1000)
+      where g.id = ${first}`;
+    const many = await pageText(await fetchAs(agent.cookie, '/grants?view=mine'));
+    expect(tabCount(many, 'mine')).toBe('1,000+');
+    expect(tabCount(many, 'history')).toBe('1,000+');
+  });
+
+  it('an agent sent to the approvers’ queue gets their own requests, with the tab selected and a notice', async () => {
+    const agent = await member('support_agent');
+    const grantId = await request(agent);
+    const response = await fetchAs(agent.cookie, '/grants?view=to_decide');
+    expect(response.status).toBe(200);
+    const html = await pageText(response);
+    expect(html).not.toContain('data-testid="tab-to_decide"');
+    expect(html).toMatch(/<a[^>]*aria-current="page"[^>]*data-testid="tab-mine"/);
+    expect(html).toContain('data-testid="queue-notice"');
+    expect(html).toContain('your roles do not include an approver permission');
+    expect(html).toContain(`/grants/${grantId}"`);
+    // A lead's default is the queue to decide, selected.
+    const lead = await member('support_lead');
+    const leads = await pageText(await fetchAs(lead.cookie, '/grants'));
+    expect(leads).toMatch(/<a[^>]*aria-current="page"[^>]*data-testid="tab-to_decide"/);
+    expect(leads).not.toContain('data-testid="queue-notice"');
+  });
+});
