@@ -1,3 +1,4 @@
+import { chromium } from 'playwright-core';
 import type postgres from 'postgres';
 import { useTestDatabase } from '../support/db.ts';
 import {
@@ -201,5 +202,100 @@ describe('the grant queue', () => {
     const leads = await pageText(await fetchAs(lead.cookie, '/grants'));
     expect(leads).toMatch(/<a[^>]*aria-current="page"[^>]*data-testid="tab-to_decide"/);
     expect(leads).not.toContain('data-testid="queue-notice"');
+  });
+});
+
+describe('a requester learns of the decision without reloading', () => {
+  interface Pulse {
+    unread: number;
+    latest: string | null;
+    grant: string | null;
+  }
+  async function pulse(who: Member, grantId?: string): Promise<Pulse> {
+    const response = await fetchAs(
+      who.cookie,
+      `/notifications/live${grantId ? `?grant=${grantId}` : ''}`,
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('content-type')).toContain('application/json');
+    return (await response.json()) as Pulse;
+  }
+
+  it('the polled resource changes when a decision arrives, for the count and the grant page', async () => {
+    const agent = await member('support_agent');
+    const lead = await member('support_lead');
+    const grantId = await request(agent);
+    const before = await pulse(agent, grantId);
+    expect(before.grant).toMatch(/^pending\|0\|0\|/);
+
+    await postForm(lead.cookie, `/grants/${grantId}`, {
+      intent: 'approve',
+      comment: 'Matches the ticket',
+    });
+    const after = await pulse(agent, grantId);
+    expect(after.unread).toBe(before.unread + 1);
+    expect(after.latest).not.toBe(before.latest);
+    expect(after.grant).not.toBe(before.grant);
+    expect(after.grant).toMatch(/^active\|1\|1\|/);
+
+    // Someone who may not see the grant learns nothing of it, not even that it exists.
+    const other = await member('support_agent');
+    expect((await pulse(other, grantId)).grant).toBeNull();
+    // A bad id is named; signed out is sent to sign in.
+    const bad = await fetchAs(agent.cookie, '/notifications/live?grant=nope');
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('grant');
+    expect((await fetchAs(null, '/notifications/live')).status).toBe(302);
+  });
+
+  it('in a browser, the grant page and the header count update without a reload', async () => {
+    const agent = await member('support_agent');
+    const lead = await member('support_lead');
+    const grantId = await request(agent);
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'],
+    });
+    try {
+      const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+      const [name, value] = agent.cookie.split('=') as [string, string];
+      await context.addCookies([{ name, value, url: server.baseUrl }]);
+      const page = await context.newPage();
+      await page.goto(`${server.baseUrl}/grants/${grantId}`);
+      await page.waitForFunction(
+        () =>
+          (window as unknown as { __remixRouter?: { state: { initialized: boolean } } })
+            .__remixRouter?.state.initialized === true,
+      );
+      // Marks this document: a reload would lose it.
+      await page.evaluate(
+        () => ((window as unknown as { sameDocument: boolean }).sameDocument = true),
+      );
+      const unread = Number(
+        await page.getByTestId('notifications-link').getAttribute('data-unread'),
+      );
+      expect(await page.getByTestId('grant-state').innerText()).toContain('Pending');
+
+      await postForm(lead.cookie, `/grants/${grantId}`, {
+        intent: 'approve',
+        comment: 'Matches the ticket',
+      });
+      await page.waitForFunction(
+        (n) =>
+          document
+            .querySelector('[data-testid="notifications-link"]')
+            ?.getAttribute('data-unread') === String(n) &&
+          /Active/.test(document.querySelector('[data-testid="grant-state"]')?.textContent ?? ''),
+        unread + 1,
+        { timeout: 15_000 },
+      );
+      expect(
+        await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument),
+      ).toBe(true);
+      expect(await page.getByTestId('timeline').innerText()).toContain('approved');
+    } finally {
+      await browser.close();
+    }
   });
 });

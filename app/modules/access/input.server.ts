@@ -178,6 +178,11 @@ export const NotificationsQuerySchema = z.object({
   after: z.string().max(400, 'The page cursor is too long').optional(),
 });
 
+/** /notifications/live?grant=…: what the header polls, and the state of the grant page open. */
+export const NotificationsLiveQuerySchema = z.object({
+  grant: z.uuid('Not a grant id').optional(),
+});
+
 /** Marking one notification, or all, read. */
 export const NotificationsActionSchema = z.discriminatedUnion(
   'intent',
