@@ -299,3 +299,59 @@ describe('a requester learns of the decision without reloading', () => {
     }
   });
 });
+
+describe('the request form speaks plainly', () => {
+  it('shows the ticket format as an example and names approvers by role and by name', async () => {
+    const approver = await member('support_lead', 'Aaron Approver');
+    const officer = await member('privacy_officer', 'Abby Officer');
+    const agent = await member('support_agent');
+    const user = freshUser();
+    const page = await pageText(
+      await fetchAs(
+        agent.cookie,
+        `/grants/new?user=${user}&category=profile&category=conversations`,
+      ),
+    );
+    // What is shown (not the loader's data for the script): no permission codes, no expression.
+    const html = page.slice(page.indexOf('<main'), page.indexOf('</main>'));
+    expect(html).not.toMatch(/grants:approve/);
+    expect(html).not.toContain('^[A-Z]');
+    expect(html).toContain('for example <code>SUP-1234</code>');
+    // Each category names the roles that approve it.
+    const conversations = html.slice(html.indexOf('value="conversations"'));
+    expect(conversations.slice(0, 600)).toContain('by a privacy officer or a support lead.');
+    const profile = html.slice(html.indexOf('value="profile"'));
+    expect(profile.slice(0, 600)).toContain('by a support lead.');
+    // Both together: one person holding both, in words, with the people's names.
+    const needed = /data-testid="approvers-needed">([\s\S]*?)<\/p>/.exec(html)![1]!;
+    expect(needed).toContain('one person approves them all');
+    expect(needed).toContain('a support lead');
+    expect(needed).toContain(approver.displayName);
+    expect(needed).not.toContain(officer.displayName);
+    expect(needed).not.toContain(' and grants');
+
+    // Conversations alone: either role, both people; the requester is never named.
+    const alone = await pageText(
+      await fetchAs(approver.cookie, `/grants/new?user=${user}&category=conversations`),
+    );
+    const aloneNeeded = /data-testid="approvers-needed">([\s\S]*?)<\/p>/.exec(alone)![1]!;
+    expect(aloneNeeded).toContain('a privacy officer or a support lead');
+    expect(aloneNeeded).toContain(officer.displayName);
+    expect(aloneNeeded).not.toContain(approver.displayName);
+
+    // A wrong ticket is explained with the example too.
+    const wrong = await postForm(agent.cookie, '/grants/new', {
+      userId: user,
+      categories: ['profile'],
+      reasonCode: 'support_inquiry',
+      justification: 'The customer cannot change the email address on their profile page',
+      ticketRef: 'call me',
+      durationMinutes: '30',
+      startsAt: '',
+    });
+    expect(wrong.status).toBe(400);
+    const body = await pageText(wrong);
+    expect(body).toContain('Ticket reference must look like SUP-1234');
+    expect(body).not.toContain('^[A-Z]');
+  });
+});

@@ -129,7 +129,7 @@ describe('the request form', () => {
     }
     expect(html).toContain('Choose at least one data category');
     expect(html).toContain('Justification must explain the need');
-    expect(html).toContain('Ticket reference must match');
+    expect(html).toContain('Ticket reference must look like SUP-1234');
     expect(html).toContain('Duration must be at least 5 minutes');
     expect(html).toContain('Nothing was saved.');
     expect(await countGrants()).toBe(grantsBefore);
