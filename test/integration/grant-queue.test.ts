@@ -1,5 +1,6 @@
 import { chromium } from 'playwright-core';
 import type postgres from 'postgres';
+import { flushAudit } from '../support/audit.ts';
 import { useTestDatabase } from '../support/db.ts';
 import {
   createStaffWithRoles,
@@ -353,5 +354,56 @@ describe('the request form speaks plainly', () => {
     const body = await pageText(wrong);
     expect(body).toContain('Ticket reference must look like SUP-1234');
     expect(body).not.toContain('^[A-Z]');
+  });
+});
+
+describe('the user page', () => {
+  /** The history table's body rows. */
+  function historyRows(html: string) {
+    const table = html.slice(html.indexOf('id="history-title"'));
+    const body = table.slice(table.indexOf('<tbody'), table.indexOf('</tbody>'));
+    return body.split('<tr').slice(1);
+  }
+
+  it('marks the categories the viewer holds a live grant for; its history leaves out the viewer’s own lookups and shows refusals', async () => {
+    const agent = await member('support_agent');
+    const lead = await member('support_lead');
+    const other = await member('support_agent');
+    const grantId = await request(agent, { categories: ['profile'] });
+    const user = (
+      await owner<{ user_id: string }[]>`select user_id from console.grants where id = ${grantId}`
+    )[0]!.user_id;
+    await postForm(lead.cookie, `/grants/${grantId}`, { intent: 'approve', comment: 'Fine' });
+    expect((await fetchAs(agent.cookie, `/users/${user}/profile`)).status).toBe(200);
+    // Someone else looks the user up and is refused their conversations.
+    expect((await fetchAs(other.cookie, `/users/${user}`)).status).toBe(200);
+    expect((await fetchAs(other.cookie, `/users/${user}/conversations`)).status).toBe(403);
+    // The agent opens the page a few times.
+    for (let i = 0; i < 3; i++) await fetchAs(agent.cookie, `/users/${user}`);
+    await flushAudit();
+    const html = await pageText(await fetchAs(agent.cookie, `/users/${user}`));
+
+    expect(html).toMatch(/data-testid="category-profile" data-live="yes"/);
+    expect(html).toMatch(/data-testid="category-conversations" data-live="no"/);
+    expect(/data-testid="live-grants-summary">([\s\S]*?)<\/p>/.exec(html)![1]).toContain(
+      'You hold a live grant for <strong>profile</strong>',
+    );
+
+    const rows = historyRows(html);
+    const lookups = rows.filter((r) => r.includes('End user looked up'));
+    // Only the other agent's lookup: none of the agent's own four.
+    expect(lookups).toHaveLength(1);
+    expect(lookups[0]).not.toContain('>You<');
+    const views = rows.filter((r) => r.includes('A data category of an end user viewed'));
+    expect(views).toHaveLength(1);
+    expect(views[0]).toContain('>You<');
+    const refused = rows.filter((r) => r.includes('>denied<'));
+    expect(refused).toHaveLength(1);
+    expect(rows).toHaveLength(3);
+
+    // The other agent holds nothing: told so.
+    const theirs = await pageText(await fetchAs(other.cookie, `/users/${user}`));
+    expect(theirs).toContain('You hold <strong>no live grant</strong> for this user');
+    expect(theirs).toMatch(/data-testid="category-profile" data-live="no"/);
   });
 });
