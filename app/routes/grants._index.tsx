@@ -314,8 +314,9 @@ function DecideForm({ row }: { row: Row }) {
   );
 }
 
+// Every row of this queue is pending: its state column gives way to the decision (1366 wide).
 const decideColumns = [
-  ...columns,
+  ...columns.filter((c) => c.id !== 'state'),
   col.display({
     id: 'decision',
     header: 'Your decision',

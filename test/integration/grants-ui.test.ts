@@ -94,7 +94,9 @@ describe('the request form', () => {
     const response = await fetchAs(agent.cookie, `/grants/new?user=${user}&category=payments`);
     expect(response.status).toBe(200);
     const html = await pageText(response);
-    expect(html).toContain('^[A-Z][A-Z0-9]+-\\d+$');
+    // The format by example, not as a regular expression (issue 13).
+    expect(html).toContain('for example <code>SUP-1234</code>');
+    expect(html).not.toContain('^[A-Z][A-Z0-9]+-\\d+$');
     expect(html).toContain(`value="${user}"`);
     expect(html).toMatch(/<input(?=[^>]*value="payments")(?=[^>]*checked="")[^>]*>/);
     expect(html).not.toMatch(/<input(?=[^>]*value="profile")(?=[^>]*checked="")[^>]*>/);
