@@ -293,7 +293,7 @@ function DecideForm({ row }: { row: Row }) {
         type="text"
         maxLength={1000}
         autoComplete="off"
-        placeholder="Comment (required)"
+        placeholder="Comment"
         aria-invalid={error ? true : undefined}
         aria-describedby={error || refusal ? `${id}-error` : undefined}
       />
@@ -316,7 +316,7 @@ function DecideForm({ row }: { row: Row }) {
 
 // Every row of this queue is pending: its state column gives way to the decision (1366 wide).
 const decideColumns = [
-  ...columns.filter((c) => c.id !== 'state'),
+  ...columns.filter((c) => (c as { accessorKey?: string }).accessorKey !== 'state'),
   col.display({
     id: 'decision',
     header: 'Your decision',
