@@ -9,9 +9,11 @@ import {
   Outlet,
   Scripts,
   ScrollRestoration,
+  useMatches,
+  useRevalidator,
   useRouteLoaderData,
 } from '@remix-run/react';
-import type { ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import { GeneralErrorBoundary } from './components/error-boundary.tsx';
 import { StaffName } from './components/isolated-text.tsx';
 import { visibleNav } from './components/navigation.ts';
@@ -93,6 +95,85 @@ function NotificationsLink({ unread }: { unread: number }) {
   );
 }
 
+/** How often a visible page asks whether something changed for its reader. */
+const POLL_MS = 4_000;
+/** After this long without a key or a click the polling stops, so it never keeps an idle session alive. */
+const QUIET_MS = 10 * 60_000;
+
+/**
+ * A requester learns of a decision without reloading (issue 13): while the tab is visible, ask
+ * /notifications/live every few seconds (with the open grant's id on a grant page) and reload the
+ * page's data when the answer changes. Paused while the tab is hidden or the reader is idle.
+ */
+function useLiveUpdates(enabled: boolean, unread: number) {
+  const revalidator = useRevalidator();
+  const reload = useRef(revalidator);
+  reload.current = revalidator;
+  const loaded = useRef(unread);
+  loaded.current = unread;
+  const grantId = useMatches().find((m) => m.id === 'routes/grants.$grantId')?.params.grantId;
+  useEffect(() => {
+    if (!enabled) return;
+    const url = `/notifications/live${grantId ? `?grant=${encodeURIComponent(grantId)}` : ''}`;
+    let baseline: string | null = null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
+    let lastInput = Date.now();
+    const schedule = (ms: number) => {
+      clearTimeout(timer);
+      if (!stopped) timer = setTimeout(() => void tick(), ms);
+    };
+    async function tick() {
+      if (document.visibilityState !== 'visible' || Date.now() - lastInput > QUIET_MS) return;
+      let wait = POLL_MS;
+      try {
+        const response = await fetch(url, {
+          headers: { accept: 'application/json' },
+          redirect: 'error',
+          cache: 'no-store',
+        });
+        if (response.ok) {
+          const body = (await response.json()) as {
+            unread: number;
+            latest: string | null;
+            grant: string | null;
+          };
+          const key = JSON.stringify([body.unread, body.latest, body.grant]);
+          const changed = baseline === null ? body.unread !== loaded.current : key !== baseline;
+          baseline = key;
+          if (changed && reload.current.state === 'idle') reload.current.revalidate();
+        } else {
+          wait = POLL_MS * 8;
+        }
+      } catch {
+        // Signed out, or the server is away: ask again later, less often.
+        wait = POLL_MS * 8;
+      }
+      schedule(wait);
+    }
+    const wake = () => {
+      const idle = Date.now() - lastInput > QUIET_MS;
+      lastInput = Date.now();
+      if (idle) schedule(0);
+    };
+    const onVisibility = () => {
+      if (document.visibilityState === 'visible') schedule(0);
+      else clearTimeout(timer);
+    };
+    document.addEventListener('visibilitychange', onVisibility);
+    window.addEventListener('keydown', wake);
+    window.addEventListener('pointerdown', wake);
+    schedule(0);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      document.removeEventListener('visibilitychange', onVisibility);
+      window.removeEventListener('keydown', wake);
+      window.removeEventListener('pointerdown', wake);
+    };
+  }, [enabled, grantId]);
+}
+
 function Shell({ children }: { children: ReactNode }) {
   const nonce = useNonce();
   return (
@@ -115,6 +196,7 @@ function Shell({ children }: { children: ReactNode }) {
 function Layout({ children }: { children: ReactNode }) {
   const me = useOptionalMe();
   const unread = useRouteLoaderData<typeof loader>('root')?.unread ?? 0;
+  useLiveUpdates(Boolean(me && !me.mustChangePassword), unread);
   return (
     <>
       <a className="skip-link" href="#main">

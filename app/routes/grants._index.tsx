@@ -1,11 +1,18 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
-import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
+import { Form, Link, useFetcher, useLoaderData, useSearchParams } from '@remix-run/react';
+import { createContext, useContext, useEffect, useRef, useState } from 'react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { StaffName } from '#app/components/isolated-text.tsx';
 import { GrantQuerySchema } from '#app/modules/access/input.server.ts';
-import { listGrants, type GrantView } from '#app/modules/access/list.server.ts';
+import {
+  COUNT_CAP,
+  countGrants,
+  GRANT_VIEWS,
+  listGrants,
+  type GrantView,
+} from '#app/modules/access/list.server.ts';
 import {
   categoryLabel,
   minutesText,
@@ -37,6 +44,9 @@ const VIEW_LABELS: Record<GrantView, string> = {
   history: 'History',
 };
 
+/** How much of a justification the queue carries; the grant page shows all of it. */
+const JUSTIFICATION_PREVIEW = 240;
+
 const EMPTY: Record<GrantView, string> = {
   mine: 'You have not requested any access yet. Find a user, then request the categories the inquiry needs.',
   to_decide: 'No request waits for your decision.',
@@ -51,7 +61,12 @@ export async function loader(args: LoaderFunctionArgs) {
     parseParams(GrantQuerySchema, Object.fromEntries([...params].filter(([, v]) => v !== ''))),
   );
   const canDecide = APPROVER_PERMISSIONS.some((p) => me.permissions.has(p));
-  const view: GrantView = q.view ?? (canDecide ? 'to_decide' : 'mine');
+  const defaultView: GrantView = canDecide ? 'to_decide' : 'mine';
+  // Someone who cannot decide, sent to the approvers' queue (an old link, a colleague's address),
+  // gets their own queue with a word on why, not an empty table under no tab.
+  const notDecider = q.view === 'to_decide' && !canDecide;
+  const view: GrantView = notDecider ? defaultView : (q.view ?? defaultView);
+  const views = GRANT_VIEWS.filter((v) => v !== 'to_decide' || canDecide);
   let page;
   try {
     page = await listGrants({
@@ -73,11 +88,17 @@ export async function loader(args: LoaderFunctionArgs) {
     // The module names its own `cursor`; the address calls it `after`.
     answer(error instanceof CursorError ? new CursorError('after') : error);
   }
-  const requesterName = q.requester
-    ? ((await staffNames([q.requester]))[q.requester] ?? null)
-    : null;
+  const [names, counts] = await Promise.all([
+    q.requester ? staffNames([q.requester]) : Promise.resolve({} as Record<string, string>),
+    Promise.all(views.map(async (v) => [v, await countGrants({ view: v, staff: me })] as const)),
+  ]);
+  const requesterName = q.requester ? (names[q.requester] ?? null) : null;
   return json({
     view,
+    views,
+    counts: Object.fromEntries(counts),
+    countCap: COUNT_CAP,
+    notice: notDecider ? ('not_decider' as const) : null,
     canDecide,
     canBreakGlass: me.permissions.has('grants:break_glass'),
     requesterName,
@@ -90,6 +111,10 @@ export async function loader(args: LoaderFunctionArgs) {
       userId: r.userId,
       categories: r.categories,
       reasonCode: r.reasonCode,
+      justification:
+        r.justification.length > JUSTIFICATION_PREVIEW
+          ? `${r.justification.slice(0, JUSTIFICATION_PREVIEW).trimEnd()}…`
+          : r.justification,
       ticketRef: r.ticketRef,
       durationMinutes: r.durationMinutes,
       state: r.state,
@@ -145,18 +170,26 @@ const columns = col.columns([
     cell: (info) => <span className="words">{info.getValue().map(categoryLabel).join(', ')}</span>,
   }),
   col.accessor('reasonCode', {
-    header: 'Reason',
-    cell: (info) => (
-      <>
-        {REASON_LABELS[info.getValue()] ?? info.getValue()}
-        {info.row.original.ticketRef ? (
-          <>
-            <br />
-            <span className="muted">{info.row.original.ticketRef}</span>
-          </>
-        ) : null}
-      </>
-    ),
+    header: 'Why',
+    cell: (info) => {
+      const r = info.row.original;
+      return (
+        <div className="grant-why">
+          <span className="nowrap">{REASON_LABELS[info.getValue()] ?? info.getValue()}</span>
+          {r.ticketRef ? (
+            <>
+              {' · '}
+              <span className="nowrap grant-ticket" data-testid="grant-ticket">
+                {r.ticketRef}
+              </span>
+            </>
+          ) : null}
+          <span className="clamped muted" data-testid="grant-justification">
+            {r.justification}
+          </span>
+        </div>
+      );
+    },
   }),
   col.accessor('state', {
     header: 'State',
@@ -193,11 +226,119 @@ const columns = col.columns([
   }),
 ]);
 
+interface Decided {
+  grantId: string;
+  done: string;
+  status: string;
+}
+
+/** How a row's decision form tells the page what happened once its row has left the queue. */
+const DecidedContext = createContext<(d: Decided) => void>(() => {});
+
+const DONE_TEXT: Record<string, (status: string) => string> = {
+  approve: (status) =>
+    status === 'approved'
+      ? 'approved: the grant is live from its start until its end'
+      : 'your approval is recorded; it still needs another person’s approval',
+  deny: () => 'denied; the requester has been told',
+};
+
+/**
+ * Approve or deny from the queue: the grant page's own action, so the rules, the audit entry and
+ * the answers are the same. Without JavaScript it is a plain form and the grant page shows the
+ * outcome; with it, the queue reloads and the row leaves it.
+ */
+function DecideForm({ row }: { row: Row }) {
+  const fetcher = useFetcher<{
+    ok: boolean;
+    done?: string;
+    status?: string;
+    fieldErrors?: Record<string, string | undefined>;
+    formError?: string | null;
+  }>({ key: `decide-${row.id}` });
+  const report = useContext(DecidedContext);
+  const input = useRef<HTMLInputElement>(null);
+  const answer = fetcher.state === 'idle' ? fetcher.data : undefined;
+  const error = answer && !answer.ok ? (answer.fieldErrors?.comment ?? null) : null;
+  const refusal =
+    answer && !answer.ok
+      ? (answer.formError ?? answer.fieldErrors?.intent ?? (error ? null : 'Not decided.'))
+      : null;
+  useEffect(() => {
+    const data = fetcher.data;
+    if (data?.ok && data.done && data.status) {
+      report({ grantId: row.id, done: data.done, status: data.status });
+    }
+  }, [fetcher.data, report, row.id]);
+  useEffect(() => {
+    if (error) input.current?.focus();
+  }, [error, answer]);
+  const id = `decide-${row.id}`;
+  const busy = fetcher.state !== 'idle';
+  return (
+    <fetcher.Form
+      method="post"
+      action={`/grants/${row.id}`}
+      className="row-decision"
+      noValidate
+      data-testid="row-decision"
+    >
+      <label htmlFor={id} className="visually-hidden">
+        Comment on the request by {row.requesterName ?? 'a staff member'}, kept with your decision
+      </label>
+      <input
+        ref={input}
+        id={id}
+        name="comment"
+        type="text"
+        maxLength={1000}
+        autoComplete="off"
+        placeholder="Comment"
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error || refusal ? `${id}-error` : undefined}
+      />
+      <span className="row">
+        <button type="submit" name="intent" value="approve" disabled={busy}>
+          Approve
+        </button>
+        <button type="submit" name="intent" value="deny" className="danger" disabled={busy}>
+          Deny
+        </button>
+      </span>
+      {error || refusal ? (
+        <span id={`${id}-error`} className="field-error" role="alert">
+          {error ?? refusal}
+        </span>
+      ) : null}
+    </fetcher.Form>
+  );
+}
+
+// Every row of this queue is pending: its state column gives way to the decision (1366 wide).
+const decideColumns = [
+  ...columns.filter((c) => (c as { accessorKey?: string }).accessorKey !== 'state'),
+  col.display({
+    id: 'decision',
+    header: 'Your decision',
+    cell: (info) => <DecideForm row={info.row.original} />,
+  }),
+];
+
+/** A tab's count as people read it: 1,000+ past the cap. */
+function countText(n: number | undefined, cap: number) {
+  if (n === undefined) return null;
+  return n >= cap ? `${cap.toLocaleString('en-US')}+` : n.toLocaleString('en-US');
+}
+
 export default function GrantsRoute() {
   const data = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const value = (name: string) => params.get(name) ?? '';
   const filtered = FILTER_KEYS.some((k) => params.get(k));
+  const [decided, setDecided] = useState<Decided[]>([]);
+  const report = useRef((d: Decided) =>
+    setDecided((list) => [d, ...list.filter((x) => x.grantId !== d.grantId)].slice(0, 5)),
+  ).current;
   const tab = (view: GrantView) => {
     const next = new URLSearchParams();
     next.set('view', view);
@@ -220,20 +361,49 @@ export default function GrantsRoute() {
       </div>
       <nav aria-label="Grant queues" className="tabs">
         <ul>
-          {(Object.keys(VIEW_LABELS) as GrantView[])
-            .filter((v) => v !== 'to_decide' || data.canDecide)
-            .map((v) => {
-              const current = v === data.view;
-              return (
-                <li key={v}>
-                  <Link to={tab(v)} aria-current={current ? 'page' : undefined}>
-                    {VIEW_LABELS[v]}
-                  </Link>
-                </li>
-              );
-            })}
+          {data.views.map((v) => {
+            const current = v === data.view;
+            const count = countText(data.counts[v], data.countCap);
+            return (
+              <li key={v}>
+                <Link
+                  to={tab(v)}
+                  aria-current={current ? 'page' : undefined}
+                  data-testid={`tab-${v}`}
+                >
+                  {VIEW_LABELS[v]}
+                  {count !== null ? (
+                    <>
+                      {' '}
+                      <span className="tab-count" data-testid={`tab-count-${v}`}>
+                        {count}
+                      </span>
+                    </>
+                  ) : null}
+                </Link>
+              </li>
+            );
+          })}
         </ul>
       </nav>
+      {data.notice === 'not_decider' ? (
+        <p className="notice" role="status" data-testid="queue-notice">
+          Only staff who may approve grants have a queue of requests to decide, and your roles do
+          not include an approver permission. Showing your own requests instead.
+        </p>
+      ) : null}
+      {decided.length > 0 ? (
+        <ul className="notice plain-list" role="status" data-testid="decided">
+          {decided.map((d) => (
+            <li key={d.grantId}>
+              <Link to={`/grants/${d.grantId}`}>
+                Grant <ShortId id={d.grantId} />
+              </Link>{' '}
+              {DONE_TEXT[d.done]?.(d.status) ?? d.done}.
+            </li>
+          ))}
+        </ul>
+      ) : null}
       <Form method="get" className="table-tools" role="search" aria-label="Filter the grants">
         <input type="hidden" name="view" value={data.view} />
         {data.requesterName !== null || params.get('requester') ? (
@@ -303,24 +473,26 @@ export default function GrantsRoute() {
           </Link>
         </p>
       ) : null}
-      <DataTable
-        caption={`${VIEW_LABELS[data.view]}${filtered ? ', matching the filters' : ''}`}
-        columns={columns}
-        data={data.rows}
-        getRowId={(r) => r.id}
-        next={data.next}
-        empty={
-          filtered ? (
-            'No grant matches these filters.'
-          ) : data.view === 'mine' ? (
-            <>
-              {EMPTY.mine} <Link to="/users">Find a user</Link>
-            </>
-          ) : (
-            EMPTY[data.view]
-          )
-        }
-      />
+      <DecidedContext.Provider value={report}>
+        <DataTable
+          caption={`${VIEW_LABELS[data.view]}${filtered ? ', matching the filters' : ''}`}
+          columns={data.view === 'to_decide' ? decideColumns : columns}
+          data={data.rows}
+          getRowId={(r) => r.id}
+          next={data.next}
+          empty={
+            filtered ? (
+              'No grant matches these filters.'
+            ) : data.view === 'mine' ? (
+              <>
+                {EMPTY.mine} <Link to="/users">Find a user</Link>
+              </>
+            ) : (
+              EMPTY[data.view]
+            )
+          }
+        />
+      </DecidedContext.Provider>
     </>
   );
 }

@@ -9,7 +9,7 @@ import {
   grantRequestSchema,
   GrantRequestSearchSchema,
 } from '#app/modules/access/input.server.ts';
-import { listPolicies } from '#app/modules/access/policies.server.ts';
+import { approversOf, listPolicies } from '#app/modules/access/policies.server.ts';
 import { CARD_PLACEHOLDER } from '#app/modules/access/redact.ts';
 import { grantProblem, inputProblem } from '#app/utils/grant-problem.server.ts';
 import {
@@ -25,6 +25,7 @@ import { GRANT_LIMITS, strictestPolicy } from '#app/modules/access/vocabulary.ts
 import { guard } from '#app/utils/guard.server.ts';
 import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
+import { isRole, ROLE_NAMES } from '#app/modules/auth/permissions.ts';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
 import { UtcDateTimeSchema } from '#app/utils/datetime.server.ts';
@@ -44,8 +45,19 @@ const LABELS: Record<string, string> = {
   startsAt: 'Start',
 };
 
+/** The key of a set of approver permissions: sorted, joined. */
+const keyOf = (permissions: readonly string[]) => [...new Set(permissions)].sort().join('+');
+
+/** Every non-empty set of these permissions (there are two approver permissions today). */
+function subsetsOf(items: readonly string[]): string[][] {
+  return items.reduce<string[][]>(
+    (sets, item) => [...sets, ...sets.map((set) => [...set, item]), [item]],
+    [],
+  );
+}
+
 export async function loader(args: LoaderFunctionArgs) {
-  await guard(args, access);
+  const me = await guard(args, access);
   const params = new URL(args.request.url).searchParams;
   const search = attempt(() =>
     parseParams(GrantRequestSearchSchema, {
@@ -54,15 +66,34 @@ export async function loader(args: LoaderFunctionArgs) {
     }),
   );
   const pattern = ticketPattern();
+  const policies = await listPolicies();
+  // Who may approve each combination the form can ask for: roles by name, people by name, the
+  // requester left out (nobody approves their own request).
+  const sets = subsetsOf([...new Set(policies.map((p) => p.approverPermission))]);
+  const approvers = Object.fromEntries(
+    await Promise.all(
+      sets.map(async (set) => {
+        const found = await approversOf(set, me.staffId);
+        return [
+          keyOf(set),
+          { ...found, roles: found.roles.map((r) => (isRole(r) ? ROLE_NAMES[r] : r)) },
+        ] as const;
+      }),
+    ),
+  );
   return json({
     prefill: { userId: search.user ?? '', categories: search.category },
-    policies: (await listPolicies()).map((p) => ({
+    approvers,
+    policies: policies.map((p) => ({
       category: p.category,
       maxDurationMinutes: p.maxDurationMinutes,
       approvalsNeeded: p.approvalsNeeded,
       approverPermission: p.approverPermission,
     })),
-    ticket: { pattern: pattern.source, example: pattern.test('SUP-1234') ? 'SUP-1234' : null },
+    // The expression only when the example does not fit (a custom pattern): people read examples.
+    ticket: pattern.test('SUP-1234')
+      ? { pattern: null, example: 'SUP-1234' }
+      : { pattern: pattern.source, example: null },
   });
 }
 
@@ -103,6 +134,26 @@ export async function action(args: ActionFunctionArgs) {
 }
 
 type Policy = ReturnType<typeof useLoaderData<typeof loader>>['policies'][number];
+type Approvers = ReturnType<typeof useLoaderData<typeof loader>>['approvers'][string];
+
+/** "a support lead or a privacy officer" */
+function rolesText(roles: readonly string[]) {
+  const named = roles.map((r) => `${/^[aeiou]/i.test(r) ? 'an' : 'a'} ${r.toLowerCase()}`);
+  return named.length <= 1
+    ? (named[0] ?? 'nobody')
+    : `${named.slice(0, -1).join(', ')} or ${named[named.length - 1]}`;
+}
+
+/** "Ann Lee, Bob Diaz and 3 others" */
+function peopleText(a: Approvers) {
+  const more = a.count - a.names.length;
+  if (more <= 0) {
+    return a.names.length <= 1
+      ? (a.names[0] ?? '')
+      : `${a.names.slice(0, -1).join(', ')} or ${a.names[a.names.length - 1]}`;
+  }
+  return `${a.names.join(', ')} or ${more} other${more === 1 ? '' : 's'}`;
+}
 
 function boundOf(policies: Policy[], chosen: readonly string[]) {
   const relevant = policies.filter((p) => chosen.includes(p.category));
@@ -114,8 +165,43 @@ function boundOf(policies: Policy[], chosen: readonly string[]) {
   return { ...strict, shortest: differ ? shortest?.category : undefined };
 }
 
+/** Who must approve the chosen categories, in plain words: roles, then people by name. */
+function ApproversNeeded({
+  approvalsNeeded,
+  several,
+  approvers,
+}: {
+  approvalsNeeded: number;
+  several: boolean;
+  approvers: Approvers | undefined;
+}) {
+  const how =
+    approvalsNeeded === 1
+      ? 'one approval'
+      : `${approvalsNeeded} approvals, each from a different person`;
+  if (!approvers || approvers.count < approvalsNeeded) {
+    return (
+      <p className="form-error" role="status" data-testid="approvers-needed">
+        This request needs {how}, but not enough people other than you may approve{' '}
+        {several ? 'all the chosen categories together' : 'these categories'} now. Ask an admin, or
+        request the categories separately.
+      </p>
+    );
+  }
+  return (
+    <p className="notice" role="status" data-testid="approvers-needed">
+      This request needs {how}
+      {several
+        ? ' from someone who may approve every category you chose (one person approves them all)'
+        : ''}
+      : {rolesText(approvers.roles)}, that is <strong>{peopleText(approvers)}</strong>. Nobody
+      approves their own request. Undecided requests expire after 24 hours.
+    </p>
+  );
+}
+
 export default function NewGrantRoute() {
-  const { prefill, policies, ticket } = useLoaderData<typeof loader>();
+  const { prefill, policies, ticket, approvers } = useLoaderData<typeof loader>();
   const data = useActionData<typeof action>();
   const navigation = useNavigation();
   const errors: Record<string, string | undefined> = data?.fieldErrors ?? {};
@@ -192,8 +278,8 @@ export default function NewGrantRoute() {
                 <strong>{CATEGORY_INFO[p.category].label}</strong>{' '}
                 <span className="muted">
                   — {CATEGORY_INFO[p.category].holds}. At most {minutesText(p.maxDurationMinutes)};{' '}
-                  {p.approvalsNeeded === 1 ? 'one approval' : `${p.approvalsNeeded} approvals`} by
-                  holders of <code>{p.approverPermission}</code>.
+                  {p.approvalsNeeded === 1 ? 'one approval' : `${p.approvalsNeeded} approvals`} by{' '}
+                  {rolesText(approvers[p.approverPermission]?.roles ?? [])}.
                 </span>
               </span>
             </label>
@@ -234,13 +320,17 @@ export default function NewGrantRoute() {
             className="short"
           />
           <Hint id="field-ticketRef">
-            The support or privacy ticket this is for. Format: <code>{ticket.pattern}</code>
+            The support or privacy ticket this is for, written as in the ticket system
             {ticket.example ? (
               <>
-                {' '}
-                (for example <code>{ticket.example}</code>)
+                : for example <code>{ticket.example}</code>
               </>
-            ) : null}
+            ) : (
+              <>
+                {' '}
+                (format <code>{ticket.pattern}</code>)
+              </>
+            )}
             . Card numbers are redacted here too.
           </Hint>
           <FieldError id="field-ticketRef" error={errors.ticketRef} />
@@ -297,20 +387,11 @@ export default function NewGrantRoute() {
         </div>
 
         {bound ? (
-          <p className="notice" role="status" data-testid="approvers-needed">
-            This request needs{' '}
-            {bound.approvalsNeeded === 1
-              ? 'one approval'
-              : `${bound.approvalsNeeded} approvals from different people`}{' '}
-            by someone other than you holding{' '}
-            {bound.approverPermissions.map((p, i) => (
-              <span key={p}>
-                {i ? ' and ' : ''}
-                <code>{p}</code>
-              </span>
-            ))}
-            . Undecided requests expire after 24 hours.
-          </p>
+          <ApproversNeeded
+            approvalsNeeded={bound.approvalsNeeded}
+            several={bound.approverPermissions.length > 1}
+            approvers={approvers[keyOf(bound.approverPermissions)]}
+          />
         ) : null}
 
         <div className="row">

@@ -4,11 +4,8 @@ import { Link, useLoaderData } from '@remix-run/react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { StaffName } from '#app/components/isolated-text.tsx';
-import {
-  accessHistoryForUser,
-  decodeTrailCursor,
-  encodeTrailCursor,
-} from '#app/modules/audit/trail.server.ts';
+import { decodeTrailCursor, encodeTrailCursor } from '#app/modules/audit/trail.server.ts';
+import { userPageHistory } from '#app/modules/access/user-history.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { attempt, invariantResponse } from '#app/utils/http.server.ts';
 import { grantReasons } from '#app/modules/access/list.server.ts';
@@ -53,7 +50,8 @@ export async function loader(args: LoaderFunctionArgs) {
   }
   const [grants, history] = await Promise.all([
     liveGrantsFor({ staffId: me.staffId, userId }),
-    accessHistoryForUser(userId, { cursor, limit: 25 }),
+    // Without the reader's own lookups (this page being opened), with the refusals.
+    userPageHistory(userId, me, { cursor, limit: 25 }),
   ]);
   // "Why": the reason code and ticket of the grant each view happened under.
   const reasons = await grantReasons(history.rows.flatMap((r) => (r.grantId ? [r.grantId] : [])));
@@ -139,7 +137,13 @@ const columns = col.columns([
     header: 'Why (grant)',
     cell: (info) => {
       const { grantId, ticketRef } = info.row.original;
-      if (!grantId) return <span className="muted">lookup (no grant needed)</span>;
+      if (!grantId) {
+        return (
+          <span className="muted">
+            {info.row.original.outcome === 'denied' ? '—' : 'lookup (no grant needed)'}
+          </span>
+        );
+      }
       return (
         <>
           {info.getValue()?.replace(/_/g, ' ') ?? <span className="muted">—</span>}
@@ -166,6 +170,7 @@ export default function UserOverviewRoute() {
   const { card, categories, canRequest, canEnterPrivacyRequest, history, next, seesStaff } =
     useLoaderData<typeof loader>();
   const missing = categories.filter((c) => !c.grant).map((c) => c.category);
+  const held = categories.filter((c) => c.grant);
   return (
     <>
       <p>
@@ -193,9 +198,27 @@ export default function UserOverviewRoute() {
           Each category needs a live grant covering you, this user and that category. Grants are
           checked at every request; opening a category is recorded in the audit trail.
         </p>
+        <p data-testid="live-grants-summary">
+          {held.length === 0 ? (
+            <>
+              You hold <strong>no live grant</strong> for this user: every category below needs one
+              before it opens.
+            </>
+          ) : (
+            <>
+              You hold a live grant for{' '}
+              <strong>{held.map((c) => c.label.toLowerCase()).join(', ')}</strong>
+              {missing.length > 0 ? '; the other categories need one before they open.' : '.'}
+            </>
+          )}
+        </p>
         <ul className="category-access">
           {categories.map((c) => (
-            <li key={c.category} data-testid={`category-${c.category}`}>
+            <li
+              key={c.category}
+              data-testid={`category-${c.category}`}
+              data-live={c.grant ? 'yes' : 'no'}
+            >
               <strong>{c.label}</strong>
               <span className="muted">{c.holds}</span>
               {c.grant ? (
@@ -226,14 +249,15 @@ export default function UserOverviewRoute() {
       <section aria-labelledby="history-title">
         <h2 id="history-title">Access history</h2>
         <p className="muted">
-          Who looked this user up or viewed their data, when, and under which grant — from the audit
-          trail, newest first.{' '}
+          Who looked this user up or viewed their data, when, and under which grant, and which
+          requests were refused — from the audit trail, newest first. Your own lookups (opening this
+          page) are left out.{' '}
           {seesStaff
             ? 'As a security reviewer you see who each staff member was.'
             : 'Other staff members are shown by name to security reviewers only.'}
         </p>
         <DataTable
-          caption="Views, reveals and lookups of this user"
+          caption="Views, reveals, lookups and refusals of this user (your own lookups left out)"
           columns={columns}
           data={history}
           getRowId={(r) => String(r.seq)}

@@ -268,7 +268,7 @@ describe('requesting a grant', () => {
       /different words/,
     ],
     ['justification', { justification: '                                     ' }, /at least 20/],
-    ['ticketRef', { ticketRef: 'call me' }, /Ticket reference must match/],
+    ['ticketRef', { ticketRef: 'call me' }, /Ticket reference must look like SUP-1234/],
     ['ticketRef', { ticketRef: '' }, /Ticket reference is required/],
     ['categories', { categories: [] }, /at least one data category/],
     ['categories', { categories: ['everything'] }, /Not a data category/],

@@ -190,6 +190,13 @@ const INPUTS: Input[] = [
     as: 'support_lead',
     fields: ['unread', 'after'],
   },
+  {
+    route: 'routes/notifications.live',
+    path: '/notifications/live',
+    method: 'GET',
+    as: 'support_agent',
+    fields: ['grant'],
+  },
   // Form actions.
   {
     route: 'routes/login',

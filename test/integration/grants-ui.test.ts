@@ -94,7 +94,9 @@ describe('the request form', () => {
     const response = await fetchAs(agent.cookie, `/grants/new?user=${user}&category=payments`);
     expect(response.status).toBe(200);
     const html = await pageText(response);
-    expect(html).toContain('^[A-Z][A-Z0-9]+-\\d+$');
+    // The format by example, not as a regular expression (issue 13).
+    expect(html).toContain('for example <code>SUP-1234</code>');
+    expect(html).not.toContain('^[A-Z][A-Z0-9]+-\\d+$');
     expect(html).toContain(`value="${user}"`);
     expect(html).toMatch(/<input(?=[^>]*value="payments")(?=[^>]*checked="")[^>]*>/);
     expect(html).not.toMatch(/<input(?=[^>]*value="profile")(?=[^>]*checked="")[^>]*>/);
@@ -129,7 +131,7 @@ describe('the request form', () => {
     }
     expect(html).toContain('Choose at least one data category');
     expect(html).toContain('Justification must explain the need');
-    expect(html).toContain('Ticket reference must match');
+    expect(html).toContain('Ticket reference must look like SUP-1234');
     expect(html).toContain('Duration must be at least 5 minutes');
     expect(html).toContain('Nothing was saved.');
     expect(await countGrants()).toBe(grantsBefore);

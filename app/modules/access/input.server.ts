@@ -5,7 +5,7 @@ import { GRANT_VIEWS } from './list.server.ts';
 import { ROLE_REQUEST_SORTS } from './role-requests.server.ts';
 import { ROLE_REQUEST_STATUSES } from '#app/modules/auth/vocabulary.ts';
 import { CARD_PLACEHOLDER, redactCardNumbers } from './redact.ts';
-import { GRANT_LIMITS, GRANT_STATES } from './vocabulary.ts';
+import { DEFAULT_TICKET_PATTERN, GRANT_LIMITS, GRANT_STATES } from './vocabulary.ts';
 
 // The input rules of grants, shared by the server module (./grants.server.ts) and the actions of the
 // forms that collect a request, so a form and the domain reject the same input with the same words;
@@ -43,6 +43,19 @@ const freeText = (max: number, label: string) =>
     .max(max, `${label} must be at most ${max} characters`)
     .transform(cleanFreeText);
 
+/**
+ * What a ticket reference that does not fit says: an example people recognise, not the regular
+ * expression (issue 13); a custom pattern that the example does not fit is named as it is.
+ */
+export function ticketFormatProblem(pattern: RegExp): string {
+  if (pattern.source === DEFAULT_TICKET_PATTERN) {
+    return 'Ticket reference must look like SUP-1234: capital letters, a dash, then the number';
+  }
+  return pattern.test('SUP-1234')
+    ? 'Ticket reference must be written as in the ticket system, like SUP-1234'
+    : `Ticket reference must be written as in the ticket system (format ${pattern.source})`;
+}
+
 export function ticketRefSchema(pattern: RegExp) {
   return z
     .string('Ticket reference is required')
@@ -55,7 +68,7 @@ export function ticketRefSchema(pattern: RegExp) {
           GRANT_LIMITS.ticketMaxLength,
           `Ticket reference must be at most ${GRANT_LIMITS.ticketMaxLength} characters`,
         )
-        .regex(pattern, `Ticket reference must match ${pattern.source} (e.g. SUP-1234)`),
+        .regex(pattern, ticketFormatProblem(pattern)),
     );
 }
 
@@ -176,6 +189,11 @@ export const BreakGlassSearchSchema = z.object({
 export const NotificationsQuerySchema = z.object({
   unread: z.literal('1', 'Use unread=1').optional(),
   after: z.string().max(400, 'The page cursor is too long').optional(),
+});
+
+/** /notifications/live?grant=…: what the header polls, and the state of the grant page open. */
+export const NotificationsLiveQuerySchema = z.object({
+  grant: z.uuid('Not a grant id').optional(),
 });
 
 /** Marking one notification, or all, read. */

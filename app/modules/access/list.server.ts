@@ -332,3 +332,24 @@ export async function grantReasons(ids: readonly string[]) {
     ]),
   );
 }
+
+/**
+ * A short token that changes whenever what the grant page shows of this grant changes (its state,
+ * a decision, a revocation, a review), or null when the viewer may not see it: the page polls it
+ * and reloads only on a change.
+ */
+export async function grantPulse(input: {
+  grantId: string;
+  viewer: StaffActor;
+}): Promise<string | null> {
+  const detail = await getGrant(input);
+  if (!detail) return null;
+  const g = detail.grant;
+  return [
+    g.state,
+    g.approvals,
+    detail.decisions.length,
+    g.revokedAt?.toISOString() ?? '',
+    g.reviewedAt?.toISOString() ?? '',
+  ].join('|');
+}

@@ -145,3 +145,22 @@ export async function markNotificationsRead(input: {
     .returning({ id: notifications.id });
   return rows.length;
 }
+
+/**
+ * What the console's header polls for (issue 13): the unread count and the newest notification's
+ * time, so a page reloads its data only when something arrived or was read.
+ */
+export async function notificationPulse(
+  staffId: string,
+): Promise<{ unread: number; latest: string | null }> {
+  if (!UUID.test(staffId)) return { unread: 0, latest: null };
+  const [row] = await getSql()<{ unread: number; latest: Date | string | null }[]>`
+    select count(*) filter (where read_at is null)::int as unread, max(created_at) as latest
+      from console.notifications
+     where recipient_id = ${staffId}`;
+  const latest = row?.latest ?? null;
+  return {
+    unread: row?.unread ?? 0,
+    latest: latest === null ? null : new Date(latest).toISOString(),
+  };
+}

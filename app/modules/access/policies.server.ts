@@ -1,4 +1,4 @@
-import { eq, inArray } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { getDb, type Db, type Tx } from '#app/db/client.server.ts';
 import { grantPolicies } from '#app/db/schema.ts';
@@ -7,6 +7,8 @@ import { now } from '#app/modules/clock.server.ts';
 import { DATA_CATEGORIES, type DataCategory } from '#app/modules/vocabulary.ts';
 import type { StaffActor } from '#app/modules/actor.ts';
 import { reloadActor } from '#app/modules/auth/actor.server.ts';
+import { activeStaff, rolesHolding } from '#app/modules/auth/permissions.server.ts';
+import { staffName } from '#app/modules/staff-names.server.ts';
 import { inTransaction, lacks, parseInput, refuse } from './run.server.ts';
 import { APPROVER_PERMISSIONS, GRANT_LIMITS, type GrantPolicy } from './vocabulary.ts';
 
@@ -110,4 +112,38 @@ export async function updatePolicy(
     );
     return policy;
   });
+}
+
+/** How many approvers' names a request form lists before it says "and N more". */
+const APPROVER_NAMES_SHOWN = 6;
+
+export interface Approvers {
+  /** Role codes holding every permission asked, in the live mapping. */
+  roles: string[];
+  /** Display names of active staff other than `except` holding them all, sorted, at most a few. */
+  names: string[];
+  /** How many such staff in all. */
+  count: number;
+}
+
+/**
+ * Who may approve a request whose policies ask every one of `permissions` (one person must hold
+ * them all), leaving out `except` (the requester: nobody approves their own request).
+ */
+export async function approversOf(
+  permissions: readonly string[],
+  except: string,
+): Promise<Approvers> {
+  const wanted = [...new Set(permissions)].sort();
+  const holders = activeStaff({ holdersOf: wanted, except: [except] });
+  const [roles, rows] = await Promise.all([
+    rolesHolding(wanted),
+    getDb().execute<{ name: string; total: number }>(sql`
+      select ${staffName(sql`h.id`)} as name, count(*) over ()::int as total
+        from ${holders} h
+       order by 1
+       limit ${APPROVER_NAMES_SHOWN}`),
+  ]);
+  const list = [...rows];
+  return { roles, names: list.map((r) => r.name), count: list[0]?.total ?? 0 };
 }

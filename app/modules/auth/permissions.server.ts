@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { textArray, uuidArray } from '#app/db/arrays.server.ts';
-import type { getSql } from '#app/db/client.server.ts';
+import { getDb, type getSql } from '#app/db/client.server.ts';
 
 // The one reading of what a staff member holds: their roles (sorted) and the distinct permissions
 // of those roles, from the live mapping in console.role_permissions. Select-list columns `roles`
@@ -58,4 +58,20 @@ export function activeStaff(
                      where sr.staff_id = st.id
                        and rp.permission_code = any(${textArray(who.holdersOf)}))
                     = ${new Set(who.holdersOf).size})`;
+}
+
+/**
+ * The roles that hold every one of `permissions` in the live mapping, sorted: how another
+ * capability names who may do something (the grant request form names its approvers' roles).
+ */
+export async function rolesHolding(permissions: readonly string[]): Promise<string[]> {
+  const wanted = [...new Set(permissions)];
+  if (wanted.length === 0) return [];
+  const rows = await getDb().execute<{ role_code: string }>(sql`
+    select role_code from console.role_permissions
+     where permission_code = any(${textArray(wanted)})
+     group by role_code
+    having count(distinct permission_code) = ${wanted.length}
+     order by role_code`);
+  return [...rows].map((r) => r.role_code);
 }
