@@ -190,7 +190,7 @@ describe('the search', () => {
   });
 
   it.each([
-    ['q', 'q=x', 'Search for at least 2 characters'],
+    ['q', 'q=xy', 'Search for at least 3 characters'],
     ['q', `q=${'y'.repeat(101)}`, 'Search for at most 100 characters'],
     ['size', 'size=30', 'Choose 25, 50, 100 or 200 entries a page'],
     ['size', 'size=many', 'Choose 25, 50, 100 or 200 entries a page'],

@@ -78,7 +78,7 @@ export interface TrailRow {
  * expression as the trigram index audit_entries_search_idx (drizzle/0026), so the planner can use
  * it: change both together.
  */
-const SEARCH_TEXT = `(coalesce(action, '') || ' ' || coalesce(((body)::jsonb -> 'details')::text, ''))`;
+export const TRAIL_SEARCH_TEXT = `(coalesce(action, '') || ' ' || coalesce(((body)::jsonb -> 'details')::text, ''))`;
 
 /** `q` as a LIKE pattern that matches it literally anywhere (`_` and `%` are common in codes). */
 function containsPattern(text: string) {
@@ -116,7 +116,7 @@ function whereClause(sql: Sql, f: TrailFilters, cursor: number | undefined, dir:
   if (f.privacyRequestId) parts.push(sql`privacy_request_id = ${f.privacyRequestId}`);
   if (f.text) {
     const described = actionsDescribedBy(f.text);
-    const matches = sql`${sql.unsafe(SEARCH_TEXT)} ilike ${containsPattern(f.text)}`;
+    const matches = sql`${sql.unsafe(TRAIL_SEARCH_TEXT)} ilike ${containsPattern(f.text)}`;
     parts.push(
       described.length > 0
         ? sql`(${matches} or action = any(${described}::text[]))`
@@ -371,7 +371,7 @@ export const TrailQuerySchema = z
     q: z
       .string()
       .trim()
-      .min(2, 'Search for at least 2 characters')
+      .min(3, 'Search for at least 3 characters')
       .max(100, 'Search for at most 100 characters')
       .optional(),
     size: z.coerce
