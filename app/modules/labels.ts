@@ -1,4 +1,5 @@
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
+import type { PREFERENCE_SOURCES } from '#app/modules/vocabulary.ts';
 import type {
   DataCategory,
   Plan,
@@ -49,6 +50,14 @@ export const USER_STATUS_LABELS: Record<UserStatus, string> = {
   closed: 'Closed',
 };
 
+/** Who set a data-use preference. */
+export const PREFERENCE_SOURCE_LABELS: Record<(typeof PREFERENCE_SOURCES)[number], string> = {
+  user: 'The user',
+  privacy_request: 'A privacy request',
+  default: 'Default',
+  import: 'Import',
+};
+
 /** An audit entry's outcome. */
 export const OUTCOME_LABELS: Record<string, string> = {
   allowed: 'Allowed',
@@ -66,6 +75,7 @@ const VOCABULARIES = {
   usage: USAGE_KIND_LABELS,
   plan: PLAN_LABELS,
   status: USER_STATUS_LABELS,
+  source: PREFERENCE_SOURCE_LABELS,
   outcome: OUTCOME_LABELS,
 } as const;
 export type Vocabulary = keyof typeof VOCABULARIES;
