@@ -36,7 +36,16 @@ export function CopyButton({ value, what }: { value: string; what: string }) {
         });
       }}
     >
-      <span aria-hidden="true">{copied ? '✓' : '⧉'}</span>
+      {copied ? (
+        <svg viewBox="0 0 16 16" aria-hidden="true">
+          <path d="M3 8.5l3 3 7-7" fill="none" stroke="currentColor" strokeWidth="2" />
+        </svg>
+      ) : (
+        <svg viewBox="0 0 16 16" aria-hidden="true">
+          <rect x="5" y="5" width="9" height="9" rx="1" fill="none" stroke="currentColor" />
+          <path d="M11 3V2H2v9h1" fill="none" stroke="currentColor" />
+        </svg>
+      )}
     </button>
   );
 }

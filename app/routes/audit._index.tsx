@@ -19,7 +19,7 @@ import { staffChoices } from '#app/modules/auth/staff.server.ts';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
 import { CopyButton } from '#app/components/copy-button.tsx';
-import { cappedCount, label } from '#app/modules/labels.ts';
+import { cappedCount, formatCount, label } from '#app/modules/labels.ts';
 
 export const access = requires('audit:read');
 
@@ -77,7 +77,9 @@ function detailsShown(details: Record<string, unknown> | null, purpose: string |
         ? 'none'
         : typeof value === 'string'
           ? value
-          : JSON.stringify(value);
+          : typeof value === 'number'
+            ? formatCount(value)
+            : JSON.stringify(value);
     shown.push({
       key,
       value: text.length > 120 ? `${text.slice(0, 119)}…` : text,
@@ -177,10 +179,6 @@ const columns = col.columns([
   col.accessor('privacyRequestId', {
     header: 'Privacy request',
     cell: (info) => <IdCell id={info.getValue()} param="request" what="privacy request" />,
-  }),
-  col.accessor('clientAddress', {
-    header: 'Client address',
-    cell: (info) => info.getValue() ?? <span className="muted">—</span>,
   }),
 ]);
 
