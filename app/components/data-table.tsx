@@ -56,6 +56,8 @@ export interface DataTableProps<Row extends RowData> {
   dir?: 'asc' | 'desc';
   /** The cursor of the next page, if there is one. */
   next?: string | null;
+  /** The cursor of the previous page, for lists that page both ways. */
+  prev?: string | null;
   empty: ReactNode;
   getRowId: (row: Row) => string;
   /** `false` for a table that is whole on one page: no pager under it. */
@@ -147,7 +149,9 @@ export function DataTable<Row extends RowData>(props: DataTableProps<Row>) {
           )}
         </tbody>
       </table>
-      {props.paged === false ? null : <Pager next={props.next} shown={props.data.length > 0} />}
+      {props.paged === false ? null : (
+        <Pager next={props.next} prev={props.prev} shown={props.data.length > 0} />
+      )}
     </div>
   );
 }
@@ -167,11 +171,14 @@ function useWithParams() {
 
 /**
  * The keyset pager of DataTable, also used alone by lists that are not tables: "First page" once
- * paged (`after` in the URL), then the next page's link or, on the last page, `last`.
+ * paged (`after` in the URL), the previous page's link for lists that page both ways, then the
+ * next page's link or, on the last page, `last`.
  */
 export function Pager(props: {
   /** The cursor of the next page, if there is one. */
   next?: string | null;
+  /** The cursor of the previous page, if there is one (lists that page both ways). */
+  prev?: string | null;
   /** Whether this page shows anything (the last-page note is left out when it does not). */
   shown: boolean;
   nextLabel?: string;
@@ -182,6 +189,11 @@ export function Pager(props: {
   return (
     <nav className="pager" aria-label="Pages">
       {params.has('after') ? <Link to={withParams({ after: null })}>First page</Link> : null}
+      {props.prev ? (
+        <Link to={withParams({ after: props.prev })} rel="prev">
+          Previous page
+        </Link>
+      ) : null}
       {props.next ? (
         <Link to={withParams({ after: props.next })} rel="next">
           {props.nextLabel ?? 'Next page'}

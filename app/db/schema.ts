@@ -422,6 +422,13 @@ export const auditEntries = consoleSchema.table(
     index('audit_entries_invalid_idx')
       .on(t.seq)
       .where(sql`${t.invalid} is not null`),
+    // The trail's text search (issue 13, ADR 031): trigrams of the action and the details, so a
+    // rare word is found without walking the whole log. The same expression as TRAIL_SEARCH_TEXT in
+    // app/modules/audit/trail.server.ts; pg_trgm is created by drizzle/0026.
+    index('audit_entries_search_idx').using(
+      'gin',
+      sql`(coalesce(${t.action}, '') || ' ' || coalesce(((${t.body})::jsonb -> 'details')::text, '')) gin_trgm_ops`,
+    ),
     check(
       'audit_entries_valid_or_raw',
       sql`(${t.invalid} is null and ${t.raw} is null and ${t.body} is not null and ${t.occurredAt} is not null and ${t.action} is not null and ${t.outcome} is not null) or (${t.invalid} is not null and ${t.raw} is not null and ${t.body} is null and ${t.occurredAt} is null and ${t.action} is null and ${t.outcome} is null and ${t.actorStaffId} is null and ${t.subjectStaffId} is null and ${t.userId} is null and ${t.grantId} is null and ${t.privacyRequestId} is null and ${t.sessionId} is null)`,

@@ -6,9 +6,11 @@ import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { isolatedPlainText, StaffName } from '#app/components/isolated-text.tsx';
 import { AUDIT_ACTION_CODES, describeAction } from '#app/modules/audit/catalogue.server.ts';
 import {
+  countAuditEntries,
   encodeTrailCursor,
   listAuditEntries,
   parseTrailQuery,
+  TRAIL_PAGE_SIZES,
 } from '#app/modules/audit/trail.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
 import { attempt } from '#app/utils/http.server.ts';
@@ -16,6 +18,8 @@ import { requires } from '#app/modules/auth/access.ts';
 import { staffChoices } from '#app/modules/auth/staff.server.ts';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
+import { CopyButton } from '#app/components/copy-button.tsx';
+import { cappedCount, formatCount, label } from '#app/modules/labels.ts';
 
 export const access = requires('audit:read');
 
@@ -24,15 +28,16 @@ export const meta: MetaFunction = () => [{ title: 'Audit trail · Custodian' }];
 // The search parameters are parsed by TrailQuerySchema (trail.server.ts), shared with the CSV
 // download so both read the same filters the same way.
 const OUTCOME_CHOICES = ['allowed', 'denied', 'failed'] as const;
-const FILTER_KEYS = ['actor', 'user', 'action', 'outcome', 'from', 'to', 'grant', 'request'];
-// The stylesheet styles text inputs and selects; the date-time pickers get the same look here.
+const FILTER_KEYS = ['q', 'actor', 'user', 'action', 'outcome', 'from', 'to', 'grant', 'request'];
+
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
-  const { filters, dir, cursor } = attempt(() =>
+  const { filters, dir, cursor, back, size } = attempt(() =>
     parseTrailQuery(new URL(args.request.url).searchParams),
   );
-  const [page, actors] = await Promise.all([
-    listAuditEntries(filters, { cursor, dir, limit: 50 }),
+  const [page, matching, actors] = await Promise.all([
+    listAuditEntries(filters, { cursor, back, dir, limit: size }),
+    countAuditEntries(filters),
     staffChoices(),
   ]);
   return json({
@@ -40,8 +45,13 @@ export async function loader(args: LoaderFunctionArgs) {
       ...r,
       time: r.time?.toISOString() ?? null,
       description: r.invalid ? `Invalid entry: ${r.invalid}` : describeAction(r.action).description,
+      details: detailsShown(r.details, r.purpose),
     })),
     next: encodeTrailCursor(page.next, dir),
+    prev: encodeTrailCursor(page.prev, dir, true),
+    matching,
+    size,
+    sizes: TRAIL_PAGE_SIZES,
     dir,
     actors,
     // The action filter's choices: the catalogue is server-only (its details are zod schemas).
@@ -51,6 +61,32 @@ export async function loader(args: LoaderFunctionArgs) {
     })),
     canVerify: me.permissions.has('audit:verify'),
   });
+}
+
+/**
+ * An entry's details as the row shows them: each key with its value as text (codes stay codes, so
+ * what is shown is what the search finds), the purpose first when there is one.
+ */
+function detailsShown(details: Record<string, unknown> | null, purpose: string | null) {
+  const shown: { key: string; value: string; title?: string }[] = [];
+  if (purpose) shown.push({ key: 'purpose', value: purpose, title: label('reason', purpose) });
+  for (const [key, value] of Object.entries(details ?? {})) {
+    const text = Array.isArray(value)
+      ? value.map((v) => JSON.stringify(v).replace(/^"|"$/g, '')).join(', ')
+      : value === null
+        ? 'none'
+        : typeof value === 'string'
+          ? value
+          : typeof value === 'number'
+            ? formatCount(value)
+            : JSON.stringify(value);
+    shown.push({
+      key,
+      value: text.length > 120 ? `${text.slice(0, 119)}…` : text,
+      title: key === 'category' ? label('category', text) : undefined,
+    });
+  }
+  return shown;
 }
 
 type Row = ReturnType<typeof useLoaderData<typeof loader>>['rows'][number];
@@ -84,9 +120,24 @@ const columns = col.columns([
     header: 'Outcome',
     cell: (info) => (
       <span className={`badge ${info.getValue() === 'allowed' ? 'active' : 'disabled'}`}>
-        {info.getValue()}
+        {label('outcome', info.getValue())}
       </span>
     ),
+  }),
+  col.accessor('details', {
+    header: 'Details',
+    cell: (info) =>
+      info.getValue().length === 0 ? (
+        <span className="muted">—</span>
+      ) : (
+        <ul className="entry-details">
+          {info.getValue().map((d) => (
+            <li key={d.key}>
+              <span className="muted">{d.key}</span> <code title={d.title}>{d.value}</code>
+            </li>
+          ))}
+        </ul>
+      ),
   }),
   col.accessor('actorName', {
     header: 'Actor',
@@ -119,23 +170,28 @@ const columns = col.columns([
   }),
   col.accessor('userId', {
     header: 'End user',
-    cell: (info) => <ShortId id={info.getValue()} filter={{ param: 'user', what: 'user' }} />,
+    cell: (info) => <IdCell id={info.getValue()} param="user" what="user" />,
   }),
   col.accessor('grantId', {
     header: 'Grant',
-    cell: (info) => <ShortId id={info.getValue()} filter={{ param: 'grant', what: 'grant' }} />,
+    cell: (info) => <IdCell id={info.getValue()} param="grant" what="grant" />,
   }),
   col.accessor('privacyRequestId', {
     header: 'Privacy request',
-    cell: (info) => (
-      <ShortId id={info.getValue()} filter={{ param: 'request', what: 'privacy request' }} />
-    ),
-  }),
-  col.accessor('clientAddress', {
-    header: 'Client address',
-    cell: (info) => info.getValue() ?? <span className="muted">—</span>,
+    cell: (info) => <IdCell id={info.getValue()} param="request" what="privacy request" />,
   }),
 ]);
+
+/** A short id that filters the trail by it, and a button that copies the whole id. */
+function IdCell({ id, param, what }: { id: string | null; param: string; what: string }) {
+  if (!id) return <ShortId id={id} />;
+  return (
+    <span className="id-cell">
+      <ShortId id={id} filter={{ param, what }} />
+      <CopyButton value={id} what={what} />
+    </span>
+  );
+}
 
 export default function AuditTrailRoute() {
   const data = useLoaderData<typeof loader>();
@@ -144,6 +200,8 @@ export default function AuditTrailRoute() {
   const filtered = FILTER_KEYS.some((k) => params.get(k));
   const csv = new URLSearchParams();
   for (const key of [...FILTER_KEYS, 'dir']) if (params.get(key)) csv.set(key, params.get(key)!);
+  const { count, capped } = data.matching;
+  const noun = count === 1 && !capped ? 'entry' : 'entries';
   const otherDir = new URLSearchParams(params);
   otherDir.delete('after');
   otherDir.set('dir', data.dir === 'desc' ? 'asc' : 'desc');
@@ -163,6 +221,19 @@ export default function AuditTrailRoute() {
         </div>
       </div>
       <Form method="get" className="table-tools" role="search" aria-label="Filter the audit trail">
+        <div className="field-xl">
+          <label htmlFor="q">Search actions and details</label>
+          <input
+            id="q"
+            name="q"
+            type="search"
+            defaultValue={value('q')}
+            placeholder="no_grant, revoke, conversations…"
+            maxLength={100}
+            autoComplete="off"
+            spellCheck={false}
+          />
+        </div>
         <div className="field-lg">
           <label htmlFor="actor">Actor</label>
           <select id="actor" name="actor" defaultValue={value('actor')}>
@@ -191,7 +262,7 @@ export default function AuditTrailRoute() {
             <option value="">Any outcome</option>
             {OUTCOME_CHOICES.map((o) => (
               <option key={o} value={o}>
-                {o}
+                {label('outcome', o)}
               </option>
             ))}
           </select>
@@ -222,11 +293,25 @@ export default function AuditTrailRoute() {
           <label htmlFor="request">Privacy request id</label>
           <input id="request" name="request" type="search" defaultValue={value('request')} />
         </div>
+        <div className="field-sm">
+          <label htmlFor="size">Per page</label>
+          <select id="size" name="size" defaultValue={String(data.size)}>
+            {data.sizes.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </div>
         <input type="hidden" name="dir" value={data.dir} />
         <button type="submit">Filter</button>
         {filtered ? <Link to="/audit">Clear</Link> : null}
       </Form>
       <p className="muted">
+        <strong data-testid="matching">
+          {cappedCount(count, capped)} {filtered ? `matching ${noun}` : noun}
+        </strong>
+        {' · '}
         {data.dir === 'desc' ? 'Newest first. ' : 'Oldest first. '}
         <Link to={`?${otherDir.toString()}`}>
           {data.dir === 'desc' ? 'Show oldest first' : 'Show newest first'}
@@ -241,6 +326,7 @@ export default function AuditTrailRoute() {
         sort="time"
         dir={data.dir}
         next={data.next}
+        prev={data.prev}
         empty={
           filtered
             ? 'No audit entry matches these filters.'

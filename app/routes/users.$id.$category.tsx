@@ -29,6 +29,7 @@ import {
   UserText,
 } from '#app/components/users/user-data.tsx';
 import { utc } from '#app/components/time.tsx';
+import { countOf, formatCount, label } from '#app/modules/labels.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
 import { encodeCursor } from '#app/utils/cursor.server.ts';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
@@ -242,12 +243,18 @@ const usageColumns = usageCol.columns([
     header: 'When (UTC)',
     cell: (info) => <span className="nowrap">{utc(info.getValue())}</span>,
   }),
-  usageCol.accessor('kind', { header: 'Kind' }),
+  usageCol.accessor('kind', {
+    header: 'Kind',
+    cell: (info) => <span className="words">{label('usage', info.getValue())}</span>,
+  }),
   usageCol.accessor('model', {
     header: 'Model',
     cell: (info) => info.getValue() ?? <span className="muted">—</span>,
   }),
-  usageCol.accessor('tokens', { header: 'Tokens' }),
+  usageCol.accessor('tokens', {
+    header: 'Tokens',
+    cell: (info) => <span className="nowrap">{formatCount(info.getValue())}</span>,
+  }),
   usageCol.accessor('country', { header: 'Country' }),
 ]);
 
@@ -258,7 +265,10 @@ const changeColumns = changeCol.columns([
     header: 'When (UTC)',
     cell: (info) => <span className="nowrap">{utc(info.getValue())}</span>,
   }),
-  changeCol.accessor('purpose', { header: 'Purpose' }),
+  changeCol.accessor('purpose', {
+    header: 'Purpose',
+    cell: (info) => label('purpose', info.getValue()),
+  }),
   changeCol.accessor('allowed', {
     header: 'Set to',
     cell: (info) => (
@@ -267,7 +277,7 @@ const changeColumns = changeCol.columns([
       </span>
     ),
   }),
-  changeCol.accessor('source', { header: 'By' }),
+  changeCol.accessor('source', { header: 'By', cell: (info) => label('source', info.getValue()) }),
 ]);
 
 function CategoryView({ view, userId }: { view: View; userId: string }) {
@@ -308,9 +318,9 @@ function CategoryView({ view, userId }: { view: View; userId: string }) {
               <dl className="facts">
                 {view.totals.map((t) => (
                   <div key={t.kind}>
-                    <dt>{t.kind}</dt>
+                    <dt>{label('usage', t.kind)}</dt>
                     <dd>
-                      {t.events} events, {t.tokens} tokens
+                      {countOf(t.events, 'event')}, {countOf(t.tokens, 'token')}
                     </dd>
                   </div>
                 ))}
@@ -340,7 +350,7 @@ function CategoryView({ view, userId }: { view: View; userId: string }) {
               <dl className="facts">
                 {view.current.map((p) => (
                   <div key={p.purpose}>
-                    <dt>{p.purpose}</dt>
+                    <dt>{label('purpose', p.purpose)}</dt>
                     <dd>
                       <span className={`badge ${p.allowed ? 'active' : 'disabled'}`}>
                         {p.allowed ? 'allowed' : 'not allowed'}

@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Form, Link, useLoaderData } from '@remix-run/react';
+import { useEffect, useRef } from 'react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
@@ -14,6 +15,7 @@ import {
 } from '#app/modules/users/lookup.server.ts';
 import { UserCardFacts } from '#app/components/users/user-card.tsx';
 import { utc } from '#app/components/time.tsx';
+import { countOf, formatCount } from '#app/modules/labels.ts';
 
 export const access = requires('users:lookup', { writesOnGet: true });
 
@@ -61,8 +63,36 @@ export async function loader(args: LoaderFunctionArgs) {
   );
 }
 
+/** Whether a key press was typed into a field (where `/` is a character, not the shortcut). */
+function typing(target: EventTarget | null) {
+  if (!(target instanceof HTMLElement)) return false;
+  return target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName);
+}
+
+/**
+ * The lookup field has the focus when the page opens, and `/` brings it back from anywhere on the
+ * page (as in GitHub, Retool and most consoles): finding a user is what this page is for.
+ */
+function useLookupShortcut() {
+  const field = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    field.current?.focus();
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== '/' || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (typing(event.target)) return;
+      event.preventDefault();
+      field.current?.focus();
+      field.current?.select();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
+  return field;
+}
+
 export default function FindUserRoute() {
   const { q, error, result, today } = useLoaderData<typeof loader>();
+  const field = useLookupShortcut();
   return (
     <>
       <h1>Find a user</h1>
@@ -71,9 +101,12 @@ export default function FindUserRoute() {
           <label htmlFor="q">User id or email address</label>
           <div className="search-row">
             <input
+              ref={field}
               id="q"
               name="q"
               type="search"
+              autoFocus
+              aria-keyshortcuts="/"
               defaultValue={q}
               autoComplete="off"
               spellCheck={false}
@@ -84,7 +117,8 @@ export default function FindUserRoute() {
             <button type="submit">Find</button>
           </div>
           <p id="q-hint" className="muted search-hint">
-            {LOOKUP_QUERY_HINT} Every lookup is recorded in the audit trail.
+            {LOOKUP_QUERY_HINT} Every lookup is recorded in the audit trail. Press <kbd>/</kbd> to
+            come back to this field.
           </p>
           {error ? (
             <p id="q-error" role="alert" className="field-error wrap-anywhere">
@@ -93,7 +127,8 @@ export default function FindUserRoute() {
           ) : null}
         </Form>
         <p className="muted flush-bottom" data-testid="lookups-today">
-          Today (UTC) you have looked up {today.used} of at most {today.limit} different users.
+          Today (UTC) you have looked up {formatCount(today.used)} of at most{' '}
+          {countOf(today.limit, 'different user')}.
         </p>
       </section>
       {result === null ? (

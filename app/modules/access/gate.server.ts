@@ -29,6 +29,9 @@ async function admit(actor: StaffActor, target: Target) {
     action: 'access.denied',
     outcome: 'denied',
     userId: target.userId,
+    // The grant the refusal concerns (revoked, expired, denied, pending, not yet started), so that
+    // filtering the trail by a grant finds the attempts made after it ended.
+    grantId: check.refusal.grantId,
     details: {
       reason: `${refusalReason(check.refusal.missing)}:${target.category}`,
       route: target.route.slice(0, 200),

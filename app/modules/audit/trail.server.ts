@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseParams } from '#app/utils/forms.server.ts';
 import { getSql } from '#app/db/client.server.ts';
-import { decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
+import { CursorError, decodeCursor, encodeCursor } from '#app/utils/cursor.server.ts';
 import { UtcDateTimeSchema } from '#app/utils/datetime.server.ts';
 import {
   AUDIT_ACTION_CODES,
@@ -34,7 +34,19 @@ export interface TrailFilters {
   to?: Date;
   grantId?: string;
   privacyRequestId?: string;
+  /**
+   * Words searched for in the action's code and description and in the entry's details (codes,
+   * categories, fields, reasons, routes: the catalogue lets no personal data into them).
+   */
+  text?: string;
 }
+
+/** Counting the entries that match stops here: the page says "1,000+" (as the grant queue does). */
+export const TRAIL_COUNT_CAP = 1_000;
+
+/** The page sizes the trail offers. */
+export const TRAIL_PAGE_SIZES = [25, 50, 100, 200] as const;
+export type TrailPageSize = (typeof TRAIL_PAGE_SIZES)[number];
 
 export type TrailDir = 'asc' | 'desc';
 
@@ -55,6 +67,30 @@ export interface TrailRow {
   grantId: string | null;
   privacyRequestId: string | null;
   clientAddress: string | null;
+  /** The entry's details (codes and counts only, as the catalogue allows); null when invalid. */
+  details: Record<string, unknown> | null;
+  /** The purpose the entry was recorded under (a grant's reason code), if any. */
+  purpose: string | null;
+}
+
+/**
+ * The text the trail's search reads: the action's code and the entry's details as JSON. The same
+ * expression as the trigram index audit_entries_search_idx (drizzle/0026), so the planner can use
+ * it: change both together.
+ */
+export const TRAIL_SEARCH_TEXT = `(coalesce(action, '') || ' ' || coalesce(((body)::jsonb -> 'details')::text, ''))`;
+
+/** `q` as a LIKE pattern that matches it literally anywhere (`_` and `%` are common in codes). */
+function containsPattern(text: string) {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The actions whose description holds the searched words ("revoked" finds grant.revoke). */
+function actionsDescribedBy(text: string): string[] {
+  const words = text.toLowerCase();
+  return AUDIT_ACTION_CODES.filter((code) =>
+    AUDIT_ACTIONS[code].description.toLowerCase().includes(words),
+  );
 }
 
 // NOTE: a time range is turned into a range of seq so that every filter (and the time range alone)
@@ -78,6 +114,15 @@ function whereClause(sql: Sql, f: TrailFilters, cursor: number | undefined, dir:
   if (f.outcome) parts.push(sql`outcome = ${f.outcome}`);
   if (f.grantId) parts.push(sql`grant_id = ${f.grantId}`);
   if (f.privacyRequestId) parts.push(sql`privacy_request_id = ${f.privacyRequestId}`);
+  if (f.text) {
+    const described = actionsDescribedBy(f.text);
+    const matches = sql`${sql.unsafe(TRAIL_SEARCH_TEXT)} ilike ${containsPattern(f.text)}`;
+    parts.push(
+      described.length > 0
+        ? sql`(${matches} or action = any(${described}::text[]))`
+        : sql`${matches}`,
+    );
+  }
   if (f.from) {
     const from = f.from.toISOString();
     parts.push(sql`occurred_at >= ${from}`);
@@ -113,6 +158,8 @@ interface RawRow {
   privacy_request_id: string | null;
   client_address: string | null;
   client_user_agent?: string | null;
+  details?: Record<string, unknown> | string | null;
+  purpose?: string | null;
 }
 
 function toRow(r: RawRow): TrailRow {
@@ -129,6 +176,11 @@ function toRow(r: RawRow): TrailRow {
     grantId: r.grant_id,
     privacyRequestId: r.privacy_request_id,
     clientAddress: r.client_address,
+    details:
+      typeof r.details === 'string'
+        ? (JSON.parse(r.details) as Record<string, unknown>)
+        : (r.details ?? null),
+    purpose: r.purpose ?? null,
   };
 }
 
@@ -158,7 +210,8 @@ async function selectPage(
            ${staffNameOf(sql, 'p.actor_staff_id')} as actor_name,
            p.body::jsonb #>> '{actor,service}' as actor_service,
            p.user_id, p.grant_id, p.privacy_request_id, p.invalid,
-           p.body::jsonb #>> '{client,address}' as client_address
+           p.body::jsonb #>> '{client,address}' as client_address,
+           p.body::jsonb -> 'details' as details, p.body::jsonb ->> 'purpose' as purpose
            ${withUserAgent ? sql`, p.body::jsonb #>> '{client,userAgent}' as client_user_agent` : sql``}
     from (
       select seq, occurred_at, action, outcome, actor_staff_id, user_id, grant_id,
@@ -171,18 +224,58 @@ async function selectPage(
     order by ${order}`) as unknown as RawRow[];
 }
 
-/** One page of the trail, newest or oldest first; `next` is the seq to pass as the next cursor. */
+/**
+ * One page of the trail, newest or oldest first. `cursor` is the seq the page starts after;
+ * with `back`, the page is the one that ends just before it (the previous page). `next` and `prev`
+ * are the seqs to pass as the next and previous cursors, null at either end.
+ */
 export async function listAuditEntries(
   filters: TrailFilters,
-  options: { cursor?: number; dir?: TrailDir; limit?: number } = {},
-): Promise<{ rows: TrailRow[]; next: number | null }> {
+  options: { cursor?: number; back?: boolean; dir?: TrailDir; limit?: number } = {},
+): Promise<{ rows: TrailRow[]; next: number | null; prev: number | null }> {
   const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
   const dir = options.dir ?? 'desc';
+  if (options.back && options.cursor !== undefined) {
+    // Walk the other way from the cursor, then show the rows in the page's order.
+    const reverse: TrailDir = dir === 'desc' ? 'asc' : 'desc';
+    const raw = await withCustomPlans((sql) =>
+      selectPage(sql, filters, { cursor: options.cursor, dir: reverse, limit: limit + 1 }, false),
+    );
+    const rows = raw.slice(0, limit).map(toRow).reverse();
+    return {
+      rows,
+      prev: raw.length > limit ? rows[0]!.seq : null,
+      next: rows.length > 0 ? rows[rows.length - 1]!.seq : null,
+    };
+  }
   const raw = await withCustomPlans((sql) =>
     selectPage(sql, filters, { cursor: options.cursor, dir, limit: limit + 1 }, false),
   );
   const rows = raw.slice(0, limit).map(toRow);
-  return { rows, next: raw.length > limit ? rows[rows.length - 1]!.seq : null };
+  return {
+    rows,
+    next: raw.length > limit ? rows[rows.length - 1]!.seq : null,
+    prev: options.cursor !== undefined && rows.length > 0 ? rows[0]!.seq : null,
+  };
+}
+
+/**
+ * How many entries match the filters, counted up to TRAIL_COUNT_CAP (`capped` past it): the count
+ * reads at most CAP + 1 entries along the same index walk as the page.
+ */
+export async function countAuditEntries(
+  filters: TrailFilters,
+): Promise<{ count: number; capped: boolean }> {
+  const n = await withCustomPlans(async (sql) => {
+    const where = whereClause(sql, filters, undefined, 'desc');
+    const [row] = (await sql`
+      select count(*)::int as n from (
+        select 1 from console.audit_entries where ${where}
+        order by seq desc limit ${TRAIL_COUNT_CAP + 1}
+      ) c`) as unknown as { n: number }[];
+    return row?.n ?? 0;
+  });
+  return { count: Math.min(n, TRAIL_COUNT_CAP), capped: n > TRAIL_COUNT_CAP };
 }
 
 export interface ExportRow extends TrailRow {
@@ -226,20 +319,39 @@ export async function exportSnapshot(filters: TrailFilters, dir: TrailDir, cap: 
 
 // --- the page cursor ---------------------------------------------------------------------------
 
-// [seq, direction]: a cursor names its direction, so it is only used the way it was made.
-const TrailCursorSchema = z.tuple([z.number().int().nonnegative(), z.enum(['asc', 'desc'])]);
+// [seq, direction] for the page after seq, [seq, direction, 'back'] for the page before it: a
+// cursor names its direction, so it is only used the way it was made.
+const seqAndDir = [z.number().int().nonnegative(), z.enum(['asc', 'desc'])] as const;
+const TrailCursorSchema = z.union([
+  z.tuple([...seqAndDir]),
+  z.tuple([...seqAndDir, z.literal('back')]),
+]);
 
-export function encodeTrailCursor(seq: number | null, dir: TrailDir): string | null {
-  return seq === null ? null : encodeCursor([seq, dir]);
+export function encodeTrailCursor(seq: number | null, dir: TrailDir, back = false): string | null {
+  if (seq === null) return null;
+  return encodeCursor(back ? [seq, dir, 'back'] : [seq, dir]);
 }
 
-/** The `after` parameter; a cursor edited by hand or made for the other direction is a 400. */
+/**
+ * The `after` parameter of a list that pages forward only (a user's access history); a cursor
+ * edited by hand or made for the other direction is a 400.
+ */
 export function decodeTrailCursor(raw: string | undefined, dir: TrailDir): number | undefined {
+  const cursor = decodeTrailPageCursor(raw, dir);
+  if (cursor?.back) throw new CursorError('after');
+  return cursor?.seq;
+}
+
+/** The trail's `after` parameter, forward or back; edited by hand or for the other direction: 400. */
+export function decodeTrailPageCursor(
+  raw: string | undefined,
+  dir: TrailDir,
+): { seq: number; back: boolean } | undefined {
   const cursor = decodeCursor(
-    TrailCursorSchema.refine(([, d]) => d === dir),
+    TrailCursorSchema.refine((c) => c[1] === dir),
     raw,
   );
-  return cursor?.[0];
+  return cursor && { seq: cursor[0], back: cursor.length === 3 };
 }
 
 // --- the search parameters shared by the trail page and its CSV download -----------------------
@@ -256,6 +368,18 @@ export const TrailQuerySchema = z
     to: UtcDateTimeSchema.optional(),
     grant: uuid('grant').optional(),
     request: uuid('privacy request').optional(),
+    q: z
+      .string()
+      .trim()
+      .min(3, 'Search for at least 3 characters')
+      .max(100, 'Search for at most 100 characters')
+      .optional(),
+    size: z.coerce
+      .number('Choose 25, 50, 100 or 200 entries a page')
+      .refine((n): n is TrailPageSize => (TRAIL_PAGE_SIZES as readonly number[]).includes(n), {
+        message: 'Choose 25, 50, 100 or 200 entries a page',
+      })
+      .default(50),
     sort: z.literal('time', 'The trail sorts by time only').default('time'),
     dir: z.enum(['asc', 'desc'], 'Use asc or desc').default('desc'),
     after: z.string().max(200, 'The page cursor is too long').optional(),
@@ -278,8 +402,16 @@ export function parseTrailQuery(params: URLSearchParams) {
     to: q.to,
     grantId: q.grant,
     privacyRequestId: q.request,
+    text: q.q,
   };
-  return { filters, dir: q.dir, cursor: decodeTrailCursor(q.after, q.dir) };
+  const cursor = decodeTrailPageCursor(q.after, q.dir);
+  return {
+    filters,
+    dir: q.dir,
+    cursor: cursor?.seq,
+    back: cursor?.back ?? false,
+    size: q.size,
+  };
 }
 
 // --- one entry with its proof ------------------------------------------------------------------

@@ -1,0 +1,113 @@
+import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
+import type { PREFERENCE_SOURCES } from '#app/modules/vocabulary.ts';
+import type {
+  DataCategory,
+  Plan,
+  Purpose,
+  ReasonCode,
+  UsageKind,
+  UserStatus,
+} from '#app/modules/vocabulary.ts';
+
+// The display names of the codes the console shows, in one place, with the plural rules and the
+// number format every page uses. A code with no name here is shown as words ("rate_limited" →
+// "Rate limited"), never raw. Browser-safe: no server imports.
+
+export const USAGE_KIND_LABELS: Record<UsageKind, string> = {
+  session_start: 'Session started',
+  conversation_start: 'Conversation started',
+  message: 'Message sent',
+  file_upload: 'File uploaded',
+  voice_input: 'Voice input',
+};
+
+export const REASON_CODE_LABELS: Record<ReasonCode, string> = {
+  support_inquiry: 'Support inquiry',
+  privacy_request: 'Privacy request',
+  security_investigation: 'Security investigation',
+  legal: 'Legal',
+  other: 'Other',
+};
+
+export const PURPOSE_LABELS: Record<Purpose, string> = {
+  training: 'AI training',
+  analytics: 'Analytics',
+  personalization: 'Personalisation',
+  marketing: 'Marketing',
+};
+
+export const PLAN_LABELS: Record<Plan, string> = {
+  free: 'Free',
+  plus: 'Plus',
+  pro: 'Pro',
+  team: 'Team',
+  enterprise: 'Enterprise',
+};
+
+export const USER_STATUS_LABELS: Record<UserStatus, string> = {
+  active: 'Active',
+  suspended: 'Suspended',
+  closed: 'Closed',
+};
+
+/** Who set a data-use preference. */
+export const PREFERENCE_SOURCE_LABELS: Record<(typeof PREFERENCE_SOURCES)[number], string> = {
+  user: 'The user',
+  privacy_request: 'A privacy request',
+  default: 'Default',
+  import: 'Import',
+};
+
+/** An audit entry's outcome. */
+export const OUTCOME_LABELS: Record<string, string> = {
+  allowed: 'Allowed',
+  denied: 'Denied',
+  failed: 'Failed',
+  invalid: 'Invalid',
+};
+
+const VOCABULARIES = {
+  category: Object.fromEntries(
+    Object.entries(CATEGORY_INFO).map(([code, info]) => [code, info.label]),
+  ) as Record<DataCategory, string>,
+  reason: REASON_CODE_LABELS,
+  purpose: PURPOSE_LABELS,
+  usage: USAGE_KIND_LABELS,
+  plan: PLAN_LABELS,
+  status: USER_STATUS_LABELS,
+  source: PREFERENCE_SOURCE_LABELS,
+  outcome: OUTCOME_LABELS,
+} as const;
+export type Vocabulary = keyof typeof VOCABULARIES;
+
+/** "security_investigation" → "Security investigation": the fallback for a code with no name. */
+export function codeAsWords(code: string): string {
+  const words = code.replace(/[_-]+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** The display name of `code` in `vocabulary`; a code it does not know reads as words. */
+export function label(vocabulary: Vocabulary, code: string | null | undefined): string {
+  if (code === null || code === undefined || code === '') return '—';
+  return (VOCABULARIES[vocabulary] as Record<string, string>)[code] ?? codeAsWords(code);
+}
+
+const WHOLE = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/** 8095 → "8,095": every count the console shows, one format. */
+export function formatCount(n: number): string {
+  return WHOLE.format(n);
+}
+
+/**
+ * "1 event", "8,095 events": a count with its noun, singular or plural. `plural` defaults to the
+ * noun with an s.
+ */
+export function countOf(n: number, noun: string, plural = `${noun}s`): string {
+  return `${formatCount(n)} ${n === 1 ? noun : plural}`;
+}
+
+/** A count capped where counting stopped: "1,000+" past the cap. */
+export function cappedCount(n: number, capped: boolean): string {
+  return capped ? `${formatCount(n)}+` : formatCount(n);
+}
