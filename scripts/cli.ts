@@ -8,7 +8,13 @@ import { ConfigError } from '#app/config.server.ts';
 import { MigrationPrivilegeError } from '#app/db/migrate.server.ts';
 import { EmbeddedStartError } from '#app/db/embedded.server.ts';
 import { MissingKeyError } from '#app/modules/crypto/keys.server.ts';
-import { log, prepareRuntime, writeMeta, type Runtime } from '#app/server/runtime.server.ts';
+import {
+  log,
+  PortUnavailableError,
+  prepareRuntime,
+  writeMeta,
+  type Runtime,
+} from '#app/server/runtime.server.ts';
 import { ResetRefusedError } from '#app/server/reset.server.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -639,7 +645,8 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     error instanceof MissingKeyError ||
     error instanceof MigrationPrivilegeError ||
     error instanceof EmbeddedStartError ||
-    error instanceof ResetRefusedError
+    error instanceof ResetRefusedError ||
+    error instanceof PortUnavailableError
   ) {
     fail(error.message);
   }

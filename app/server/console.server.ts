@@ -16,6 +16,7 @@ import {
   readMeta,
   startAuditSequencer,
   writeMeta,
+  PortUnavailableError,
   type Runtime,
 } from './runtime.server.ts';
 
@@ -49,11 +50,41 @@ async function ensureDemoData(rt: Runtime) {
 
 export async function startWebConsole(options: { root: string }) {
   const rt = await prepareRuntime({ reuseRunning: false });
+  let sequencer: ReturnType<typeof startAuditSequencer> | undefined;
+  let queue: Queue | undefined;
+  try {
+    await serveConsole(rt, options, (started) => {
+      sequencer = started.sequencer;
+      queue = started.queue;
+    });
+  } catch (error) {
+    // A failed start stops what it started, the embedded PostgreSQL included: nothing is left
+    // running without a parent (a port in use used to leave the database server behind).
+    await queue?.stop().catch(() => {});
+    await sequencer?.stop().catch(() => {});
+    await rt.close().catch(() => {});
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      throw new PortUnavailableError(
+        `PORT ${rt.env.PORT} on ${rt.env.HOST} ${code === 'EADDRINUSE' ? 'is in use' : 'may not be used'}: stop what listens there or set PORT to another`,
+      );
+    }
+    throw error;
+  }
+}
+
+async function serveConsole(
+  rt: Runtime,
+  options: { root: string },
+  started: (parts: { sequencer: ReturnType<typeof startAuditSequencer>; queue?: Queue }) => void,
+) {
   const logins = rt.isEmbedded ? await ensureDemoData(rt) : [];
 
   const sequencer = startAuditSequencer(rt);
+  started({ sequencer });
   let queue: Queue | undefined;
   queue = await startQueue({ url: rt.url, jobs: JOBS, concurrency: rt.env.CUSTODIAN_WORKERS, log });
+  started({ sequencer, queue });
   if (await enqueueFirstAnalyticsBuild(queue)) log('Analytics: no release yet, first build queued');
 
   const buildPath = path.join(options.root, 'build', 'index.js');

@@ -168,3 +168,6 @@ export function startAuditSequencer(rt: Runtime): Sequencer {
     log,
   });
 }
+
+/** The console's port cannot be listened on: one clear line, and nothing left running. */
+export class PortUnavailableError extends Error {}

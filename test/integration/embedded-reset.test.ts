@@ -1,5 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { CLUSTER_ROOT, runningPid } from '#app/db/embedded.server.ts';
@@ -116,6 +117,32 @@ describe('start, stop and reset', { timeout: 600_000 }, () => {
       expect(fs.existsSync(cluster)).toBe(false);
     } finally {
       await stopServed(served.child);
+    }
+  });
+
+  it('a port in use fails in one line and leaves no server running', async () => {
+    const dataDir = newDataDir();
+    const first = await serveOn(dataDir);
+    expect(first.exited, first.output()).toBe(false);
+    await stopServed(first.child);
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const child = spawn(process.execPath, ['bin/custodian.mjs', 'serve'], {
+        env: { ...embeddedEnv(dataDir), HOST: '127.0.0.1', PORT: String(port) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code, output).not.toBe(0);
+      expect(output).toContain(`PORT ${port} on 127.0.0.1 is in use`);
+      expect(output).not.toMatch(/^\s+at /m); // no stack trace
+      expect(runningPid(path.join(clusterOf(dataDir), 'data'))).toBeUndefined();
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
     }
   });
 
