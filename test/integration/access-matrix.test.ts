@@ -214,6 +214,8 @@ interface Member extends TestStaff {
   subject: Subject;
   cookie: string;
   live: string;
+  /** The grant a refusal concerns, by state: the one the gate found and refused. */
+  refused: Partial<Record<State, string>>;
 }
 const members = new Map<Subject, Member>();
 
@@ -224,15 +226,18 @@ async function stateHolder(subject: Subject): Promise<Member> {
   const canRequest = mayLookUp(subject);
   const staff = await createStaffWithRoles(canRequest ? rolesOf(subject) : ['support_agent']);
   const u = (i: number) => targets[i]!.id;
-  await ask(staff, u(STATE_USER.pending), [...DATA_CATEGORIES]);
+  const pending = await ask(staff, u(STATE_USER.pending), [...DATA_CATEGORIES]);
   const live = await approved(staff, u(STATE_USER.live), [...DATA_CATEGORIES]);
-  await approved(staff, u(STATE_USER.scheduled), [...DATA_CATEGORIES], {
+  const scheduled = await approved(staff, u(STATE_USER.scheduled), [...DATA_CATEGORIES], {
     startsAt: new Date(clockAt + 3 * 60 * MINUTE),
   });
-  await approved(staff, u(STATE_USER.expired), [...DATA_CATEGORIES], { durationMinutes: 5 });
+  const expired = await approved(staff, u(STATE_USER.expired), [...DATA_CATEGORIES], {
+    durationMinutes: 5,
+  });
   const revoked = await approved(staff, u(STATE_USER.revoked), [...DATA_CATEGORIES]);
   await revokeGrant({ grantId: revoked, by: await actorOf(securityAuditor) });
-  await decide(await ask(staff, u(STATE_USER.denied), [...DATA_CATEGORIES]), 'deny');
+  const denied = await ask(staff, u(STATE_USER.denied), [...DATA_CATEGORIES]);
+  await decide(denied, 'deny');
   await approved(staff, u(GRANTED_ELSEWHERE), [...DATA_CATEGORIES]);
   for (const [i, category] of DATA_CATEGORIES.entries()) {
     const others = DATA_CATEGORIES.filter((c) => c !== category);
@@ -246,6 +251,7 @@ async function stateHolder(subject: Subject): Promise<Member> {
     ...staff,
     subject,
     live,
+    refused: { pending, scheduled, expired, revoked, denied },
     cookie: await signInAs(server.baseUrl, staff.email, staff.password),
   };
 }
@@ -369,7 +375,8 @@ describe.each(SUBJECTS)('%s', (subject) => {
               action: 'access.denied',
               outcome: 'denied',
               userId: mayLookUp(subject) ? user.id : null,
-              grantId: null,
+              // A refusal records the grant it concerned (issue 13), so a search by grant finds it.
+              grantId: mayLookUp(subject) ? (me.refused[state] ?? null) : null,
               purpose: null,
               details,
             };
@@ -489,9 +496,9 @@ describe('revocation takes effect on the very next request', () => {
     expect(entries.map((e) => [e.action, e.outcome, e.grantId, e.details.reason])).toEqual([
       ['user.view', 'allowed', grantId, undefined],
       ['user.view', 'allowed', grantId, undefined],
-      ['access.denied', 'denied', null, 'grant_revoked:profile'],
-      ['access.denied', 'denied', null, 'grant_revoked:conversations'],
-      ['access.denied', 'denied', null, 'grant_revoked:profile'],
+      ['access.denied', 'denied', grantId, 'grant_revoked:profile'],
+      ['access.denied', 'denied', grantId, 'grant_revoked:conversations'],
+      ['access.denied', 'denied', grantId, 'grant_revoked:profile'],
     ]);
   });
 });
@@ -531,8 +538,8 @@ describe('expiry on the injected clock', () => {
     const entries = await entriesOf(staff.id);
     expect(entries.map((e) => [e.action, e.outcome, e.grantId, e.details.reason])).toEqual([
       ['user.view', 'allowed', grantId, undefined],
-      ['access.denied', 'denied', null, 'grant_expired:profile'],
-      ['access.denied', 'denied', null, 'grant_expired:profile'],
+      ['access.denied', 'denied', grantId, 'grant_expired:profile'],
+      ['access.denied', 'denied', grantId, 'grant_expired:profile'],
     ]);
   });
 });
