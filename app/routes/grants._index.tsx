@@ -4,7 +4,7 @@ import { Form, Link, useFetcher, useLoaderData, useSearchParams } from '@remix-r
 import { createContext, useContext, useEffect, useRef, useState } from 'react';
 import { columnHelper, DataTable } from '#app/components/data-table.tsx';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
-import { StaffName } from '#app/components/isolated-text.tsx';
+import { isolatedPlainText, StaffName } from '#app/components/isolated-text.tsx';
 import { GrantQuerySchema } from '#app/modules/access/input.server.ts';
 import {
   COUNT_CAP,
@@ -284,7 +284,9 @@ function DecideForm({ row }: { row: Row }) {
       data-testid="row-decision"
     >
       <label htmlFor={id} className="visually-hidden">
-        Comment on the request by {row.requesterName ?? 'a staff member'}, kept with your decision
+        Comment on the request by{' '}
+        {row.requesterName ? isolatedPlainText(row.requesterName) : 'a staff member'}, kept with
+        your decision
       </label>
       <input
         ref={input}

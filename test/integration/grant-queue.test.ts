@@ -120,7 +120,8 @@ describe('the grant queue', () => {
       const row = rowOf(html, id);
       expect(row).toContain(`action="/grants/${id}"`);
       expect(row).toMatch(
-        /<label[^>]*for="decide-[^"]+"[^>]*>Comment on the request by Agent Queue/,
+        // The requester's name isolated (U+2068…U+2069), as every staff name in plain text is.
+        /<label[^>]*for="decide-[^"]+"[^>]*>Comment on the request by \u2068Agent Queue\u2069/,
       );
       expect(row).toMatch(/name="comment"/);
       expect(row).toMatch(/<button[^>]*name="intent"[^>]*value="approve"[^>]*>Approve</);
