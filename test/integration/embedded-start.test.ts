@@ -1,9 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+import { embeddedEnv, serveOn, stopServed } from '../support/embedded.ts';
 
 // The embedded default as `npm start` runs it: a 0700 data folder (like a checkout in root's
 // home), first start seeds once, the URL file exists while it runs, the CLI reuses the running
@@ -11,51 +11,11 @@ import postgres from 'postgres';
 
 let dataDir: string;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-function baseEnv(): NodeJS.ProcessEnv {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    CUSTODIAN_DATA_DIR: dataDir,
-    CUSTODIAN_DEMO_USERS: '25',
-    CUSTODIAN_WORKERS: '0',
-  };
-  delete env.DATABASE_URL;
-  delete env.CUSTODIAN_MASTER_KEY;
-  delete env.CUSTODIAN_INDEX_KEY;
-  delete env.CUSTODIAN_DEMO_PASSWORD;
-  return env as NodeJS.ProcessEnv;
-}
-
-async function serve(): Promise<{ child: ChildProcess; output: () => string; port: number }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['bin/custodian.mjs', 'serve'], {
-    env: { ...baseEnv(), PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  await expect
-    .poll(() => output.includes('Custodian is running') || child.exitCode !== null, {
-      timeout: 120_000,
-      interval: 200,
-    })
-    .toBe(true);
-  if (child.exitCode !== null) throw new Error(output);
-  return { child, output: () => output, port };
-}
-
-async function stop(child: ChildProcess) {
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+/** The console on this test's data folder, once it says it is running. */
+async function serve() {
+  const served = await serveOn(dataDir);
+  if (served.exited) throw new Error(served.output());
+  return served;
 }
 
 beforeAll(() => {
@@ -87,7 +47,7 @@ describe('the embedded default', { timeout: 600_000 }, () => {
       expect(await login.text()).toContain('Sign in to Custodian');
 
       const list = spawnSync(process.execPath, ['bin/custodian.mjs', 'staff', 'list'], {
-        env: baseEnv(),
+        env: embeddedEnv(dataDir),
         encoding: 'utf8',
       });
       expect(list.status).toBe(0);
@@ -136,7 +96,7 @@ describe('the embedded default', { timeout: 600_000 }, () => {
         await owner.end();
       }
     } finally {
-      await stop(first.child);
+      await stopServed(first.child);
     }
     expect(fs.existsSync(path.join(dataDir, 'database-url'))).toBe(false);
     const credentials = fs.readFileSync(path.join(dataDir, 'demo-credentials.txt'), 'utf8');
@@ -159,7 +119,7 @@ describe('the embedded default', { timeout: 600_000 }, () => {
       expect(signIn.status).toBe(302);
       expect(signIn.headers.get('set-cookie')).toContain('custodian_session=');
     } finally {
-      await stop(second.child);
+      await stopServed(second.child);
     }
   });
 });
