@@ -50,18 +50,14 @@ async function ensureDemoData(rt: Runtime) {
 
 export async function startWebConsole(options: { root: string }) {
   const rt = await prepareRuntime({ reuseRunning: false });
-  let sequencer: ReturnType<typeof startAuditSequencer> | undefined;
-  let queue: Queue | undefined;
+  const started: Started = {};
   try {
-    await serveConsole(rt, options, (started) => {
-      sequencer = started.sequencer;
-      queue = started.queue;
-    });
+    await serveConsole(rt, options, started);
   } catch (error) {
     // A failed start stops what it started, the embedded PostgreSQL included: nothing is left
     // running without a parent (a port in use used to leave the database server behind).
-    await queue?.stop().catch(() => {});
-    await sequencer?.stop().catch(() => {});
+    await started.queue?.stop().catch(() => {});
+    await started.sequencer?.stop().catch(() => {});
     await rt.close().catch(() => {});
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
@@ -73,18 +69,20 @@ export async function startWebConsole(options: { root: string }) {
   }
 }
 
-async function serveConsole(
-  rt: Runtime,
-  options: { root: string },
-  started: (parts: { sequencer: ReturnType<typeof startAuditSequencer>; queue?: Queue }) => void,
-) {
+/** What a start has started so far, for a failed start to stop. */
+interface Started {
+  sequencer?: ReturnType<typeof startAuditSequencer>;
+  queue?: Queue;
+}
+
+async function serveConsole(rt: Runtime, options: { root: string }, started: Started) {
   const logins = rt.isEmbedded ? await ensureDemoData(rt) : [];
 
   const sequencer = startAuditSequencer(rt);
-  started({ sequencer });
+  started.sequencer = sequencer;
   let queue: Queue | undefined;
   queue = await startQueue({ url: rt.url, jobs: JOBS, concurrency: rt.env.CUSTODIAN_WORKERS, log });
-  started({ sequencer, queue });
+  started.queue = queue;
   if (await enqueueFirstAnalyticsBuild(queue)) log('Analytics: no release yet, first build queued');
 
   const buildPath = path.join(options.root, 'build', 'index.js');
