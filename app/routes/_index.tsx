@@ -15,6 +15,7 @@ import { staffCounts } from '#app/modules/auth/home.server.ts';
 import type { Permission } from '#app/modules/auth/permissions.ts';
 import { listRequests, privacyWorklist } from '#app/modules/privacy/requests.server.ts';
 import { TYPE_LABELS } from '#app/modules/privacy/vocabulary.ts';
+import { cappedCount, countOf } from '#app/modules/labels.ts';
 import { utc, utcText } from '#app/components/time.tsx';
 
 export const access = signedIn();
@@ -88,8 +89,6 @@ interface Work {
 }
 
 const short = (id: string) => id.slice(0, 8);
-const plural = (n: number, one: string, many: string) =>
-  `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 async function workOf(key: WorkKey, staff: StaffActor): Promise<Work> {
   const staffId = staff.staffId;
@@ -130,19 +129,19 @@ async function workOf(key: WorkKey, staff: StaffActor): Promise<Work> {
         counts.toApprove
           ? {
               href: '/privacy?state=awaiting_approval',
-              text: `${plural(counts.toApprove, 'proposal waits', 'proposals wait')} for a second officer’s approval`,
+              text: `${countOf(counts.toApprove, 'proposal waits', 'proposals wait')} for a second officer’s approval`,
             }
           : null,
         counts.unassigned
           ? {
               href: '/privacy?assignee=none',
-              text: `${plural(counts.unassigned, 'open request is', 'open requests are')} unassigned`,
+              text: `${countOf(counts.unassigned, 'open request is', 'open requests are')} unassigned`,
             }
           : null,
         counts.overdue
           ? {
               href: '/privacy?due=overdue',
-              text: `${plural(counts.overdue, 'open request is', 'open requests are')} overdue`,
+              text: `${countOf(counts.overdue, 'open request is', 'open requests are')} overdue`,
             }
           : null,
       ].filter((line): line is WorkLine => line !== null);
@@ -177,7 +176,7 @@ async function workOf(key: WorkKey, staff: StaffActor): Promise<Work> {
       const state = !run.finishedAt
         ? 'in progress'
         : run.ok
-          ? `intact, ${plural(run.total, 'entry', 'entries')}`
+          ? `intact, ${countOf(run.total, 'entry', 'entries')}`
           : `problems from entry ${run.firstBadSeq ?? '?'}`;
       return {
         count: null,
@@ -192,7 +191,7 @@ async function workOf(key: WorkKey, staff: StaffActor): Promise<Work> {
         lines: [
           {
             href: '/analytics',
-            text: `${plural(summary.releases, 'release', 'releases')} published; figures up to ${summary.latestDay ?? '—'}`,
+            text: `${countOf(summary.releases, 'release', 'releases')} published; figures up to ${summary.latestDay ?? '—'}`,
           },
         ],
       };
@@ -263,8 +262,7 @@ export default function HomeRoute() {
               {w.title}
               {w.count === null ? null : (
                 <span className="badge count" aria-label={`${w.count} in all`}>
-                  {w.count.toLocaleString('en-US')}
-                  {w.capped ? '+' : ''}
+                  {cappedCount(w.count, w.capped)}
                 </span>
               )}
             </h2>
