@@ -675,7 +675,8 @@ export const grantDecisions = consoleSchema.table(
       .notNull()
       .references(() => staff.id),
     decision: text('decision').notNull(),
-    comment: text('comment').notNull(),
+    // Null for an approval given without one; a denial always has one (issue 13).
+    comment: text('comment'),
     decidedAt: tstz('decided_at').notNull(),
   },
   (t) => [
@@ -683,7 +684,9 @@ export const grantDecisions = consoleSchema.table(
     check('grant_decisions_decision_check', inList('decision', DECISIONS)),
     check(
       'grant_decisions_comment_check',
-      sql.raw(`char_length(comment) between 1 and ${GRANT_LIMITS.commentMaxLength}`),
+      sql.raw(
+        `(comment is null and decision = 'approve') or char_length(comment) between 1 and ${GRANT_LIMITS.commentMaxLength}`,
+      ),
     ),
     index('grant_decisions_approver_idx').on(t.approverId, t.decidedAt),
   ],

@@ -158,8 +158,14 @@ function timeline(d: Data): Step[] {
           <strong>
             <StaffName name={decision.approverName} />
           </strong>{' '}
-          {decision.decision === 'approve' ? 'approved' : 'denied'}:{' '}
-          <q className="pre-wrap">{decision.comment}</q>
+          {decision.decision === 'approve' ? 'approved' : 'denied'}
+          {decision.comment ? (
+            <>
+              : <q className="pre-wrap">{decision.comment}</q>
+            </>
+          ) : (
+            ' without a comment'
+          )}
         </>
       ),
     });
@@ -419,8 +425,8 @@ export default function GrantRoute() {
           <Form method="post" className="stack medium" noValidate>
             <CommentField
               id="field-comment"
-              label="Comment (required)"
-              hint={`Why you approve or deny: it is kept with your decision and shown to the requester. Card numbers are replaced by “${CARD_PLACEHOLDER}” before anything is stored.`}
+              label="Comment (required to deny)"
+              hint={`Why you deny, or anything the requester should know when you approve: it is kept with your decision and shown to the requester. Card numbers are replaced by “${CARD_PLACEHOLDER}” before anything is stored.`}
               error={sentIntent === 'approve' || sentIntent === 'deny' ? commentError : undefined}
               defaultValue={
                 sentIntent === 'approve' || sentIntent === 'deny' ? sentComment : undefined

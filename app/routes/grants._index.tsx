@@ -295,7 +295,7 @@ function DecideForm({ row }: { row: Row }) {
         type="text"
         maxLength={1000}
         autoComplete="off"
-        placeholder="Comment"
+        placeholder="Comment (needed to deny)"
         aria-invalid={error ? true : undefined}
         aria-describedby={error || refusal ? `${id}-error` : undefined}
       />

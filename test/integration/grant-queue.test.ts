@@ -148,11 +148,14 @@ describe('the grant queue', () => {
     });
     expect(deny.status).toBe(200);
     expect(await deny.json()).toMatchObject({ ok: true, done: 'deny', status: 'denied' });
+    // Approve needs no comment: one click from the list.
     const approve = await postForm(lead.cookie, `/grants/${toApprove}${FETCHER}`, {
       intent: 'approve',
-      comment: 'Matches the ticket',
+      comment: '',
     });
     expect(await approve.json()).toMatchObject({ ok: true, done: 'approve', status: 'approved' });
+    const decisions = await pageText(await fetchAs(agent.cookie, `/grants/${toApprove}`));
+    expect(decisions).toContain('approved without a comment');
     expect(await statusOf(toDeny)).toBe('denied');
     expect(await statusOf(toApprove)).toBe('approved');
 

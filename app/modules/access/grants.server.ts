@@ -186,11 +186,18 @@ export async function requestGrant(input: RequestGrantInput): Promise<RequestedG
 
 // ---------------------------------------------------------------------------------------------
 
-const DecideSchema = z.object({
-  grantId: z.uuid('Not a grant id'),
-  decision: z.enum(DECISIONS, 'Choose approve or deny'),
-  comment: commentSchema,
-});
+const DecideSchema = z
+  .object({
+    grantId: z.uuid('Not a grant id'),
+    decision: z.enum(DECISIONS, 'Choose approve or deny'),
+    comment: commentSchema.optional(),
+  })
+  // A denial says why, for the requester; an approval may (issue 13: approve from the list in one
+  // click). The table's check says the same (drizzle/0031).
+  .refine((d) => d.decision === 'approve' || d.comment !== undefined, {
+    path: ['comment'],
+    message: 'Comment is required',
+  });
 
 export interface DecidedGrant {
   grantId: string;
@@ -202,7 +209,7 @@ export interface DecidedGrant {
 }
 
 /**
- * An approver approves or denies a pending request, with a comment. Nobody decides their own
+ * An approver approves or denies a pending request, with a comment (required to deny). Nobody decides their own
  * request; the approver holds the approver permission of every requested category; each approval
  * comes from a different person; one denial ends the request.
  */
@@ -210,9 +217,12 @@ export async function decideGrant(input: {
   grantId: string;
   approver: StaffActor;
   decision: Decision;
-  comment: string;
+  comment?: string;
 }): Promise<DecidedGrant> {
-  const { grantId, decision, comment } = parseInput(DecideSchema, input);
+  const { grantId, decision, comment } = parseInput(DecideSchema, {
+    ...input,
+    comment: input.comment?.trim() ? input.comment : undefined,
+  });
   return inTransaction(async (tx) => {
     const grant = await lockGrant(tx, grantId);
     const actor = await reloadActor(input.approver, tx);
@@ -295,7 +305,7 @@ export async function decideGrant(input: {
       grantId,
       approverId: actor.staffId,
       decision,
-      comment,
+      comment: comment ?? null,
       decidedAt: at,
     });
     const [tally] = await tx

@@ -147,7 +147,8 @@ const optionalComment = z.preprocess(
 export const GrantDecisionSchema = z.discriminatedUnion(
   'intent',
   [
-    z.object({ intent: z.literal('approve'), comment: commentSchema }),
+    // An approval may carry a comment; a denial must say why (the requester reads it).
+    z.object({ intent: z.literal('approve'), comment: optionalComment }),
     z.object({ intent: z.literal('deny'), comment: commentSchema }),
     z.object({ intent: z.literal('revoke') }),
     z.object({ intent: z.literal('withdraw') }),

@@ -252,7 +252,7 @@ export interface GrantDetail {
     approverId: string;
     approverName: string;
     decision: Decision;
-    comment: string;
+    comment: string | null;
     decidedAt: Date;
   }[];
   /** What the viewer may do with it now (the functions check again when asked). */
