@@ -30,6 +30,7 @@ import { answer, attempt } from '#app/utils/http.server.ts';
 import { CursorError } from '#app/utils/cursor.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
+import { cappedCount, countOf } from '#app/modules/labels.ts';
 
 export const access = requires('grants:request');
 
@@ -205,7 +206,8 @@ const columns = col.columns([
       if (r.state === 'pending') {
         return (
           <>
-            {r.approvals} of {r.approvalsNeeded} approvals; {minutesText(r.durationMinutes)}
+            {r.approvals} of {countOf(r.approvalsNeeded, 'approval')};{' '}
+            {minutesText(r.durationMinutes)}
             <br />
             <span className="muted">
               expires <Time iso={r.requestExpiresAt} />
@@ -329,7 +331,7 @@ const decideColumns = [
 /** A tab's count as people read it: 1,000+ past the cap. */
 function countText(n: number | undefined, cap: number) {
   if (n === undefined) return null;
-  return n >= cap ? `${cap.toLocaleString('en-US')}+` : n.toLocaleString('en-US');
+  return cappedCount(Math.min(n, cap), n >= cap);
 }
 
 export default function GrantsRoute() {

@@ -30,6 +30,7 @@ import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
 import { UtcDateTimeSchema } from '#app/utils/datetime.server.ts';
 import { formObject, parseForm, parseParams } from '#app/utils/forms.server.ts';
+import { countOf } from '#app/modules/labels.ts';
 
 export const access = requires('grants:request');
 
@@ -278,8 +279,10 @@ export default function NewGrantRoute() {
                 <strong>{CATEGORY_INFO[p.category].label}</strong>{' '}
                 <span className="muted">
                   — {CATEGORY_INFO[p.category].holds}. At most {minutesText(p.maxDurationMinutes)};{' '}
-                  {p.approvalsNeeded === 1 ? 'one approval' : `${p.approvalsNeeded} approvals`} by{' '}
-                  {rolesText(approvers[p.approverPermission]?.roles ?? [])}.
+                  {p.approvalsNeeded === 1
+                    ? 'one approval'
+                    : countOf(p.approvalsNeeded, 'approval')}{' '}
+                  by {rolesText(approvers[p.approverPermission]?.roles ?? [])}.
                 </span>
               </span>
             </label>

@@ -102,6 +102,8 @@ describe('the grant queue', () => {
     const row = rowOf(html, grantId);
     expect(row).toContain('Support inquiry');
     expect(row).toMatch(/data-testid="grant-ticket">SUP-7781</);
+    // Counts read as words: "0 of 1 approval", never "1 approvals".
+    expect(row).toMatch(/0 of 1 approval;/);
     expect(row).toContain('The customer writes that the profile shows an old address');
     // Long text is cut (the page has all of it), never the whole.
     expect(row).not.toContain('details end');
