@@ -10,9 +10,10 @@ import { attempt } from '#app/utils/http.server.ts';
 
 // What the console's pages poll every few seconds while they are visible (app/root.tsx): the
 // unread count and newest notification, and with `?grant=<id>` a token that changes when the
-// grant page open would show something new. Nothing personal, nothing audited, never cached.
+// grant page open would show something new. Nothing personal, nothing audited, never cached, and
+// not the staff member's activity: polling does not keep an idle session alive.
 
-export const access = signedIn();
+export const access = signedIn({ background: true });
 
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);

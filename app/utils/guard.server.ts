@@ -75,7 +75,9 @@ export async function guard(args: GuardArgs, access: StaffAccess): Promise<Staff
   const crossSite = isCrossSite(args.request);
   // Before anything is read or written: a link on another site must not act in anyone's name.
   if (access.kind !== 'public' && access.writesOnGet && crossSite) crossSiteRefusal(args.request);
-  const session = await findSignedIn(args.request);
+  const session = await findSignedIn(args.request, {
+    activity: access.kind === 'public' || !access.background,
+  });
   const actor: StaffActor | null = session && {
     kind: 'staff',
     ...session,

@@ -256,6 +256,23 @@ describe('a requester learns of the decision without reloading', () => {
     expect((await fetchAs(null, '/notifications/live')).status).toBe(302);
   });
 
+  it('polling is not activity: it leaves an idle session’s last-seen time alone; a page view moves it', async () => {
+    const agent = await member('support_agent');
+    const lastSeen = async () =>
+      (
+        await owner<{ at: Date }[]>`
+          select last_seen_at as at from console.sessions where staff_id = ${agent.id}`
+      )[0]!.at.getTime();
+    // Three minutes without activity: past the one-minute touch interval.
+    await owner`update console.sessions set last_seen_at = now() - interval '3 minutes'
+                where staff_id = ${agent.id}`;
+    const idleSince = await lastSeen();
+    expect((await fetchAs(agent.cookie, '/notifications/live')).status).toBe(200);
+    expect(await lastSeen()).toBe(idleSince);
+    expect((await fetchAs(agent.cookie, '/grants')).status).toBe(200);
+    expect(await lastSeen()).toBeGreaterThan(idleSince);
+  });
+
   it('in a browser, the grant page and the header count update without a reload', async () => {
     const agent = await member('support_agent');
     const lead = await member('support_lead');

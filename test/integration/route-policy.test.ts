@@ -55,16 +55,22 @@ function accessProblem(value: unknown): string | undefined {
       ? undefined
       : `requires an unknown scope ${String(access.scope)}`;
   }
-  for (const flag of ['whilePasswordChangeDue', 'writesOnGet']) {
+  for (const flag of ['whilePasswordChangeDue', 'writesOnGet', 'background']) {
     if (access[flag] !== undefined && typeof access[flag] !== 'boolean')
       return `${flag} is not a boolean`;
   }
   if (access.kind === 'signed-in') {
-    const unknown = extra(['kind', 'whilePasswordChangeDue', 'writesOnGet']);
+    const unknown = extra(['kind', 'whilePasswordChangeDue', 'writesOnGet', 'background']);
     return unknown ? `unknown option ${unknown}` : undefined;
   }
   if (access.kind === 'permission') {
-    const unknown = extra(['kind', 'permission', 'whilePasswordChangeDue', 'writesOnGet']);
+    const unknown = extra([
+      'kind',
+      'permission',
+      'whilePasswordChangeDue',
+      'writesOnGet',
+      'background',
+    ]);
     if (unknown) return `unknown option ${unknown}`;
     if (!(PERMISSION_CODES as unknown[]).includes(access.permission)) {
       return `requires an unknown permission ${String(access.permission)}`;
@@ -266,7 +272,7 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/grants.$grantId': requires('grants:request'),
   'routes/grants.break-glass': requires('grants:break_glass'),
   'routes/notifications': signedIn(),
-  'routes/notifications.live': signedIn(),
+  'routes/notifications.live': signedIn({ background: true }),
   'routes/admin.policies': requires('policy:manage'),
   'routes/security.access': requires('security:review'),
   'routes/security.access.csv': requires('security:review', { writesOnGet: true }),

@@ -9,9 +9,14 @@ import type { Permission } from './permissions.ts';
 // refuses such a GET when the browser says it comes from another site (`Sec-Fetch-Site:
 // cross-site`), so a link elsewhere cannot act in a staff member's name (ADR 020). The route
 // policy test requests every route cross-site and fails for one that audits without it.
+//
+// `background`: an open page polls the route on its own (the notification count, a grant's
+// state). Reading it is not the staff member's activity, so it does not keep an idle session
+// alive: the session still ends after the idle limit with a page left open (issue 13).
 export interface AccessOptions {
   whilePasswordChangeDue?: boolean;
   writesOnGet?: boolean;
+  background?: boolean;
 }
 
 /** What a console route (a staff member's page or download) requires: guard() checks it. */

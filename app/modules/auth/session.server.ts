@@ -91,11 +91,17 @@ interface SessionRow extends Record<string, unknown> {
 
 const cache = new WeakMap<Request, Promise<SessionStaff | null>>();
 
-/** The signed-in staff member of this request, with roles and permissions read now. */
-export function findSignedIn(request: Request): Promise<SessionStaff | null> {
+/**
+ * The signed-in staff member of this request, with roles and permissions read now. A request that
+ * is `activity` (the default) keeps the session from going idle; a page's background poll is not.
+ */
+export function findSignedIn(
+  request: Request,
+  { activity = true }: { activity?: boolean } = {},
+): Promise<SessionStaff | null> {
   let found = cache.get(request);
   if (!found) {
-    found = lookup(request);
+    found = lookup(request, activity);
     cache.set(request, found);
   }
   return found;
@@ -116,7 +122,7 @@ const sessionOf = batched<Buffer, SessionRow | null>(async (hashes) => {
   return inKeyOrder(hashes.length, rows);
 });
 
-async function lookup(request: Request): Promise<SessionStaff | null> {
+async function lookup(request: Request, activity: boolean): Promise<SessionStaff | null> {
   const token = readSessionToken(request);
   if (!token) return null;
   const row = await sessionOf(hashToken(token));
@@ -131,7 +137,7 @@ async function lookup(request: Request): Promise<SessionStaff | null> {
     await getDb().delete(sessions).where(eq(sessions.id, row.session_id));
     return null;
   }
-  if (t - lastSeen >= TOUCH_EVERY_MS) {
+  if (activity && t - lastSeen >= TOUCH_EVERY_MS) {
     await getDb()
       .update(sessions)
       .set({ lastSeenAt: now() })
