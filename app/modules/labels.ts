@@ -66,6 +66,20 @@ export const OUTCOME_LABELS: Record<string, string> = {
   invalid: 'Invalid',
 };
 
+/** Why personal data was refused: the `reason` of an access.denied entry, before its `:category`. */
+export const REFUSAL_LABELS: Record<string, string> = {
+  no_grant: 'No grant',
+  grant_pending: 'Request not yet approved',
+  grant_scheduled: 'Grant not started yet',
+  grant_expired: 'Grant expired',
+  grant_revoked: 'Grant revoked',
+  grant_denied: 'Request denied',
+  missing_permission: 'Missing permission',
+  lookup_daily_limit: 'Daily lookup limit reached',
+  staff_disabled: 'Account disabled',
+  purpose_closed: 'Purpose closed',
+};
+
 const VOCABULARIES = {
   category: Object.fromEntries(
     Object.entries(CATEGORY_INFO).map(([code, info]) => [code, info.label]),
@@ -77,6 +91,7 @@ const VOCABULARIES = {
   status: USER_STATUS_LABELS,
   source: PREFERENCE_SOURCE_LABELS,
   outcome: OUTCOME_LABELS,
+  refusal: REFUSAL_LABELS,
 } as const;
 export type Vocabulary = keyof typeof VOCABULARIES;
 

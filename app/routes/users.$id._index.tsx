@@ -126,7 +126,11 @@ const columns = col.columns([
           {r.detail ? (
             <>
               <br />
-              <code className="muted">{r.detail}</code>
+              {r.outcome === 'denied' ? (
+                <span className="muted">{r.detail}</span>
+              ) : (
+                <code className="muted">{r.detail}</code>
+              )}
             </>
           ) : null}
         </>

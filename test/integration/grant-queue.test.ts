@@ -422,6 +422,9 @@ describe('the user page', () => {
     expect(views[0]).toContain('>You<');
     const refused = rows.filter((r) => r.includes('>denied<'));
     expect(refused).toHaveLength(1);
+    // Why, and which data: the gate's reason in words, the category as on a view.
+    expect(refused[0]).toContain('No grant');
+    expect(refused[0]).toMatch(/class="badge">conversations</);
     expect(rows).toHaveLength(3);
 
     // The other agent holds nothing: told so.

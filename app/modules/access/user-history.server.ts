@@ -5,6 +5,8 @@ import {
   type AccessRecord,
 } from '#app/modules/audit/trail.server.ts';
 import { describeAction } from '#app/modules/audit/catalogue.server.ts';
+import { label } from '#app/modules/labels.ts';
+import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
 
 // The access history on a user's page (issue 13): the views, reveals and lookups of this user,
 // with the refusals among them, but without the reader's own lookups, which are only the page
@@ -56,10 +58,24 @@ export async function userPageHistory(
       actorName: r.actorName,
       grantId: r.grantId,
       purpose: null,
-      dataCategory: null,
-      detail: null,
+      ...refusalOf(r.details),
     });
   }
   rows.sort((a, b) => b.seq - a.seq);
   return { rows, next };
+}
+
+/**
+ * Why a refusal happened, in words, and the data category it concerned: an access.denied entry's
+ * `reason` is `<why>:<category>` from the gate ("grant_expired:conversations") or a plain code.
+ */
+export function refusalOf(details: Record<string, unknown> | null): {
+  dataCategory: string | null;
+  detail: string | null;
+} {
+  const reason = typeof details?.reason === 'string' ? details.reason : null;
+  if (!reason) return { dataCategory: null, detail: null };
+  const [why = reason, category] = reason.split(':', 2);
+  const known = (DATA_CATEGORIES as readonly string[]).includes(category ?? '');
+  return { dataCategory: known ? category! : null, detail: label('refusal', why) };
 }
