@@ -1,3 +1,4 @@
+import type { GrantState } from '#app/modules/access/vocabulary.ts';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import type { PREFERENCE_SOURCES } from '#app/modules/vocabulary.ts';
 import type {
@@ -27,6 +28,16 @@ export const REASON_CODE_LABELS: Record<ReasonCode, string> = {
   security_investigation: 'Security investigation',
   legal: 'Legal',
   other: 'Other',
+};
+
+export const GRANT_STATE_LABELS: Record<GrantState, string> = {
+  pending: 'Pending',
+  scheduled: 'Scheduled',
+  active: 'Active',
+  denied: 'Denied',
+  revoked: 'Revoked',
+  expired: 'Expired',
+  cancelled: 'Withdrawn',
 };
 
 export const PURPOSE_LABELS: Record<Purpose, string> = {
@@ -85,6 +96,7 @@ const VOCABULARIES = {
     Object.entries(CATEGORY_INFO).map(([code, info]) => [code, info.label]),
   ) as Record<DataCategory, string>,
   reason: REASON_CODE_LABELS,
+  grantState: GRANT_STATE_LABELS,
   purpose: PURPOSE_LABELS,
   usage: USAGE_KIND_LABELS,
   plan: PLAN_LABELS,

@@ -20,7 +20,6 @@ import {
   FieldError,
   Hint,
   minutesText,
-  REASON_LABELS,
   REVOKE_BASIS_LABELS,
   StateBadge,
 } from '#app/components/access/grant-ui.tsx';
@@ -32,6 +31,7 @@ import { guard } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
+import { label } from '#app/modules/labels.ts';
 
 export const access = requires('grants:request');
 
@@ -332,7 +332,7 @@ export default function GrantRoute() {
           <dt>Data categories</dt>
           <dd data-testid="grant-categories">{categoryList(g.categories)}</dd>
           <dt>Reason</dt>
-          <dd>{REASON_LABELS[g.reasonCode] ?? g.reasonCode}</dd>
+          <dd>{label('reason', g.reasonCode)}</dd>
           <dt>Justification</dt>
           <dd className="pre-wrap" data-testid="grant-justification">
             {g.justification}

@@ -13,13 +13,7 @@ import {
   listGrants,
   type GrantView,
 } from '#app/modules/access/list.server.ts';
-import {
-  categoryLabel,
-  minutesText,
-  REASON_LABELS,
-  STATE_LABELS,
-  StateBadge,
-} from '#app/components/access/grant-ui.tsx';
+import { categoryLabel, minutesText, StateBadge } from '#app/components/access/grant-ui.tsx';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
 import { staffNames } from '#app/modules/staff-names.server.ts';
@@ -30,7 +24,13 @@ import { answer, attempt } from '#app/utils/http.server.ts';
 import { CursorError } from '#app/utils/cursor.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
-import { cappedCount, countOf } from '#app/modules/labels.ts';
+import {
+  cappedCount,
+  countOf,
+  GRANT_STATE_LABELS,
+  label,
+  REASON_CODE_LABELS,
+} from '#app/modules/labels.ts';
 
 export const access = requires('grants:request');
 
@@ -176,7 +176,7 @@ const columns = col.columns([
       const r = info.row.original;
       return (
         <div className="grant-why">
-          <span className="nowrap">{REASON_LABELS[info.getValue()] ?? info.getValue()}</span>
+          <span className="nowrap">{label('reason', info.getValue())}</span>
           {r.ticketRef ? (
             <>
               {' · '}
@@ -417,9 +417,9 @@ export default function GrantsRoute() {
           <label htmlFor="state">State</label>
           <select id="state" name="state" defaultValue={value('state')}>
             <option value="">Any state</option>
-            {Object.entries(STATE_LABELS).map(([code, label]) => (
+            {Object.entries(GRANT_STATE_LABELS).map(([code, name]) => (
               <option key={code} value={code}>
-                {label}
+                {name}
               </option>
             ))}
           </select>
@@ -441,7 +441,7 @@ export default function GrantsRoute() {
             <option value="">Any reason</option>
             {REASON_CODES.map((c) => (
               <option key={c} value={c}>
-                {REASON_LABELS[c]}
+                {REASON_CODE_LABELS[c]}
               </option>
             ))}
           </select>

@@ -187,9 +187,9 @@ describe('deciding and revoking', () => {
     const detail = await pageText(await fetchAs(lead.cookie, `/grants/${grantId}`));
     expect(detail).toContain('Your decision');
 
-    // A comment is required.
+    // A denial needs its comment (an approval does not: the grant queue's tests).
     const bare = await postForm(lead.cookie, `/grants/${grantId}`, {
-      intent: 'approve',
+      intent: 'deny',
       comment: ' ',
     });
     expect(bare.status).toBe(400);

@@ -2,27 +2,10 @@ import type { ReactNode } from 'react';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import { REASON_CODES, type DataCategory } from '#app/modules/vocabulary.ts';
 import { GRANT_LIMITS, type GrantState } from '#app/modules/access/vocabulary.ts';
+import { GRANT_STATE_LABELS, REASON_CODE_LABELS } from '#app/modules/labels.ts';
 
-// What the grant pages share on screen: the words for reasons and states, and the
+// What the grant pages share on screen (their words are in app/modules/labels.ts), and the
 // controls the stylesheet does not style. Browser-safe: no server imports.
-
-export const REASON_LABELS: Record<string, string> = {
-  support_inquiry: 'Support inquiry',
-  privacy_request: 'Privacy request',
-  security_investigation: 'Security investigation',
-  legal: 'Legal',
-  other: 'Other',
-};
-
-export const STATE_LABELS: Record<GrantState, string> = {
-  pending: 'Pending',
-  scheduled: 'Scheduled',
-  active: 'Active',
-  denied: 'Denied',
-  revoked: 'Revoked',
-  expired: 'Expired',
-  cancelled: 'Withdrawn',
-};
 
 export const REVOKE_BASIS_LABELS: Record<string, string> = {
   requester: 'by the requester',
@@ -60,7 +43,7 @@ export function StateBadge({ state, breakGlass }: { state: GrantState; breakGlas
   return (
     <>
       <span className={`badge ${STATE_STYLE[state] ?? ''}`} data-state={state}>
-        {STATE_LABELS[state]}
+        {GRANT_STATE_LABELS[state]}
       </span>
       {breakGlass ? <span className="badge disabled">break-glass</span> : null}
     </>
@@ -142,7 +125,7 @@ export function ReasonField({
         {placeholder ? <option value="">{placeholder}</option> : null}
         {REASON_CODES.map((code) => (
           <option key={code} value={code}>
-            {REASON_LABELS[code]}
+            {REASON_CODE_LABELS[code]}
           </option>
         ))}
       </select>
