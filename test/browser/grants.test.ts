@@ -104,7 +104,7 @@ describe('just-in-time access', () => {
       lead.page.locator(`a[href="${grantPath}"]`).click(),
     ]);
     await checked(lead.page, 'grant-decide');
-    await lead.page.getByLabel('Comment (required)').fill('Matches SUP-2048; half an hour');
+    await lead.page.getByLabel('Comment (required to deny)').fill('Matches SUP-2048; half an hour');
     await lead.page.getByRole('button', { name: 'Approve' }).click();
     await expect
       .poll(() => lead.page.getByTestId('action-done').textContent())

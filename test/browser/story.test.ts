@@ -70,7 +70,7 @@ describe('the whole story', () => {
 
     const lead = await as('support_lead');
     await lead.page.goto(`${baseUrl}${grantPath}`);
-    await lead.page.getByLabel('Comment (required)').fill('Ticket SUP-7001 checked');
+    await lead.page.getByLabel('Comment (required to deny)').fill('Ticket SUP-7001 checked');
     await lead.page.getByRole('button', { name: 'Approve' }).click();
     await expect.poll(() => lead.page.getByTestId('grant-state').textContent()).toContain('Active');
     await screenshot(lead.page, 'story-3-approved');
