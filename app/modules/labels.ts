@@ -138,3 +138,14 @@ export function countOf(n: number, noun: string, plural = `${noun}s`): string {
 export function cappedCount(n: number, capped: boolean): string {
   return capped ? `${formatCount(n)}+` : formatCount(n);
 }
+
+/**
+ * Who acted when an audit entry names no staff member and no service: someone not yet signed in
+ * (a sign-in attempt), or Custodian itself (a job, the command line). Issue 13: "none" read as if
+ * nobody had acted.
+ */
+export function unnamedActor(action: string): { name: string; title: string } {
+  return action === 'auth.sign_in'
+    ? { name: 'visitor', title: 'Someone not signed in: a sign-in attempt' }
+    : { name: 'Custodian', title: 'Custodian itself: a job or the command line, no staff member' };
+}

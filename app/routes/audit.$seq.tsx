@@ -10,6 +10,7 @@ import { parseParams } from '#app/utils/forms.server.ts';
 import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { utc } from '#app/components/time.tsx';
+import { unnamedActor } from '#app/modules/labels.ts';
 
 export const access = requires('audit:read');
 
@@ -120,7 +121,7 @@ export default function AuditEntryRoute() {
               </>
             ) : (
               <span className="muted">
-                none (no staff member: a sign-in attempt, a job or the command line)
+                {unnamedActor(entry.action).name} ({unnamedActor(entry.action).title.toLowerCase()})
               </span>
             )}
           </dd>

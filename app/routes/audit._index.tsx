@@ -19,7 +19,7 @@ import { staffChoices } from '#app/modules/auth/staff.server.ts';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
 import { CopyButton } from '#app/components/copy-button.tsx';
-import { cappedCount, formatCount, label } from '#app/modules/labels.ts';
+import { cappedCount, formatCount, label, unnamedActor } from '#app/modules/labels.ts';
 
 export const access = requires('audit:read');
 
@@ -152,12 +152,10 @@ const columns = col.columns([
         );
       }
       if (!id) {
+        const who = unnamedActor(info.row.original.action);
         return (
-          <span
-            className="muted"
-            title="No staff member: a sign-in attempt, a job or the command line"
-          >
-            none
+          <span className="muted" title={who.title} data-testid="actor-unnamed">
+            {who.name}
           </span>
         );
       }

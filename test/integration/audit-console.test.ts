@@ -194,6 +194,10 @@ describe('the trail (/audit)', () => {
     } while (cursor && pages < 10);
     expect(pages).toBe(3);
     expect(seen).toEqual(want);
+    // A job's entry names Custodian as its actor, not "none".
+    const first = await page('?action=access.denied');
+    expect(first.html).toMatch(/data-testid="actor-unnamed">Custodian</);
+    expect(first.html).not.toMatch(/data-testid="actor-unnamed">none</);
 
     const ascending: number[] = [];
     cursor = undefined;
