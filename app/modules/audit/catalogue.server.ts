@@ -283,7 +283,7 @@ export const AUDIT_ACTIONS = {
     details: z.object({ from: code, to: code }).strict(),
   },
   'privacy.download': {
-    description: 'Privacy request package downloaded',
+    description: 'A privacy request’s file downloaded (its package or its certificate)',
     category: 'privacy',
     refersTo: 'privacy_request',
     // `via`: the user's link, or the service API (the product handing it to its user).
