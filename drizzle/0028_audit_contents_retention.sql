@@ -168,6 +168,8 @@ GRANT UPDATE (body, raw, invalid, occurred_at, action, outcome, actor_staff_id, 
 --> statement-breakpoint
 GRANT INSERT ON console.audit_intake TO custodian_retention;
 --> statement-breakpoint
+GRANT USAGE ON SEQUENCE console.audit_intake_id_seq TO custodian_retention;
+--> statement-breakpoint
 -- How many positions are old enough to empty at `cutoff`: those covered by a checkpoint stored
 -- before both the cutoff and now - the minimum, by the database's clock.
 CREATE FUNCTION console.audit_purgeable_size(p_cutoff timestamptz) RETURNS bigint

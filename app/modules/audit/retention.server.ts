@@ -48,7 +48,7 @@ function checkCutoff(cutoff: Date) {
 export async function countAuditContentsBefore(cutoff: Date): Promise<number> {
   checkCutoff(cutoff);
   const [row] = (await getSql()`
-    with s as (select console.audit_purgeable_size(${cutoff}) as size)
+    with s as (select console.audit_purgeable_size(${cutoff.toISOString()}::timestamptz) as size)
     select count(*)::bigint as n from console.audit_entries e, s
     where e.seq < s.size and e.purged_by is null
       and e.action is distinct from 'audit.contents_purged'`) as unknown as { n: string }[];
@@ -77,7 +77,7 @@ export async function purgeAuditContents(
     for (;;) {
       const [row] = (await sql`
         select emptied, from_seq::text as from_seq, to_seq::text as to_seq
-        from console.purge_audit_contents(${cutoff}, ${AUDIT_PURGE_BATCH})`) as unknown as {
+        from console.purge_audit_contents(${cutoff.toISOString()}::timestamptz, ${AUDIT_PURGE_BATCH}::integer)`) as unknown as {
         emptied: number;
         from_seq: string;
         to_seq: string;
