@@ -132,6 +132,7 @@ describe('an intact bundle', () => {
       ok: true,
       authenticated: true,
       entries: 60,
+      purged: 0,
       checkpoints: 3,
       firstBadSeq: null,
       problems: [],
