@@ -20,7 +20,13 @@ import {
 import { verifyAuditLog } from '#app/modules/audit/verify.server.ts';
 import { buildEntry } from '#app/modules/audit/writer.server.ts';
 import { ownerUrl, sequencerUrl, useTestDatabase } from '../support/db.ts';
-import { madeUpStaff } from '../support/http.ts';
+import {
+  createStaffWithRoles,
+  fetchAs,
+  madeUpStaff,
+  signInAs,
+  startTestServer,
+} from '../support/http.ts';
 
 // The audit trail's contents under the retention policy (issue 14, ADR 033): one function owned by
 // custodian_retention may empty an entry's contents, only once the first checkpoint that covered
@@ -371,5 +377,36 @@ describe('contents removed without the purge', () => {
       expect.objectContaining({ seq: outside + 1, kind: 'missing' }),
     );
     expect(bundle.result.purged).toBe(purged);
+  });
+});
+
+describe('the trail page', () => {
+  it("shows an emptied entry as 'contents removed by retention policy', its proof still verifying", async () => {
+    const server = await startTestServer();
+    try {
+      const auditor = await createStaffWithRoles(['security_auditor']);
+      const cookie = await signInAs(server.baseUrl, auditor.email, auditor.password);
+      await queue(2);
+      await flush();
+      await checkpoint();
+      await coveredAt(await size(), yearsAgo(7));
+      await purgeAuditContents(yearsAgo(1));
+      await flush();
+      await checkpoint();
+      const [row] = await owner<{ seq: string }[]>`
+        select seq from console.audit_entries where purged_by is not null order by seq desc limit 1`;
+      const entry = await fetchAs(cookie, `/audit/${row!.seq}`);
+      const html = await entry.text();
+      expect(entry.status).toBe(200);
+      expect(html).toContain('data-testid="entry-purged"');
+      expect(html).toContain('Contents removed by retention policy');
+      expect(html).toMatch(/data-testid="leaf-matches"[^>]*>yes</);
+      expect(html).toMatch(/data-testid="proof-verifies"[^>]*>yes</);
+      const list = await fetchAs(cookie, `/audit?dir=asc`);
+      expect(list.status).toBe(200);
+      expect(await list.text()).toContain('Contents removed by retention policy');
+    } finally {
+      await server.close();
+    }
   });
 });
