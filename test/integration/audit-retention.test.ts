@@ -171,8 +171,10 @@ describe('the one path', () => {
       ),
     ).toBe(true);
     expect(await refused(seqSql`update console.audit_entries set body = null`)).toBe(true);
-    const [{ can }] = await owner<{ can: boolean }[]>`
-      select has_function_privilege('custodian_app', 'console.purge_audit_contents(timestamptz, integer)', 'EXECUTE') as can`;
+    const [{ can }] = (await owner<{ can: boolean }[]>`
+      select has_function_privilege('custodian_app', 'console.purge_audit_contents(timestamptz, integer)', 'EXECUTE') as can`) as unknown as [
+      { can: boolean },
+    ];
     expect(can).toBe(false);
   });
 
@@ -229,8 +231,10 @@ describe('what is old enough', () => {
       fromSeq: null,
       toSeq: null,
     });
-    const [{ n }] = await seqSql<{ n: number }[]>`
-      select count(*)::int as n from console.purge_audit_contents('infinity', 100)`;
+    const [{ n }] = (await seqSql<{ n: number }[]>`
+      select count(*)::int as n from console.purge_audit_contents('infinity', 100)`) as unknown as [
+      { n: number },
+    ];
     expect(n).toBe(0);
     for (const row of await contents(start, await size())) expect(row.body).not.toBeNull();
   });
@@ -345,15 +349,17 @@ describe('contents removed without the purge', () => {
     await flush();
     await checkpoint();
     expect((await verify()).ok).toBe(true);
-    const [{ run, purged }] = await owner<{ run: number; purged: number }[]>`
+    const [{ run, purged }] = (await owner<{ run: number; purged: number }[]>`
       select (select purged_by::int from console.audit_entries where purged_by is not null
                order by seq desc limit 1) as run,
-             (select count(*)::int from console.audit_entries where purged_by is not null) as purged`;
+             (select count(*)::int from console.audit_entries where purged_by is not null) as purged`) as unknown as [
+      { run: number; purged: number },
+    ];
     const outside = (await size()) - 2;
     // 1. Nulled under the real run's id, outside the run's range.
-    await tamper(outside, run!);
+    await tamper(outside, run);
     // 2. A forged run row covering it, which no entry in the log records.
-    const forgedRun = run! + 100;
+    const forgedRun = run + 100;
     await owner`insert into console.trail_purges (id, cutoff, covered_before, from_seq, to_seq, emptied, purged_at)
                 values (${forgedRun}, now(), now(), ${outside + 1}, ${outside + 1}, 1, now())`;
     await tamper(outside + 1, forgedRun);
@@ -366,7 +372,7 @@ describe('contents removed without the purge', () => {
     expect(verified.problems).toContainEqual(
       expect.objectContaining({ seq: outside + 1, kind: 'purge' }),
     );
-    expect(verified.purged).toBe(purged! + 1);
+    expect(verified.purged).toBe(purged + 1);
 
     const bundle = await verifyBundle();
     expect(bundle.status).toBe(1);
