@@ -411,6 +411,9 @@ describe('the trail page', () => {
       const list = await fetchAs(cookie, `/audit?dir=asc`);
       expect(list.status).toBe(200);
       expect(await list.text()).toContain('Contents removed by retention policy');
+      const csv = await fetchAs(cookie, `/audit/csv?dir=asc`);
+      expect(csv.status).toBe(200);
+      expect(await csv.text()).toContain('Contents removed by retention policy');
     } finally {
       await server.close();
     }
