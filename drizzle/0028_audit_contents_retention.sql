@@ -212,9 +212,13 @@ BEGIN
   PERFORM pg_advisory_xact_lock(727277);
   v_before := least(p_cutoff, v_at - console.audit_contents_minimum());
   v_size := console.audit_purgeable_size(v_before);
+  -- Runs empty from the oldest on, so everything before the last run's end is emptied already
+  -- (but the records of purges): starting there keeps each batch from rescanning the history.
   SELECT array_agg(e.seq ORDER BY e.seq) INTO v_seqs FROM (
     SELECT seq FROM console.audit_entries
-     WHERE seq < v_size AND purged_by IS NULL AND action IS DISTINCT FROM 'audit.contents_purged'
+     WHERE seq < v_size
+       AND seq > coalesce((SELECT max(p.to_seq) FROM console.trail_purges p), -1)
+       AND purged_by IS NULL AND action IS DISTINCT FROM 'audit.contents_purged'
      ORDER BY seq LIMIT p_max_rows) e;
   IF v_seqs IS NULL THEN
     RETURN;

@@ -182,9 +182,9 @@ describe('the one path', () => {
     await queue(1);
     await flush();
     await checkpoint();
-    // A run row to name and to delete (a row trigger fires only on rows).
+    // A run row to name and to delete (a row trigger fires only on rows), covering no position.
     await owner`insert into console.trail_purges (id, cutoff, covered_before, from_seq, to_seq, emptied, purged_at)
-                values (1000, now(), now(), 0, 0, 1, now())`;
+                values (1000, now(), now(), -1, -1, 1, now())`;
     const attempts = (sql: postgres.Sql) => [
       sql`update console.audit_entries set body = null, action = null, occurred_at = null,
             outcome = null, actor_staff_id = null, subject_staff_id = null, user_id = null,
@@ -343,8 +343,14 @@ describe('contents removed without the purge', () => {
     await flush();
     await checkpoint();
     await coveredAt(await size(), yearsAgo(7));
-    const { emptied } = await purgeAuditContents(yearsAgo(1));
+    // In bounded batches: each call of the function is a run of its own, recorded on its own.
+    const batches = await seqSql<{ emptied: number; from_seq: string; to_seq: string }[]>`
+      select * from console.purge_audit_contents(${yearsAgo(1).toISOString()}::timestamptz, 2)`;
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.emptied).toBe(2);
+    const { emptied, fromSeq } = await purgeAuditContents(yearsAgo(1));
     expect(emptied).toBeGreaterThan(0);
+    expect(fromSeq).toBe(Number(batches[0]!.to_seq) + 1);
     await queue(3);
     await flush();
     await checkpoint();

@@ -51,6 +51,7 @@ export async function countAuditContentsBefore(cutoff: Date): Promise<number> {
     with s as (select console.audit_purgeable_size(${cutoff.toISOString()}::timestamptz) as size)
     select count(*)::bigint as n from console.audit_entries e, s
     where e.seq < s.size and e.purged_by is null
+      and e.seq > coalesce((select max(p.to_seq) from console.trail_purges p), -1)
       and e.action is distinct from 'audit.contents_purged'`) as unknown as { n: string }[];
   return Number(row?.n ?? 0);
 }
