@@ -23,6 +23,10 @@ END $$;
 --> statement-breakpoint
 GRANT USAGE ON SCHEMA console TO custodian_retention;
 --> statement-breakpoint
+-- A migrating login that is not a superuser may give a function to a role only if that role may
+-- create in its schema: granted for this migration's ALTER ... OWNER TO, revoked at its end.
+GRANT CREATE ON SCHEMA console TO custodian_retention;
+--> statement-breakpoint
 -- When each position was first covered by a checkpoint, by the database's clock: a checkpoint row's
 -- own created_at is written by the sequencer and an entry's occurred_at by the app (the intake
 -- accepts any time), so neither decides an entry's age. Written only by the trigger below (its
@@ -260,3 +264,5 @@ REVOKE ALL ON FUNCTION console.purge_audit_contents(timestamptz, integer) FROM P
 --> statement-breakpoint
 -- Called on the sequencer's login (ADR 033): the app's role never.
 GRANT EXECUTE ON FUNCTION console.purge_audit_contents(timestamptz, integer) TO custodian_sequencer;
+--> statement-breakpoint
+REVOKE CREATE ON SCHEMA console FROM custodian_retention;

@@ -176,6 +176,13 @@ describe('the one path', () => {
       { can: boolean },
     ];
     expect(can).toBe(false);
+    // The function's owner: no login, no login (but a superuser) a member of it.
+    const roles = await owner<{ login: boolean; members: number }[]>`
+      select r.rolcanlogin as login,
+             (select count(*)::int from pg_auth_members m join pg_roles l on l.oid = m.member
+               where m.roleid = r.oid and not l.rolsuper) as members
+      from pg_roles r where r.rolname = 'custodian_retention'`;
+    expect(roles).toEqual([{ login: false, members: 0 }]);
   });
 
   it('no other path empties an entry: UPDATE, DELETE, TRUNCATE as the app and as the owner', async () => {
