@@ -224,7 +224,12 @@ async function auditCommand(args: string[]) {
       const waiting = `intake: ${result.intake.depth} queued${result.intake.oldestSeconds === null ? '' : `, the oldest for ${result.intake.oldestSeconds} s`}\n`;
       if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
       else if (result.ok) {
-        process.stdout.write(`OK: ${result.entries} entries, ${result.checkpoints} checkpoints\n`);
+        const purged = result.purged
+          ? ` (${result.purged} with contents removed by retention policy)`
+          : '';
+        process.stdout.write(
+          `OK: ${result.entries} entries${purged}, ${result.checkpoints} checkpoints\n`,
+        );
         process.stdout.write(waiting);
       } else {
         process.stdout.write(waiting);

@@ -375,6 +375,39 @@ export const auditIntake = consoleSchema.table('audit_intake', {
   enqueuedAt: tstz('enqueued_at').notNull(),
 });
 
+// When each position was first covered by a stored checkpoint, by the database's clock (a trigger on
+// audit_checkpoints writes it as custodian_retention): what an entry's age rests on (ADR 033).
+export const trailCoverage = consoleSchema.table(
+  'trail_coverage',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    treeSize: bigint('tree_size', { mode: 'number' }).notNull(),
+    coveredAt: tstz('covered_at').notNull(),
+  },
+  (t) => [
+    index('trail_coverage_at_idx').on(t.coveredAt, t.treeSize),
+    check('trail_coverage_tree_size_check', sql`${t.treeSize} >= 0`),
+  ],
+);
+
+// One row per run of console.purge_audit_contents(): the record an emptied entry is verified by.
+export const trailPurges = consoleSchema.table(
+  'trail_purges',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey(),
+    cutoff: tstz('cutoff').notNull(),
+    coveredBefore: tstz('covered_before').notNull(),
+    fromSeq: bigint('from_seq', { mode: 'number' }).notNull(),
+    toSeq: bigint('to_seq', { mode: 'number' }).notNull(),
+    emptied: integer('emptied').notNull(),
+    purgedAt: tstz('purged_at').notNull(),
+  },
+  (t) => [
+    check('trail_purges_emptied_check', sql`${t.emptied} > 0`),
+    check('trail_purges_check', sql`${t.fromSeq} <= ${t.toSeq}`),
+  ],
+);
+
 // Leaf hashes apart from contents, so a retention policy could drop contents and keep the tree.
 export const auditLeaves = consoleSchema.table('audit_leaves', {
   seq: bigint('seq', { mode: 'number' }).primaryKey(),
@@ -406,6 +439,9 @@ export const auditEntries = consoleSchema.table(
     // and why it failed (ADR 018).
     raw: bytea('raw'),
     invalid: text('invalid'),
+    // The retention purge run that emptied this entry's contents (drizzle/0028, ADR 033): every
+    // other column is then null, and the leaf hash in audit_leaves stays.
+    purgedBy: bigint('purged_by', { mode: 'number' }).references(() => trailPurges.id),
   },
   (t) => [
     index('audit_entries_time_idx').on(t.occurredAt, t.seq),
@@ -429,9 +465,12 @@ export const auditEntries = consoleSchema.table(
       'gin',
       sql`(coalesce(${t.action}, '') || ' ' || coalesce(((${t.body})::jsonb -> 'details')::text, '')) gin_trgm_ops`,
     ),
+    index('audit_entries_purged_idx')
+      .on(t.seq)
+      .where(sql`${t.purgedBy} is not null`),
     check(
       'audit_entries_valid_or_raw',
-      sql`(${t.invalid} is null and ${t.raw} is null and ${t.body} is not null and ${t.occurredAt} is not null and ${t.action} is not null and ${t.outcome} is not null) or (${t.invalid} is not null and ${t.raw} is not null and ${t.body} is null and ${t.occurredAt} is null and ${t.action} is null and ${t.outcome} is null and ${t.actorStaffId} is null and ${t.subjectStaffId} is null and ${t.userId} is null and ${t.grantId} is null and ${t.privacyRequestId} is null and ${t.sessionId} is null)`,
+      sql`(${t.purgedBy} is null and ${t.invalid} is null and ${t.raw} is null and ${t.body} is not null and ${t.occurredAt} is not null and ${t.action} is not null and ${t.outcome} is not null) or (${t.purgedBy} is null and ${t.invalid} is not null and ${t.raw} is not null and ${t.body} is null and ${t.occurredAt} is null and ${t.action} is null and ${t.outcome} is null and ${t.actorStaffId} is null and ${t.subjectStaffId} is null and ${t.userId} is null and ${t.grantId} is null and ${t.privacyRequestId} is null and ${t.sessionId} is null) or (${t.purgedBy} is not null and ${t.invalid} is null and ${t.raw} is null and ${t.body} is null and ${t.occurredAt} is null and ${t.action} is null and ${t.outcome} is null and ${t.actorStaffId} is null and ${t.subjectStaffId} is null and ${t.userId} is null and ${t.grantId} is null and ${t.privacyRequestId} is null and ${t.sessionId} is null)`,
     ),
   ],
 );

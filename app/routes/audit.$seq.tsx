@@ -31,6 +31,7 @@ export async function loader(args: LoaderFunctionArgs) {
       action: entry.action,
       description: entry.description,
       invalid: entry.invalid,
+      purgedBy: entry.purgedBy,
       category: entry.body?.category ?? null,
       outcome: entry.outcome,
       actor: entry.body?.actor ?? null,
@@ -44,7 +45,11 @@ export async function loader(args: LoaderFunctionArgs) {
       purpose: entry.body?.purpose ?? null,
       client: entry.body?.client ?? { address: null, userAgent: null },
       // An invalid entry's bytes, decoded and quoted (control characters escaped), never parsed.
-      pretty: entry.body ? JSON.stringify(entry.body, null, 2) : JSON.stringify(entry.text),
+      pretty: entry.body
+        ? JSON.stringify(entry.body, null, 2)
+        : entry.purgedBy !== null
+          ? ''
+          : JSON.stringify(entry.text),
       bytes: entry.bytes,
     },
     leafHash: b64(entry.leafHash),
@@ -175,15 +180,25 @@ export default function AuditEntryRoute() {
             security reviewers were alerted.
           </p>
         ) : null}
-        {entry.invalid ? null : (
+        {entry.purgedBy !== null ? (
+          <p data-testid="entry-purged">
+            Contents removed by retention policy (purge run {entry.purgedBy}): the entry was older
+            than the audit trail&rsquo;s retention period. Its leaf hash stays in the log, so the
+            tree and the checkpoints still verify; the log records the purge in an{' '}
+            <code>audit.contents_purged</code> entry.
+          </p>
+        ) : null}
+        {entry.invalid || entry.purgedBy !== null ? null : (
           <p className="muted">
             The entry is stored as canonical JSON ({entry.bytes} bytes); its leaf hash is computed
             over those exact bytes. Shown here indented for reading.
           </p>
         )}
-        <pre className="code-block" data-testid="entry-body">
-          {entry.pretty}
-        </pre>
+        {entry.purgedBy !== null ? null : (
+          <pre className="code-block" data-testid="entry-body">
+            {entry.pretty}
+          </pre>
+        )}
       </section>
       <section className="panel" aria-labelledby="proof-title">
         <h2 id="proof-title" className="panel-heading">

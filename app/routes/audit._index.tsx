@@ -10,6 +10,7 @@ import {
   encodeTrailCursor,
   listAuditEntries,
   parseTrailQuery,
+  PURGED_DESCRIPTION,
   TRAIL_PAGE_SIZES,
 } from '#app/modules/audit/trail.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
@@ -44,7 +45,11 @@ export async function loader(args: LoaderFunctionArgs) {
     rows: page.rows.map((r) => ({
       ...r,
       time: r.time?.toISOString() ?? null,
-      description: r.invalid ? `Invalid entry: ${r.invalid}` : describeAction(r.action).description,
+      description: r.purged
+        ? PURGED_DESCRIPTION
+        : r.invalid
+          ? `Invalid entry: ${r.invalid}`
+          : describeAction(r.action).description,
       details: detailsShown(r.details, r.purpose),
     })),
     next: encodeTrailCursor(page.next, dir),

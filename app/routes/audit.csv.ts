@@ -3,6 +3,7 @@ import { describeAction } from '#app/modules/audit/catalogue.server.ts';
 import {
   exportSnapshot,
   parseTrailQuery,
+  PURGED_DESCRIPTION,
   type ExportRow,
 } from '#app/modules/audit/trail.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
@@ -38,7 +39,11 @@ function record(r: ExportRow): CsvValue[] {
     r.seq,
     r.time,
     r.action,
-    r.invalid ? `Invalid entry: ${r.invalid}` : describeAction(r.action).description,
+    r.purged
+      ? PURGED_DESCRIPTION
+      : r.invalid
+        ? `Invalid entry: ${r.invalid}`
+        : describeAction(r.action).description,
     r.outcome,
     r.actorStaffId,
     r.actorName,

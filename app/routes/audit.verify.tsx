@@ -168,6 +168,12 @@ export default function AuditVerifyRoute() {
               <dd>{utc(run.finishedAt, 'second')}</dd>
               <dt>Entries covered</dt>
               <dd>{(run.result?.entries ?? run.done).toLocaleString('en')}</dd>
+              {run.result?.purged ? (
+                <>
+                  <dt>Contents removed by retention policy</dt>
+                  <dd>{run.result.purged.toLocaleString('en')}</dd>
+                </>
+              ) : null}
               <dt>Checkpoints checked</dt>
               <dd>{(run.result?.checkpoints ?? 0).toLocaleString('en')}</dd>
               {run.firstBadSeq !== null ? (

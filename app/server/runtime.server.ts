@@ -18,6 +18,7 @@ import {
 } from '#app/modules/audit/publishing.server.ts';
 import type { Sequencer } from '#app/modules/audit/sequencer.server.ts';
 import { startSequencerThread } from '#app/modules/audit/sequencer-thread.server.ts';
+import { setAuditPurgeConnection } from '#app/modules/audit/retention.server.ts';
 import { loadKeyRing, type KeyRing } from '#app/modules/crypto/keys.server.ts';
 
 // Start-up shared by the web server, the worker and the command-line tool: configuration, keys,
@@ -97,6 +98,8 @@ export async function prepareRuntime(options: { migrate?: boolean; reuseRunning?
     }
   }
   process.env.DATABASE_URL = url;
+  // The audit trail's retention purge calls its function on the sequencer's login (ADR 033).
+  setAuditPurgeConnection(sequencerUrl);
   const publishing = resolveCheckpointPublishing({
     dir: config.CUSTODIAN_AUDIT_CHECKPOINT_DIR,
     command: config.CUSTODIAN_AUDIT_CHECKPOINT_COMMAND,

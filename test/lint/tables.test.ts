@@ -27,6 +27,13 @@ const OWNER: Record<string, string> = {
   // the alert inserts the reviewers' notifications with its owner's rights.
   audit_intake_status: 'audit',
   alert_invalid_audit_entry: 'audit',
+  // The trail's contents under retention (ADR 033): when each position was first covered, the
+  // purge runs, and the one function that empties contents with the one that sizes what may go.
+  trail_coverage: 'audit',
+  trail_purges: 'audit',
+  purge_audit_contents: 'audit',
+  audit_purgeable_size: 'audit',
+  audit_contents_minimum: 'audit',
   user_lookup_days: 'users',
   user_lookup_targets: 'users',
   record_lookup: 'users',

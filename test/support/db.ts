@@ -4,6 +4,7 @@ import { inject } from 'vitest';
 import { closeDb, getDb, getSql } from '#app/db/client.server.ts';
 import { urlFor } from '#app/db/logins.server.ts';
 import { versioned, setKeyRing, type KeyRing } from '#app/modules/crypto/keys.server.ts';
+import { setAuditPurgeConnection } from '#app/modules/audit/retention.server.ts';
 import { assertActorRoles } from './actor-roles.ts';
 
 // Each test file gets its own database, cloned from the migrated template, and points the app's
@@ -79,6 +80,8 @@ export function useTestDatabase() {
   beforeAll(async () => {
     process.env.DATABASE_URL = await createTestDatabase();
     setKeyRing(testKeyRing);
+    // The audit purge connects as the sequencer (ADR 033), to whichever database the file uses now.
+    setAuditPurgeConnection(() => sequencerUrl());
   });
   afterAll(async () => {
     try {

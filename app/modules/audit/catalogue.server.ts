@@ -409,6 +409,22 @@ export const AUDIT_ACTIONS = {
       })
       .strict(),
   },
+  // Written by console.purge_audit_contents() itself (drizzle/0028, ADR 033), in the transaction
+  // that empties the range: the record an emptied entry is verified by. Never emptied itself.
+  'audit.contents_purged': {
+    description: 'Audit entry contents removed by the retention policy',
+    category: 'audit',
+    refersTo: 'audit',
+    details: z
+      .object({
+        run: z.number().int().positive(),
+        fromSeq: z.number().int().nonnegative(),
+        toSeq: z.number().int().nonnegative(),
+        emptied: z.number().int().positive(),
+        coveredBefore: z.iso.datetime({ precision: 3 }),
+      })
+      .strict(),
+  },
   'audit.export': {
     description: 'Audit trail exported (bundle or CSV)',
     category: 'audit',

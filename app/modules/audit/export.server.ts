@@ -23,6 +23,9 @@ entries.jsonl      the log's entries, one JSON object a line; each line's bytes 
 checkpoints/       C2SP checkpoints: the tree's size and root, signed with the log's Ed25519 key
 manifest.json      the log's name (origin) and where this range starts
 leaf-hashes.txt    the leaf hash the log recorded for each line (to name an edited entry exactly)
+                   A line {"purged": {"leaf", "run"}, "seq"} is an entry whose contents the
+                   retention policy removed: its leaf hash stays, and the log's
+                   audit.contents_purged entry of that run, also here, records the removal
 keys.json          the keys the exporting console trusted: informational only, see below
 verify.mjs         a standalone verifier (Node.js built-ins only)
 
@@ -87,11 +90,25 @@ export async function exportBundle(options: {
       : null;
   // Without a covering checkpoint the bundle still carries every entry (its verifier will say
   // which ones no checkpoint vouches for).
-  const end = covering
+  let end = covering
     ? covering.treeSize
     : range?.last !== null && range?.last !== undefined
       ? Number(range.last) + 1
       : firstSeq;
+  // An entry emptied by the retention purge is verified by the log's record of its run (ADR 033):
+  // the bundle reaches as far as the last such record of a run that emptied an entry in it.
+  const [record] = (await sql`
+    select max(r.seq)::text as seq from console.audit_entries r
+    where r.action = 'audit.contents_purged'
+      and (r.body::jsonb #>> '{details,run}')::bigint in (
+        select distinct purged_by from console.audit_entries
+        where seq >= ${firstSeq} and seq < ${end} and purged_by is not null)`) as unknown as {
+    seq: string | null;
+  }[];
+  if (record?.seq !== null && record?.seq !== undefined && Number(record.seq) >= end) {
+    const last = Number(record.seq);
+    end = (await checkpointCovering(sql, last))?.treeSize ?? last + 1;
+  }
 
   const entriesFile = fs.createWriteStream(path.join(options.out, 'entries.jsonl'));
   const hashes: string[] = [];
@@ -99,18 +116,27 @@ export async function exportBundle(options: {
   let count = 0;
   while (after + 1 < end) {
     const rows = (await sql`
-      select e.seq, e.body, e.raw, l.leaf_hash from console.audit_entries e
+      select e.seq, e.body, e.raw, e.purged_by, l.leaf_hash from console.audit_entries e
       join console.audit_leaves l using (seq)
       where e.seq > ${after} and e.seq < ${end} order by e.seq limit 20000`) as unknown as {
       seq: string;
       body: string | null;
       raw: Buffer | null;
+      purged_by: string | null;
       leaf_hash: Buffer;
     }[];
     if (rows.length === 0) break;
     for (const row of rows) {
-      // An invalid entry (ADR 018) is written as the bytes that were queued, which are its leaf.
-      const line = row.body ?? Buffer.concat([row.raw ?? Buffer.alloc(0), Buffer.from('\n')]);
+      // An invalid entry (ADR 018) is written as the bytes that were queued, which are its leaf;
+      // an entry emptied by the retention purge (ADR 033) as its leaf hash and the run.
+      const line =
+        row.body ??
+        (row.purged_by !== null && row.raw === null
+          ? JSON.stringify({
+              purged: { leaf: row.leaf_hash.toString('base64'), run: Number(row.purged_by) },
+              seq: Number(row.seq),
+            })
+          : Buffer.concat([row.raw ?? Buffer.alloc(0), Buffer.from('\n')]));
       if (!entriesFile.write(typeof line === 'string' ? `${line}\n` : line)) {
         await new Promise<void>((r) => entriesFile.once('drain', () => r()));
       }

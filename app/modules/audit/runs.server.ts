@@ -47,6 +47,8 @@ export function auditKeys(): AuditKeys {
 
 export interface RunResult {
   entries: number;
+  /** Entries whose contents the retention policy removed (ADR 033); absent in older runs. */
+  purged?: number;
   checkpoints: number;
   problems: Problem[];
   /** Set when the run could not complete (a database error), rather than finding a problem. */
@@ -145,6 +147,7 @@ export async function runVerification(
     });
     result = {
       entries: verified.entries,
+      purged: verified.purged,
       checkpoints: verified.checkpoints,
       problems: verified.problems,
     };

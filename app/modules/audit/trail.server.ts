@@ -41,6 +41,9 @@ export interface TrailFilters {
   text?: string;
 }
 
+/** How the trail describes an entry whose contents the retention policy removed (ADR 033). */
+export const PURGED_DESCRIPTION = 'Contents removed by retention policy';
+
 /** Counting the entries that match stops here: the page says "1,000+" (as the grant queue does). */
 export const TRAIL_COUNT_CAP = 1_000;
 
@@ -59,6 +62,8 @@ export interface TrailRow {
   outcome: string;
   /** Why the sequencer found the entry invalid (ADR 018), else null. */
   invalid: string | null;
+  /** The retention policy removed the entry's contents (ADR 033): only its leaf hash is left. */
+  purged: boolean;
   actorStaffId: string | null;
   actorName: string | null;
   /** The service token's name when the product acted through the service API (ADR 023). */
@@ -150,6 +155,7 @@ interface RawRow {
   action: string | null;
   outcome: string | null;
   invalid: string | null;
+  purged_by: string | null;
   actor_staff_id: string | null;
   actor_name: string | null;
   actor_service: string | null;
@@ -166,9 +172,10 @@ function toRow(r: RawRow): TrailRow {
   return {
     seq: Number(r.seq),
     time: r.occurred_at === null ? null : asDate(r.occurred_at),
-    action: r.action ?? 'invalid',
-    outcome: r.outcome ?? 'invalid',
+    action: r.action ?? (r.purged_by === null ? 'invalid' : 'purged'),
+    outcome: r.outcome ?? (r.purged_by === null ? 'invalid' : 'purged'),
     invalid: r.invalid,
+    purged: r.purged_by !== null,
     actorStaffId: r.actor_staff_id,
     actorName: r.actor_name,
     actorService: r.actor_service,
@@ -209,13 +216,13 @@ async function selectPage(
     select p.seq, p.occurred_at, p.action, p.outcome, p.actor_staff_id,
            ${staffNameOf(sql, 'p.actor_staff_id')} as actor_name,
            p.body::jsonb #>> '{actor,service}' as actor_service,
-           p.user_id, p.grant_id, p.privacy_request_id, p.invalid,
+           p.user_id, p.grant_id, p.privacy_request_id, p.invalid, p.purged_by,
            p.body::jsonb #>> '{client,address}' as client_address,
            p.body::jsonb -> 'details' as details, p.body::jsonb ->> 'purpose' as purpose
            ${withUserAgent ? sql`, p.body::jsonb #>> '{client,userAgent}' as client_user_agent` : sql``}
     from (
       select seq, occurred_at, action, outcome, actor_staff_id, user_id, grant_id,
-             privacy_request_id, body, invalid
+             privacy_request_id, body, invalid, purged_by
       from console.audit_entries
       where ${where}
       order by ${order}
@@ -438,7 +445,8 @@ export interface EntryBody {
 export async function getAuditEntry(seq: number) {
   const sql = getSql();
   const [row] = (await sql`
-    select e.seq, e.body, e.raw, e.invalid, e.occurred_at, e.outcome, e.action, l.leaf_hash,
+    select e.seq, e.body, e.raw, e.invalid, e.purged_by, e.occurred_at, e.outcome, e.action,
+           l.leaf_hash,
            ${staffNameOf(sql, 'e.actor_staff_id')} as actor_name,
            ${staffNameOf(sql, 'e.subject_staff_id')} as subject_name
     from console.audit_entries e
@@ -448,6 +456,7 @@ export async function getAuditEntry(seq: number) {
     body: string | null;
     raw: Buffer | null;
     invalid: string | null;
+    purged_by: string | null;
     occurred_at: Date | string | null;
     outcome: string | null;
     action: string | null;
@@ -460,7 +469,10 @@ export async function getAuditEntry(seq: number) {
   const bytes = row.body === null ? (row.raw ?? Buffer.alloc(0)) : Buffer.from(row.body, 'utf8');
   const text = row.body ?? bytes.toString('utf8');
   const body = row.body === null ? null : (JSON.parse(row.body) as EntryBody);
-  const leaf = leafHash(bytes);
+  // An entry the retention policy emptied (ADR 033) has no bytes left: its stored leaf hash is what
+  // the proof rests on, and the purge's record in the log is what verification checks it against.
+  const purged = row.purged_by !== null && row.raw === null && row.body === null;
+  const leaf = purged && row.leaf_hash ? row.leaf_hash : leafHash(bytes);
   const covering = await checkpointCovering(sql, seq);
   let proof: {
     treeSize: number;
@@ -496,12 +508,16 @@ export async function getAuditEntry(seq: number) {
   return {
     seq: Number(row.seq),
     time: row.occurred_at === null ? null : asDate(row.occurred_at),
-    action: row.action ?? 'invalid',
-    outcome: row.outcome ?? 'invalid',
+    action: row.action ?? (purged ? 'purged' : 'invalid'),
+    outcome: row.outcome ?? (purged ? 'purged' : 'invalid'),
     invalid: row.invalid,
-    description: row.invalid
-      ? `Invalid entry: ${row.invalid}`
-      : describeAction(row.action ?? '').description,
+    /** The purge run that emptied the entry, else null. */
+    purgedBy: purged ? Number(row.purged_by) : null,
+    description: purged
+      ? PURGED_DESCRIPTION
+      : row.invalid
+        ? `Invalid entry: ${row.invalid}`
+        : describeAction(row.action ?? '').description,
     bytes: bytes.length,
     actorName: row.actor_name,
     subjectName: row.subject_name,

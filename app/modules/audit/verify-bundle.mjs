@@ -31,6 +31,12 @@
 //
 // DIR/entries.jsonl    one JSON entry per line; a line's bytes (without its newline) are the leaf.
 //                      Every entry has an integer "seq": its leaf index in the log, counted from 0.
+//                      An entry whose contents the retention policy removed is the line
+//                      {"purged":{"leaf":"<its leaf hash, base64>","run":N},"seq":S}: its leaf is the
+//                      hash given (the signed roots and the next entry's link vouch for it), and
+//                      the bundle must hold the log's "audit.contents_purged" entry of run N, after
+//                      S, whose fromSeq..toSeq range holds S. Without that record the missing
+//                      content is a problem (kind "missing"), as any other removal is.
 // DIR/checkpoints/*.txt  C2SP checkpoints (signed notes) of the log.
 // DIR/keys.json        the keys the exporting console trusted (informational, see above).
 // DIR/manifest.json    { "origin", "firstSeq", "frontier"?: { "size", "hashes": base64[] } }
@@ -319,6 +325,7 @@ export function verifyBundle(dir, { extraCheckpoints = [], trusted: given } = {}
   const signedBy = new Set();
   const authenticated = Array.isArray(given) && given.length > 0;
   const report = (seq, kind, message) => problems.push({ seq, kind, message });
+  let purgedCount = 0;
   const result = (entries, checkpoints) => {
     problems.sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity));
     const seqs = problems.map((p) => p.seq).filter((s) => s !== null);
@@ -327,6 +334,7 @@ export function verifyBundle(dir, { extraCheckpoints = [], trusted: given } = {}
       ok: problems.length === 0 && authenticated,
       authenticated,
       entries,
+      purged: purgedCount,
       checkpoints,
       firstBadSeq,
       problems,
@@ -435,14 +443,34 @@ export function verifyBundle(dir, { extraCheckpoints = [], trusted: given } = {}
     if (entryProblems.at(-1) !== seq) entryProblems.push(seq);
     report(seq, kind, message);
   };
+  // Lines standing for emptied entries, and the log's records of purge runs (ADR 033).
+  const purgedLines = [];
+  const purgeRecords = [];
   for (const line of readLines(entriesFile)) {
     const expected = firstSeq + count;
     let seq;
     let prev;
+    let purgedLeaf;
     try {
       const entry = JSON.parse(utf8.decode(line));
       seq = entry?.seq;
       prev = entry?.prev;
+      const keys = entry && typeof entry === 'object' ? Object.keys(entry).sort().join(',') : '';
+      if (keys === 'purged,seq') {
+        const leaf = base64Strict(entry.purged?.leaf);
+        const run = entry.purged?.run;
+        if (leaf?.length === 32 && Number.isSafeInteger(run) && Number.isSafeInteger(seq)) {
+          purgedLeaf = leaf;
+          purgedLines.push({ seq, run });
+        } else {
+          seq = undefined;
+        }
+      } else if (entry?.action === 'audit.contents_purged' && Number.isSafeInteger(seq)) {
+        const d = entry.details ?? {};
+        if ([d.run, d.fromSeq, d.toSeq].every(Number.isSafeInteger)) {
+          purgeRecords.push({ seq, run: d.run, from: d.fromSeq, to: d.toSeq });
+        }
+      }
     } catch {
       seq = undefined;
     }
@@ -468,7 +496,7 @@ export function verifyBundle(dir, { extraCheckpoints = [], trusted: given } = {}
         );
       }
     }
-    const hash = leafHash(line);
+    const hash = purgedLeaf ?? leafHash(line);
     prevHash = hash;
     const hint = hints?.next();
     // Lines already out of place would all mismatch their positional hints; one report is enough.
@@ -481,6 +509,19 @@ export function verifyBundle(dir, { extraCheckpoints = [], trusted: given } = {}
     checkRoots(firstSeq + count);
   }
   hints?.return();
+  for (const { seq, run } of purgedLines) {
+    const record = purgeRecords.find(
+      (r) => r.run === run && r.from <= seq && seq <= r.to && r.seq > seq,
+    );
+    if (record) purgedCount++;
+    else {
+      report(
+        seq,
+        'missing',
+        `entry ${seq} has no content, and no audit.contents_purged entry in the bundle records purge run ${run} removing it`,
+      );
+    }
+  }
 
   const end = firstSeq + count;
   let reaches = firstSeq;
@@ -635,7 +676,8 @@ function main(argv) {
     );
   } else {
     const by = res.signedBy.length ? `, signed by ${signers(res)}` : '';
-    out.push(`OK: ${res.entries} entries, ${res.checkpoints} checkpoints${by}`);
+    const purged = res.purged ? ` (${res.purged} with contents removed by retention policy)` : '';
+    out.push(`OK: ${res.entries} entries${purged}, ${res.checkpoints} checkpoints${by}`);
   }
   if (!options.json) for (const note of res.notes) out.push(`note: ${note}`);
   process.stdout.write(`${out.join('\n')}\n`);

@@ -132,6 +132,7 @@ describe('an intact bundle', () => {
       ok: true,
       authenticated: true,
       entries: 60,
+      purged: 0,
       checkpoints: 3,
       firstBadSeq: null,
       problems: [],
@@ -591,5 +592,72 @@ describe('fingerprints', () => {
     expect(standalone.keyFingerprint(LOG_KEY)).toBe(keyFingerprint(LOG_KEY));
     const digest = crypto.createHash('sha256').update(LOG_KEY).digest('hex');
     expect(keyFingerprint(LOG_KEY)).toBe(`SHA256:${digest}`);
+  });
+});
+
+describe('entries whose contents the retention policy removed (ADR 033)', () => {
+  // Ten entries; the last one, when `record` is set, is the log's record of purge run 7 emptying
+  // entries 0 to 3.
+  function purgedBundle({ record = true, purged = [0, 1, 2, 3], leaf = (h: Buffer) => h } = {}) {
+    const own = Array.from({ length: 10 }, (_, seq) =>
+      canonicalize(
+        seq === 9 && record
+          ? { seq, action: 'audit.contents_purged', details: { run: 7, fromSeq: 0, toSeq: 3 } }
+          : { seq, action: 'user.view', detail: { note: `entry ${seq}` } },
+      ),
+    );
+    const leaves = own.map((l) => leafHash(Buffer.from(l)));
+    const dir = path.join(tmp, `purged-${counter++}`);
+    fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
+    const written = own.map((l, seq) =>
+      purged.includes(seq)
+        ? JSON.stringify({ purged: { leaf: leaf(leaves[seq]!).toString('base64'), run: 7 }, seq })
+        : l,
+    );
+    setEntries(dir, written);
+    fs.writeFileSync(
+      path.join(dir, 'manifest.json'),
+      JSON.stringify({ origin: ORIGIN, firstSeq: 0 }),
+    );
+    fs.writeFileSync(path.join(dir, 'keys.json'), JSON.stringify([{ key: LOG_KEY }]));
+    const note = signNote(
+      formatCheckpoint({
+        origin: ORIGIN,
+        size: 10,
+        rootHash: rootOf(leaves),
+        timestamp: new Date(start),
+      }),
+      logKey,
+    );
+    writeCheckpoint(dir, 10, note);
+    return dir;
+  }
+
+  it('verifies by their leaf hashes and the purge record, and counts them apart', () => {
+    const dir = purgedBundle();
+    const text = verify(dir);
+    expect(text.status).toBe(0);
+    expect(text.out).toMatch(/^OK: 10 entries \(4 with contents removed by retention policy\),/);
+    expect(verifyJson(dir)).toMatchObject({ ok: true, purged: 4, entries: 10, problems: [] });
+  });
+
+  it('reports a content missing without a purge record covering it as missing', () => {
+    const outside = verifyJson(purgedBundle({ purged: [0, 5] }));
+    expect(outside.ok).toBe(false);
+    expect(outside.problems).toEqual([expect.objectContaining({ seq: 5, kind: 'missing' })]);
+    const unrecorded = verifyJson(purgedBundle({ record: false }));
+    expect(unrecorded.ok).toBe(false);
+    expect(unrecorded.problems.map((p) => [p.seq, p.kind])).toEqual([
+      [0, 'missing'],
+      [1, 'missing'],
+      [2, 'missing'],
+      [3, 'missing'],
+    ]);
+  });
+
+  it('a purged line with another leaf hash breaks the signed root', () => {
+    const report = verifyJson(purgedBundle({ leaf: (h) => Buffer.alloc(32, h[0]! ^ 1) }));
+    expect(report.ok).toBe(false);
+    expect(report.problems.some((p) => p.kind === 'root')).toBe(true);
   });
 });

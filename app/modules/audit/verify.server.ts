@@ -29,7 +29,12 @@ export type ProblemKind =
   /** A stored tree head that is not the recomputed tree at its size (or lies beyond the log). */
   | 'tree_head'
   /** The oldest queued entry waited longer than allowed (only with maxIntakeAgeSeconds). */
-  | 'intake';
+  | 'intake'
+  /**
+   * An entry emptied by a purge run that the log does not record: no `audit.contents_purged`
+   * entry names that run and range (ADR 033). Contents removed some other way are `missing`.
+   */
+  | 'purge';
 
 export interface Problem {
   seq: number | null;
@@ -47,6 +52,11 @@ export interface IntakeStatus {
 export interface VerifyResult {
   ok: boolean;
   entries: number;
+  /**
+   * Entries whose contents the retention policy removed (ADR 033), verified by their leaf hash
+   * and the purge's record in the log; counted apart from entries missing or altered.
+   */
+  purged: number;
   checkpoints: number;
   firstBadSeq: number | null;
   problems: Problem[];
@@ -79,10 +89,19 @@ export const VERIFY_DEPTH = 4;
 const CHECKERS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
 
 /**
- * A row as PostgreSQL sent it (`.raw()`): seq, leaf_hash (`\\x` and hex), body, signature, and for
- * an invalid entry its bytes (`\\x` and hex) and whether it is marked invalid (`t`/`f`).
+ * A row as PostgreSQL sent it (`.raw()`): seq, leaf_hash (`\\x` and hex), body, signature, for
+ * an invalid entry its bytes (`\\x` and hex) and whether it is marked invalid (`t`/`f`), and for
+ * an entry emptied by the retention purge the run that emptied it (ADR 033).
  */
-export type RawRow = [Buffer, Buffer, Buffer | null, Buffer | null, Buffer | null, Buffer | null];
+export type RawRow = [
+  Buffer,
+  Buffer,
+  Buffer | null,
+  Buffer | null,
+  Buffer | null,
+  Buffer | null,
+  Buffer | null,
+];
 
 /** How many chunks cover positions 0 to maxSeq. */
 export const verifyChunks = (maxSeq: number, size = VERIFY_CHUNK) =>
@@ -109,7 +128,7 @@ export function fetchVerifyChunk(
              coalesce(e.user_id::text, chr(2)), coalesce(e.grant_id::text, chr(2)),
              coalesce(e.privacy_request_id::text, chr(2)), coalesce(e.session_id::text, chr(2))
            ) as signature,
-           e.raw, e.invalid is not null as marked
+           e.raw, e.invalid is not null as marked, e.purged_by
     from console.audit_leaves l
     left join console.audit_entries e
       on e.seq = l.seq and e.seq >= ${from} and e.seq < ${from + size}
@@ -223,6 +242,25 @@ export async function verifyAuditLog(options: {
   }
   const checkpoints = [...bySize.values()].sort((a, b) => a.size - b.size);
 
+  // Purge runs as recorded beside the log (ADR 033): an emptied entry must name one whose range
+  // holds it, and the log itself must record the run (checked after the walk).
+  const runs = new Map(
+    (
+      (await sql`
+        select id::text as id, from_seq::text as from_seq, to_seq::text as to_seq, emptied
+        from console.trail_purges`) as unknown as {
+        id: string;
+        from_seq: string;
+        to_seq: string;
+        emptied: number;
+      }[]
+    ).map((r) => [
+      r.id,
+      { from: Number(r.from_seq), to: Number(r.to_seq), emptied: r.emptied, seen: false },
+    ]),
+  );
+  let purged = 0;
+
   // 2. Recompute the tree from the entries' bytes.
   const [{ n, max }] = (await sql`
     select count(*)::bigint as n, coalesce(max(seq), -1)::bigint as max
@@ -324,6 +362,29 @@ export async function verifyAuditLog(options: {
           broken = true;
           expected = seq;
         }
+        if (!row[2] && !row[4] && row[6]) {
+          // Emptied by the retention purge: its stored leaf hash stands for it (the signed roots
+          // and the next entry's link vouch for that hash), and its run must hold it.
+          const run = runs.get(row[6].toString('latin1'));
+          if (run && seq >= run.from && seq <= run.to) {
+            run.seen = true;
+            purged++;
+            const leaf = Buffer.from(stored.subarray(32 * i, 32 * i + 32));
+            frontier.append(leaf);
+            prev = leaf;
+            expected++;
+            checkRoots();
+            continue;
+          }
+          add({
+            seq,
+            kind: 'missing',
+            message: `entry ${seq} has no content, and no recorded purge run covers it`,
+          });
+          broken = true;
+          expected++;
+          continue;
+        }
         if (!row[2] && !row[4]) {
           add({ seq, kind: 'missing', message: `entry ${seq} has a leaf hash but no content` });
           broken = true;
@@ -401,6 +462,36 @@ export async function verifyAuditLog(options: {
     await Promise.all(checkers.map((c) => c.close()));
   }
 
+  // Each purge run that emptied an entry must be recorded in the log by the entry the purge queued
+  // in its own transaction (it may still wait in the intake for a moment after the run).
+  const usedRuns = [...runs].filter(([, r]) => r.seen);
+  if (usedRuns.length) {
+    const recorded = (await sql`
+      select seq::text as seq, body::jsonb -> 'details' as details from console.audit_entries
+      where action = 'audit.contents_purged'`) as unknown as {
+      seq: string;
+      details: { run?: unknown; fromSeq?: unknown; toSeq?: unknown; emptied?: unknown };
+    }[];
+    const byRun = new Map(recorded.map((r) => [String(r.details.run), r]));
+    for (const [id, run] of usedRuns) {
+      const entry = byRun.get(id);
+      const same =
+        entry &&
+        entry.details.fromSeq === run.from &&
+        entry.details.toSeq === run.to &&
+        entry.details.emptied === run.emptied &&
+        Number(entry.seq) > run.to;
+      if (same || (!entry && intake.depth > 0)) continue;
+      add({
+        seq: run.from,
+        kind: 'purge',
+        message: entry
+          ? `purge run ${id} (entries ${run.from}–${run.to}) is not what the log's entry ${entry.seq} records`
+          : `entries ${run.from}–${run.to} were emptied by purge run ${id}, which the log does not record`,
+      });
+    }
+  }
+
   // 3. A checkpoint (stored or published) of a larger tree than the entries: the log was cut.
   const largest = checkpoints[checkpoints.length - 1];
   if (largest && largest.size > expected) {
@@ -437,6 +528,7 @@ export async function verifyAuditLog(options: {
   return {
     ok: problems.length === 0,
     entries: expected,
+    purged,
     checkpoints: checkpoints.length,
     firstBadSeq: seqs.length ? Math.min(...seqs) : null,
     problems: problems.sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity)),
