@@ -51,3 +51,8 @@ export const RetentionPolicySchema = z
     }
   });
 export type RetentionPolicyInput = z.output<typeof RetentionPolicySchema>;
+
+/** The page's address: `?edit=<category>` opens that policy's form. */
+export const EditParamsSchema = z.object({
+  edit: z.enum(RETENTION_CATEGORIES, 'Not a retention category').optional(),
+});
