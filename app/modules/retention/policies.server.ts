@@ -154,7 +154,7 @@ export async function updateRetentionPolicy(
         outcome: 'allowed',
         details: {
           category,
-          fields: changed,
+          fields: changed.map((f) => f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)),
           periodDays: policy.periodDays,
           ...(changes.periodDays ? { previousPeriodDays: current.periodDays } : {}),
           suspendedByHold: policy.suspendedByHold,
