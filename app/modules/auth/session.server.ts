@@ -177,6 +177,6 @@ export function endedSessions(cutoff: Date): ExpiryTarget {
     table: 'console.sessions',
     key: 'id',
     keyType: 'uuid',
-    expired: sql`(expires_at < ${t} or last_seen_at + make_interval(secs => ${idleSeconds}) < ${t})`,
+    expired: sql`(expires_at <= ${t} or last_seen_at + make_interval(secs => ${idleSeconds}) <= ${t})`,
   };
 }
