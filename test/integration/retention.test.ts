@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -489,5 +490,83 @@ describe('/admin/retention', () => {
     const [row] =
       await owner`select period_days from console.retention_policies where category = 'usage_events'`;
     expect(row!.period_days).not.toBe(1);
+  });
+});
+
+describe('kill -9 of the worker in the middle of a purge', () => {
+  it('the next run finishes: nothing left that should go, nothing gone that should stay, the trail verifies', async () => {
+    restoreClock(); // the child runs on the system clock
+    restoreClock = () => {};
+    const [doomed, held, young] = [randomUUID(), randomUUID(), randomUUID()];
+    const longAgo = new Date(Date.now() - 900 * DAY).toISOString();
+    const recent = new Date(Date.now() - 100 * DAY).toISOString();
+    await owner`insert into product.usage_events (id, user_id, kind, tokens, country, occurred_at)
+      select gen_random_uuid(), ${doomed}, 'message', 1, 'DE', ${longAgo}::timestamptz from generate_series(1, 30000)`;
+    await owner`insert into product.usage_events (id, user_id, kind, tokens, country, occurred_at)
+      select gen_random_uuid(), ${held}, 'message', 1, 'DE', ${longAgo}::timestamptz from generate_series(1, 500)`;
+    await owner`insert into product.usage_events (id, user_id, kind, tokens, country, occurred_at)
+      select gen_random_uuid(), ${young}, 'message', 1, 'DE', ${recent}::timestamptz from generate_series(1, 500)`;
+    await owner`insert into console.legal_holds (id, user_id, reason, set_at)
+      values (${randomUUID()}, ${held}, 'Litigation', now())`;
+    const planned = (await planRetention()).find((l) => l.category === 'usage_events')!.count;
+    expect(planned).toBeGreaterThanOrEqual(30_000);
+    const before = await lastSeq();
+
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/support/retention-child.ts', '100', 'usage_events'],
+      {
+        env: { ...process.env, DATABASE_URL: process.env.DATABASE_URL },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const [row] = await owner<{ removed: number }[]>`
+        select c.removed::int as removed from console.retention_run_categories c
+          join console.retention_runs r on r.id = c.run_id
+         where r.state = 'running' and c.category = 'usage_events'`;
+      if (row && row.removed > 0) break;
+      if (Date.now() > deadline) throw new Error(`the child never progressed: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const [mid] = await owner<{ removed: number; n: number }[]>`
+      select c.removed::int as removed,
+             (select count(*)::int from product.usage_events where user_id = ${doomed}) as n
+        from console.retention_run_categories c join console.retention_runs r on r.id = c.run_id
+       where r.state = 'running' and c.category = 'usage_events'`;
+    expect(mid!.removed).toBeGreaterThan(0);
+    expect(mid!.n).toBeGreaterThan(0);
+    expect(mid!.n).toBeLessThan(30_000);
+
+    // PostgreSQL releases the dead session's lock once it notices; then the next run resumes.
+    let run: Awaited<ReturnType<typeof runRetention>>;
+    const lockDeadline = Date.now() + 30_000;
+    for (;;) {
+      run = await runRetention({ trigger: 'schedule', actor: TEST_JOB, batchSize: 5_000 });
+      if (run.status !== 'busy' || Date.now() > lockDeadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(run.status === 'done' && run.resumed).toBe(true);
+    if (run.status !== 'done') return;
+    expect(run.categories).toHaveLength(1);
+    expect(run.categories[0]!.removed).toBe(planned);
+    const [after] = await owner<{ doomed: number; held: number; young: number }[]>`select
+      (select count(*)::int from product.usage_events where user_id = ${doomed}) as doomed,
+      (select count(*)::int from product.usage_events where user_id = ${held}) as held,
+      (select count(*)::int from product.usage_events where user_id = ${young}) as young`;
+    expect(after).toEqual({ doomed: 0, held: 500, young: 500 });
+    const entries = (await readAudit(before)).filter((e) => e.action === 'retention.purge');
+    expect(entries.map((e) => [e.details.category, e.details.removed, e.details.resumed])).toEqual([
+      ['usage_events', planned, true],
+    ]);
+    expect((await verifyTrail()).ok).toBe(true);
   });
 });
