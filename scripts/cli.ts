@@ -579,7 +579,7 @@ async function retentionCommand(args: string[]) {
       if (!values.json) {
         for (const line of plan) {
           process.stdout.write(
-            `${line.category.padEnd(24)} ${String(line.count).padStart(10)}  older than ${line.cutoff} (${line.periodDays} days)\n`,
+            `${line.category.padEnd(24)} ${String(line.count).padStart(10)}  older than ${line.cutoff} (${line.periodDays === 1 ? '1 day' : `${line.periodDays} days`})\n`,
           );
         }
         return;

@@ -62,7 +62,6 @@ type Data = ReturnType<typeof useLoaderData<typeof loader>>;
 type PolicyRow = Data['policies'][number];
 
 const days = (n: number) => (n === 1 ? '1 day' : `${n.toLocaleString('en-GB')} days`);
-const yesNo = (applies: boolean, v: boolean) => (applies ? (v ? 'Yes' : 'No') : '—');
 
 const policyCol = columnHelper<PolicyRow>();
 const policyColumns = [
@@ -76,15 +75,28 @@ const policyColumns = [
     ),
   }),
   policyCol.accessor('periodDays', { header: 'Kept for', cell: (info) => days(info.getValue()) }),
-  policyCol.accessor('reason', { header: 'Reason' }),
-  policyCol.accessor('legalBasis', { header: 'Legal basis' }),
-  policyCol.accessor('suspendedByHold', {
-    header: 'Legal hold suspends',
-    cell: (info) => yesNo(info.row.original.perUser, info.getValue()),
+  policyCol.accessor('reason', {
+    header: 'Why, and on what basis',
+    cell: (info) => (
+      <>
+        {info.getValue()}
+        <br />
+        <span className="muted">{info.row.original.legalBasis}</span>
+      </>
+    ),
   }),
-  policyCol.accessor('suspendedByOpenRequest', {
-    header: 'Open request suspends',
-    cell: (info) => yesNo(info.row.original.perUser, info.getValue()),
+  policyCol.display({
+    id: 'suspendedBy',
+    header: 'Suspended by',
+    cell: (info) => {
+      const p = info.row.original;
+      if (!p.perUser) return <span className="muted">— (no end user)</span>;
+      const by = [
+        p.suspendedByHold ? 'a legal hold' : null,
+        p.suspendedByOpenRequest ? 'an open request' : null,
+      ].filter(Boolean);
+      return by.length ? by.join(', ') : 'nothing';
+    },
   }),
   policyCol.accessor('updatedAt', {
     header: 'Last changed',
@@ -100,7 +112,11 @@ const policyColumns = [
     header: 'Edit',
     cell: (info) => (
       <Link to={`?edit=${info.row.original.category}#edit-policy`}>
-        Edit {RETENTION_LABELS[info.row.original.category].toLowerCase()} policy
+        Edit
+        <span className="visually-hidden">
+          {' '}
+          the {RETENTION_LABELS[info.row.original.category].toLowerCase()} policy
+        </span>
       </Link>
     ),
   }),
@@ -345,6 +361,7 @@ function PolicyForm({
           <input
             id={id('legalBasis')}
             name="legalBasis"
+            type="text"
             maxLength={RETENTION_LIMITS.basisMaxLength}
             defaultValue={value('legalBasis') ?? policy.legalBasis}
             aria-invalid={invalid('legalBasis')}
