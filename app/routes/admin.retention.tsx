@@ -18,7 +18,7 @@ import { RETENTION_LABELS, RETENTION_LIMITS } from '#app/modules/retention/vocab
 import { formObject, parseForm, parseParams } from '#app/utils/forms.server.ts';
 import { inputProblem } from '#app/utils/grant-problem.server.ts';
 import { guard } from '#app/utils/guard.server.ts';
-import { answer } from '#app/utils/http.server.ts';
+import { answer, attempt } from '#app/utils/http.server.ts';
 
 export const access = requires('policy:manage');
 
@@ -27,7 +27,9 @@ export const meta: MetaFunction = () => [{ title: 'Retention · Custodian' }];
 export async function loader(args: LoaderFunctionArgs) {
   await guard(args, access);
   const url = new URL(args.request.url);
-  const { edit } = parseParams(EditParamsSchema, Object.fromEntries(url.searchParams));
+  const { edit } = attempt(() =>
+    parseParams(EditParamsSchema, Object.fromEntries(url.searchParams)),
+  );
   const [policies, changes, runs] = await Promise.all([
     listRetentionPolicies(),
     recentPolicyChanges(),

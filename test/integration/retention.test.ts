@@ -475,6 +475,12 @@ describe('/admin/retention', () => {
     expect(await owner`select * from console.retention_policies order by category`).toEqual(before);
   });
 
+  it('refuses an unknown policy to edit in the address with a 400 naming it', async () => {
+    const response = await fetchAs(cookie, url('/admin/retention?edit=everything'));
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('Invalid edit');
+  });
+
   it('the database itself refuses an audit contents period under six years', async () => {
     await expect(
       owner`update console.retention_policies set period_days = 2000 where category = 'audit_contents'`,
