@@ -599,7 +599,7 @@ export const grants = consoleSchema.table(
     // The privacy request this grant serves (a rectification's review, ADR 027): it is approved
     // by a privacy approver, opens the profile only, and is revoked when the request closes.
     privacyRequestId: uuid('privacy_request_id').references(() => privacyRequests.id),
-    // When retention emptied the free texts of this closed grant (drizzle/0027): the row stays.
+    // When retention emptied the free texts of this closed grant (drizzle/0029): the row stays.
     textsPurgedAt: tstz('texts_purged_at'),
   },
   (t) => [
@@ -1250,7 +1250,7 @@ export const erasureCertificates = consoleSchema.table('erasure_certificates', {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Retention (app/modules/retention, ADR 032): one policy per category, seeded by drizzle/0027 and
+// Retention (app/modules/retention, ADR 032): one policy per category, seeded by drizzle/0029 and
 // never deleted; the history of their changes (append-only for the app's role); the purge runs
 // with their progress per category, so a crashed run resumes where its last batch committed.
 // ---------------------------------------------------------------------------------------------

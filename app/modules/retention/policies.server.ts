@@ -11,7 +11,7 @@ import { parseForm } from '#app/utils/forms.server.ts';
 import { RetentionPolicySchema, type RetentionPolicyInput } from './input.server.ts';
 import { RETENTION_CATEGORIES, type RetentionCategory } from './vocabulary.ts';
 
-// The retention policies: data, seeded by drizzle/0027, edited by holders of policy:manage. Every
+// The retention policies: data, seeded by drizzle/0029, edited by holders of policy:manage. Every
 // change is one transaction holding the new values, a line of the change history and its audit
 // entry (field names and the new period, never the texts).
 
@@ -44,7 +44,7 @@ export async function listRetentionPolicies(tx: Tx | null = null): Promise<Reten
     .from(retentionPolicies);
   return RETENTION_CATEGORIES.map((c) => {
     const row = rows.find((r) => r.category === c);
-    // drizzle/0027 seeds every category and the app may not delete one.
+    // drizzle/0029 seeds every category and the app may not delete one.
     if (!row) throw new Error(`No retention policy for the category ${c}`);
     return row as RetentionPolicy;
   });

@@ -1,5 +1,5 @@
 // The retention vocabulary: the data categories a policy governs, and the states of a purge run.
-// The database checks in drizzle/0027 and app/db/schema.ts are built from these lists.
+// The database checks in drizzle/0029 and app/db/schema.ts are built from these lists.
 
 export const RETENTION_CATEGORIES = [
   'conversations',
@@ -36,7 +36,7 @@ export const RETENTION_LABELS: Record<RetentionCategory, string> = {
   audit_contents: 'Audit trail contents',
 };
 
-/** Days. The audit trail's minimum is also a CHECK in drizzle/0027: a release cannot lower it. */
+/** Days. The audit trail's minimum is also a CHECK in drizzle/0029: a release cannot lower it. */
 export const RETENTION_LIMITS = {
   minDays: 0,
   maxDays: 36_500,
