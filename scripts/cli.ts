@@ -63,6 +63,11 @@ Commands:
                         write a bundle that \`node DIR/verify.mjs --key KEY DIR\` verifies with
                         Node.js alone, against the key \`audit key\` prints
   audit checkpoint      sequence what is queued and sign a checkpoint now
+  retention plan [--json]
+                        what the next retention run would remove, per category, with its
+                        cut-off (a dry run: nothing is deleted); with --json the last line is
+                        {"categories":[{"category","cutoff","count"},…]}
+  retention run         run the retention purge now (continues a run a crash interrupted)
   training-export --out FILE
                         write the conversations the service may train on as JSONL, one
                         conversation a line: users who opted out of or objected to training,
@@ -565,6 +570,52 @@ async function tokenCommand(args: string[]) {
   }
 }
 
+async function retentionCommand(args: string[]) {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: { json: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  const { planRetention, runRetention } = await import('#app/modules/retention/engine.server.ts');
+  if (sub === 'plan') {
+    await withRuntime(async () => {
+      const plan = await planRetention();
+      if (!values.json) {
+        for (const line of plan) {
+          process.stdout.write(
+            `${line.category.padEnd(24)} ${String(line.count).padStart(10)}  older than ${line.cutoff} (${line.periodDays === 1 ? '1 day' : `${line.periodDays} days`})\n`,
+          );
+        }
+        return;
+      }
+      const categories = plan.map(({ category, cutoff, count }) => ({ category, cutoff, count }));
+      process.stdout.write(`${JSON.stringify({ categories })}\n`);
+    });
+    return;
+  }
+  if (sub === 'run') {
+    if (values.json) fail('--json goes with retention plan');
+    await withRuntime(async () => {
+      const result = await runRetention({
+        trigger: 'command',
+        actor: commandLine('retention run'),
+        log,
+      });
+      if (result.status === 'busy') {
+        fail('another retention run is in progress: nothing done');
+      }
+      for (const line of result.categories) {
+        process.stdout.write(
+          `${line.category.padEnd(24)} ${String(line.removed).padStart(10)} removed in ${line.batches} batch(es), ${line.durationMs} ms\n`,
+        );
+      }
+    });
+    return;
+  }
+  fail('retention takes plan or run (see --help)');
+}
+
 async function trainingExport(args: string[]) {
   const { values } = parseArgs({ args, options: { out: { type: 'string' } }, strict: true });
   if (!values.out) fail('--out: give the file to write the conversations to');
@@ -635,6 +686,8 @@ async function main(argv: string[]) {
       return auditCommand(args);
     case 'token':
       return tokenCommand(args);
+    case 'retention':
+      return retentionCommand(args);
     case 'training-export':
       return trainingExport(args);
     case 'reset':

@@ -15,6 +15,7 @@ export const NAV_ITEMS: NavItem[] = [
   { to: '/privacy', label: 'Privacy', permission: 'privacy:process' },
   { to: '/admin/staff', label: 'Staff', permission: 'staff:manage' },
   { to: '/admin/policies', label: 'Policies', permission: 'policy:manage' },
+  { to: '/admin/retention', label: 'Retention', permission: 'policy:manage' },
   { to: '/audit', label: 'Audit trail', permission: 'audit:read' },
   { to: '/security/access', label: 'Security review', permission: 'security:review' },
   { to: '/analytics', label: 'Analytics', permission: 'analytics:read' },

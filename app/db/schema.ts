@@ -40,6 +40,13 @@ import {
   USER_MESSAGES,
 } from '#app/modules/privacy/vocabulary.ts';
 import {
+  RETENTION_CATEGORIES,
+  RETENTION_LIMITS,
+  RUN_CATEGORY_STATES,
+  RUN_STATES,
+  RUN_TRIGGERS,
+} from '#app/modules/retention/vocabulary.ts';
+import {
   CARD_BRANDS,
   COUNTRIES,
   DATA_CATEGORIES,
@@ -631,6 +638,8 @@ export const grants = consoleSchema.table(
     // The privacy request this grant serves (a rectification's review, ADR 027): it is approved
     // by a privacy approver, opens the profile only, and is revoked when the request closes.
     privacyRequestId: uuid('privacy_request_id').references(() => privacyRequests.id),
+    // When retention emptied the free texts of this closed grant (drizzle/0029): the row stays.
+    textsPurgedAt: tstz('texts_purged_at'),
   },
   (t) => [
     check('grants_status_check', inList('status', GRANT_STATUSES)),
@@ -1281,3 +1290,108 @@ export const erasureCertificates = consoleSchema.table('erasure_certificates', {
   sha256: bytea('sha256').notNull(),
   issuedAt: tstz('issued_at').notNull(),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Retention (app/modules/retention, ADR 032): one policy per category, seeded by drizzle/0029 and
+// never deleted; the history of their changes (append-only for the app's role); the purge runs
+// with their progress per category, so a crashed run resumes where its last batch committed.
+// ---------------------------------------------------------------------------------------------
+export const retentionPolicies = consoleSchema.table(
+  'retention_policies',
+  {
+    category: text('category').primaryKey(),
+    periodDays: integer('period_days').notNull(),
+    reason: text('reason').notNull(),
+    legalBasis: text('legal_basis').notNull(),
+    suspendedByHold: boolean('suspended_by_hold').notNull(),
+    suspendedByOpenRequest: boolean('suspended_by_open_request').notNull(),
+    updatedAt: tstz('updated_at').notNull(),
+    updatedBy: uuid('updated_by').references(() => staff.id),
+  },
+  () => [
+    check('retention_policies_category_check', inList('category', RETENTION_CATEGORIES)),
+    check(
+      'retention_policies_period_check',
+      sql.raw(`period_days between ${RETENTION_LIMITS.minDays} and ${RETENTION_LIMITS.maxDays}`),
+    ),
+    check(
+      'retention_policies_audit_minimum_check',
+      sql.raw(
+        `category <> 'audit_contents' or period_days >= ${RETENTION_LIMITS.auditContentsMinDays}`,
+      ),
+    ),
+    check(
+      'retention_policies_text_check',
+      sql.raw(
+        `char_length(reason) between 1 and ${RETENTION_LIMITS.reasonMaxLength} and char_length(legal_basis) between 1 and ${RETENTION_LIMITS.basisMaxLength}`,
+      ),
+    ),
+  ],
+);
+
+export const retentionPolicyChanges = consoleSchema.table(
+  'retention_policy_changes',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    category: text('category')
+      .notNull()
+      .references(() => retentionPolicies.category),
+    changedBy: uuid('changed_by')
+      .notNull()
+      .references(() => staff.id),
+    changedAt: tstz('changed_at').notNull(),
+    changes: jsonb('changes').notNull(),
+  },
+  (t) => [index('retention_policy_changes_at_idx').on(t.changedAt, t.id)],
+);
+
+export const retentionRuns = consoleSchema.table(
+  'retention_runs',
+  {
+    id: uuid('id').primaryKey(),
+    trigger: text('trigger').notNull(),
+    state: text('state').notNull(),
+    asOf: tstz('as_of').notNull(),
+    startedAt: tstz('started_at').notNull(),
+    finishedAt: tstz('finished_at'),
+    resumed: integer('resumed').notNull().default(0),
+  },
+  (t) => [
+    check('retention_runs_trigger_check', inList('trigger', RUN_TRIGGERS)),
+    check('retention_runs_state_check', inList('state', RUN_STATES)),
+    check('retention_runs_finished_check', sql`(state = 'done') = (finished_at is not null)`),
+    uniqueIndex('retention_runs_one_running_key')
+      .using('btree', sql`(true)`)
+      .where(sql`state = 'running'`),
+    index('retention_runs_started_idx').on(t.startedAt, t.id),
+  ],
+);
+
+export const retentionRunCategories = consoleSchema.table(
+  'retention_run_categories',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => retentionRuns.id),
+    category: text('category').notNull(),
+    periodDays: integer('period_days').notNull(),
+    cutoff: tstz('cutoff').notNull(),
+    suspendedByHold: boolean('suspended_by_hold').notNull(),
+    suspendedByOpenRequest: boolean('suspended_by_open_request').notNull(),
+    state: text('state').notNull(),
+    removed: bigint('removed', { mode: 'number' }).notNull().default(0),
+    cascaded: bigint('cascaded', { mode: 'number' }).notNull().default(0),
+    batches: integer('batches').notNull().default(0),
+    lastKey: text('last_key'),
+    durationMs: bigint('duration_ms', { mode: 'number' }).notNull().default(0),
+    finishedAt: tstz('finished_at'),
+  },
+  (t) => [
+    primaryKey({ name: 'retention_run_categories_pk', columns: [t.runId, t.category] }),
+    check('retention_run_categories_state_check', inList('state', RUN_CATEGORY_STATES)),
+    check(
+      'retention_run_categories_counts_check',
+      sql`removed >= 0 and cascaded >= 0 and batches >= 0 and duration_ms >= 0`,
+    ),
+  ],
+);

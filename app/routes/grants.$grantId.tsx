@@ -335,7 +335,10 @@ export default function GrantRoute() {
           <dd>{label('reason', g.reasonCode)}</dd>
           <dt>Justification</dt>
           <dd className="pre-wrap" data-testid="grant-justification">
-            {g.justification}
+            {/* Only the retention purge leaves it empty (ADR 032): the form requires 20 characters. */}
+            {g.justification || (
+              <span className="muted">Removed by the retention policy of closed grants</span>
+            )}
           </dd>
           <dt>Ticket</dt>
           <dd>{g.ticketRef ?? <span className="muted">none</span>}</dd>

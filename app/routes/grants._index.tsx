@@ -186,7 +186,7 @@ const columns = col.columns([
             </>
           ) : null}
           <span className="clamped muted" data-testid="grant-justification">
-            {r.justification}
+            {r.justification || 'Justification removed by the retention policy'}
           </span>
         </div>
       );

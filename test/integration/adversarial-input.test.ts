@@ -321,6 +321,36 @@ const INPUTS: Input[] = [
     fields: ['category', 'maxDurationMinutes', 'approvalsNeeded'],
   },
   {
+    route: 'routes/admin.retention',
+    path: '/admin/retention',
+    method: 'GET',
+    as: 'admin',
+    fields: ['edit'],
+  },
+  {
+    route: 'routes/admin.retention',
+    path: '/admin/retention',
+    method: 'POST',
+    as: 'admin',
+    // A negative period: nothing is ever saved, whatever the field under attack holds.
+    base: {
+      category: 'messages',
+      periodDays: '-1',
+      reason: 'r',
+      legalBasis: 'b',
+      suspendedByHold: 'on',
+      suspendedByOpenRequest: 'on',
+    },
+    fields: [
+      'category',
+      'periodDays',
+      'reason',
+      'legalBasis',
+      'suspendedByHold',
+      'suspendedByOpenRequest',
+    ],
+  },
+  {
     route: 'routes/audit.verify',
     path: '/audit/verify',
     method: 'POST',

@@ -13,7 +13,7 @@ import {
 } from '#app/modules/analytics/config.server.ts';
 import {
   buildDayContributions,
-  purgeContributions,
+  purgeWithdrawnContributions,
 } from '#app/modules/analytics/contributions.server.ts';
 import { addDays } from '#app/modules/analytics/periods.server.ts';
 import { seededRandomSource } from '#app/modules/analytics/random.server.ts';
@@ -153,7 +153,7 @@ describe('contributions', () => {
     await sql()`update product.data_use_preferences set allowed = false
                  where user_id = ${lateObjector} and purpose = 'analytics'`;
     try {
-      await purgeContributions('2026-01-01');
+      await purgeWithdrawnContributions();
       expect((await contributionRows(DAY)).map((r) => r.user_id)).not.toContain(lateObjector);
       const [models] = await sql()`select count(*)::int as n
         from console.analytics_contribution_models where user_id = ${lateObjector}`;
@@ -175,7 +175,7 @@ describe('erasure', () => {
     await sql()`delete from product.usage_events where user_id = ${erased!}`;
     await sql()`delete from product.data_use_preferences where user_id = ${erased!}`;
     await sql()`delete from product.users where id = ${erased!}`;
-    expect(await purgeContributions('2026-01-01')).toBe(2);
+    expect(await purgeWithdrawnContributions()).toBe(2);
     expect((await contributionRows(DAY)).map((r) => r.user_id)).not.toContain(erased);
     const [left] = await sql()`select
       (select count(*) from console.analytics_contributors where user_id = ${erased!})::int as n`;

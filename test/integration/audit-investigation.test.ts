@@ -166,7 +166,16 @@ describe('the search', () => {
     await recordAudit(TEST_JOB, {
       action: 'retention.purge',
       outcome: 'allowed',
-      details: { policy: 'sessions', rows: 4 },
+      details: {
+        category: 'staff_sessions',
+        runId: '00000000-0000-4000-8000-000000000001',
+        cutoff: '2026-01-01T00:00:00.000Z',
+        periodDays: 0,
+        removed: 4,
+        cascaded: 0,
+        batches: 1,
+        resumed: false,
+      },
     });
     await flushAudit();
     const byCode = await trail('?q=retention.purge');

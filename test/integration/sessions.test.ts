@@ -13,7 +13,7 @@ import {
   TEST_JOB,
 } from '../support/http.ts';
 import { setClock } from '#app/modules/clock.server.ts';
-import { purgeExpiredSessions } from '#app/modules/auth/session.server.ts';
+import { runRetention } from '#app/modules/retention/engine.server.ts';
 import { setStaffStatus } from '#app/modules/auth/staff.server.ts';
 
 const { sql } = useTestDatabase();
@@ -212,7 +212,7 @@ describe('session lifetime', () => {
     expect(await state(cookie)).toBe('out');
   });
 
-  it('the housekeeping purge deletes idle and expired sessions, and only those', async () => {
+  it('the staff_sessions retention policy deletes idle and expired sessions, and only those', async () => {
     const who = await createStaffWithRoles(['support_lead']);
     moveClockTo(T0);
     const busy = await signIn(who);
@@ -226,7 +226,12 @@ describe('session lifetime', () => {
     // Now the idle one is long idle, the busy one (active 24 minutes ago) has reached 12 hours.
     moveClockTo(at(12 * 60));
     expect(await sessionsOf(who.id)).toHaveLength(3);
-    expect(await purgeExpiredSessions()).toBeGreaterThanOrEqual(2);
+    const run = await runRetention({
+      trigger: 'command',
+      actor: TEST_JOB,
+      only: ['staff_sessions'],
+    });
+    expect(run.status === 'done' && run.categories[0]!.removed).toBeGreaterThanOrEqual(2);
     const left = await sessionsOf(who.id);
     expect(left).toHaveLength(1);
     expect(left[0]!.token_hash).toBe(createHash('sha256').update(tokenOf(fresh)).digest('hex'));

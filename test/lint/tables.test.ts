@@ -63,6 +63,10 @@ const OWNER: Record<string, string> = {
   erasure_tallies: 'privacy',
   erasure_retained_payments: 'privacy',
   erasure_certificates: 'privacy',
+  retention_policies: 'retention',
+  retention_policy_changes: 'retention',
+  retention_runs: 'retention',
+  retention_run_categories: 'retention',
   // Read by app/db/ (the schema version), never by a module.
   meta: 'db',
 };

@@ -193,7 +193,7 @@ const DecideSchema = z
     comment: commentSchema.optional(),
   })
   // A denial says why, for the requester; an approval may (issue 13: approve from the list in one
-  // click). The table's check says the same (drizzle/0031).
+  // click). The table's check says the same (drizzle/0027).
   .refine((d) => d.decision === 'approve' || d.comment !== undefined, {
     path: ['comment'],
     message: 'Comment is required',

@@ -9,7 +9,7 @@ import {
   type AnalyticsConfig,
   type ReleaseKind,
 } from './config.server.ts';
-import { buildDayContributions, purgeContributions } from './contributions.server.ts';
+import { buildDayContributions, purgeWithdrawnContributions } from './contributions.server.ts';
 import { addDays, dayOf, daysIn, monthStart, nextMonthStart, weekStart } from './periods.server.ts';
 import { cryptoRandomSource, type RandomSource } from './random.server.ts';
 import {
@@ -137,7 +137,7 @@ export async function runAnalyticsBuild(options: BuildOptions = {}): Promise<Bui
     if (!locked) return finish('busy');
     const { first, today } = buildWindow(at, config);
     const purgeStarted = performance.now();
-    summary.purged = await purgeContributions(first);
+    summary.purged = await purgeWithdrawnContributions();
     summary.purgeSeconds = (performance.now() - purgeStarted) / 1000;
     const released = await existingReleases(first);
     const settled = await settledRefusals(first, config);

@@ -99,10 +99,11 @@ export async function buildDayContributions(
 
 /**
  * Removes what must no longer count: every row of users who have since objected or been erased
- * (found through the one-row-per-user contributors table, not by scanning every day), and days
- * older than the build window. Returns how many rows went.
+ * (found through the one-row-per-user contributors table, not by scanning every day). Days past
+ * their retention go by the `analytics_contributions` policy (expiredContributionsBatch, run by
+ * the retention purge, ADR 032). Returns how many rows went.
  */
-export async function purgeContributions(keepFrom: string): Promise<number> {
+export async function purgeWithdrawnContributions(): Promise<number> {
   return getDb().transaction(async (tx) => {
     const [gone] = await tx.execute<{ n: number }>(sql`
       with gone as (
@@ -123,19 +124,57 @@ export async function purgeContributions(keepFrom: string): Promise<number> {
          where k.user_id = g.user_id returning 1
       )
       select ((select count(*) from models) + (select count(*) from days))::int as n`);
-    const [old] = await tx.execute<{ n: number }>(sql`
-      with models as (
-        delete from console.analytics_contribution_models m where m.day < ${keepFrom} returning 1
-      ),
-      days as (
-        delete from console.analytics_contributions c where c.day < ${keepFrom} returning 1
-      ),
-      users as (
-        delete from console.analytics_contributors k where k.last_day < ${keepFrom} returning 1
-      )
-      select ((select count(*) from models) + (select count(*) from days))::int as n`);
-    return (gone?.n ?? 0) + (old?.n ?? 0);
+    return gone?.n ?? 0;
   });
+}
+
+/** The UTC day of a cut-off: contributions of days before it are past their retention. */
+const dayOf = (cutoff: Date) => cutoff.toISOString().slice(0, 10);
+
+/** How many contribution rows (days and models) are of days before the cut-off's day. */
+export async function countExpiredContributions(cutoff: Date): Promise<number> {
+  const [row] = await getDb().execute<{ n: number }>(sql`
+    select ((select count(*) from console.analytics_contributions where day < ${dayOf(cutoff)})
+          + (select count(*) from console.analytics_contribution_models where day < ${dayOf(cutoff)}))::int as n`);
+  return row?.n ?? 0;
+}
+
+/**
+ * One batch of the `analytics_contributions` retention policy, in the caller's transaction: up to
+ * `limit` user-days before the cut-off's day, with their models. The batch that finds none left
+ * also drops the contributors whose latest day is before it. Rows removed: days plus models.
+ */
+export async function expiredContributionsBatch(
+  tx: Tx,
+  cutoff: Date,
+  limit: number,
+): Promise<{ removed: number; done: boolean }> {
+  const day = dayOf(cutoff);
+  const [row] = await tx.execute<{ days: number; models: number }>(sql`
+    with batch as (
+      select c.day, c.user_id from console.analytics_contributions c
+       where c.day < ${day} order by c.day, c.user_id limit ${limit}
+    ),
+    models as (
+      delete from console.analytics_contribution_models m using batch b
+       where m.day = b.day and m.user_id = b.user_id returning 1
+    ),
+    days as (
+      delete from console.analytics_contributions c using batch b
+       where c.day = b.day and c.user_id = b.user_id returning 1
+    )
+    select (select count(*) from days)::int as days, (select count(*) from models)::int as models`);
+  const days = row?.days ?? 0;
+  let removed = days + (row?.models ?? 0);
+  if (days < limit) {
+    // Models of a day without its contribution row (none are written so, but none may stay).
+    const [stray] = await tx.execute<{ n: number }>(sql`
+      with m as (delete from console.analytics_contribution_models where day < ${day} returning 1)
+      select count(*)::int as n from m`);
+    removed += stray?.n ?? 0;
+    await tx.execute(sql`delete from console.analytics_contributors where last_day < ${day}`);
+  }
+  return { removed, done: days < limit };
 }
 
 /**

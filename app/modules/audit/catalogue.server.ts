@@ -377,10 +377,44 @@ export const AUDIT_ACTIONS = {
       .strict(),
   },
   'retention.purge': {
-    description: 'Retention purge run',
+    description: 'Retention purge run of one category: what it removed and the cut-off',
     category: 'retention',
     refersTo: 'none',
-    details: z.object({ policy: code, rows: z.number().int().nonnegative() }).strict(),
+    // Counts and the cut-off, never a row (ADR 032); fromSeq/toSeq name the range of audit entries
+    // whose contents the audit_contents policy emptied.
+    details: z
+      .object({
+        category: code,
+        runId: z.uuid(),
+        cutoff: z.iso.datetime({ offset: true }),
+        periodDays: z.number().int().nonnegative(),
+        removed: z.number().int().nonnegative(),
+        cascaded: z.number().int().nonnegative(),
+        batches: z.number().int().nonnegative(),
+        resumed: z.boolean(),
+        fromSeq: z.number().int().nonnegative().optional(),
+        toSeq: z.number().int().nonnegative().optional(),
+      })
+      .strict(),
+  },
+  'retention.policy_change': {
+    description: 'Retention policy of a data category changed',
+    category: 'retention',
+    refersTo: 'none',
+    // The fields changed and the new period and flags; the reason and basis texts stay in the
+    // policy's own history (console.retention_policy_changes).
+    details: z
+      .object({
+        category: code,
+        fields: z.array(code).max(8).optional(),
+        periodDays: z.number().int().nonnegative().optional(),
+        previousPeriodDays: z.number().int().nonnegative().optional(),
+        suspendedByHold: z.boolean().optional(),
+        suspendedByOpenRequest: z.boolean().optional(),
+        reason: code.optional(),
+        permission: code.optional(),
+      })
+      .strict(),
   },
   'access.denied': {
     description: 'Request refused',

@@ -8,6 +8,7 @@ import type { Client, StaffActor } from '#app/modules/actor.ts';
 import { rolesAndPermissionsOf } from './permissions.server.ts';
 import type { Permission, Role } from './permissions.ts';
 import { batched, inKeyOrder } from '#app/db/batch.server.ts';
+import type { ExpiryTarget } from '#app/db/expiry.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 
 // Sessions live in PostgreSQL; the cookie holds only an opaque random token, and the table only
@@ -170,14 +171,18 @@ export async function signOut(actor: StaffActor) {
   });
 }
 
-export async function purgeExpiredSessions() {
-  const t = now();
-  const idleCutoff = new Date(t.getTime() - limits().idleMs);
-  const result = await getDb()
-    .delete(sessions)
-    .where(
-      sql`${sessions.expiresAt} <= ${t.toISOString()} or ${sessions.lastSeenAt} <= ${idleCutoff.toISOString()}`,
-    )
-    .returning({ id: sessions.id });
-  return result.length;
+/**
+ * Sessions that ended (past their end, or idle past the limit) before the cut-off: what the
+ * `staff_sessions` retention policy removes (ADR 032). A session still open never matches, so
+ * a policy of 0 days removes every ended session and nothing else.
+ */
+export function endedSessions(cutoff: Date): ExpiryTarget {
+  const idleSeconds = Math.floor(limits().idleMs / 1000);
+  const t = sql`${cutoff.toISOString()}::timestamptz`;
+  return {
+    table: 'console.sessions',
+    key: 'id',
+    keyType: 'uuid',
+    expired: sql`(expires_at <= ${t} or last_seen_at + make_interval(secs => ${idleSeconds}) <= ${t})`,
+  };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { getDb } from '#app/db/client.server.ts';
+import type { ExpiryTarget } from '#app/db/expiry.server.ts';
 import { signInThrottle } from '#app/db/schema.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { normaliseEmail } from '#app/modules/crypto/envelope.server.ts';
@@ -126,4 +127,20 @@ export function throttleMessage(verdict: Exclude<ThrottleVerdict, { ok: true }>)
     return `Too many failed sign-ins. Sign-in is locked; try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
   }
   return `Too many failed sign-ins. Wait ${seconds} second${seconds === 1 ? '' : 's'} and try again.`;
+}
+
+/**
+ * Throttle records whose last failure is before the cut-off and that lock nothing any more: what
+ * the `sign_in_throttle` retention policy removes (ADR 032). A counter still inside twice its
+ * window is kept whatever the policy says, so a short policy cannot reset a throttle.
+ */
+export function staleThrottleRecords(cutoff: Date, asOf: Date): ExpiryTarget {
+  const windowEnd = new Date(Math.min(cutoff.getTime(), asOf.getTime() - 2 * THROTTLE.windowMs));
+  const t = sql`${asOf.toISOString()}::timestamptz`;
+  return {
+    table: 'console.sign_in_throttle',
+    key: 'key',
+    keyType: 'text',
+    expired: sql`last_failure_at < ${windowEnd.toISOString()}::timestamptz and (locked_until is null or locked_until < ${t})`,
+  };
 }
