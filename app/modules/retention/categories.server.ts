@@ -20,7 +20,10 @@ import {
   expiredPaymentReferences,
   expiredUsageEvents,
 } from '#app/modules/users/expiry.server.ts';
-import { countAuditContentsBefore, purgeAuditContents } from '#app/modules/audit/retention.server.ts';
+import {
+  countAuditContentsBefore,
+  purgeAuditContents,
+} from '#app/modules/audit/retention.server.ts';
 import type { RetentionCategory } from './vocabulary.ts';
 
 // The registry of what each retention category removes (ADR 032). The owning module declares its
