@@ -27,7 +27,7 @@ import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { isRole, ROLE_NAMES } from '#app/modules/auth/permissions.ts';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
-import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
+import { REQUESTABLE_CATEGORIES } from '#app/modules/vocabulary.ts';
 import { UtcDateTimeSchema } from '#app/utils/datetime.server.ts';
 import { formObject, parseForm, parseParams } from '#app/utils/forms.server.ts';
 
@@ -215,7 +215,7 @@ export default function NewGrantRoute() {
   const toggle = (category: string, on: boolean) =>
     setChosen((list) =>
       on
-        ? DATA_CATEGORIES.filter((c) => c === category || list.includes(c))
+        ? REQUESTABLE_CATEGORIES.filter((c) => c === category || list.includes(c))
         : list.filter((c) => c !== category),
     );
   return (
