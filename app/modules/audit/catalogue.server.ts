@@ -173,6 +173,8 @@ export const AUDIT_ACTIONS = {
         durationMinutes: z.number().int().positive().optional(),
         reason: code.optional(),
         permission: code.optional(),
+        // The inquiry the grant is bound to (ADR 034); a privacy request has its own column.
+        inquiry: z.uuid().optional(),
       })
       .strict(),
   },
@@ -199,14 +201,19 @@ export const AUDIT_ACTIONS = {
     description: 'Access grant request withdrawn',
     category: 'grant',
     refersTo: 'grant',
-    details: z.object({ reason: code.optional() }).strict(),
+    details: z.object({ reason: code.optional(), inquiry: z.uuid().optional() }).strict(),
   },
   'grant.revoke': {
     description: 'Access grant revoked',
     category: 'grant',
     refersTo: 'grant',
     details: z
-      .object({ basis: code.optional(), reason: code.optional(), permission: code.optional() })
+      .object({
+        basis: code.optional(),
+        reason: code.optional(),
+        permission: code.optional(),
+        inquiry: z.uuid().optional(),
+      })
       .strict(),
   },
   'grant.expire': {
