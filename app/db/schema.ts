@@ -1127,10 +1127,7 @@ export const inquiries = consoleSchema.table(
     check('inquiries_state_check', inList('state', INQUIRY_STATES)),
     check('inquiries_source_check', inList('source', INQUIRY_SOURCES)),
     check('inquiries_closed_check', sql`(state = 'closed') = (closed_at is not null)`),
-    check(
-      'inquiries_assignee_check',
-      sql`state in ('new', 'closed') or assignee_id is not null`,
-    ),
+    check('inquiries_assignee_check', sql`state in ('new', 'closed') or assignee_id is not null`),
     check('inquiries_new_check', sql`state <> 'new' or assignee_id is null`),
     check(
       'inquiries_privacy_request_check',

@@ -165,7 +165,11 @@ export async function requestGrant(input: RequestGrantInput): Promise<RequestedG
         ...(reason === 'privacy_request' && facts ? { privacyRequestId: purposeId } : {}),
       };
       const refusal = !read
-        ? new GrantRefusedError(`Grants for a ${noun} cannot be bound now.`, 409, 'purpose_unavailable')
+        ? new GrantRefusedError(
+            `Grants for a ${noun} cannot be bound now.`,
+            409,
+            'purpose_unavailable',
+          )
         : !facts || facts.userId !== request.userId
           ? new GrantRefusedError(`No ${noun} of this user has this id.`, 403, 'purpose_other_user')
           : !facts.open

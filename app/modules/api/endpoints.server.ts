@@ -218,7 +218,11 @@ export const createInquiryEndpoint = defineEndpoint({
     );
     return {
       status: 201,
-      body: { id: created.id, state: created.state, dueAt: created.firstResponseDueAt.toISOString() },
+      body: {
+        id: created.id,
+        state: created.state,
+        dueAt: created.firstResponseDueAt.toISOString(),
+      },
       refs: { userId },
     };
   },

@@ -82,7 +82,8 @@ export async function staffHolds(
   permission: string,
   tx: Pick<ReturnType<typeof getDb>, 'execute'> = getDb(),
 ): Promise<boolean> {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(staffId)) return false;
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(staffId))
+    return false;
   const rows = await tx.execute<{ ok: boolean }>(sql`
     select exists (select 1 from console.staff st
                      join console.staff_roles sr on sr.staff_id = st.id

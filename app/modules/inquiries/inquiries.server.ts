@@ -13,7 +13,7 @@ import { now } from '#app/modules/clock.server.ts';
 import { nudgeOutbox, queueInquiryReply } from '#app/modules/privacy/outbox.server.ts';
 import { createRequest } from '#app/modules/privacy/requests.server.ts';
 import { isErased } from '#app/modules/privacy/tombstones.server.ts';
-import { staffName } from '#app/modules/staff-names.server.ts';
+import { qualified, staffName } from '#app/modules/staff-names.server.ts';
 import {
   maskedEmailsOf,
   openForUser,
@@ -431,11 +431,9 @@ export async function inquiryToPrivacyRequest(
     if (row.privacyRequestId) {
       throw new ConflictError('This inquiry already turned into a privacy request');
     }
-    const created = await createRequest(
-      { userId: row.userId, type, channel: 'other' },
-      actor,
-      { tx },
-    );
+    const created = await createRequest({ userId: row.userId, type, channel: 'other' }, actor, {
+      tx,
+    });
     await tx
       .update(inquiries)
       .set({ privacyRequestId: created.id, updatedAt: now() })
@@ -495,7 +493,7 @@ export async function getInquiry(inquiryId: string): Promise<InquirySummary | nu
       firstResponseAt: inquiries.firstResponseAt,
       closedAt: inquiries.closedAt,
       privacyRequestId: inquiries.privacyRequestId,
-      messages: sql<number>`(select count(*)::int from console.inquiry_messages m where m.inquiry_id = ${inquiries.id})`,
+      messages: sql<number>`(select count(*)::int from console.inquiry_messages m where m.inquiry_id = ${qualified(inquiries.id)})`,
     })
     .from(inquiries)
     .where(eq(inquiries.id, inquiryId));
@@ -614,7 +612,10 @@ export async function listInquiries(
   const where: SQL[] = [];
   switch (query.view) {
     case 'mine':
-      where.push(sql`${inquiries.assigneeId} = ${viewer.staffId}`, sql`${inquiries.state} <> 'closed'`);
+      where.push(
+        sql`${inquiries.assigneeId} = ${viewer.staffId}`,
+        sql`${inquiries.state} <> 'closed'`,
+      );
       break;
     case 'unassigned':
       where.push(sql`${inquiries.state} = 'new'`);
@@ -635,7 +636,9 @@ export async function listInquiries(
   if (query.category) where.push(sql`${inquiries.category} = ${query.category}`);
   if (query.state) where.push(sql`${inquiries.state} = ${query.state}`);
   if (after) {
-    where.push(sql`(${inquiries.receivedAt}, ${inquiries.id}) > (${after[0]}::timestamptz, ${after[1]}::uuid)`);
+    where.push(
+      sql`(${inquiries.receivedAt}, ${inquiries.id}) > (${after[0]}::timestamptz, ${after[1]}::uuid)`,
+    );
   }
   const rows = await getDb()
     .select({

@@ -1,7 +1,13 @@
 // The inquiries vocabulary (issue 15, ADR 034): categories, states, sources and targets. The
 // database checks in app/db/schema.ts are built from these lists; nothing else spells them out.
 
-export const INQUIRY_CATEGORIES = ['account', 'billing', 'privacy', 'abuse_report', 'other'] as const;
+export const INQUIRY_CATEGORIES = [
+  'account',
+  'billing',
+  'privacy',
+  'abuse_report',
+  'other',
+] as const;
 export type InquiryCategory = (typeof INQUIRY_CATEGORIES)[number];
 
 export const INQUIRY_STATES = ['new', 'assigned', 'waiting_on_user', 'answered', 'closed'] as const;
@@ -42,7 +48,10 @@ export const INQUIRY_STATE_LABELS: Record<InquiryState, string> = {
  * First-response and resolution targets, in hours from receipt, per category. A privacy inquiry
  * and an abuse report are answered first.
  */
-export const INQUIRY_TARGETS: Record<InquiryCategory, { firstResponseHours: number; resolutionHours: number }> = {
+export const INQUIRY_TARGETS: Record<
+  InquiryCategory,
+  { firstResponseHours: number; resolutionHours: number }
+> = {
   account: { firstResponseHours: 24, resolutionHours: 72 },
   billing: { firstResponseHours: 24, resolutionHours: 72 },
   privacy: { firstResponseHours: 8, resolutionHours: 48 },

@@ -1,9 +1,4 @@
-import {
-  TYPE_LABELS,
-  type Regime,
-  type RequestMessage,
-  type RequestType,
-} from './vocabulary.ts';
+import { TYPE_LABELS, type Regime, type RequestMessage, type RequestType } from './vocabulary.ts';
 
 // The words sent to a request's user, every template in one place (ADR 024). Plain text, filled
 // with `{name}` variables: those every message knows from its request (the reference, the type,

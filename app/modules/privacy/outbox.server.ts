@@ -146,7 +146,13 @@ export async function queueInquiryReply(
   };
   let contentEnc: Buffer;
   try {
-    contentEnc = await sealForUserIn(tx, message.userId, CONTENT_FIELD, id, JSON.stringify(content));
+    contentEnc = await sealForUserIn(
+      tx,
+      message.userId,
+      CONTENT_FIELD,
+      id,
+      JSON.stringify(content),
+    );
   } catch (error) {
     if (error instanceof GoneError) return null;
     throw error;

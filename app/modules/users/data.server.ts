@@ -447,9 +447,7 @@ export async function userIdByEmail(email: string): Promise<string | null> {
 }
 
 /** The masked emails of these users (as lookup cards show them), by id. */
-export async function maskedEmailsOf(
-  userIds: readonly string[],
-): Promise<Record<string, string>> {
+export async function maskedEmailsOf(userIds: readonly string[]): Promise<Record<string, string>> {
   const wanted = [...new Set(userIds.filter((id) => UUID.test(id)))];
   if (wanted.length === 0) return {};
   const rows = await getSql()<{ id: string; email_masked: string }[]>`
