@@ -26,7 +26,7 @@ import {
   pageText,
   actorOf,
 } from '../support/http.ts';
-import { ownerConnection, plainUsers, type PlainUser } from './users-fixtures.ts';
+import { inquiryFor, ownerConnection, plainUsers, type PlainUser } from './users-fixtures.ts';
 
 // The access matrix (issue 4, laws 1–3): every role × every grant state × every data page and
 // reveal, over HTTP, with the audit entry each request must leave. Grants are made through the
@@ -142,6 +142,10 @@ async function ask(staff: TestStaff, userId: string, categories: DataCategory[],
     durationMinutes: 60,
     ...more,
   };
+  // A support_inquiry grant names an open inquiry of the user assigned to the requester.
+  if (input.reasonCode === 'support_inquiry' && !input.inquiryId) {
+    input.inquiryId = await inquiryFor(staff.id, userId);
+  }
   return requestGrant(input).then((r) => r.grantId);
 }
 
