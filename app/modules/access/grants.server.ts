@@ -115,10 +115,6 @@ export async function requestGrant(input: RequestGrantInput): Promise<RequestedG
   const purposeId = isBoundReason(request.reasonCode)
     ? request[BOUND_REASONS[request.reasonCode].field]
     : undefined;
-  if (isBoundReason(request.reasonCode) && !purposeId) {
-    const { field, noun } = BOUND_REASONS[request.reasonCode];
-    throw new GrantInputError({ [field]: `Choose the ${noun} of this user assigned to you` });
-  }
   for (const [reason, { field, noun }] of Object.entries(BOUND_REASONS)) {
     if (request[field] && request.reasonCode !== reason) {
       throw new GrantInputError({ [field]: `Only a grant for a ${noun} names one` });
@@ -146,6 +142,17 @@ export async function requestGrant(input: RequestGrantInput): Promise<RequestedG
     if (refusal) return refuse(tx, actor, event, refusal);
     if (!(await userExists(tx, request.userId))) {
       throw new GrantInputError({ userId: 'No user has this id' });
+    }
+    const policies = await getPolicies(request.categories, tx);
+    const strict = strictestPolicy(policies);
+    const tooLong = durationProblem(
+      request.durationMinutes,
+      durationBound(policies, GRANT_LIMITS.maxDurationCapMinutes),
+    );
+    if (tooLong) throw new GrantInputError({ durationMinutes: tooLong });
+    if (isBoundReason(request.reasonCode) && !purposeId) {
+      const { field, noun } = BOUND_REASONS[request.reasonCode];
+      throw new GrantInputError({ [field]: `Choose the ${noun} of this user assigned to you` });
     }
     let bound: { inquiryId: string | null; privacyRequestId: string | null } = {
       inquiryId: null,
@@ -187,13 +194,6 @@ export async function requestGrant(input: RequestGrantInput): Promise<RequestedG
           ? { inquiryId: purposeId, privacyRequestId: null }
           : { inquiryId: null, privacyRequestId: purposeId };
     }
-    const policies = await getPolicies(request.categories, tx);
-    const strict = strictestPolicy(policies);
-    const tooLong = durationProblem(
-      request.durationMinutes,
-      durationBound(policies, GRANT_LIMITS.maxDurationCapMinutes),
-    );
-    if (tooLong) throw new GrantInputError({ durationMinutes: tooLong });
 
     const grantId = randomUUID();
     const requestExpiresAt = new Date(at.getTime() + GRANT_LIMITS.requestTtlMs);
