@@ -12,7 +12,11 @@ import { setClock } from '#app/modules/clock.server.ts';
 import { HOSTILE_VALUES } from '#app/modules/seed/texts.ts';
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
 import { readConversation } from '#app/modules/users/data.server.ts';
-import { REQUESTABLE_CATEGORIES, type DataCategory } from '#app/modules/vocabulary.ts';
+import {
+  REQUESTABLE_CATEGORIES,
+  type DataCategory,
+  type RequestableCategory,
+} from '#app/modules/vocabulary.ts';
 import { lastSeq, readAudit, type LoggedEntry } from '../support/audit.ts';
 import { ownerUrl, testKeyRing, useTestDatabase } from '../support/db.ts';
 import {
@@ -210,7 +214,7 @@ const OTHER_CATEGORY_BASE = 9;
 const targetOf = (state: State, category: DataCategory) =>
   targets[
     state === 'for another category'
-      ? OTHER_CATEGORY_BASE + REQUESTABLE_CATEGORIES.indexOf(category)
+      ? OTHER_CATEGORY_BASE + REQUESTABLE_CATEGORIES.indexOf(category as RequestableCategory)
       : STATE_USER[state]
   ]!;
 
