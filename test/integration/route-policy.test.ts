@@ -528,6 +528,7 @@ describe("a GET from another site acts in nobody's name (ADR 020)", () => {
     ).toEqual([
       'routes/analytics.csv',
       'routes/audit.csv',
+      'routes/inquiries.$inquiryId',
       'routes/privacy.$requestId',
       'routes/privacy.$requestId.certificate',
       'routes/security.access.csv',

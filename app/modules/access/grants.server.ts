@@ -803,6 +803,26 @@ export async function openInquiryGrant(
   return { grantId, startsAt: at, endsAt };
 }
 
+/** Whether `staffId` holds a live grant of this inquiry's thread now (in the caller's transaction). */
+export async function holdsLiveInquiryGrant(
+  tx: Tx,
+  inquiryId: string,
+  staffId: string,
+): Promise<boolean> {
+  const at = now().toISOString();
+  const [live] = await tx
+    .select({ id: grants.id })
+    .from(grants)
+    .where(
+      and(
+        eq(grants.inquiryId, inquiryId),
+        eq(grants.requesterId, staffId),
+        sql`${grants.status} = 'approved' and 'inquiries' = any(${grants.categories}) and ${grants.startsAt} <= ${at} and ${grants.endsAt} > ${at}`,
+      ),
+    );
+  return Boolean(live);
+}
+
 /**
  * The inquiry closed, or went to someone else: its grants end in the caller's transaction (only
  * `holderId`'s when given). Live or scheduled ones are revoked (basis `purpose_closed`), pending

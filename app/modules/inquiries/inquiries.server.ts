@@ -2,10 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { getDb, type Tx } from '#app/db/client.server.ts';
-import { grants, inquiries, inquiryMessages } from '#app/db/schema.ts';
+import { inquiries, inquiryMessages } from '#app/db/schema.ts';
 import { staffIdOf, type Actor, type StaffActor } from '#app/modules/actor.ts';
 import { openInquiryThread, type Gated } from '#app/modules/access/gate.server.ts';
-import { endInquiryGrants, openInquiryGrant } from '#app/modules/access/grants.server.ts';
+import {
+  endInquiryGrants,
+  holdsLiveInquiryGrant,
+  openInquiryGrant,
+} from '#app/modules/access/grants.server.ts';
 import { registerPurpose } from '#app/modules/access/purposes.server.ts';
 import { activeStaff, staffHolds } from '#app/modules/auth/permissions.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
@@ -266,18 +270,9 @@ export async function renewAssignmentGrant(
     if (row.assigneeId !== actor.staffId) {
       throw new ForbiddenError('Only the inquiry’s assignee renews its grant');
     }
-    const at = now().toISOString();
-    const [live] = await tx
-      .select({ id: grants.id })
-      .from(grants)
-      .where(
-        and(
-          eq(grants.inquiryId, row.id),
-          eq(grants.requesterId, actor.staffId),
-          sql`${grants.status} = 'approved' and 'inquiries' = any(${grants.categories}) and ${grants.endsAt} > ${at}`,
-        ),
-      );
-    if (live) throw new ConflictError('Your grant of this thread is still live');
+    if (await holdsLiveInquiryGrant(tx, row.id, actor.staffId)) {
+      throw new ConflictError('Your grant of this thread is still live');
+    }
     const grant = await openInquiryGrant(tx, {
       actor,
       assigneeId: actor.staffId,
