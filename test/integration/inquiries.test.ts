@@ -30,6 +30,8 @@ import {
   actorOf,
   createStaffWithRoles,
   fetchAs,
+  postForm,
+  signInAs,
   startTestServer,
   type TestServer,
   type TestStaff,
@@ -99,8 +101,16 @@ function post(body: unknown, opts: { token?: string | null; key?: string | null 
   });
 }
 
+/** An answer of the API: a created inquiry, or its errors. */
+interface ApiBody {
+  id: string;
+  state: string;
+  dueAt: string;
+  errors: Record<string, string>;
+}
+
 async function json(response: Response) {
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
+  return { status: response.status, body: (await response.json()) as ApiBody };
 }
 
 async function footprint() {
@@ -476,5 +486,45 @@ describe('a privacy inquiry turns into a privacy request with one action', () =>
     await expect(inquiryToPrivacyRequest(plain.id, 'access', await as(officer))).rejects.toThrow(
       /Only a privacy inquiry/,
     );
+  });
+});
+
+describe('the pages', () => {
+  it('the queue and the page show no thread text; the page shows it to the assignee alone', async () => {
+    const user = users[15]!.id;
+    const { id } = await newInquiry(user);
+    const agentCookie = await signInAs(server.baseUrl, agent.email, agent.password);
+    const otherCookie = await signInAs(server.baseUrl, agent2.email, agent2.password);
+    const queue = await fetchAs(agentCookie, '/inquiries?view=unassigned');
+    expect(queue.status).toBe(200);
+    const queueHtml = await queue.text();
+    expect(queueHtml).toContain(users[15]!.emailMasked);
+    expect(queueHtml).not.toContain('Cannot sign in');
+
+    const taken = await postForm(agentCookie, `/inquiries/${id}`, { intent: 'take' });
+    expect(taken.status).toBe(200);
+    const mine = await (await fetchAs(agentCookie, `/inquiries/${id}`)).text();
+    expect(mine).toContain('Cannot sign in');
+    expect(mine).toContain('My password reset link never arrives.');
+    const theirs = await fetchAs(otherCookie, `/inquiries/${id}`);
+    expect(theirs.status).toBe(200);
+    const theirsHtml = await theirs.text();
+    expect(theirsHtml).not.toContain('Cannot sign in');
+    expect(theirsHtml).not.toContain('My password reset link');
+
+    // Bad input is named; nothing is written.
+    const bad = await postForm(agentCookie, `/inquiries/${id}`, {
+      intent: 'reply',
+      body: '',
+      next: 'answered',
+    });
+    expect(bad.status).toBe(400);
+    const reply = await postForm(agentCookie, `/inquiries/${id}`, {
+      intent: 'reply',
+      body: 'We sent a new link just now.',
+      next: 'answered',
+    });
+    expect(reply.status).toBe(200);
+    expect((await getInquiry(id))!.state).toBe('answered');
   });
 });
