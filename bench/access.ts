@@ -16,6 +16,7 @@ import { startSequencerThread } from '#app/modules/audit/sequencer-thread.server
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { findSignedIn } from '#app/modules/auth/session.server.ts';
 import { createStaff } from '#app/modules/auth/staff.server.ts';
+import { assignInquiry, createInquiry } from '#app/modules/inquiries/inquiries.server.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
 import { commandLine, type StaffActor } from '#app/modules/actor.ts';
 import type { Role } from '#app/modules/auth/permissions.ts';
@@ -303,9 +304,22 @@ async function main() {
           .slice(c * VIEW_USERS_PER_CLIENT, (c + 1) * VIEW_USERS_PER_CLIENT)
           .map(async (u) => {
             const userId = u.id;
+            // A support_inquiry grant names the user's open inquiry assigned to the agent (ADR 034).
+            const agentActor = await staffActor(agent.id);
+            const inquiry = await createInquiry(
+              {
+                userId,
+                subject: 'A conversation stopped loading',
+                body: 'The conversation from this morning shows a spinner forever.',
+                category: 'account',
+              },
+              agentActor,
+            );
+            await assignInquiry(inquiry.id, agent.id, agentActor);
             const { grantId } = await requestGrant({
-              requester: await staffActor(agent.id),
+              requester: agentActor,
               userId,
+              inquiryId: inquiry.id,
               categories: ['conversations'],
               reasonCode: 'support_inquiry',
               justification: 'The user reports a conversation that stopped loading in the app',

@@ -12,6 +12,7 @@ export const NAV_ITEMS: NavItem[] = [
   { to: '/', label: 'Home' },
   { to: '/users', label: 'Users', permission: 'users:lookup' },
   { to: '/grants', label: 'Grants', permission: 'grants:request' },
+  { to: '/inquiries', label: 'Inquiries', permission: 'inquiries:answer' },
   { to: '/privacy', label: 'Privacy', permission: 'privacy:process' },
   { to: '/admin/staff', label: 'Staff', permission: 'staff:manage' },
   { to: '/admin/policies', label: 'Policies', permission: 'policy:manage' },

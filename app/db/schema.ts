@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   bigserial,
   boolean,
@@ -28,6 +29,12 @@ import {
 } from '#app/modules/access/vocabulary.ts';
 import { DATASETS, RELEASE_KINDS } from '#app/modules/analytics/vocabulary.ts';
 import { ROLE_REQUEST_STATUSES } from '#app/modules/auth/vocabulary.ts';
+import {
+  INQUIRY_CATEGORIES,
+  INQUIRY_SOURCES,
+  INQUIRY_STATES,
+  MESSAGE_AUTHORS,
+} from '#app/modules/inquiries/vocabulary.ts';
 import {
   CHANNELS,
   HOLD_REASONS,
@@ -640,12 +647,24 @@ export const grants = consoleSchema.table(
     privacyRequestId: uuid('privacy_request_id').references(() => privacyRequests.id),
     // When retention emptied the free texts of this closed grant (drizzle/0029): the row stays.
     textsPurgedAt: tstz('texts_purged_at'),
+    // The inquiry this grant serves (ADR 034): its assignment's grant of the thread (category
+    // inquiries alone, no approver), or a support_inquiry request naming it. Revoked when the
+    // inquiry closes or goes to someone else.
+    inquiryId: uuid('inquiry_id').references((): AnyPgColumn => inquiries.id),
   },
   (t) => [
     check('grants_status_check', inList('status', GRANT_STATUSES)),
     check(
       'grants_privacy_request_check',
-      sql`privacy_request_id is null or (reason_code = 'privacy_request' and categories = array['profile']::text[] and not break_glass)`,
+      sql`privacy_request_id is null or (reason_code = 'privacy_request' and inquiry_id is null and not break_glass)`,
+    ),
+    check(
+      'grants_inquiry_check',
+      sql`inquiry_id is null or (reason_code = 'support_inquiry' and not break_glass and (categories = array['inquiries']::text[] or not ('inquiries' = any(categories))))`,
+    ),
+    check(
+      'grants_inquiries_bound_check',
+      sql`not ('inquiries' = any(categories)) or inquiry_id is not null or break_glass`,
     ),
     check('grants_reason_code_check', inList('reason_code', REASON_CODES)),
     check(
@@ -700,6 +719,9 @@ export const grants = consoleSchema.table(
     index('grants_privacy_request_idx')
       .on(t.privacyRequestId)
       .where(sql`${t.privacyRequestId} is not null`),
+    index('grants_inquiry_idx')
+      .on(t.inquiryId)
+      .where(sql`${t.inquiryId} is not null`),
     index('grants_pending_idx')
       .on(t.requestExpiresAt)
       .where(sql`${t.status} = 'pending'`),
@@ -1093,9 +1115,9 @@ export const userOutbox = consoleSchema.table(
   {
     id: uuid('id').primaryKey(),
     userId: uuid('user_id').notNull(),
-    requestId: uuid('request_id')
-      .notNull()
-      .references(() => privacyRequests.id),
+    // A message is about a privacy request or an inquiry (a reply on its thread), never both.
+    requestId: uuid('request_id').references(() => privacyRequests.id),
+    inquiryId: uuid('inquiry_id').references((): AnyPgColumn => inquiries.id),
     template: text('template').notNull(),
     contentEnc: bytea('content_enc').notNull(),
     state: text('state').notNull(),
@@ -1110,6 +1132,7 @@ export const userOutbox = consoleSchema.table(
     check('user_outbox_state_check', inList('state', OUTBOX_STATES)),
     check('user_outbox_sent_check', sql`(state = 'sent') = (sent_at is not null)`),
     check('user_outbox_attempts_check', sql`attempts >= 0`),
+    check('user_outbox_purpose_check', sql`(request_id is null) <> (inquiry_id is null)`),
     check(
       'user_outbox_last_error_check',
       sql.raw(`last_error is null or last_error ~ '^[A-Za-z0-9_ .:-]{1,120}$'`),
@@ -1119,6 +1142,78 @@ export const userOutbox = consoleSchema.table(
       .where(sql`${t.state} = 'queued'`),
     index('user_outbox_request_idx').on(t.requestId, t.createdAt),
     index('user_outbox_user_idx').on(t.userId),
+    index('user_outbox_inquiry_idx')
+      .on(t.inquiryId, t.createdAt)
+      .where(sql`${t.inquiryId} is not null`),
+  ],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Support inquiries (app/modules/inquiries, ADR 034). The subject and every message are sealed
+// under the user's data key, so erasing the key erases them.
+// ---------------------------------------------------------------------------------------------
+export const inquiries = consoleSchema.table(
+  'inquiries',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id').notNull(),
+    category: text('category').notNull(),
+    state: text('state').notNull(),
+    source: text('source').notNull(),
+    subjectEnc: bytea('subject_enc').notNull(),
+    createdBy: uuid('created_by').references(() => staff.id),
+    assigneeId: uuid('assignee_id').references(() => staff.id),
+    receivedAt: tstz('received_at').notNull(),
+    firstResponseDueAt: tstz('first_response_due_at').notNull(),
+    resolutionDueAt: tstz('resolution_due_at').notNull(),
+    firstResponseAt: tstz('first_response_at'),
+    closedAt: tstz('closed_at'),
+    // The privacy request a privacy inquiry turned into (the request finds it back here).
+    privacyRequestId: uuid('privacy_request_id').references(() => privacyRequests.id),
+    createdAt: tstz('created_at').notNull(),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [
+    check('inquiries_category_check', inList('category', INQUIRY_CATEGORIES)),
+    check('inquiries_state_check', inList('state', INQUIRY_STATES)),
+    check('inquiries_source_check', inList('source', INQUIRY_SOURCES)),
+    check('inquiries_closed_check', sql`(state = 'closed') = (closed_at is not null)`),
+    check('inquiries_assignee_check', sql`state in ('new', 'closed') or assignee_id is not null`),
+    check('inquiries_new_check', sql`state <> 'new' or assignee_id is null`),
+    check(
+      'inquiries_privacy_request_check',
+      sql`privacy_request_id is null or category = 'privacy'`,
+    ),
+    uniqueIndex('inquiries_privacy_request_key')
+      .on(t.privacyRequestId)
+      .where(sql`${t.privacyRequestId} is not null`),
+    index('inquiries_open_received_idx')
+      .on(t.receivedAt, t.id)
+      .where(sql`${t.state} <> 'closed'`),
+    index('inquiries_received_idx').on(t.receivedAt, t.id),
+    index('inquiries_assignee_idx').on(t.assigneeId, t.receivedAt, t.id),
+    index('inquiries_user_idx').on(t.userId, t.receivedAt),
+  ],
+);
+
+export const inquiryMessages = consoleSchema.table(
+  'inquiry_messages',
+  {
+    id: uuid('id').primaryKey(),
+    inquiryId: uuid('inquiry_id')
+      .notNull()
+      .references(() => inquiries.id),
+    userId: uuid('user_id').notNull(),
+    author: text('author').notNull(),
+    staffId: uuid('staff_id').references(() => staff.id),
+    bodyEnc: bytea('body_enc').notNull(),
+    createdAt: tstz('created_at').notNull(),
+  },
+  (t) => [
+    check('inquiry_messages_author_check', inList('author', MESSAGE_AUTHORS)),
+    check('inquiry_messages_staff_check', sql`(author = 'staff') = (staff_id is not null)`),
+    index('inquiry_messages_inquiry_idx').on(t.inquiryId, t.createdAt, t.id),
+    index('inquiry_messages_user_idx').on(t.userId),
   ],
 );
 

@@ -22,7 +22,17 @@ export const DATA_CATEGORIES = [
   'payments',
   'usage',
   'preferences',
+  // A user's support inquiries and their threads (issue 15): opened only by a grant bound to one
+  // inquiry (its assignment) or by break-glass, never by an ordinary request.
+  'inquiries',
 ] as const;
+/**
+ * The categories an ordinary grant request may name and the user pages show. An inquiry's thread
+ * opens through a grant bound to that inquiry (its assignment, ADR 034), never through these.
+ */
+export const REQUESTABLE_CATEGORIES = DATA_CATEGORIES.filter(
+  (c): c is Exclude<(typeof DATA_CATEGORIES)[number], 'inquiries'> => c !== 'inquiries',
+);
 export const REASON_CODES = [
   'support_inquiry',
   'privacy_request',
@@ -68,6 +78,7 @@ export type CardBrand = (typeof CARD_BRANDS)[number];
 export type UsageKind = (typeof USAGE_KINDS)[number];
 export type Purpose = (typeof PURPOSES)[number];
 export type DataCategory = (typeof DATA_CATEGORIES)[number];
+export type RequestableCategory = (typeof REQUESTABLE_CATEGORIES)[number];
 export type ReasonCode = (typeof REASON_CODES)[number];
 export type Country = (typeof COUNTRIES)[number];
 export type Locale = (typeof LOCALES)[number];
@@ -81,5 +92,6 @@ export const SCOPES = [
   'privacy-requests:write',
   'privacy-requests:read',
   'access-history:read',
+  'inquiries:write',
 ] as const;
 export type Scope = (typeof SCOPES)[number];

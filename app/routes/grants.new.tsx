@@ -27,10 +27,17 @@ import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { isRole, ROLE_NAMES } from '#app/modules/auth/permissions.ts';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
-import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
+import { REQUESTABLE_CATEGORIES } from '#app/modules/vocabulary.ts';
 import { UtcDateTimeSchema } from '#app/utils/datetime.server.ts';
 import { formObject, parseForm, parseParams } from '#app/utils/forms.server.ts';
 import { countOf } from '#app/modules/labels.ts';
+import { openInquiriesAssignedTo } from '#app/modules/inquiries/inquiries.server.ts';
+import {
+  INQUIRY_CATEGORY_LABELS,
+  INQUIRY_STATE_LABELS,
+} from '#app/modules/inquiries/vocabulary.ts';
+import { openRequestsAssignedTo } from '#app/modules/privacy/requests.server.ts';
+import { TYPE_LABELS } from '#app/modules/privacy/vocabulary.ts';
 
 export const access = requires('grants:request');
 
@@ -44,6 +51,8 @@ const LABELS: Record<string, string> = {
   ticketRef: 'Ticket reference',
   durationMinutes: 'Duration',
   startsAt: 'Start',
+  inquiryId: 'Inquiry',
+  privacyRequestId: 'Privacy request',
 };
 
 /** The key of a set of approver permissions: sorted, joined. */
@@ -67,7 +76,17 @@ export async function loader(args: LoaderFunctionArgs) {
     }),
   );
   const pattern = ticketPattern();
-  const policies = await listPolicies();
+  const policies = (await listPolicies()).filter((p) =>
+    (REQUESTABLE_CATEGORIES as readonly string[]).includes(p.category),
+  );
+  // The purposes a bound grant may name (ADR 034): this user's open inquiries and privacy
+  // requests assigned to the requester.
+  const [inquiries, privacyRequests] = search.user
+    ? await Promise.all([
+        openInquiriesAssignedTo(me.staffId, search.user),
+        openRequestsAssignedTo(me.staffId, search.user),
+      ])
+    : [[], []];
   // Who may approve each combination the form can ask for: roles by name, people by name, the
   // requester left out (nobody approves their own request).
   const sets = subsetsOf([...new Set(policies.map((p) => p.approverPermission))]);
@@ -84,6 +103,16 @@ export async function loader(args: LoaderFunctionArgs) {
   );
   return json({
     prefill: { userId: search.user ?? '', categories: search.category },
+    purposes: {
+      inquiries: inquiries.map((i) => ({
+        id: i.id,
+        label: `${INQUIRY_CATEGORY_LABELS[i.category]} inquiry received ${i.receivedAt.toISOString().slice(0, 10)} (${INQUIRY_STATE_LABELS[i.state].toLowerCase()})`,
+      })),
+      privacyRequests: privacyRequests.map((r) => ({
+        id: r.id,
+        label: `${TYPE_LABELS[r.type]} request received ${r.receivedAt.toISOString().slice(0, 10)}`,
+      })),
+    },
     approvers,
     policies: policies.map((p) => ({
       category: p.category,
@@ -113,6 +142,8 @@ export async function action(args: ActionFunctionArgs) {
     ticketRef: text('ticketRef'),
     durationMinutes: text('durationMinutes').trim(),
     startsAt: utcStart.success ? utcStart.data.toISOString() : startsAt || undefined,
+    inquiryId: text('inquiryId').trim().toLowerCase() || undefined,
+    privacyRequestId: text('privacyRequestId').trim().toLowerCase() || undefined,
   };
   // Sent back to fill the form again, as it would have been stored: card numbers redacted.
   const values = {
@@ -201,8 +232,46 @@ function ApproversNeeded({
   );
 }
 
+/** The purpose a bound grant names: a choice among the requester's open ones, or an id typed in. */
+function PurposeField(props: {
+  name: string;
+  label: string;
+  hint: string;
+  options: { id: string; label: string }[];
+  defaultValue: string;
+  error: string | undefined;
+}) {
+  const id = `field-${props.name}`;
+  const common = {
+    id,
+    name: props.name,
+    defaultValue: props.defaultValue,
+    'aria-invalid': props.error ? true : undefined,
+    'aria-describedby': describedBy(id, true, props.error),
+  };
+  return (
+    <div>
+      <label htmlFor={id}>{props.label}</label>
+      {props.options.length > 0 ? (
+        <select {...common}>
+          <option value="">None</option>
+          {props.options.map((o) => (
+            <option key={o.id} value={o.id}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      ) : (
+        <input {...common} type="text" autoComplete="off" spellCheck={false} className="mono" />
+      )}
+      <Hint id={id}>{props.hint}</Hint>
+      <FieldError id={id} error={props.error} />
+    </div>
+  );
+}
+
 export default function NewGrantRoute() {
-  const { prefill, policies, ticket, approvers } = useLoaderData<typeof loader>();
+  const { prefill, policies, ticket, approvers, purposes } = useLoaderData<typeof loader>();
   const data = useActionData<typeof action>();
   const navigation = useNavigation();
   const errors: Record<string, string | undefined> = data?.fieldErrors ?? {};
@@ -216,7 +285,7 @@ export default function NewGrantRoute() {
   const toggle = (category: string, on: boolean) =>
     setChosen((list) =>
       on
-        ? DATA_CATEGORIES.filter((c) => c === category || list.includes(c))
+        ? REQUESTABLE_CATEGORIES.filter((c) => c === category || list.includes(c))
         : list.filter((c) => c !== category),
     );
   return (
@@ -294,6 +363,23 @@ export default function NewGrantRoute() {
           defaultValue={sent('reasonCode') ?? ''}
           error={errors.reasonCode}
           placeholder="Choose a reason…"
+        />
+
+        <PurposeField
+          name="inquiryId"
+          label="Inquiry"
+          hint="With the reason “support inquiry”: the open inquiry of this user assigned to you that this grant serves. The grant ends when the inquiry closes or goes to someone else."
+          options={purposes.inquiries}
+          defaultValue={sent('inquiryId') ?? ''}
+          error={errors.inquiryId}
+        />
+        <PurposeField
+          name="privacyRequestId"
+          label="Privacy request"
+          hint="With the reason “privacy request”: the open privacy request of this user assigned to you that this grant serves. The grant ends when the request closes."
+          options={purposes.privacyRequests}
+          defaultValue={sent('privacyRequestId') ?? ''}
+          error={errors.privacyRequestId}
         />
 
         <JustificationField

@@ -8,6 +8,7 @@ import { StaffName } from '#app/components/isolated-text.tsx';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time } from '#app/components/time.tsx';
 import { requires } from '#app/modules/auth/access.ts';
+import { inquiryOfRequest } from '#app/modules/inquiries/inquiries.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { REGIME_RULES } from '#app/modules/privacy/deadlines.server.ts';
 import { packageView } from '#app/modules/privacy/package.server.ts';
@@ -95,7 +96,10 @@ export async function loader(args: LoaderFunctionArgs) {
       ? await Promise.all([reviewRectification(request.id, me), purposeGrants(request.id)])
       : [null, []];
   const at = now().getTime();
+  // The inquiry this request was made from, if any (ADR 034): linked both ways.
+  const fromInquiry = await inquiryOfRequest(request.id);
   return json({
+    fromInquiry,
     holds: holds.map((h) => ({
       id: h.id,
       reason: h.reason,
@@ -361,6 +365,7 @@ export default function PrivacyRequestRoute() {
     manifest,
     review,
     grants,
+    fromInquiry,
   } = useLoaderData<typeof loader>();
   const activeHold = holds.find((h) => !h.liftedAt);
   const result = useActionData<typeof action>();
@@ -392,6 +397,16 @@ export default function PrivacyRequestRoute() {
       ) : null}
       <section className="panel">
         <dl className="facts">
+          {fromInquiry ? (
+            <>
+              <dt>From inquiry</dt>
+              <dd>
+                <Link to={`/inquiries/${fromInquiry}`}>
+                  Open the inquiry this request was made from
+                </Link>
+              </dd>
+            </>
+          ) : null}
           <dt>State</dt>
           <dd>
             <span className="badge">{STATE_LABELS[r.state as RequestState]}</span>

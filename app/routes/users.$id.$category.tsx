@@ -30,7 +30,7 @@ import {
 } from '#app/components/users/user-data.tsx';
 import { utc } from '#app/components/time.tsx';
 import { countOf, formatCount, label } from '#app/modules/labels.ts';
-import type { DataCategory } from '#app/modules/vocabulary.ts';
+import type { DataCategory, RequestableCategory } from '#app/modules/vocabulary.ts';
 import { encodeCursor } from '#app/utils/cursor.server.ts';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
@@ -55,7 +55,7 @@ async function paramsOf(params: unknown) {
   return { userId, category: parsed.data.category };
 }
 
-async function readView(category: DataCategory, userId: string, after?: KeysetCursor) {
+async function readView(category: RequestableCategory, userId: string, after?: KeysetCursor) {
   switch (category) {
     case 'profile': {
       const profile = await readProfile(userId);

@@ -16,7 +16,7 @@ import { CATEGORY_INFO, requestGrantHref } from '#app/modules/users/categories.t
 import { USER_ID_PARAM } from '#app/modules/users/input.server.ts';
 import { cardView, lookupUser } from '#app/modules/users/lookup.server.ts';
 import { UserCardFacts } from '#app/components/users/user-card.tsx';
-import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
+import { REQUESTABLE_CATEGORIES } from '#app/modules/vocabulary.ts';
 import { ShortId } from '#app/components/short-id.tsx';
 import { Time, utc } from '#app/components/time.tsx';
 
@@ -67,7 +67,7 @@ export async function loader(args: LoaderFunctionArgs) {
         : null;
   return json({
     card: cardView(found.card),
-    categories: DATA_CATEGORIES.map((category) => {
+    categories: REQUESTABLE_CATEGORIES.map((category) => {
       const grant = grants[category];
       return {
         category,

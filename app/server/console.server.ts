@@ -5,6 +5,7 @@ import { enqueueFirstAnalyticsBuild } from '#app/modules/analytics/build.server.
 import { ensureDemoStaff, readDemoCredentials } from '#app/modules/auth/demo-staff.server.ts';
 import { ensureDemoRoleRequest } from '#app/modules/access/role-requests.server.ts';
 import { ensureDemoPrivacyRequests } from '#app/modules/privacy/demo.server.ts';
+import { ensureDemoInquiries } from '#app/modules/inquiries/demo.server.ts';
 import { JOBS } from '#app/server/jobs.server.ts';
 import { describePublishing, logKeyOf } from '#app/modules/audit/publishing.server.ts';
 import { startQueue, type Queue } from '#app/modules/jobs/queue.server.ts';
@@ -43,6 +44,7 @@ async function ensureDemoData(rt: Runtime) {
   await ensureDemoRoleRequest();
   const { appendDemoUser } = await import('#app/modules/seed/demo-user.server.ts');
   await ensureDemoPrivacyRequests({ makeUser: () => appendDemoUser(rt.ownerUrl, rt.ring) });
+  await ensureDemoInquiries();
   await writeMeta('seeded', { at: new Date().toISOString(), ...result });
   log(`Seeded demo data in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return logins;

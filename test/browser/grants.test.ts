@@ -26,6 +26,7 @@ beforeAll(async () => {
     userIds = (
       await sql<{ id: string }[]>`select id from product.users order by created_at, id limit 5`
     ).map((r) => r.id);
+    await inquiryFor(sql, 'agent@custodian.test', userIds[0]!);
   } finally {
     await sql.end();
   }
@@ -33,6 +34,23 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
+
+/**
+ * An open inquiry of `userId` assigned to the staff member with `email` (ADR 034): what a grant
+ * asked for with the reason support_inquiry names. Written directly; its subject is not readable.
+ */
+async function inquiryFor(sql: postgres.Sql, email: string, userId: string) {
+  const at = new Date();
+  const later = new Date(at.getTime() + 86_400_000);
+  const [row] = await sql<{ id: string }[]>`
+    insert into console.inquiries (id, user_id, category, state, source, subject_enc,
+      assignee_id, received_at, first_response_due_at, resolution_due_at, created_at, updated_at)
+    select gen_random_uuid(), ${userId}, 'account', 'assigned', 'staff', ${Buffer.from('demo')},
+           st.id, ${at}, ${later}, ${later}, ${at}, ${at}
+      from console.staff st where st.email = ${email}
+    returning id`;
+  return row!.id;
+}
 
 async function signedIn(email: string) {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
@@ -71,6 +89,8 @@ describe('just-in-time access', () => {
     await checked(agent.page, 'grants-new-errors');
 
     await agent.page.getByLabel('Reason').selectOption('support_inquiry');
+    // The inquiry the grant serves: the agent's open one for this user, offered by the form.
+    await agent.page.getByLabel('Inquiry', { exact: true }).selectOption({ index: 1 });
     await agent.page
       .getByLabel('Justification')
       .fill('The customer cannot find yesterday’s conversation about their invoice');

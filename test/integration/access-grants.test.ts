@@ -34,6 +34,7 @@ import type { DataCategory } from '#app/modules/vocabulary.ts';
 import { lastSeq, readAudit, type LoggedEntry } from '../support/audit.ts';
 import { useTestDatabase } from '../support/db.ts';
 import { createStaffWithRoles, type TestStaff } from '../support/http.ts';
+import { inquiryFor } from './users-fixtures.ts';
 
 const { sql } = useTestDatabase();
 
@@ -79,7 +80,7 @@ async function request(
   requester: TestStaff,
   overrides: Partial<RequestGrantInput> = {},
 ): Promise<RequestGrantInput> {
-  return {
+  const input: RequestGrantInput = {
     requester: await as(requester),
     userId: userA,
     categories: ['conversations'],
@@ -89,6 +90,16 @@ async function request(
     durationMinutes: 30,
     ...overrides,
   };
+  // A support_inquiry grant names an open inquiry of the user assigned to the requester (ADR
+  // 034); a valid user id is needed for that, so a test of a bad one gets none.
+  if (
+    input.reasonCode === 'support_inquiry' &&
+    !('inquiryId' in overrides) &&
+    /^[0-9a-f-]{36}$/.test(input.userId)
+  ) {
+    input.inquiryId = await inquiryFor(requester.id, input.userId);
+  }
+  return input;
 }
 
 /** Why there is no live grant for this scope (fails the test when there is one). */
@@ -247,6 +258,7 @@ describe('requesting a grant', () => {
         categories: ['conversations'],
         reasonCode: 'support_inquiry',
         durationMinutes: 30,
+        inquiry: expect.any(String),
       },
     });
     expect(

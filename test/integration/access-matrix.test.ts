@@ -12,7 +12,11 @@ import { setClock } from '#app/modules/clock.server.ts';
 import { HOSTILE_VALUES } from '#app/modules/seed/texts.ts';
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
 import { readConversation } from '#app/modules/users/data.server.ts';
-import { DATA_CATEGORIES, type DataCategory } from '#app/modules/vocabulary.ts';
+import {
+  REQUESTABLE_CATEGORIES,
+  type DataCategory,
+  type RequestableCategory,
+} from '#app/modules/vocabulary.ts';
 import { lastSeq, readAudit, type LoggedEntry } from '../support/audit.ts';
 import { ownerUrl, testKeyRing, useTestDatabase } from '../support/db.ts';
 import {
@@ -26,7 +30,7 @@ import {
   pageText,
   actorOf,
 } from '../support/http.ts';
-import { ownerConnection, plainUsers, type PlainUser } from './users-fixtures.ts';
+import { inquiryFor, ownerConnection, plainUsers, type PlainUser } from './users-fixtures.ts';
 
 // The access matrix (issue 4, laws 1–3): every role × every grant state × every data page and
 // reveal, over HTTP, with the audit entry each request must leave. Grants are made through the
@@ -90,7 +94,7 @@ type Cell =
   | { name: string; category: DataCategory; kind: 'reveal'; field: 'email' | 'phone' | 'last4' };
 
 const CELLS: Cell[] = [
-  ...DATA_CATEGORIES.map((category): Cell => ({
+  ...REQUESTABLE_CATEGORIES.map((category): Cell => ({
     name: category,
     category,
     kind: 'page',
@@ -142,6 +146,10 @@ async function ask(staff: TestStaff, userId: string, categories: DataCategory[],
     durationMinutes: 60,
     ...more,
   };
+  // A support_inquiry grant names an open inquiry of the user assigned to the requester.
+  if (input.reasonCode === 'support_inquiry' && !input.inquiryId) {
+    input.inquiryId = await inquiryFor(staff.id, userId);
+  }
   return requestGrant(input).then((r) => r.grantId);
 }
 
@@ -206,7 +214,7 @@ const OTHER_CATEGORY_BASE = 9;
 const targetOf = (state: State, category: DataCategory) =>
   targets[
     state === 'for another category'
-      ? OTHER_CATEGORY_BASE + DATA_CATEGORIES.indexOf(category)
+      ? OTHER_CATEGORY_BASE + REQUESTABLE_CATEGORIES.indexOf(category as RequestableCategory)
       : STATE_USER[state]
   ]!;
 
@@ -226,21 +234,21 @@ async function stateHolder(subject: Subject): Promise<Member> {
   const canRequest = mayLookUp(subject);
   const staff = await createStaffWithRoles(canRequest ? rolesOf(subject) : ['support_agent']);
   const u = (i: number) => targets[i]!.id;
-  const pending = await ask(staff, u(STATE_USER.pending), [...DATA_CATEGORIES]);
-  const live = await approved(staff, u(STATE_USER.live), [...DATA_CATEGORIES]);
-  const scheduled = await approved(staff, u(STATE_USER.scheduled), [...DATA_CATEGORIES], {
+  const pending = await ask(staff, u(STATE_USER.pending), [...REQUESTABLE_CATEGORIES]);
+  const live = await approved(staff, u(STATE_USER.live), [...REQUESTABLE_CATEGORIES]);
+  const scheduled = await approved(staff, u(STATE_USER.scheduled), [...REQUESTABLE_CATEGORIES], {
     startsAt: new Date(clockAt + 3 * 60 * MINUTE),
   });
-  const expired = await approved(staff, u(STATE_USER.expired), [...DATA_CATEGORIES], {
+  const expired = await approved(staff, u(STATE_USER.expired), [...REQUESTABLE_CATEGORIES], {
     durationMinutes: 5,
   });
-  const revoked = await approved(staff, u(STATE_USER.revoked), [...DATA_CATEGORIES]);
+  const revoked = await approved(staff, u(STATE_USER.revoked), [...REQUESTABLE_CATEGORIES]);
   await revokeGrant({ grantId: revoked, by: await actorOf(securityAuditor) });
-  const denied = await ask(staff, u(STATE_USER.denied), [...DATA_CATEGORIES]);
+  const denied = await ask(staff, u(STATE_USER.denied), [...REQUESTABLE_CATEGORIES]);
   await decide(denied, 'deny');
-  await approved(staff, u(GRANTED_ELSEWHERE), [...DATA_CATEGORIES]);
-  for (const [i, category] of DATA_CATEGORIES.entries()) {
-    const others = DATA_CATEGORIES.filter((c) => c !== category);
+  await approved(staff, u(GRANTED_ELSEWHERE), [...REQUESTABLE_CATEGORIES]);
+  for (const [i, category] of REQUESTABLE_CATEGORIES.entries()) {
+    const others = REQUESTABLE_CATEGORIES.filter((c) => c !== category);
     await approved(staff, u(OTHER_CATEGORY_BASE + i), others);
   }
   if (!canRequest) {
@@ -295,7 +303,7 @@ beforeAll(async () => {
   });
   owner = ownerConnection();
   targets = await loadTargets();
-  if (targets.length < OTHER_CATEGORY_BASE + DATA_CATEGORIES.length + 2) {
+  if (targets.length < OTHER_CATEGORY_BASE + REQUESTABLE_CATEGORIES.length + 2) {
     throw new Error(`the seed gave only ${targets.length} users with every kind of data`);
   }
   server = await startTestServer();
@@ -411,7 +419,7 @@ describe('a grant for user A used on user B (the id changed in the URL)', () => 
 
   it('opens none of B’s pages, B’s conversation under A’s id, or A’s under B’s', async () => {
     const paths = [
-      ...DATA_CATEGORIES.map((c) => `/users/${b.id}/${c}`),
+      ...REQUESTABLE_CATEGORIES.map((c) => `/users/${b.id}/${c}`),
       `/users/${b.id}/conversations/${b.conversationId}`,
       `/users/${b.id}/conversations/${a.conversationId}`,
     ];

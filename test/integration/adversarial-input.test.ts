@@ -260,6 +260,21 @@ const INPUTS: Input[] = [
     fields: ['intent', 'reason', 'note', 'proposal', 'method'],
   },
   {
+    route: 'routes/inquiries._index',
+    path: '/inquiries',
+    method: 'GET',
+    as: 'support_agent',
+    fields: ['view', 'category', 'state', 'after'],
+  },
+  {
+    route: 'routes/inquiries.$inquiryId',
+    path: '/inquiries/:id',
+    method: 'POST',
+    as: 'support_lead',
+    base: { intent: 'assign', assignee: SOME_ID },
+    fields: ['intent', 'assignee', 'body', 'next', 'state', 'type'],
+  },
+  {
     route: 'routes/privacy.new',
     path: '/privacy/new',
     method: 'GET',
@@ -413,6 +428,14 @@ const INPUTS: Input[] = [
     as: 'token',
     base: { userId: SOME_ID, type: 'access' },
     fields: ['userId', 'type', 'details'],
+  },
+  {
+    route: 'routes/api.v1.inquiries',
+    path: '/api/v1/inquiries',
+    method: 'POST',
+    as: 'token',
+    base: { userId: SOME_ID, subject: 'A question', body: 'Some words', category: 'other' },
+    fields: ['userId', 'email', 'subject', 'body', 'category'],
   },
   {
     route: 'routes/api.v1.users.$id.access-history',

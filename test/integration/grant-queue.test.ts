@@ -12,7 +12,7 @@ import {
   pageText,
 } from '../support/http.ts';
 import type { Role } from '#app/modules/auth/permissions.ts';
-import { ownerConnection, seedUsers } from './users-fixtures.ts';
+import { inquiryFor, ownerConnection, seedUsers } from './users-fixtures.ts';
 
 // Issue 13, "Queues and forms": the grant queue (why in each row, approve and deny in place, counts
 // on the tabs, the tab matching the view), over HTTP against the real build.
@@ -53,14 +53,18 @@ async function request(
   who: Member,
   overrides: Record<string, string | string[]> = {},
 ): Promise<string> {
+  const userId = (overrides.userId as string | undefined) ?? freshUser();
+  const reason = overrides.reasonCode ?? 'support_inquiry';
   const response = await postForm(who.cookie, '/grants/new', {
-    userId: freshUser(),
+    userId,
     categories: ['profile'],
     reasonCode: 'support_inquiry',
     justification: 'The customer cannot change the email address on their profile page',
     ticketRef: 'SUP-2207',
     durationMinutes: '30',
     startsAt: '',
+    // A support_inquiry grant names an open inquiry of the user assigned to the requester.
+    ...(reason === 'support_inquiry' ? { inquiryId: await inquiryFor(who.id, userId) } : {}),
     ...overrides,
   });
   expect(response.status).toBe(302);

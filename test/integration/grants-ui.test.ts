@@ -15,7 +15,7 @@ import {
   actorOf,
 } from '../support/http.ts';
 import type { Role } from '#app/modules/auth/permissions.ts';
-import { ownerConnection, seedUsers } from './users-fixtures.ts';
+import { inquiryFor, ownerConnection, seedUsers } from './users-fixtures.ts';
 
 // The grant pages over HTTP: the request form, decisions, revocation, break-glass with its banner
 // and review, notifications, the security review and its CSV, and the policies page. The domain's
@@ -66,6 +66,10 @@ const validRequest = (userId: string, overrides: Record<string, string | string[
 
 /** Requests through the form; returns the new grant's id. */
 async function requestThroughForm(who: Member, fields: Record<string, string | string[]>) {
+  // A support_inquiry grant names an open inquiry of the user assigned to the requester (ADR 034).
+  if (fields.reasonCode === 'support_inquiry' && !fields.inquiryId) {
+    fields = { ...fields, inquiryId: await inquiryFor(who.id, fields.userId as string) };
+  }
   const response = await postForm(who.cookie, '/grants/new', fields);
   expect(response.status).toBe(302);
   const location = response.headers.get('location') ?? '';

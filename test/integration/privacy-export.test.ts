@@ -14,7 +14,8 @@ import {
 import { verifyAuditLog } from '#app/modules/audit/verify.server.ts';
 import { setClock } from '#app/modules/clock.server.ts';
 import { encryptField, unwrapDataKey } from '#app/modules/crypto/envelope.server.ts';
-import { messagesOfRequest, type UserMessage } from '#app/modules/privacy/outbox.server.ts';
+import { messagesOfRequest } from '#app/modules/privacy/outbox.server.ts';
+import type { RequestMessage } from '#app/modules/privacy/vocabulary.ts';
 import {
   expireExportPackages,
   openExportPackage,
@@ -50,7 +51,7 @@ const outbox = vi.hoisted(
     [] as {
       userId: string;
       requestId: string;
-      template: UserMessage;
+      template: RequestMessage;
       vars?: Record<string, string>;
     }[],
 );

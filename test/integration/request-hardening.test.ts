@@ -9,7 +9,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../support/http.ts';
-import { insertGrant, ownerConnection, seedUsers } from './users-fixtures.ts';
+import { inquiryFor, insertGrant, ownerConnection, seedUsers } from './users-fixtures.ts';
 
 // Issue 11, "Sign-in, redirects, requests": malformed addresses and NUL characters answered 4xx
 // instead of 500, no-store on every answer that shows personal data or the trail, and staff
@@ -61,6 +61,7 @@ beforeAll(async () => {
     userId,
     categories: ['profile'],
     reasonCode: 'support_inquiry',
+    inquiryId: await inquiryFor(tricky.id, userId),
     justification: 'The customer asked why their plan changed last week',
     ticketRef: 'SUP-2001',
     durationMinutes: '30',

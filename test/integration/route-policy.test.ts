@@ -263,6 +263,8 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/users.$id.conversations.$conversationId': requires('users:lookup', { writesOnGet: true }),
   'routes/grants._index': requires('grants:request'),
   'routes/privacy._index': requires('privacy:process'),
+  'routes/inquiries._index': requires('inquiries:answer'),
+  'routes/inquiries.$inquiryId': requires('inquiries:answer', { writesOnGet: true }),
   'routes/privacy.$requestId': requires('privacy:process', { writesOnGet: true }),
   'routes/privacy.new': requires('privacy:process'),
   'routes/privacy.$requestId.certificate': requires('privacy:process', { writesOnGet: true }),
@@ -279,6 +281,7 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/security.access.csv': requires('security:review', { writesOnGet: true }),
   'routes/api.v1.$': publicAccess,
   'routes/api.v1.privacy-requests': serviceToken('privacy-requests:write'),
+  'routes/api.v1.inquiries': serviceToken('inquiries:write'),
   'routes/api.v1.privacy-requests.$id': serviceToken('privacy-requests:read'),
   'routes/api.v1.privacy-requests.$id.verify': serviceToken('privacy-requests:write'),
   'routes/api.v1.privacy-requests.$id.export': serviceToken('privacy-requests:read'),
@@ -340,6 +343,14 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
           : 403,
     '/grants': staffOnly('/grants', REQUEST_ROLES),
     '/privacy': staffOnly('/privacy', ['privacy_officer']),
+    '/inquiries': staffOnly('/inquiries', ['support_agent', 'support_lead', 'privacy_officer']),
+    // An unknown inquiry: 404 to those who work inquiries.
+    [`/inquiries/${NO_USER}`]: (subject) =>
+      subject === 'signed out'
+        ? { redirect: signInLocation(`/inquiries/${NO_USER}`) }
+        : ['support_agent', 'support_lead', 'privacy_officer'].includes(subject)
+          ? 404
+          : 403,
     '/privacy/new': staffOnly('/privacy/new', ['privacy_officer']),
     '/privacy/metrics': staffOnly('/privacy/metrics', ['privacy_officer']),
     '/privacy/metrics.csv': staffOnly('/privacy/metrics.csv', ['privacy_officer']),
@@ -411,6 +422,7 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
     '/api/v1/privacy-requests/00000000-0000-4000-8000-000000000000/export': () => 401,
     [`/api/v1/users/${NO_USER}/access-history`]: () => 401,
     '/api/v1/privacy-requests': () => 405,
+    '/api/v1/inquiries': () => 405,
     '/api/v1/no/such/endpoint': () => 404,
   };
 }
@@ -524,6 +536,7 @@ describe("a GET from another site acts in nobody's name (ADR 020)", () => {
     ).toEqual([
       'routes/analytics.csv',
       'routes/audit.csv',
+      'routes/inquiries.$inquiryId',
       'routes/privacy.$requestId',
       'routes/privacy.$requestId.certificate',
       'routes/security.access.csv',

@@ -3,6 +3,8 @@ import postgres from 'postgres';
 import { now } from '#app/modules/clock.server.ts';
 import { decryptField, unwrapDataKey } from '#app/modules/crypto/envelope.server.ts';
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
+// Registers the support_inquiry purpose (ADR 034) for tests that request grants in process.
+import '#app/modules/inquiries/inquiries.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
 import { ownerUrl, testKeyRing } from '../support/db.ts';
 
@@ -126,3 +128,25 @@ export async function withAuditWritesBroken<T>(owner: postgres.Sql, fn: () => Pr
 }
 
 export const someUuid = () => randomUUID();
+
+/**
+ * An open inquiry of `userId` assigned to `staffId`, written directly (its subject is not
+ * readable: tests that read a thread make theirs with createInquiry()). What a grant requested
+ * with the reason support_inquiry must name (ADR 034).
+ */
+export async function inquiryFor(staffId: string, userId: string, url = ownerUrl()) {
+  const owner = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const id = randomUUID();
+    const at = now();
+    const later = new Date(at.getTime() + 86_400_000).toISOString();
+    await owner`
+      insert into console.inquiries (id, user_id, category, state, source, subject_enc,
+        assignee_id, received_at, first_response_due_at, resolution_due_at, created_at, updated_at)
+      values (${id}, ${userId}, 'account', 'assigned', 'staff', ${Buffer.from('not readable')},
+        ${staffId}, ${at.toISOString()}, ${later}, ${later}, ${at.toISOString()}, ${at.toISOString()})`;
+    return id;
+  } finally {
+    await owner.end();
+  }
+}

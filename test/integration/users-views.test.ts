@@ -4,7 +4,7 @@ import { CARD_PLACEHOLDER, redactCardNumbers } from '#app/modules/access/redact.
 import { setClock } from '#app/modules/clock.server.ts';
 import { readConversation, readConversations } from '#app/modules/users/data.server.ts';
 import { HOSTILE_VALUES } from '#app/modules/seed/texts.ts';
-import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
+import { REQUESTABLE_CATEGORIES } from '#app/modules/vocabulary.ts';
 import { flushAudit, lastSeq, readAudit, type LoggedEntry } from '../support/audit.ts';
 import { useTestDatabase } from '../support/db.ts';
 import {
@@ -66,7 +66,7 @@ const ordinary = () =>
   users.filter((u) => !(HOSTILE_VALUES as readonly string[]).includes(u.displayName));
 
 describe('without a live grant', () => {
-  it.each(DATA_CATEGORIES)(
+  it.each(REQUESTABLE_CATEGORIES)(
     '%s answers 403, says what is missing, links to the request form and is audited',
     async (category) => {
       const me = await agent();
@@ -205,7 +205,7 @@ describe('with a live grant', () => {
 
   it('a grant for user A does not open user B’s pages (the id changed in the URL)', async () => {
     const before = await lastSeq();
-    for (const category of DATA_CATEGORIES) {
+    for (const category of REQUESTABLE_CATEGORIES) {
       const response = await fetchAs(me.cookie, `/users/${other.id}/${category}`);
       expect(response.status).toBe(403);
       expect(await response.text()).not.toContain(other.displayName);
@@ -218,7 +218,7 @@ describe('with a live grant', () => {
     expect(await reveal.text()).not.toContain(other.email);
     const entries = byActor(await readAudit(before), me.id);
     expect(entries.every((e) => e.action === 'access.denied' && e.userId === other.id)).toBe(true);
-    expect(entries).toHaveLength(DATA_CATEGORIES.length + 1);
+    expect(entries).toHaveLength(REQUESTABLE_CATEGORIES.length + 1);
   });
 
   it('nor a category it does not cover', async () => {

@@ -55,6 +55,8 @@ const OWNER: Record<string, string> = {
   privacy_requests: 'privacy',
   privacy_request_events: 'privacy',
   user_outbox: 'privacy',
+  inquiries: 'inquiries',
+  inquiry_messages: 'inquiries',
   export_packages: 'privacy',
   export_chunks: 'privacy',
   legal_holds: 'privacy',

@@ -2,7 +2,7 @@ import { Link, useActionData, useFetcher } from '@remix-run/react';
 import { IsolatedText } from '#app/components/isolated-text.tsx';
 import { ShortId } from '#app/components/short-id.tsx';
 import { utc } from '#app/components/time.tsx';
-import { DATA_CATEGORIES, type DataCategory } from '#app/modules/vocabulary.ts';
+import { REQUESTABLE_CATEGORIES, type DataCategory } from '#app/modules/vocabulary.ts';
 import { CATEGORY_INFO } from '#app/modules/users/categories.ts';
 import { fieldLabel, type RevealField } from '#app/modules/users/fields.ts';
 
@@ -43,7 +43,7 @@ export function CategoryTabs({ userId, current }: { userId: string; current: Dat
   return (
     <nav aria-label="Data categories" className="category-tabs">
       <ul>
-        {DATA_CATEGORIES.map((c) => (
+        {REQUESTABLE_CATEGORIES.map((c) => (
           <li key={c}>
             {c === current ? (
               <span className="badge active" aria-current="page">

@@ -2,7 +2,7 @@ import type { StaffActor } from '#app/modules/actor.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import type { DataCategory } from '#app/modules/vocabulary.ts';
 import { refusalReason, type GrantRefusal } from './errors.ts';
-import { checkLiveGrant, type LiveGrant } from './live.server.ts';
+import { checkInquiryGrant, checkLiveGrant, type LiveGrant } from './live.server.ts';
 
 // The personal-data gate: law 2 and law 3 in one place. Nothing personal without a live grant
 // covering this staff member, this user and this category, checked at every request before any
@@ -22,8 +22,14 @@ interface Target {
 }
 
 /** The live grant, or the refusal with its access.denied entry committed. */
-async function admit(actor: StaffActor, target: Target) {
-  const check = await checkLiveGrant({ staffId: actor.staffId, ...target });
+async function admit(actor: StaffActor, target: Target & { inquiryId?: string }) {
+  const check = target.inquiryId
+    ? await checkInquiryGrant({
+        staffId: actor.staffId,
+        userId: target.userId,
+        inquiryId: target.inquiryId,
+      })
+    : await checkLiveGrant({ staffId: actor.staffId, ...target });
   if (check.live) return check;
   await recordAudit(actor, {
     action: 'access.denied',
@@ -68,6 +74,30 @@ export async function openCategory<T>(
     grantId: grant.grantId,
     purpose: grant.reasonCode,
     details: { category: target.category, page: target.page },
+  });
+  return { open: true, grant, data: await auditAlongside(audit, read()) };
+}
+
+/**
+ * Opens one inquiry's thread (category inquiries) for `actor`: only under a grant bound to this
+ * inquiry, or break-glass (ADR 034). The read is recorded as user.view with the inquiry's id;
+ * without such a grant the refusal is audited as access.denied and `read` never starts.
+ */
+export async function openInquiryThread<T>(
+  actor: StaffActor,
+  target: { userId: string; inquiryId: string; route: string; page: string },
+  read: () => Promise<T>,
+): Promise<Gated<T>> {
+  const check = await admit(actor, { ...target, category: 'inquiries' });
+  if (!check.live) return { open: false, refusal: check.refusal };
+  const { grant } = check;
+  const audit = recordAudit(actor, {
+    action: 'user.view',
+    outcome: 'allowed',
+    userId: target.userId,
+    grantId: grant.grantId,
+    purpose: grant.reasonCode,
+    details: { category: 'inquiries', page: target.page, inquiry: target.inquiryId },
   });
   return { open: true, grant, data: await auditAlongside(audit, read()) };
 }

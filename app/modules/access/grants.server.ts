@@ -15,6 +15,7 @@ import { GrantInputError, GrantNotFoundError, GrantRefusedError } from './errors
 import { breakGlassSchema, commentSchema, grantRequestSchema } from './input.server.ts';
 import { notify } from './notifications.server.ts';
 import { getPolicies } from './policies.server.ts';
+import { BOUND_REASONS, isBoundReason, purposeReader } from './purposes.server.ts';
 import { inTransaction, lacks, parseInput, refuse } from './run.server.ts';
 import {
   DECISIONS,
@@ -84,6 +85,10 @@ export interface RequestGrantInput {
   ticketRef: string;
   durationMinutes: number | string;
   startsAt?: Date | string | null;
+  /** With reason support_inquiry: the open inquiry of this user assigned to the requester. */
+  inquiryId?: string | null;
+  /** With reason privacy_request: the open privacy request of this user assigned to the requester. */
+  privacyRequestId?: string | null;
 }
 
 export interface RequestedGrant {
@@ -103,7 +108,18 @@ export async function requestGrant(input: RequestGrantInput): Promise<RequestedG
   const request = parseInput(grantRequestSchema(ticketPattern()), {
     ...fields,
     startsAt: fields.startsAt || undefined,
+    inquiryId: fields.inquiryId || undefined,
+    privacyRequestId: fields.privacyRequestId || undefined,
   });
+  // Purpose binding (ADR 034): these reasons name their purpose; the others never do.
+  const purposeId = isBoundReason(request.reasonCode)
+    ? request[BOUND_REASONS[request.reasonCode].field]
+    : undefined;
+  for (const [reason, { field, noun }] of Object.entries(BOUND_REASONS)) {
+    if (request[field] && request.reasonCode !== reason) {
+      throw new GrantInputError({ [field]: `Only a grant for a ${noun} names one` });
+    }
+  }
   const at = now();
   let requestedStartAt: Date | null = null;
   if (request.startsAt) {
@@ -134,6 +150,50 @@ export async function requestGrant(input: RequestGrantInput): Promise<RequestedG
       durationBound(policies, GRANT_LIMITS.maxDurationCapMinutes),
     );
     if (tooLong) throw new GrantInputError({ durationMinutes: tooLong });
+    if (isBoundReason(request.reasonCode) && !purposeId) {
+      const { field, noun } = BOUND_REASONS[request.reasonCode];
+      throw new GrantInputError({ [field]: `Choose the ${noun} of this user assigned to you` });
+    }
+    let bound: { inquiryId: string | null; privacyRequestId: string | null } = {
+      inquiryId: null,
+      privacyRequestId: null,
+    };
+    if (purposeId && isBoundReason(request.reasonCode)) {
+      const reason = request.reasonCode;
+      const { noun } = BOUND_REASONS[reason];
+      const read = purposeReader(reason);
+      const facts = read ? await read(tx, purposeId) : null;
+      const purposeEvent = {
+        ...event,
+        details: {
+          ...event.details,
+          ...(reason === 'support_inquiry' ? { inquiry: purposeId } : {}),
+        },
+        ...(reason === 'privacy_request' && facts ? { privacyRequestId: purposeId } : {}),
+      };
+      const refusal = !read
+        ? new GrantRefusedError(
+            `Grants for a ${noun} cannot be bound now.`,
+            409,
+            'purpose_unavailable',
+          )
+        : !facts || facts.userId !== request.userId
+          ? new GrantRefusedError(`No ${noun} of this user has this id.`, 403, 'purpose_other_user')
+          : !facts.open
+            ? new GrantRefusedError(`This ${noun} is closed.`, 409, 'purpose_closed')
+            : facts.assigneeId !== actor.staffId
+              ? new GrantRefusedError(
+                  `This ${noun} is not assigned to you.`,
+                  403,
+                  'purpose_not_assignee',
+                )
+              : undefined;
+      if (refusal) return refuse(tx, actor, purposeEvent, refusal);
+      bound =
+        reason === 'support_inquiry'
+          ? { inquiryId: purposeId, privacyRequestId: null }
+          : { inquiryId: null, privacyRequestId: purposeId };
+    }
 
     const grantId = randomUUID();
     const requestExpiresAt = new Date(at.getTime() + GRANT_LIMITS.requestTtlMs);
@@ -152,6 +212,7 @@ export async function requestGrant(input: RequestGrantInput): Promise<RequestedG
       status: 'pending',
       createdAt: at,
       requestExpiresAt,
+      ...bound,
     });
     await notify(
       {
@@ -167,7 +228,12 @@ export async function requestGrant(input: RequestGrantInput): Promise<RequestedG
         ...event,
         outcome: 'allowed',
         grantId,
-        details: { ...event.details, durationMinutes: request.durationMinutes },
+        ...(bound.privacyRequestId ? { privacyRequestId: bound.privacyRequestId } : {}),
+        details: {
+          ...event.details,
+          durationMinutes: request.durationMinutes,
+          ...(bound.inquiryId ? { inquiry: bound.inquiryId } : {}),
+        },
       },
       tx,
     );
@@ -270,7 +336,7 @@ export async function decideGrant(input: {
     // request's grant is no longer pending here (the row lock above orders the two).
     let required: string[];
     let needed: number;
-    if (grant.privacyRequestId) {
+    if (grant.privacyRequestId && grant.approverPermissions.includes(PURPOSE_APPROVER)) {
       required = [...grant.approverPermissions];
       needed = grant.approvalsNeeded;
     } else {
@@ -681,6 +747,130 @@ export async function closePurposeGrants(
         userId: row.user_id,
         privacyRequestId,
         details: isRevoked ? { basis: 'purpose_closed' } : { reason: 'purpose_closed' },
+      },
+      tx,
+    );
+  }
+  return { revoked, cancelled: ended.length - revoked };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grants bound to an inquiry (ADR 034). Assigning an inquiry is the authorization: the user asked
+// for help. The inquiries module calls these in the transaction that assigns, reassigns or closes
+// the inquiry, which holds its row locked.
+
+const INQUIRY_CATEGORIES: DataCategory[] = ['inquiries'];
+
+/**
+ * The assignee's grant of the inquiry's thread (category inquiries alone, bound to it): approved
+ * at once, no approver, for `minutes`. Audited as grant.request with the inquiry's id.
+ */
+export async function openInquiryGrant(
+  tx: Tx,
+  input: { actor: Actor; assigneeId: string; userId: string; inquiryId: string; minutes: number },
+): Promise<{ grantId: string; startsAt: Date; endsAt: Date }> {
+  const at = now();
+  const grantId = randomUUID();
+  const endsAt = new Date(at.getTime() + minutes(input.minutes));
+  await tx.insert(grants).values({
+    id: grantId,
+    requesterId: input.assigneeId,
+    userId: input.userId,
+    categories: INQUIRY_CATEGORIES,
+    reasonCode: 'support_inquiry',
+    // Codes and ids only: the inquiry's page says the rest.
+    justification: `Assignment of inquiry ${input.inquiryId}`,
+    ticketRef: null,
+    durationMinutes: input.minutes,
+    requestedStartAt: null,
+    approvalsNeeded: 0,
+    approverPermissions: [],
+    status: 'approved',
+    createdAt: at,
+    requestExpiresAt: at,
+    decidedAt: at,
+    startsAt: at,
+    endsAt,
+    inquiryId: input.inquiryId,
+  });
+  await recordAudit(
+    input.actor,
+    {
+      action: 'grant.request',
+      outcome: 'allowed',
+      userId: input.userId,
+      grantId,
+      subjectStaffId: input.assigneeId,
+      details: {
+        categories: INQUIRY_CATEGORIES,
+        reasonCode: 'support_inquiry',
+        durationMinutes: input.minutes,
+        inquiry: input.inquiryId,
+      },
+    },
+    tx,
+  );
+  return { grantId, startsAt: at, endsAt };
+}
+
+/** Whether `staffId` holds a live grant of this inquiry's thread now (in the caller's transaction). */
+export async function holdsLiveInquiryGrant(
+  tx: Tx,
+  inquiryId: string,
+  staffId: string,
+): Promise<boolean> {
+  const at = now().toISOString();
+  const [live] = await tx
+    .select({ id: grants.id })
+    .from(grants)
+    .where(
+      and(
+        eq(grants.inquiryId, inquiryId),
+        eq(grants.requesterId, staffId),
+        sql`${grants.status} = 'approved' and 'inquiries' = any(${grants.categories}) and ${grants.startsAt} <= ${at} and ${grants.endsAt} > ${at}`,
+      ),
+    );
+  return Boolean(live);
+}
+
+/**
+ * The inquiry closed, or went to someone else: its grants end in the caller's transaction (only
+ * `holderId`'s when given). Live or scheduled ones are revoked (basis `purpose_closed`), pending
+ * ones withdrawn, each audited; one statement, as closePurposeGrants().
+ */
+export async function endInquiryGrants(
+  tx: Tx,
+  inquiryId: string,
+  actor: Actor,
+  holderId?: string | null,
+): Promise<{ revoked: number; cancelled: number }> {
+  const at = now().toISOString();
+  const by = staffIdOf(actor);
+  const holder = holderId ? sql`and requester_id = ${holderId}` : sql``;
+  const ended = await tx.execute<{ id: string; user_id: string; status: GrantStatus }>(sql`
+    update console.grants
+    set status = case when status = 'pending' then 'cancelled' else 'revoked' end,
+        revoked_at = case when status = 'pending' then null else ${at}::timestamptz end,
+        revoked_by = case when status = 'pending' then null else ${by}::uuid end,
+        revoke_basis = case when status = 'pending' then null else 'purpose_closed' end,
+        closed_at = ${at}
+    where inquiry_id = ${inquiryId} ${holder}
+      and (status = 'pending' or (status = 'approved' and ends_at > ${at}))
+    returning id, user_id, status`);
+  let revoked = 0;
+  for (const row of ended) {
+    const isRevoked = row.status === 'revoked';
+    if (isRevoked) revoked++;
+    await recordAudit(
+      actor,
+      {
+        action: isRevoked ? 'grant.revoke' : 'grant.cancel',
+        outcome: 'allowed',
+        grantId: row.id,
+        userId: row.user_id,
+        details: isRevoked
+          ? { basis: 'purpose_closed', inquiry: inquiryId }
+          : { reason: 'purpose_closed', inquiry: inquiryId },
       },
       tx,
     );

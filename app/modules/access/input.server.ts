@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { UtcDateTimeSchema } from '#app/utils/datetime.server.ts';
-import { DATA_CATEGORIES, REASON_CODES } from '#app/modules/vocabulary.ts';
+import { DATA_CATEGORIES, REASON_CODES, REQUESTABLE_CATEGORIES } from '#app/modules/vocabulary.ts';
 import { GRANT_VIEWS } from './list.server.ts';
 import { ROLE_REQUEST_SORTS } from './role-requests.server.ts';
 import { ROLE_REQUEST_STATUSES } from '#app/modules/auth/vocabulary.ts';
@@ -80,7 +80,22 @@ export const justificationSchema = freeText(
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/** What an ordinary request may name: every category but inquiries, opened by assignment alone. */
 export const categoriesSchema = z
+  .array(
+    z.enum(REQUESTABLE_CATEGORIES, {
+      error: (issue) =>
+        issue.input === 'inquiries'
+          ? 'An inquiry’s thread opens to its assignee alone: ask a lead to assign it to you'
+          : 'Not a data category',
+    }),
+    'Choose at least one data category',
+  )
+  .min(1, 'Choose at least one data category')
+  .transform((list) => REQUESTABLE_CATEGORIES.filter((c) => list.includes(c)));
+
+/** Break-glass may open any category, an inquiry's thread included (flagged for review). */
+export const breakGlassCategoriesSchema = z
   .array(z.enum(DATA_CATEGORIES, 'Not a data category'), 'Choose at least one data category')
   .min(1, 'Choose at least one data category')
   .transform((list) => DATA_CATEGORIES.filter((c) => list.includes(c)));
@@ -110,13 +125,16 @@ export function grantRequestSchema(ticketPattern: RegExp) {
       `Duration must be at most ${GRANT_LIMITS.maxDurationCapMinutes} minutes`,
     ),
     startsAt: z.coerce.date('Start must be a date and time').optional(),
+    // The purpose a support_inquiry or privacy_request grant is bound to (ADR 034).
+    inquiryId: z.uuid('Choose one of your open inquiries for this user').optional(),
+    privacyRequestId: z.uuid('Choose one of your open privacy requests for this user').optional(),
   });
 }
 
 export function breakGlassSchema(ticketPattern: RegExp) {
   return z.object({
     userId: z.uuid('Enter the user’s id'),
-    categories: categoriesSchema,
+    categories: breakGlassCategoriesSchema,
     reasonCode: z.enum(REASON_CODES, 'Choose a reason').default('other'),
     justification: justificationSchema,
     ticketRef: ticketRefSchema(ticketPattern).optional(),

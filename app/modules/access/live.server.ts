@@ -115,7 +115,41 @@ function refusal(
   };
 }
 
-async function whyNoLiveGrant(scope: GrantScope, tx: Db | Tx): Promise<GrantRefusal> {
+/** The thread of one inquiry: what the grant must be bound to (or a break-glass grant). */
+export interface InquiryScope {
+  staffId: string;
+  userId: string;
+  inquiryId: string;
+}
+
+/**
+ * The live grant that opens this inquiry's thread to this staff member now: one bound to this
+ * inquiry (its assignment, ADR 034), or a break-glass grant of the inquiries category. A grant
+ * bound to another inquiry of the same user does not open this one.
+ */
+export async function checkInquiryGrant(scope: InquiryScope): Promise<GrantCheck> {
+  const category = 'inquiries' as const;
+  const base = { staffId: scope.staffId, userId: scope.userId, category };
+  if (!UUID.test(scope.staffId) || !UUID.test(scope.userId) || !UUID.test(scope.inquiryId)) {
+    return { live: false, refusal: refusal(base, 'none') };
+  }
+  const [row] = await getSql()<LiveGrantRow[]>`
+    select g.id, g.categories, g.starts_at, g.ends_at, g.break_glass, g.reason_code
+      from console.grants g
+     where g.requester_id = ${scope.staffId} and g.user_id = ${scope.userId}
+       and ${liveAt(now())} and ${category} = any(g.categories)
+       and (g.inquiry_id = ${scope.inquiryId} or g.break_glass)
+     order by g.break_glass, g.ends_at desc
+     limit 1`;
+  if (row) return { live: true, grant: toLiveGrant(row) };
+  return { live: false, refusal: await whyNoLiveGrant(base, getDb(), scope.inquiryId) };
+}
+
+async function whyNoLiveGrant(
+  scope: GrantScope,
+  tx: Db | Tx,
+  inquiryId?: string,
+): Promise<GrantRefusal> {
   const none = () => refusal(scope, 'none');
   if (!UUID.test(scope.staffId) || !UUID.test(scope.userId)) return none();
   const at = now();
@@ -134,6 +168,7 @@ async function whyNoLiveGrant(scope: GrantScope, tx: Db | Tx): Promise<GrantRefu
         eq(grants.userId, scope.userId),
         sql`${scope.category} = any(${grants.categories})`,
         sql`${grants.status} <> 'cancelled'`,
+        inquiryId ? eq(grants.inquiryId, inquiryId) : undefined,
       ),
     )
     .orderBy(desc(grants.createdAt), desc(grants.id))

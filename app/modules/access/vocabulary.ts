@@ -30,7 +30,8 @@ export type GrantState = (typeof GRANT_STATES)[number];
 export const DECISIONS = ['approve', 'deny'] as const;
 export type Decision = (typeof DECISIONS)[number];
 
-// `purpose_closed`: the privacy request a grant was bound to closed (privacyPurposeClosed()).
+// `purpose_closed`: the privacy request or inquiry a grant was bound to closed, or the inquiry
+// was given to someone else (ADR 027, ADR 034).
 export const REVOKE_BASES = [
   'requester',
   'approver',
@@ -99,6 +100,12 @@ export const DEFAULT_GRANT_POLICIES: Record<DataCategory, Omit<GrantPolicy, 'cat
   },
   usage: { maxDurationMinutes: 60, approvalsNeeded: 1, approverPermission: 'grants:approve' },
   preferences: { maxDurationMinutes: 60, approvalsNeeded: 1, approverPermission: 'grants:approve' },
+  // Bounds break-glass reads of threads; an inquiry's assignment grant needs no approver (ADR 034).
+  inquiries: {
+    maxDurationMinutes: 480,
+    approvalsNeeded: 1,
+    approverPermission: 'grants:approve_sensitive',
+  },
 };
 
 /** The strictest of several category policies: every permission, the most approvals, the shortest cap. */

@@ -10,6 +10,8 @@ import {
   type RequestStatus,
 } from '#app/modules/privacy/requests.server.ts';
 import { REQUEST_TYPES } from '#app/modules/privacy/vocabulary.ts';
+import { createInquiry, userOfEmail } from '#app/modules/inquiries/inquiries.server.ts';
+import { NewInquiryBody } from '#app/modules/inquiries/input.server.ts';
 import { userFacts } from '#app/modules/users/data.server.ts';
 import { GoneError } from '#app/utils/errors.ts';
 import { ApiError, defineEndpoint } from './http.server.ts';
@@ -186,5 +188,42 @@ export const accessHistory = defineEndpoint({
   handle: async ({ params, query }) => {
     const page = await userAccessHistory(params.id, { after: query.after, limit: query.limit });
     return { status: 200, body: page, items: page.items.length, refs: { userId: params.id } };
+  },
+});
+
+/**
+ * POST /api/v1/inquiries: the product files its user's support inquiry (ADR 034). The user by id
+ * or by email: an email that matches nobody is a 404 naming `email`. Subject and body are sealed
+ * under the user's key; the idempotency record keeps a hash of the body, never the body.
+ */
+export const createInquiryEndpoint = defineEndpoint({
+  endpoint: 'inquiries.create',
+  scope: 'inquiries:write',
+  body: NewInquiryBody,
+  subject: async ({ body }) => {
+    if (body.userId) {
+      await requireLiveUser(body.userId);
+      return body.userId;
+    }
+    const userId = await userOfEmail(body.email!).catch(() => null);
+    if (!userId) throw new ApiError(404, { email: 'No user has this email' });
+    if (await isErased(userId)) throw new ApiError(410, { email: 'This user was erased' });
+    return userId;
+  },
+  handle: async ({ actor, body, subject: userId }, tx) => {
+    const created = await createInquiry(
+      { userId, subject: body.subject, body: body.body, category: body.category },
+      actor,
+      { tx: tx ?? undefined },
+    );
+    return {
+      status: 201,
+      body: {
+        id: created.id,
+        state: created.state,
+        dueAt: created.firstResponseDueAt.toISOString(),
+      },
+      refs: { userId },
+    };
   },
 });

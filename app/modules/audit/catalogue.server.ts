@@ -19,6 +19,7 @@ export const AUDIT_CATEGORIES = [
   'audit',
   'analytics',
   'api',
+  'inquiry',
 ] as const;
 export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
 
@@ -150,7 +151,8 @@ export const AUDIT_ACTIONS = {
     description: 'A data category of an end user viewed',
     category: 'view',
     refersTo: 'user',
-    details: z.object({ category, page: code.optional() }).strict(),
+    // `inquiry`: the inquiry whose thread was read (category inquiries, ADR 034).
+    details: z.object({ category, page: code.optional(), inquiry: z.uuid().optional() }).strict(),
   },
   'user.reveal': {
     description: 'A masked field of an end user revealed',
@@ -171,6 +173,8 @@ export const AUDIT_ACTIONS = {
         durationMinutes: z.number().int().positive().optional(),
         reason: code.optional(),
         permission: code.optional(),
+        // The inquiry the grant is bound to (ADR 034); a privacy request has its own column.
+        inquiry: z.uuid().optional(),
       })
       .strict(),
   },
@@ -197,14 +201,19 @@ export const AUDIT_ACTIONS = {
     description: 'Access grant request withdrawn',
     category: 'grant',
     refersTo: 'grant',
-    details: z.object({ reason: code.optional() }).strict(),
+    details: z.object({ reason: code.optional(), inquiry: z.uuid().optional() }).strict(),
   },
   'grant.revoke': {
     description: 'Access grant revoked',
     category: 'grant',
     refersTo: 'grant',
     details: z
-      .object({ basis: code.optional(), reason: code.optional(), permission: code.optional() })
+      .object({
+        basis: code.optional(),
+        reason: code.optional(),
+        permission: code.optional(),
+        inquiry: z.uuid().optional(),
+      })
       .strict(),
   },
   'grant.expire': {
@@ -317,6 +326,61 @@ export const AUDIT_ACTIONS = {
     details: z
       .object({
         template: code,
+        result: z.enum(['sent', 'retry', 'failed']),
+        attempt: z.number().int().positive(),
+        error: code.optional(),
+      })
+      .strict(),
+  },
+  // Support inquiries (ADR 034). Codes and ids only: never the subject, the thread or the address.
+  'inquiry.create': {
+    description: 'Support inquiry received',
+    category: 'inquiry',
+    refersTo: 'user',
+    details: z
+      .object({ inquiry: z.uuid(), category: code, source: z.enum(['api', 'staff']) })
+      .strict(),
+  },
+  'inquiry.assign': {
+    description: 'Support inquiry assigned, taken or given to someone else',
+    category: 'inquiry',
+    refersTo: 'user',
+    // `from` and `to`: staff ids; `grant`: the assignment's grant of the thread.
+    details: z
+      .object({
+        inquiry: z.uuid(),
+        from: z.uuid().nullable(),
+        to: z.uuid(),
+        grant: z.uuid(),
+        renew: z.boolean().optional(),
+      })
+      .strict(),
+  },
+  'inquiry.reply': {
+    description: 'Reply written on a support inquiry’s thread and queued to its user',
+    category: 'inquiry',
+    refersTo: 'user',
+    details: z.object({ inquiry: z.uuid(), queued: z.boolean() }).strict(),
+  },
+  'inquiry.transition': {
+    description: 'Support inquiry changed state',
+    category: 'inquiry',
+    refersTo: 'user',
+    details: z.object({ inquiry: z.uuid(), from: code, to: code }).strict(),
+  },
+  'inquiry.to_privacy_request': {
+    description: 'Privacy inquiry turned into a privacy request',
+    category: 'inquiry',
+    refersTo: 'privacy_request',
+    details: z.object({ inquiry: z.uuid(), type: code }).strict(),
+  },
+  'inquiry.message': {
+    description: 'Reply to an inquiry’s user handed to the mail server, or not',
+    category: 'inquiry',
+    refersTo: 'user',
+    details: z
+      .object({
+        inquiry: z.uuid(),
         result: z.enum(['sent', 'retry', 'failed']),
         attempt: z.number().int().positive(),
         error: code.optional(),

@@ -75,3 +75,20 @@ export async function rolesHolding(permissions: readonly string[]): Promise<stri
      order by role_code`);
   return [...rows].map((r) => r.role_code);
 }
+
+/** Whether this staff member is active and holds `permission` now (in `tx`, when given). */
+export async function staffHolds(
+  staffId: string,
+  permission: string,
+  tx: Pick<ReturnType<typeof getDb>, 'execute'> = getDb(),
+): Promise<boolean> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(staffId))
+    return false;
+  const rows = await tx.execute<{ ok: boolean }>(sql`
+    select exists (select 1 from console.staff st
+                     join console.staff_roles sr on sr.staff_id = st.id
+                     join console.role_permissions rp on rp.role_code = sr.role_code
+                    where st.id = ${staffId} and st.status = 'active'
+                      and rp.permission_code = ${permission}) as ok`);
+  return [...rows][0]?.ok === true;
+}

@@ -26,6 +26,8 @@ export const PERMISSIONS = {
   'grants:approve_sensitive': 'Approve grants for conversations and payments',
   'grants:break_glass': 'Activate an emergency grant, reviewed afterwards',
   'grants:revoke_any': 'Revoke anyone’s active grant',
+  'inquiries:answer': 'Work the inquiry queue: take, answer and close inquiries',
+  'inquiries:assign': 'Assign inquiries to agents',
   'privacy:process': 'Work the privacy-request queue',
   'privacy:approve': 'Approve privacy requests, erasures included',
   'audit:read': 'Read the audit trail',
@@ -39,10 +41,12 @@ export type Permission = keyof typeof PERMISSIONS;
 export const PERMISSION_CODES = Object.keys(PERMISSIONS) as Permission[];
 
 export const DEFAULT_ROLE_PERMISSIONS: Record<Role, Permission[]> = {
-  support_agent: ['users:lookup', 'grants:request'],
+  support_agent: ['users:lookup', 'grants:request', 'inquiries:answer'],
   support_lead: [
     'users:lookup',
     'grants:request',
+    'inquiries:answer',
+    'inquiries:assign',
     'grants:approve',
     'grants:approve_sensitive',
     'grants:break_glass',
@@ -51,6 +55,7 @@ export const DEFAULT_ROLE_PERMISSIONS: Record<Role, Permission[]> = {
   privacy_officer: [
     'users:lookup',
     'grants:request',
+    'inquiries:answer',
     'grants:approve_sensitive',
     'privacy:process',
     'privacy:approve',
@@ -89,6 +94,8 @@ export const FAMILY_REACH: Record<PermissionFamily, 'personal data' | 'access' |
   users: 'personal data',
   grants: 'access',
   privacy: 'personal data',
+  // An assignment opens the inquiry's thread to its assignee (ADR 034).
+  inquiries: 'personal data',
   audit: 'personal data',
   security: 'access',
   // Managing staff decides who holds every other permission (and approves role requests), and

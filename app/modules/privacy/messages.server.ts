@@ -1,4 +1,4 @@
-import { TYPE_LABELS, type Regime, type RequestType, type UserMessage } from './vocabulary.ts';
+import { TYPE_LABELS, type Regime, type RequestMessage, type RequestType } from './vocabulary.ts';
 
 // The words sent to a request's user, every template in one place (ADR 024). Plain text, filled
 // with `{name}` variables: those every message knows from its request (the reference, the type,
@@ -37,7 +37,7 @@ interface Template {
 
 const SIGNATURE = '\n\nThe privacy team';
 
-const TEMPLATES: Record<UserMessage, Template> = {
+const TEMPLATES: Record<RequestMessage, Template> = {
   acknowledgement: {
     subject: 'We received your privacy request (reference {ref})',
     needs: [],
@@ -109,7 +109,7 @@ const clean = (value: string) => value.replace(/[\u0000-\u0009\u000b-\u001f\u007
  * did not give is a programming error (thrown), never a message with a hole in it.
  */
 export function renderMessage(
-  template: UserMessage,
+  template: RequestMessage,
   request: RequestFactsForMessage,
   vars: Record<string, string> = {},
 ): RenderedMessage {

@@ -19,6 +19,7 @@ import {
   USER_MESSAGES,
   type OutboxState,
   type Regime,
+  type RequestMessage,
   type RequestType,
   type UserMessage,
 } from './vocabulary.ts';
@@ -61,7 +62,7 @@ export async function queueUserMessage(
   message: {
     userId: string;
     requestId: string;
-    template: UserMessage;
+    template: RequestMessage;
     vars?: Record<string, string>;
   },
 ): Promise<void> {
@@ -126,6 +127,73 @@ export async function queueUserMessage(
     kind: 'message',
     note: `${label} queued`,
   });
+}
+
+/**
+ * Queues a staff reply on an inquiry's thread to its user, in the transaction that stores the
+ * reply (ADR 034): sealed under the user's key like every message, sent to the address in their
+ * profile. Returns the message's id, or null when the user's key is gone (erased).
+ */
+export async function queueInquiryReply(
+  tx: Tx,
+  message: { userId: string; inquiryId: string; subject: string; body: string },
+): Promise<string | null> {
+  const at = now();
+  const id = randomUUID();
+  const content = {
+    subject: `Re: ${message.subject}`.slice(0, 250),
+    body: `${message.body}\n\nThe support team`,
+  };
+  let contentEnc: Buffer;
+  try {
+    contentEnc = await sealForUserIn(
+      tx,
+      message.userId,
+      CONTENT_FIELD,
+      id,
+      JSON.stringify(content),
+    );
+  } catch (error) {
+    if (error instanceof GoneError) return null;
+    throw error;
+  }
+  await tx.insert(userOutbox).values({
+    id,
+    userId: message.userId,
+    requestId: null,
+    inquiryId: message.inquiryId,
+    template: 'inquiry_reply',
+    contentEnc,
+    state: 'queued',
+    attempts: 0,
+    nextAttemptAt: at,
+    createdAt: at,
+  });
+  return id;
+}
+
+/** Where an inquiry's replies stand, oldest first: their state, never their text. */
+export async function messagesOfInquiry(inquiryId: string): Promise<OutboxRow[]> {
+  if (!z.uuid().safeParse(inquiryId).success) return [];
+  const rows = await getDb()
+    .select({
+      id: userOutbox.id,
+      template: userOutbox.template,
+      state: userOutbox.state,
+      attempts: userOutbox.attempts,
+      createdAt: userOutbox.createdAt,
+      nextAttemptAt: userOutbox.nextAttemptAt,
+      sentAt: userOutbox.sentAt,
+      lastError: userOutbox.lastError,
+    })
+    .from(userOutbox)
+    .where(eq(userOutbox.inquiryId, inquiryId))
+    .orderBy(asc(userOutbox.createdAt), asc(userOutbox.id));
+  return rows.map((r) => ({
+    ...r,
+    template: r.template as UserMessage,
+    state: r.state as OutboxState,
+  }));
 }
 
 /** Whether messages can leave: a mail server is configured. */
@@ -203,7 +271,9 @@ export async function messagesOfRequest(requestId: string): Promise<OutboxRow[]>
 interface Claimed {
   id: string;
   userId: string;
-  requestId: string;
+  /** The privacy request the message is about, or else the inquiry. */
+  requestId: string | null;
+  inquiryId: string | null;
   template: UserMessage;
   contentEnc: Buffer;
   attempts: number;
@@ -218,6 +288,7 @@ async function claimNext(): Promise<Claimed | null> {
         id: userOutbox.id,
         userId: userOutbox.userId,
         requestId: userOutbox.requestId,
+        inquiryId: userOutbox.inquiryId,
         template: userOutbox.template,
         contentEnc: userOutbox.contentEnc,
         attempts: userOutbox.attempts,
@@ -325,6 +396,10 @@ async function recordSent(message: Claimed) {
       .update(userOutbox)
       .set({ state: 'sent', sentAt: at, lastError: null })
       .where(eq(userOutbox.id, message.id));
+    if (message.requestId === null) {
+      await recordInquiryMessage(tx, message, { result: 'sent' });
+      return;
+    }
     // The user now knows the request arrived: what CCPA's 10 business days ask (ADR 024).
     if (message.template === 'acknowledgement' || message.template === 'confirm_request') {
       await tx
@@ -365,6 +440,10 @@ async function recordFailure(message: Claimed, code: string, gaveUp: boolean) {
         nextAttemptAt: gaveUp ? at : addMinutes(at, backoffMinutes(message.attempts)),
       })
       .where(eq(userOutbox.id, message.id));
+    if (message.requestId === null) {
+      await recordInquiryMessage(tx, message, { result: gaveUp ? 'failed' : 'retry', error: code });
+      return;
+    }
     if (gaveUp) {
       await addEvent(tx, SENDER, {
         requestId: message.requestId,
@@ -390,6 +469,29 @@ async function recordFailure(message: Claimed, code: string, gaveUp: boolean) {
       tx,
     );
   });
+}
+
+/** An inquiry reply's attempt in the trail: the inquiry's id and the result, never the text. */
+async function recordInquiryMessage(
+  tx: Tx,
+  message: Claimed,
+  outcome: { result: 'sent' | 'retry' | 'failed'; error?: string },
+) {
+  await recordAudit(
+    SENDER,
+    {
+      action: 'inquiry.message',
+      outcome: outcome.result === 'sent' ? 'allowed' : 'failed',
+      userId: message.userId,
+      details: {
+        inquiry: message.inquiryId!,
+        result: outcome.result,
+        attempt: message.attempts,
+        ...(outcome.error ? { error: outcome.error } : {}),
+      },
+    },
+    tx,
+  );
 }
 
 export const privacyOutboxJob = defineJob({

@@ -23,6 +23,7 @@ import {
   type PurposeGrant,
 } from '#app/modules/access/grants.server.ts';
 import { findLiveGrant } from '#app/modules/access/live.server.ts';
+import { registerPurpose } from '#app/modules/access/purposes.server.ts';
 import { openCategory } from '#app/modules/access/gate.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { now } from '#app/modules/clock.server.ts';
@@ -82,6 +83,54 @@ function requirePermission(actor: Actor, permission: 'privacy:process' | 'privac
   if (actor.kind === 'staff' && !actor.permissions.has(permission)) {
     throw new ForbiddenError(`This takes the ${permission} permission`);
   }
+}
+
+// --- purpose binding (ADR 034) ---------------------------------------------------------------
+
+/**
+ * A grant asked for with the reason privacy_request names an open request of its user assigned to
+ * the requester. Read in the grant's transaction, the row held against a concurrent close: the
+ * close then revokes the new grant with the others (closePurposeGrants()).
+ */
+registerPurpose('privacy_request', async (tx, id) => {
+  const [row] = await tx
+    .select({
+      userId: privacyRequests.userId,
+      assigneeId: privacyRequests.assigneeId,
+      state: privacyRequests.state,
+    })
+    .from(privacyRequests)
+    .where(eq(privacyRequests.id, id))
+    .for('share');
+  if (!row) return null;
+  return {
+    userId: row.userId,
+    assigneeId: row.assigneeId,
+    open: !FINAL_STATES.includes(row.state as RequestState),
+  };
+});
+
+/** A user's open requests assigned to this officer: what the grant form offers to bind to. */
+export async function openRequestsAssignedTo(staffId: string, userId: string) {
+  if (!z.uuid().safeParse(staffId).success || !z.uuid().safeParse(userId).success) return [];
+  const rows = await getDb()
+    .select({
+      id: privacyRequests.id,
+      type: privacyRequests.type,
+      state: privacyRequests.state,
+      receivedAt: privacyRequests.receivedAt,
+    })
+    .from(privacyRequests)
+    .where(
+      and(
+        eq(privacyRequests.assigneeId, staffId),
+        eq(privacyRequests.userId, userId),
+        sql`${privacyRequests.state} not in ${FINAL_STATE_LIST}`,
+      ),
+    )
+    .orderBy(privacyRequests.receivedAt, privacyRequests.id)
+    .limit(50);
+  return rows.map((r) => ({ ...r, type: r.type as RequestType }));
 }
 
 // --- intake ----------------------------------------------------------------------------------

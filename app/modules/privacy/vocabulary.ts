@@ -96,8 +96,12 @@ export const USER_MESSAGES = [
   'extension',
   'completion',
   'denial',
+  // A staff reply on an inquiry's thread (app/modules/inquiries): not about a privacy request.
+  'inquiry_reply',
 ] as const;
 export type UserMessage = (typeof USER_MESSAGES)[number];
+/** The messages about a privacy request, rendered from templates (messages.server.ts). */
+export type RequestMessage = Exclude<UserMessage, 'inquiry_reply'>;
 
 export const USER_MESSAGE_LABELS: Record<UserMessage, string> = {
   acknowledgement: 'Acknowledgement',
@@ -105,6 +109,7 @@ export const USER_MESSAGE_LABELS: Record<UserMessage, string> = {
   extension: 'Extension notice',
   completion: 'Completion notice',
   denial: 'Denial',
+  inquiry_reply: 'Reply to an inquiry',
 };
 
 /** Where an outbox message stands. */

@@ -17,6 +17,10 @@ export const CATEGORY_INFO: Record<DataCategory, { label: string; holds: string 
     label: 'Data-use preferences',
     holds: 'training, analytics, personalisation and marketing choices, with their history',
   },
+  inquiries: {
+    label: 'Inquiries',
+    holds: 'the subject and the thread of a support inquiry, opened by its assignment alone',
+  },
 };
 
 /** The grant request form, prefilled for this user and these categories. */

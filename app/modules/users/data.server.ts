@@ -435,6 +435,26 @@ export async function userFacts(userId: string): Promise<UserFacts | null> {
   return row ?? null;
 }
 
+/**
+ * The id of the user whose email this is (through the keyed blind index), or null. For the
+ * service API's intake, which names a user by email: no lookup is counted, no card is shown.
+ */
+export async function userIdByEmail(email: string): Promise<string | null> {
+  const index = emailBlindIndex(keyRing().index, email);
+  const [row] = await getSql()<{ id: string }[]>`
+    select id from product.users where email_index = ${index}`;
+  return row?.id ?? null;
+}
+
+/** The masked emails of these users (as lookup cards show them), by id. */
+export async function maskedEmailsOf(userIds: readonly string[]): Promise<Record<string, string>> {
+  const wanted = [...new Set(userIds.filter((id) => UUID.test(id)))];
+  if (wanted.length === 0) return {};
+  const rows = await getSql()<{ id: string; email_masked: string }[]>`
+    select id, email_masked from product.users where id = any(${wanted}::uuid[])`;
+  return Object.fromEntries(rows.map((r) => [r.id, r.email_masked]));
+}
+
 /** `value` sealed under the user's data key, bound to (field, row); gone if the key is. */
 export async function sealForUser(userId: string, field: string, rowId: string, value: string) {
   return encryptField(await requireDataKey(userId), field, rowId, value);

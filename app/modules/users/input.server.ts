@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
+import { REQUESTABLE_CATEGORIES } from '#app/modules/vocabulary.ts';
 import { LOOKUP_QUERY_HINT, type LookupQuery } from './lookup.ts';
 
 // What the user pages accept: the lookup query, route params and the reveal form. Server-only, so
@@ -34,7 +34,7 @@ export const LookupQuerySchema = z.object({
 
 export const USER_ID_PARAM = z.string().regex(UUID, 'Not a user id (a UUID)');
 
-export const CategoryParamSchema = z.enum(DATA_CATEGORIES, 'Not a data category');
+export const CategoryParamSchema = z.enum(REQUESTABLE_CATEGORIES, 'Not a data category');
 
 /** A field to reveal (fields.ts): the email, the phone or one payment reference's last four. */
 export const RevealFieldSchema = z
