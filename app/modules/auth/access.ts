@@ -9,8 +9,12 @@ import type { Permission } from './permissions.ts';
 // refuses such a GET when the browser says it comes from another site (`Sec-Fetch-Site:
 // cross-site`), so a link elsewhere cannot act in a staff member's name (ADR 020). The route
 // policy test requests every route cross-site and fails for one that audits without it.
+//
+// `whileSecondFactorDue`: the route opens for a session held to enrolling a second factor (an
+// account that must have one and has none, ADR 035); only /account/security and sign-out do.
 export interface AccessOptions {
   whilePasswordChangeDue?: boolean;
+  whileSecondFactorDue?: boolean;
   writesOnGet?: boolean;
 }
 
