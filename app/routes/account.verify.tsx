@@ -35,7 +35,7 @@ export async function action(args: ActionFunctionArgs) {
   } catch (error) {
     if (error instanceof SignInError) {
       return json(
-        { message: error.message, fieldErrors: error.fieldErrors as Record<string, string> },
+        { message: error.message, fieldErrors: error.fieldErrors },
         { status: error.status },
       );
     }

@@ -42,6 +42,8 @@ export async function loader(args: LoaderFunctionArgs) {
   return json({ methods: METHODS });
 }
 
+const NO_FIELD_ERRORS: Partial<Record<string, string>> = {};
+
 export async function action(args: ActionFunctionArgs) {
   await guard(args, access);
   const token = readPendingToken(args.request);
@@ -50,7 +52,7 @@ export async function action(args: ActionFunctionArgs) {
     return json(
       {
         message: 'This sign-in has expired. Sign in again with your email and password.',
-        fieldErrors: {} as Record<string, string>,
+        fieldErrors: NO_FIELD_ERRORS,
         expired: true,
       },
       { status: 401, headers: { 'Set-Cookie': clearedPendingCookie(isSecure(args.context)) } },
@@ -74,7 +76,7 @@ export async function action(args: ActionFunctionArgs) {
       return json(
         {
           message: error.message,
-          fieldErrors: error.fieldErrors as Record<string, string>,
+          fieldErrors: error.fieldErrors,
           expired: false,
         },
         { status: error.status },
