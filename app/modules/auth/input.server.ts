@@ -53,6 +53,11 @@ export const StaffActionSchema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('roles'), roles: z.array(z.enum(ROLES, 'Unknown role')) }),
   z.object({ intent: z.literal('disable') }),
   z.object({ intent: z.literal('enable') }),
+  // A second factor required although the roles do not need one (ADR 035).
+  z.object({
+    intent: z.literal('second-factor'),
+    required: z.enum(['on', 'off'], 'Choose on or off'),
+  }),
 ]);
 
 /** /account/setup/:token, the one-time link's page: the new password, twice. */
@@ -95,9 +100,3 @@ export const SecurityActionSchema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('remove'), factorId: z.uuid('Not a factor of this account') }),
   z.object({ intent: z.literal('recovery-codes') }),
 ]);
-
-/** The admin's switch on /admin/staff/:staffId: a second factor required for this account. */
-export const FactorRequirementSchema = z.object({
-  intent: z.literal('second-factor'),
-  required: z.enum(['on', 'off'], 'Choose on or off'),
-});
