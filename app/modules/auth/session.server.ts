@@ -161,11 +161,11 @@ async function lookup(request: Request): Promise<SessionStaff | null> {
     permissions,
     mustChangePassword: row.must_change_password,
     secondFactorAt,
-    // A session that has not proved a factor, of an account that must have one (or has one):
-    // only enrolment and sign-out open (ADR 035).
-    secondFactorDue:
-      secondFactorAt === null &&
-      (row.has_factor || needsSecondFactor(permissions, row.second_factor_required)),
+    // An account that must have a factor and has none, or a session that never proved the
+    // account's factor: only enrolment and sign-out open (ADR 035).
+    secondFactorDue: row.has_factor
+      ? secondFactorAt === null
+      : needsSecondFactor(permissions, row.second_factor_required),
   };
 }
 
