@@ -135,6 +135,28 @@ export async function createStaffWithRoles(
 }
 
 /**
+ * Enrols an authenticator app through /account/security as its holder would (start, read the
+ * secret shown, confirm with a code); signInAs() knows the secret afterwards. Returns it.
+ */
+export async function enrolTotpThroughPage(
+  cookie: string,
+  who: { id: string; email: string },
+): Promise<string> {
+  const started = await postForm(cookie, '/account/security', { intent: 'start-totp' });
+  if (started.status !== 200) throw new Error(`Enrolment did not start: HTTP ${started.status}`);
+  const page = await (await fetchAs(cookie, '/account/security')).text();
+  const secret = /data-testid="totp-secret">([A-Z2-7]+)</.exec(page)?.[1];
+  if (!secret) throw new Error('The enrolment page shows no secret');
+  const confirmed = await postForm(cookie, '/account/security', {
+    intent: 'confirm-totp',
+    code: totpCode(secret),
+  });
+  if (confirmed.status !== 200) throw new Error(`Enrolment failed: HTTP ${confirmed.status}`);
+  rememberTotp(who, secret);
+  return secret;
+}
+
+/**
  * A code for the account's second step: its app's code now (the injected clock, which the server
  * shares), or, when this time step was already used (a frozen clock, two sign-ins in one
  * window), a recovery code, since the server rightly refuses a code twice.
