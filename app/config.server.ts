@@ -82,6 +82,14 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^https?:\/\/[^\s/?#]+$/, 'must be an origin such as https://custodian.example.com')
     .optional(),
+  // Step-up (ADR 035): the riskiest actions ask for the second factor again when the session's
+  // last one is older than this.
+  CUSTODIAN_STEP_UP_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(12 * 3600)
+    .default(300),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
 });

@@ -225,6 +225,9 @@ function Layout({ children }: { children: ReactNode }) {
               <span className="whoami-role" data-testid="staff-roles">
                 {me.roleNames.join(', ') || 'No role'}
               </span>
+              <Link to="/account/security" className="whoami-link">
+                Sign-in security
+              </Link>
               <Form method="post" action="/logout">
                 <button type="submit" className="link-button">
                   Sign out

@@ -25,6 +25,7 @@ import { setKeyRing, versioned, type KeyRing } from '#app/modules/crypto/keys.se
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
 import { readConversation } from '#app/modules/users/data.server.ts';
 import { createHttpApp, listen } from '#app/server/http.server.ts';
+import { benchSignIn } from './support/sign-in.ts';
 import { benchLogins, benchServer, freshDatabase, log, percentile } from './support/database.ts';
 
 // The JIT access path under load. With 1,000,000 users and 10,000,000 messages (--quick: 20,000
@@ -176,20 +177,9 @@ async function loadBuild(): Promise<ServerBuild> {
   return (await import(pathToFileURL(file).href)) as ServerBuild;
 }
 
-async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
-  const response = await fetch(`${baseUrl}/login`, {
-    method: 'POST',
-    body: new URLSearchParams({ email, password }),
-    headers: { origin: baseUrl },
-    redirect: 'manual',
-  });
-  const cookie = response.headers
-    .getSetCookie()
-    .map((line) => line.split(';')[0]!)
-    .find((pair) => pair.startsWith('custodian_session=') && pair.length > 18);
-  if (response.status !== 302 || !cookie) throw new Error(`sign-in failed: ${response.status}`);
-  return cookie;
-}
+// Agents sign in: no second factor (ADR 035), the password alone.
+const signIn = (baseUrl: string, email: string, password: string) =>
+  benchSignIn(baseUrl, email, password);
 
 async function newStaff(role: Role) {
   const tag = randomBytes(5).toString('hex');

@@ -5,7 +5,13 @@ export function GeneralErrorBoundary() {
   const error = useRouteError();
   if (isRouteErrorResponse(error)) {
     const data = error.data as
-      | { message?: string; permission?: string; kind?: string; continueTo?: string }
+      | {
+          message?: string;
+          permission?: string;
+          kind?: string;
+          continueTo?: string;
+          verifyAt?: string;
+        }
       | string
       | undefined;
     const message = typeof data === 'string' ? data : data?.message;
@@ -19,6 +25,21 @@ export function GeneralErrorBoundary() {
           <p className="actions">
             <Link className="button" to={data.continueTo ?? '/'} reloadDocument>
               Open it anyway
+            </Link>
+            <Link to="/">Back to your home page</Link>
+          </p>
+        </section>
+      );
+    }
+    if (error.status === 403 && typeof data === 'object' && data.kind === 'step-up') {
+      // Step-up (ADR 035): the action needs a fresh second factor; nothing was done.
+      return (
+        <section className="error-page" aria-labelledby="error-title" data-refusal="step-up">
+          <h1 id="error-title">403 — Confirm your second factor</h1>
+          <p>{message}</p>
+          <p className="actions">
+            <Link className="button" to={data.verifyAt ?? '/account/verify'}>
+              Confirm with your authenticator app
             </Link>
             <Link to="/">Back to your home page</Link>
           </p>

@@ -242,6 +242,8 @@ export const staff = consoleSchema.table(
     createdAt: tstz('created_at').notNull(),
     disabledAt: tstz('disabled_at'),
     passwordChangedAt: tstz('password_changed_at'),
+    /** An admin asks for a second factor although the roles do not (ADR 035). */
+    secondFactorRequired: boolean('second_factor_required').notNull().default(false),
   },
   (t) => [uniqueIndex('staff_email_key').on(sql`lower(${t.email})`)],
 );
@@ -298,10 +300,70 @@ export const sessions = consoleSchema.table(
     expiresAt: tstz('expires_at').notNull(),
     clientAddress: inet('client_address'),
     userAgent: text('user_agent'),
+    /** When this session last proved a second factor (sign-in or step-up; ADR 035). */
+    secondFactorAt: tstz('second_factor_at'),
   },
   (t) => [
     uniqueIndex('sessions_token_hash_key').on(t.tokenHash),
     index('sessions_staff_idx').on(t.staffId),
+  ],
+);
+
+// Second factors (ADR 035): an authenticator app's secret, sealed under the master key and bound
+// to its row; `confirmed_at` is null while enrolment waits for a first code; `last_used_step` is
+// the newest TOTP time step accepted, so a code is never accepted twice.
+export const staffFactors = consoleSchema.table(
+  'staff_factors',
+  {
+    id: uuid('id').primaryKey(),
+    staffId: uuid('staff_id')
+      .notNull()
+      .references(() => staff.id),
+    kind: text('kind', { enum: ['totp'] }).notNull(),
+    secretSealed: bytea('secret_sealed').notNull(),
+    masterKeyId: text('master_key_id').notNull(),
+    createdAt: tstz('created_at').notNull(),
+    confirmedAt: tstz('confirmed_at'),
+    lastUsedStep: bigint('last_used_step', { mode: 'number' }),
+  },
+  (t) => [
+    index('staff_factors_staff_idx').on(t.staffId),
+    check('staff_factors_kind_check', sql`${t.kind} in ('totp')`),
+  ],
+);
+
+// Ten single-use recovery codes per account, stored as argon2id hashes like passwords.
+export const recoveryCodes = consoleSchema.table(
+  'recovery_codes',
+  {
+    id: uuid('id').primaryKey(),
+    staffId: uuid('staff_id')
+      .notNull()
+      .references(() => staff.id),
+    codeHash: text('code_hash').notNull(),
+    createdAt: tstz('created_at').notNull(),
+    usedAt: tstz('used_at'),
+  },
+  (t) => [index('recovery_codes_staff_idx').on(t.staffId)],
+);
+
+// A sign-in whose password was right and whose second factor is awaited (5 minutes). The cookie
+// holds a random token; the table only its SHA-256, as for sessions.
+export const pendingSignIns = consoleSchema.table(
+  'pending_sign_ins',
+  {
+    id: uuid('id').primaryKey(),
+    tokenHash: bytea('token_hash').notNull(),
+    staffId: uuid('staff_id')
+      .notNull()
+      .references(() => staff.id),
+    redirectTo: text('redirect_to').notNull(),
+    createdAt: tstz('created_at').notNull(),
+    expiresAt: tstz('expires_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('pending_sign_ins_token_hash_key').on(t.tokenHash),
+    index('pending_sign_ins_staff_idx').on(t.staffId),
   ],
 );
 

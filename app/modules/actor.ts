@@ -23,6 +23,13 @@ export interface StaffActor {
   sessionId: string | null;
   client: Client;
   mustChangePassword: boolean;
+  /**
+   * When the session last proved a second factor (sign-in or step-up; ADR 035); null or absent
+   * when it never did (an account without a factor, or an actor outside a session).
+   */
+  secondFactorAt?: Date | null;
+  /** The account must have a second factor and has none: only /account/security opens. */
+  secondFactorDue?: boolean;
 }
 
 /** Custodian itself: its command line on the server, or a background job. */

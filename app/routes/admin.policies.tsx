@@ -12,7 +12,7 @@ import {
 } from '#app/components/access/grant-ui.tsx';
 import { Time } from '#app/components/time.tsx';
 import { APPROVER_PERMISSIONS, GRANT_LIMITS } from '#app/modules/access/vocabulary.ts';
-import { guard } from '#app/utils/guard.server.ts';
+import { guard, requireRecentSecondFactor } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { PERMISSIONS } from '#app/modules/auth/permissions.ts';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
@@ -35,6 +35,7 @@ export async function action(args: ActionFunctionArgs) {
   );
   const parsed = parseForm(PolicySchema, form);
   if (!parsed.ok) return inputProblem(parsed.fieldErrors, values);
+  await requireRecentSecondFactor(me, 'policy.change', '/admin/policies');
   try {
     const saved = await updatePolicy({ ...parsed.value, by: me });
     return json({ ok: true as const, saved: saved.category });

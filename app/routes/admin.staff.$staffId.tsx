@@ -9,7 +9,12 @@ import { disableStaff } from '#app/modules/access/grants.server.ts';
 import { recentSignIns } from '#app/modules/audit/sign-ins.server.ts';
 import { StaffActionSchema, StaffParamsSchema } from '#app/modules/auth/input.server.ts';
 import { ROLE_NAMES, ROLES, type Role } from '#app/modules/auth/permissions.ts';
-import { getStaffDetail, setStaffStatus, StaffError } from '#app/modules/auth/staff.server.ts';
+import {
+  getStaffDetail,
+  setSecondFactorRequired,
+  setStaffStatus,
+  StaffError,
+} from '#app/modules/auth/staff.server.ts';
 import {
   changeStaffRoles,
   pendingRoleRequestOf,
@@ -64,6 +69,8 @@ export async function action(args: ActionFunctionArgs) {
     let pending: string[] = [];
     if (intent === 'roles') ({ pending } = await changeStaffRoles(staffId, parsed.value.roles, me));
     else if (intent === 'disable') await disableStaff(staffId, me);
+    else if (intent === 'second-factor')
+      await setSecondFactorRequired(staffId, parsed.value.required === 'on', me);
     else await setStaffStatus(staffId, 'active', me);
     return json({ fieldErrors: {}, done: intent, pending });
   } catch (error) {
@@ -110,7 +117,9 @@ export default function StaffDetailRoute() {
               : 'Roles saved.'
             : data.done === 'disable'
               ? 'Account disabled; its sessions have ended.'
-              : 'Account enabled.'}
+              : data.done === 'second-factor'
+                ? 'Second-factor requirement saved.'
+                : 'Account enabled.'}
         </p>
       ) : null}
       <section className="panel">
@@ -184,6 +193,28 @@ export default function StaffDetailRoute() {
             Save roles
           </button>
         </Form>
+      </section>
+      <section className="panel" aria-labelledby="factor-title">
+        <h2 id="factor-title">Second factor</h2>
+        <p>
+          {person.hasSecondFactor ? 'An authenticator app is enrolled.' : 'No second factor yet.'}{' '}
+          Roles beyond finding users and asking for grants always need one.
+          {person.secondFactorRequired ? ' An admin requires one for this account too.' : ''}
+        </p>
+        <Form method="post">
+          <input type="hidden" name="intent" value="second-factor" />
+          <input type="hidden" name="required" value={person.secondFactorRequired ? 'off' : 'on'} />
+          <button type="submit" className="secondary">
+            {person.secondFactorRequired
+              ? 'Stop requiring a second factor for this account'
+              : 'Require a second factor for this account'}
+          </button>
+        </Form>
+        {errors.required ? (
+          <p className="field-error" role="alert">
+            {errors.required}
+          </p>
+        ) : null}
       </section>
       <section className="panel" aria-labelledby="status-title">
         <h2 id="status-title">Account</h2>

@@ -21,7 +21,7 @@ import { ROLE_NAMES } from '#app/modules/auth/permissions.ts';
 import { ROLE_REQUEST_STATUSES } from '#app/modules/auth/vocabulary.ts';
 import { decodeCursor, encodeCursor, KeysetCursorSchema } from '#app/utils/cursor.server.ts';
 import { formObject, parseForm, parseParams } from '#app/utils/forms.server.ts';
-import { guard } from '#app/utils/guard.server.ts';
+import { guard, requireRecentSecondFactor } from '#app/utils/guard.server.ts';
 import { attempt } from '#app/utils/http.server.ts';
 
 // Role requests (ADR 021): roles that reach personal data or decide access, waiting for a second
@@ -113,6 +113,9 @@ export async function action(args: ActionFunctionArgs) {
   if (!parsed.ok) {
     const [field, message] = Object.entries(parsed.fieldErrors)[0]!;
     return json<ActionData>({ error: message, field }, { status: 400 });
+  }
+  if (parsed.value.intent === 'approve') {
+    await requireRecentSecondFactor(me, 'staff.role_approve', '/admin/staff/requests');
   }
   const result = await decideRoleRequest({
     requestId: parsed.value.request,

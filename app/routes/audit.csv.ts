@@ -7,7 +7,7 @@ import {
   type ExportRow,
 } from '#app/modules/audit/trail.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
-import { guard } from '#app/utils/guard.server.ts';
+import { guard, requireRecentSecondFactor } from '#app/utils/guard.server.ts';
 import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { now } from '#app/modules/clock.server.ts';
@@ -58,7 +58,10 @@ function record(r: ExportRow): CsvValue[] {
 
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
-  const { filters, dir } = attempt(() => parseTrailQuery(new URL(args.request.url).searchParams));
+  const url = new URL(args.request.url);
+  const { filters, dir } = attempt(() => parseTrailQuery(url.searchParams));
+  // Step-up (ADR 035): the whole trail leaves the console; a fresh second factor first.
+  await requireRecentSecondFactor(me, 'audit.export', `/audit${url.search}`);
   const snapshot = await exportSnapshot(filters, dir, CSV_MAX_ROWS);
   // Audit, then show: the export is on record before its first byte leaves; if the entry cannot be
   // written, this throws and nothing is sent.

@@ -27,7 +27,7 @@ import { ShortId } from '#app/components/short-id.tsx';
 import { Time, utc } from '#app/components/time.tsx';
 import { grantClosedAt } from '#app/modules/access/ui-grants.server.ts';
 import { staffNames } from '#app/modules/staff-names.server.ts';
-import { guard } from '#app/utils/guard.server.ts';
+import { guard, requireRecentSecondFactor } from '#app/utils/guard.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
@@ -80,6 +80,10 @@ export async function action(args: ActionFunctionArgs) {
   if (!parsed.ok) return inputProblem(parsed.fieldErrors, values);
   const actor = me;
   const input = parsed.value;
+  // Step-up (ADR 035): approving asks for a second factor proved in the last few minutes.
+  if (input.intent === 'approve') {
+    await requireRecentSecondFactor(me, 'grant.approve', `/grants/${grantId}`);
+  }
   try {
     switch (input.intent) {
       case 'approve':

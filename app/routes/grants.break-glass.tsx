@@ -25,7 +25,7 @@ import {
 import { Time } from '#app/components/time.tsx';
 import { unreviewedBreakGlassOf } from '#app/modules/access/ui-grants.server.ts';
 import { GRANT_LIMITS } from '#app/modules/access/vocabulary.ts';
-import { guard } from '#app/utils/guard.server.ts';
+import { guard, requireRecentSecondFactor } from '#app/utils/guard.server.ts';
 import { attempt } from '#app/utils/http.server.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { DATA_CATEGORIES } from '#app/modules/vocabulary.ts';
@@ -85,6 +85,7 @@ export async function action(args: ActionFunctionArgs) {
   };
   const parsed = parseForm(breakGlassSchema(ticketPattern()), fields);
   if (!parsed.ok) return inputProblem(parsed.fieldErrors, values);
+  await requireRecentSecondFactor(me, 'grant.break_glass', '/grants/break-glass');
   try {
     const { grantId } = await breakGlass({ staff: me, ...fields });
     return redirect(`/grants/${grantId}?broke=1`);

@@ -5,7 +5,8 @@ import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { Field } from '#app/components/form-field.tsx';
 import { guard, isSecure, visitor } from '#app/utils/guard.server.ts';
 import { publicAccess } from '#app/modules/auth/access.ts';
-import { sessionCookie } from '#app/modules/auth/session.server.ts';
+import { pendingCookie, sessionCookie } from '#app/modules/auth/session.server.ts';
+import { createPendingSignIn } from '#app/modules/auth/factors.server.ts';
 import {
   authenticateStaff,
   safeRedirect,
@@ -29,6 +30,14 @@ export async function action(args: ActionFunctionArgs) {
   const who = visitor(args);
   try {
     const staff = await authenticateStaff(args.request, who);
+    if (staff.hasFactor) {
+      // The password was right; the session waits for the second factor (ADR 035).
+      const pending = await createPendingSignIn(staff.staffId, redirectTo);
+      return redirect('/login/second-factor', {
+        status: 303,
+        headers: { 'Set-Cookie': pendingCookie(pending, isSecure(args.context)) },
+      });
+    }
     const token = await startSession(staff, who);
     return redirect(redirectTo, {
       headers: { 'Set-Cookie': sessionCookie(token, isSecure(args.context)) },

@@ -4,7 +4,7 @@ import { guard, isSecure } from '#app/utils/guard.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
 import { clearedSessionCookie, signOut } from '#app/modules/auth/session.server.ts';
 
-export const access = signedIn({ whilePasswordChangeDue: true });
+export const access = signedIn({ whilePasswordChangeDue: true, whileSecondFactorDue: true });
 
 // Sign-out is a POST (a link or prefetch must not sign anyone out).
 export async function loader(args: LoaderFunctionArgs) {

@@ -41,7 +41,7 @@ import {
 } from '#app/modules/privacy/vocabulary.ts';
 import { ConflictError, ForbiddenError, InputError } from '#app/utils/errors.ts';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
-import { guard } from '#app/utils/guard.server.ts';
+import { guard, requireRecentSecondFactor } from '#app/utils/guard.server.ts';
 import { answer } from '#app/utils/http.server.ts';
 
 export const access = requires('privacy:process', { writesOnGet: true });
@@ -171,6 +171,10 @@ export async function action(args: ActionFunctionArgs) {
     return json({ error, field }, { status: 400 });
   }
   const { intent, note, proposal, reason, method } = parsed.value;
+  // Step-up (ADR 035): approving a proposal (an erasure, a denial) asks for a fresh factor.
+  if (intent === 'approve') {
+    await requireRecentSecondFactor(me, 'privacy.approve', `/privacy/${requestId}`);
+  }
   try {
     if (intent === 'assign_me' || intent === 'unassign') {
       await assignRequest(requestId, intent === 'assign_me' ? me.staffId : null, me);

@@ -109,7 +109,9 @@ async function serveConsole(rt: Runtime, options: { root: string }, started: Sta
   if (logins.length) {
     lines.push(`Demo staff logins (also in ${path.join(rt.dataDir, 'demo-credentials.txt')}):`);
     for (const l of logins)
-      lines.push(`  ${l.role.padEnd(17)} ${l.email.padEnd(26)} ${l.password}`);
+      lines.push(
+        `  ${l.role.padEnd(17)} ${l.email.padEnd(26)} ${l.password}${l.totp ? `  totp ${l.totp}` : ''}`,
+      );
   }
   lines.push('Press Ctrl+C to stop.', '');
   process.stdout.write(lines.join('\n'));

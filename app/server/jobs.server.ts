@@ -2,6 +2,7 @@ import { grantExpiryJob } from '#app/modules/access/jobs.server.ts';
 import { analyticsBuildJob } from '#app/modules/analytics/build.server.ts';
 import { auditVerifyJob } from '#app/modules/audit/runs.server.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
+import { pendingSignInHousekeeping } from '#app/modules/auth/jobs.server.ts';
 import type { JobDefinition } from '#app/modules/jobs/queue.server.ts';
 import { privacyOutboxJob } from '#app/modules/privacy/outbox.server.ts';
 import { exportExpiryJob } from '#app/modules/privacy/export.server.ts';
@@ -22,4 +23,5 @@ export const JOBS: JobDefinition[] = [
   privacyOutboxJob,
   exportExpiryJob,
   retentionPurgeJob,
+  pendingSignInHousekeeping,
 ];

@@ -5,6 +5,8 @@ import type { Client, StaffActor, VisitorActor } from '#app/modules/actor.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { findSignedIn } from '#app/modules/auth/session.server.ts';
 import { sameOriginPath } from './paths.ts';
+import { env } from '#app/config.server.ts';
+import { now } from '#app/modules/clock.server.ts';
 
 // The one permission check, and the one place a request becomes an Actor (ADR 015). It speaks
 // HTTP (it redirects and refuses), so it lives beside the routes, not in a domain module.
@@ -88,6 +90,10 @@ export async function guard(args: GuardArgs, access: StaffAccess): Promise<Staff
   if (actor.mustChangePassword && !access.whilePasswordChangeDue) {
     throw redirect('/account/password');
   }
+  // An account that must have a second factor and has none opens nothing else until it enrols.
+  if (actor.secondFactorDue && !access.whileSecondFactorDue) {
+    throw redirect('/account/security');
+  }
   if (!holdsDeclared(access, actor.permissions)) {
     const needed = access.kind === 'permission' ? access.permission : undefined;
     const anyOf = access.kind === 'any-permission' ? access.permissions : [];
@@ -109,4 +115,49 @@ export async function guard(args: GuardArgs, access: StaffAccess): Promise<Staff
     throw json({ message, permission: named }, { status: 403 });
   }
   return actor;
+}
+
+/** The actions that ask for the second factor again when the last one is old (ADR 035). */
+export type StepUpAction =
+  | 'grant.approve'
+  | 'grant.break_glass'
+  | 'privacy.approve'
+  | 'staff.role_approve'
+  | 'policy.change'
+  | 'audit.export'
+  | 'factor.manage';
+
+/** What a refused step-up answers: the page explains it and links to the confirmation. */
+export interface StepUpRefusal {
+  kind: 'step-up';
+  message: string;
+  verifyAt: string;
+}
+
+/**
+ * Step-up: the riskiest actions need a second factor proved within CUSTODIAN_STEP_UP_SECONDS
+ * in this session. Otherwise the refusal is recorded (law 3) and answered 403 with the address
+ * of the confirmation page, which sends the staff member back to `returnTo`.
+ */
+export async function requireRecentSecondFactor(
+  actor: StaffActor,
+  action: StepUpAction,
+  returnTo: string,
+): Promise<void> {
+  const at = actor.secondFactorAt?.getTime();
+  const maxAgeMs = env().CUSTODIAN_STEP_UP_SECONDS * 1000;
+  if (at !== undefined && now().getTime() - at <= maxAgeMs) return;
+  await recordAudit(actor, {
+    action: 'auth.step_up',
+    outcome: 'denied',
+    subjectStaffId: actor.staffId,
+    details: { for: action, reason: at === undefined ? 'no_factor' : 'stale_factor' },
+  });
+  const refusal: StepUpRefusal = {
+    kind: 'step-up',
+    message:
+      'This action asks for your second factor again: confirm it with a code from your authenticator app, then do it once more.',
+    verifyAt: `/account/verify?redirectTo=${encodeURIComponent(sameOriginPath(returnTo) ?? '/')}`,
+  };
+  throw json(refusal, { status: 403 });
 }

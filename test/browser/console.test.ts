@@ -23,10 +23,18 @@ describe('the embedded default', () => {
     expect(inject('serverOutput')).toContain(`Custodian is running at ${baseUrl}`);
     const file = path.join(inject('dataDir'), 'demo-credentials.txt');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-    const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+    const all = fs.readFileSync(file, 'utf8').trim().split('\n');
+    expect(all[0]).toMatch(/^# .*role email password \[totp\]/);
+    const lines = all.filter((l) => !l.startsWith('#'));
     expect(lines).toHaveLength(DEMO_STAFF.length);
     for (const demo of DEMO_STAFF) {
-      expect(lines).toContain(`${demo.role} ${demo.email} ${DEMO_PASSWORD}`);
+      // Roles beyond finding users and asking for grants come with an authenticator secret.
+      const totp = demo.role === 'support_agent' ? '' : ' [A-Z2-7]{32}';
+      expect(
+        lines.some((l) =>
+          new RegExp(`^${demo.role} ${demo.email} ${DEMO_PASSWORD}${totp}$`).test(l),
+        ),
+      ).toBe(true);
     }
   });
 });

@@ -232,7 +232,13 @@ async function stateHolder(subject: Subject): Promise<Member> {
   // Admins and staff without a role may not request grants: theirs were made while they were
   // agents, and their roles changed since (law 1 must still refuse them).
   const canRequest = mayLookUp(subject);
-  const staff = await createStaffWithRoles(canRequest ? rolesOf(subject) : ['support_agent']);
+  // Every role but the agent's needs a second factor (ADR 035): enrolled from the start, so the
+  // roles given later do not hold the session to /account/security.
+  const needsFactor = rolesOf(subject).some((r) => r !== 'support_agent');
+  const staff = await createStaffWithRoles(
+    canRequest ? rolesOf(subject) : ['support_agent'],
+    needsFactor ? { secondFactor: true } : {},
+  );
   const u = (i: number) => targets[i]!.id;
   const pending = await ask(staff, u(STATE_USER.pending), [...REQUESTABLE_CATEGORIES]);
   const live = await approved(staff, u(STATE_USER.live), [...REQUESTABLE_CATEGORIES]);

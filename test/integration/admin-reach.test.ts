@@ -23,6 +23,7 @@ import {
   startTestServer,
   type TestServer,
   type TestStaff,
+  enrolTotpThroughPage,
 } from '../support/http.ts';
 import { insertGrant, ownerConnection, plainUsers, seedUsers } from './users-fixtures.ts';
 
@@ -343,6 +344,9 @@ describe('the approval leaves the asker no usable credential (one-time link)', (
     expect(set.status).toBe(200);
     expect(await pageText(set)).toContain('Your password is set');
     const cookie = await signInAs(server.baseUrl, created.email, 'my-own-password-42');
+    // A security auditor needs a second factor (ADR 035): held to enrolment, then let in.
+    expect((await fetchAs(cookie, '/audit')).headers.get('location')).toBe('/account/security');
+    await enrolTotpThroughPage(cookie, created);
     expect((await fetchAs(cookie, '/audit')).status).toBe(200);
 
     const used = await fetchAs(null, `/account/setup/${token}`);

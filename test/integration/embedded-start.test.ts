@@ -106,7 +106,9 @@ describe('the embedded default', { timeout: 600_000 }, () => {
       expect(second.output()).not.toContain('First start');
       expect(second.output()).not.toContain('generated one into');
       expect(fs.readFileSync(path.join(dataDir, 'demo-credentials.txt'), 'utf8')).toBe(credentials);
-      const [, email, password] = credentials.split('\n')[0]!.split(' ');
+      // The first login that is not a comment: an agent's, which needs no second factor.
+      const first = credentials.split('\n').find((l) => l && !l.startsWith('#'))!;
+      const [, email, password] = first.split(' ');
       const signIn = await fetch(`http://127.0.0.1:${second.port}/login`, {
         method: 'POST',
         redirect: 'manual',

@@ -24,6 +24,7 @@ import {
   DEFAULT_ROLE_PERMISSIONS,
   PERMISSION_CODES,
   ROLES,
+  WITHOUT_SECOND_FACTOR,
   type Role,
 } from '#app/modules/auth/permissions.ts';
 
@@ -55,12 +56,23 @@ function accessProblem(value: unknown): string | undefined {
       ? undefined
       : `requires an unknown scope ${String(access.scope)}`;
   }
-  for (const flag of ['whilePasswordChangeDue', 'writesOnGet', 'background']) {
+  for (const flag of [
+    'whilePasswordChangeDue',
+    'whileSecondFactorDue',
+    'writesOnGet',
+    'background',
+  ]) {
     if (access[flag] !== undefined && typeof access[flag] !== 'boolean')
       return `${flag} is not a boolean`;
   }
   if (access.kind === 'signed-in') {
-    const unknown = extra(['kind', 'whilePasswordChangeDue', 'writesOnGet', 'background']);
+    const unknown = extra([
+      'kind',
+      'whilePasswordChangeDue',
+      'whileSecondFactorDue',
+      'writesOnGet',
+      'background',
+    ]);
     return unknown ? `unknown option ${unknown}` : undefined;
   }
   if (access.kind === 'permission') {
@@ -242,7 +254,10 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/$': publicAccess,
   'routes/_index': signedIn(),
   'routes/login': publicAccess,
-  'routes/logout': signedIn({ whilePasswordChangeDue: true }),
+  'routes/login_.second-factor': publicAccess,
+  'routes/logout': signedIn({ whilePasswordChangeDue: true, whileSecondFactorDue: true }),
+  'routes/account.security': signedIn({ whilePasswordChangeDue: true, whileSecondFactorDue: true }),
+  'routes/account.verify': signedIn(),
   'routes/healthz': publicAccess,
   'routes/account.password': signedIn({ whilePasswordChangeDue: true }),
   'routes/admin.staff._index': requires('staff:manage'),
@@ -321,6 +336,11 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
   return {
     '/': staffOnly('/', everyone),
     '/account/password': staffOnly('/account/password', everyone),
+    '/account/security': staffOnly('/account/security', everyone),
+    '/account/verify': staffOnly('/account/verify', everyone),
+    // Without a pending sign-in's cookie: back to the first step (signed in: home).
+    '/login/second-factor': (subject) =>
+      subject === 'signed out' ? { redirect: '/login' } : { redirect: '/' },
     '/admin/staff': staffOnly('/admin/staff', ['admin']),
     '/admin/staff/new': staffOnly('/admin/staff/new', ['admin']),
     [`/admin/staff/${staffId}`]: staffOnly(`/admin/staff/${staffId}`, ['admin']),
@@ -491,13 +511,17 @@ describe('every route with a loader answers each role as its declaration says', 
                   (route.module.default !== undefined && !body.includes('403 — Not allowed'))
                   ? `wanted the 403 page, got ${response.status} ${location ?? ''}`
                   : undefined
-                : response.status === 403 &&
-                    GRANT_GATED.has(route.id) &&
-                    body.includes('data-refusal="grant"')
-                  ? undefined
-                  : response.status === 403 || location?.startsWith('/login')
-                    ? `wanted access, got ${response.status} ${location ?? ''}`
-                    : undefined;
+                : subject === 'signed out' &&
+                    route.id === 'routes/login_.second-factor' &&
+                    location === '/login'
+                  ? undefined // no pending sign-in: the first step again
+                  : response.status === 403 &&
+                      GRANT_GATED.has(route.id) &&
+                      body.includes('data-refusal="grant"')
+                    ? undefined
+                    : response.status === 403 || location?.startsWith('/login')
+                      ? `wanted access, got ${response.status} ${location ?? ''}`
+                      : undefined;
       if (problem) mismatches.push(`${route.id} (${path}): ${problem}`);
     }
     expect(mismatches).toEqual([]);
@@ -600,6 +624,81 @@ describe("a GET from another site acts in nobody's name (ADR 020)", () => {
   });
 });
 
+// ADR 035: an account that must have a second factor and has none gets a session that opens
+// /account/security and sign-out only, whatever its roles, until it enrols.
+describe('a session held to enrolling a second factor opens nothing else', () => {
+  const FACTOR_ROLES = ROLES.filter((r) =>
+    DEFAULT_ROLE_PERMISSIONS[r].some((p) => !WITHOUT_SECOND_FACTOR.includes(p)),
+  );
+  const held = new Map<Role, string>();
+  const OPEN = new Set(['routes/account.security', 'routes/logout']);
+
+  beforeAll(async () => {
+    for (const role of FACTOR_ROLES) {
+      const who = await createStaffWithRoles([role], { secondFactor: false });
+      held.set(role, await signInAs(server.baseUrl, who.email, who.password));
+    }
+  });
+
+  it('the roles that need a factor are the ones the design names', () => {
+    expect([...FACTOR_ROLES].sort()).toEqual(
+      ['admin', 'privacy_officer', 'security_auditor', 'support_lead'].sort(),
+    );
+  });
+
+  it.each(['admin', 'privacy_officer', 'security_auditor', 'support_lead'] as Role[])(
+    'as %s without a factor: every GET and POST goes to /account/security but its own and sign-out',
+    async (role) => {
+      const cookie = held.get(role)!;
+      const mismatches: string[] = [];
+      for (const route of ROUTES.filter(
+        (r) => !isSplat(r) && (r.module.loader || r.module.action),
+      )) {
+        const target = landing(route) ?? route;
+        const chain = matched(target);
+        const declared = chain.map(accessOf);
+        if (declared.every((a) => a.kind === 'public') || isService(target)) continue;
+        const path = concretePath(target, params);
+        const opens = OPEN.has(target.id);
+        if (route.module.loader) {
+          const response = await fetchAs(cookie, path);
+          await response.arrayBuffer();
+          const location = response.headers.get('location');
+          if (opens) {
+            if (response.status >= 400 || location === '/account/security')
+              mismatches.push(`GET ${path}: wanted it open, got ${response.status}`);
+          } else if (response.status !== 302 || location !== '/account/security') {
+            mismatches.push(
+              `GET ${path}: wanted /account/security, got ${response.status} ${location ?? ''}`,
+            );
+          }
+        }
+        if (route.module.action && !opens) {
+          const response = await postForm(cookie, path + (route.index ? '?index' : ''), {
+            intent: 'approve',
+          });
+          await response.arrayBuffer();
+          const location = response.headers.get('location');
+          if (response.status !== 302 || location !== '/account/security') {
+            mismatches.push(
+              `POST ${path}: wanted /account/security, got ${response.status} ${location ?? ''}`,
+            );
+          }
+        }
+      }
+      expect(mismatches).toEqual([]);
+      const page = await fetchAs(cookie, '/account/security');
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('until you do, the');
+    },
+  );
+
+  it('an agent without a factor is not held (a factor is optional for it)', async () => {
+    const response = await fetchAs(cookies.get('support_agent')!, '/');
+    expect(response.status).toBe(200);
+  });
+});
+
 describe('every route with an action refuses a POST it does not allow', () => {
   const withAction = ROUTES.filter((r) => r.module.action && !isSplat(r));
 
@@ -664,22 +763,30 @@ describe('permissions are read from the database on every request', () => {
   });
 
   it('adding a role permission allows its holders at the very next request', async () => {
-    const agent = cookies.get('support_agent')!;
+    // An agent with a second factor: staff:manage needs one (ADR 035), so the factorless agent
+    // is held to /account/security at the same next request.
+    const withFactor = await createStaffWithRoles(['support_agent'], { secondFactor: true });
+    const agent = await signInAs(server.baseUrl, withFactor.email, withFactor.password);
+    const factorless = cookies.get('support_agent')!;
     expect((await fetchAs(agent, '/admin/staff')).status).toBe(403);
     await sql()`insert into console.role_permissions (role_code, permission_code)
                 values ('support_agent', 'staff:manage')`;
     try {
       expect((await fetchAs(agent, '/admin/staff')).status).toBe(200);
+      const held = await fetchAs(factorless, '/admin/staff');
+      expect([held.status, held.headers.get('location')]).toEqual([302, '/account/security']);
     } finally {
       await sql()`delete from console.role_permissions
                   where role_code = 'support_agent' and permission_code = 'staff:manage'`;
     }
     expect((await fetchAs(agent, '/admin/staff')).status).toBe(403);
+    expect((await fetchAs(factorless, '/')).status).toBe(200);
   });
 
   it('roles are read at every request too', async () => {
-    const agentId = staffIds.get('support_agent')!;
-    const agent = cookies.get('support_agent')!;
+    const withFactor = await createStaffWithRoles(['support_agent'], { secondFactor: true });
+    const agentId = withFactor.id;
+    const agent = await signInAs(server.baseUrl, withFactor.email, withFactor.password);
     await sql()`insert into console.staff_roles (staff_id, role_code, granted_at)
                 values (${agentId}, 'admin', now())`;
     try {

@@ -50,6 +50,10 @@ afterEach(() => {
   restoreClock = undefined;
 });
 
+// The password step alone: these accounts have no second factor yet, so a right password opens
+// a session at once (held to /account/security until they enrol; ADR 035).
+const PASSWORD_ONLY = { secondFactor: false };
+
 async function attempt(email: string, password: string, redirectTo?: string) {
   const fields: Record<string, string> = { email, password };
   if (redirectTo !== undefined) fields.redirectTo = redirectTo;
@@ -119,7 +123,7 @@ describe('throttling per account', () => {
   });
 
   it('grows the delay, locks after 10 failures for 15 minutes and records auth.lock', async () => {
-    const who = await createStaffWithRoles(['support_lead']);
+    const who = await createStaffWithRoles(['support_lead'], PASSWORD_ONLY);
     const waits: number[] = [];
     for (let failure = 1; failure <= 10; failure++) {
       const answer = await attempt(who.email, 'wrong-password!');
@@ -155,7 +159,7 @@ describe('throttling per account', () => {
   });
 
   it('a success clears the account counter', async () => {
-    const who = await createStaffWithRoles(['privacy_officer']);
+    const who = await createStaffWithRoles(['privacy_officer'], PASSWORD_ONLY);
     for (let i = 0; i < 2; i++) await attempt(who.email, 'wrong-password!');
     expect((await attempt(who.email, who.password)).status).toBe(302);
     const rows = await sql()`select key from console.sign_in_throttle where key like 'account:%'`;
@@ -169,7 +173,7 @@ describe('throttling per account', () => {
 
 describe('throttling per client address', () => {
   it('counts failures across different emails, delays after 10 and locks at 50', async () => {
-    const who = await createStaffWithRoles(['security_auditor']);
+    const who = await createStaffWithRoles(['security_auditor'], PASSWORD_ONLY);
     let n = 0;
     const failWithNewEmail = async () => {
       const answer = await attempt(`stranger-${++n}@elsewhere.test`, 'wrong-password!');
@@ -248,7 +252,7 @@ describe('sign-in events', () => {
 describe('redirectTo', () => {
   let who: TestStaff;
   beforeAll(async () => {
-    who = await createStaffWithRoles(['admin']);
+    who = await createStaffWithRoles(['admin'], PASSWORD_ONLY);
   });
 
   it('the sign-in page carries it from the address into the form', async () => {
@@ -285,7 +289,7 @@ describe('redirectTo', () => {
 describe('redirectTo that leaves the console', () => {
   let who: TestStaff;
   beforeAll(async () => {
-    who = await createStaffWithRoles(['admin']);
+    who = await createStaffWithRoles(['admin'], PASSWORD_ONLY);
   });
 
   // Browsers drop tabs and newlines from a URL and read a backslash as a slash: each of these

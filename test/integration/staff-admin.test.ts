@@ -158,7 +158,8 @@ describe('creating staff (POST /admin/staff/new)', () => {
 describe('changing roles (POST /admin/staff/<id>, intent=roles)', () => {
   let target: TestStaff;
   beforeAll(async () => {
-    target = await createStaffWithRoles(['support_agent']);
+    // With a second factor from the start: the admin role given below needs one (ADR 035).
+    target = await createStaffWithRoles(['support_agent'], { secondFactor: true });
   });
 
   it('saves the roles, records the change and applies at the holder’s next request', async () => {

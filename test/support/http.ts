@@ -4,8 +4,19 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ServerBuild } from '@remix-run/node';
-import { SESSION_COOKIE } from '#app/modules/auth/session.server.ts';
-import type { Role } from '#app/modules/auth/permissions.ts';
+import { PENDING_COOKIE, SESSION_COOKIE } from '#app/modules/auth/session.server.ts';
+import {
+  DEFAULT_ROLE_PERMISSIONS,
+  needsSecondFactor,
+  type Role,
+} from '#app/modules/auth/permissions.ts';
+import {
+  enrolTotpDirectly,
+  regenerateRecoveryCodes,
+  totpCode,
+  totpStep,
+} from '#app/modules/auth/factors.server.ts';
+import { getSql } from '#app/db/client.server.ts';
 import { createStaff } from '#app/modules/auth/staff.server.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
 import { commandLine, job, type StaffActor } from '#app/modules/actor.ts';
@@ -72,6 +83,19 @@ export interface TestStaff {
   email: string;
   password: string;
   displayName: string;
+  /** The base32 secret of its authenticator app, when it has one (ADR 035). */
+  totpSecret?: string;
+}
+
+/**
+ * The second factors of the accounts this test file made, by email: signInAs() answers the
+ * sign-in's second step with them.
+ */
+const factorsByEmail = new Map<string, { id: string; secret: string; recovery: string[] }>();
+
+/** Tells signInAs() the authenticator secret of an account made some other way. */
+export function rememberTotp(who: { id: string; email: string }, secret: string) {
+  factorsByEmail.set(who.email.trim().toLowerCase(), { id: who.id, secret, recovery: [] });
 }
 
 /** A staff account made through createStaff (the real code path); returns its password too. */
@@ -82,6 +106,11 @@ export async function createStaffWithRoles(
     displayName?: string;
     password?: string;
     mustChangePassword?: boolean;
+    /**
+     * Enrol an authenticator app (default: when the roles need a second factor, as every such
+     * account must have one to open more than /account/security).
+     */
+    secondFactor?: boolean;
   } = {},
 ): Promise<TestStaff> {
   const tag = randomBytes(5).toString('hex');
@@ -92,7 +121,60 @@ export async function createStaffWithRoles(
     { email, displayName, password, roles, mustChangePassword: opts.mustChangePassword ?? false },
     commandLine('test'),
   );
-  return { id, email: email.trim().toLowerCase(), password, displayName };
+  const normal = email.trim().toLowerCase();
+  const wantsFactor =
+    opts.secondFactor ??
+    needsSecondFactor(
+      roles.flatMap((r) => DEFAULT_ROLE_PERMISSIONS[r]),
+      false,
+    );
+  if (!wantsFactor) return { id, email: normal, password, displayName };
+  const totpSecret = await enrolTotpDirectly(id, commandLine('test'));
+  rememberTotp({ id, email: normal }, totpSecret);
+  return { id, email: normal, password, displayName, totpSecret };
+}
+
+/**
+ * Enrols an authenticator app through /account/security as its holder would (start, read the
+ * secret shown, confirm with a code); signInAs() knows the secret afterwards. Returns it.
+ */
+export async function enrolTotpThroughPage(
+  cookie: string,
+  who: { id: string; email: string },
+): Promise<string> {
+  const started = await postForm(cookie, '/account/security', { intent: 'start-totp' });
+  if (started.status !== 200) throw new Error(`Enrolment did not start: HTTP ${started.status}`);
+  const page = await (await fetchAs(cookie, '/account/security')).text();
+  const secret = /data-testid="totp-secret">([A-Z2-7]+)</.exec(page)?.[1];
+  if (!secret) throw new Error('The enrolment page shows no secret');
+  const confirmed = await postForm(cookie, '/account/security', {
+    intent: 'confirm-totp',
+    code: totpCode(secret),
+  });
+  if (confirmed.status !== 200) throw new Error(`Enrolment failed: HTTP ${confirmed.status}`);
+  rememberTotp(who, secret);
+  return secret;
+}
+
+/**
+ * A code for the account's second step: its app's code now (the injected clock, which the server
+ * shares), or, when this time step was already used (a frozen clock, two sign-ins in one
+ * window), a recovery code, since the server rightly refuses a code twice.
+ */
+export async function secondFactorCode(email: string): Promise<string> {
+  const factor = factorsByEmail.get(email.trim().toLowerCase());
+  if (!factor) throw new Error(`No authenticator secret is known for ${email}`);
+  const [row] = await getSql()<{ last: string | null }[]>`
+    select max(last_used_step)::text as last from console.staff_factors
+     where staff_id = ${factor.id} and confirmed_at is not null`;
+  const last = row?.last === null || row?.last === undefined ? null : Number(row.last);
+  if (last === null || totpStep() > last) return totpCode(factor.secret);
+  if (factor.recovery.length === 0) {
+    factor.recovery = (await regenerateRecoveryCodes(await actorOf({ id: factor.id }))) ?? [];
+  }
+  const code = factor.recovery.shift();
+  if (!code) throw new Error(`No recovery code left for ${email}`);
+  return code;
 }
 
 /** A made-up staff member (no account behind it), for entries a test writes straight to the trail. */
@@ -166,6 +248,16 @@ export function sessionCookieOf(response: Response): string | undefined {
   return undefined;
 }
 
+/** The `name=value` pair of the pending sign-in cookie set by a response, if any. */
+export function pendingCookieOf(response: Response): string | undefined {
+  for (const line of response.headers.getSetCookie()) {
+    const pair = line.split(';')[0]!;
+    if (pair.startsWith(`${PENDING_COOKIE}=`) && pair.length > PENDING_COOKIE.length + 1)
+      return pair;
+  }
+  return undefined;
+}
+
 /** The raw token inside a `custodian_session=…` pair. */
 export function tokenOf(cookie: string) {
   return cookie.slice(SESSION_COOKIE.length + 1);
@@ -183,11 +275,22 @@ export async function signInAs(
 ): Promise<string> {
   const fields: Record<string, string> = { email, password };
   if (opts.redirectTo !== undefined) fields.redirectTo = opts.redirectTo;
-  const response = await postForm(opts.cookie ?? null, `${baseUrl}/login`, fields, {
+  let response = await postForm(opts.cookie ?? null, `${baseUrl}/login`, fields, {
     origin: opts.origin ?? baseUrl,
   });
+  if (response.status === 303 && response.headers.get('location') === '/login/second-factor') {
+    // The account has a second factor (ADR 035): the second step, as a browser would send it.
+    const pending = pendingCookieOf(response);
+    if (!pending) throw new Error(`Sign-in as ${email}: no pending sign-in cookie`);
+    response = await postForm(
+      pending,
+      `${baseUrl}/login/second-factor`,
+      { code: await secondFactorCode(email) },
+      { origin: opts.origin ?? baseUrl },
+    );
+  }
   const cookie = sessionCookieOf(response);
-  if (response.status !== 302 || !cookie) {
+  if (![302, 303].includes(response.status) || !cookie) {
     throw new Error(`Sign-in as ${email} failed: HTTP ${response.status} ${await response.text()}`);
   }
   return cookie;

@@ -46,7 +46,10 @@ export const AUDIT_ACTIONS = {
     description: 'Staff sign-in attempt',
     category: 'auth',
     refersTo: 'staff',
-    details: z.object({ reason: code.optional() }).strict(),
+    // `factor`: how the second step was proved (ADR 035); absent for an account without one.
+    details: z
+      .object({ reason: code.optional(), factor: z.enum(['totp', 'recovery_code']).optional() })
+      .strict(),
   },
   'auth.sign_out': {
     description: 'Staff sign-out',
@@ -59,6 +62,51 @@ export const AUDIT_ACTIONS = {
     category: 'auth',
     refersTo: 'staff',
     details: z.object({ scope: z.enum(['account', 'address']) }).strict(),
+  },
+  'auth.factor_enrol': {
+    description: 'Second factor enrolled (an authenticator app)',
+    category: 'auth',
+    refersTo: 'staff',
+    details: z
+      .object({ kind: z.enum(['totp']), recoveryCodes: z.number().int().min(0).max(10) })
+      .strict(),
+  },
+  'auth.factor_remove': {
+    description: 'Second factor removed',
+    category: 'auth',
+    refersTo: 'staff',
+    details: z.object({ kind: z.enum(['totp']) }).strict(),
+  },
+  'auth.recovery_codes': {
+    description: 'New recovery codes made (the old ones void)',
+    category: 'auth',
+    refersTo: 'staff',
+    details: z.object({ count: z.number().int().min(0).max(10) }).strict(),
+  },
+  'auth.second_factor': {
+    description: 'Second factor refused (sign-in, step-up or enrolment)',
+    category: 'auth',
+    refersTo: 'staff',
+    details: z.object({ purpose: z.enum(['sign_in', 'step_up', 'enrol']), reason: code }).strict(),
+  },
+  'auth.step_up': {
+    description: 'Step-up: a risky action asked for a fresh second factor, or it was given',
+    category: 'auth',
+    refersTo: 'staff',
+    // Denied: `for` names the action refused. Allowed: `method` proved the factor.
+    details: z
+      .object({
+        for: code.optional(),
+        reason: code.optional(),
+        method: z.enum(['totp', 'recovery_code']).optional(),
+      })
+      .strict(),
+  },
+  'staff.second_factor_required': {
+    description: 'An admin required (or stopped requiring) a second factor for an account',
+    category: 'staff',
+    refersTo: 'staff',
+    details: z.object({ required: z.boolean() }).strict(),
   },
   'auth.password_change': {
     description: 'Staff password changed',

@@ -13,8 +13,12 @@ import type { Permission } from './permissions.ts';
 // `background`: an open page polls the route on its own (the notification count, a grant's
 // state). Reading it is not the staff member's activity, so it does not keep an idle session
 // alive: the session still ends after the idle limit with a page left open (issue 13).
+//
+// `whileSecondFactorDue`: the route opens for a session held to enrolling a second factor (an
+// account that must have one and has none, ADR 035); only /account/security and sign-out do.
 export interface AccessOptions {
   whilePasswordChangeDue?: boolean;
+  whileSecondFactorDue?: boolean;
   writesOnGet?: boolean;
   background?: boolean;
 }

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { getDb } from '#app/db/client.server.ts';
 import { staff } from '#app/db/schema.ts';
-import type { Role } from './permissions.ts';
+import { DEFAULT_ROLE_PERMISSIONS, needsSecondFactor, type Role } from './permissions.ts';
 import { commandLine } from '#app/modules/actor.ts';
 import { createStaff } from './staff.server.ts';
+import { enrolTotpDirectly, totpSecretOf } from './factors.server.ts';
 
 // Demo accounts: one per role, plus a second agent, lead and admin for four-eyes flows. The
 // second agent's name is hostile on purpose: every page must show it as text.
@@ -32,7 +33,15 @@ export interface DemoLogin {
   role: Role;
   email: string;
   password: string;
+  /** The base32 secret of the account's authenticator app, for roles that need one (ADR 035). */
+  totp?: string;
 }
+
+const FILE_HEADER = [
+  '# Demo staff logins: role email password [totp]',
+  '# totp: the base32 secret of the authenticator app of an account that needs a second factor;',
+  '# add it to any authenticator app (or compute the code, RFC 6238: SHA-1, 6 digits, 30 s).',
+];
 
 export function credentialsFile(dataDir: string) {
   return path.join(dataDir, 'demo-credentials.txt');
@@ -44,10 +53,10 @@ export function readDemoCredentials(dataDir: string): DemoLogin[] {
   return fs
     .readFileSync(file, 'utf8')
     .split('\n')
-    .filter(Boolean)
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
     .map((line) => {
-      const [role, email, password] = line.split(' ');
-      return { role: role as Role, email: email!, password: password! };
+      const [role, email, password, totp] = line.split(' ');
+      return { role: role as Role, email: email!, password: password!, ...(totp ? { totp } : {}) };
     });
 }
 
@@ -56,17 +65,17 @@ export async function ensureDemoStaff(options: { dataDir: string; password?: str
   const previous = readDemoCredentials(options.dataDir);
   const password =
     options.password ?? previous[0]?.password ?? randomBytes(12).toString('base64url');
-  const existing = new Set(
+  const existing = new Map(
     (
       await getDb()
-        .select({ email: staff.email })
+        .select({ email: staff.email, id: staff.id })
         .from(staff)
         .where(sql`${staff.email} in ${DEMO_STAFF.map((d) => d.email)}`)
-    ).map((r) => r.email),
+    ).map((r) => [r.email, r.id]),
   );
   for (const demo of DEMO_STAFF) {
     if (existing.has(demo.email)) continue;
-    await createStaff(
+    const { id } = await createStaff(
       {
         email: demo.email,
         displayName: demo.displayName,
@@ -77,13 +86,28 @@ export async function ensureDemoStaff(options: { dataDir: string; password?: str
       },
       commandLine('seed --demo-staff'),
     );
+    existing.set(demo.email, id);
   }
-  const logins = DEMO_STAFF.map((d) => ({ role: d.role, email: d.email, password }));
+  // Those whose role needs a second factor get an authenticator app at seeding, so a newcomer
+  // signs in with any app and scripts compute the code.
+  const logins: DemoLogin[] = [];
+  for (const d of DEMO_STAFF) {
+    const login: DemoLogin = { role: d.role, email: d.email, password };
+    if (needsSecondFactor(DEFAULT_ROLE_PERMISSIONS[d.role], false)) {
+      const id = existing.get(d.email)!;
+      login.totp =
+        (await totpSecretOf(id)) ?? (await enrolTotpDirectly(id, commandLine('seed --demo-staff')));
+    }
+    logins.push(login);
+  }
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const file = credentialsFile(options.dataDir);
   fs.writeFileSync(
     file,
-    logins.map((l) => `${l.role} ${l.email} ${l.password}`).join('\n') + '\n',
+    [
+      ...FILE_HEADER,
+      ...logins.map((l) => [l.role, l.email, l.password, l.totp].filter(Boolean).join(' ')),
+    ].join('\n') + '\n',
     {
       mode: 0o600,
     },

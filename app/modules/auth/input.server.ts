@@ -53,6 +53,11 @@ export const StaffActionSchema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('roles'), roles: z.array(z.enum(ROLES, 'Unknown role')) }),
   z.object({ intent: z.literal('disable') }),
   z.object({ intent: z.literal('enable') }),
+  // A second factor required although the roles do not need one (ADR 035).
+  z.object({
+    intent: z.literal('second-factor'),
+    required: z.enum(['on', 'off'], 'Choose on or off'),
+  }),
 ]);
 
 /** /account/setup/:token, the one-time link's page: the new password, twice. */
@@ -68,3 +73,30 @@ export const PasswordLinkSchema = z
     path: ['confirm'],
     message: 'The two passwords differ',
   });
+
+/** A second-factor code: six digits from the authenticator app, or a recovery code. */
+const factorCode = z
+  .string()
+  .trim()
+  .min(1, 'Enter the code from your authenticator app or a recovery code')
+  .max(64, 'A code is at most 64 characters');
+
+/** /login/second-factor and /account/verify (ADR 035). */
+export const SecondFactorSchema = z.object({
+  code: factorCode,
+  redirectTo: z.string().max(2_000, 'redirectTo is at most 2000 characters').optional(),
+});
+
+/** /account/security: what its forms send. */
+export const SecurityActionSchema = z.discriminatedUnion('intent', [
+  z.object({ intent: z.literal('start-totp') }),
+  z.object({
+    intent: z.literal('confirm-totp'),
+    code: z
+      .string()
+      .trim()
+      .regex(/^\d{6}$/, 'Enter the six digits your authenticator app shows'),
+  }),
+  z.object({ intent: z.literal('remove'), factorId: z.uuid('Not a factor of this account') }),
+  z.object({ intent: z.literal('recovery-codes') }),
+]);

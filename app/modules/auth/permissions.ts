@@ -114,3 +114,24 @@ export function familyOf(permission: Permission): PermissionFamily {
 export const SECOND_PERSON_PERMISSIONS: readonly Permission[] = PERMISSION_CODES.filter(
   (p) => FAMILY_REACH[familyOf(p)] !== 'neither',
 );
+
+/**
+ * What every staff member may hold without a second factor (ADR 035): finding a user, asking for
+ * a grant, and answering inquiries — an inquiry's thread opens only under the grant its
+ * assignment brings, so answering reaches no personal data that a grant does not already gate.
+ */
+export const WITHOUT_SECOND_FACTOR: readonly Permission[] = [
+  'users:lookup',
+  'grants:request',
+  'inquiries:answer',
+];
+
+/**
+ * Whether an account must have a second factor: it holds a permission beyond finding users and
+ * asking for grants (in the live mapping), or an admin asked for one.
+ */
+export function needsSecondFactor(held: Iterable<Permission>, requiredByAdmin: boolean): boolean {
+  if (requiredByAdmin) return true;
+  for (const p of held) if (!WITHOUT_SECOND_FACTOR.includes(p)) return true;
+  return false;
+}

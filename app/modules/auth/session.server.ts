@@ -10,6 +10,8 @@ import type { Permission, Role } from './permissions.ts';
 import { batched, inKeyOrder } from '#app/db/batch.server.ts';
 import type { ExpiryTarget } from '#app/db/expiry.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
+import { HAS_FACTOR_SQL } from './factors.server.ts';
+import { needsSecondFactor } from './permissions.ts';
 
 // Sessions live in PostgreSQL; the cookie holds only an opaque random token, and the table only
 // its SHA-256, so neither a stolen table nor a guessed id opens a session.
@@ -60,7 +62,12 @@ export function readSessionToken(request: Request): string | undefined {
 }
 
 /** A fresh session (a new random id at every sign-in); returns the cookie token. */
-export async function createSession(staffId: string, client: Client, tx: Db | Tx = getDb()) {
+export async function createSession(
+  staffId: string,
+  client: Client,
+  tx: Db | Tx = getDb(),
+  opts: { secondFactorAt?: Date | null } = {},
+) {
   const token = randomBytes(32).toString('base64url');
   const at = now();
   const id = randomUUID();
@@ -73,6 +80,7 @@ export async function createSession(staffId: string, client: Client, tx: Db | Tx
     expiresAt: new Date(at.getTime() + limits().maxMs),
     clientAddress: client.address,
     userAgent: (client.userAgent ?? '').slice(0, 512),
+    secondFactorAt: opts.secondFactorAt ?? null,
   });
   return { token, sessionId: id };
 }
@@ -86,6 +94,9 @@ interface SessionRow extends Record<string, unknown> {
   must_change_password: boolean;
   last_seen_at: Date;
   expires_at: Date;
+  second_factor_at: Date | null;
+  second_factor_required: boolean;
+  has_factor: boolean;
   roles: Role[];
   permissions: Permission[];
 }
@@ -116,7 +127,9 @@ const sessionOf = batched<Buffer, SessionRow | null>(async (hashes) => {
   const client = getSql();
   const rows = await client<(SessionRow & { i: string })[]>`
     select k.i, s.id as session_id, s.staff_id, st.email, st.display_name, st.status,
-           st.must_change_password, s.last_seen_at, s.expires_at, ${rolesAndPermissionsOf(client)}
+           st.must_change_password, s.last_seen_at, s.expires_at, s.second_factor_at,
+           st.second_factor_required, ${client.unsafe(HAS_FACTOR_SQL)} as has_factor,
+           ${rolesAndPermissionsOf(client)}
     from unnest(${hashes.map((h) => h.toString('hex'))}::text[]) with ordinality as k(token_hash, i)
     join console.sessions s on s.token_hash = decode(k.token_hash, 'hex')
     join console.staff st on st.id = s.staff_id`;
@@ -144,14 +157,22 @@ async function lookup(request: Request, activity: boolean): Promise<SessionStaff
       .set({ lastSeenAt: now() })
       .where(eq(sessions.id, row.session_id));
   }
+  const permissions = new Set(row.permissions);
+  const secondFactorAt = row.second_factor_at ? new Date(row.second_factor_at) : null;
   return {
     sessionId: row.session_id,
     staffId: row.staff_id,
     email: row.email,
     displayName: row.display_name,
     roles: row.roles,
-    permissions: new Set(row.permissions),
+    permissions,
     mustChangePassword: row.must_change_password,
+    secondFactorAt,
+    // An account that must have a factor and has none, or a session that never proved the
+    // account's factor: only enrolment and sign-out open (ADR 035).
+    secondFactorDue: row.has_factor
+      ? secondFactorAt === null
+      : needsSecondFactor(permissions, row.second_factor_required),
   };
 }
 
@@ -185,4 +206,28 @@ export function endedSessions(cutoff: Date): ExpiryTarget {
     keyType: 'uuid',
     expired: sql`(expires_at <= ${t} or last_seen_at + make_interval(secs => ${idleSeconds}) <= ${t})`,
   };
+}
+
+// The cookie naming a sign-in that waits for its second factor (ADR 035): sent only to /login/…,
+// gone after 5 minutes.
+export const PENDING_COOKIE = 'custodian_pending';
+
+export function pendingCookie(token: string, secure: boolean) {
+  return `${PENDING_COOKIE}=${token}; Path=/login; HttpOnly; SameSite=Lax; Max-Age=300${secure ? '; Secure' : ''}`;
+}
+
+export function clearedPendingCookie(secure: boolean) {
+  return `${PENDING_COOKIE}=; Path=/login; HttpOnly; SameSite=Lax; Max-Age=0${secure ? '; Secure' : ''}`;
+}
+
+export function readPendingToken(request: Request): string | undefined {
+  const header = request.headers.get('cookie') ?? '';
+  for (const part of header.split(';')) {
+    const [name, ...rest] = part.trim().split('=');
+    if (name === PENDING_COOKIE) {
+      const value = rest.join('=');
+      return /^[A-Za-z0-9_-]{43}$/.test(value) ? value : undefined;
+    }
+  }
+  return undefined;
 }

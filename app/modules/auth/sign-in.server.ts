@@ -9,9 +9,21 @@ import {
   accountKey,
   addressKey,
   claimAttempt,
+  factorKey,
   settleSuccess,
   throttleMessage,
 } from './throttle.server.ts';
+import {
+  checkSecondFactor,
+  endPendingSignIn,
+  hasSecondFactor,
+  markSecondFactor,
+  type FactorMethod,
+  type PendingSignIn,
+} from './factors.server.ts';
+import type { StaffActor } from '#app/modules/actor.ts';
+import { staffActor } from './actor.server.ts';
+import { now } from '#app/modules/clock.server.ts';
 import { createSession } from './session.server.ts';
 import type { VisitorActor } from '#app/modules/actor.ts';
 import type { Role } from './permissions.ts';
@@ -31,7 +43,7 @@ export const SignInSchema = z.object({
 export class SignInError extends Error {
   constructor(
     message: string,
-    public fieldErrors: Partial<Record<'email' | 'password', string>> = {},
+    public fieldErrors: Partial<Record<'email' | 'password' | 'code', string>> = {},
     public status = 401,
   ) {
     super(message);
@@ -46,18 +58,33 @@ export interface SignedInStaff {
   email: string;
   displayName: string;
   roles: Role[];
+  /** The account has a second factor: the session waits for it (ADR 035). */
+  hasFactor?: boolean;
 }
 
 /**
  * Opens the session and records the sign-in together: no session without its audit entry. From
  * here the visitor is the staff member, in the session just opened.
  */
-export async function startSession(who: SignedInStaff, visitor: VisitorActor) {
+export async function startSession(
+  who: SignedInStaff,
+  visitor: VisitorActor,
+  opts: { factor?: FactorMethod; pendingId?: string } = {},
+) {
   return getDb().transaction(async (tx) => {
-    const session = await createSession(who.staffId, visitor.client, tx);
+    // The pending sign-in is used once: a second request with the same cookie finds it gone.
+    if (opts.pendingId && !(await endPendingSignIn(opts.pendingId, tx))) {
+      throw new SignInError(PENDING_GONE, {}, 401);
+    }
+    const session = await createSession(who.staffId, visitor.client, tx, {
+      secondFactorAt: opts.factor ? now() : null,
+    });
     const actor = {
       kind: 'staff' as const,
-      ...who,
+      staffId: who.staffId,
+      email: who.email,
+      displayName: who.displayName,
+      roles: who.roles,
       permissions: new Set<never>(),
       sessionId: session.sessionId,
       client: visitor.client,
@@ -65,7 +92,12 @@ export async function startSession(who: SignedInStaff, visitor: VisitorActor) {
     };
     await recordAudit(
       actor,
-      { action: 'auth.sign_in', outcome: 'allowed', subjectStaffId: who.staffId, details: {} },
+      {
+        action: 'auth.sign_in',
+        outcome: 'allowed',
+        subjectStaffId: who.staffId,
+        details: opts.factor ? { factor: opts.factor } : {},
+      },
       tx,
     );
     return session.token;
@@ -137,6 +169,7 @@ authenticator.use(
       email: account.email,
       displayName: account.displayName,
       roles: account.roles,
+      hasFactor: await hasSecondFactor(account.id),
     };
   }),
   'form',
@@ -145,6 +178,133 @@ authenticator.use(
 /** Checks the posted email and password; throws SignInError with a message fit to show. */
 export async function authenticateStaff(request: Request, visitor: VisitorActor) {
   return contexts.run(visitor, () => authenticator.authenticate('form', request));
+}
+
+const PENDING_GONE = 'This sign-in has expired. Sign in again with your email and password.';
+const WRONG_CODE =
+  'That code is not right. Enter the current code from your authenticator app, or a recovery code.';
+
+/**
+ * The second step of a sign-in (ADR 035): a code from the authenticator app or a recovery code,
+ * throttled per account and address like passwords. Opens the session on success.
+ */
+export async function completeSecondFactor(
+  pending: PendingSignIn,
+  code: string,
+  visitor: VisitorActor,
+): Promise<string> {
+  const byFactor = factorKey(pending.staffId);
+  const byAddress = addressKey(visitor.client.address || 'unknown');
+  const claim = await claimAttempt([byFactor, byAddress]);
+  if (!claim.ok) {
+    await recordAudit(visitor, {
+      action: 'auth.second_factor',
+      outcome: 'denied',
+      subjectStaffId: pending.staffId,
+      details: { purpose: 'sign_in', reason: claim.locked ? 'locked' : 'throttled' },
+    });
+    throw new SignInError(throttleMessage(claim), {}, 429);
+  }
+  const check =
+    pending.status === 'active'
+      ? await checkSecondFactor(pending.staffId, code)
+      : ({ ok: false, reason: 'disabled' } as const);
+  const locked = check.ok ? claim.newlyLocked.filter((k) => k !== byFactor) : claim.newlyLocked;
+  if (!check.ok) {
+    await recordAudit(visitor, {
+      action: 'auth.second_factor',
+      outcome: 'denied',
+      subjectStaffId: pending.staffId,
+      details: { purpose: 'sign_in', reason: check.reason },
+    });
+  }
+  for (const key of locked) {
+    await recordAudit(visitor, {
+      action: 'auth.lock',
+      outcome: 'allowed',
+      subjectStaffId: key.startsWith('factor:') ? pending.staffId : null,
+      details: { scope: key.startsWith('factor:') ? 'account' : 'address' },
+    });
+  }
+  if (!check.ok) {
+    if (check.reason === 'disabled') {
+      await endPendingSignIn(pending.id);
+      throw new SignInError(PENDING_GONE, {}, 401);
+    }
+    throw new SignInError(
+      check.reason === 'reused_code'
+        ? 'That code was already used. Wait for the next code from your authenticator app.'
+        : WRONG_CODE,
+      { code: check.reason === 'reused_code' ? 'Already used' : 'Not right' },
+      401,
+    );
+  }
+  await settleSuccess(byFactor, byAddress);
+  const who = await staffActor(pending.staffId);
+  return startSession(
+    { staffId: who.staffId, email: who.email, displayName: who.displayName, roles: [...who.roles] },
+    visitor,
+    { factor: check.method, pendingId: pending.id },
+  );
+}
+
+/**
+ * Step-up (ADR 035): the signed-in staff member proves the second factor again, throttled like the
+ * sign-in's second step; the session's factor time becomes now.
+ */
+export async function stepUp(actor: StaffActor, code: string): Promise<void> {
+  const byFactor = factorKey(actor.staffId);
+  const byAddress = addressKey(actor.client.address || 'unknown');
+  const claim = await claimAttempt([byFactor, byAddress]);
+  if (!claim.ok) {
+    await recordAudit(actor, {
+      action: 'auth.second_factor',
+      outcome: 'denied',
+      subjectStaffId: actor.staffId,
+      details: { purpose: 'step_up', reason: claim.locked ? 'locked' : 'throttled' },
+    });
+    throw new SignInError(throttleMessage(claim), {}, 429);
+  }
+  const check = await checkSecondFactor(actor.staffId, code);
+  if (!check.ok) {
+    await recordAudit(actor, {
+      action: 'auth.second_factor',
+      outcome: 'denied',
+      subjectStaffId: actor.staffId,
+      details: { purpose: 'step_up', reason: check.reason },
+    });
+    for (const key of claim.newlyLocked) {
+      await recordAudit(actor, {
+        action: 'auth.lock',
+        outcome: 'allowed',
+        subjectStaffId: key.startsWith('factor:') ? actor.staffId : null,
+        details: { scope: key.startsWith('factor:') ? 'account' : 'address' },
+      });
+    }
+    throw new SignInError(
+      check.reason === 'no_factor'
+        ? 'Your account has no second factor yet: enrol one on the sign-in security page.'
+        : check.reason === 'reused_code'
+          ? 'That code was already used. Wait for the next code from your authenticator app.'
+          : WRONG_CODE,
+      { code: check.reason === 'reused_code' ? 'Already used' : 'Not right' },
+      401,
+    );
+  }
+  await settleSuccess(byFactor, byAddress);
+  await getDb().transaction(async (tx) => {
+    if (actor.sessionId) await markSecondFactor(actor.sessionId, tx);
+    await recordAudit(
+      actor,
+      {
+        action: 'auth.step_up',
+        outcome: 'allowed',
+        subjectStaffId: actor.staffId,
+        details: { method: check.method },
+      },
+      tx,
+    );
+  });
 }
 
 /**

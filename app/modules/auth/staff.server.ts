@@ -170,6 +170,32 @@ export async function setStaffStatus(
 }
 
 /**
+ * An admin requires a second factor of an account whose roles do not need one, or stops
+ * requiring it (ADR 035). An account required to have one and without it is held to
+ * /account/security from its next request.
+ */
+export async function setSecondFactorRequired(staffId: string, required: boolean, actor: Actor) {
+  await getDb().transaction(async (tx) => {
+    const [row] = await tx
+      .update(staff)
+      .set({ secondFactorRequired: required })
+      .where(eq(staff.id, staffId))
+      .returning({ id: staff.id });
+    if (!row) throw new StaffError('staffId', 'No such staff account');
+    await recordAudit(
+      actor,
+      {
+        action: 'staff.second_factor_required',
+        outcome: 'allowed',
+        subjectStaffId: staffId,
+        details: { required },
+      },
+      tx,
+    );
+  });
+}
+
+/**
  * Sets the account's roles as far as `actor` may alone: removals and roles that need no second
  * person apply at once; roles that do come back as `pending` (ADR 021), for the caller to ask a
  * second person for in the same transaction (`outer`).
@@ -315,6 +341,9 @@ export async function getStaffDetail(staffId: string) {
       displayName: staff.displayName,
       status: staff.status,
       mustChangePassword: staff.mustChangePassword,
+      secondFactorRequired: staff.secondFactorRequired,
+      hasSecondFactor: sql<boolean>`exists(select 1 from console.staff_factors f
+        where f.staff_id = ${staff.id} and f.confirmed_at is not null)`,
       createdAt: staff.createdAt,
       disabledAt: staff.disabledAt,
       roles: sql<

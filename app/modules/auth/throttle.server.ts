@@ -27,8 +27,13 @@ export function addressKey(address: string) {
   return `address:${address}`;
 }
 
+/** Second-factor codes are counted per account like passwords (`factor:<staff id>`, ADR 035). */
+export function factorKey(staffId: string) {
+  return `factor:${staffId}`;
+}
+
 function limits(key: string) {
-  return key.startsWith('account:') ? THROTTLE.account : THROTTLE.address;
+  return key.startsWith('address:') ? THROTTLE.address : THROTTLE.account;
 }
 
 function delayFor(failures: number, free: number) {

@@ -132,6 +132,44 @@ export function decryptBytes(dataKey: DataKey, field: string, rowId: string, sea
   );
 }
 
+function secretAad(purpose: string, rowId: string) {
+  return Buffer.from(`custodian:secret:v1|${purpose}|${rowId}`);
+}
+
+/**
+ * A staff secret (an authenticator app's key) sealed under the master key itself, bound to its
+ * purpose and row: IV | ciphertext | tag. Store the master key's id beside it.
+ */
+export function sealSecret(
+  master: VersionedKey,
+  purpose: string,
+  rowId: string,
+  value: Uint8Array,
+) {
+  const { iv, body, tag } = seal(master.key, value, secretAad(purpose, rowId));
+  return Buffer.concat([iv, body, tag]);
+}
+
+/** Opens sealSecret's bytes with the master key `masterKeyId` of the ring (current or previous). */
+export function openSecret(
+  ring: KeyRing,
+  masterKeyId: string,
+  purpose: string,
+  rowId: string,
+  sealed: Buffer,
+): Buffer {
+  const master = [ring.master, ...ring.previousMasters].find((k) => k.id === masterKeyId);
+  if (!master) throw new DecryptionError(`master key ${masterKeyId} is not loaded`);
+  if (sealed.length < IV_BYTES + TAG_BYTES) throw new DecryptionError(`${purpose}: too short`);
+  return open(
+    master.key,
+    sealed.subarray(0, IV_BYTES),
+    sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES),
+    sealed.subarray(sealed.length - TAG_BYTES),
+    secretAad(purpose, rowId),
+  );
+}
+
 export function normaliseEmail(email: string): string {
   return email.trim().normalize('NFC').toLowerCase();
 }

@@ -1,0 +1,130 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { json, redirect } from '@remix-run/node';
+import { Form, Link, useActionData, useNavigation } from '@remix-run/react';
+import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
+import { Field } from '#app/components/form-field.tsx';
+import { guard, isSecure, visitor } from '#app/utils/guard.server.ts';
+import { publicAccess } from '#app/modules/auth/access.ts';
+import {
+  clearedPendingCookie,
+  readPendingToken,
+  sessionCookie,
+} from '#app/modules/auth/session.server.ts';
+import { findPendingSignIn } from '#app/modules/auth/factors.server.ts';
+import { SecondFactorSchema } from '#app/modules/auth/input.server.ts';
+import {
+  completeSecondFactor,
+  safeRedirect,
+  SignInError,
+} from '#app/modules/auth/sign-in.server.ts';
+import { formObject, parseForm } from '#app/utils/forms.server.ts';
+
+// The second step of a sign-in (ADR 035): the password was right, and a cookie names the pending
+// sign-in kept in the database for 5 minutes. Only a right code opens the session.
+
+export const access = publicAccess;
+
+export const meta: MetaFunction = () => [{ title: 'Second factor · Custodian' }];
+
+/** The methods this page takes; passkeys and single sign-on will join the list. */
+const METHODS = ['A code from your authenticator app', 'A recovery code'];
+
+export async function loader(args: LoaderFunctionArgs) {
+  const me = await guard(args, access);
+  if (me) throw redirect('/');
+  const token = readPendingToken(args.request);
+  const pending = token ? await findPendingSignIn(token) : null;
+  if (!pending) {
+    throw redirect('/login', {
+      headers: { 'Set-Cookie': clearedPendingCookie(isSecure(args.context)) },
+    });
+  }
+  return json({ methods: METHODS });
+}
+
+const NO_FIELD_ERRORS: Partial<Record<string, string>> = {};
+
+export async function action(args: ActionFunctionArgs) {
+  await guard(args, access);
+  const token = readPendingToken(args.request);
+  const pending = token ? await findPendingSignIn(token) : null;
+  if (!pending) {
+    return json(
+      {
+        message: 'This sign-in has expired. Sign in again with your email and password.',
+        fieldErrors: NO_FIELD_ERRORS,
+        expired: true,
+      },
+      { status: 401, headers: { 'Set-Cookie': clearedPendingCookie(isSecure(args.context)) } },
+    );
+  }
+  const parsed = parseForm(SecondFactorSchema, formObject(await args.request.formData()));
+  if (!parsed.ok) {
+    return json(
+      { message: 'Check the highlighted field.', fieldErrors: parsed.fieldErrors, expired: false },
+      { status: 400 },
+    );
+  }
+  try {
+    const session = await completeSecondFactor(pending, parsed.value.code, visitor(args));
+    const headers = new Headers();
+    headers.append('Set-Cookie', sessionCookie(session, isSecure(args.context)));
+    headers.append('Set-Cookie', clearedPendingCookie(isSecure(args.context)));
+    return redirect(safeRedirect(pending.redirectTo), { status: 303, headers });
+  } catch (error) {
+    if (error instanceof SignInError) {
+      return json(
+        {
+          message: error.message,
+          fieldErrors: error.fieldErrors,
+          expired: false,
+        },
+        { status: error.status },
+      );
+    }
+    throw error;
+  }
+}
+
+export default function SecondFactorRoute() {
+  const data = useActionData<typeof action>();
+  const navigation = useNavigation();
+  return (
+    <div className="login panel">
+      <h1>Confirm it is you</h1>
+      <p>Your password was right. Enter one of these to finish signing in:</p>
+      <ul>
+        {METHODS.map((m) => (
+          <li key={m}>{m}</li>
+        ))}
+      </ul>
+      <Form method="post" className="stack" noValidate>
+        {data?.message ? (
+          <p className="form-error" role="alert" id="login-error">
+            {data.message}
+          </p>
+        ) : null}
+        <Field
+          label="Code"
+          name="code"
+          type="text"
+          inputMode="text"
+          autoComplete="one-time-code"
+          required
+          autoFocus
+          error={data?.fieldErrors?.code}
+        />
+        <button type="submit" disabled={navigation.state === 'submitting'}>
+          {navigation.state === 'submitting' ? 'Checking…' : 'Finish signing in'}
+        </button>
+      </Form>
+      <p>
+        <Link to="/login">Start again with your email and password</Link>
+      </p>
+    </div>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
