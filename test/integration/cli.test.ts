@@ -358,8 +358,9 @@ describe('npx custodian audit', SLOW, () => {
         'intake',
         'ok',
         'problems',
+        'purged',
       ]);
-      expect(result).toMatchObject({ ok: true, firstBadSeq: null, problems: [] });
+      expect(result).toMatchObject({ ok: true, firstBadSeq: null, problems: [], purged: 0 });
 
       const inclusion = JSON.parse(cli(['audit', 'prove', '--seq', '0']).stdout) as {
         leafIdx: number;
