@@ -56,6 +56,7 @@ const OWNER: Record<string, string> = {
   erasure_tallies: 'privacy',
   erasure_retained_payments: 'privacy',
   erasure_certificates: 'privacy',
+  processing_record_versions: 'privacy',
   // Read by app/db/ (the schema version), never by a module.
   meta: 'db',
 };

@@ -277,7 +277,8 @@ export function parseRecordForm(
     .min(1)
     .max(2 ** 31 - 1)
     .safeParse(typeof form.baseVersion === 'string' ? form.baseVersion : undefined);
-  if (!baseVersion.success) fieldErrors.baseVersion = 'The version the form was opened on is missing';
+  if (!baseVersion.success)
+    fieldErrors.baseVersion = 'The version the form was opened on is missing';
   const rows: Record<RowSection, Map<number, Record<string, unknown>>> = {
     purposes: new Map(),
     categories: new Map(),
@@ -325,7 +326,8 @@ export function parseRecordForm(
       }
       const name = parsed.data.name.toLowerCase();
       if (names.has(name)) {
-        fieldErrors[rowField(section, index, 'name')] ??= `Row ${names.get(name)! + 1} has this name`;
+        fieldErrors[rowField(section, index, 'name')] ??=
+          `Row ${names.get(name)! + 1} has this name`;
         continue;
       }
       names.set(name, index);
@@ -370,3 +372,20 @@ export function parseRecordForm(
     },
   };
 }
+
+/** The record page's address: `version` (an older version to read), `edit` (the form). */
+export const RecordQuerySchema = z.object({
+  version: z.coerce
+    .number('The version is a number')
+    .int('The version is a whole number')
+    .min(1, 'The version is at least 1')
+    .max(2 ** 31 - 1, 'No such version')
+    .optional(),
+  edit: z.enum(['1'], { message: 'edit is 1 or absent' }).optional(),
+  saved: z.coerce
+    .number('saved is a version number')
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1)
+    .optional(),
+});

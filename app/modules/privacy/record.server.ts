@@ -127,10 +127,11 @@ export async function art15Now(db: Db = getDb()): Promise<InformationSection[]> 
 }
 
 /** The sections a new version changes from the one before. */
-export function changedSections(before: ProcessingRecord, after: ProcessingRecord): RecordSection[] {
-  return RECORD_SECTIONS.filter(
-    (s) => JSON.stringify(before[s]) !== JSON.stringify(after[s]),
-  );
+export function changedSections(
+  before: ProcessingRecord,
+  after: ProcessingRecord,
+): RecordSection[] {
+  return RECORD_SECTIONS.filter((s) => JSON.stringify(before[s]) !== JSON.stringify(after[s]));
 }
 
 /**
@@ -145,7 +146,9 @@ export async function saveRecord(
   input: ProcessingRecord,
 ): Promise<{ version: number; changed: RecordSection[] }> {
   if (actor.kind === 'staff' && !actor.permissions.has('privacy:process')) {
-    throw new ForbiddenError('Editing the record of processing takes the privacy:process permission');
+    throw new ForbiddenError(
+      'Editing the record of processing takes the privacy:process permission',
+    );
   }
   const record = ProcessingRecordSchema.parse(input);
   return getDb().transaction(async (tx) => {

@@ -76,7 +76,13 @@ export interface ProcessingRecord {
 }
 
 /** The record's sections, in the order they are edited and shown (and named in the audit trail). */
-export const RECORD_SECTIONS = ['purposes', 'categories', 'recipients', 'sources', 'rights'] as const;
+export const RECORD_SECTIONS = [
+  'purposes',
+  'categories',
+  'recipients',
+  'sources',
+  'rights',
+] as const;
 export type RecordSection = (typeof RECORD_SECTIONS)[number];
 
 /** The fields of each row of a list section, in the order of the form. */
