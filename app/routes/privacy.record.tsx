@@ -342,7 +342,7 @@ function RecordForm({ record, version }: { record: ProcessingRecord; version: nu
   const legend = (what: string, index: number, isNew: boolean) =>
     isNew ? `New ${what}` : `${what[0]!.toUpperCase()}${what.slice(1)} ${index + 1}`;
   return (
-    <Form method="post" className="stack" noValidate>
+    <Form method="post" action="/privacy/record?edit=1" className="stack" noValidate>
       <input type="hidden" name="baseVersion" value={version} />
       <FieldError id="baseVersion-error" error={errors.baseVersion} />
       <FieldError id="form-error" error={errors.form} />
