@@ -298,7 +298,7 @@ function RecordForm({ record, version }: { record: ProcessingRecord; version: nu
     errors[name] ? { 'aria-invalid': true, 'aria-describedby': `${name}-error` } : {};
   const rowsOf = (section: RowSection, rows: readonly object[]): Row[] => [
     ...(rows as Row[]),
-    ...Array.from({ length: BLANK_ROWS }, () => ({}) as Row),
+    ...Array.from({ length: BLANK_ROWS }, () => ({})),
   ];
   const text = (name: string, label: string, value: string | undefined, long = false) => (
     <div>

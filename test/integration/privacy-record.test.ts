@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import yauzl from 'yauzl';
 import { job } from '#app/modules/actor.ts';
 import { openExportPackage } from '#app/modules/privacy/package.server.ts';
@@ -70,7 +71,7 @@ const post = (cookie: string, fields: Record<string, string>) =>
 /** The fields a page's errors name (each error is `<p id="<field>-error" role="alert">`). */
 const errorsOn = (html: string) =>
   [...html.matchAll(/id="([^"]+)-error" role="alert"/g)].map((m) => m[1]).sort();
-const unique = () => Math.random().toString(36).slice(2, 10);
+const unique = () => randomBytes(4).toString('hex');
 
 async function packageFiles(): Promise<Map<string, string>> {
   const created = await createRequest({ userId, type: 'access' }, PRODUCT);

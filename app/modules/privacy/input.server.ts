@@ -313,7 +313,7 @@ export function parseRecordForm(
     for (const [index, row] of [...rows[section]].sort((a, b) => a[0] - b[0])) {
       if (row.remove === 'on' || row.remove === 'true') continue;
       const fields = ROW_FIELDS[section] as readonly string[];
-      if (fields.every((f) => typeof row[f] !== 'string' || (row[f] as string).trim() === '')) {
+      if (fields.every((f) => typeof row[f] !== 'string' || row[f].trim() === '')) {
         continue;
       }
       const values = Object.fromEntries(fields.map((f) => [f, row[f] ?? '']));
