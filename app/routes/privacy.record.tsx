@@ -117,7 +117,11 @@ export default function RecordOfProcessingRoute() {
   return (
     <main>
       <p>
-        <Link to="/privacy">← Privacy requests</Link>
+        {data.canEdit ? (
+          <Link to="/privacy">← Privacy requests</Link>
+        ) : (
+          <Link to="/security/access">← Security review</Link>
+        )}
       </p>
       <h1>Record of processing</h1>
       <p className="muted">
