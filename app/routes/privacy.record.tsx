@@ -115,7 +115,7 @@ export default function RecordOfProcessingRoute() {
   const record = shown.record;
   const old = shown.version !== data.currentVersion;
   return (
-    <main>
+    <>
       <p>
         {data.canEdit ? (
           <Link to="/privacy">← Privacy requests</Link>
@@ -182,7 +182,7 @@ export default function RecordOfProcessingRoute() {
           </tbody>
         </table>
       </section>
-    </main>
+    </>
   );
 }
 

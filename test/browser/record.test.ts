@@ -34,7 +34,7 @@ test('an officer edits the record of processing; a reviewer reads every version'
   expect(await axeViolations(page), 'record').toEqual([]);
   await screenshot(page, 'record-of-processing');
   const version = Number(
-    /Version (\d+) \(current\)/.exec((await page.locator('main').textContent()) ?? '')![1],
+    /Version (\d+) \(current\)/.exec((await page.locator('#main').textContent()) ?? '')![1],
   );
 
   await page.getByRole('link', { name: 'Edit the record' }).click();
@@ -57,13 +57,13 @@ test('an officer edits the record of processing; a reviewer reads every version'
   await page.getByRole('button', { name: `Save as version ${version + 1}` }).click();
   await page.waitForURL(/saved=/);
   expect(await page.getByRole('status').textContent()).toContain(`Saved as version ${version + 1}`);
-  expect(await page.locator('main').textContent()).toContain(name);
+  expect(await page.locator('#main').textContent()).toContain(name);
   expect(officer.problems).toEqual([]);
   await officer.context.close();
 
   const reviewer = await signedIn('auditor@custodian.test');
   await reviewer.page.goto(`${baseUrl}/privacy/record?version=${version}`);
-  const text = (await reviewer.page.locator('main').textContent()) ?? '';
+  const text = (await reviewer.page.locator('#main').textContent()) ?? '';
   expect(text).toContain(`the current one is ${version + 1}`);
   expect(text).not.toContain(name);
   expect(await reviewer.page.getByRole('link', { name: 'Edit the record' }).count()).toBe(0);
