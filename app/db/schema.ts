@@ -1244,7 +1244,7 @@ export const erasureCertificates = consoleSchema.table('erasure_certificates', {
 });
 
 // The record of processing (GDPR Art. 30, ADR 036): every edit adds a version holding the whole
-// record; none is changed or removed (the app's role may not, drizzle/0031). Version 1 is seeded
+// record; none is changed or removed (the app's role may not, drizzle/0032). Version 1 is seeded
 // by the migration, with no editor. The content's shape: app/modules/privacy/record.ts.
 export const processingRecordVersions = consoleSchema.table(
   'processing_record_versions',

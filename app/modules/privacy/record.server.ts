@@ -18,7 +18,7 @@ import {
 
 // The record of processing in the database (GDPR Art. 30, ADR 036). Every edit adds a version
 // holding the whole record, with who and when; older versions stay readable and unchanged (the
-// app's role may not update or delete them, drizzle/0031). Edited by holders of privacy:process,
+// app's role may not update or delete them, drizzle/0032). Edited by holders of privacy:process,
 // read by them and by security:review (the route's declaration). The access package's Art. 15
 // information is drawn from the newest version (art15Now), so the two never disagree.
 
@@ -72,7 +72,7 @@ export async function currentRecord(db: Db = getDb()): Promise<RecordVersion> {
     .from(processingRecordVersions)
     .orderBy(desc(processingRecordVersions.version))
     .limit(1);
-  if (!row) throw new Error('The record of processing has no version (migration 0031 seeds one)');
+  if (!row) throw new Error('The record of processing has no version (migration 0032 seeds one)');
   return versionOf(row);
 }
 
