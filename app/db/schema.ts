@@ -1552,3 +1552,20 @@ export const retentionRunCategories = consoleSchema.table(
     ),
   ],
 );
+
+// The record of processing (GDPR Art. 30, ADR 036): every edit adds a version holding the whole
+// record; none is changed or removed (the app's role may not, drizzle/0032). Version 1 is seeded
+// by the migration, with no editor. The content's shape: app/modules/privacy/record.ts.
+export const processingRecordVersions = consoleSchema.table(
+  'processing_record_versions',
+  {
+    version: integer('version').primaryKey(),
+    content: jsonb('content').notNull(),
+    editedBy: uuid('edited_by').references(() => staff.id),
+    editedAt: tstz('edited_at').notNull(),
+  },
+  () => [
+    check('processing_record_versions_version_check', sql`version >= 1`),
+    check('processing_record_versions_content_check', sql`jsonb_typeof(content) = 'object'`),
+  ],
+);

@@ -122,6 +122,8 @@ export default function PrivacyQueueRoute() {
       </p>
       <p>
         <Link to="/privacy/metrics">Metrics: received, completed, denied, days to complete</Link>
+        {' · '}
+        <Link to="/privacy/record">Record of processing (Art. 30)</Link>
       </p>
       <Form method="get" className="table-tools" role="search" aria-label="Filter privacy requests">
         <SelectField

@@ -281,6 +281,9 @@ export default function SecurityAccessRoute() {
           Download grants as CSV
         </a>
       </div>
+      <p>
+        <Link to="/privacy/record">Record of processing (Art. 30)</Link>
+      </p>
       <Form method="get" className="table-tools" aria-label="Period under review">
         <div className="field-md">
           <label htmlFor="from">From (UTC day)</label>

@@ -352,7 +352,8 @@ describe('a package of 100,000 messages', () => {
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/(src|href)\s*=/i);
     expect(html).toContain("default-src 'none'");
-    expect(html).toContain('Who receives it (categories of recipients)');
+    // The Art. 15 section, drawn from the record of processing (ADR 036).
+    expect(html).toContain('Who receives it (recipients)');
     expect(files.get('information.txt')!.toString()).toMatch(/retention/i);
   });
 

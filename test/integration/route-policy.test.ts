@@ -285,6 +285,7 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/privacy.$requestId.certificate': requires('privacy:process', { writesOnGet: true }),
   'routes/privacy.metrics': requires('privacy:process'),
   'routes/privacy.metrics[.]csv': requires('privacy:process'),
+  'routes/privacy.record': requiresAny('privacy:process', 'security:review'),
   'routes/grants.new': requires('grants:request'),
   'routes/grants.$grantId': requires('grants:request'),
   'routes/grants.break-glass': requires('grants:break_glass'),
@@ -374,6 +375,9 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
     '/privacy/new': staffOnly('/privacy/new', ['privacy_officer']),
     '/privacy/metrics': staffOnly('/privacy/metrics', ['privacy_officer']),
     '/privacy/metrics.csv': staffOnly('/privacy/metrics.csv', ['privacy_officer']),
+    '/privacy/record': staffOnly('/privacy/record', ['privacy_officer', 'security_auditor']),
+    // The form is for privacy officers only; a reviewer reads.
+    '/privacy/record?edit=1': staffOnly('/privacy/record?edit=1', ['privacy_officer']),
     // A bad month is named and answered 400, to privacy officers.
     '/privacy/metrics?from=13-2026': (subject) =>
       subject === 'signed out'

@@ -72,6 +72,7 @@ const OWNER: Record<string, string> = {
   retention_policy_changes: 'retention',
   retention_runs: 'retention',
   retention_run_categories: 'retention',
+  processing_record_versions: 'privacy',
   // Read by app/db/ (the schema version), never by a module.
   meta: 'db',
 };
@@ -79,6 +80,9 @@ const OWNER: Record<string, string> = {
 /** Files at the root of app/modules/ (the shared kernel) that read a table, and which. */
 const KERNEL_READS: Record<string, string[]> = {
   'staff-names.server.ts': ['staff'],
+  // The live retention periods the record of processing tells users (ADR 036): retention owns the
+  // table but depends on privacy, so the one read privacy needs sits in the kernel.
+  'retention-periods.server.ts': ['retention_policies'],
 };
 
 const root = path.resolve(__dirname, '../..');

@@ -462,6 +462,22 @@ export const AUDIT_ACTIONS = {
     // The names of the fields written, never their values.
     details: z.object({ fields: z.array(code).min(1).max(16) }).strict(),
   },
+  'privacy.record_edit': {
+    description: 'Record of processing edited (a new version)',
+    category: 'privacy',
+    refersTo: 'none',
+    // The version made, the one it was made from, and which sections changed: never their text.
+    details: z
+      .object({
+        version: z.number().int().min(2),
+        from: z.number().int().min(1),
+        changed: z
+          .array(z.enum(['purposes', 'categories', 'recipients', 'sources', 'rights']))
+          .min(1)
+          .max(5),
+      })
+      .strict(),
+  },
   'preferences.change': {
     description: 'Data-use preference changed',
     category: 'privacy',

@@ -2,6 +2,16 @@ import { z } from 'zod';
 import { LookupQuerySchema } from '#app/modules/users/input.server.ts';
 import type { LookupQuery } from '#app/modules/users/lookup.ts';
 import { PURPOSES } from '#app/modules/vocabulary.ts';
+import { unfitText } from '#app/utils/forms.server.ts';
+import {
+  LEGAL_BASES,
+  MAX_ROWS,
+  RECIPIENT_KINDS,
+  ROW_FIELDS,
+  rowField,
+  type ProcessingRecord,
+  type RowSection,
+} from './record.ts';
 import {
   CHANNELS,
   DUE_FILTERS,
@@ -199,3 +209,191 @@ export const MetricsQuerySchema = z
     },
     { path: ['to'], message: 'At most 60 months at a time' },
   );
+
+// --- the record of processing (/privacy/record, ADR 036) -----------------------------------------
+
+const recordText = (max: number, what: string) =>
+  z
+    .string(`${what} is required`)
+    .trim()
+    .min(1, `${what} is required`)
+    .max(max, `${what} is at most ${max} characters`);
+
+const RecordRowSchemas = {
+  purposes: z.object({
+    name: recordText(120, 'The purpose'),
+    legalBasis: z.enum(LEGAL_BASES, {
+      message: `The legal basis is one of ${LEGAL_BASES.join(', ')}`,
+    }),
+    description: recordText(1_000, 'What the user is told'),
+  }),
+  categories: z.object({
+    name: recordText(120, 'The category'),
+    description: recordText(1_000, 'What it holds'),
+    retention: recordText(1_000, 'The retention'),
+    // A retention policy's category, or none; that it exists is checked where the record is saved.
+    policy: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z
+        .string()
+        .regex(/^[a-z_]{1,40}$/, 'Choose one of the listed retention policies')
+        .optional(),
+    ),
+  }),
+  recipients: z.object({
+    name: recordText(120, 'The recipient'),
+    kind: z.enum(RECIPIENT_KINDS, {
+      message: `The kind is one of ${RECIPIENT_KINDS.join(', ')}`,
+    }),
+    agreement: recordText(500, 'The agreement'),
+    receives: recordText(1_000, 'What they receive'),
+    transfers: recordText(500, 'The transfers (or “None”)'),
+  }),
+} as const;
+
+/** The whole record, as stored: what a version read back must be (a guard against a bad row). */
+export const ProcessingRecordSchema = z
+  .object({
+    purposes: z.array(RecordRowSchemas.purposes.strict()).min(1).max(MAX_ROWS),
+    categories: z.array(RecordRowSchemas.categories.strict()).min(1).max(MAX_ROWS),
+    recipients: z.array(RecordRowSchemas.recipients.strict()).max(MAX_ROWS),
+    sources: z.array(recordText(1_000, 'A line')).min(1).max(MAX_ROWS),
+    rights: z.array(recordText(1_000, 'A line')).min(1).max(MAX_ROWS),
+  })
+  .strict();
+
+const ROW_KEY = /^(purposes|categories|recipients)\.(\d{1,3})\.([A-Za-z]{1,20})$/;
+const MAX_FORM_ROW = MAX_ROWS + 10;
+
+/**
+ * The record's edit form: `baseVersion` (the version the form was opened on), each row's fields
+ * as `<section>.<index>.<field>` (a row with every field blank, or with `remove` ticked, is left
+ * out), and `sources` and `rights` one line each. Every error names the field it is about; nothing
+ * is returned unless the whole record is valid.
+ */
+export function parseRecordForm(
+  form: Record<string, unknown>,
+):
+  | { ok: true; baseVersion: number; record: ProcessingRecord }
+  | { ok: false; fieldErrors: Record<string, string> } {
+  const unfit = unfitText(form);
+  if (unfit) return { ok: false, fieldErrors: { [unfit.field]: unfit.message } };
+  const fieldErrors: Record<string, string> = {};
+  const baseVersion = z.coerce
+    .number('The version is a number')
+    .int('The version is a whole number')
+    .min(1)
+    .max(2 ** 31 - 1)
+    .safeParse(typeof form.baseVersion === 'string' ? form.baseVersion : undefined);
+  if (!baseVersion.success)
+    fieldErrors.baseVersion = 'The version the form was opened on is missing';
+  const rows: Record<RowSection, Map<number, Record<string, unknown>>> = {
+    purposes: new Map(),
+    categories: new Map(),
+    recipients: new Map(),
+  };
+  for (const [key, value] of Object.entries(form)) {
+    const match = ROW_KEY.exec(key);
+    if (!match) continue;
+    const section = match[1] as RowSection;
+    const index = Number(match[2]);
+    const field = match[3]!;
+    if (index >= MAX_FORM_ROW) {
+      fieldErrors[key] ??= `At most ${MAX_ROWS} rows`;
+      continue;
+    }
+    if (field !== 'remove' && !(ROW_FIELDS[section] as readonly string[]).includes(field)) {
+      fieldErrors[key] ??= `A ${section} row has no field ${field}`;
+      continue;
+    }
+    if (typeof value !== 'string') {
+      fieldErrors[key] ??= 'Must be text';
+      continue;
+    }
+    const row = rows[section].get(index) ?? {};
+    row[field] = value;
+    rows[section].set(index, row);
+  }
+  const record: Partial<Record<RowSection, unknown[]>> = {};
+  for (const section of Object.keys(rows) as RowSection[]) {
+    const kept: unknown[] = [];
+    const names = new Map<string, number>();
+    for (const [index, row] of [...rows[section]].sort((a, b) => a[0] - b[0])) {
+      if (row.remove === 'on' || row.remove === 'true') continue;
+      const fields = ROW_FIELDS[section] as readonly string[];
+      if (fields.every((f) => typeof row[f] !== 'string' || row[f].trim() === '')) {
+        continue;
+      }
+      const values = Object.fromEntries(fields.map((f) => [f, row[f] ?? '']));
+      const parsed = RecordRowSchemas[section].safeParse(values);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          fieldErrors[rowField(section, index, String(issue.path[0]))] ??= issue.message;
+        }
+        continue;
+      }
+      const name = parsed.data.name.toLowerCase();
+      if (names.has(name)) {
+        fieldErrors[rowField(section, index, 'name')] ??=
+          `Row ${names.get(name)! + 1} has this name`;
+        continue;
+      }
+      names.set(name, index);
+      kept.push(parsed.data);
+    }
+    if (kept.length > MAX_ROWS) fieldErrors[section] ??= `At most ${MAX_ROWS} rows`;
+    if (kept.length === 0 && section !== 'recipients') {
+      fieldErrors[section] ??= `The record needs at least one row of ${section}`;
+    }
+    record[section] = kept;
+  }
+  const lines = (field: 'sources' | 'rights') => {
+    const raw = form[field];
+    if (typeof raw !== 'string') {
+      fieldErrors[field] ??= 'Write one line per item';
+      return [];
+    }
+    const list = raw
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
+    if (list.length === 0) fieldErrors[field] ??= 'Write at least one line';
+    if (list.length > MAX_ROWS) fieldErrors[field] ??= `At most ${MAX_ROWS} lines`;
+    const long = list.findIndex((l) => l.length > 1_000);
+    if (long >= 0) fieldErrors[field] ??= `Line ${long + 1} is longer than 1000 characters`;
+    return list;
+  };
+  const sources = lines('sources');
+  const rights = lines('rights');
+  if (Object.keys(fieldErrors).length > 0 || !baseVersion.success) {
+    return { ok: false, fieldErrors };
+  }
+  return {
+    ok: true,
+    baseVersion: baseVersion.data,
+    record: {
+      purposes: record.purposes as ProcessingRecord['purposes'],
+      categories: record.categories as ProcessingRecord['categories'],
+      recipients: record.recipients as ProcessingRecord['recipients'],
+      sources,
+      rights,
+    },
+  };
+}
+
+/** The record page's address: `version` (an older version to read), `edit` (the form). */
+export const RecordQuerySchema = z.object({
+  version: z.coerce
+    .number('The version is a number')
+    .int('The version is a whole number')
+    .min(1, 'The version is at least 1')
+    .max(2 ** 31 - 1, 'No such version')
+    .optional(),
+  edit: z.enum(['1'], { message: 'edit is 1 or absent' }).optional(),
+  saved: z.coerce
+    .number('saved is a version number')
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1)
+    .optional(),
+});

@@ -24,8 +24,9 @@ import { csvRow } from '#app/utils/csv.ts';
 import { GoneError, NotFoundError } from '#app/utils/errors.ts';
 import { accessHistoryBatches, type AccessHistoryItem } from './access-history.server.ts';
 import { EXPORT_FORMAT, exportSchemaText } from './export-schema.ts';
-import { ART15_INFORMATION, informationText } from './information.ts';
 import { queueUserMessage } from './outbox.server.ts';
+import { art15Now } from './record.server.ts';
+import { informationText, type InformationSection } from './record.ts';
 import { moveRequest } from './requests.server.ts';
 import type { WorkContext } from './work.server.ts';
 
@@ -110,6 +111,7 @@ export async function buildPackage(ctx: WorkContext): Promise<void> {
       progress,
       counts,
       requests: await requestFacts(ctx.userId),
+      information: await art15Now(),
       rows: new Map(),
       files: [],
     };
@@ -124,7 +126,7 @@ export async function buildPackage(ctx: WorkContext): Promise<void> {
       'conversations.csv': () => conversationsCsv(b),
       'access-history.json': () => accessHistoryJson(b),
       'information.txt': async function* () {
-        yield informationText();
+        yield informationText(b.information);
       },
       'manifest.json': async function* () {
         manifest = {
@@ -224,6 +226,8 @@ interface Build {
   progress: Progress;
   counts: SnapshotCounts;
   requests: RequestFact[];
+  /** The Art. 15 information: the record of processing's current version (ADR 036). */
+  information: InformationSection[];
   /** Records written per file, as the writers go. */
   rows: Map<string, number>;
   /** The files finished so far, in the archive's order. */
@@ -784,7 +788,7 @@ ${row(['Usage events', counts.usageEvents])}${row(['Preference changes', counts.
     await b.progress.add(0, name);
   }
   yield '</table>\n';
-  for (const section of ART15_INFORMATION) {
+  for (const section of b.information) {
     yield `<h2>${escapeHtml(section.heading)}</h2><ul>${section.lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>\n`;
   }
   yield '</body></html>\n';
