@@ -137,9 +137,11 @@ describe('a grant bound to a rectification', () => {
     for (const category of ['conversations', 'payments', 'usage', 'preferences'] as const) {
       expect(await findLiveGrant({ ...scope, category }), category).toBeNull();
     }
-    // The database holds it to the profile too.
+    // The database holds a request-bound grant to its purpose: its reason stays privacy_request
+    // (and it never breaks glass; the profile-only scope of a review is the module's, since
+    // officers may also ask for other categories bound to a request, ADR 034).
     await expect(
-      owner`update console.grants set categories = '{profile,conversations}' where id = ${grantId}`,
+      owner`update console.grants set reason_code = 'other' where id = ${grantId}`,
     ).rejects.toThrow(/grants_privacy_request_check/);
     // Asking again while one is live is refused.
     await expect(askReviewGrant(id, await as(officer))).rejects.toBeInstanceOf(ConflictError);
