@@ -267,3 +267,31 @@ describe('the audit trail, as the security auditor', () => {
     await context.close();
   });
 });
+
+// Issue 13: on the first start a lead has a grant to decide and an agent a live one, both asked
+// for through the real path under a demo inquiry (app/modules/inquiries/demo.server.ts).
+describe('the demo grants', () => {
+  it('a lead finds one to decide on the first start, and the agent one that is active', async () => {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const page = await context.newPage();
+    const problems = watch(page);
+    await signIn(page, baseUrl, 'lead2@custodian.test', DEMO_PASSWORD);
+    await page.goto(`${baseUrl}/grants?view=to_decide`);
+    const pending = page.locator('tr', { hasText: 'SUP-2041' });
+    expect(await pending.count()).toBe(1);
+    expect(await pending.locator('[data-state]').getAttribute('data-state')).toBe('pending');
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, 'demo-grants-to-decide');
+    await context.close();
+
+    const agentContext = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const agent = await agentContext.newPage();
+    const agentProblems = watch(agent);
+    await signIn(agent, baseUrl, 'agent@custodian.test', DEMO_PASSWORD);
+    await agent.goto(`${baseUrl}/grants?view=mine`);
+    const live = agent.locator('tr', { hasText: 'SUP-2040' });
+    expect(await live.locator('[data-state]').getAttribute('data-state')).toBe('active');
+    await agentContext.close();
+    expect([...problems, ...agentProblems]).toEqual([]);
+  });
+});

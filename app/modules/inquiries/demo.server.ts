@@ -1,6 +1,7 @@
 import { getDb } from '#app/db/client.server.ts';
 import { inquiries } from '#app/db/schema.ts';
 import { commandLine } from '#app/modules/actor.ts';
+import { decideGrant, requestGrant } from '#app/modules/access/grants.server.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
 import { staffIdsByEmail } from '#app/modules/auth/staff.server.ts';
 import { now } from '#app/modules/clock.server.ts';
@@ -32,6 +33,12 @@ interface DemoInquiry {
   then?: 'answered' | 'closed';
   /** A privacy officer turns it into a privacy request of this type. */
   privacy?: 'access' | 'erasure';
+  /**
+   * Its assignee asks for a grant of more of the user's data, bound to the inquiry (ADR 034):
+   * left for a lead to decide, or approved by the lead, so the lead's queue and a live grant are
+   * both there on the first start.
+   */
+  grant?: { categories: string[]; justification: string; ticketRef: string; approved: boolean };
 }
 
 const DEMO: DemoInquiry[] = [
@@ -71,6 +78,12 @@ const DEMO: DemoInquiry[] = [
     body: 'I no longer use my old address and want to move to a new one.',
     hoursAgo: 5,
     assignee: 'agent',
+    grant: {
+      categories: ['profile'],
+      justification: 'Confirm the current email before moving the account to the new address',
+      ticketRef: 'SUP-2040',
+      approved: true,
+    },
   },
   {
     category: 'billing',
@@ -78,6 +91,12 @@ const DEMO: DemoInquiry[] = [
     body: 'I upgraded by mistake and would like a refund.',
     hoursAgo: 30,
     assignee: 'agent',
+    grant: {
+      categories: ['payments'],
+      justification: 'Check which plan was charged and when, to answer the refund request',
+      ticketRef: 'SUP-2041',
+      approved: false,
+    },
   },
   {
     category: 'account',
@@ -168,6 +187,21 @@ export async function ensureDemoInquiries(): Promise<number> {
       // The first agent takes theirs; the lead gives the second agent theirs.
       if (demo.assignee === 'agent') await assignInquiry(id, agent.staffId, agent);
       else await assignInquiry(id, agent2.staffId, lead);
+      if (demo.grant) {
+        const grant = await requestGrant({
+          requester: who,
+          userId: user.id,
+          categories: demo.grant.categories,
+          reasonCode: 'support_inquiry',
+          justification: demo.grant.justification,
+          ticketRef: demo.grant.ticketRef,
+          durationMinutes: 60,
+          inquiryId: id,
+        });
+        if (demo.grant.approved) {
+          await decideGrant({ grantId: grant.grantId, approver: lead, decision: 'approve' });
+        }
+      }
       if (demo.reply) await replyToInquiry(id, demo.reply, who);
       if (demo.privacy) await inquiryToPrivacyRequest(id, demo.privacy, officer);
       if (demo.then === 'answered') await setInquiryState(id, 'answered', who);
