@@ -4,13 +4,13 @@ import type { Db, Tx } from './client.server.ts';
 // What retention may remove from a table, as its owner declares it (ADR 032): the owning module
 // says which rows are past a cut-off (its table, its columns, its rules); the retention engine
 // counts them, spares the users a hold or an open request protects, and removes them in bounded
-// batches walked by primary key. This file only assembles the statements, so no capability has
+// batches walked in the table's physical order (purgeBatch). This file only assembles the statements, so no capability has
 // to name another's tables.
 
 export interface ExpiryTarget {
   /** Schema-qualified table, e.g. `product.messages`. */
   table: string;
-  /** The primary key column (one column), and its type for the keyset comparison. */
+  /** The primary key column (one column) and its type: a batch's rows are removed by key. */
   key: string;
   keyType: 'uuid' | 'text' | 'bigint';
   /** The rows past the cut-off, as a condition on the table's own columns. */
@@ -60,14 +60,28 @@ export interface BatchResult {
   removed: number;
   /** Rows of the `alsoDelete` tables removed with them. */
   cascaded: number;
-  /** The keyset position after this batch; null when the batch found nothing. */
-  last: string | null;
+  /** Where the walk continues: the row address (`(block,offset)`) after which the next batch looks. */
+  last: string;
+  /** The walk has passed the table's last page: nothing past the cut-off is left behind it. */
+  done: boolean;
 }
 
 /**
- * One batch in the caller's transaction: the next `limit` rows past `after` (by primary key) that
- * are expired and not spared, removed or emptied. A batch that finds fewer than `limit` rows is
- * the last one.
+ * How many pages one batch looks through at most. A batch walks the table in its physical order
+ * (a TID range scan: sequential reads, like the plain DELETE it is measured against), not by
+ * primary key: rows past a cut-off are scattered over the key's order, and walking the key index
+ * fetched every row of the table at random to find them. 2,000 pages are 16 MB of the table.
+ */
+export const WINDOW_PAGES = 2_000;
+
+const TID = /^\((\d{1,10}),(\d{1,5})\)$/;
+
+/**
+ * One batch in the caller's transaction: within the next `windowPages` pages after the position
+ * `after` (a row address; null to start), the first `limit` rows (in the table's order) that are
+ * expired and not spared, removed or emptied. When the window holds fewer, the batch covers the
+ * whole window and the next one starts after it; the walk is done past the table's last page.
+ * A row that an update moves behind the walk during a run is left to the next run.
  */
 export async function purgeBatch(
   tx: Tx,
@@ -75,12 +89,17 @@ export async function purgeBatch(
   spare: SQL | null,
   after: string | null,
   limit: number,
+  windowPages: number = WINDOW_PAGES,
 ): Promise<BatchResult> {
   if (!Number.isSafeInteger(limit) || limit < 1) throw new Error('not a batch size');
+  if (!Number.isSafeInteger(windowPages) || windowPages < 1) throw new Error('not a window');
+  const position = TID.exec(after ?? '(0,0)');
+  if (!position) throw new Error(`not a row address: ${String(after).slice(0, 40)}`);
+  const block = Number(position[1]);
+  const from = `(${block},${Number(position[2])})`;
+  const until = `(${block + windowPages},0)`;
   const table = ident(target.table);
   const key = ident(target.key);
-  const type = sql.raw(target.keyType);
-  const from = after === null ? sql`true` : sql`${key} > ${after}::${type}`;
   const act = target.update
     ? sql`update ${table} t set ${target.update} from batch b where t.${key} = b.k returning 1`
     : sql`delete from ${table} t using batch b where t.${key} = b.k returning 1`;
@@ -94,15 +113,31 @@ export async function purgeBatch(
   const cascaded = (target.alsoDelete ?? []).map(
     (_, i) => sql`(select count(*) from ${sql.raw(`c${i}`)})`,
   );
-  const [row] = await tx.execute<{ n: number; cascaded: number; last: string | null }>(sql`
+  const [row] = await tx.execute<{
+    n: number;
+    taken: number;
+    cascaded: number;
+    last: string | null;
+    pages: string;
+  }>(sql`
     with batch as (
-      select ${key} as k from ${table}
-       where ${from} and ${condition(target, spare)}
-       order by ${key} limit ${limit}
+      select ctid as c, ${key} as k from ${table}
+       where ctid > ${from}::tid and ctid < ${until}::tid and ${condition(target, spare)}
+       order by ctid limit ${limit}
     )${sql.join(cascades, sql``)},
     done as (${act})
     select (select count(*) from done)::int as n,
+           (select count(*) from batch)::int as taken,
            (${cascaded.length ? sql.join(cascaded, sql` + `) : sql`0`})::int as cascaded,
-           (select k::text from batch order by k desc limit 1) as last`);
-  return { removed: row?.n ?? 0, cascaded: row?.cascaded ?? 0, last: row?.last ?? null };
+           (select c::text from batch order by c desc limit 1) as last,
+           (pg_relation_size(${target.table}::regclass) / current_setting('block_size')::int)::text as pages`);
+  const taken = row?.taken ?? 0;
+  const removed = row?.n ?? 0;
+  const result = { removed, cascaded: row?.cascaded ?? 0 };
+  // A full batch: continue right after its last row, in the same window.
+  if (taken >= limit && row?.last) return { ...result, last: row.last, done: false };
+  // The window is through: the next batch starts at the next window, unless the table ends here.
+  const next = block + windowPages;
+  // `(n,0)` is no row (offsets start at 1): after it is the whole of page n.
+  return { ...result, last: `(${next},0)`, done: next >= Number(row?.pages ?? 0) };
 }

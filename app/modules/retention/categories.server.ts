@@ -40,7 +40,7 @@ export interface Batch {
   removed: number;
   /** Rows of other tables that went with them (a conversation's messages, a request's notes). */
   cascaded: number;
-  /** The keyset position to continue after, kept with the run's progress. */
+  /** The position to continue after (a row address, or an audit seq), kept with the run's progress. */
   last: string | null;
   /** No more rows past the cut-off after this batch. */
   done: boolean;
@@ -64,7 +64,7 @@ export interface CategoryPurge {
   ): Promise<Batch>;
 }
 
-/** A category whose owner declares an ExpiryTarget: counted and removed by keyset batches. */
+/** A category whose owner declares an ExpiryTarget: counted, and removed by batches of purgeBatch. */
 function byTarget(
   target: (cutoff: Date, asOf: Date) => ExpiryTarget,
   perUser: boolean,
@@ -83,10 +83,9 @@ function byTarget(
       return countExpired(getDb(), t, spare(t, s));
     },
     async batch(tx, cutoff, asOf, s, after, limit) {
-      if (!tx) throw new Error('a keyset batch runs in the engine’s transaction');
+      if (!tx) throw new Error('a batch runs in the engine’s transaction');
       const t = target(cutoff, asOf);
-      const result = await purgeBatch(tx, t, spare(t, s), after, limit);
-      return { ...result, last: result.last ?? after, done: result.removed < limit };
+      return purgeBatch(tx, t, spare(t, s), after, limit);
     },
   };
 }
