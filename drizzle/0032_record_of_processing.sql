@@ -147,3 +147,10 @@ INSERT INTO "console"."processing_record_versions" ("version", "content", "edite
     "No decision with legal or similarly significant effect is made about you by automated means alone."
   ]
 }$seed$::jsonb, NULL, now());
+--> statement-breakpoint
+-- The inquiries policy's reason no longer says "not built yet" (the purge of closed inquiries'
+-- texts came with the inquiries); only where an admin has not rewritten it.
+UPDATE "console"."retention_policies"
+   SET reason = 'Closed inquiries keep their texts two years to answer follow-ups; then the subject and the thread are removed and the row (dates, state) stays.'
+ WHERE category = 'inquiries'
+   AND reason = 'Closed inquiries are kept two years to answer follow-ups (not built yet).';

@@ -291,6 +291,47 @@ describe('each category removes what is past its period and keeps what is younge
   });
 });
 
+describe('inquiries', () => {
+  async function addInquiry(userId: string, closedAt: string | null) {
+    const id = randomUUID();
+    const received = ago(2000);
+    await owner`insert into console.inquiries (id, user_id, category, state, source, subject_enc,
+        received_at, first_response_due_at, resolution_due_at, closed_at, created_at, updated_at)
+      values (${id}, ${userId}, 'billing', ${closedAt ? 'closed' : 'new'}, 'api', ${randomBytes(24)},
+        ${received}, ${received}, ${received}, ${closedAt}, ${received}, ${received})`;
+    await owner`insert into console.inquiry_messages (id, inquiry_id, user_id, author, body_enc, created_at)
+      values (${randomUUID()}, ${id}, ${userId}, 'user', ${randomBytes(24)}, ${received})`;
+    return id;
+  }
+  const texts = async (id: string) =>
+    (
+      await owner<{ subject: number; messages: number }[]>`
+        select octet_length(subject_enc) as subject,
+               (select count(*)::int from console.inquiry_messages m where m.inquiry_id = i.id) as messages
+        from console.inquiries i where i.id = ${id}`
+    )[0];
+
+  it('empties the texts of an inquiry closed before its period, keeps the row and younger ones', async () => {
+    const user = randomUUID();
+    const old = await addInquiry(user, ago(731));
+    const young = await addInquiry(user, ago(729));
+    const open = await addInquiry(user, null);
+    const before = (await planRetention()).find((c) => c.category === 'inquiries')!;
+    expect(before.count).toBeGreaterThanOrEqual(1);
+    const run = await runRetention({ trigger: 'command', actor: TEST_JOB, only: ['inquiries'] });
+    expect(run.status).toBe('done');
+    const line = run.status === 'done' ? run.categories[0]! : null;
+    expect(line).toMatchObject({ category: 'inquiries', removed: before.count });
+    expect(line!.cascaded).toBeGreaterThanOrEqual(1);
+    expect(await texts(old)).toEqual({ subject: 0, messages: 0 });
+    expect(await texts(young)).toEqual({ subject: 24, messages: 1 });
+    expect(await texts(open)).toEqual({ subject: 24, messages: 1 });
+    // Nothing left to empty: a second run takes none.
+    const again = await runRetention({ trigger: 'command', actor: TEST_JOB, only: ['inquiries'] });
+    expect(again.status === 'done' && again.categories[0]!.removed).toBe(0);
+  });
+});
+
 describe('a legal hold and an open privacy request protect their user', () => {
   it('spares the held and the requesting user, and removes the others', async () => {
     const [plain, held, requesting, lifted] = [

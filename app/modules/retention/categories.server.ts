@@ -14,6 +14,7 @@ import {
   expiredOutbox,
   sparedUsers,
 } from '#app/modules/privacy/expiry.server.ts';
+import { closedInquiryTexts } from '#app/modules/inquiries/expiry.server.ts';
 import {
   expiredConversations,
   expiredMessages,
@@ -28,7 +29,7 @@ import type { RetentionCategory } from './vocabulary.ts';
 
 // The registry of what each retention category removes (ADR 032). The owning module declares its
 // rows past a cut-off; this file ties each category to that declaration. A new category (the
-// inquiries, once they exist) is one entry here and a declaration in its own module.
+// inquiries were the last) is one entry here and a declaration in its own module.
 
 /** What suspends a policy for a user, as the run froze it from the policy. */
 export interface Suspension {
@@ -103,17 +104,7 @@ export const CATEGORIES: Record<RetentionCategory, CategoryPurge> = {
   export_packages: byTarget(expiredExportPackages, true),
   closed_privacy_requests: byTarget(closedRequestWorkingData, true),
   grants: byTarget(closedGrantTexts, true),
-  inquiries: {
-    perUser: true,
-    note: 'Not yet built: there are no inquiries to remove.',
-    count: async () => 0,
-    batch: async (_tx, _cutoff, _asOf, _s, after) => ({
-      removed: 0,
-      cascaded: 0,
-      last: after,
-      done: true,
-    }),
-  },
+  inquiries: byTarget(closedInquiryTexts, true),
   analytics_contributions: {
     perUser: false,
     count: (cutoff) => countExpiredContributions(cutoff),
