@@ -144,7 +144,18 @@ export function cappedCount(n: number, capped: boolean): string {
  * (a sign-in attempt), or Custodian itself (a job, the command line). Issue 13: "none" read as if
  * nobody had acted.
  */
-export function unnamedActor(action: string): { name: string; title: string } {
+export function unnamedActor(action: string | null): { name: string; title: string } {
+  if (action === null || action === 'purged' || action === 'invalid') {
+    // An entry whose contents retention removed, or that is not a valid entry: who acted is not
+    // known to the page, and "Custodian" would say it was.
+    return {
+      name: '—',
+      title:
+        action === 'invalid'
+          ? 'Not a valid entry: its actor is not read'
+          : 'Contents removed by retention: who acted is no longer kept',
+    };
+  }
   return action === 'auth.sign_in'
     ? { name: 'visitor', title: 'Someone not signed in: a sign-in attempt' }
     : { name: 'Custodian', title: 'Custodian itself: a job or the command line, no staff member' };

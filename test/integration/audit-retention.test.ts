@@ -421,9 +421,15 @@ describe('the trail page', () => {
       expect(html).toContain('Contents removed by retention policy');
       expect(html).toMatch(/data-testid="leaf-matches"[^>]*>yes</);
       expect(html).toMatch(/data-testid="proof-verifies"[^>]*>yes</);
+      // Who acted is no longer kept: the page says so, not that Custodian did.
+      expect(html).not.toMatch(/Custodian \(custodian itself/);
       const list = await fetchAs(cookie, `/audit?dir=asc`);
       expect(list.status).toBe(200);
-      expect(await list.text()).toContain('Contents removed by retention policy');
+      const listed = await list.text();
+      expect(listed).toContain('Contents removed by retention policy');
+      expect(listed).toMatch(
+        /title="Contents removed by retention: who acted is no longer kept" data-testid="actor-unnamed">—</,
+      );
       const csv = await fetchAs(cookie, `/audit/csv?dir=asc`);
       expect(csv.status).toBe(200);
       expect(await csv.text()).toContain('Contents removed by retention policy');
