@@ -30,7 +30,6 @@ export const SharesQuerySchema = z.object({
   sort: z.enum(SHARE_SORTS, { error: 'Sort by shared or recipient' }).default('shared'),
   dir: z.enum(['asc', 'desc'], { error: 'Order asc or desc' }).default('desc'),
   after: z.string().max(2_000, 'The page cursor is too long').optional(),
-  shared: z.uuid({ error: 'Not a share' }).optional(),
 });
 
 /** GET /analytics/shares/new: the share just made, to offer its CSV. */

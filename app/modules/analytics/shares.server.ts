@@ -188,7 +188,8 @@ export async function listShares(query: {
   after?: KeysetCursor;
   limit: number;
 }): Promise<{ rows: ShareRow[]; next: KeysetCursor | null }> {
-  const column = query.sort === 'recipient' ? analyticsShares.recipientName : analyticsShares.sharedAt;
+  const column =
+    query.sort === 'recipient' ? analyticsShares.recipientName : analyticsShares.sharedAt;
   const filters: (SQL | undefined)[] = [];
   if (query.after) {
     const value = query.sort === 'shared' ? new Date(query.after.value) : query.after.value;

@@ -34,7 +34,8 @@ export const PERMISSIONS = {
   'audit:verify': 'Verify the audit trail',
   'security:review': 'Review break-glass use and staff access',
   'analytics:read': 'Read anonymized analytics',
-  'analytics:share': 'Share released analytics figures with a recipient in the record of processing',
+  'analytics:share':
+    'Share released analytics figures with a recipient in the record of processing',
   'staff:manage': 'Manage staff accounts and roles',
   'policy:manage': 'Manage access and retention policies',
 } as const;
