@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { getDb } from '#app/db/client.server.ts';
 import { now } from '#app/modules/clock.server.ts';
@@ -188,8 +188,8 @@ export interface ReleaseSummary {
 export const releaseCode = (r: Pick<ReleaseSummary, 'kind' | 'periodStart'>) =>
   `${r.kind}:${r.periodStart}`;
 
-/** Every stored release, newest period first within each kind (a few hundred at most). */
-export async function releaseSummaries(): Promise<ReleaseSummary[]> {
+/** The stored releases a condition picks, with their cell counts, in the order given. */
+async function releasesWhere(where: SQL, order: SQL): Promise<ReleaseSummary[]> {
   const rows = await getDb().execute<{
     id: string;
     kind: ReleaseKind;
@@ -201,8 +201,8 @@ export async function releaseSummaries(): Promise<ReleaseSummary[]> {
     select r.id, r.kind, r.dataset, r.period_start::text, r.period_end::text,
            (select count(*)::int from console.analytics_cells c where c.release_id = r.id) as cells
       from console.analytics_releases r
-     order by array_position(array['daily', 'weekly', 'monthly', 'preferences'], r.kind::text),
-              r.period_start desc`);
+     where ${where}
+     order by ${order}`);
   return rows.map((r) => ({
     id: r.id,
     kind: r.kind,
@@ -211,6 +211,15 @@ export async function releaseSummaries(): Promise<ReleaseSummary[]> {
     periodEnd: r.period_end,
     cells: r.cells,
   }));
+}
+
+/** Every stored release, newest period first within each kind (a few hundred at most). */
+export function releaseSummaries(): Promise<ReleaseSummary[]> {
+  return releasesWhere(
+    sql`true`,
+    sql`array_position(array['daily', 'weekly', 'monthly', 'preferences'], r.kind::text),
+        r.period_start desc`,
+  );
 }
 
 /**
@@ -227,22 +236,9 @@ export async function cellsOfReleases(ids: readonly string[]): Promise<{
     ids.map((id) => sql`${id}::uuid`),
     sql`, `,
   );
-  const db = getDb();
   const [releases, rows] = await Promise.all([
-    db.execute<{
-      id: string;
-      kind: ReleaseKind;
-      dataset: Dataset;
-      period_start: string;
-      period_end: string;
-      cells: number;
-    }>(sql`
-      select r.id, r.kind, r.dataset, r.period_start::text, r.period_end::text,
-             (select count(*)::int from console.analytics_cells c where c.release_id = r.id) as cells
-        from console.analytics_releases r
-       where r.id in (${list})
-       order by r.period_start, r.kind`),
-    db.execute<CellSqlRow>(sql`
+    releasesWhere(sql`r.id in (${list})`, sql`r.period_start, r.kind`),
+    getDb().execute<CellSqlRow>(sql`
       select r.kind, r.period_start::text, r.period_end::text, r.epsilon_micros::text,
              r.min_cohort, r.released_at::text,
              c.metric, c.category, c.value::text, c.half_width, c.low_precision
@@ -251,17 +247,7 @@ export async function cellsOfReleases(ids: readonly string[]): Promise<{
        where r.id in (${list})
        order by r.period_start, r.kind, c.metric, c.category`),
   ]);
-  return {
-    releases: releases.map((r) => ({
-      id: r.id,
-      kind: r.kind,
-      dataset: r.dataset,
-      periodStart: r.period_start,
-      periodEnd: r.period_end,
-      cells: r.cells,
-    })),
-    cells: rows.map(cellOf),
-  };
+  return { releases, cells: rows.map(cellOf) };
 }
 
 /**
