@@ -1569,3 +1569,45 @@ export const processingRecordVersions = consoleSchema.table(
     check('processing_record_versions_content_check', sql`jsonb_typeof(content) = 'object'`),
   ],
 );
+
+// The sharing log of analytics (ADR 037): each hand-over of released figures to a recipient of the
+// record of processing, as the record named it then; the CSV's row count and SHA-256, never its
+// figures. Append-only for the app's role (drizzle/0033).
+export const analyticsShares = consoleSchema.table(
+  'analytics_shares',
+  {
+    id: uuid('id').primaryKey(),
+    recipientName: text('recipient_name').notNull(),
+    recipientKind: text('recipient_kind').notNull(),
+    recordVersion: integer('record_version')
+      .notNull()
+      .references(() => processingRecordVersions.version),
+    releaseIds: uuid('release_ids').array().notNull(),
+    // `kind:period_start` of each release, in the order of release_ids (daily:2025-06-01).
+    periods: text('periods').array().notNull(),
+    datasets: text('datasets').array().notNull(),
+    rows: integer('rows').notNull(),
+    sha256: text('sha256').notNull(),
+    sharedBy: uuid('shared_by')
+      .notNull()
+      .references(() => staff.id),
+    sharedAt: tstz('shared_at').notNull(),
+  },
+  (t) => [
+    index('analytics_shares_shared_at_idx').on(t.sharedAt, t.id),
+    index('analytics_shares_recipient_idx').on(t.recipientName, t.id),
+    check('analytics_shares_recipient_check', sql`length(recipient_name) between 1 and 120`),
+    check(
+      'analytics_shares_releases_check',
+      sql`cardinality(release_ids) between 1 and 400 and cardinality(periods) = cardinality(release_ids)`,
+    ),
+    check(
+      'analytics_shares_datasets_check',
+      sql.raw(
+        `cardinality(datasets) >= 1 and datasets <@ array[${DATASETS.map((d) => `'${d}'`).join(', ')}]::text[]`,
+      ),
+    ),
+    check('analytics_shares_rows_check', sql`rows >= 0`),
+    check('analytics_shares_sha256_check', sql`sha256 ~ '^[0-9a-f]{64}$'`),
+  ],
+);

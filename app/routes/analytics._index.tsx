@@ -42,7 +42,7 @@ const FIGURES: { kind: string; key: string; label: string }[] = [
 const MODEL_COLORS = ['#2563eb', '#0f766e', '#7c3aed', '#c2410c', '#be185d'];
 
 export async function loader(args: LoaderFunctionArgs) {
-  await guard(args, access);
+  const me = await guard(args, access);
   const parsed = await parseRange(new URL(args.request.url).searchParams);
   const view = await loadAnalyticsView(parsed.range);
   const exists = view.releases > 0 || (await anyRelease());
@@ -91,6 +91,9 @@ export async function loader(args: LoaderFunctionArgs) {
       })),
       parameters,
       csvHref: `/analytics/csv?${csv.toString()}`,
+      // The sharing of released figures (ADR 037): the form for its holders, the log for readers.
+      canShare: me.permissions.has('analytics:share'),
+      canReadShares: me.permissions.has('privacy:process') || me.permissions.has('security:review'),
     },
     { status: parsed.ok ? 200 : 400 },
   );
@@ -289,11 +292,23 @@ export default function AnalyticsRoute() {
     <>
       <div className="page-header">
         <h1>Usage analytics</h1>
-        {data.exists ? (
-          <a className="button" href={data.csvHref}>
-            Download the released figures (CSV)
-          </a>
-        ) : null}
+        <span className="row">
+          {data.canReadShares ? (
+            <Link className="button secondary" to="/analytics/shares">
+              Sharing log
+            </Link>
+          ) : null}
+          {data.exists && data.canShare ? (
+            <Link className="button secondary" to="/analytics/shares/new">
+              Share released figures
+            </Link>
+          ) : null}
+          {data.exists ? (
+            <a className="button" href={data.csvHref}>
+              Download the released figures (CSV)
+            </a>
+          ) : null}
+        </span>
       </div>
       <p className="flush-top">
         Aggregates only, from releases made by a scheduled job: every figure carries calibrated

@@ -282,7 +282,8 @@ export default function SecurityAccessRoute() {
         </a>
       </div>
       <p>
-        <Link to="/privacy/record">Record of processing (Art. 30)</Link>
+        <Link to="/privacy/record">Record of processing (Art. 30)</Link> ·{' '}
+        <Link to="/analytics/shares">Sharing log of analytics</Link>
       </p>
       <Form method="get" className="table-tools" aria-label="Period under review">
         <div className="field-md">

@@ -135,6 +135,29 @@ const INPUTS: Input[] = [
     fields: ['from', 'to'],
   },
   {
+    route: 'routes/analytics.shares._index',
+    path: '/analytics/shares',
+    method: 'GET',
+    as: 'security_auditor',
+    fields: ['sort', 'dir', 'after'],
+  },
+  {
+    route: 'routes/analytics.shares.new',
+    path: '/analytics/shares/new',
+    method: 'GET',
+    as: 'privacy_officer',
+    fields: ['shared'],
+  },
+  {
+    route: 'routes/analytics.shares.new',
+    path: '/analytics/shares/new',
+    method: 'POST',
+    as: 'privacy_officer',
+    // A release that does not exist: whatever the attacked field holds, nothing can be shared.
+    base: { recipient: 'Plausible Insights', release: SOME_ID },
+    fields: ['recipient', 'release'],
+  },
+  {
     route: 'routes/users._index',
     path: '/users',
     method: 'GET',
@@ -549,6 +572,7 @@ const NO_INPUT = new Set([
   'routes/api.v1.privacy-requests.$id.verify',
   'routes/api.v1.privacy-requests.$id.export',
   'routes/privacy.$requestId.certificate',
+  'routes/analytics.shares.$shareId.csv',
 ]);
 
 const ONE_OF = [
@@ -716,6 +740,7 @@ describe('hostile ids in the address', () => {
     '/users/' + SOME_ID + '/',
     '/api/v1/privacy-requests/',
     '/export/',
+    '/analytics/shares/',
   ])(
     '%s…: never a 5xx',
     async (prefix) => {

@@ -272,6 +272,9 @@ const PINNED_DECLARATIONS: Record<string, Access> = {
   'routes/audit.verify': requires('audit:verify'),
   'routes/analytics._index': requires('analytics:read'),
   'routes/analytics.csv': requires('analytics:read', { writesOnGet: true }),
+  'routes/analytics.shares._index': requiresAny('privacy:process', 'security:review'),
+  'routes/analytics.shares.new': requires('analytics:share'),
+  'routes/analytics.shares.$shareId.csv': requires('analytics:share', { writesOnGet: true }),
   'routes/users._index': requires('users:lookup', { writesOnGet: true }),
   'routes/users.$id._index': requires('users:lookup', { writesOnGet: true }),
   'routes/users.$id.$category': requires('users:lookup', { writesOnGet: true }),
@@ -361,6 +364,23 @@ function pinnedGets(staffId: string): Record<string, (subject: Subject) => Outco
         ? { redirect: signInLocation('/analytics?from=yesterday') }
         : ANALYTICS_READERS.includes(subject)
           ? 400
+          : 403,
+    // The sharing log (ADR 037): privacy officers and security reviewers read it; only
+    // holders of analytics:share (privacy officers) open the form or a share's CSV.
+    '/analytics/shares': staffOnly('/analytics/shares', ['privacy_officer', 'security_auditor']),
+    '/analytics/shares?sort=figures': (subject) =>
+      subject === 'signed out'
+        ? { redirect: signInLocation('/analytics/shares?sort=figures') }
+        : ['privacy_officer', 'security_auditor'].includes(subject)
+          ? 400
+          : 403,
+    '/analytics/shares/new': staffOnly('/analytics/shares/new', ['privacy_officer']),
+    // No such share: 404 to those who may share, 403 to the others.
+    [`/analytics/shares/${NO_USER}/csv`]: (subject) =>
+      subject === 'signed out'
+        ? { redirect: signInLocation(`/analytics/shares/${NO_USER}/csv`) }
+        : subject === 'privacy_officer'
+          ? 404
           : 403,
     '/grants': staffOnly('/grants', REQUEST_ROLES),
     '/privacy': staffOnly('/privacy', ['privacy_officer']),
@@ -563,6 +583,7 @@ describe("a GET from another site acts in nobody's name (ADR 020)", () => {
         .sort(),
     ).toEqual([
       'routes/analytics.csv',
+      'routes/analytics.shares.$shareId.csv',
       'routes/audit.csv',
       'routes/inquiries.$inquiryId',
       'routes/privacy.$requestId',

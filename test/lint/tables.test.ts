@@ -53,6 +53,7 @@ const OWNER: Record<string, string> = {
   analytics_cells: 'analytics',
   analytics_budgets: 'analytics',
   analytics_ledger: 'analytics',
+  analytics_shares: 'analytics',
   service_tokens: 'api',
   api_idempotency: 'api',
   privacy_requests: 'privacy',

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { getDb } from '#app/db/client.server.ts';
 import { now } from '#app/modules/clock.server.ts';
@@ -139,21 +139,115 @@ export async function releasedCells(range: Range): Promise<{
     releases.add(r.id);
     if (r.params) params[r.kind] = r.params;
     if (r.metric === null) continue;
-    cells.push({
-      kind: r.kind,
-      periodStart: r.period_start,
-      periodEnd: r.period_end,
-      epsilonMicros: Number(r.epsilon_micros),
-      minCohort: r.min_cohort,
-      releasedAt: new Date(r.released_at).toISOString(),
-      metric: r.metric,
-      category: r.category ?? '',
-      value: Number(r.value),
-      halfWidth: r.half_width ?? 0,
-      lowPrecision: r.low_precision ?? true,
-    });
+    cells.push(cellOf({ ...r, metric: r.metric }));
   }
   return { releases: releases.size, cells, params };
+}
+
+type CellSqlRow = {
+  kind: ReleaseKind;
+  period_start: string;
+  period_end: string;
+  epsilon_micros: string;
+  min_cohort: number;
+  released_at: string;
+  metric: string;
+  category: string | null;
+  value: string | null;
+  half_width: number | null;
+  low_precision: boolean | null;
+};
+
+function cellOf(r: CellSqlRow): ReleasedCellRow {
+  return {
+    kind: r.kind,
+    periodStart: r.period_start,
+    periodEnd: r.period_end,
+    epsilonMicros: Number(r.epsilon_micros),
+    minCohort: r.min_cohort,
+    releasedAt: new Date(r.released_at).toISOString(),
+    metric: r.metric,
+    category: r.category ?? '',
+    value: Number(r.value),
+    halfWidth: r.half_width ?? 0,
+    lowPrecision: r.low_precision ?? true,
+  };
+}
+
+/** A stored release as the sharing form lists it and the sharing log names it (ADR 037). */
+export interface ReleaseSummary {
+  id: string;
+  kind: ReleaseKind;
+  dataset: Dataset;
+  periodStart: string;
+  periodEnd: string;
+  cells: number;
+}
+
+/** `kind:period_start`, the name of a release in the sharing log and its audit entry. */
+export const releaseCode = (r: Pick<ReleaseSummary, 'kind' | 'periodStart'>) =>
+  `${r.kind}:${r.periodStart}`;
+
+/** The stored releases a condition picks, with their cell counts, in the order given. */
+async function releasesWhere(where: SQL, order: SQL): Promise<ReleaseSummary[]> {
+  const rows = await getDb().execute<{
+    id: string;
+    kind: ReleaseKind;
+    dataset: Dataset;
+    period_start: string;
+    period_end: string;
+    cells: number;
+  }>(sql`
+    select r.id, r.kind, r.dataset, r.period_start::text, r.period_end::text,
+           (select count(*)::int from console.analytics_cells c where c.release_id = r.id) as cells
+      from console.analytics_releases r
+     where ${where}
+     order by ${order}`);
+  return rows.map((r) => ({
+    id: r.id,
+    kind: r.kind,
+    dataset: r.dataset,
+    periodStart: r.period_start,
+    periodEnd: r.period_end,
+    cells: r.cells,
+  }));
+}
+
+/** Every stored release, newest period first within each kind (a few hundred at most). */
+export function releaseSummaries(): Promise<ReleaseSummary[]> {
+  return releasesWhere(
+    sql`true`,
+    sql`array_position(array['daily', 'weekly', 'monthly', 'preferences'], r.kind::text),
+        r.period_start desc`,
+  );
+}
+
+/**
+ * The stored releases among `ids` and their cells, in the order the CSV lists them (period, kind,
+ * figure, category). An id that names no release is simply absent: the caller decides. Stored
+ * cells are released cells (law 6 is checked when they are stored, and again by a trigger).
+ */
+export async function cellsOfReleases(ids: readonly string[]): Promise<{
+  releases: ReleaseSummary[];
+  cells: ReleasedCellRow[];
+}> {
+  if (ids.length === 0) return { releases: [], cells: [] };
+  const list = sql.join(
+    ids.map((id) => sql`${id}::uuid`),
+    sql`, `,
+  );
+  const [releases, rows] = await Promise.all([
+    releasesWhere(sql`r.id in (${list})`, sql`r.period_start, r.kind`),
+    getDb().execute<CellSqlRow>(sql`
+      select r.kind, r.period_start::text, r.period_end::text, r.epsilon_micros::text,
+             r.min_cohort, r.released_at::text,
+             c.metric, c.category, c.value::text, c.half_width, c.low_precision
+        from console.analytics_releases r
+        join console.analytics_cells c on c.release_id = r.id
+       where r.id in (${list})
+       order by r.period_start, r.kind, c.metric, c.category`),
+  ]);
+  return { releases, cells: rows.map(cellOf) };
 }
 
 /**

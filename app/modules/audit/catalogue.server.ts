@@ -623,6 +623,37 @@ export const AUDIT_ACTIONS = {
       })
       .strict(),
   },
+  // Sharing analytics (ADR 037): the recipient as the record of processing names it (an
+  // organisation, never a person), the record's version, the releases as `kind:period` codes, the
+  // CSV's rows and SHA-256; never a figure.
+  'analytics.share': {
+    description: 'Released analytics figures shared with a recipient in the record of processing',
+    category: 'analytics',
+    refersTo: 'none',
+    details: z
+      .object({
+        share: z.uuid(),
+        recipient: z.string().min(1).max(120),
+        recordVersion: z.number().int().min(1),
+        releases: z.array(code).min(1).max(400),
+        datasets: z.array(code).min(1).max(2),
+        rows: z.number().int().nonnegative(),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      })
+      .strict(),
+  },
+  'analytics.share_download': {
+    description: 'The CSV of an analytics share downloaded again',
+    category: 'analytics',
+    refersTo: 'none',
+    details: z
+      .object({
+        share: z.uuid(),
+        rows: z.number().int().nonnegative(),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      })
+      .strict(),
+  },
   // The service API (ADR 023). Every answered call is one `api.call` entry with the token as
   // its actor, besides the entry of what the call did (a privacy request received, verified).
   'api.call': {

@@ -34,6 +34,8 @@ export const PERMISSIONS = {
   'audit:verify': 'Verify the audit trail',
   'security:review': 'Review break-glass use and staff access',
   'analytics:read': 'Read anonymized analytics',
+  'analytics:share':
+    'Share released analytics figures with a recipient in the record of processing',
   'staff:manage': 'Manage staff accounts and roles',
   'policy:manage': 'Manage access and retention policies',
 } as const;
@@ -60,6 +62,7 @@ export const DEFAULT_ROLE_PERMISSIONS: Record<Role, Permission[]> = {
     'privacy:process',
     'privacy:approve',
     'analytics:read',
+    'analytics:share',
   ],
   security_auditor: [
     'users:lookup',
@@ -103,6 +106,8 @@ export const FAMILY_REACH: Record<PermissionFamily, 'personal data' | 'access' |
   // made by the first (ADR 021).
   staff: 'access',
   policy: 'access',
+  // analytics:share hands out released figures only (noisy aggregates above k, law 6), never a
+  // row about one person (ADR 037).
   analytics: 'neither',
 };
 
