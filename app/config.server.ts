@@ -120,7 +120,7 @@ export const EnvSchema = z.object({
     .default('openid email profile groups'),
   CUSTODIAN_OIDC_GROUPS_CLAIM: z
     .string()
-    .regex(/^[A-Za-z0-9_:.\/-]{1,200}$/, 'must be a claim name, e.g. groups')
+    .regex(/^[A-Za-z0-9_:./-]{1,200}$/, 'must be a claim name, e.g. groups')
     .default('groups'),
   CUSTODIAN_OIDC_ROLE_MAP: z
     .string()
