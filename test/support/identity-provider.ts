@@ -63,8 +63,16 @@ export async function startIdentityProvider(options: {
     ],
     jwks: { keys: [signingKey] },
     cookies: { keys: ['identity-provider-test-cookie-key'] },
+    // Its outgoing requests (the back-channel logout) go to the console on 127.0.0.1, which its
+    // SSRF protection refuses: not in a test on loopback.
+    fetch: (url: string, init: RequestInit & { dispatcher?: unknown }) => {
+      delete init.dispatcher;
+      return globalThis.fetch(url, init);
+    },
     claims: {
-      openid: ['sub'],
+      // `amr` in every ID token (with only `openid` in the ID token's scope, a claim outside it
+      // would be dropped).
+      openid: ['sub', 'amr'],
       email: ['email', 'email_verified'],
       profile: ['name'],
       groups: ['groups'],

@@ -80,7 +80,8 @@ interface CallbackContext {
 }
 
 interface VerifyParams {
-  claims: oidc.IDToken;
+  /** The ID token's claims, with what it lacked read from the userinfo endpoint. */
+  claims: oidc.IDToken & Record<string, unknown>;
   issuer: string;
   flow: Flow;
   visitor: VisitorActor;
@@ -126,8 +127,26 @@ class OidcCallbackStrategy extends Strategy<SsoOutcome, VerifyParams> {
       }
       throw new SsoError('sso_invalid_response', 400);
     }
-    const claims = tokens.claims();
-    if (!claims) throw new SsoError('sso_invalid_response', 400);
+    const idToken = tokens.claims();
+    if (!idToken) throw new SsoError('sso_invalid_response', 400);
+    let claims: VerifyParams['claims'] = idToken;
+    // Many providers put only `sub` in the ID token and the rest at the userinfo endpoint (the
+    // default when an access token is issued): what the ID token lacks is read there, for the
+    // same subject (openid-client checks it).
+    const missing = ['email', 'email_verified', settings.groupsClaim].filter(
+      (c) => !(c in idToken),
+    );
+    if (missing.length && tokens.access_token && config.serverMetadata().userinfo_endpoint) {
+      let info: Record<string, unknown>;
+      try {
+        info = await oidc.fetchUserInfo(config, tokens.access_token, idToken.sub);
+      } catch {
+        throw new SsoError('sso_invalid_response', 400);
+      }
+      const merged: Record<string, unknown> = { ...idToken };
+      for (const c of missing) if (c in info) merged[c] = info[c];
+      claims = merged as VerifyParams['claims'];
+    }
     return this.verify({
       claims,
       issuer: config.serverMetadata().issuer,
