@@ -35,6 +35,7 @@ export async function action(args: ActionFunctionArgs) {
       {
         error: 'invalid_request',
         error_description: Object.values(parsed.fieldErrors)[0] ?? 'Invalid request',
+        field: 'logout_token',
       },
       { status: 400, headers: NO_STORE },
     );
@@ -42,7 +43,11 @@ export async function action(args: ActionFunctionArgs) {
   const result = await backchannelLogout(parsed.value.logout_token, visitor(args));
   if (!result.ok) {
     return json(
-      { error: 'invalid_request', error_description: `Invalid logout_token (${result.reason})` },
+      {
+        error: 'invalid_request',
+        error_description: `Invalid logout_token (${result.reason})`,
+        field: 'logout_token',
+      },
       { status: 400, headers: NO_STORE },
     );
   }

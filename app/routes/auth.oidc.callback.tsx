@@ -3,7 +3,9 @@ import { json, redirect } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { guard, isSecure, visitor } from '#app/utils/guard.server.ts';
+import { invariantResponse } from '#app/utils/http.server.ts';
 import { publicAccess } from '#app/modules/auth/access.ts';
+import { ssoConfigured } from '#app/modules/sso/provider.server.ts';
 import { pendingCookie, sessionCookie } from '#app/modules/auth/session.server.ts';
 import { safeRedirect } from '#app/modules/auth/sign-in.server.ts';
 import { clearedSsoCookie, readSsoToken } from '#app/modules/sso/flows.server.ts';
@@ -18,6 +20,9 @@ export const meta: MetaFunction = () => [{ title: 'Single sign-on · Custodian' 
 
 export async function loader(args: LoaderFunctionArgs) {
   await guard(args, access);
+  invariantResponse(ssoConfigured(), 'Single sign-on is not configured on this console.', {
+    status: 404,
+  });
   const secure = isSecure(args.context);
   const headers = new Headers({ 'Set-Cookie': clearedSsoCookie(secure) });
   try {
