@@ -1,7 +1,7 @@
 import { generateKeyPairSync, sign, type JsonWebKey } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
+import Provider, { type ProviderContext } from 'oidc-provider';
 
 // A real OpenID Connect provider for the single sign-on tests (issue 16, ADR 039): oidc-provider
 // on 127.0.0.1 with one registered client, its in-memory adapter, and an interaction handler a
@@ -99,7 +99,7 @@ export async function startIdentityProvider(options: {
       };
     },
     // A first-party client: no consent screen, every requested scope granted.
-    loadExistingGrant: async (ctx: any) => {
+    loadExistingGrant: async (ctx: ProviderContext) => {
       const grant = new ctx.oidc.provider.Grant({
         clientId: ctx.oidc.client.clientId,
         accountId: ctx.oidc.session.accountId,
