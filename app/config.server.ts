@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TICKET_PATTERN } from '#app/modules/access/vocabulary.ts';
+import { ROLES, type Role } from '#app/modules/auth/permissions.ts';
 
 function compiles(pattern: string) {
   try {
@@ -90,9 +91,122 @@ export const EnvSchema = z.object({
     .min(10)
     .max(12 * 3600)
     .default(300),
+  // Single sign-on with an OpenID Connect provider (ADR 039): all four of issuer, client id,
+  // secret and role map, or none. Password sign-in is governed by CUSTODIAN_PASSWORD_SIGN_IN.
+  CUSTODIAN_OIDC_ISSUER: z
+    .string()
+    .refine(
+      isIssuerUrl,
+      "must be the provider's https:// issuer URL (http:// only on localhost or 127.0.0.1)",
+    )
+    .optional(),
+  CUSTODIAN_OIDC_CLIENT_ID: z.string().max(512).optional(),
+  CUSTODIAN_OIDC_CLIENT_SECRET: z.string().max(4096).optional(),
+  // The callback the provider knows for this client. Default: CUSTODIAN_PUBLIC_URL (or
+  // http://HOST:PORT) + /auth/oidc/callback.
+  CUSTODIAN_OIDC_REDIRECT_URI: z
+    .string()
+    .regex(
+      /^https?:\/\/[^\s/?#]+\/auth\/oidc\/callback$/,
+      "must be this console's origin followed by /auth/oidc/callback",
+    )
+    .optional(),
+  CUSTODIAN_OIDC_SCOPE: z
+    .string()
+    .regex(
+      /^openid( [\x21\x23-\x5b\x5d-\x7e]+)*$/,
+      'must be space-separated scopes starting with openid',
+    )
+    .default('openid email profile groups'),
+  CUSTODIAN_OIDC_GROUPS_CLAIM: z
+    .string()
+    .regex(/^[A-Za-z0-9_:./-]{1,200}$/, 'must be a claim name, e.g. groups')
+    .default('groups'),
+  CUSTODIAN_OIDC_ROLE_MAP: z
+    .string()
+    .transform((raw, ctx) => {
+      const map = parseRoleMap(raw);
+      if (typeof map === 'string') {
+        ctx.addIssue({ code: 'custom', message: map });
+        return z.NEVER;
+      }
+      return map;
+    })
+    .optional(),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
 });
+
+function isIssuerUrl(value: string) {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.search || url.hash || url.username || url.password) return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}
+
+/** Group → roles from the provider's groups claim (ADR 039); what goes wrong, as a message. */
+export type RoleMap = ReadonlyMap<string, readonly Role[]>;
+
+const ROLE_MAP_EXAMPLE =
+  'e.g. {"custodian-agents":["support_agent"]} or custodian-agents=support_agent,custodian-leads=support_lead';
+
+/**
+ * `{"custodian-agents": ["support_agent"], "custodian-leads": "support_lead"}`: a JSON object from
+ * group name to a role or a list of roles (the issue's form); or the shorter
+ * `custodian-agents=support_agent,custodian-leads=support_lead+privacy_officer` for groups
+ * without `=`, `,` or `+`. Returns the map, or what is wrong with it.
+ */
+export function parseRoleMap(raw: string): RoleMap | string {
+  let value: unknown;
+  if (raw.trim().startsWith('{')) {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return `is not valid JSON: ${ROLE_MAP_EXAMPLE}`;
+    }
+  } else {
+    const pairs = raw.split(',').map((p) => p.trim());
+    const entries: [string, string[]][] = [];
+    for (const pair of pairs) {
+      const m = /^([^=]+)=(.+)$/.exec(pair);
+      if (!m) return `must map groups to roles, ${ROLE_MAP_EXAMPLE}`;
+      entries.push([m[1]!.trim(), m[2]!.split('+').map((r) => r.trim())]);
+    }
+    value = Object.fromEntries(entries);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return `must map groups to roles, ${ROLE_MAP_EXAMPLE}`;
+  }
+  const map = new Map<string, Role[]>();
+  for (const [group, target] of Object.entries(value as Record<string, unknown>)) {
+    if (group.length === 0 || group.length > 256) {
+      return 'has a group name that is empty or longer than 256 characters';
+    }
+    const list = typeof target === 'string' ? [target] : target;
+    if (!Array.isArray(list) || list.some((r) => typeof r !== 'string')) {
+      return `maps group "${group}" to something that is not a role or a list of roles`;
+    }
+    const unknown = (list as string[]).find((r) => !(ROLES as readonly string[]).includes(r));
+    if (unknown !== undefined) {
+      return `maps group "${group}" to unknown role "${unknown}" (roles: ${ROLES.join(', ')})`;
+    }
+    map.set(group, [...new Set(list as Role[])]);
+  }
+  if (map.size === 0) return 'maps no group to a role';
+  return map;
+}
+
+const OIDC_VARIABLES = [
+  'CUSTODIAN_OIDC_ISSUER',
+  'CUSTODIAN_OIDC_CLIENT_ID',
+  'CUSTODIAN_OIDC_CLIENT_SECRET',
+  'CUSTODIAN_OIDC_ROLE_MAP',
+] as const;
 
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -118,6 +232,13 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   if (env.CUSTODIAN_SEQUENCER_DATABASE_URL && !env.DATABASE_URL) {
     throw new ConfigError(
       'Invalid environment variable CUSTODIAN_SEQUENCER_DATABASE_URL: it goes with DATABASE_URL (the embedded default makes its own logins)',
+    );
+  }
+  const oidcSet = OIDC_VARIABLES.filter((name) => env[name] !== undefined);
+  if (oidcSet.length > 0 && oidcSet.length < OIDC_VARIABLES.length) {
+    const missing = OIDC_VARIABLES.find((name) => env[name] === undefined)!;
+    throw new ConfigError(
+      `Invalid environment variable ${missing}: single sign-on needs ${OIDC_VARIABLES.join(', ')} together (${oidcSet.join(', ')} ${oidcSet.length === 1 ? 'is' : 'are'} set)`,
     );
   }
   return env;

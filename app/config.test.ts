@@ -28,3 +28,51 @@ describe('configuration', () => {
     expect(parseEnv({ PORT: '' }).PORT).toBe(3000);
   });
 });
+
+describe('single sign-on configuration (ADR 039)', () => {
+  const base = {
+    CUSTODIAN_OIDC_ISSUER: 'https://login.example.com',
+    CUSTODIAN_OIDC_CLIENT_ID: 'custodian',
+    CUSTODIAN_OIDC_CLIENT_SECRET: 'secret',
+    CUSTODIAN_OIDC_ROLE_MAP:
+      '{"custodian-agents":["support_agent"],"custodian-leads":"support_lead"}',
+  };
+
+  it('reads the role map as JSON or as group=role pairs', () => {
+    const json = parseEnv(base).CUSTODIAN_OIDC_ROLE_MAP!;
+    expect([...json]).toEqual([
+      ['custodian-agents', ['support_agent']],
+      ['custodian-leads', ['support_lead']],
+    ]);
+    const pairs = parseEnv({
+      ...base,
+      CUSTODIAN_OIDC_ROLE_MAP: 'custodian-agents=support_agent, custodian-leads=support_lead+admin',
+    }).CUSTODIAN_OIDC_ROLE_MAP!;
+    expect(pairs.get('custodian-leads')).toEqual(['support_lead', 'admin']);
+    expect(parseEnv(base).CUSTODIAN_OIDC_GROUPS_CLAIM).toBe('groups');
+  });
+
+  it.each([
+    [{ ...base, CUSTODIAN_OIDC_ISSUER: 'http://login.example.com' }, 'CUSTODIAN_OIDC_ISSUER'],
+    [{ ...base, CUSTODIAN_OIDC_ISSUER: 'not a url' }, 'CUSTODIAN_OIDC_ISSUER'],
+    [{ ...base, CUSTODIAN_OIDC_ROLE_MAP: '{"g":["wizard"]}' }, 'CUSTODIAN_OIDC_ROLE_MAP'],
+    [{ ...base, CUSTODIAN_OIDC_ROLE_MAP: '{"g":' }, 'CUSTODIAN_OIDC_ROLE_MAP'],
+    [{ ...base, CUSTODIAN_OIDC_ROLE_MAP: 'g' }, 'CUSTODIAN_OIDC_ROLE_MAP'],
+    [{ ...base, CUSTODIAN_OIDC_ROLE_MAP: '{}' }, 'CUSTODIAN_OIDC_ROLE_MAP'],
+    [{ ...base, CUSTODIAN_OIDC_CLIENT_SECRET: undefined }, 'CUSTODIAN_OIDC_CLIENT_SECRET'],
+    [{ CUSTODIAN_OIDC_ISSUER: 'https://login.example.com' }, 'CUSTODIAN_OIDC_CLIENT_ID'],
+    [
+      { ...base, CUSTODIAN_OIDC_REDIRECT_URI: 'https://x.example/cb' },
+      'CUSTODIAN_OIDC_REDIRECT_URI',
+    ],
+    [{ ...base, CUSTODIAN_OIDC_SCOPE: 'email' }, 'CUSTODIAN_OIDC_SCOPE'],
+  ])('names the variable in error: %o', (source, name) => {
+    expect(() => parseEnv(source)).toThrow(new RegExp(`^Invalid environment variable ${name}: `));
+  });
+
+  it('allows http only for a provider on this machine', () => {
+    expect(
+      parseEnv({ ...base, CUSTODIAN_OIDC_ISSUER: 'http://127.0.0.1:4444' }).CUSTODIAN_OIDC_ISSUER,
+    ).toBe('http://127.0.0.1:4444');
+  });
+});

@@ -244,8 +244,15 @@ export const staff = consoleSchema.table(
     passwordChangedAt: tstz('password_changed_at'),
     /** An admin asks for a second factor although the roles do not (ADR 035). */
     secondFactorRequired: boolean('second_factor_required').notNull().default(false),
+    /** The single sign-on account it is linked to (ADR 039): both set, or neither. */
+    idpIssuer: text('idp_issuer'),
+    idpSubject: text('idp_subject'),
   },
-  (t) => [uniqueIndex('staff_email_key').on(sql`lower(${t.email})`)],
+  (t) => [
+    uniqueIndex('staff_email_key').on(sql`lower(${t.email})`),
+    uniqueIndex('staff_idp_subject_key').on(t.idpIssuer, t.idpSubject),
+    check('staff_idp_pair_check', sql`(${t.idpIssuer} IS NULL) = (${t.idpSubject} IS NULL)`),
+  ],
 );
 
 export const roles = consoleSchema.table('roles', {
@@ -302,10 +309,14 @@ export const sessions = consoleSchema.table(
     userAgent: text('user_agent'),
     /** When this session last proved a second factor (sign-in or step-up; ADR 035). */
     secondFactorAt: tstz('second_factor_at'),
+    /** The identity provider's session behind a single sign-on session (ADR 039). */
+    idpIssuer: text('idp_issuer'),
+    idpSid: text('idp_sid'),
   },
   (t) => [
     uniqueIndex('sessions_token_hash_key').on(t.tokenHash),
     index('sessions_staff_idx').on(t.staffId),
+    index('sessions_idp_sid_idx').on(t.idpIssuer, t.idpSid),
   ],
 );
 
@@ -360,10 +371,34 @@ export const pendingSignIns = consoleSchema.table(
     redirectTo: text('redirect_to').notNull(),
     createdAt: tstz('created_at').notNull(),
     expiresAt: tstz('expires_at').notNull(),
+    /** A single sign-on awaiting the second factor: the provider's session travels on (ADR 039). */
+    idpIssuer: text('idp_issuer'),
+    idpSid: text('idp_sid'),
   },
   (t) => [
     uniqueIndex('pending_sign_ins_token_hash_key').on(t.tokenHash),
     index('pending_sign_ins_staff_idx').on(t.staffId),
+  ],
+);
+
+// A single sign-on on its way through the identity provider (ADR 039): the browser holds a random
+// token in a short-lived cookie, the table its SHA-256 with the state, nonce and PKCE verifier
+// sent with it. The callback takes the row (once) and checks what comes back against it.
+export const ssoFlows = consoleSchema.table(
+  'sso_flows',
+  {
+    id: uuid('id').primaryKey(),
+    tokenHash: bytea('token_hash').notNull(),
+    state: text('state').notNull(),
+    nonce: text('nonce').notNull(),
+    codeVerifier: text('code_verifier').notNull(),
+    redirectTo: text('redirect_to').notNull(),
+    createdAt: tstz('created_at').notNull(),
+    expiresAt: tstz('expires_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('sso_flows_token_hash_key').on(t.tokenHash),
+    index('sso_flows_expires_idx').on(t.expiresAt),
   ],
 );
 

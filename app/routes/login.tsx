@@ -1,6 +1,12 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json, redirect } from '@remix-run/node';
-import { Form, useActionData, useNavigation, useSearchParams } from '@remix-run/react';
+import {
+  Form,
+  useActionData,
+  useLoaderData,
+  useNavigation,
+  useSearchParams,
+} from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { Field } from '#app/components/form-field.tsx';
 import { guard, isSecure, visitor } from '#app/utils/guard.server.ts';
@@ -13,6 +19,7 @@ import {
   SignInError,
   startSession,
 } from '#app/modules/auth/sign-in.server.ts';
+import { ssoConfigured } from '#app/modules/sso/provider.server.ts';
 
 export const access = publicAccess;
 
@@ -21,7 +28,7 @@ export const meta: MetaFunction = () => [{ title: 'Sign in · Custodian' }];
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
   if (me) throw redirect(safeRedirect(new URL(args.request.url).searchParams.get('redirectTo')));
-  return json({});
+  return json({ sso: ssoConfigured() });
 }
 
 export async function action(args: ActionFunctionArgs) {
@@ -55,6 +62,7 @@ export async function action(args: ActionFunctionArgs) {
 
 export default function LoginRoute() {
   const data = useActionData<typeof action>();
+  const { sso } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const navigation = useNavigation();
   return (
@@ -88,6 +96,17 @@ export default function LoginRoute() {
           {navigation.state === 'submitting' ? 'Signing in…' : 'Sign in'}
         </button>
       </Form>
+      {sso ? (
+        <p className="sso">
+          {/* A document navigation: the answer is a redirect to the identity provider. */}
+          <a
+            href={`/login/sso?redirectTo=${encodeURIComponent(params.get('redirectTo') ?? '/')}`}
+            className="button secondary"
+          >
+            Sign in with single sign-on
+          </a>
+        </p>
+      ) : null}
     </div>
   );
 }

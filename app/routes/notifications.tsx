@@ -126,6 +126,13 @@ function describe(r: Row) {
           {r.subjectName ?? 'a staff account'}: waiting for a second person.
         </>
       );
+    case 'staff.roles_synced':
+      return (
+        <>
+          A single sign-on changed the roles of {r.subjectName ?? 'a staff account'} from their
+          groups at the identity provider.
+        </>
+      );
     case 'audit.invalid_entry':
       return (
         <>
@@ -151,6 +158,9 @@ function target(r: Row) {
   }
   if (r.kind === 'lookup.limit') return <Link to="/security/access">Security review</Link>;
   if (r.kind === 'staff.role_requested') return <Link to="/admin/staff/requests">Decide</Link>;
+  if (r.kind === 'staff.roles_synced' && r.subjectStaffId) {
+    return <Link to={`/admin/staff/${r.subjectStaffId}`}>Open the account</Link>;
+  }
   if (r.kind === 'audit.invalid_entry' && r.auditSeq !== null) {
     return <Link to={`/audit/${r.auditSeq}`}>Open the entry</Link>;
   }

@@ -80,6 +80,15 @@ export function isServiceApiPath(originalUrl: string): boolean {
 }
 
 /**
+ * The identity provider's back-channel logout (ADR 039) is posted server to server, without an
+ * Origin: the route reads no cookie and acts only on a logout token the provider signed, so the
+ * same-origin check does not apply to it. Only the exact path as sent is exempt.
+ */
+export function isProviderCallbackPath(originalUrl: string): boolean {
+  return originalUrl === '/auth/oidc/backchannel-logout';
+}
+
+/**
  * Whether a request's path (as sent, percent-encoded) is one the console can answer: it decodes,
  * and decoded it is still a path of this origin with no control or space characters. `/%5C`
  * decodes to `/\`, which a browser reads as `//`: the router cannot even build a URL of it.
@@ -119,7 +128,12 @@ export function createHttpApp(options: { build: ServerBuild; secure: boolean; pu
     res.locals.nonce = nonce;
     res.set(securityHeaders(nonce, options.secure));
     const api = isServiceApiPath(req.originalUrl);
-    if (!api && !SAFE_METHODS.has(req.method) && !isSameOrigin(req, options.secure)) {
+    if (
+      !api &&
+      !SAFE_METHODS.has(req.method) &&
+      !isProviderCallbackPath(req.originalUrl) &&
+      !isSameOrigin(req, options.secure)
+    ) {
       res
         .status(403)
         .type('text/plain')

@@ -239,6 +239,31 @@ const INPUTS: Input[] = [
     base: { code: '123456' },
     fields: ['code'],
   },
+  // ADR 039: single sign-on. Not configured here: the start and callback answer 404 whatever
+  // the query; back-channel logout checks its one field before anything else (sso.test.ts
+  // covers the logout token's checks against a real provider).
+  {
+    route: 'routes/login_.sso',
+    path: '/login/sso',
+    method: 'GET',
+    as: null,
+    fields: ['redirectTo'],
+  },
+  {
+    route: 'routes/auth.oidc.callback',
+    path: '/auth/oidc/callback',
+    method: 'GET',
+    as: null,
+    fields: ['code', 'state', 'iss', 'error', 'error_description'],
+  },
+  {
+    route: 'routes/auth.oidc.backchannel-logout',
+    path: '/auth/oidc/backchannel-logout',
+    method: 'POST',
+    as: null,
+    base: { logout_token: 'a.b.c' },
+    fields: ['logout_token'],
+  },
   {
     route: 'routes/account.security',
     path: '/account/security',

@@ -19,6 +19,8 @@ const OWNER: Record<string, string> = {
   staff_factors: 'auth',
   recovery_codes: 'auth',
   pending_sign_ins: 'auth',
+  // Single sign-on's flows on their way through the provider (ADR 039).
+  sso_flows: 'sso',
   audit_intake: 'audit',
   audit_leaves: 'audit',
   audit_entries: 'audit',

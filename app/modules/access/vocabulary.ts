@@ -51,6 +51,8 @@ export const NOTIFICATION_KINDS = [
   'lookup.limit',
   'staff.role_requested',
   'audit.invalid_entry',
+  /** A single sign-on changed an account's roles from the provider's groups (ADR 039). */
+  'staff.roles_synced',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -47,8 +47,30 @@ export const AUDIT_ACTIONS = {
     category: 'auth',
     refersTo: 'staff',
     // `factor`: how the second step was proved (ADR 035); absent for an account without one.
+    // `method: 'sso'`: through the identity provider (ADR 039), where `provider_mfa` means the
+    // provider's `amr` said multi-factor and `linked` that this sign-in linked the account.
     details: z
-      .object({ reason: code.optional(), factor: z.enum(['totp', 'recovery_code']).optional() })
+      .object({
+        reason: code.optional(),
+        factor: z.enum(['totp', 'recovery_code', 'provider_mfa']).optional(),
+        method: z.enum(['sso']).optional(),
+        linked: z.literal(true).optional(),
+      })
+      .strict(),
+  },
+  // Back-channel logout from the identity provider (ADR 039): `by` says whether the logout token
+  // named the provider's session (`sid`) or only the person (`sub`); `sessions` how many ended.
+  // Refused tokens are recorded as denied with a `reason`.
+  'auth.sso_logout': {
+    description: 'Identity provider ended sessions (back-channel logout)',
+    category: 'auth',
+    refersTo: 'staff',
+    details: z
+      .object({
+        by: z.enum(['sid', 'sub']).optional(),
+        sessions: z.number().int().min(0).max(100_000).optional(),
+        reason: code.optional(),
+      })
       .strict(),
   },
   'auth.sign_out': {
@@ -136,6 +158,14 @@ export const AUDIT_ACTIONS = {
   },
   'staff.roles_change': {
     description: 'Staff roles changed',
+    category: 'staff',
+    refersTo: 'staff',
+    details: z.object({ before: roles, after: roles }).strict(),
+  },
+  // A single sign-on set the account's roles from the provider's groups (ADR 039): the provider's
+  // own process is the second person; security reviewers are alerted.
+  'staff.roles_sync': {
+    description: 'Staff roles set from the identity provider at sign-in',
     category: 'staff',
     refersTo: 'staff',
     details: z.object({ before: roles, after: roles }).strict(),

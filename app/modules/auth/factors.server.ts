@@ -10,6 +10,7 @@ import { now } from '#app/modules/clock.server.ts';
 import { openSecret, sealSecret } from '#app/modules/crypto/envelope.server.ts';
 import { keyRing } from '#app/modules/crypto/keys.server.ts';
 import { hashPassword, verifyPassword } from './password.server.ts';
+import type { ProviderSession } from './session.server.ts';
 
 // Second factors (issue 16, ADR 035): authenticator-app codes (TOTP, RFC 6238: SHA-1, 6 digits,
 // 30 s, through `otpauth`) and ten single-use recovery codes. The app's secret is sealed under the
@@ -471,7 +472,11 @@ function hashToken(token: string) {
 }
 
 /** A sign-in whose password was right; returns the token for its cookie. */
-export async function createPendingSignIn(staffId: string, redirectTo: string) {
+export async function createPendingSignIn(
+  staffId: string,
+  redirectTo: string,
+  idp: ProviderSession | null = null,
+) {
   const token = randomBytes(32).toString('base64url');
   const at = now();
   await getDb().transaction(async (tx) => {
@@ -486,6 +491,8 @@ export async function createPendingSignIn(staffId: string, redirectTo: string) {
       redirectTo,
       createdAt: at,
       expiresAt: new Date(at.getTime() + PENDING_SIGN_IN_MS),
+      idpIssuer: idp?.issuer ?? null,
+      idpSid: idp?.sid ?? null,
     });
   });
   return token;
@@ -498,6 +505,9 @@ export interface PendingSignIn {
   email: string;
   displayName: string;
   status: string;
+  /** The provider's session, when the first step was a single sign-on (ADR 039). */
+  idpIssuer: string | null;
+  idpSid: string | null;
 }
 
 /** The pending sign-in a cookie names, while it lives. */
@@ -511,6 +521,8 @@ export async function findPendingSignIn(token: string): Promise<PendingSignIn | 
       email: staff.email,
       displayName: staff.displayName,
       status: staff.status,
+      idpIssuer: pendingSignIns.idpIssuer,
+      idpSid: pendingSignIns.idpSid,
     })
     .from(pendingSignIns)
     .innerJoin(staff, eq(staff.id, pendingSignIns.staffId))

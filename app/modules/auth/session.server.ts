@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { getDb, getSql, type Db, type Tx } from '#app/db/client.server.ts';
-import { sessions } from '#app/db/schema.ts';
+import { pendingSignIns, sessions } from '#app/db/schema.ts';
 import { env } from '#app/config.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import type { Client, StaffActor } from '#app/modules/actor.ts';
@@ -66,7 +66,7 @@ export async function createSession(
   staffId: string,
   client: Client,
   tx: Db | Tx = getDb(),
-  opts: { secondFactorAt?: Date | null } = {},
+  opts: { secondFactorAt?: Date | null; idp?: ProviderSession | null } = {},
 ) {
   const token = randomBytes(32).toString('base64url');
   const at = now();
@@ -81,8 +81,49 @@ export async function createSession(
     clientAddress: client.address,
     userAgent: (client.userAgent ?? '').slice(0, 512),
     secondFactorAt: opts.secondFactorAt ?? null,
+    idpIssuer: opts.idp?.issuer ?? null,
+    idpSid: opts.idp?.sid ?? null,
   });
   return { token, sessionId: id };
+}
+
+/** The identity provider's session a single sign-on came from (ADR 039); `sid` when it sent one. */
+export interface ProviderSession {
+  issuer: string;
+  sid: string | null;
+}
+
+/**
+ * Back-channel logout (ADR 039): ends the console sessions opened from the provider's session
+ * `sid`, or, without a sid, every session of the staff member; and any sign-in from it still
+ * waiting for its second factor. Returns how many sessions ended.
+ */
+export async function endProviderSessions(
+  target: { issuer: string; sid?: string; staffId?: string },
+  tx: Db | Tx = getDb(),
+): Promise<number> {
+  const bySid = target.sid !== undefined;
+  if (!bySid && target.staffId === undefined) return 0;
+  const ended = await tx
+    .delete(sessions)
+    .where(
+      bySid
+        ? and(
+            eq(sessions.idpIssuer, target.issuer),
+            eq(sessions.idpSid, target.sid!),
+            target.staffId === undefined ? undefined : eq(sessions.staffId, target.staffId),
+          )
+        : eq(sessions.staffId, target.staffId!),
+    )
+    .returning({ id: sessions.id });
+  await tx
+    .delete(pendingSignIns)
+    .where(
+      bySid
+        ? and(eq(pendingSignIns.idpIssuer, target.issuer), eq(pendingSignIns.idpSid, target.sid!))
+        : eq(pendingSignIns.staffId, target.staffId!),
+    );
+  return ended.length;
 }
 
 interface SessionRow extends Record<string, unknown> {

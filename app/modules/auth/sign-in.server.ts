@@ -24,7 +24,7 @@ import {
 import type { StaffActor } from '#app/modules/actor.ts';
 import { staffActor } from './actor.server.ts';
 import { now } from '#app/modules/clock.server.ts';
-import { createSession } from './session.server.ts';
+import { createSession, type ProviderSession } from './session.server.ts';
 import type { VisitorActor } from '#app/modules/actor.ts';
 import type { Role } from './permissions.ts';
 import { getDb } from '#app/db/client.server.ts';
@@ -69,7 +69,14 @@ export interface SignedInStaff {
 export async function startSession(
   who: SignedInStaff,
   visitor: VisitorActor,
-  opts: { factor?: FactorMethod; pendingId?: string } = {},
+  opts: {
+    factor?: FactorMethod | 'provider_mfa';
+    pendingId?: string;
+    /** A single sign-on (ADR 039): the provider's session, for back-channel logout. */
+    idp?: ProviderSession | null;
+    /** This sign-in linked the account to the provider's person. */
+    linked?: boolean;
+  } = {},
 ) {
   return getDb().transaction(async (tx) => {
     // The pending sign-in is used once: a second request with the same cookie finds it gone.
@@ -78,6 +85,7 @@ export async function startSession(
     }
     const session = await createSession(who.staffId, visitor.client, tx, {
       secondFactorAt: opts.factor ? now() : null,
+      idp: opts.idp ?? null,
     });
     const actor = {
       kind: 'staff' as const,
@@ -96,7 +104,11 @@ export async function startSession(
         action: 'auth.sign_in',
         outcome: 'allowed',
         subjectStaffId: who.staffId,
-        details: opts.factor ? { factor: opts.factor } : {},
+        details: {
+          ...(opts.factor ? { factor: opts.factor } : {}),
+          ...(opts.idp ? { method: 'sso' } : {}),
+          ...(opts.linked ? { linked: true } : {}),
+        },
       },
       tx,
     );
@@ -244,7 +256,11 @@ export async function completeSecondFactor(
   return startSession(
     { staffId: who.staffId, email: who.email, displayName: who.displayName, roles: [...who.roles] },
     visitor,
-    { factor: check.method, pendingId: pending.id },
+    {
+      factor: check.method,
+      pendingId: pending.id,
+      idp: pending.idpIssuer ? { issuer: pending.idpIssuer, sid: pending.idpSid } : null,
+    },
   );
 }
 

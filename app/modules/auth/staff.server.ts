@@ -453,3 +453,88 @@ export async function staffIdsByEmail(emails: readonly string[]) {
     .where(inArray(staff.email, [...emails]));
   return new Map(rows.map((r) => [r.email, r.id]));
 }
+
+/** A staff account as single sign-on matches it (ADR 039). */
+export interface ProviderCandidate {
+  id: string;
+  email: string;
+  displayName: string;
+  status: 'active' | 'disabled';
+  idpIssuer: string | null;
+  idpSubject: string | null;
+}
+
+/**
+ * The accounts a provider's person may be: the one linked to (issuer, subject), and the one whose
+ * email is `email` (pass it only when the provider says it is verified).
+ */
+export async function findStaffForProvider(
+  issuer: string,
+  subject: string,
+  email: string | null,
+): Promise<{ linked: ProviderCandidate | null; byEmail: ProviderCandidate | null }> {
+  const columns = {
+    id: staff.id,
+    email: staff.email,
+    displayName: staff.displayName,
+    status: staff.status,
+    idpIssuer: staff.idpIssuer,
+    idpSubject: staff.idpSubject,
+  };
+  const [linked] = await getDb()
+    .select(columns)
+    .from(staff)
+    .where(and(eq(staff.idpIssuer, issuer), eq(staff.idpSubject, subject)));
+  const [byEmail] = email
+    ? await getDb()
+        .select(columns)
+        .from(staff)
+        .where(sql`lower(${staff.email}) = ${normalEmail(email)}`)
+    : [];
+  return { linked: linked ?? null, byEmail: byEmail ?? null };
+}
+
+/** Links the account to the provider's person; false when another sign-in linked it first. */
+export async function linkProviderAccount(
+  tx: Tx,
+  staffId: string,
+  issuer: string,
+  subject: string,
+): Promise<boolean> {
+  const rows = await tx
+    .update(staff)
+    .set({ idpIssuer: issuer, idpSubject: subject })
+    .where(and(eq(staff.id, staffId), sql`${staff.idpSubject} is null`))
+    .returning({ id: staff.id });
+  return rows.length === 1;
+}
+
+/**
+ * Sets the account's roles to exactly `roles`, as the identity provider's groups map them at a
+ * single sign-on (ADR 039): the provider's own process is the second person, so nothing waits.
+ * The caller records the change (and alerts) in the same transaction; unchanged when equal.
+ */
+export async function setRolesFromProvider(
+  tx: Tx,
+  staffId: string,
+  roles: readonly Role[],
+): Promise<{ before: Role[]; after: Role[] }> {
+  await tx.select({ id: staff.id }).from(staff).where(eq(staff.id, staffId)).for('update');
+  const before = (
+    await tx
+      .select({ role: staffRoles.roleCode })
+      .from(staffRoles)
+      .where(eq(staffRoles.staffId, staffId))
+  )
+    .map((r) => r.role as Role)
+    .sort();
+  const after = [...new Set(roles)].sort();
+  if (after.join() === before.join()) return { before, after };
+  await tx.delete(staffRoles).where(eq(staffRoles.staffId, staffId));
+  if (after.length) {
+    await tx
+      .insert(staffRoles)
+      .values(after.map((roleCode) => ({ staffId, roleCode, grantedAt: now(), grantedBy: null })));
+  }
+  return { before, after };
+}
