@@ -1,13 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Session } from 'node:inspector/promises';
-import { Worker } from 'node:worker_threads';
-import type { ServerBuild } from '@remix-run/node';
 import postgres from 'postgres';
 import { closeDb } from '#app/db/client.server.ts';
 import { decideGrant, requestGrant } from '#app/modules/access/grants.server.ts';
@@ -15,17 +11,16 @@ import { findLiveGrant } from '#app/modules/access/live.server.ts';
 import { startSequencerThread } from '#app/modules/audit/sequencer-thread.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { findSignedIn } from '#app/modules/auth/session.server.ts';
-import { createStaff } from '#app/modules/auth/staff.server.ts';
 import { assignInquiry, createInquiry } from '#app/modules/inquiries/inquiries.server.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
-import { commandLine, type StaffActor } from '#app/modules/actor.ts';
-import type { Role } from '#app/modules/auth/permissions.ts';
+import type { StaffActor } from '#app/modules/actor.ts';
 import { decryptField, unwrapDataKey } from '#app/modules/crypto/envelope.server.ts';
 import { setKeyRing, versioned, type KeyRing } from '#app/modules/crypto/keys.server.ts';
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
 import { readConversation } from '#app/modules/users/data.server.ts';
 import { createHttpApp, listen } from '#app/server/http.server.ts';
 import { benchSignIn } from './support/sign-in.ts';
+import { httpPhase, loadBuild, loadThread, newStaff, type Tally } from './support/http-load.ts';
 import { benchLogins, benchServer, freshDatabase, log, percentile } from './support/database.ts';
 
 // The JIT access path under load. With 1,000,000 users and 10,000,000 messages (--quick: 20,000
@@ -56,44 +51,6 @@ const CONVERSATION_ROUTE = 'routes/users.$id.conversations.$conversationId';
 process.env.NODE_ENV ||= 'production';
 process.env.CUSTODIAN_LOOKUP_DAILY_LIMIT = '10000000';
 process.env.CUSTODIAN_DB_POOL = '24';
-
-// The HTTP clients run on a thread of their own, as a separate load generator would: parsing
-// responses on the server's event loop would bill the server for the clients' work.
-const CLIENT_THREAD = `
-const http = require('node:http');
-const { parentPort } = require('node:worker_threads');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-function get(url, cookie) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, headers: { cookie, 'accept-encoding': 'gzip' } }, (res) => {
-      res.on('data', () => {});
-      res.on('end', () => resolve(res.statusCode));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
-}
-parentPort.on('message', async ({ baseUrl, clients, seconds }) => {
-  const latencies = [];
-  let failure = null;
-  const deadline = performance.now() + seconds * 1000;
-  const started = performance.now();
-  await Promise.all(clients.map(async ({ cookie, paths }, c) => {
-    for (let i = c; performance.now() < deadline && !failure; i++) {
-      const t = performance.now();
-      const status = await get(baseUrl + paths[i % paths.length], cookie);
-      latencies.push(performance.now() - t);
-      if (status !== 200) failure = status + ' for ' + paths[i % paths.length];
-    }
-  }));
-  parentPort.postMessage({ latencies, seconds: (performance.now() - started) / 1000, failure });
-});
-`;
-
-interface Tally {
-  latencies: number[];
-  seconds: number;
-}
 
 /**
  * CUSTODIAN_BENCH_PROFILE=<phase> writes a CPU profile of this process during that phase alone
@@ -134,20 +91,6 @@ interface Client {
   views: { userId: string; conversationId: string; grantId: string }[];
 }
 
-function httpPhase(
-  worker: Worker,
-  baseUrl: string,
-  clients: { cookie: string; paths: string[] }[],
-  seconds: number,
-): Promise<Tally> {
-  return new Promise((resolve, reject) => {
-    worker.once('message', (m: Tally & { failure: string | null }) =>
-      m.failure ? reject(new Error(`HTTP ${m.failure}`)) : resolve(m),
-    );
-    worker.postMessage({ baseUrl, clients, seconds });
-  });
-}
-
 async function inProcess(
   tally: Tally,
   seconds: number,
@@ -168,35 +111,9 @@ async function inProcess(
   tally.seconds += (performance.now() - started) / 1000;
 }
 
-async function loadBuild(): Promise<ServerBuild> {
-  const file = path.resolve('build/index.js');
-  if (!fs.existsSync(file)) {
-    log('bench access: build/index.js is missing, running `npx remix build`…');
-    execFileSync('npx', ['remix', 'build'], { stdio: ['ignore', 2, 2] });
-  }
-  return (await import(pathToFileURL(file).href)) as ServerBuild;
-}
-
 // Agents sign in: no second factor (ADR 035), the password alone.
 const signIn = (baseUrl: string, email: string, password: string) =>
   benchSignIn(baseUrl, email, password);
-
-async function newStaff(role: Role) {
-  const tag = randomBytes(5).toString('hex');
-  const email = `bench-${role}-${tag}@staff.test`;
-  const password = `pw-${tag}-${randomBytes(8).toString('hex')}`;
-  const { id } = await createStaff(
-    {
-      email,
-      displayName: `Bench ${role} ${tag}`,
-      password,
-      roles: [role],
-      mustChangePassword: false,
-    },
-    commandLine('bench'),
-  );
-  return { id, email, password };
-}
 
 /** Users for the run, in id order: their emails decrypted, and one conversation each. */
 async function sampleUsers(owner: postgres.Sql, ring: KeyRing) {
@@ -255,7 +172,7 @@ async function main() {
   const owner = postgres(url, { max: 2, onnotice: () => {} });
   let httpServer: http.Server | undefined;
   let sequencer: ReturnType<typeof startSequencerThread> | undefined;
-  const worker = new Worker(CLIENT_THREAD, { eval: true });
+  const worker = loadThread();
   try {
     log(
       `bench access: seeding ${USERS.toLocaleString('en')} users × ${MESSAGES_PER_USER} messages…`,
@@ -269,7 +186,7 @@ async function main() {
       log,
     });
 
-    const build = await loadBuild();
+    const build = await loadBuild('access');
     const app = createHttpApp({ build, secure: false, publicDir: path.resolve('public') });
     httpServer = await listen(app, { host: '127.0.0.1', port: 0 });
     const baseUrl = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;

@@ -1,24 +1,27 @@
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import type { ServerBuild } from '@remix-run/node';
 import postgres from 'postgres';
 import { closeDb } from '#app/db/client.server.ts';
 import { decideGrant, requestGrant } from '#app/modules/access/grants.server.ts';
 import { commandLine } from '#app/modules/actor.ts';
 import { startSequencerThread } from '#app/modules/audit/sequencer-thread.server.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
-import type { Role } from '#app/modules/auth/permissions.ts';
-import { createStaff } from '#app/modules/auth/staff.server.ts';
 import { setKeyRing, versioned, type KeyRing } from '#app/modules/crypto/keys.server.ts';
 import { runRetention } from '#app/modules/retention/engine.server.ts';
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
 import { createHttpApp, listen } from '#app/server/http.server.ts';
 import { benchLogins, benchServer, freshDatabase, log, percentile } from './support/database.ts';
+import {
+  httpPhase,
+  loadBuild,
+  loadThread,
+  newStaff,
+  stopLoad,
+  type Tally,
+} from './support/http-load.ts';
+import { benchSignIn } from './support/sign-in.ts';
 
 // The retention purge against its raw limit (issue 14's performance section), with the console
 // answering throughout. 1,000,000 users × 10 messages (--quick: 20,000 users); the messages
@@ -47,108 +50,12 @@ const DAY_MS = 86_400_000;
 process.env.NODE_ENV ||= 'production';
 process.env.CUSTODIAN_DB_POOL = '24';
 
-// The HTTP clients on a thread of their own (as in bench/access.ts), loading until told to stop.
-const CLIENT_THREAD = `
-const http = require('node:http');
-const { parentPort } = require('node:worker_threads');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-function get(url, cookie) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, headers: { cookie, 'accept-encoding': 'gzip' } }, (res) => {
-      res.on('data', () => {});
-      res.on('end', () => resolve(res.statusCode));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
-}
-let stop = false;
-parentPort.on('message', async (m) => {
-  if (m === 'stop') { stop = true; return; }
-  stop = false;
-  const { baseUrl, clients, seconds } = m;
-  const latencies = [];
-  let failure = null;
-  const deadline = seconds ? performance.now() + seconds * 1000 : Infinity;
-  const started = performance.now();
-  await Promise.all(clients.map(async ({ cookie, paths }, c) => {
-    for (let i = c; !stop && performance.now() < deadline && !failure; i++) {
-      const t = performance.now();
-      const status = await get(baseUrl + paths[i % paths.length], cookie);
-      latencies.push(performance.now() - t);
-      if (status !== 200) failure = status + ' for ' + paths[i % paths.length];
-    }
-  }));
-  parentPort.postMessage({ latencies, seconds: (performance.now() - started) / 1000, failure });
-});
-`;
-
-interface Tally {
-  latencies: number[];
-  seconds: number;
-}
-
-function load(
-  worker: Worker,
-  baseUrl: string,
-  clients: { cookie: string; paths: string[] }[],
-  seconds: number | null,
-): Promise<Tally> {
-  return new Promise((resolve, reject) => {
-    worker.once('message', (m: Tally & { failure: string | null }) =>
-      m.failure ? reject(new Error(`HTTP ${m.failure}`)) : resolve(m),
-    );
-    worker.postMessage({ baseUrl, clients, seconds });
-  });
-}
-
 function p95(tally: Tally) {
   const sorted = [...tally.latencies].sort((a, b) => a - b);
   return Math.round(percentile(sorted, 95) * 10) / 10;
 }
 
 const seconds = (ms: number) => Number((ms / 1000).toFixed(3));
-
-async function loadBuild(): Promise<ServerBuild> {
-  const file = path.resolve('build/index.js');
-  if (!fs.existsSync(file)) {
-    log('bench retention: build/index.js is missing, running `npx remix build`…');
-    execFileSync('npx', ['remix', 'build'], { stdio: ['ignore', 2, 2] });
-  }
-  return (await import(new URL(`file://${file}`).href)) as ServerBuild;
-}
-
-async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
-  const response = await fetch(`${baseUrl}/login`, {
-    method: 'POST',
-    body: new URLSearchParams({ email, password }),
-    headers: { origin: baseUrl },
-    redirect: 'manual',
-  });
-  const cookie = response.headers
-    .getSetCookie()
-    .map((line) => line.split(';')[0]!)
-    .find((pair) => pair.startsWith('custodian_session=') && pair.length > 18);
-  if (response.status !== 302 || !cookie) throw new Error(`sign-in failed: ${response.status}`);
-  return cookie;
-}
-
-async function newStaff(role: Role) {
-  const tag = randomBytes(5).toString('hex');
-  const email = `bench-${role}-${tag}@staff.test`;
-  const password = `pw-${tag}-${randomBytes(8).toString('hex')}`;
-  const { id } = await createStaff(
-    {
-      email,
-      displayName: `Bench ${role} ${tag}`,
-      password,
-      roles: [role],
-      mustChangePassword: false,
-    },
-    commandLine('bench'),
-  );
-  return { id, email, password };
-}
 
 async function main() {
   const server = await benchServer();
@@ -164,7 +71,7 @@ async function main() {
   const owner = postgres(url, { max: 2, onnotice: () => {} });
   let httpServer: http.Server | undefined;
   let sequencer: ReturnType<typeof startSequencerThread> | undefined;
-  const worker = new Worker(CLIENT_THREAD, { eval: true });
+  const worker = loadThread();
   try {
     log(
       `bench retention: seeding ${USERS.toLocaleString('en')} users × ${MESSAGES_PER_USER} messages…`,
@@ -209,7 +116,7 @@ async function main() {
       `bench retention: DELETE removed ${deleted.toLocaleString('en')} rows in ${seconds(deleteMs)} s`,
     );
 
-    const build = await loadBuild();
+    const build = await loadBuild('retention');
     const app = createHttpApp({ build, secure: false, publicDir: path.resolve('public') });
     httpServer = await listen(app, { host: '127.0.0.1', port: 0 });
     const baseUrl = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
@@ -255,15 +162,37 @@ async function main() {
         });
         paths.push(`/users/${v.user_id}/conversations/${v.conversation_id}`);
       }
-      jobs.push({ cookie: await signIn(baseUrl, agent.email, agent.password), paths });
+      jobs.push({ cookie: await benchSignIn(baseUrl, agent.email, agent.password), paths });
     }
 
     log(`bench retention: ${CLIENTS} clients on the conversation page for ${BEFORE_SECONDS} s…`);
-    await load(worker, baseUrl, jobs, 1);
-    const before = await load(worker, baseUrl, jobs, BEFORE_SECONDS);
+    await httpPhase(worker, baseUrl, jobs, 1);
+    const before = await httpPhase(worker, baseUrl, jobs, BEFORE_SECONDS);
 
     log('bench retention: the purge, with the clients loading the page throughout…');
-    const during = load(worker, baseUrl, jobs, null);
+    if (process.env.CUSTODIAN_BENCH_EXPLAIN) {
+      // One batch's plan, rolled back: where a batch's time goes.
+      await owner
+        .begin(async (tx) => {
+          const plan = await tx.unsafe(
+            `explain (analyze, buffers) with batch as (
+               select ctid as c, id as k from product.messages
+                where ctid > '(0,0)'::tid and ctid < '(2000,0)'::tid and created_at < $1
+                  and not (exists (select 1 from console.legal_holds h where h.user_id = product.messages.user_id and h.lifted_at is null)
+                        or exists (select 1 from console.privacy_requests r where r.user_id = product.messages.user_id and r.state not in ('done','rejected','cancelled')))
+                order by ctid limit 5000),
+             done as (delete from product.messages t using batch b where t.id = b.k returning 1)
+             select count(*) from done`,
+            [cutoff],
+          );
+          log(plan.map((r) => (r as Record<string, string>)['QUERY PLAN']).join('\n'));
+          throw new RolledBack();
+        })
+        .catch((error: unknown) => {
+          if (!(error instanceof RolledBack)) throw error;
+        });
+    }
+    const during = httpPhase(worker, baseUrl, jobs, null);
     const purgeStarted = performance.now();
     const run = await runRetention({
       trigger: 'command',
@@ -271,7 +200,7 @@ async function main() {
       only: ['messages'],
     });
     const purgeMs = performance.now() - purgeStarted;
-    worker.postMessage('stop');
+    stopLoad(worker);
     const loaded = await during;
     if (run.status !== 'done') throw new Error(`the purge did not run: ${run.status}`);
     const line = run.categories.find((c) => c.category === 'messages');

@@ -39,6 +39,12 @@ const ident = (name: string) => {
   );
 };
 
+/**
+ * The row being judged, for a condition that must name it (a correlated subquery, a spared user):
+ * the target table is read under this alias, both when counting and in a batch's window.
+ */
+export const ROW = sql.raw('purge_window');
+
 function condition(target: ExpiryTarget, spare: SQL | null): SQL {
   return spare ? sql`(${target.expired}) and not (${spare})` : sql`(${target.expired})`;
 }
@@ -50,7 +56,7 @@ export async function countExpired(
   spare: SQL | null,
 ): Promise<number> {
   const [row] = await db.execute<{ n: string }>(
-    sql`select count(*)::bigint::text as n from ${ident(target.table)} where ${condition(target, spare)}`,
+    sql`select count(*)::bigint::text as n from ${ident(target.table)} as ${ROW} where ${condition(target, spare)}`,
   );
   return Number(row?.n ?? 0);
 }
@@ -100,9 +106,13 @@ export async function purgeBatch(
   const until = `(${block + windowPages},0)`;
   const table = ident(target.table);
   const key = ident(target.key);
+  // The window is a subquery of its own (`offset 0` keeps the planner from merging it): read by a
+  // TID range scan, never by an index on the cut-off's column that would read the whole index for
+  // each window. The batch's rows go by row address, a TID scan: joining on the key made the
+  // planner hash the whole table for each batch.
   const act = target.update
-    ? sql`update ${table} t set ${target.update} from batch b where t.${key} = b.k returning 1`
-    : sql`delete from ${table} t using batch b where t.${key} = b.k returning 1`;
+    ? sql`update ${table} t set ${target.update} where t.ctid = any(array(select c from batch)) returning 1`
+    : sql`delete from ${table} t where t.ctid = any(array(select c from batch)) returning 1`;
   const cascades = (target.alsoDelete ?? []).map((c, i) => {
     const match = sql`x.${ident(c.column)} = b.k and ${c.where ?? sql`true`}`;
     const statement = c.update
@@ -121,9 +131,11 @@ export async function purgeBatch(
     pages: string;
   }>(sql`
     with batch as (
-      select ctid as c, ${key} as k from ${table}
-       where ctid > ${from}::tid and ctid < ${until}::tid and ${condition(target, spare)}
-       order by ctid limit ${limit}
+      select ${ROW}.purge_ctid as c, ${ROW}.${key} as k
+        from (select ctid as purge_ctid, * from ${table}
+               where ctid > ${from}::tid and ctid < ${until}::tid offset 0) as ${ROW}
+       where ${condition(target, spare)}
+       order by ${ROW}.purge_ctid limit ${limit}
     )${sql.join(cascades, sql``)},
     done as (${act})
     select (select count(*) from done)::int as n,

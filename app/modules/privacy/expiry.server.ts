@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { ExpiryTarget } from '#app/db/expiry.server.ts';
+import { ROW, type ExpiryTarget } from '#app/db/expiry.server.ts';
 import { FINAL_STATES } from './vocabulary.ts';
 
 // What retention may remove from the privacy capability's tables, and which users it must spare
@@ -67,7 +67,7 @@ export function closedRequestWorkingData(cutoff: Date): ExpiryTarget {
     key: 'id',
     keyType: 'uuid',
     expired: sql`state in (${FINAL}) and closed_at < ${at(cutoff)} and (details_enc is not null
-      or exists (select 1 from console.privacy_request_events e where e.request_id = console.privacy_requests.id and e.note is not null))`,
+      or exists (select 1 from console.privacy_request_events e where e.request_id = ${ROW}.id and e.note is not null))`,
     userColumn: 'user_id',
     update: sql`details_enc = null`,
     alsoDelete: [

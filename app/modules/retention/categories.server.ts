@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { getDb, type Tx } from '#app/db/client.server.ts';
-import { countExpired, purgeBatch, type ExpiryTarget } from '#app/db/expiry.server.ts';
+import { countExpired, purgeBatch, ROW, type ExpiryTarget } from '#app/db/expiry.server.ts';
 import { closedGrantTexts, expiredNotifications } from '#app/modules/access/expiry.server.ts';
 import {
   countExpiredContributions,
@@ -72,7 +72,7 @@ function byTarget(
 ): CategoryPurge {
   const spare = (t: ExpiryTarget, s: Suspension) =>
     perUser && t.userColumn
-      ? sparedUsers(sql.raw(`${t.table}.${t.userColumn}`), {
+      ? sparedUsers(sql`${ROW}.${sql.raw(t.userColumn)}`, {
           hold: s.hold,
           openRequest: s.openRequest,
         })
