@@ -43,7 +43,8 @@ export async function action(args: ActionFunctionArgs) {
   const form = formObject(await args.request.formData());
   let proof: FactorProof;
   let redirectTo: string | undefined;
-  if (form.intent === 'passkey-options' || form.intent === 'passkey') {
+  // The code form sends no intent; the passkey steps do (ADR 038).
+  if (form.intent !== undefined) {
     const parsed = parseForm(PasskeyStepSchema, form);
     if (!parsed.ok) {
       return json(
