@@ -142,6 +142,7 @@ export function AddPasskey({ error: serverError }: { error?: string }): ReactNod
         <label htmlFor="field-passkey-name">Name of the passkey or security key</label>
         <input
           id="field-passkey-name"
+          type="text"
           name="name"
           maxLength={60}
           placeholder="Work laptop"

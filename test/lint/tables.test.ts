@@ -19,6 +19,7 @@ const OWNER: Record<string, string> = {
   staff_factors: 'auth',
   recovery_codes: 'auth',
   pending_sign_ins: 'auth',
+  webauthn_challenges: 'auth',
   audit_intake: 'audit',
   audit_leaves: 'audit',
   audit_entries: 'audit',
