@@ -133,6 +133,25 @@ export const EnvSchema = z.object({
       return map;
     })
     .optional(),
+  // Passkeys (ADR 038): the WebAuthn relying party. An IP address cannot be one, so the default
+  // is `localhost`; the origin defaults to http(s)://<rp id>:<PORT>.
+  CUSTODIAN_WEBAUTHN_RP_ID: z
+    .string()
+    .regex(
+      /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+      'must be a host name such as localhost or custodian.example.com',
+    )
+    .refine(
+      (v) => !/^[0-9.]+$/.test(v),
+      'must be a host name: an IP address cannot be a WebAuthn relying party',
+    )
+    .default('localhost'),
+  CUSTODIAN_WEBAUTHN_ORIGIN: z
+    .string()
+    .regex(/^https?:\/\/[^\s/?#]+$/, 'must be an origin such as https://custodian.example.com')
+    .optional(),
+  // `off` leaves only single sign-on: POST /login with a password is refused (ADR 038).
+  CUSTODIAN_PASSWORD_SIGN_IN: z.enum(['on', 'off'], 'must be on or off').default('on'),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
 });
@@ -241,6 +260,13 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
       `Invalid environment variable ${missing}: single sign-on needs ${OIDC_VARIABLES.join(', ')} together (${oidcSet.join(', ')} ${oidcSet.length === 1 ? 'is' : 'are'} set)`,
     );
   }
+  const origin = webauthnOriginOf(env);
+  const host = new URL(origin).hostname;
+  if (host !== env.CUSTODIAN_WEBAUTHN_RP_ID && !host.endsWith(`.${env.CUSTODIAN_WEBAUTHN_RP_ID}`)) {
+    throw new ConfigError(
+      `Invalid environment variable CUSTODIAN_WEBAUTHN_ORIGIN: its host (${host}) must be CUSTODIAN_WEBAUTHN_RP_ID (${env.CUSTODIAN_WEBAUTHN_RP_ID}) or a name under it`,
+    );
+  }
   return env;
 }
 
@@ -256,4 +282,24 @@ export function resetEnvForTests() {
 
 export function dataDir(): string {
   return path.resolve(env().CUSTODIAN_DATA_DIR);
+}
+
+function webauthnOriginOf(e: Env) {
+  if (e.CUSTODIAN_WEBAUTHN_ORIGIN) return e.CUSTODIAN_WEBAUTHN_ORIGIN;
+  const scheme = e.TLS_CERT_FILE ? 'https' : 'http';
+  return `${scheme}://${e.CUSTODIAN_WEBAUTHN_RP_ID}:${e.PORT}`;
+}
+
+/** The WebAuthn relying party passkeys are made for and checked against (ADR 038). */
+export function webauthnRelyingParty(): { id: string; origin: string; name: string } {
+  const e = env();
+  return { id: e.CUSTODIAN_WEBAUTHN_RP_ID, origin: webauthnOriginOf(e), name: 'Custodian' };
+}
+
+/**
+ * Whether staff may sign in with a password (`CUSTODIAN_PASSWORD_SIGN_IN`, default on). Off, the
+ * console takes single sign-on only: POST /login refuses a password and the page says so.
+ */
+export function passwordSignInEnabled(): boolean {
+  return env().CUSTODIAN_PASSWORD_SIGN_IN === 'on';
 }

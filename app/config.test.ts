@@ -76,3 +76,34 @@ describe('single sign-on configuration (ADR 039)', () => {
     ).toBe('http://127.0.0.1:4444');
   });
 });
+
+describe('passkeys and password sign-in (ADR 038)', () => {
+  it('defaults: relying party localhost, origin http://localhost:PORT, password sign-in on', () => {
+    const env = parseEnv({ PORT: '3100' });
+    expect(env.CUSTODIAN_WEBAUTHN_RP_ID).toBe('localhost');
+    expect(env.CUSTODIAN_PASSWORD_SIGN_IN).toBe('on');
+  });
+  it('refuses an IP address as the relying party, and an origin on another host', () => {
+    expect(() => parseEnv({ CUSTODIAN_WEBAUTHN_RP_ID: '127.0.0.1' })).toThrow(
+      /CUSTODIAN_WEBAUTHN_RP_ID: .*IP address/,
+    );
+    expect(() =>
+      parseEnv({
+        CUSTODIAN_WEBAUTHN_RP_ID: 'custodian.example.com',
+        CUSTODIAN_WEBAUTHN_ORIGIN: 'https://evil.example',
+      }),
+    ).toThrow(/CUSTODIAN_WEBAUTHN_ORIGIN/);
+    expect(
+      parseEnv({
+        CUSTODIAN_WEBAUTHN_RP_ID: 'example.com',
+        CUSTODIAN_WEBAUTHN_ORIGIN: 'https://custodian.example.com',
+      }).CUSTODIAN_WEBAUTHN_ORIGIN,
+    ).toBe('https://custodian.example.com');
+  });
+  it('CUSTODIAN_PASSWORD_SIGN_IN takes on or off only', () => {
+    expect(parseEnv({ CUSTODIAN_PASSWORD_SIGN_IN: 'off' }).CUSTODIAN_PASSWORD_SIGN_IN).toBe('off');
+    expect(() => parseEnv({ CUSTODIAN_PASSWORD_SIGN_IN: 'no' })).toThrow(
+      'Invalid environment variable CUSTODIAN_PASSWORD_SIGN_IN: must be on or off',
+    );
+  });
+});

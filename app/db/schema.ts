@@ -330,16 +330,28 @@ export const staffFactors = consoleSchema.table(
     staffId: uuid('staff_id')
       .notNull()
       .references(() => staff.id),
-    kind: text('kind', { enum: ['totp'] }).notNull(),
-    secretSealed: bytea('secret_sealed').notNull(),
-    masterKeyId: text('master_key_id').notNull(),
+    kind: text('kind', { enum: ['totp', 'webauthn'] }).notNull(),
+    secretSealed: bytea('secret_sealed'),
+    masterKeyId: text('master_key_id'),
     createdAt: tstz('created_at').notNull(),
     confirmedAt: tstz('confirmed_at'),
     lastUsedStep: bigint('last_used_step', { mode: 'number' }),
+    // Passkeys and security keys (ADR 038): the name its holder gave it, the credential's id
+    // (base64url), its COSE public key, the signature counter last seen, and its transports.
+    name: text('name'),
+    credentialId: text('credential_id'),
+    publicKey: bytea('public_key'),
+    signCount: bigint('sign_count', { mode: 'number' }),
+    transports: text('transports').array(),
   },
   (t) => [
     index('staff_factors_staff_idx').on(t.staffId),
-    check('staff_factors_kind_check', sql`${t.kind} in ('totp')`),
+    uniqueIndex('staff_factors_credential_id_key').on(t.credentialId),
+    check('staff_factors_kind_check', sql`${t.kind} in ('totp', 'webauthn')`),
+    check(
+      'staff_factors_shape_check',
+      sql`(${t.kind} = 'totp' and ${t.secretSealed} is not null and ${t.masterKeyId} is not null and ${t.credentialId} is null) or (${t.kind} = 'webauthn' and ${t.secretSealed} is null and ${t.credentialId} is not null and ${t.publicKey} is not null and ${t.signCount} is not null and ${t.name} is not null)`,
+    ),
   ],
 );
 
@@ -399,6 +411,39 @@ export const ssoFlows = consoleSchema.table(
   (t) => [
     uniqueIndex('sso_flows_token_hash_key').on(t.tokenHash),
     index('sso_flows_expires_idx').on(t.expiresAt),
+  ],
+);
+
+// WebAuthn challenges (ADR 038): issued for an enrolment, a sign-in's second step (bound to its
+// pending sign-in) or a step-up (bound to the session); 5 minutes, deleted when used.
+export const webauthnChallenges = consoleSchema.table(
+  'webauthn_challenges',
+  {
+    id: uuid('id').primaryKey(),
+    staffId: uuid('staff_id')
+      .notNull()
+      .references(() => staff.id),
+    purpose: text('purpose', { enum: ['enrol', 'sign_in', 'step_up'] }).notNull(),
+    challenge: text('challenge').notNull(),
+    pendingSignInId: uuid('pending_sign_in_id').references(() => pendingSignIns.id, {
+      onDelete: 'cascade',
+    }),
+    sessionId: uuid('session_id').references(() => sessions.id, { onDelete: 'cascade' }),
+    createdAt: tstz('created_at').notNull(),
+    expiresAt: tstz('expires_at').notNull(),
+  },
+  (t) => [
+    index('webauthn_challenges_staff_idx').on(t.staffId),
+    index('webauthn_challenges_pending_idx').on(t.pendingSignInId),
+    index('webauthn_challenges_session_idx').on(t.sessionId),
+    check(
+      'webauthn_challenges_purpose_check',
+      sql`${t.purpose} in ('enrol', 'sign_in', 'step_up')`,
+    ),
+    check(
+      'webauthn_challenges_binding_check',
+      sql`(${t.purpose} = 'sign_in' and ${t.pendingSignInId} is not null and ${t.sessionId} is null) or (${t.purpose} <> 'sign_in' and ${t.sessionId} is not null and ${t.pendingSignInId} is null)`,
+    ),
   ],
 );
 

@@ -15,10 +15,13 @@ import {
 } from '#app/modules/auth/factors.server.ts';
 import { SecurityActionSchema } from '#app/modules/auth/input.server.ts';
 import { needsSecondFactor } from '#app/modules/auth/permissions.ts';
+import { enrolPasskey, passkeyRegistrationOptions } from '#app/modules/auth/webauthn.server.ts';
+import { AddPasskey } from '#app/components/passkey.tsx';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
-// The staff member's own second factors (ADR 035): enrol an authenticator app (QR code and the
-// secret as text, confirmed with a code), remove one, get new recovery codes. A session held to
+// The staff member's own second factors (ADR 035, 038): enrol an authenticator app (QR code and
+// the secret as text, confirmed with a code) or a passkey (named; the browser's answer to a
+// challenge), remove one, get new recovery codes. A session held to
 // enrolling opens this page and sign-out only.
 
 export const access = signedIn({ whilePasswordChangeDue: true, whileSecondFactorDue: true });
@@ -38,6 +41,7 @@ export async function loader(args: LoaderFunctionArgs) {
       factors: summary.factors.map((f) => ({
         id: f.id,
         kind: f.kind,
+        name: f.name,
         confirmedAt: f.confirmedAt.toISOString(),
       })),
       recoveryCodesLeft: summary.recoveryCodesLeft,
@@ -87,17 +91,59 @@ export async function action(args: ActionFunctionArgs) {
     case 'remove': {
       await requireRecentSecondFactor(me, 'factor.manage', '/account/security');
       const removed = await removeFactor(me, input.factorId);
-      if (!removed) {
+      if (removed !== 'removed') {
         return json(
           {
             ok: false as const,
-            fieldErrors: { factorId: 'Not a factor of this account' },
+            fieldErrors: {
+              factorId:
+                removed === 'last_required'
+                  ? 'Your roles need a second factor and this is your last one: enrol another before you remove it'
+                  : 'Not a factor of this account',
+            },
             recoveryCodes: null,
           },
           { status: 400 },
         );
       }
       return json({ ok: true as const, fieldErrors: {}, recoveryCodes: null, done: 'removed' });
+    }
+    case 'passkey-options': {
+      const options = await passkeyRegistrationOptions(me);
+      return json(
+        {
+          ok: true as const,
+          fieldErrors: {},
+          recoveryCodes: null,
+          passkeyOptions: options,
+          name: input.name,
+        },
+        { headers: NO_STORE },
+      );
+    }
+    case 'passkey-register': {
+      const result = await enrolPasskey(me, input.name, input.response);
+      if (!result.ok) {
+        const message =
+          result.reason === 'no_challenge' || result.reason === 'expired_challenge'
+            ? 'The passkey took too long or was already answered: add it again'
+            : result.reason === 'duplicate'
+              ? 'This passkey is already enrolled'
+              : 'The passkey was not accepted: add it again';
+        return json(
+          { ok: false as const, fieldErrors: { response: message }, recoveryCodes: null },
+          { status: 400 },
+        );
+      }
+      return json(
+        {
+          ok: true as const,
+          fieldErrors: {},
+          recoveryCodes: result.recoveryCodes,
+          done: 'passkey-enrolled',
+        },
+        { headers: NO_STORE },
+      );
     }
     case 'recovery-codes': {
       await requireRecentSecondFactor(me, 'factor.manage', '/account/security');
@@ -106,7 +152,7 @@ export async function action(args: ActionFunctionArgs) {
         return json(
           {
             ok: false as const,
-            fieldErrors: { intent: 'Enrol an authenticator app first' },
+            fieldErrors: { intent: 'Enrol a passkey or an authenticator app first' },
             recoveryCodes: null,
           },
           { status: 400 },
@@ -124,13 +170,15 @@ export default function SecurityRoute() {
   const data = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const errors: Record<string, string | undefined> = result?.fieldErrors ?? {};
+  const passkeys = data.factors.filter((f) => f.kind === 'webauthn');
+  const apps = data.factors.filter((f) => f.kind === 'totp');
   return (
     <div className="panel stack">
       <h1>Sign-in security</h1>
       {data.due ? (
         <p className="notice" role="status">
-          Your roles need a second factor. Enrol an authenticator app below; until you do, the
-          console opens only this page.
+          Your roles need a second factor. Enrol a passkey or an authenticator app below; until you
+          do, the console opens only this page.
         </p>
       ) : data.required ? (
         <p>Your roles need a second factor at every sign-in.</p>
@@ -165,13 +213,48 @@ export default function SecurityRoute() {
         </section>
       ) : null}
 
+      {result && 'done' in result && result.done === 'passkey-enrolled' ? (
+        <p className="notice" role="status">
+          Passkey added. You can sign in with it from now on.
+        </p>
+      ) : null}
+      {errors.response ? (
+        <p className="form-error" role="alert">
+          {errors.response}
+        </p>
+      ) : null}
+
+      <section aria-labelledby="passkeys-title" className="stack">
+        <h2 id="passkeys-title">Passkeys and security keys</h2>
+        {passkeys.length === 0 ? (
+          <p>No passkey or security key is enrolled.</p>
+        ) : (
+          <ul data-testid="passkeys">
+            {passkeys.map((f) => (
+              <li key={f.id}>
+                <strong>{f.name}</strong>, enrolled{' '}
+                <time dateTime={f.confirmedAt}>{f.confirmedAt.slice(0, 16).replace('T', ' ')}</time>{' '}
+                UTC
+                <Form method="post" className="inline-form">
+                  <input type="hidden" name="factorId" value={f.id} />
+                  <button type="submit" name="intent" value="remove" className="danger">
+                    Remove passkey {f.name}
+                  </button>
+                </Form>
+              </li>
+            ))}
+          </ul>
+        )}
+        <AddPasskey />
+      </section>
+
       <section aria-labelledby="apps-title" className="stack">
         <h2 id="apps-title">Authenticator apps</h2>
-        {data.factors.length === 0 ? (
+        {apps.length === 0 ? (
           <p>No authenticator app is enrolled.</p>
         ) : (
           <ul>
-            {data.factors.map((f, i) => (
+            {apps.map((f, i) => (
               <li key={f.id}>
                 Authenticator app {i + 1}, enrolled{' '}
                 <time dateTime={f.confirmedAt}>{f.confirmedAt.slice(0, 16).replace('T', ' ')}</time>{' '}

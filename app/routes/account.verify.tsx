@@ -1,12 +1,26 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json, redirect } from '@remix-run/node';
-import { Form, Link, useActionData, useNavigation, useSearchParams } from '@remix-run/react';
+import {
+  Form,
+  Link,
+  useActionData,
+  useLoaderData,
+  useNavigation,
+  useSearchParams,
+} from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { Field } from '#app/components/form-field.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
-import { SecondFactorSchema } from '#app/modules/auth/input.server.ts';
-import { safeRedirect, SignInError, stepUp } from '#app/modules/auth/sign-in.server.ts';
+import { PasskeyStepSchema, SecondFactorSchema } from '#app/modules/auth/input.server.ts';
+import {
+  safeRedirect,
+  SignInError,
+  stepUp,
+  type FactorProof,
+} from '#app/modules/auth/sign-in.server.ts';
+import { hasPasskey, passkeyAuthenticationOptions } from '#app/modules/auth/webauthn.server.ts';
+import { UsePasskey } from '#app/components/passkey.tsx';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 // Step-up (ADR 035): the riskiest actions ask for the second factor again when the session's last
@@ -17,34 +31,80 @@ export const access = signedIn();
 export const meta: MetaFunction = () => [{ title: 'Confirm your second factor · Custodian' }];
 
 export async function loader(args: LoaderFunctionArgs) {
-  await guard(args, access);
-  return json({});
+  const me = await guard(args, access);
+  return json({ passkeys: await hasPasskey(me.staffId) });
 }
+
+const NO_FIELD_ERRORS: Partial<Record<string, string>> = {};
+const NO_OPTIONS = null as Awaited<ReturnType<typeof passkeyAuthenticationOptions>>;
 
 export async function action(args: ActionFunctionArgs) {
   const me = await guard(args, access);
-  const parsed = parseForm(SecondFactorSchema, formObject(await args.request.formData()));
-  if (!parsed.ok) {
-    return json(
-      { message: 'Check the highlighted field.', fieldErrors: parsed.fieldErrors },
-      { status: 400 },
-    );
+  const form = formObject(await args.request.formData());
+  let proof: FactorProof;
+  let redirectTo: string | undefined;
+  // The code form sends no intent; the passkey steps do (ADR 038).
+  if (form.intent !== undefined) {
+    const parsed = parseForm(PasskeyStepSchema, form);
+    if (!parsed.ok) {
+      return json(
+        {
+          message: 'The passkey answer was not understood. Try again, or enter a code.',
+          fieldErrors: parsed.fieldErrors,
+          passkeyOptions: NO_OPTIONS,
+        },
+        { status: 400 },
+      );
+    }
+    if (parsed.value.intent === 'passkey-options') {
+      const options = me.sessionId
+        ? await passkeyAuthenticationOptions(me.staffId, {
+            purpose: 'step_up',
+            sessionId: me.sessionId,
+          })
+        : null;
+      return json(
+        {
+          message: options ? '' : 'Your account has no passkey: enter a code instead.',
+          fieldErrors: NO_FIELD_ERRORS,
+          passkeyOptions: options,
+        },
+        { status: options ? 200 : 400, headers: { 'Cache-Control': 'no-store' } },
+      );
+    }
+    proof = { kind: 'passkey', response: parsed.value.response };
+    redirectTo = parsed.value.redirectTo;
+  } else {
+    const parsed = parseForm(SecondFactorSchema, form);
+    if (!parsed.ok) {
+      return json(
+        {
+          message: 'Check the highlighted field.',
+          fieldErrors: parsed.fieldErrors,
+          passkeyOptions: NO_OPTIONS,
+        },
+        { status: 400 },
+      );
+    }
+    proof = { kind: 'code', code: parsed.value.code };
+    redirectTo = parsed.value.redirectTo;
   }
   try {
-    await stepUp(me, parsed.value.code);
+    await stepUp(me, proof);
   } catch (error) {
     if (error instanceof SignInError) {
       return json(
-        { message: error.message, fieldErrors: error.fieldErrors },
+        { message: error.message, fieldErrors: error.fieldErrors, passkeyOptions: NO_OPTIONS },
         { status: error.status },
       );
     }
     throw error;
   }
-  return redirect(safeRedirect(parsed.value.redirectTo), { status: 303 });
+  return redirect(safeRedirect(redirectTo), { status: 303 });
 }
 
 export default function VerifyRoute() {
+  const { passkeys } = useLoaderData<typeof loader>();
   const data = useActionData<typeof action>();
   const [params] = useSearchParams();
   const navigation = useNavigation();
@@ -53,7 +113,8 @@ export default function VerifyRoute() {
       <h1>Confirm your second factor</h1>
       <p>
         The action you asked for needs a second factor proved in the last few minutes. Enter the
-        code your authenticator app shows now, or a recovery code.
+        code your authenticator app shows now, or a recovery code
+        {passkeys ? ', or use a passkey' : ''}.
       </p>
       <Form method="post" className="stack" noValidate>
         {data?.message ? (
@@ -74,6 +135,7 @@ export default function VerifyRoute() {
           Confirm
         </button>
       </Form>
+      {passkeys ? <UsePasskey redirectTo={params.get('redirectTo') ?? '/'} /> : null}
       <p>
         <Link to="/account/security">Your sign-in security</Link>
       </p>

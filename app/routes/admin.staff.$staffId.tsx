@@ -3,7 +3,10 @@ import { json } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { StaffName } from '#app/components/isolated-text.tsx';
-import { guard } from '#app/utils/guard.server.ts';
+import { guard, requireRecentSecondFactor } from '#app/utils/guard.server.ts';
+import { SelectField } from '#app/components/form-field.tsx';
+import { FactorResetRefused, resetFactors } from '#app/modules/auth/factors.server.ts';
+import { FACTOR_RESET_REASON_NAMES, FACTOR_RESET_REASONS } from '#app/modules/auth/vocabulary.ts';
 import { requires } from '#app/modules/auth/access.ts';
 import { disableStaff } from '#app/modules/access/grants.server.ts';
 import { recentSignIns } from '#app/modules/audit/sign-ins.server.ts';
@@ -64,6 +67,33 @@ export async function action(args: ActionFunctionArgs) {
   if (!parsed.ok) {
     return json({ fieldErrors: parsed.fieldErrors, done: null, pending: [] }, { status: 400 });
   }
+  if (parsed.value.intent === 'reset-factors') {
+    // An admin's reset of another's factors (ADR 038): never one's own, and only with a fresh
+    // second factor of one's own.
+    if (staffId === me.staffId) {
+      return json(
+        {
+          fieldErrors: { factors: 'Nobody resets their own second factors; another admin must' },
+          done: null,
+          pending: [],
+        },
+        { status: 400 },
+      );
+    }
+    await requireRecentSecondFactor(me, 'factor.manage', `/admin/staff/${staffId}`);
+    try {
+      await resetFactors(staffId, parsed.value.reason, me);
+    } catch (error) {
+      if (error instanceof FactorResetRefused) {
+        return json(
+          { fieldErrors: { factors: error.message }, done: null, pending: [] },
+          { status: 400 },
+        );
+      }
+      throw error;
+    }
+    return json({ fieldErrors: {}, done: 'reset-factors' as const, pending: [] });
+  }
   try {
     const intent = parsed.value.intent;
     let pending: string[] = [];
@@ -119,7 +149,9 @@ export default function StaffDetailRoute() {
               ? 'Account disabled; its sessions have ended.'
               : data.done === 'second-factor'
                 ? 'Second-factor requirement saved.'
-                : 'Account enabled.'}
+                : data.done === 'reset-factors'
+                  ? 'Second factors removed and sessions ended. If the roles need a factor, the next sign-in opens only enrolment.'
+                  : 'Account enabled.'}
         </p>
       ) : null}
       <section className="panel">
@@ -197,8 +229,8 @@ export default function StaffDetailRoute() {
       <section className="panel" aria-labelledby="factor-title">
         <h2 id="factor-title">Second factor</h2>
         <p>
-          {person.hasSecondFactor ? 'An authenticator app is enrolled.' : 'No second factor yet.'}{' '}
-          Roles beyond finding users and asking for grants always need one.
+          {person.hasSecondFactor ? 'A second factor is enrolled.' : 'No second factor yet.'} Roles
+          beyond finding users and asking for grants always need one.
           {person.secondFactorRequired ? ' An admin requires one for this account too.' : ''}
         </p>
         <Form method="post">
@@ -215,6 +247,37 @@ export default function StaffDetailRoute() {
             {errors.required}
           </p>
         ) : null}
+        <h3>Reset the second factors</h3>
+        {isSelf ? (
+          <p className="muted">Nobody resets their own second factors; another admin must.</p>
+        ) : (
+          <p>
+            For a lost or stolen device: removes every passkey, authenticator app and recovery code
+            of this account and ends its sessions. Asks for your own second factor again.
+          </p>
+        )}
+        <Form method="post" className="stack">
+          <input type="hidden" name="intent" value="reset-factors" />
+          <SelectField
+            label="Why"
+            name="reason"
+            options={FACTOR_RESET_REASONS.map((r) => [r, FACTOR_RESET_REASON_NAMES[r]] as const)}
+            defaultValue="lost_device"
+          />
+          {errors.reason ? (
+            <p className="field-error" role="alert">
+              {errors.reason}
+            </p>
+          ) : null}
+          {errors.factors ? (
+            <p className="field-error" role="alert">
+              {errors.factors}
+            </p>
+          ) : null}
+          <button type="submit" className="danger" disabled={isSelf || !person.hasSecondFactor}>
+            Remove all second factors and end sessions
+          </button>
+        </Form>
       </section>
       <section className="panel" aria-labelledby="status-title">
         <h2 id="status-title">Account</h2>

@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json, redirect } from '@remix-run/node';
-import { Form, Link, useActionData, useNavigation } from '@remix-run/react';
+import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { Field } from '#app/components/form-field.tsx';
 import { guard, isSecure, visitor } from '#app/utils/guard.server.ts';
@@ -11,23 +11,28 @@ import {
   sessionCookie,
 } from '#app/modules/auth/session.server.ts';
 import { findPendingSignIn } from '#app/modules/auth/factors.server.ts';
-import { SecondFactorSchema } from '#app/modules/auth/input.server.ts';
+import { PasskeyStepSchema, SecondFactorSchema } from '#app/modules/auth/input.server.ts';
 import {
   completeSecondFactor,
   safeRedirect,
   SignInError,
+  type FactorProof,
 } from '#app/modules/auth/sign-in.server.ts';
+import { hasPasskey, passkeyAuthenticationOptions } from '#app/modules/auth/webauthn.server.ts';
+import { UsePasskey } from '#app/components/passkey.tsx';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
 // The second step of a sign-in (ADR 035): the password was right, and a cookie names the pending
-// sign-in kept in the database for 5 minutes. Only a right code opens the session.
+// sign-in kept in the database for 5 minutes. Only a right code, or a passkey's answer to the
+// challenge kept for this sign-in (ADR 038), opens the session.
 
 export const access = publicAccess;
 
 export const meta: MetaFunction = () => [{ title: 'Second factor · Custodian' }];
 
-/** The methods this page takes; passkeys and single sign-on will join the list. */
+/** The methods this page takes. */
 const METHODS = ['A code from your authenticator app', 'A recovery code'];
+const PASSKEY_METHOD = 'A passkey or security key you enrolled';
 
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
@@ -39,10 +44,12 @@ export async function loader(args: LoaderFunctionArgs) {
       headers: { 'Set-Cookie': clearedPendingCookie(isSecure(args.context)) },
     });
   }
-  return json({ methods: METHODS });
+  const passkeys = await hasPasskey(pending.staffId);
+  return json({ methods: passkeys ? [PASSKEY_METHOD, ...METHODS] : METHODS, passkeys });
 }
 
 const NO_FIELD_ERRORS: Partial<Record<string, string>> = {};
+const NO_OPTIONS = null as Awaited<ReturnType<typeof passkeyAuthenticationOptions>>;
 
 export async function action(args: ActionFunctionArgs) {
   await guard(args, access);
@@ -54,19 +61,63 @@ export async function action(args: ActionFunctionArgs) {
         message: 'This sign-in has expired. Sign in again with your email and password.',
         fieldErrors: NO_FIELD_ERRORS,
         expired: true,
+        passkeyOptions: NO_OPTIONS,
       },
       { status: 401, headers: { 'Set-Cookie': clearedPendingCookie(isSecure(args.context)) } },
     );
   }
-  const parsed = parseForm(SecondFactorSchema, formObject(await args.request.formData()));
-  if (!parsed.ok) {
-    return json(
-      { message: 'Check the highlighted field.', fieldErrors: parsed.fieldErrors, expired: false },
-      { status: 400 },
-    );
+  const form = formObject(await args.request.formData());
+  let proof: FactorProof;
+  // The code form sends no intent; the passkey steps do (ADR 038).
+  if (form.intent !== undefined) {
+    const parsed = parseForm(PasskeyStepSchema, form);
+    if (!parsed.ok) {
+      return json(
+        {
+          message: 'The passkey answer was not understood. Try again, or enter a code.',
+          fieldErrors: parsed.fieldErrors,
+          expired: false,
+          passkeyOptions: NO_OPTIONS,
+        },
+        { status: 400 },
+      );
+    }
+    if (parsed.value.intent === 'passkey-options') {
+      const options =
+        pending.status === 'active'
+          ? await passkeyAuthenticationOptions(pending.staffId, {
+              purpose: 'sign_in',
+              pendingSignInId: pending.id,
+            })
+          : null;
+      return json(
+        {
+          message: options ? '' : 'Your account has no passkey: enter a code instead.',
+          fieldErrors: NO_FIELD_ERRORS,
+          expired: false,
+          passkeyOptions: options,
+        },
+        { status: options ? 200 : 400, headers: { 'Cache-Control': 'no-store' } },
+      );
+    }
+    proof = { kind: 'passkey', response: parsed.value.response };
+  } else {
+    const parsed = parseForm(SecondFactorSchema, form);
+    if (!parsed.ok) {
+      return json(
+        {
+          message: 'Check the highlighted field.',
+          fieldErrors: parsed.fieldErrors,
+          expired: false,
+          passkeyOptions: NO_OPTIONS,
+        },
+        { status: 400 },
+      );
+    }
+    proof = { kind: 'code', code: parsed.value.code };
   }
   try {
-    const session = await completeSecondFactor(pending, parsed.value.code, visitor(args));
+    const session = await completeSecondFactor(pending, proof, visitor(args));
     const headers = new Headers();
     headers.append('Set-Cookie', sessionCookie(session, isSecure(args.context)));
     headers.append('Set-Cookie', clearedPendingCookie(isSecure(args.context)));
@@ -78,6 +129,7 @@ export async function action(args: ActionFunctionArgs) {
           message: error.message,
           fieldErrors: error.fieldErrors,
           expired: false,
+          passkeyOptions: NO_OPTIONS,
         },
         { status: error.status },
       );
@@ -87,6 +139,7 @@ export async function action(args: ActionFunctionArgs) {
 }
 
 export default function SecondFactorRoute() {
+  const { methods, passkeys } = useLoaderData<typeof loader>();
   const data = useActionData<typeof action>();
   const navigation = useNavigation();
   return (
@@ -94,7 +147,7 @@ export default function SecondFactorRoute() {
       <h1>Confirm it is you</h1>
       <p>Your password was right. Enter one of these to finish signing in:</p>
       <ul>
-        {METHODS.map((m) => (
+        {methods.map((m) => (
           <li key={m}>{m}</li>
         ))}
       </ul>
@@ -118,6 +171,7 @@ export default function SecondFactorRoute() {
           {navigation.state === 'submitting' ? 'Checking…' : 'Finish signing in'}
         </button>
       </Form>
+      {passkeys ? <UsePasskey /> : null}
       <p>
         <Link to="/login">Start again with your email and password</Link>
       </p>

@@ -43,6 +43,10 @@ export default async function setup(project: TestProject) {
     CUSTODIAN_DEMO_PASSWORD: DEMO_PASSWORD,
     CUSTODIAN_WORKERS: '1',
     NODE_ENV: 'development',
+    // Passkeys (ADR 038): an IP address cannot be a WebAuthn relying party, so the passkey test
+    // reaches this same server as http://localhost:<port>.
+    CUSTODIAN_WEBAUTHN_RP_ID: 'localhost',
+    CUSTODIAN_WEBAUTHN_ORIGIN: `http://localhost:${port}`,
   };
   delete env.DATABASE_URL; // the embedded default, as a new user meets it
   const server: ChildProcess = spawn(process.execPath, ['bin/custodian.mjs', 'serve'], {
@@ -66,6 +70,7 @@ export default async function setup(project: TestProject) {
     await new Promise((r) => setTimeout(r, 250));
   }
   project.provide('baseUrl', baseUrl);
+  project.provide('localhostUrl', `http://localhost:${port}`);
   project.provide('dataDir', dataDir);
   project.provide('serverOutput', output);
   return async () => {
@@ -95,6 +100,8 @@ export default async function setup(project: TestProject) {
 declare module 'vitest' {
   export interface ProvidedContext {
     baseUrl: string;
+    /** The same server by the name WebAuthn accepts as a relying party. */
+    localhostUrl: string;
     dataDir: string;
     serverOutput: string;
   }

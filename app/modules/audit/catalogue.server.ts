@@ -52,7 +52,7 @@ export const AUDIT_ACTIONS = {
     details: z
       .object({
         reason: code.optional(),
-        factor: z.enum(['totp', 'recovery_code', 'provider_mfa']).optional(),
+        factor: z.enum(['totp', 'recovery_code', 'webauthn', 'provider_mfa']).optional(),
         method: z.enum(['sso']).optional(),
         linked: z.literal(true).optional(),
       })
@@ -86,18 +86,30 @@ export const AUDIT_ACTIONS = {
     details: z.object({ scope: z.enum(['account', 'address']) }).strict(),
   },
   'auth.factor_enrol': {
-    description: 'Second factor enrolled (an authenticator app)',
+    description: 'Second factor enrolled (an authenticator app, a passkey or a security key)',
     category: 'auth',
     refersTo: 'staff',
+    // `factor`: the new factor's id (a passkey's, so its later use and removal can be followed).
     details: z
-      .object({ kind: z.enum(['totp']), recoveryCodes: z.number().int().min(0).max(10) })
+      .object({
+        kind: z.enum(['totp', 'webauthn']),
+        recoveryCodes: z.number().int().min(0).max(10),
+        factor: z.uuid().optional(),
+      })
       .strict(),
   },
   'auth.factor_remove': {
     description: 'Second factor removed',
     category: 'auth',
     refersTo: 'staff',
-    details: z.object({ kind: z.enum(['totp']) }).strict(),
+    // Denied with `reason` `last_required`: the account's roles need a factor and it was the last.
+    details: z
+      .object({
+        kind: z.enum(['totp', 'webauthn']),
+        factor: z.uuid().optional(),
+        reason: code.optional(),
+      })
+      .strict(),
   },
   'auth.recovery_codes': {
     description: 'New recovery codes made (the old ones void)',
@@ -109,7 +121,14 @@ export const AUDIT_ACTIONS = {
     description: 'Second factor refused (sign-in, step-up or enrolment)',
     category: 'auth',
     refersTo: 'staff',
-    details: z.object({ purpose: z.enum(['sign_in', 'step_up', 'enrol']), reason: code }).strict(),
+    // `factor`: the passkey that was refused (a counter that went back names the one to revoke).
+    details: z
+      .object({
+        purpose: z.enum(['sign_in', 'step_up', 'enrol']),
+        reason: code,
+        factor: z.uuid().optional(),
+      })
+      .strict(),
   },
   'auth.step_up': {
     description: 'Step-up: a risky action asked for a fresh second factor, or it was given',
@@ -120,7 +139,7 @@ export const AUDIT_ACTIONS = {
       .object({
         for: code.optional(),
         reason: code.optional(),
-        method: z.enum(['totp', 'recovery_code']).optional(),
+        method: z.enum(['totp', 'recovery_code', 'webauthn']).optional(),
       })
       .strict(),
   },
@@ -129,6 +148,19 @@ export const AUDIT_ACTIONS = {
     category: 'staff',
     refersTo: 'staff',
     details: z.object({ required: z.boolean() }).strict(),
+  },
+  'staff.factor_reset': {
+    description:
+      "An admin removed all of a staff member's second factors (its sessions end; it enrols again)",
+    category: 'staff',
+    refersTo: 'staff',
+    details: z
+      .object({
+        reason: z.enum(['lost_device', 'stolen_device', 'suspected_compromise', 'other']),
+        factors: z.number().int().min(0).max(100),
+        kinds: z.array(z.enum(['totp', 'webauthn'])).max(2),
+      })
+      .strict(),
   },
   'auth.password_change': {
     description: 'Staff password changed',

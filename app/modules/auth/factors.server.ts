@@ -3,13 +3,22 @@ import { and, eq, isNotNull, isNull, ne, or, lt, sql } from 'drizzle-orm';
 import { HOTP, Secret, TOTP } from 'otpauth';
 import QRCode from 'qrcode';
 import { getDb, type Db, type Tx } from '#app/db/client.server.ts';
-import { pendingSignIns, recoveryCodes, sessions, staff, staffFactors } from '#app/db/schema.ts';
+import {
+  pendingSignIns,
+  recoveryCodes,
+  sessions,
+  staff,
+  staffFactors,
+  webauthnChallenges,
+} from '#app/db/schema.ts';
 import type { Actor, StaffActor } from '#app/modules/actor.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { now } from '#app/modules/clock.server.ts';
 import { openSecret, sealSecret } from '#app/modules/crypto/envelope.server.ts';
 import { keyRing } from '#app/modules/crypto/keys.server.ts';
 import { hashPassword, verifyPassword } from './password.server.ts';
+import { needsSecondFactor } from './permissions.ts';
+import type { FactorResetReason } from './vocabulary.ts';
 import type { ProviderSession } from './session.server.ts';
 
 // Second factors (issue 16, ADR 035): authenticator-app codes (TOTP, RFC 6238: SHA-1, 6 digits,
@@ -24,7 +33,8 @@ const SECRET_PURPOSE = 'staff-factor:totp';
 /** How long a sign-in waits for its second step. */
 export const PENDING_SIGN_IN_MS = 5 * 60_000;
 
-export type FactorMethod = 'totp' | 'recovery_code';
+export type FactorMethod = 'totp' | 'recovery_code' | 'webauthn';
+export type FactorKind = 'totp' | 'webauthn';
 
 /** The TOTP time step of `at` (RFC 6238's T). */
 export function totpStep(at: Date = now()): number {
@@ -98,9 +108,17 @@ function sealFor(factorId: string, secret: Buffer) {
   };
 }
 
-function openFactorSecret(row: { id: string; secretSealed: Buffer; masterKeyId: string }) {
+function openFactorSecret(row: {
+  id: string;
+  secretSealed: Buffer | null;
+  masterKeyId: string | null;
+}) {
+  // NOTE: only an authenticator app has a secret (the table's shape check says so).
+  if (!row.secretSealed || !row.masterKeyId) throw new Error(`Factor ${row.id} has no secret`);
   return openSecret(keyRing(), row.masterKeyId, SECRET_PURPOSE, row.id, row.secretSealed);
 }
+
+const isTotp = eq(staffFactors.kind, 'totp');
 
 function auditKind(actor: StaffActor) {
   return { subjectStaffId: actor.staffId };
@@ -111,7 +129,7 @@ function auditKind(actor: StaffActor) {
 // ---------------------------------------------------------------------------------------------
 
 export interface FactorSummary {
-  factors: { id: string; kind: 'totp'; confirmedAt: Date }[];
+  factors: { id: string; kind: FactorKind; name: string | null; confirmedAt: Date }[];
   recoveryCodesLeft: number;
   requiredByAdmin: boolean;
 }
@@ -119,7 +137,12 @@ export interface FactorSummary {
 export async function factorSummary(staffId: string): Promise<FactorSummary> {
   const db = getDb();
   const factors = await db
-    .select({ id: staffFactors.id, kind: staffFactors.kind, confirmedAt: staffFactors.confirmedAt })
+    .select({
+      id: staffFactors.id,
+      kind: staffFactors.kind,
+      name: staffFactors.name,
+      confirmedAt: staffFactors.confirmedAt,
+    })
     .from(staffFactors)
     .where(and(eq(staffFactors.staffId, staffId), isNotNull(staffFactors.confirmedAt)))
     .orderBy(staffFactors.confirmedAt);
@@ -132,7 +155,12 @@ export async function factorSummary(staffId: string): Promise<FactorSummary> {
     .from(staff)
     .where(eq(staff.id, staffId));
   return {
-    factors: factors.map((f) => ({ id: f.id, kind: f.kind, confirmedAt: f.confirmedAt! })),
+    factors: factors.map((f) => ({
+      id: f.id,
+      kind: f.kind,
+      name: f.name,
+      confirmedAt: f.confirmedAt!,
+    })),
     recoveryCodesLeft: left?.n ?? 0,
     requiredByAdmin: row?.required ?? false,
   };
@@ -184,7 +212,9 @@ export async function startTotpEnrolment(actor: StaffActor): Promise<PendingEnro
   await getDb().transaction(async (tx) => {
     await tx
       .delete(staffFactors)
-      .where(and(eq(staffFactors.staffId, actor.staffId), isNull(staffFactors.confirmedAt)));
+      .where(
+        and(eq(staffFactors.staffId, actor.staffId), isTotp, isNull(staffFactors.confirmedAt)),
+      );
     await tx.insert(staffFactors).values({
       id,
       staffId: actor.staffId,
@@ -201,7 +231,7 @@ export async function pendingEnrolment(actor: StaffActor): Promise<PendingEnrolm
   const [row] = await getDb()
     .select()
     .from(staffFactors)
-    .where(and(eq(staffFactors.staffId, actor.staffId), isNull(staffFactors.confirmedAt)))
+    .where(and(eq(staffFactors.staffId, actor.staffId), isTotp, isNull(staffFactors.confirmedAt)))
     .limit(1);
   if (!row) return null;
   return enrolmentView(actor, row.id, openFactorSecret(row));
@@ -220,7 +250,7 @@ export async function confirmTotpEnrolment(actor: StaffActor, code: string): Pro
   const [row] = await getDb()
     .select()
     .from(staffFactors)
-    .where(and(eq(staffFactors.staffId, actor.staffId), isNull(staffFactors.confirmedAt)))
+    .where(and(eq(staffFactors.staffId, actor.staffId), isTotp, isNull(staffFactors.confirmedAt)))
     .limit(1);
   if (!row) return { ok: false, reason: 'no_enrolment' };
   const step = matchingStep(openFactorSecret(row), code, null);
@@ -235,38 +265,59 @@ export async function confirmTotpEnrolment(actor: StaffActor, code: string): Pro
   }
   const hashes = await newRecoveryHashes();
   return getDb().transaction(async (tx) => {
-    const at = now();
     await tx
       .update(staffFactors)
-      .set({ confirmedAt: at, lastUsedStep: step })
+      .set({ confirmedAt: now(), lastUsedStep: step })
       .where(eq(staffFactors.id, row.id));
-    if (actor.sessionId) {
-      await tx.update(sessions).set({ secondFactorAt: at }).where(eq(sessions.id, actor.sessionId));
-      await tx
-        .delete(sessions)
-        .where(and(eq(sessions.staffId, actor.staffId), ne(sessions.id, actor.sessionId)));
-    }
-    const [left] = await tx
-      .select({ n: sql<number>`count(*)::int` })
-      .from(recoveryCodes)
-      .where(and(eq(recoveryCodes.staffId, actor.staffId), isNull(recoveryCodes.usedAt)));
-    const issued =
-      (left?.n ?? 0) === 0 ? await storeRecoveryCodes(tx, actor.staffId, hashes) : null;
-    await recordAudit(
-      actor,
-      {
-        action: 'auth.factor_enrol',
-        outcome: 'allowed',
-        ...auditKind(actor),
-        details: { kind: 'totp', recoveryCodes: issued ? issued.length : 0 },
-      },
-      tx,
-    );
+    const issued = await afterEnrolment(tx, actor, 'totp', row.id, hashes);
     return { ok: true as const, recoveryCodes: issued };
   });
 }
 
-async function newRecoveryHashes() {
+/**
+ * What every confirmed enrolment does next, inside its transaction: the session counts as having
+ * proved the factor now, the account's other sessions end (they were opened without it), the
+ * first factor comes with ten recovery codes (returned, to show once), and the audit entry.
+ */
+export async function afterEnrolment(
+  tx: Tx,
+  actor: StaffActor,
+  kind: FactorKind,
+  factorId: string,
+  hashes: { code: string; hash: string }[],
+): Promise<string[] | null> {
+  if (actor.sessionId) {
+    await tx
+      .update(sessions)
+      .set({ secondFactorAt: now() })
+      .where(eq(sessions.id, actor.sessionId));
+    await tx
+      .delete(sessions)
+      .where(and(eq(sessions.staffId, actor.staffId), ne(sessions.id, actor.sessionId)));
+  }
+  const [left] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(recoveryCodes)
+    .where(and(eq(recoveryCodes.staffId, actor.staffId), isNull(recoveryCodes.usedAt)));
+  const issued = (left?.n ?? 0) === 0 ? await storeRecoveryCodes(tx, actor.staffId, hashes) : null;
+  await recordAudit(
+    actor,
+    {
+      action: 'auth.factor_enrol',
+      outcome: 'allowed',
+      ...auditKind(actor),
+      details: {
+        kind,
+        recoveryCodes: issued ? issued.length : 0,
+        ...(kind === 'webauthn' ? { factor: factorId } : {}),
+      },
+    },
+    tx,
+  );
+  return issued;
+}
+
+export async function newRecoveryHashes() {
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
   return Promise.all(codes.map(async (code) => ({ code, hash: await hashPassword(code) })));
 }
@@ -304,18 +355,33 @@ export async function regenerateRecoveryCodes(actor: StaffActor): Promise<string
   });
 }
 
+export type RemoveResult = 'removed' | 'not_found' | 'last_required';
+
 /**
- * Removes one of the actor's factors. With none left the recovery codes go too; an account that
- * must have a factor is then held to /account/security until it enrols again.
+ * Removes one of the actor's factors. The last factor of an account that must have one is not
+ * removed (the refusal is recorded): enrol another first. With none left the recovery codes go too.
  */
-export async function removeFactor(actor: StaffActor, factorId: string): Promise<boolean> {
-  return getDb().transaction(async (tx) => {
-    const removed = await tx
-      .delete(staffFactors)
-      .where(and(eq(staffFactors.id, factorId), eq(staffFactors.staffId, actor.staffId)))
-      .returning({ kind: staffFactors.kind });
-    if (removed.length === 0) return false;
-    if (!(await hasSecondFactor(actor.staffId, tx))) {
+export async function removeFactor(actor: StaffActor, factorId: string): Promise<RemoveResult> {
+  const refused = await getDb().transaction(async (tx) => {
+    // Locks the account's factors, so two removals at once cannot both leave it with none.
+    const held = await tx
+      .select({ id: staffFactors.id, kind: staffFactors.kind })
+      .from(staffFactors)
+      .where(and(eq(staffFactors.staffId, actor.staffId), isNotNull(staffFactors.confirmedAt)))
+      .for('update');
+    const target = held.find((f) => f.id === factorId);
+    if (!target) return 'not_found' as const;
+    if (held.length === 1) {
+      const [row] = await tx
+        .select({ required: staff.secondFactorRequired })
+        .from(staff)
+        .where(eq(staff.id, actor.staffId));
+      if (needsSecondFactor(actor.permissions, row?.required ?? false)) {
+        return { kind: target.kind };
+      }
+    }
+    await tx.delete(staffFactors).where(eq(staffFactors.id, factorId));
+    if (held.length === 1) {
       await tx.delete(recoveryCodes).where(eq(recoveryCodes.staffId, actor.staffId));
     }
     await recordAudit(
@@ -324,12 +390,76 @@ export async function removeFactor(actor: StaffActor, factorId: string): Promise
         action: 'auth.factor_remove',
         outcome: 'allowed',
         ...auditKind(actor),
-        details: { kind: removed[0]!.kind },
+        details: { kind: target.kind, ...(target.kind === 'webauthn' ? { factor: factorId } : {}) },
       },
       tx,
     );
-    return true;
+    return 'removed' as const;
   });
+  if (typeof refused === 'string') return refused;
+  await recordAudit(actor, {
+    action: 'auth.factor_remove',
+    outcome: 'denied',
+    ...auditKind(actor),
+    details: { kind: refused.kind, reason: 'last_required' },
+  });
+  return 'last_required';
+}
+
+/**
+ * An admin removes all of another staff member's second factors (lost or stolen device), with a
+ * reason: the recovery codes, pending sign-ins and challenges go too, and the member's sessions
+ * end. An account whose roles need a factor is held to enrolment at its next sign-in. The caller
+ * checks the permission and the step-up; nobody resets their own.
+ */
+export async function resetFactors(
+  staffId: string,
+  reason: FactorResetReason,
+  actor: StaffActor,
+): Promise<{ removed: number }> {
+  if (staffId === actor.staffId) throw new FactorResetRefused('own_account');
+  return getDb().transaction(async (tx) => {
+    const [member] = await tx
+      .select({ id: staff.id })
+      .from(staff)
+      .where(eq(staff.id, staffId))
+      .for('update');
+    if (!member) throw new FactorResetRefused('no_account');
+    const removed = await tx
+      .delete(staffFactors)
+      .where(eq(staffFactors.staffId, staffId))
+      .returning({ kind: staffFactors.kind, confirmedAt: staffFactors.confirmedAt });
+    await tx.delete(recoveryCodes).where(eq(recoveryCodes.staffId, staffId));
+    await tx.delete(webauthnChallenges).where(eq(webauthnChallenges.staffId, staffId));
+    await tx.delete(pendingSignIns).where(eq(pendingSignIns.staffId, staffId));
+    await tx.delete(sessions).where(eq(sessions.staffId, staffId));
+    const confirmed = removed.filter((f) => f.confirmedAt !== null);
+    await recordAudit(
+      actor,
+      {
+        action: 'staff.factor_reset',
+        outcome: 'allowed',
+        subjectStaffId: staffId,
+        details: {
+          reason,
+          factors: confirmed.length,
+          kinds: [...new Set(confirmed.map((f) => f.kind))].sort(),
+        },
+      },
+      tx,
+    );
+    return { removed: confirmed.length };
+  });
+}
+
+export class FactorResetRefused extends Error {
+  constructor(public reason: 'own_account' | 'no_account') {
+    super(
+      reason === 'own_account'
+        ? 'Nobody resets their own second factors; another admin must'
+        : 'No such staff account',
+    );
+  }
 }
 
 /**
@@ -374,7 +504,7 @@ export async function totpSecretOf(staffId: string): Promise<string | null> {
   const [row] = await getDb()
     .select()
     .from(staffFactors)
-    .where(and(eq(staffFactors.staffId, staffId), isNotNull(staffFactors.confirmedAt)))
+    .where(and(eq(staffFactors.staffId, staffId), isTotp, isNotNull(staffFactors.confirmedAt)))
     .orderBy(staffFactors.confirmedAt)
     .limit(1);
   return row ? base32Of(openFactorSecret(row)) : null;
@@ -417,6 +547,7 @@ export async function checkSecondFactor(staffId: string, code: string): Promise<
   if (isTotpShaped(code)) {
     let reused = false;
     for (const factor of factors) {
+      if (factor.kind !== 'totp') continue;
       const secret = openFactorSecret(factor);
       const step = matchingStep(secret, code, factor.lastUsedStep);
       if (step === null) {

@@ -28,6 +28,8 @@ import { createSession, type ProviderSession } from './session.server.ts';
 import type { VisitorActor } from '#app/modules/actor.ts';
 import type { Role } from './permissions.ts';
 import { getDb } from '#app/db/client.server.ts';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
+import { checkPasskey, type ChallengeBinding } from './webauthn.server.ts';
 import { parseForm } from '#app/utils/forms.server.ts';
 import { sameOriginPath } from '#app/utils/paths.ts';
 
@@ -195,6 +197,47 @@ export async function authenticateStaff(request: Request, visitor: VisitorActor)
 const PENDING_GONE = 'This sign-in has expired. Sign in again with your email and password.';
 const WRONG_CODE =
   'That code is not right. Enter the current code from your authenticator app, or a recovery code.';
+const PASSKEY_REFUSED =
+  'The passkey was not accepted. Try it again, or enter a code from your authenticator app or a recovery code.';
+const PASSKEY_COUNTER =
+  'This passkey answered with a signature counter it has used before, the sign of a copied key: it was refused and the refusal recorded. Use another factor and tell your security team.';
+
+/** What proves the second factor: a typed code, or a passkey's answer to its challenge. */
+export type FactorProof =
+  { kind: 'code'; code: string } | { kind: 'passkey'; response: AuthenticationResponseJSON };
+
+type ProofCheck =
+  { ok: true; method: FactorMethod } | { ok: false; reason: string; factorId?: string };
+
+function checkProof(
+  staffId: string,
+  proof: FactorProof,
+  binding: ChallengeBinding | null,
+): Promise<ProofCheck> {
+  if (proof.kind === 'code') return checkSecondFactor(staffId, proof.code);
+  if (!binding) return Promise.resolve({ ok: false, reason: 'no_challenge' });
+  return checkPasskey(staffId, binding, proof.response);
+}
+
+/** The message and field error a refused proof is answered with. */
+function refusal(proof: FactorProof, reason: string) {
+  if (proof.kind === 'passkey') {
+    return new SignInError(
+      reason === 'counter_regression' ? PASSKEY_COUNTER : PASSKEY_REFUSED,
+      { code: 'Passkey not accepted' },
+      401,
+    );
+  }
+  return new SignInError(
+    reason === 'no_factor'
+      ? 'Your account has no second factor yet: enrol one on the sign-in security page.'
+      : reason === 'reused_code'
+        ? 'That code was already used. Wait for the next code from your authenticator app.'
+        : WRONG_CODE,
+    { code: reason === 'reused_code' ? 'Already used' : 'Not right' },
+    401,
+  );
+}
 
 /**
  * The second step of a sign-in (ADR 035): a code from the authenticator app or a recovery code,
@@ -202,7 +245,7 @@ const WRONG_CODE =
  */
 export async function completeSecondFactor(
   pending: PendingSignIn,
-  code: string,
+  proof: FactorProof,
   visitor: VisitorActor,
 ): Promise<string> {
   const byFactor = factorKey(pending.staffId);
@@ -217,17 +260,24 @@ export async function completeSecondFactor(
     });
     throw new SignInError(throttleMessage(claim), {}, 429);
   }
-  const check =
+  const check: ProofCheck =
     pending.status === 'active'
-      ? await checkSecondFactor(pending.staffId, code)
-      : ({ ok: false, reason: 'disabled' } as const);
+      ? await checkProof(pending.staffId, proof, {
+          purpose: 'sign_in',
+          pendingSignInId: pending.id,
+        })
+      : { ok: false, reason: 'disabled' };
   const locked = check.ok ? claim.newlyLocked.filter((k) => k !== byFactor) : claim.newlyLocked;
   if (!check.ok) {
     await recordAudit(visitor, {
       action: 'auth.second_factor',
       outcome: 'denied',
       subjectStaffId: pending.staffId,
-      details: { purpose: 'sign_in', reason: check.reason },
+      details: {
+        purpose: 'sign_in',
+        reason: check.reason,
+        ...(check.factorId ? { factor: check.factorId } : {}),
+      },
     });
   }
   for (const key of locked) {
@@ -243,13 +293,7 @@ export async function completeSecondFactor(
       await endPendingSignIn(pending.id);
       throw new SignInError(PENDING_GONE, {}, 401);
     }
-    throw new SignInError(
-      check.reason === 'reused_code'
-        ? 'That code was already used. Wait for the next code from your authenticator app.'
-        : WRONG_CODE,
-      { code: check.reason === 'reused_code' ? 'Already used' : 'Not right' },
-      401,
-    );
+    throw refusal(proof, check.reason);
   }
   await settleSuccess(byFactor, byAddress);
   const who = await staffActor(pending.staffId);
@@ -268,7 +312,7 @@ export async function completeSecondFactor(
  * Step-up (ADR 035): the signed-in staff member proves the second factor again, throttled like the
  * sign-in's second step; the session's factor time becomes now.
  */
-export async function stepUp(actor: StaffActor, code: string): Promise<void> {
+export async function stepUp(actor: StaffActor, proof: FactorProof): Promise<void> {
   const byFactor = factorKey(actor.staffId);
   const byAddress = addressKey(actor.client.address || 'unknown');
   const claim = await claimAttempt([byFactor, byAddress]);
@@ -281,13 +325,21 @@ export async function stepUp(actor: StaffActor, code: string): Promise<void> {
     });
     throw new SignInError(throttleMessage(claim), {}, 429);
   }
-  const check = await checkSecondFactor(actor.staffId, code);
+  const check = await checkProof(
+    actor.staffId,
+    proof,
+    actor.sessionId ? { purpose: 'step_up', sessionId: actor.sessionId } : null,
+  );
   if (!check.ok) {
     await recordAudit(actor, {
       action: 'auth.second_factor',
       outcome: 'denied',
       subjectStaffId: actor.staffId,
-      details: { purpose: 'step_up', reason: check.reason },
+      details: {
+        purpose: 'step_up',
+        reason: check.reason,
+        ...(check.factorId ? { factor: check.factorId } : {}),
+      },
     });
     for (const key of claim.newlyLocked) {
       await recordAudit(actor, {
@@ -297,15 +349,7 @@ export async function stepUp(actor: StaffActor, code: string): Promise<void> {
         details: { scope: key.startsWith('factor:') ? 'account' : 'address' },
       });
     }
-    throw new SignInError(
-      check.reason === 'no_factor'
-        ? 'Your account has no second factor yet: enrol one on the sign-in security page.'
-        : check.reason === 'reused_code'
-          ? 'That code was already used. Wait for the next code from your authenticator app.'
-          : WRONG_CODE,
-      { code: check.reason === 'reused_code' ? 'Already used' : 'Not right' },
-      401,
-    );
+    throw refusal(proof, check.reason);
   }
   await settleSuccess(byFactor, byAddress);
   await getDb().transaction(async (tx) => {

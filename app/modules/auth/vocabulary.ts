@@ -16,3 +16,19 @@ export type RoleRequestStatus = (typeof ROLE_REQUEST_STATUSES)[number];
 
 /** How long a one-time password link stays valid. */
 export const PASSWORD_LINK_TTL_MS = 24 * 3_600_000;
+
+/** Why an admin removed a staff member's second factors (ADR 038); the audit entry keeps it. */
+export const FACTOR_RESET_REASONS = [
+  'lost_device',
+  'stolen_device',
+  'suspected_compromise',
+  'other',
+] as const;
+export type FactorResetReason = (typeof FACTOR_RESET_REASONS)[number];
+
+export const FACTOR_RESET_REASON_NAMES: Record<FactorResetReason, string> = {
+  lost_device: 'Lost device or security key',
+  stolen_device: 'Stolen device or security key',
+  suspected_compromise: 'Suspected compromise',
+  other: 'Other (recorded in the ticket)',
+};
