@@ -246,7 +246,9 @@ async function main() {
     );
   } finally {
     await worker.terminate();
-    await sequencer?.stop();
+    await sequencer
+      ?.stop()
+      .catch((error: unknown) => log(`bench retention: stopping the sequencer: ${String(error)}`));
     if (httpServer) {
       const s = httpServer;
       await new Promise<void>((resolve) => {
