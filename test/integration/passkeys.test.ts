@@ -456,4 +456,26 @@ describe('removing passkeys', () => {
       select count(*)::int as n from console.staff_factors where staff_id = ${lead.id}`;
     expect(left!.n).toBe(1);
   });
+
+  it('a removed passkey no longer signs in: refused as an unknown credential, recorded', async () => {
+    const { agent, cookie, key } = await agentWithPasskey();
+    const spare = new SoftAuthenticator();
+    expect((await enrol(cookie, spare, 'Spare key')).status).toBe(200);
+    const [factor] = await owner<{ id: string }[]>`
+      select id from console.staff_factors where credential_id = ${key.id}`;
+    expect(
+      (await postForm(cookie, '/account/security', { intent: 'remove', factorId: factor!.id }))
+        .status,
+    ).toBe(200);
+    const pending = await passwordStep(agent);
+    const options = await signInOptions(pending);
+    expect(options.allowCredentials).toEqual([expect.objectContaining({ id: spare.id })]);
+    const before = await lastSeq();
+    const refused = await answer(pending, key.assert(options, here));
+    expect(refused.status).toBe(401);
+    expect(sessionCookieOf(refused)).toBeUndefined();
+    expect((await readAudit(before)).map((e) => [e.action, e.outcome, e.details])).toEqual([
+      ['auth.second_factor', 'denied', { purpose: 'sign_in', reason: 'unknown_credential' }],
+    ]);
+  });
 });
