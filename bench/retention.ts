@@ -2,14 +2,20 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { closeDb } from '#app/db/client.server.ts';
+import { purgeBatch, ROW } from '#app/db/expiry.server.ts';
+import * as schema from '#app/db/schema.ts';
+import { sparedUsers } from '#app/modules/privacy/expiry.server.ts';
+import { expiredMessages } from '#app/modules/users/expiry.server.ts';
 import { decideGrant, requestGrant } from '#app/modules/access/grants.server.ts';
 import { commandLine } from '#app/modules/actor.ts';
 import { startSequencerThread } from '#app/modules/audit/sequencer-thread.server.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
 import { setKeyRing, versioned, type KeyRing } from '#app/modules/crypto/keys.server.ts';
-import { runRetention } from '#app/modules/retention/engine.server.ts';
+import { BATCH_SIZE, runRetention } from '#app/modules/retention/engine.server.ts';
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
 import { createHttpApp, listen } from '#app/server/http.server.ts';
 import { benchLogins, benchServer, freshDatabase, log, percentile } from './support/database.ts';
@@ -114,6 +120,40 @@ async function main() {
       });
     log(
       `bench retention: DELETE removed ${deleted.toLocaleString('en')} rows in ${seconds(deleteMs)} s`,
+    );
+
+    // The floor of the batching itself: the same walk (purgeBatch over the messages target, the
+    // same windows and batch size, holds and open requests spared) with nothing else running — no
+    // clients, no progress rows, no audit — in one transaction, rolled back.
+    log('bench retention: the batches alone, no clients, rolled back…');
+    // Its own connection: drizzle changes the date handling of the client it is given.
+    const walker = postgres(url, { max: 1, onnotice: () => {} });
+    const ownerDb = drizzle(walker, { schema });
+    let alone = 0;
+    let aloneBatches = 0;
+    const aloneStarted = performance.now();
+    let aloneMs = 0;
+    await ownerDb
+      .transaction(async (tx) => {
+        const target = expiredMessages(cutoff);
+        const spare = sparedUsers(sql`${ROW}.user_id`, { hold: true, openRequest: true });
+        let after: string | null = null;
+        for (;;) {
+          const batch = await purgeBatch(tx, target, spare, after, BATCH_SIZE);
+          alone += batch.removed;
+          aloneBatches += 1;
+          after = batch.last;
+          if (batch.done) break;
+        }
+        aloneMs = performance.now() - aloneStarted;
+        throw new RolledBack();
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof RolledBack)) throw error;
+      })
+      .finally(() => walker.end());
+    log(
+      `bench retention: the batches alone removed ${alone.toLocaleString('en')} rows in ${aloneBatches} batches, ${seconds(aloneMs)} s`,
     );
 
     const build = await loadBuild('retention');
@@ -236,6 +276,8 @@ async function main() {
         purge_s: seconds(purgeMs),
         purge_batches_s: seconds(line!.durationMs),
         delete_s: seconds(deleteMs),
+        batches_alone_s: seconds(aloneMs),
+        batches_alone_ratio: Number((aloneMs / deleteMs).toFixed(2)),
         purge_ratio: Number((purgeMs / deleteMs).toFixed(2)),
         clients: CLIENTS,
         page_requests_during: loaded.latencies.length,
