@@ -10,9 +10,8 @@ import type { Db, Tx } from './client.server.ts';
 export interface ExpiryTarget {
   /** Schema-qualified table, e.g. `product.messages`. */
   table: string;
-  /** The primary key column (one column) and its type: a batch's rows are removed by key. */
+  /** The primary key column (one column): what a batch hands to `alsoDelete`. */
   key: string;
-  keyType: 'uuid' | 'text' | 'bigint';
   /** The rows past the cut-off, as a condition on the table's own columns. */
   expired: SQL;
   /** The column naming the end user the row belongs to, when it has one. */

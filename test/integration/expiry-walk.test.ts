@@ -28,7 +28,6 @@ afterAll(async () => {
 const target: ExpiryTarget = {
   table: 'public.walk_rows',
   key: 'id',
-  keyType: 'bigint',
   expired: sql`expired`,
 };
 

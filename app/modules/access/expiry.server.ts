@@ -11,7 +11,6 @@ export function expiredNotifications(cutoff: Date): ExpiryTarget {
   return {
     table: 'console.notifications',
     key: 'id',
-    keyType: 'uuid',
     expired: sql`created_at < ${at(cutoff)}`,
   };
 }
@@ -27,7 +26,6 @@ export function closedGrantTexts(cutoff: Date, asOf: Date): ExpiryTarget {
   return {
     table: 'console.grants',
     key: 'id',
-    keyType: 'uuid',
     expired: sql`status in ('denied', 'revoked', 'expired', 'cancelled') and closed_at < ${at(cutoff)}
       and texts_purged_at is null and not (break_glass and reviewed_at is null)`,
     userColumn: 'user_id',

@@ -244,7 +244,6 @@ export function endedSessions(cutoff: Date): ExpiryTarget {
   return {
     table: 'console.sessions',
     key: 'id',
-    keyType: 'uuid',
     expired: sql`(expires_at <= ${t} or last_seen_at + make_interval(secs => ${idleSeconds}) <= ${t})`,
   };
 }

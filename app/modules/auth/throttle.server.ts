@@ -145,7 +145,6 @@ export function staleThrottleRecords(cutoff: Date, asOf: Date): ExpiryTarget {
   return {
     table: 'console.sign_in_throttle',
     key: 'key',
-    keyType: 'text',
     expired: sql`last_failure_at < ${windowEnd.toISOString()}::timestamptz and (locked_until is null or locked_until < ${t})`,
   };
 }

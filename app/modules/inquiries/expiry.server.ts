@@ -13,7 +13,6 @@ export function closedInquiryTexts(cutoff: Date): ExpiryTarget {
   return {
     table: 'console.inquiries',
     key: 'id',
-    keyType: 'uuid',
     expired: sql`state = 'closed' and closed_at < ${at(cutoff)} and octet_length(subject_enc) > 0`,
     userColumn: 'user_id',
     update: sql`subject_enc = '\\x'::bytea`,

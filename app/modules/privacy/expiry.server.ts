@@ -36,7 +36,6 @@ export function expiredOutbox(cutoff: Date): ExpiryTarget {
   return {
     table: 'console.user_outbox',
     key: 'id',
-    keyType: 'uuid',
     expired: sql`state <> 'queued' and created_at < ${at(cutoff)}`,
     userColumn: 'user_id',
   };
@@ -50,7 +49,6 @@ export function expiredExportPackages(cutoff: Date): ExpiryTarget {
   return {
     table: 'console.export_packages',
     key: 'id',
-    keyType: 'uuid',
     expired: sql`state = 'expired' and expired_at < ${at(cutoff)}`,
     userColumn: 'user_id',
   };
@@ -65,7 +63,6 @@ export function closedRequestWorkingData(cutoff: Date): ExpiryTarget {
   return {
     table: 'console.privacy_requests',
     key: 'id',
-    keyType: 'uuid',
     expired: sql`state in (${FINAL}) and closed_at < ${at(cutoff)} and (details_enc is not null
       or exists (select 1 from console.privacy_request_events e where e.request_id = ${ROW}.id and e.note is not null))`,
     userColumn: 'user_id',

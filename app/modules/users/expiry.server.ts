@@ -13,7 +13,6 @@ export function expiredConversations(cutoff: Date): ExpiryTarget {
   return {
     table: 'product.conversations',
     key: 'id',
-    keyType: 'uuid',
     expired: sql`updated_at < ${at(cutoff)}`,
     userColumn: 'user_id',
     alsoDelete: [{ table: 'product.messages', column: 'conversation_id' }],
@@ -25,7 +24,6 @@ export function expiredMessages(cutoff: Date): ExpiryTarget {
   return {
     table: 'product.messages',
     key: 'id',
-    keyType: 'uuid',
     expired: sql`created_at < ${at(cutoff)}`,
     userColumn: 'user_id',
   };
@@ -36,7 +34,6 @@ export function expiredUsageEvents(cutoff: Date): ExpiryTarget {
   return {
     table: 'product.usage_events',
     key: 'id',
-    keyType: 'uuid',
     expired: sql`occurred_at < ${at(cutoff)}`,
     userColumn: 'user_id',
   };
@@ -47,7 +44,6 @@ export function expiredPaymentReferences(cutoff: Date): ExpiryTarget {
   return {
     table: 'product.payment_references',
     key: 'id',
-    keyType: 'uuid',
     expired: sql`created_at < ${at(cutoff)}`,
     userColumn: 'user_id',
   };
