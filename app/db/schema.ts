@@ -414,6 +414,21 @@ export const ssoFlows = consoleSchema.table(
   ],
 );
 
+// Logout tokens already taken (ADR 039): a token's `jti`, kept only as long as its `iat` would let
+// it in again, so that a replayed token is refused instead of ending sessions opened since.
+export const ssoLogoutTokens = consoleSchema.table(
+  'sso_logout_tokens',
+  {
+    issuer: text('issuer').notNull(),
+    jti: text('jti').notNull(),
+    expiresAt: tstz('expires_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.issuer, t.jti], name: 'sso_logout_tokens_pkey' }),
+    index('sso_logout_tokens_expires_idx').on(t.expiresAt),
+  ],
+);
+
 // WebAuthn challenges (ADR 038): issued for an enrolment, a sign-in's second step (bound to its
 // pending sign-in) or a step-up (bound to the session); 5 minutes, deleted when used.
 export const webauthnChallenges = consoleSchema.table(

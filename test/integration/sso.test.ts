@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import { lastSeq, readAudit, type LoggedEntry } from '../support/audit.ts';
 import { useTestDatabase } from '../support/db.ts';
@@ -259,6 +260,10 @@ describe('single sign-on (ADR 039)', () => {
     expect(response.headers.get('location')).toBe('/login/second-factor');
     expect(sessionCookieOf(response)).toBeUndefined();
     const pending = pendingCookieOf(response)!;
+    // The page says how the first step went: no password was typed.
+    const page = await (await fetchAs(pending, '/login/second-factor')).text();
+    expect(page).toContain('Your identity provider signed you in without a second factor.');
+    expect(page).not.toContain('Your password was right');
     const done = await postForm(pending, '/login/second-factor', {
       code: await secondFactorCode(p.email),
     });
@@ -346,7 +351,7 @@ describe('single sign-on (ADR 039)', () => {
         iss: idp.issuer,
         aud: idp.clientId,
         iat: Math.floor(Date.now() / 1000),
-        jti: 'only-sub',
+        jti: randomUUID(),
         sub: p.sub,
         events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
       },
@@ -361,6 +366,46 @@ describe('single sign-on (ADR 039)', () => {
     expect(response.status).toBe(200);
     expect((await fetchAs(one, '/users')).status).toBe(302);
     expect((await fetchAs(two, '/users')).status).toBe(302);
+  });
+
+  test('a logout token is taken once: a replay is refused and ends the sessions opened since', async () => {
+    const p = await person(['custodian-agents']);
+    const first = sessionCookieOf(await ssoSignIn(p.sub, ['pwd', 'mfa']))!;
+    const token = signJwt(
+      {
+        iss: idp.issuer,
+        aud: idp.clientId,
+        iat: Math.floor(Date.now() / 1000),
+        jti: randomUUID(),
+        sub: p.sub,
+        events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+      },
+      idp.signingKey,
+    );
+    const post = () =>
+      postForm(null, '/auth/oidc/backchannel-logout', { logout_token: token }, { origin: null });
+    expect((await post()).status).toBe(200);
+    expect((await fetchAs(first, '/users')).status).toBe(302);
+
+    // Signed in again; the same token, posted again within its age, ends nothing.
+    const again = sessionCookieOf(await ssoSignIn(p.sub, ['pwd', 'mfa']))!;
+    const before = await lastSeq();
+    const replay = await post();
+    expect(replay.status).toBe(400);
+    expect(((await replay.json()) as { error_description: string }).error_description).toBe(
+      'Invalid logout_token (replayed)',
+    );
+    expect((await fetchAs(again, '/users')).status).toBe(200);
+    expect(of(await readAudit(before), 'auth.sso_logout')).toMatchObject([
+      { outcome: 'denied', subjectStaffId: p.staffId, details: { reason: 'replayed' } },
+    ]);
+    // Remembered only while its iat would let it in: no longer than 11 minutes.
+    const [kept] = await owner<{ seconds: number }[]>`
+      select extract(epoch from expires_at - now())::int as seconds
+      from console.sso_logout_tokens where issuer = ${idp.issuer}
+      order by expires_at desc limit 1`;
+    expect(kept!.seconds).toBeGreaterThan(0);
+    expect(kept!.seconds).toBeLessThanOrEqual(11 * 60);
   });
 
   test('a bad logout token is answered 400 and ends nothing', async () => {
@@ -383,6 +428,8 @@ describe('single sign-on (ADR 039)', () => {
     const stranger = { ...otherKey.export({ format: 'jwk' }), kid: 'test-key' };
     const withoutEvents: Record<string, unknown> = { ...good };
     delete withoutEvents.events;
+    const withoutJti: Record<string, unknown> = { ...good };
+    delete withoutJti.jti;
     const withoutSubOrSid: Record<string, unknown> = { ...good };
     delete withoutSubOrSid.sub;
     delete withoutSubOrSid.sid;
@@ -394,6 +441,8 @@ describe('single sign-on (ADR 039)', () => {
       ['no events', signJwt(withoutEvents, idp.signingKey)],
       ['a nonce', signJwt({ ...good, nonce: 'n' }, idp.signingKey)],
       ['no sub or sid', signJwt(withoutSubOrSid, idp.signingKey)],
+      ['no jti', signJwt(withoutJti, idp.signingKey)],
+      ['a huge jti', signJwt({ ...good, jti: 'j'.repeat(257) }, idp.signingKey)],
       [
         'alg none',
         `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(good)).toString('base64url')}.c2ln`,
@@ -424,6 +473,8 @@ describe('single sign-on (ADR 039)', () => {
       'no_logout_event',
       'nonce_present',
       'no_sub_or_sid',
+      'no_jti',
+      'no_jti',
       'bad_algorithm',
     ]);
   });

@@ -21,6 +21,7 @@ const OWNER: Record<string, string> = {
   pending_sign_ins: 'auth',
   // Single sign-on's flows on their way through the provider (ADR 039).
   sso_flows: 'sso',
+  sso_logout_tokens: 'sso',
   webauthn_challenges: 'auth',
   audit_intake: 'audit',
   audit_leaves: 'audit',

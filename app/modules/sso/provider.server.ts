@@ -103,11 +103,17 @@ export interface LogoutClaims {
   iss: string;
   sub?: string;
   sid?: string;
+  /** The token's own identifier, remembered until `rememberUntil` so that a replay is refused. */
+  jti: string;
+  /** After this the token is refused by its age alone (`iat` too old): no need to remember it. */
+  rememberUntil: Date;
 }
 
 const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const MAX_AGE_S = 10 * 60;
 const SKEW_S = 60;
+/** A longer `jti` is refused rather than stored. */
+const MAX_JTI = 256;
 
 const ALGORITHMS: Record<string, { hash: string; kty: string; pss?: boolean; ec?: boolean }> = {
   RS256: { hash: 'sha256', kty: 'RSA' },
@@ -234,5 +240,9 @@ export async function verifyLogoutToken(
   const sub = typeof claims.sub === 'string' && claims.sub ? claims.sub : undefined;
   const sid = typeof claims.sid === 'string' && claims.sid ? claims.sid : undefined;
   if (!sub && !sid) throw new LogoutTokenError('no_sub_or_sid');
-  return { iss: claims.iss, sub, sid };
+  // REQUIRED by the specification: what a replay is recognised by.
+  const jti = claims.jti;
+  if (typeof jti !== 'string' || !jti || jti.length > MAX_JTI) throw new LogoutTokenError('no_jti');
+  const rememberUntil = new Date((claims.iat + MAX_AGE_S + SKEW_S) * 1000);
+  return { iss: claims.iss, sub, sid, jti, rememberUntil };
 }
