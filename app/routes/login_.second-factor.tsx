@@ -22,7 +22,8 @@ import { hasPasskey, passkeyAuthenticationOptions } from '#app/modules/auth/weba
 import { UsePasskey } from '#app/components/passkey.tsx';
 import { formObject, parseForm } from '#app/utils/forms.server.ts';
 
-// The second step of a sign-in (ADR 035): the password was right, and a cookie names the pending
+// The second step of a sign-in (ADR 035): the password was right (or a single sign-on came without
+// the provider's second factor, ADR 039), and a cookie names the pending
 // sign-in kept in the database for 5 minutes. Only a right code, or a passkey's answer to the
 // challenge kept for this sign-in (ADR 038), opens the session.
 
@@ -45,7 +46,12 @@ export async function loader(args: LoaderFunctionArgs) {
     });
   }
   const passkeys = await hasPasskey(pending.staffId);
-  return json({ methods: passkeys ? [PASSKEY_METHOD, ...METHODS] : METHODS, passkeys });
+  return json({
+    methods: passkeys ? [PASSKEY_METHOD, ...METHODS] : METHODS,
+    passkeys,
+    // A single sign-on whose provider did not vouch for a second factor (ADR 039) also comes here.
+    viaSso: pending.idpIssuer !== null,
+  });
 }
 
 const NO_FIELD_ERRORS: Partial<Record<string, string>> = {};
@@ -139,13 +145,18 @@ export async function action(args: ActionFunctionArgs) {
 }
 
 export default function SecondFactorRoute() {
-  const { methods, passkeys } = useLoaderData<typeof loader>();
+  const { methods, passkeys, viaSso } = useLoaderData<typeof loader>();
   const data = useActionData<typeof action>();
   const navigation = useNavigation();
   return (
     <div className="login panel">
       <h1>Confirm it is you</h1>
-      <p>Your password was right. Enter one of these to finish signing in:</p>
+      <p>
+        {viaSso
+          ? 'Your identity provider signed you in without a second factor.'
+          : 'Your password was right.'}{' '}
+        Enter one of these to finish signing in:
+      </p>
       <ul>
         {methods.map((m) => (
           <li key={m}>{m}</li>

@@ -98,6 +98,7 @@ describe('the two-step sign-in', () => {
     const page = await pageText(await fetchAs(pending!, '/login/second-factor'));
     expect(page).toContain('A code from your authenticator app');
     expect(page).toContain('A recovery code');
+    expect(page).toContain('Your password was right.');
 
     // Nothing opens with the pending cookie alone.
     expect((await fetchAs(pending!, '/grants')).status).toBe(302);
