@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -140,4 +141,18 @@ export async function axeViolations(page: Page) {
 
 export async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: `test-results/${name}.png`, fullPage: true });
+}
+
+/**
+ * `npx custodian <args>` on the console's data folder (the console the tests started), as an
+ * operator runs it: no DATABASE_URL, so it finds the running embedded PostgreSQL. Its stdout.
+ */
+export function cli(dataDir: string, args: string[]): Promise<string> {
+  const env: NodeJS.ProcessEnv = { ...process.env, CUSTODIAN_DATA_DIR: dataDir };
+  delete env.DATABASE_URL;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['bin/custodian.mjs', ...args], { env }, (error, stdout, stderr) =>
+      error ? reject(new Error(`custodian ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
+    );
+  });
 }

@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import postgres from 'postgres';
 import { inject } from 'vitest';
-import { axeViolations, launch, screenshot, signIn, watch } from './browser.ts';
+import { axeViolations, cli, launch, screenshot, signIn, watch } from './browser.ts';
 import { DEMO_PASSWORD } from './global-setup.ts';
 
 // Issue 15 in a real browser against `custodian serve`: the product files an inquiry through the
@@ -34,7 +33,7 @@ beforeAll(async () => {
       and not exists (select 1 from console.privacy_requests r where r.user_id = u.id)
     order by u.created_at, u.id offset 220 limit 1`;
   userId = picked!.id;
-  const made = await cli([
+  const made = await cli(dataDir, [
     'token',
     'create',
     '--name',
@@ -51,15 +50,6 @@ afterAll(async () => {
 });
 
 /** Runs `npx custodian …` against the suite's console; its standard output. */
-function cli(args: string[]): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env, CUSTODIAN_DATA_DIR: dataDir };
-  delete env.DATABASE_URL;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['bin/custodian.mjs', ...args], { env }, (error, stdout, stderr) =>
-      error ? reject(new Error(`custodian ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
-    );
-  });
-}
 
 async function signedIn(email: string) {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -6,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { openNote } from '#app/modules/audit/note.ts';
-import { axeViolations, launch, screenshot, signIn, watch } from './browser.ts';
+import { axeViolations, cli, launch, screenshot, signIn, watch } from './browser.ts';
 import { DEMO_PASSWORD } from './global-setup.ts';
 
 // Issue 12's story in a real browser against `custodian serve`: the product files an erasure
@@ -44,7 +43,7 @@ beforeAll(async () => {
   // As a newcomer does: the token from `npx custodian token create` (its last line), and the
   // log's key, obtained apart from the console, from `npx custodian audit key`.
   const [made, key] = await Promise.all([
-    cli([
+    cli(dataDir, [
       'token',
       'create',
       '--name',
@@ -54,7 +53,7 @@ beforeAll(async () => {
       'privacy-requests:read',
       'access-history:read',
     ]),
-    cli(['audit', 'key', '--json']),
+    cli(dataDir, ['audit', 'key', '--json']),
   ]);
   token = made.trim().split('\n').at(-1)!;
   expect(token).toMatch(/^cst_/);
@@ -66,15 +65,6 @@ afterAll(async () => {
 });
 
 /** Runs `npx custodian …` against the suite's console; its standard output. */
-function cli(args: string[]): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env, CUSTODIAN_DATA_DIR: dataDir };
-  delete env.DATABASE_URL;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['bin/custodian.mjs', ...args], { env }, (error, stdout, stderr) =>
-      error ? reject(new Error(`custodian ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
-    );
-  });
-}
 
 function api(method: 'GET' | 'POST', address: string, body?: unknown) {
   return fetch(`${baseUrl}${address}`, {
