@@ -6,6 +6,7 @@ import { ensureDemoStaff, readDemoCredentials } from '#app/modules/auth/demo-sta
 import { ensureDemoRoleRequest } from '#app/modules/access/role-requests.server.ts';
 import { ensureDemoPrivacyRequests } from '#app/modules/privacy/demo.server.ts';
 import { ensureDemoInquiries } from '#app/modules/inquiries/demo.server.ts';
+import { enqueueFirstRetentionRun } from '#app/modules/retention/jobs.server.ts';
 import { JOBS } from '#app/server/jobs.server.ts';
 import { describePublishing, logKeyOf } from '#app/modules/audit/publishing.server.ts';
 import { startQueue, type Queue } from '#app/modules/jobs/queue.server.ts';
@@ -86,6 +87,8 @@ async function serveConsole(rt: Runtime, options: { root: string }, started: Sta
   queue = await startQueue({ url: rt.url, jobs: JOBS, concurrency: rt.env.CUSTODIAN_WORKERS, log });
   started.queue = queue;
   if (await enqueueFirstAnalyticsBuild(queue)) log('Analytics: no release yet, first build queued');
+  if (rt.isEmbedded && (await enqueueFirstRetentionRun(queue)))
+    log('Retention: no run yet, first run queued (demo)');
 
   const buildPath = path.join(options.root, 'build', 'index.js');
   const build = (await import(pathToFileURL(buildPath).href)) as ServerBuild;
