@@ -109,6 +109,8 @@ export async function purgeBatch(
   // TID range scan, never by an index on the cut-off's column that would read the whole index for
   // each window. The batch's rows go by row address, a TID scan: joining on the key made the
   // planner hash the whole table for each batch.
+  // NOTE: `last` orders the addresses as tids, then casts: `c::text … order by c` would order the
+  // text ('(0,8)' after '(0,13)') and restart a walk behind rows it had already passed.
   const act = target.update
     ? sql`update ${table} t set ${target.update} where t.ctid = any(array(select c from batch)) returning 1`
     : sql`delete from ${table} t where t.ctid = any(array(select c from batch)) returning 1`;
@@ -140,7 +142,7 @@ export async function purgeBatch(
     select (select count(*) from done)::int as n,
            (select count(*) from batch)::int as taken,
            (${cascaded.length ? sql.join(cascaded, sql` + `) : sql`0`})::int as cascaded,
-           (select c::text from batch order by c desc limit 1) as last,
+           (select b.c from batch b order by b.c desc limit 1)::text as last,
            (pg_relation_size(${target.table}::regclass) / current_setting('block_size')::int)::text as pages`);
   const taken = row?.taken ?? 0;
   const removed = row?.n ?? 0;

@@ -52,10 +52,24 @@ it('removes exactly the expired rows, in batches of at most the limit, and ends'
         let removed = 0;
         for (let batches = 0; ; batches++) {
           if (batches > 2_000) throw new Error('the walk does not end');
+          const before = await owner<{ at: string }[]>`
+            select ctid::text as at from public.walk_rows where expired`;
           const batch = await db.transaction((tx) =>
             purgeBatch(tx, target, null, after, limit, windowPages),
           );
           expect(batch.removed).toBeLessThanOrEqual(limit);
+          if (batch.removed === limit && !batch.done) {
+            // A full batch goes on right after the furthest row it removed, by address (block, then
+            // offset), never from a nearer one: '(9,1)' sorts after '(10,1)' as text.
+            const still = new Set(
+              (
+                await owner<{ at: string }[]>`
+                select ctid::text as at from public.walk_rows where expired`
+              ).map((r) => r.at),
+            );
+            const gone = before.map((r) => r.at).filter((at) => !still.has(at));
+            expect(batch.last).toBe(gone.sort(byAddress).at(-1));
+          }
           removed += batch.removed;
           after = batch.last;
           if (batch.done) break;
@@ -70,6 +84,12 @@ it('removes exactly the expired rows, in batches of at most the limit, and ends'
     { numRuns: 12 },
   );
 }, 240_000);
+
+function byAddress(a: string, b: string) {
+  const [ab, ao] = a.slice(1, -1).split(',').map(Number);
+  const [bb, bo] = b.slice(1, -1).split(',').map(Number);
+  return ab! - bb! || ao! - bo!;
+}
 
 it('refuses a position that is not a row address', async () => {
   await expect(
