@@ -1,27 +1,21 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { Session } from 'node:inspector/promises';
 import postgres from 'postgres';
-import { closeDb } from '#app/db/client.server.ts';
 import { decideGrant, requestGrant } from '#app/modules/access/grants.server.ts';
 import { findLiveGrant } from '#app/modules/access/live.server.ts';
-import { startSequencerThread } from '#app/modules/audit/sequencer-thread.server.ts';
 import { recordAudit } from '#app/modules/audit/writer.server.ts';
 import { findSignedIn } from '#app/modules/auth/session.server.ts';
 import { assignInquiry, createInquiry } from '#app/modules/inquiries/inquiries.server.ts';
 import { staffActor } from '#app/modules/auth/actor.server.ts';
 import type { StaffActor } from '#app/modules/actor.ts';
 import { decryptField, unwrapDataKey } from '#app/modules/crypto/envelope.server.ts';
-import { setKeyRing, versioned, type KeyRing } from '#app/modules/crypto/keys.server.ts';
+import type { KeyRing } from '#app/modules/crypto/keys.server.ts';
 import { seedProductData } from '#app/modules/seed/seed.server.ts';
 import { readConversation } from '#app/modules/users/data.server.ts';
-import { createHttpApp, listen } from '#app/server/http.server.ts';
 import { benchSignIn } from './support/sign-in.ts';
-import { httpPhase, loadBuild, loadThread, newStaff, type Tally } from './support/http-load.ts';
-import { benchLogins, benchServer, freshDatabase, log, percentile } from './support/database.ts';
+import { benchConsole } from './support/console.ts';
+import { httpPhase, newStaff, type Tally } from './support/http-load.ts';
+import { log, percentile } from './support/database.ts';
 
 // The JIT access path under load. With 1,000,000 users and 10,000,000 messages (--quick: 20,000
 // users), 16 signed-in support agents (lookup limit raised) drive the real HTTP app: (a) exact-email
@@ -159,20 +153,8 @@ async function auditedCount(owner: postgres.Sql) {
 }
 
 async function main() {
-  const server = await benchServer();
-  const ring: KeyRing = {
-    master: versioned(randomBytes(32)),
-    previousMasters: [],
-    index: versioned(randomBytes(32)),
-  };
-  setKeyRing(ring);
-  const url = await freshDatabase(server.adminUrl, 'bench_access');
-  const logins = await benchLogins(url);
-  process.env.DATABASE_URL = logins.app;
-  const owner = postgres(url, { max: 2, onnotice: () => {} });
-  let httpServer: http.Server | undefined;
-  let sequencer: ReturnType<typeof startSequencerThread> | undefined;
-  const worker = loadThread();
+  const bench = await benchConsole('access');
+  const { ring, url, owner, worker } = bench;
   try {
     log(
       `bench access: seeding ${USERS.toLocaleString('en')} users × ${MESSAGES_PER_USER} messages…`,
@@ -186,17 +168,7 @@ async function main() {
       log,
     });
 
-    const build = await loadBuild('access');
-    const app = createHttpApp({ build, secure: false, publicDir: path.resolve('public') });
-    httpServer = await listen(app, { host: '127.0.0.1', port: 0 });
-    const baseUrl = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
-    const origin = 'custodian.local/audit';
-    sequencer = startSequencerThread({
-      url: logins.sequencer,
-      signer: { name: origin, privateKey: generateKeyPairSync('ed25519').privateKey },
-      origin,
-      checkpointEveryMs: 10_000,
-    });
+    const { baseUrl, build } = await bench.serve();
 
     log('bench access: staff, sessions and grants…');
     const users = await sampleUsers(owner, ring);
@@ -444,18 +416,7 @@ async function main() {
       })}\n`,
     );
   } finally {
-    await worker.terminate();
-    await sequencer?.stop();
-    if (httpServer) {
-      const s = httpServer;
-      await new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeAllConnections();
-      });
-    }
-    await owner.end();
-    await closeDb();
-    await server.stop();
+    await bench.close();
   }
 }
 
