@@ -171,8 +171,12 @@ const runColumns = [
   runCol.accessor('trigger', {
     header: 'By',
     cell: (info) =>
-      ({ schedule: 'Daily job', command: 'Command line', console: 'Console' })[info.getValue()] ??
-      info.getValue(),
+      ({
+        schedule: 'Daily job',
+        command: 'Command line',
+        console: 'Console',
+        first_start: 'First start (demo)',
+      })[info.getValue()] ?? info.getValue(),
   }),
   runCol.accessor('state', {
     header: 'State',

@@ -14,11 +14,13 @@ export const RETENTION_JOB = 'retention.purge';
 export const retentionPurgeJob = defineJob({
   name: RETENTION_JOB,
   description: 'Removes what is past its retention period, category by category, in batches',
-  payload: z.object({}).passthrough(),
+  // The demo's first start queues one with `firstStart` (enqueueFirstRetentionRun); the schedule
+  // sends none.
+  payload: z.object({ firstStart: z.literal(true).optional() }).passthrough(),
   cron: RUN_CRON,
-  run: () =>
+  run: (payload) =>
     runRetention({
-      trigger: 'schedule',
+      trigger: payload.firstStart ? 'first_start' : 'schedule',
       actor: job(RETENTION_JOB),
       log: (line) => process.stderr.write(`${line}\n`),
     }),
@@ -34,5 +36,5 @@ export async function enqueueFirstRetentionRun(queue: {
 }): Promise<boolean> {
   const [any] = await getDb().select({ id: retentionRuns.id }).from(retentionRuns).limit(1);
   if (any) return false;
-  return (await queue.enqueue(RETENTION_JOB, {})) !== null;
+  return (await queue.enqueue(RETENTION_JOB, { firstStart: true })) !== null;
 }

@@ -45,7 +45,7 @@ export const RETENTION_LIMITS = {
   basisMaxLength: 200,
 } as const;
 
-export const RUN_TRIGGERS = ['schedule', 'command', 'console'] as const;
+export const RUN_TRIGGERS = ['schedule', 'command', 'console', 'first_start'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 export const RUN_STATES = ['running', 'done'] as const;
 export const RUN_CATEGORY_STATES = ['pending', 'running', 'done'] as const;
