@@ -342,55 +342,43 @@ describe('single sign-on (ADR 039)', () => {
     ]);
   });
 
+  /** A fresh logout token naming only the person (no provider session), signed by the provider. */
+  const personLogoutToken = (sub: string) =>
+    signJwt(
+      {
+        iss: idp.issuer,
+        aud: idp.clientId,
+        iat: Math.floor(Date.now() / 1000),
+        jti: randomUUID(),
+        sub,
+        events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+      },
+      idp.signingKey,
+    );
+  const postLogout = (token: string) =>
+    postForm(null, '/auth/oidc/backchannel-logout', { logout_token: token }, { origin: null });
+
   test('a logout token naming only the person ends all their sessions', async () => {
     const p = await person(['custodian-agents']);
     const one = sessionCookieOf(await ssoSignIn(p.sub, ['pwd', 'mfa']))!;
     const two = sessionCookieOf(await ssoSignIn(p.sub, ['pwd', 'mfa']))!;
-    const token = signJwt(
-      {
-        iss: idp.issuer,
-        aud: idp.clientId,
-        iat: Math.floor(Date.now() / 1000),
-        jti: randomUUID(),
-        sub: p.sub,
-        events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
-      },
-      idp.signingKey,
-    );
-    const response = await postForm(
-      null,
-      '/auth/oidc/backchannel-logout',
-      { logout_token: token },
-      { origin: null },
-    );
-    expect(response.status).toBe(200);
+    const token = personLogoutToken(p.sub);
+    expect((await postLogout(token)).status).toBe(200);
     expect((await fetchAs(one, '/users')).status).toBe(302);
     expect((await fetchAs(two, '/users')).status).toBe(302);
   });
 
-  test('a logout token is taken once: a replay is refused and ends the sessions opened since', async () => {
+  test('a logout token is taken once: a replay is refused and ends no session opened since', async () => {
     const p = await person(['custodian-agents']);
     const first = sessionCookieOf(await ssoSignIn(p.sub, ['pwd', 'mfa']))!;
-    const token = signJwt(
-      {
-        iss: idp.issuer,
-        aud: idp.clientId,
-        iat: Math.floor(Date.now() / 1000),
-        jti: randomUUID(),
-        sub: p.sub,
-        events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
-      },
-      idp.signingKey,
-    );
-    const post = () =>
-      postForm(null, '/auth/oidc/backchannel-logout', { logout_token: token }, { origin: null });
-    expect((await post()).status).toBe(200);
+    const token = personLogoutToken(p.sub);
+    expect((await postLogout(token)).status).toBe(200);
     expect((await fetchAs(first, '/users')).status).toBe(302);
 
     // Signed in again; the same token, posted again within its age, ends nothing.
     const again = sessionCookieOf(await ssoSignIn(p.sub, ['pwd', 'mfa']))!;
     const before = await lastSeq();
-    const replay = await post();
+    const replay = await postLogout(token);
     expect(replay.status).toBe(400);
     expect(((await replay.json()) as { error_description: string }).error_description).toBe(
       'Invalid logout_token (replayed)',
@@ -451,12 +439,7 @@ describe('single sign-on (ADR 039)', () => {
     ];
     const before = await lastSeq();
     for (const [why, token] of cases) {
-      const response = await postForm(
-        null,
-        '/auth/oidc/backchannel-logout',
-        { logout_token: token },
-        { origin: null },
-      );
+      const response = await postLogout(token);
       expect(response.status, why).toBe(400);
       expect(((await response.json()) as { error: string }).error, why).toBe('invalid_request');
     }
