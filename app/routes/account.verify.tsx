@@ -11,6 +11,7 @@ import {
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { Field } from '#app/components/form-field.tsx';
 import { guard } from '#app/utils/guard.server.ts';
+import { alertSuspectedClone } from '#app/modules/access/notifications.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
 import { PasskeyStepSchema, SecondFactorSchema } from '#app/modules/auth/input.server.ts';
 import {
@@ -90,7 +91,7 @@ export async function action(args: ActionFunctionArgs) {
     redirectTo = parsed.value.redirectTo;
   }
   try {
-    await stepUp(me, proof);
+    await stepUp(me, proof, { suspectedClone: alertSuspectedClone });
   } catch (error) {
     if (error instanceof SignInError) {
       return json(

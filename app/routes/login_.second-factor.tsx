@@ -4,6 +4,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx';
 import { Field } from '#app/components/form-field.tsx';
 import { guard, isSecure, visitor } from '#app/utils/guard.server.ts';
+import { alertSuspectedClone } from '#app/modules/access/notifications.server.ts';
 import { publicAccess } from '#app/modules/auth/access.ts';
 import {
   clearedPendingCookie,
@@ -123,7 +124,9 @@ export async function action(args: ActionFunctionArgs) {
     proof = { kind: 'code', code: parsed.value.code };
   }
   try {
-    const session = await completeSecondFactor(pending, proof, visitor(args));
+    const session = await completeSecondFactor(pending, proof, visitor(args), {
+      suspectedClone: alertSuspectedClone,
+    });
     const headers = new Headers();
     headers.append('Set-Cookie', sessionCookie(session, isSecure(args.context)));
     headers.append('Set-Cookie', clearedPendingCookie(isSecure(args.context)));

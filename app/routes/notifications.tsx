@@ -133,6 +133,13 @@ function describe(r: Row) {
           groups at the identity provider.
         </>
       );
+    case 'staff.passkey_clone':
+      return (
+        <>
+          <strong>Passkey:</strong> a passkey of {r.subjectName ?? 'a staff account'} answered with
+          a signature counter it had used before, the sign of a copied key; it was refused.
+        </>
+      );
     case 'audit.invalid_entry':
       return (
         <>
@@ -158,6 +165,10 @@ function target(r: Row) {
   }
   if (r.kind === 'lookup.limit') return <Link to="/security/access">Security review</Link>;
   if (r.kind === 'staff.role_requested') return <Link to="/admin/staff/requests">Decide</Link>;
+  if (r.kind === 'staff.passkey_clone') {
+    // Reviewers read the trail (audit:read), not the staff admin pages.
+    return <Link to="/audit?action=auth.second_factor&outcome=denied">See the refusals</Link>;
+  }
   if (r.kind === 'staff.roles_synced' && r.subjectStaffId) {
     return <Link to={`/admin/staff/${r.subjectStaffId}`}>Open the account</Link>;
   }

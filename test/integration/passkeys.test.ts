@@ -104,6 +104,14 @@ async function signInOptions(pending: string) {
   return asked.body.passkeyOptions as Options;
 }
 
+/** Whom the passkey-clone alerts a staff member received are about. */
+async function cloneAlerts(recipientId: string) {
+  const rows = await owner<{ subject_staff_id: string }[]>`
+    select subject_staff_id from console.notifications
+    where recipient_id = ${recipientId} and kind = 'staff.passkey_clone'`;
+  return rows.map((r) => r.subject_staff_id);
+}
+
 const answer = (pending: string, response: unknown) =>
   postForm(pending, '/login/second-factor', {
     intent: 'passkey',
@@ -325,7 +333,8 @@ describe('signing in with a passkey', () => {
     expect((await answer(next, fresh)).status).toBe(401);
   });
 
-  it('a signature counter that goes back (a cloned key) is refused and recorded; the stored counter stays', async () => {
+  it('a signature counter that goes back (a cloned key) is refused, recorded and alerted; the stored counter stays', async () => {
+    const auditor = await createStaffWithRoles(['security_auditor']);
     const { agent, key } = await agentWithPasskey();
     const first = await passwordStep(agent);
     expect((await answer(first, key.assert(await signInOptions(first), here))).status).toBe(303);
@@ -349,9 +358,13 @@ describe('signing in with a passkey', () => {
         { purpose: 'sign_in', reason: 'counter_regression', factor: factor!.id },
       ],
     ]);
-    // The same counter again is refused as well.
+    // Security reviewers are alerted, about the agent; not the agent.
+    expect(await cloneAlerts(auditor.id)).toEqual([agent.id]);
+    expect(await cloneAlerts(agent.id)).toEqual([]);
+    // The same counter again is refused as well, with no second alert within the hour.
     key.counter = 5;
     expect((await answer(third, key.assert(await signInOptions(third), here))).status).toBe(401);
+    expect(await cloneAlerts(auditor.id)).toEqual([agent.id]);
   });
 
   it('is throttled with the codes: the 4th refused answer waits', async () => {
@@ -407,6 +420,34 @@ describe('step-up with a passkey', () => {
       response: JSON.stringify(key.assert(options, here)),
     });
     expect(replay.status).toBe(401);
+  });
+
+  it('/account/verify refuses a cloned key’s answer and alerts security reviewers', async () => {
+    const auditor = await createStaffWithRoles(['security_auditor']);
+    const { agent, cookie, key } = await agentWithPasskey();
+    const verify = async () => {
+      const asked = await postData(cookie, '/account/verify', 'routes/account.verify', {
+        intent: 'passkey-options',
+      });
+      return postForm(cookie, '/account/verify', {
+        intent: 'passkey',
+        response: JSON.stringify(key.assert(asked.body.passkeyOptions as Options, here)),
+      });
+    };
+    key.counter = 7;
+    expect((await verify()).status).toBe(303);
+    key.counter = 3;
+    expect((await verify()).status).toBe(401);
+    expect(await cloneAlerts(auditor.id)).toEqual([agent.id]);
+    // The reviewer reads it on the notifications page, with the way to the refusals in the trail.
+    const reviewer = await signInAs(server.baseUrl, auditor.email, auditor.password);
+    const page = await (await fetchAs(reviewer, '/notifications')).text();
+    expect(page).toContain('the sign of a copied key');
+    expect(page).toContain('href="/audit?action=auth.second_factor&amp;outcome=denied"');
+    const trail = await (
+      await fetchAs(reviewer, '/audit?action=auth.second_factor&outcome=denied')
+    ).text();
+    expect(trail).toContain('counter_regression');
   });
 });
 

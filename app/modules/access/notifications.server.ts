@@ -164,3 +164,17 @@ export async function notificationPulse(
     latest: latest === null ? null : new Date(latest).toISOString(),
   };
 }
+
+/**
+ * Security reviewers learn that a staff member's passkey answered with a signature counter it had
+ * used before (a copied key, ADR 038): once an hour at most per account, never to the account
+ * itself. The refusal itself is in the audit trail.
+ */
+export function alertSuspectedClone(staffId: string): Promise<number> {
+  return notify({
+    kind: 'staff.passkey_clone',
+    to: { holdersOf: ['security:review'], except: [staffId] },
+    subjectStaffId: staffId,
+    unlessSentSince: new Date(now().getTime() - 60 * 60_000),
+  });
+}

@@ -53,6 +53,8 @@ export const NOTIFICATION_KINDS = [
   'audit.invalid_entry',
   /** A single sign-on changed an account's roles from the provider's groups (ADR 039). */
   'staff.roles_synced',
+  /** A passkey answered with a signature counter it had used before: perhaps a copied key. */
+  'staff.passkey_clone',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

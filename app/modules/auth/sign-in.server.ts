@@ -202,6 +202,15 @@ const PASSKEY_REFUSED =
 const PASSKEY_COUNTER =
   'This passkey answered with a signature counter it has used before, the sign of a copied key: it was refused and the refusal recorded. Use another factor and tell your security team.';
 
+/**
+ * What a refused proof sets off beyond its audit entry. The routes pass the security reviewers'
+ * alert (the access module's notifications, which this module cannot import without a cycle).
+ */
+export interface ProofAlerts {
+  /** A passkey answered with a signature counter it had used before: perhaps a copied key. */
+  suspectedClone?(staffId: string): Promise<unknown>;
+}
+
 /** What proves the second factor: a typed code, or a passkey's answer to its challenge. */
 export type FactorProof =
   { kind: 'code'; code: string } | { kind: 'passkey'; response: AuthenticationResponseJSON };
@@ -247,6 +256,7 @@ export async function completeSecondFactor(
   pending: PendingSignIn,
   proof: FactorProof,
   visitor: VisitorActor,
+  alerts: ProofAlerts = {},
 ): Promise<string> {
   const byFactor = factorKey(pending.staffId);
   const byAddress = addressKey(visitor.client.address || 'unknown');
@@ -279,6 +289,7 @@ export async function completeSecondFactor(
         ...(check.factorId ? { factor: check.factorId } : {}),
       },
     });
+    if (check.reason === 'counter_regression') await alerts.suspectedClone?.(pending.staffId);
   }
   for (const key of locked) {
     await recordAudit(visitor, {
@@ -312,7 +323,11 @@ export async function completeSecondFactor(
  * Step-up (ADR 035): the signed-in staff member proves the second factor again, throttled like the
  * sign-in's second step; the session's factor time becomes now.
  */
-export async function stepUp(actor: StaffActor, proof: FactorProof): Promise<void> {
+export async function stepUp(
+  actor: StaffActor,
+  proof: FactorProof,
+  alerts: ProofAlerts = {},
+): Promise<void> {
   const byFactor = factorKey(actor.staffId);
   const byAddress = addressKey(actor.client.address || 'unknown');
   const claim = await claimAttempt([byFactor, byAddress]);
@@ -341,6 +356,7 @@ export async function stepUp(actor: StaffActor, proof: FactorProof): Promise<voi
         ...(check.factorId ? { factor: check.factorId } : {}),
       },
     });
+    if (check.reason === 'counter_regression') await alerts.suspectedClone?.(actor.staffId);
     for (const key of claim.newlyLocked) {
       await recordAudit(actor, {
         action: 'auth.lock',

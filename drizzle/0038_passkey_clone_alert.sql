@@ -1,0 +1,4 @@
+-- Security reviewers are alerted when a staff member's passkey answers with a signature counter it
+-- had used before (a copied key, ADR 038); the refusal itself was already audited.
+ALTER TABLE "console"."notifications" DROP CONSTRAINT "notifications_kind_check";--> statement-breakpoint
+ALTER TABLE "console"."notifications" ADD CONSTRAINT "notifications_kind_check" CHECK (kind in ('grant.requested', 'grant.approved', 'grant.denied', 'grant.revoked', 'grant.expired', 'grant.break_glass', 'lookup.limit', 'staff.role_requested', 'audit.invalid_entry', 'staff.roles_synced', 'staff.passkey_clone'));
