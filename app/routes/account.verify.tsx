@@ -13,16 +13,11 @@ import { Field } from '#app/components/form-field.tsx';
 import { guard } from '#app/utils/guard.server.ts';
 import { alertSuspectedClone } from '#app/modules/access/notifications.server.ts';
 import { signedIn } from '#app/modules/auth/access.ts';
-import { PasskeyStepSchema, SecondFactorSchema } from '#app/modules/auth/input.server.ts';
-import {
-  safeRedirect,
-  SignInError,
-  stepUp,
-  type FactorProof,
-} from '#app/modules/auth/sign-in.server.ts';
+import { readFactorForm } from '#app/modules/auth/factor-form.server.ts';
+import { safeRedirect, SignInError, stepUp } from '#app/modules/auth/sign-in.server.ts';
 import { hasPasskey, passkeyAuthenticationOptions } from '#app/modules/auth/webauthn.server.ts';
 import { UsePasskey } from '#app/components/passkey.tsx';
-import { formObject, parseForm } from '#app/utils/forms.server.ts';
+import { formObject } from '#app/utils/forms.server.ts';
 
 // Step-up (ADR 035): the riskiest actions ask for the second factor again when the session's last
 // one is older than CUSTODIAN_STEP_UP_SECONDS; this page takes it and sends the staff member back.
@@ -36,62 +31,23 @@ export async function loader(args: LoaderFunctionArgs) {
   return json({ passkeys: await hasPasskey(me.staffId) });
 }
 
-const NO_FIELD_ERRORS: Partial<Record<string, string>> = {};
 const NO_OPTIONS = null as Awaited<ReturnType<typeof passkeyAuthenticationOptions>>;
 
 export async function action(args: ActionFunctionArgs) {
   const me = await guard(args, access);
-  const form = formObject(await args.request.formData());
-  let proof: FactorProof;
-  let redirectTo: string | undefined;
-  // The code form sends no intent; the passkey steps do (ADR 038).
-  if (form.intent !== undefined) {
-    const parsed = parseForm(PasskeyStepSchema, form);
-    if (!parsed.ok) {
-      return json(
-        {
-          message: 'The passkey answer was not understood. Try again, or enter a code.',
-          fieldErrors: parsed.fieldErrors,
-          passkeyOptions: NO_OPTIONS,
-        },
-        { status: 400 },
-      );
-    }
-    if (parsed.value.intent === 'passkey-options') {
-      const options = me.sessionId
-        ? await passkeyAuthenticationOptions(me.staffId, {
-            purpose: 'step_up',
-            sessionId: me.sessionId,
-          })
-        : null;
-      return json(
-        {
-          message: options ? '' : 'Your account has no passkey: enter a code instead.',
-          fieldErrors: NO_FIELD_ERRORS,
-          passkeyOptions: options,
-        },
-        { status: options ? 200 : 400, headers: { 'Cache-Control': 'no-store' } },
-      );
-    }
-    proof = { kind: 'passkey', response: parsed.value.response };
-    redirectTo = parsed.value.redirectTo;
-  } else {
-    const parsed = parseForm(SecondFactorSchema, form);
-    if (!parsed.ok) {
-      return json(
-        {
-          message: 'Check the highlighted field.',
-          fieldErrors: parsed.fieldErrors,
-          passkeyOptions: NO_OPTIONS,
-        },
-        { status: 400 },
-      );
-    }
-    proof = { kind: 'code', code: parsed.value.code };
-    redirectTo = parsed.value.redirectTo;
+  const read = await readFactorForm(formObject(await args.request.formData()), () =>
+    me.sessionId
+      ? passkeyAuthenticationOptions(me.staffId, { purpose: 'step_up', sessionId: me.sessionId })
+      : Promise.resolve(null),
+  );
+  if (!read.ok) {
+    return json(
+      { message: read.message, fieldErrors: read.fieldErrors, passkeyOptions: read.passkeyOptions },
+      { status: read.status, headers: read.noStore ? { 'Cache-Control': 'no-store' } : undefined },
+    );
   }
   try {
-    await stepUp(me, proof, { suspectedClone: alertSuspectedClone });
+    await stepUp(me, read.proof, { suspectedClone: alertSuspectedClone });
   } catch (error) {
     if (error instanceof SignInError) {
       return json(
@@ -101,7 +57,7 @@ export async function action(args: ActionFunctionArgs) {
     }
     throw error;
   }
-  return redirect(safeRedirect(redirectTo), { status: 303 });
+  return redirect(safeRedirect(read.redirectTo), { status: 303 });
 }
 
 export default function VerifyRoute() {

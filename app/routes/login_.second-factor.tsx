@@ -12,16 +12,15 @@ import {
   sessionCookie,
 } from '#app/modules/auth/session.server.ts';
 import { findPendingSignIn } from '#app/modules/auth/factors.server.ts';
-import { PasskeyStepSchema, SecondFactorSchema } from '#app/modules/auth/input.server.ts';
+import { readFactorForm } from '#app/modules/auth/factor-form.server.ts';
 import {
   completeSecondFactor,
   safeRedirect,
   SignInError,
-  type FactorProof,
 } from '#app/modules/auth/sign-in.server.ts';
 import { hasPasskey, passkeyAuthenticationOptions } from '#app/modules/auth/webauthn.server.ts';
 import { UsePasskey } from '#app/components/passkey.tsx';
-import { formObject, parseForm } from '#app/utils/forms.server.ts';
+import { formObject } from '#app/utils/forms.server.ts';
 
 // The second step of a sign-in (ADR 035): the password was right (or a single sign-on came without
 // the provider's second factor, ADR 039), and a cookie names the pending
@@ -57,6 +56,7 @@ export async function loader(args: LoaderFunctionArgs) {
 
 const NO_FIELD_ERRORS: Partial<Record<string, string>> = {};
 const NO_OPTIONS = null as Awaited<ReturnType<typeof passkeyAuthenticationOptions>>;
+const NO_STORE = { 'Cache-Control': 'no-store' };
 
 export async function action(args: ActionFunctionArgs) {
   await guard(args, access);
@@ -73,58 +73,27 @@ export async function action(args: ActionFunctionArgs) {
       { status: 401, headers: { 'Set-Cookie': clearedPendingCookie(isSecure(args.context)) } },
     );
   }
-  const form = formObject(await args.request.formData());
-  let proof: FactorProof;
-  // The code form sends no intent; the passkey steps do (ADR 038).
-  if (form.intent !== undefined) {
-    const parsed = parseForm(PasskeyStepSchema, form);
-    if (!parsed.ok) {
-      return json(
-        {
-          message: 'The passkey answer was not understood. Try again, or enter a code.',
-          fieldErrors: parsed.fieldErrors,
-          expired: false,
-          passkeyOptions: NO_OPTIONS,
-        },
-        { status: 400 },
-      );
-    }
-    if (parsed.value.intent === 'passkey-options') {
-      const options =
-        pending.status === 'active'
-          ? await passkeyAuthenticationOptions(pending.staffId, {
-              purpose: 'sign_in',
-              pendingSignInId: pending.id,
-            })
-          : null;
-      return json(
-        {
-          message: options ? '' : 'Your account has no passkey: enter a code instead.',
-          fieldErrors: NO_FIELD_ERRORS,
-          expired: false,
-          passkeyOptions: options,
-        },
-        { status: options ? 200 : 400, headers: { 'Cache-Control': 'no-store' } },
-      );
-    }
-    proof = { kind: 'passkey', response: parsed.value.response };
-  } else {
-    const parsed = parseForm(SecondFactorSchema, form);
-    if (!parsed.ok) {
-      return json(
-        {
-          message: 'Check the highlighted field.',
-          fieldErrors: parsed.fieldErrors,
-          expired: false,
-          passkeyOptions: NO_OPTIONS,
-        },
-        { status: 400 },
-      );
-    }
-    proof = { kind: 'code', code: parsed.value.code };
+  const read = await readFactorForm(formObject(await args.request.formData()), () =>
+    pending.status === 'active'
+      ? passkeyAuthenticationOptions(pending.staffId, {
+          purpose: 'sign_in',
+          pendingSignInId: pending.id,
+        })
+      : Promise.resolve(null),
+  );
+  if (!read.ok) {
+    return json(
+      {
+        message: read.message,
+        fieldErrors: read.fieldErrors,
+        expired: false,
+        passkeyOptions: read.passkeyOptions,
+      },
+      { status: read.status, headers: read.noStore ? NO_STORE : undefined },
+    );
   }
   try {
-    const session = await completeSecondFactor(pending, proof, visitor(args), {
+    const session = await completeSecondFactor(pending, read.proof, visitor(args), {
       suspectedClone: alertSuspectedClone,
     });
     const headers = new Headers();
