@@ -169,8 +169,9 @@ function target(r: Row) {
     // Reviewers read the trail (audit:read), not the staff admin pages.
     return <Link to="/audit?action=auth.second_factor&outcome=denied">See the refusals</Link>;
   }
-  if (r.kind === 'staff.roles_synced' && r.subjectStaffId) {
-    return <Link to={`/admin/staff/${r.subjectStaffId}`}>Open the account</Link>;
+  if (r.kind === 'staff.roles_synced') {
+    // Its recipients review (security:review, audit:read); the staff pages are the admins'.
+    return <Link to="/audit?action=staff.roles_sync">See the change</Link>;
   }
   if (r.kind === 'audit.invalid_entry' && r.auditSeq !== null) {
     return <Link to={`/audit/${r.auditSeq}`}>Open the entry</Link>;

@@ -10,8 +10,10 @@ import {
   postForm,
   secondFactorCode,
   sessionCookieOf,
+  signInAs,
   startTestServer,
   type TestServer,
+  type TestStaff,
 } from '../support/http.ts';
 import {
   CookieJar,
@@ -32,6 +34,7 @@ let server: TestServer;
 let idp: TestIdentityProvider;
 let owner: postgres.Sql;
 let reviewerId: string;
+let reviewer: TestStaff;
 
 const ROLE_MAP = {
   'custodian-agents': ['support_agent'],
@@ -54,7 +57,8 @@ beforeAll(async () => {
     CUSTODIAN_OIDC_ROLE_MAP: JSON.stringify(ROLE_MAP),
   });
   owner = ownerConnection();
-  reviewerId = (await createStaffWithRoles(['security_auditor'])).id;
+  reviewer = await createStaffWithRoles(['security_auditor']);
+  reviewerId = reviewer.id;
 });
 afterAll(async () => {
   await owner?.end();
@@ -153,6 +157,14 @@ describe('single sign-on (ADR 039)', () => {
       select recipient_id from console.notifications
        where kind = 'staff.roles_synced' and subject_staff_id = ${p.staffId}`;
     expect(alerts.map((a) => a.recipient_id)).toContain(reviewerId);
+    // The reviewer's way from the notification leads somewhere they may go: the trail's entry.
+    const reviewerCookie = await signInAs(server.baseUrl, reviewer.email, reviewer.password);
+    const notices = await (await fetchAs(reviewerCookie, '/notifications')).text();
+    const link = /href="(\/audit\?action=staff\.roles_sync[^"]*)"/.exec(notices)?.[1];
+    expect(link).toBeDefined();
+    const trail = await fetchAs(reviewerCookie, link!.replaceAll('&amp;', '&'));
+    expect(trail.status).toBe(200);
+    expect(await trail.text()).toContain('staff.roles_sync');
   });
 
   test('changed groups change the roles at the next sign-in, audited', async () => {
