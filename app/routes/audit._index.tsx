@@ -29,7 +29,18 @@ export const meta: MetaFunction = () => [{ title: 'Audit trail · Custodian' }];
 // The search parameters are parsed by TrailQuerySchema (trail.server.ts), shared with the CSV
 // download so both read the same filters the same way.
 const OUTCOME_CHOICES = ['allowed', 'denied', 'failed'] as const;
-const FILTER_KEYS = ['q', 'actor', 'user', 'action', 'outcome', 'from', 'to', 'grant', 'request'];
+const FILTER_KEYS = [
+  'q',
+  'actor',
+  'subject',
+  'user',
+  'action',
+  'outcome',
+  'from',
+  'to',
+  'grant',
+  'request',
+];
 
 export async function loader(args: LoaderFunctionArgs) {
   const me = await guard(args, access);
@@ -241,6 +252,17 @@ export default function AuditTrailRoute() {
           <label htmlFor="actor">Actor</label>
           <select id="actor" name="actor" defaultValue={value('actor')}>
             <option value="">Anyone</option>
+            {data.actors.map((a) => (
+              <option key={a.id} value={a.id}>
+                {isolatedPlainText(a.label)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field-lg">
+          <label htmlFor="subject">About staff member</label>
+          <select id="subject" name="subject" defaultValue={value('subject')}>
+            <option value="">Anyone or no one</option>
             {data.actors.map((a) => (
               <option key={a.id} value={a.id}>
                 {isolatedPlainText(a.label)}

@@ -165,13 +165,16 @@ function target(r: Row) {
   }
   if (r.kind === 'lookup.limit') return <Link to="/security/access">Security review</Link>;
   if (r.kind === 'staff.role_requested') return <Link to="/admin/staff/requests">Decide</Link>;
+  // Their recipients review (security:review, audit:read): the trail's entries about the account,
+  // not the staff admin pages.
+  const about = r.subjectStaffId ? `&subject=${r.subjectStaffId}` : '';
   if (r.kind === 'staff.passkey_clone') {
-    // Reviewers read the trail (audit:read), not the staff admin pages.
-    return <Link to="/audit?action=auth.second_factor&outcome=denied">See the refusals</Link>;
+    return (
+      <Link to={`/audit?action=auth.second_factor&outcome=denied${about}`}>See the refusals</Link>
+    );
   }
   if (r.kind === 'staff.roles_synced') {
-    // Its recipients review (security:review, audit:read); the staff pages are the admins'.
-    return <Link to="/audit?action=staff.roles_sync">See the change</Link>;
+    return <Link to={`/audit?action=staff.roles_sync${about}`}>See the change</Link>;
   }
   if (r.kind === 'audit.invalid_entry' && r.auditSeq !== null) {
     return <Link to={`/audit/${r.auditSeq}`}>Open the entry</Link>;

@@ -146,6 +146,12 @@ describe('the trail (/audit)', () => {
     expect(seqs).toEqual(await dbSeqs('actor_staff_id = $1', [auditor.id]));
   });
 
+  it('filters by the staff member an entry is about', async () => {
+    const { seqs } = await page(`?subject=${agent.id}`);
+    expect(seqs.length).toBeGreaterThan(0);
+    expect(seqs).toEqual(await dbSeqs('subject_staff_id = $1', [agent.id]));
+  });
+
   it('filters by outcome, and combines filters', async () => {
     const denied = await page('?outcome=denied');
     expect(denied.seqs.length).toBeGreaterThan(0);
@@ -229,6 +235,7 @@ describe('the trail (/audit)', () => {
   });
 
   it.each([
+    ['subject', 'subject=nope', 'Invalid subject'],
     ['user', 'user=nope', 'Invalid user'],
     ['action', 'action=auth.nothing', 'Invalid action'],
     ['outcome', 'outcome=maybe', 'Invalid outcome'],

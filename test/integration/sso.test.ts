@@ -161,7 +161,7 @@ describe('single sign-on (ADR 039)', () => {
     const reviewerCookie = await signInAs(server.baseUrl, reviewer.email, reviewer.password);
     const notices = await (await fetchAs(reviewerCookie, '/notifications')).text();
     const link = /href="(\/audit\?action=staff\.roles_sync[^"]*)"/.exec(notices)?.[1];
-    expect(link).toBeDefined();
+    expect(link).toBe(`/audit?action=staff.roles_sync&amp;subject=${p.staffId}`);
     const trail = await fetchAs(reviewerCookie, link!.replaceAll('&amp;', '&'));
     expect(trail.status).toBe(200);
     expect(await trail.text()).toContain('staff.roles_sync');

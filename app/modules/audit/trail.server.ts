@@ -25,6 +25,8 @@ export const OUTCOMES = ['allowed', 'denied', 'failed'] as const satisfies reado
 
 export interface TrailFilters {
   actorStaffId?: string;
+  /** The staff member an entry is about (a sign-in refused, roles changed, a passkey refused). */
+  subjectStaffId?: string;
   userId?: string;
   action?: AuditAction;
   outcome?: Outcome;
@@ -114,6 +116,7 @@ const asDate = (value: Date | string) => (value instanceof Date ? value : new Da
 function whereClause(sql: Sql, f: TrailFilters, cursor: number | undefined, dir: TrailDir) {
   const parts = [sql`true`];
   if (f.actorStaffId) parts.push(sql`actor_staff_id = ${f.actorStaffId}`);
+  if (f.subjectStaffId) parts.push(sql`subject_staff_id = ${f.subjectStaffId}`);
   if (f.userId) parts.push(sql`user_id = ${f.userId}`);
   if (f.action) parts.push(sql`action = ${f.action}`);
   if (f.outcome) parts.push(sql`outcome = ${f.outcome}`);
@@ -368,6 +371,7 @@ const uuid = (what: string) => z.uuid(`Not a ${what} id (a UUID)`);
 export const TrailQuerySchema = z
   .object({
     actor: uuid('staff').optional(),
+    subject: uuid('staff').optional(),
     user: uuid('user').optional(),
     action: z.enum(AUDIT_ACTION_CODES, 'Not an action of the catalogue').optional(),
     outcome: z.enum(OUTCOMES, 'Use allowed, denied or failed').optional(),
@@ -402,6 +406,7 @@ export function parseTrailQuery(params: URLSearchParams) {
   const q = parseParams(TrailQuerySchema, raw);
   const filters: TrailFilters = {
     actorStaffId: q.actor,
+    subjectStaffId: q.subject,
     userId: q.user,
     action: q.action,
     outcome: q.outcome,
