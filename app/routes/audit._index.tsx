@@ -197,6 +197,29 @@ const columns = col.columns([
 ]);
 
 /** A short id that filters the trail by it, and a button that copies the whole id. */
+/** A filter naming one staff member (who acted, or whom an entry is about), or none. */
+function StaffSelect(props: {
+  name: string;
+  label: string;
+  anyone: string;
+  staff: { id: string; label: string }[];
+  value: string;
+}) {
+  return (
+    <div className="field-lg">
+      <label htmlFor={props.name}>{props.label}</label>
+      <select id={props.name} name={props.name} defaultValue={props.value}>
+        <option value="">{props.anyone}</option>
+        {props.staff.map((a) => (
+          <option key={a.id} value={a.id}>
+            {isolatedPlainText(a.label)}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 function IdCell({ id, param, what }: { id: string | null; param: string; what: string }) {
   if (!id) return <ShortId id={id} />;
   return (
@@ -248,28 +271,20 @@ export default function AuditTrailRoute() {
             spellCheck={false}
           />
         </div>
-        <div className="field-lg">
-          <label htmlFor="actor">Actor</label>
-          <select id="actor" name="actor" defaultValue={value('actor')}>
-            <option value="">Anyone</option>
-            {data.actors.map((a) => (
-              <option key={a.id} value={a.id}>
-                {isolatedPlainText(a.label)}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field-lg">
-          <label htmlFor="subject">About staff member</label>
-          <select id="subject" name="subject" defaultValue={value('subject')}>
-            <option value="">Anyone or no one</option>
-            {data.actors.map((a) => (
-              <option key={a.id} value={a.id}>
-                {isolatedPlainText(a.label)}
-              </option>
-            ))}
-          </select>
-        </div>
+        <StaffSelect
+          name="actor"
+          label="Actor"
+          anyone="Anyone"
+          staff={data.actors}
+          value={value('actor')}
+        />
+        <StaffSelect
+          name="subject"
+          label="About staff member"
+          anyone="Anyone or no one"
+          staff={data.actors}
+          value={value('subject')}
+        />
         <div className="field-xl">
           <label htmlFor="action">Action</label>
           <select id="action" name="action" defaultValue={value('action')}>

@@ -87,6 +87,7 @@ const INPUTS: Input[] = [
     as: 'security_auditor',
     fields: [
       'actor',
+      'subject',
       'user',
       'action',
       'outcome',
@@ -104,7 +105,7 @@ const INPUTS: Input[] = [
     path: '/audit/csv',
     method: 'GET',
     as: 'security_auditor',
-    fields: ['actor', 'from', 'after'],
+    fields: ['actor', 'subject', 'from', 'after'],
   },
   {
     route: 'routes/security.access',
